@@ -1,0 +1,3 @@
+from leptoguide.cli import main
+
+main()

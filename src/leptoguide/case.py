@@ -1,0 +1,116 @@
+"""The normalized Case: what intake (FHIR or case file) produces and the engine reads.
+
+Everything is plain data with provenance. Intake records what the chart says and where it says it;
+it does not judge. Staleness depends on the evaluation time and the site policy, so the engine
+decides it, not intake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FactStatus = Literal["ok", "unparseable"]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One value read from the input, with unit, time and where it came from."""
+
+    concept: str
+    value: Any
+    unit: str | None = None
+    time: dt.datetime | None = None
+    reference: str | None = None
+    status: FactStatus = "ok"
+    inferred: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionEntry:
+    concept: str
+    reference: str | None = None
+    onset: dt.datetime | None = None
+    active: bool = True
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class MedicationEntry:
+    """A drug the patient takes, took, or is about to be given (an order)."""
+
+    concept: str
+    kind: Literal["request", "statement", "administration"]
+    status: str = "active"
+    dose: float | None = None
+    dose_unit: str | None = None
+    route: str | None = None
+    frequency_per_day: float | None = None
+    last_time: dt.datetime | None = None
+    times: tuple[dt.datetime, ...] = ()
+    reference: str | None = None
+    draft: bool = False
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class ProcedureEntry:
+    """A procedure done (Procedure) or requested (ServiceRequest); draft orders flag CDS hooks."""
+
+    concept: str
+    kind: Literal["request", "procedure"]
+    status: str = "active"
+    time: dt.datetime | None = None
+    reference: str | None = None
+    draft: bool = False
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceEntry:
+    concept: str
+    reference: str | None = None
+    status: str = "active"
+
+
+@dataclass(frozen=True)
+class ReadWarning:
+    """A data problem met while reading: which resource or field, and what was done about it."""
+
+    where: str
+    message: str
+    field: str | None = None
+
+
+@dataclass
+class Case:
+    """A patient, normalized. ``observations`` keeps every value; the engine picks the latest."""
+
+    origin: Literal["fhir", "case-file"]
+    patient_reference: str | None = None
+    birth_date: dt.date | None = None
+    sex: str | None = None
+    observations: list[Observed] = field(default_factory=list)
+    conditions: list[ConditionEntry] = field(default_factory=list)
+    medications: list[MedicationEntry] = field(default_factory=list)
+    procedures: list[ProcedureEntry] = field(default_factory=list)
+    devices: list[DeviceEntry] = field(default_factory=list)
+    warnings: list[ReadWarning] = field(default_factory=list)
+    resource_count: int = 0
+
+    def latest(self, concept: str) -> Observed | None:
+        """The most recent usable observation of a concept (undated values rank oldest)."""
+        best: Observed | None = None
+        for obs in self.observations:
+            if obs.concept != concept:
+                continue
+            if best is None:
+                best = obs
+                continue
+            t_new = obs.time or dt.datetime.min.replace(tzinfo=dt.UTC)
+            t_old = best.time or dt.datetime.min.replace(tzinfo=dt.UTC)
+            if t_new >= t_old:
+                best = obs
+        return best

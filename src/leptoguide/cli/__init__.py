@@ -1,0 +1,81 @@
+"""The ``leptoguide`` command line. Thin: parse options, call the core, render.
+
+Each command group lives in its own module and imports heavy libraries inside its functions, so
+``leptoguide --help`` stays fast. Errors from the core become one clear line on stderr and exit 2;
+an unexpected failure prints one line too, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from leptoguide import __version__
+
+app = typer.Typer(
+    name="leptoguide",
+    help="Offline, cited decision support and evidence for leptomeningeal disease. "
+    "Not a medical device.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from leptoguide.knowledge.loader import get_knowledge
+
+        kb = get_knowledge()
+        typer.echo(f"leptoguide {__version__}, knowledge {kb.version}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Show the package and knowledge versions and exit.",
+        ),
+    ] = False,
+) -> None:
+    """LeptoGuide command line."""
+
+
+def _register() -> None:
+    from leptoguide.cli import kb
+
+    app.add_typer(kb.app, name="kb")
+    for name in ("assess", "ask", "ingest", "serve", "audit", "users"):
+        try:
+            module = __import__(f"leptoguide.cli.{name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name == f"leptoguide.cli.{name}":
+                continue
+            raise
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    from leptoguide.errors import LeptoGuideError
+
+    try:
+        app()
+    except LeptoGuideError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        typer.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,363 @@
+"""Load the knowledge base from YAML, validate it, and give it a version.
+
+Loading is strict and complete: every file is checked against the published JSON Schema, then built
+into typed records, then cross-checked (references resolve, ids are unique, locators are present,
+patient wording meets the reading-grade target). All problems are collected, each naming the file,
+the record id and the field, so ``leptoguide kb validate`` can report them in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+from leptoguide.errors import KnowledgeError, Problem
+from leptoguide.knowledge.conditions import (
+    ConditionError,
+    facts_used,
+    parse_condition,
+    policies_used,
+)
+from leptoguide.knowledge.models import (
+    RECORD_TYPES,
+    Concept,
+    Fact,
+    KnowledgeManifest,
+    PolicyParameter,
+    Regimen,
+    Rule,
+    Source,
+    Statement,
+)
+
+ENV_KB_DIR = "LEPTOGUIDE_KB"
+READING_GRADE_TARGET = 8.0
+
+
+class _StringDateLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+    """Safe YAML loader that keeps dates as strings, so JSON Schema sees what the file says."""
+
+
+_StringDateLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def default_data_dir() -> Path:
+    """The knowledge directory: ``$LEPTOGUIDE_KB`` if set, else the data shipped in the package."""
+    override = os.environ.get(ENV_KB_DIR)
+    if override:
+        return Path(override)
+    return Path(str(resources.files("leptoguide").joinpath("data")))
+
+
+@cache
+def _validators() -> dict[str, Draft202012Validator]:
+    out = {}
+    schemas = resources.files("leptoguide.knowledge").joinpath("schemas")
+    for key in RECORD_TYPES:
+        schema = json.loads(schemas.joinpath(f"{key}.schema.json").read_text(encoding="utf-8"))
+        out[key] = Draft202012Validator(schema)
+    return out
+
+
+@dataclass
+class KnowledgeBase:
+    """The loaded, validated knowledge base. Read-only after loading."""
+
+    root: Path
+    manifest: KnowledgeManifest
+    sources: dict[str, Source] = field(default_factory=dict)
+    statements: dict[str, Statement] = field(default_factory=dict)
+    rules: dict[str, Rule] = field(default_factory=dict)
+    parameters: dict[str, PolicyParameter] = field(default_factory=dict)
+    regimens: dict[str, Regimen] = field(default_factory=dict)
+    concepts: dict[str, Concept] = field(default_factory=dict)
+    facts: dict[str, Fact] = field(default_factory=dict)
+    origin: dict[tuple[str, str], str] = field(default_factory=dict)
+    content_hash: str = ""
+
+    @property
+    def version(self) -> str:
+        """Semantic version plus the first 12 hex digits of the content hash."""
+        return f"{self.manifest.version}+sha256.{self.content_hash[:12]}"
+
+    def collection(self, key: str) -> dict[str, Any]:
+        return dict(getattr(self, key))
+
+    def find(self, record_id: str) -> tuple[str, Any] | None:
+        """Look an id up across record types (statements first)."""
+        for key in (
+            "statements",
+            "sources",
+            "rules",
+            "parameters",
+            "regimens",
+            "concepts",
+            "facts",
+        ):
+            record = getattr(self, key).get(record_id)
+            if record is not None:
+                return key, record
+        return None
+
+    def source_flags(self, source_id: str, today: dt.date | None = None) -> list[str]:
+        """Currency flags for a source: 'superseded by X', 'review overdue since D'."""
+        src = self.sources.get(source_id)
+        if src is None:
+            return []
+        today = today or dt.date.today()
+        flags = []
+        if src.superseded_by:
+            flags.append(f"superseded by {src.superseded_by}")
+        if src.review_due and src.review_due < today:
+            flags.append(f"review overdue since {src.review_due.isoformat()}")
+        return flags
+
+    def stale_sources(self, today: dt.date | None = None) -> dict[str, list[str]]:
+        out = {}
+        for sid in sorted(self.sources):
+            flags = self.source_flags(sid, today)
+            if flags:
+                out[sid] = flags
+        return out
+
+    def statements_citing(self, source_id: str) -> list[str]:
+        return sorted(
+            s.id for s in self.statements.values() if any(c.source == source_id for c in s.sources)
+        )
+
+
+def _read_yaml(path: Path, rel: str, problems: list[Problem]) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(rel, None, f"cannot read file: {exc}"))
+        return None
+    try:
+        return yaml.load(text, Loader=_StringDateLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(rel, None, f"malformed YAML{where}: {reason}"))
+        return None
+
+
+def _field_of(loc: Iterable[Any]) -> str:
+    parts = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(record)"
+
+
+def _iter_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_knowledge(root: Path | None = None, *, check_readability: bool = True) -> KnowledgeBase:
+    """Load and validate the whole knowledge base, or raise KnowledgeError with every problem."""
+    root = Path(root) if root is not None else default_data_dir()
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise KnowledgeError([Problem(str(root), None, "knowledge directory does not exist")])
+
+    manifest_path = root / "knowledge.yaml"
+    manifest = KnowledgeManifest(version="0.0.0")
+    raw_records: dict[str, list[tuple[str, dict[str, Any]]]] = {k: [] for k in RECORD_TYPES}
+    hasher = hashlib.sha256()
+
+    for path in _iter_files(root):
+        rel = path.relative_to(root).as_posix()
+        data = _read_yaml(path, rel, problems)
+        if data is None:
+            continue
+        hasher.update(rel.encode())
+        hasher.update(json.dumps(data, sort_keys=True, ensure_ascii=False).encode())
+        if path == manifest_path:
+            try:
+                manifest = KnowledgeManifest.model_validate(data)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    problems.append(Problem(rel, _field_of(err["loc"]), err["msg"]))
+            continue
+        if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in RECORD_TYPES:
+            problems.append(
+                Problem(
+                    rel,
+                    None,
+                    "a knowledge file must have exactly one top-level key, one of "
+                    + ", ".join(RECORD_TYPES),
+                )
+            )
+            continue
+        key, items = next(iter(data.items()))
+        if not isinstance(items, list):
+            problems.append(Problem(rel, key, "expected a list of records"))
+            continue
+        for index, item in enumerate(items):
+            rid = item.get("id") if isinstance(item, dict) else None
+            where = f"{rel} record '{rid}'" if rid else f"{rel} record #{index + 1}"
+            if not isinstance(item, dict):
+                problems.append(Problem(where, None, "a record must be a mapping"))
+                continue
+            errors = sorted(_validators()[key].iter_errors(item), key=lambda e: list(e.path))
+            if errors:
+                for err in errors:
+                    problems.append(Problem(where, _field_of(err.absolute_path), err.message))
+                continue
+            raw_records[key].append((rel, item))
+
+    kb = KnowledgeBase(root=root, manifest=manifest, content_hash=hasher.hexdigest())
+    for key, items in raw_records.items():
+        model = RECORD_TYPES[key]
+        target: dict[str, Any] = getattr(kb, key)
+        for rel, item in items:
+            rid = item["id"]
+            where = f"{rel} record '{rid}'"
+            try:
+                record = model.model_validate(item)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    msg = err["msg"].removeprefix("Value error, ")
+                    problems.append(Problem(where, _field_of(err["loc"]), msg))
+                continue
+            if rid in target:
+                first = kb.origin[(key, rid)]
+                problems.append(
+                    Problem(
+                        where, "id", f"duplicate {key[:-1]} id '{rid}' (first defined in {first})"
+                    )
+                )
+                continue
+            target[rid] = record
+            kb.origin[(key, rid)] = rel
+
+    problems.extend(check_integrity(kb, check_readability=check_readability))
+    if problems:
+        raise KnowledgeError(problems)
+    return kb
+
+
+def _where(kb: KnowledgeBase, key: str, rid: str) -> str:
+    return f"{kb.origin.get((key, rid), '?')} record '{rid}'"
+
+
+def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> list[Problem]:
+    """Cross-record checks: every reference resolves; locators present; patient reading grade."""
+    problems: list[Problem] = []
+    for sid, src in kb.sources.items():
+        if src.superseded_by and src.superseded_by not in kb.sources:
+            problems.append(
+                Problem(
+                    _where(kb, "sources", sid),
+                    "superseded_by",
+                    f"unknown source '{src.superseded_by}'",
+                )
+            )
+    for sid, st in kb.statements.items():
+        where = _where(kb, "statements", sid)
+        for i, cit in enumerate(st.sources):
+            if cit.source not in kb.sources:
+                problems.append(
+                    Problem(where, f"sources[{i}].source", f"cites missing source '{cit.source}'")
+                )
+            if not cit.locator.strip():
+                problems.append(Problem(where, f"sources[{i}].locator", "locator is empty"))
+        for other in st.conflicts_with:
+            if other not in kb.statements:
+                problems.append(Problem(where, "conflicts_with", f"unknown statement '{other}'"))
+            elif other == sid:
+                problems.append(
+                    Problem(where, "conflicts_with", "a statement cannot conflict with itself")
+                )
+        if st.status in ("approved", "in_review") and st.review is None:
+            problems.append(Problem(where, "review", f"status '{st.status}' needs a review record"))
+    for rid, rule in kb.rules.items():
+        where = _where(kb, "rules", rid)
+        for sid in rule.cites:
+            if sid not in kb.statements:
+                problems.append(Problem(where, "cites", f"cites missing statement '{sid}'"))
+        try:
+            tree = parse_condition(rule.when)
+        except ConditionError as exc:  # pragma: no cover - model validation already parsed it
+            problems.append(Problem(where, exc.path, exc.reason))
+            continue
+        for pid in [*policies_used(tree), *rule.policy]:
+            if pid not in kb.parameters:
+                problems.append(Problem(where, "policy", f"reads unknown policy parameter '{pid}'"))
+        if kb.facts:
+            for fid in [*facts_used(tree), *rule.inputs]:
+                if fid not in kb.facts:
+                    problems.append(Problem(where, "when", f"reads unknown fact '{fid}'"))
+        for oid in rule.orders:
+            if oid not in kb.concepts:
+                problems.append(Problem(where, "orders", f"unknown concept '{oid}'"))
+    for pid, param in kb.parameters.items():
+        where = _where(kb, "parameters", pid)
+        refs = [("statement", param.statement), ("source", param.source)]
+        refs += [
+            (f"alternatives[{i}].statement", a.statement) for i, a in enumerate(param.alternatives)
+        ]
+        refs += [(f"alternatives[{i}].source", a.source) for i, a in enumerate(param.alternatives)]
+        for fld, ref in refs:
+            if ref is None:
+                continue
+            pool = kb.statements if fld.endswith("statement") else kb.sources
+            if ref not in pool:
+                problems.append(Problem(where, fld, f"unknown {fld.rsplit('.', 1)[-1]} '{ref}'"))
+        if param.statement is None and param.source is None:
+            problems.append(
+                Problem(where, "statement", "a policy default needs a statement or source")
+            )
+    for gid, reg in kb.regimens.items():
+        where = _where(kb, "regimens", gid)
+        for sid in reg.statements:
+            if sid not in kb.statements:
+                problems.append(Problem(where, "statements", f"cites missing statement '{sid}'"))
+        for drug in reg.drugs:
+            if kb.concepts and drug not in kb.concepts:
+                problems.append(Problem(where, "drugs", f"unknown concept '{drug}'"))
+    for fid, fact in kb.facts.items():
+        if fact.concept and fact.concept not in kb.concepts:
+            problems.append(
+                Problem(_where(kb, "facts", fid), "concept", f"unknown concept '{fact.concept}'")
+            )
+    if check_readability and kb.statements:
+        from leptoguide.knowledge.readability import reading_grade
+
+        for sid, st in kb.statements.items():
+            if st.status == "retired":
+                continue
+            grade = reading_grade(st.patient)
+            if grade > READING_GRADE_TARGET:
+                problems.append(
+                    Problem(
+                        _where(kb, "statements", sid),
+                        "patient",
+                        f"reading grade {grade:.1f} is above the target {READING_GRADE_TARGET:g}",
+                    )
+                )
+    return problems
+
+
+@cache
+def get_knowledge() -> KnowledgeBase:
+    """The process-wide knowledge base from the default directory (loaded once)."""
+    return load_knowledge()

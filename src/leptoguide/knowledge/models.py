@@ -1,0 +1,269 @@
+"""Typed records of the knowledge base.
+
+Every record type is a strict pydantic model (unknown keys are errors). The JSON Schemas published in
+``docs/knowledge-format.md`` and shipped in ``knowledge/schemas/`` are generated from these models, so
+the two cannot drift (a test checks it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from leptoguide.knowledge.conditions import parse_condition
+
+KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+Id = Annotated[str, Field(pattern=KEBAB, min_length=2, max_length=80)]
+
+SourceKind = Literal[
+    "guideline", "trial", "cohort", "review", "label", "patient-education", "consensus", "other"
+]
+Access = Literal["full-text", "abstract-only", "secondary-report", "not-retrieved"]
+Verification = Literal["V", "R", "M"]
+Status = Literal["draft", "in_review", "approved", "retired"]
+RuleKind = Literal["alert", "recommendation", "workup", "info"]
+Severity = Literal["critical", "warning", "info"]
+ConceptKind = Literal[
+    "observation", "condition", "medication", "procedure", "device", "route", "finding", "term"
+]
+FactType = Literal["number", "boolean", "code", "string", "datetime", "list", "object"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Source(_Record):
+    """A publication, label, web page or guideline that statements cite."""
+
+    id: Id
+    kind: SourceKind
+    title: str = Field(min_length=3)
+    authors: list[str] = Field(default_factory=list)
+    journal: str | None = None
+    publisher: str | None = None
+    year: int | None = Field(default=None, ge=1900, le=2100)
+    citation: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+    url: str | None = None
+    published: dt.date | None = None
+    review_due: dt.date | None = None
+    superseded_by: Id | None = None
+    access: Access
+    evidence_grading: str | None = None
+    brief_ref: str | None = None
+    verification: Verification
+    notes: str | None = None
+
+
+class SourceCitation(_Record):
+    """A pointer from a statement into one source, with where in the source to look."""
+
+    source: Id
+    locator: str = Field(min_length=2, description="table, section, page or figure in the source")
+
+
+class Evidence(_Record):
+    level: str | None = None
+    grade: str | None = None
+    study_type: str | None = None
+
+
+class Review(_Record):
+    reviewer: str = Field(min_length=2)
+    date: dt.date
+    note: str | None = None
+
+
+class Statement(_Record):
+    """One cited clinical fact, in clinician and in plain-language wording."""
+
+    id: Id
+    title: str = Field(min_length=3, max_length=160)
+    topics: list[Id] = Field(min_length=1)
+    clinician: str = Field(min_length=10)
+    patient: str = Field(min_length=10)
+    sources: list[SourceCitation] = Field(min_length=1)
+    evidence: Evidence = Field(default_factory=Evidence)
+    status: Status
+    review: Review | None = None
+    conflicts_with: list[Id] = Field(default_factory=list)
+    version: int = Field(default=1, ge=1)
+
+
+class Rule(_Record):
+    """A declarative decision rule evaluated by the generic engine."""
+
+    id: Id
+    title: str = Field(min_length=3)
+    kind: RuleKind
+    severity: Severity
+    hooks: list[str] = Field(
+        default_factory=list,
+        description="CDS Hooks contexts the rule belongs to (patient-view, order-select, order-sign)",
+    )
+    orders: list[Id] = Field(
+        default_factory=list,
+        description="concept ids of orders that make the rule relevant at order-select/order-sign",
+    )
+    when: dict[str, Any] = Field(description="condition in the LeptoGuide condition language")
+    summary: str = Field(min_length=5, description="Jinja2 template; rendered text <= 140 chars")
+    detail: str = Field(min_length=5, description="Jinja2 template (Markdown)")
+    patient: str | None = Field(default=None, description="optional plain-language template")
+    cites: list[Id] = Field(min_length=1)
+    policy: list[Id] = Field(default_factory=list)
+    inputs: list[Id] = Field(default_factory=list, description="extra facts to report as inputs")
+    suggestion: str | None = Field(default=None, description="label of a suggested action")
+    suggestion_action: Literal["delete-order", "none"] = "none"
+    status: Status = "draft"
+    version: int = Field(default=1, ge=1)
+
+    @field_validator("when")
+    @classmethod
+    def _condition_parses(cls, value: dict[str, Any]) -> dict[str, Any]:
+        parse_condition(value)
+        return value
+
+
+class PolicyAlternative(_Record):
+    value: Any
+    statement: Id | None = None
+    source: Id | None = None
+    note: str | None = None
+
+
+class PolicyParameter(_Record):
+    """A site-configurable value where sources disagree (or where a site must choose)."""
+
+    id: Id
+    title: str
+    description: str
+    unit: str | None = None
+    type: Literal["number", "integer", "boolean", "string"] = "number"
+    default: Any
+    statement: Id | None = Field(default=None, description="statement supporting the default")
+    source: Id | None = Field(default=None, description="source supporting the default")
+    alternatives: list[PolicyAlternative] = Field(default_factory=list)
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+class Quantity(_Record):
+    amount: float
+    unit: str
+
+
+class DoseBand(_Record):
+    """One population band of a dose: who it applies to and how much."""
+
+    label: str
+    age_min_days: int | None = Field(default=None, ge=0)
+    age_max_days: int | None = Field(default=None, ge=0)
+    amount: float | None = Field(default=None, gt=0)
+    amount_max: float | None = Field(default=None, gt=0, description="upper end of a dose range")
+    unit: str | None = None
+    basis: Literal[
+        "per-dose",
+        "per-kg-per-dose",
+        "per-kg-per-day",
+        "per-m2-per-dose",
+        "per-m2-per-day",
+        "per-day",
+        "single-dose",
+    ] = "per-dose"
+    interval_hours: float | None = Field(default=None, gt=0)
+    interval_hours_max: float | None = Field(default=None, gt=0)
+    max_per_dose: Quantity | None = None
+    max_per_day: Quantity | None = None
+    first_dose: Quantity | None = None
+    duration_days_min: float | None = None
+    duration_days_max: float | None = None
+    notes: str | None = None
+
+
+class SchedulePhase(_Record):
+    name: str
+    times_per_week: float | None = Field(default=None, gt=0)
+    every_days: float | None = Field(default=None, gt=0)
+    weeks: float | None = Field(default=None, gt=0)
+    count: int | None = Field(default=None, gt=0)
+    notes: str | None = None
+
+
+class Fractionation(_Record):
+    gy_per_fraction: float = Field(gt=0)
+    fractions: int = Field(gt=0)
+    notes: str | None = None
+
+
+class Regimen(_Record):
+    """A structured schedule or dose formula, cited to statements."""
+
+    id: Id
+    title: str
+    drugs: list[Id] = Field(default_factory=list, description="medication concept ids")
+    indication: str
+    route: Id | None = None
+    bands: list[DoseBand] = Field(default_factory=list)
+    schedule: list[SchedulePhase] = Field(default_factory=list)
+    fractionation: Fractionation | None = None
+    companions: list[str] = Field(default_factory=list, description="required co-medication")
+    statements: list[Id] = Field(min_length=1)
+    status: Status
+    notes: str | None = None
+
+
+class Coding(_Record):
+    system: str
+    code: str
+    display: str | None = None
+    verified: bool = False
+    checked_in: str | None = None
+
+
+class Concept(_Record):
+    """A terminology concept the FHIR reader and the retriever understand."""
+
+    id: Id
+    kind: ConceptKind
+    display: str
+    codes: list[Coding] = Field(default_factory=list)
+    synonyms: list[str] = Field(default_factory=list)
+    unit: str | None = None
+    value_set: list[str] | None = None
+    classes: list[Id] = Field(default_factory=list)
+
+
+class Fact(_Record):
+    """A named case fact rules may read, and where it comes from."""
+
+    id: Id
+    type: FactType
+    unit: str | None = None
+    description: str
+    derived_by: str | None = Field(
+        default=None, description="name of the engine computation that derives it, if any"
+    )
+    concept: Id | None = Field(default=None, description="terminology concept it is read from")
+
+
+class KnowledgeManifest(_Record):
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    name: str = "LeptoGuide knowledge base"
+    released: dt.date | None = None
+
+
+RECORD_TYPES: dict[str, type[_Record]] = {
+    "sources": Source,
+    "statements": Statement,
+    "rules": Rule,
+    "parameters": PolicyParameter,
+    "regimens": Regimen,
+    "concepts": Concept,
+    "facts": Fact,
+}
+"""Top-level YAML key -> record model. The directory a file lives in does not matter."""

@@ -1,0 +1,180 @@
+"""Site policy: the values sources disagree on, with defaults from the knowledge base.
+
+A hospital overrides defaults with its own YAML file (``--policy FILE`` or ``$LEPTOGUIDE_POLICY``)::
+
+    policy:
+      id: st-example-2026          # names the policy in every output
+      title: St Example neuro-oncology LP policy
+      values:
+        lp-platelet-min: 40
+
+Every output reports the policy id, a hash of the effective values and, for each value, its source
+and the alternatives the knowledge base knows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leptoguide.errors import KnowledgeError, Problem
+from leptoguide.knowledge.loader import KnowledgeBase
+
+ENV_POLICY = "LEPTOGUIDE_POLICY"
+DEFAULT_POLICY_ID = "leptoguide-default"
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class PolicyValue:
+    id: str
+    value: Any
+    unit: str | None
+    overridden: bool
+    default: Any
+    statement: str | None
+    source: str | None
+    alternatives: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    title: str
+    path: str | None
+    values: dict[str, PolicyValue] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        return self.values[name].value
+
+    @property
+    def hash(self) -> str:
+        payload = json.dumps({k: v.value for k, v in sorted(self.values.items())}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary for outputs: id, hash, path and the overridden values."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "hash": self.hash,
+            "file": self.path,
+            "overrides": {k: v.value for k, v in sorted(self.values.items()) if v.overridden},
+        }
+
+    def as_table(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": v.id,
+                "value": v.value,
+                "unit": v.unit,
+                "overridden": v.overridden,
+                "default": v.default,
+                "statement": v.statement,
+                "source": v.source,
+                "alternatives": v.alternatives,
+            }
+            for v in sorted(self.values.values(), key=lambda v: v.id)
+        ]
+
+
+def _check_type(kind: str, value: Any) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def load_policy(kb: KnowledgeBase, path: str | Path | None = None) -> Policy:
+    """Effective policy: knowledge-base defaults, overridden by ``path`` or ``$LEPTOGUIDE_POLICY``."""
+    if path is None:
+        path = os.environ.get(ENV_POLICY) or None
+    overrides: dict[str, Any] = {}
+    policy_id, title = DEFAULT_POLICY_ID, "LeptoGuide defaults"
+    where = str(path) if path else None
+    if path is not None:
+        p = Path(path)
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise KnowledgeError(
+                [Problem(str(p), None, f"cannot read policy file: {exc.strerror}")]
+            ) from exc
+        except yaml.YAMLError as exc:
+            raise KnowledgeError([Problem(str(p), None, f"malformed YAML: {exc}")]) from exc
+        problems: list[Problem] = []
+        if (
+            not isinstance(data, dict)
+            or set(data) != {"policy"}
+            or not isinstance(data["policy"], dict)
+        ):
+            raise KnowledgeError(
+                [Problem(str(p), None, "a policy file has one top-level key 'policy'")]
+            )
+        body = data["policy"]
+        unknown = set(body) - {"id", "title", "values"}
+        if unknown:
+            problems.append(
+                Problem(str(p), sorted(unknown)[0], "unknown key (allowed: id, title, values)")
+            )
+        policy_id = str(body.get("id", ""))
+        if not _ID.match(policy_id):
+            problems.append(
+                Problem(str(p), "policy.id", "required, kebab-case (e.g. st-example-2026)")
+            )
+        title = str(body.get("title") or policy_id)
+        values = body.get("values") or {}
+        if not isinstance(values, dict):
+            problems.append(
+                Problem(str(p), "policy.values", "expected a mapping of parameter: value")
+            )
+            values = {}
+        for name, value in values.items():
+            param = kb.parameters.get(name)
+            fld = f"policy.values.{name}"
+            if param is None:
+                problems.append(
+                    Problem(str(p), fld, "unknown policy parameter (see `leptoguide kb policy`)")
+                )
+                continue
+            if not _check_type(param.type, value):
+                problems.append(Problem(str(p), fld, f"expected a {param.type}, got {value!r}"))
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if param.minimum is not None and value < param.minimum:
+                    problems.append(
+                        Problem(str(p), fld, f"below the allowed minimum {param.minimum:g}")
+                    )
+                    continue
+                if param.maximum is not None and value > param.maximum:
+                    problems.append(
+                        Problem(str(p), fld, f"above the allowed maximum {param.maximum:g}")
+                    )
+                    continue
+            overrides[name] = value
+        if problems:
+            raise KnowledgeError(problems)
+    values_out = {}
+    for pid, param in kb.parameters.items():
+        value = overrides.get(pid, param.default)
+        values_out[pid] = PolicyValue(
+            id=pid,
+            value=value,
+            unit=param.unit,
+            overridden=pid in overrides,
+            default=param.default,
+            statement=param.statement,
+            source=param.source,
+            alternatives=[a.model_dump(exclude_none=True) for a in param.alternatives],
+        )
+    return Policy(id=policy_id, title=title, path=where, values=values_out)

@@ -1,0 +1,159 @@
+"""The shipped knowledge base validates, and the validator fails precisely on broken data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from leptoguide.errors import KnowledgeError
+from leptoguide.knowledge.loader import default_data_dir, load_knowledge
+from leptoguide.knowledge.schemas import build_schemas, render
+
+SCHEMA_DIR = Path(__file__).parents[1] / "src" / "leptoguide" / "knowledge" / "schemas"
+
+
+def test_shipped_knowledge_validates() -> None:
+    kb = load_knowledge()
+    assert kb.version.startswith(kb.manifest.version + "+sha256.")
+
+
+def test_published_schemas_match_models() -> None:
+    for key, schema in build_schemas().items():
+        assert (SCHEMA_DIR / f"{key}.schema.json").read_text() == render(schema), (
+            f"{key}.schema.json is out of date: run python -m leptoguide.knowledge.schemas"
+        )
+
+
+@pytest.fixture()
+def kb_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "kb"
+    shutil.copytree(default_data_dir(), target)
+    return target
+
+
+SOURCE = {
+    "id": "test-source-2020",
+    "kind": "guideline",
+    "title": "A test guideline",
+    "access": "full-text",
+    "verification": "V",
+}
+STATEMENT = {
+    "id": "test-statement",
+    "title": "A test statement",
+    "topics": ["diagnosis"],
+    "clinician": "Clinicians should read this test statement.",
+    "patient": "This is a short test. It is easy to read.",
+    "sources": [{"source": "test-source-2020", "locator": "Table 1"}],
+    "status": "draft",
+}
+
+
+def _write(path: Path, key: str, records: list[dict[str, object]]) -> None:
+    path.write_text(yaml.safe_dump({key: records}, sort_keys=False))
+
+
+def _problems(root: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(root)
+    return [str(p) for p in info.value.problems]
+
+
+def test_statement_citing_missing_source(kb_copy: Path) -> None:
+    bad = dict(STATEMENT, sources=[{"source": "no-such-source", "locator": "p. 1"}])
+    _write(kb_copy / "statements" / "zz-test.yaml", "statements", [bad])
+    problems = _problems(kb_copy)
+    assert any(
+        "statements/zz-test.yaml record 'test-statement'" in p
+        and "sources[0].source" in p
+        and "no-such-source" in p
+        for p in problems
+    ), problems
+
+
+def test_duplicate_id(kb_copy: Path) -> None:
+    _write(kb_copy / "sources" / "zz-a.yaml", "sources", [SOURCE])
+    _write(kb_copy / "sources" / "zz-b.yaml", "sources", [SOURCE])
+    problems = _problems(kb_copy)
+    assert any(
+        "zz-b.yaml record 'test-source-2020'" in p and "duplicate source id" in p for p in problems
+    ), problems
+
+
+def test_rule_citing_missing_statement(kb_copy: Path) -> None:
+    _write(kb_copy / "sources" / "zz-a.yaml", "sources", [SOURCE])
+    _write(kb_copy / "statements" / "zz-s.yaml", "statements", [STATEMENT])
+    rule = {
+        "id": "test-rule",
+        "title": "Test rule",
+        "kind": "alert",
+        "severity": "warning",
+        "when": {"present": "platelets"},
+        "summary": "Test summary",
+        "detail": "Test detail",
+        "cites": ["no-such-statement"],
+    }
+    _write(kb_copy / "rules" / "zz-r.yaml", "rules", [rule])
+    problems = _problems(kb_copy)
+    assert any(
+        "zz-r.yaml record 'test-rule'" in p and "cites" in p and "no-such-statement" in p
+        for p in problems
+    ), problems
+
+
+def test_rule_with_bad_condition(kb_copy: Path) -> None:
+    _write(kb_copy / "sources" / "zz-a.yaml", "sources", [SOURCE])
+    _write(kb_copy / "statements" / "zz-s.yaml", "statements", [STATEMENT])
+    rule = {
+        "id": "test-rule",
+        "title": "Test rule",
+        "kind": "alert",
+        "severity": "warning",
+        "when": {"fact": "platelets", "below": 50},
+        "summary": "Test summary",
+        "detail": "Test detail",
+        "cites": ["test-statement"],
+    }
+    _write(kb_copy / "rules" / "zz-r.yaml", "rules", [rule])
+    problems = _problems(kb_copy)
+    assert any("record 'test-rule'" in p and "when" in p and "operator" in p for p in problems), (
+        problems
+    )
+
+
+def test_malformed_file(kb_copy: Path) -> None:
+    (kb_copy / "statements" / "zz-broken.yaml").write_text("statements:\n  - id: [unclosed\n")
+    problems = _problems(kb_copy)
+    assert any(
+        "statements/zz-broken.yaml" in p and "malformed YAML at line" in p for p in problems
+    ), problems
+
+
+def test_missing_locator_and_field(kb_copy: Path) -> None:
+    _write(kb_copy / "sources" / "zz-a.yaml", "sources", [SOURCE])
+    bad = dict(STATEMENT, sources=[{"source": "test-source-2020"}])
+    _write(kb_copy / "statements" / "zz-s.yaml", "statements", [bad])
+    problems = _problems(kb_copy)
+    assert any(
+        "record 'test-statement'" in p and "sources[0]" in p and "locator" in p for p in problems
+    ), problems
+
+
+def test_hard_patient_text_fails_reading_grade(kb_copy: Path) -> None:
+    _write(kb_copy / "sources" / "zz-a.yaml", "sources", [SOURCE])
+    hard = dict(
+        STATEMENT,
+        patient=(
+            "Leptomeningeal carcinomatosis necessitates comprehensive neuroaxial magnetic resonance "
+            "imaging incorporating gadolinium-enhanced volumetric sequences and cerebrospinal fluid "
+            "cytopathological examination."
+        ),
+    )
+    _write(kb_copy / "statements" / "zz-s.yaml", "statements", [hard])
+    problems = _problems(kb_copy)
+    assert any(
+        "record 'test-statement'" in p and "patient" in p and "reading grade" in p for p in problems
+    ), problems
