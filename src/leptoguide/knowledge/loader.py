@@ -307,7 +307,7 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
                 if fid not in kb.facts:
                     problems.append(Problem(where, "when", f"reads unknown fact '{fid}'"))
         for oid in rule.orders:
-            if oid not in kb.concepts:
+            if kb.concepts and oid not in kb.concepts:
                 problems.append(Problem(where, "orders", f"unknown concept '{oid}'"))
     for pid, param in kb.parameters.items():
         where = _where(kb, "parameters", pid)
@@ -335,7 +335,7 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
             if kb.concepts and drug not in kb.concepts:
                 problems.append(Problem(where, "drugs", f"unknown concept '{drug}'"))
     for fid, fact in kb.facts.items():
-        if fact.concept and fact.concept not in kb.concepts:
+        if fact.concept and kb.concepts and fact.concept not in kb.concepts:
             problems.append(
                 Problem(_where(kb, "facts", fid), "concept", f"unknown concept '{fact.concept}'")
             )
