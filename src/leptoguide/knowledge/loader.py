@@ -40,6 +40,7 @@ from leptoguide.knowledge.models import (
     Rule,
     Source,
     Statement,
+    UnitGroup,
 )
 
 ENV_KB_DIR = "LEPTOGUIDE_KB"
@@ -87,6 +88,7 @@ class KnowledgeBase:
     regimens: dict[str, Regimen] = field(default_factory=dict)
     concepts: dict[str, Concept] = field(default_factory=dict)
     facts: dict[str, Fact] = field(default_factory=dict)
+    units: dict[str, UnitGroup] = field(default_factory=dict)
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
     content_hash: str = ""
 
@@ -339,6 +341,12 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
             problems.append(
                 Problem(_where(kb, "facts", fid), "concept", f"unknown concept '{fact.concept}'")
             )
+    for uid, group in kb.units.items():
+        for cid in group.concepts:
+            if kb.concepts and cid not in kb.concepts:
+                problems.append(
+                    Problem(_where(kb, "units", uid), "concepts", f"unknown concept '{cid}'")
+                )
     if check_readability and kb.statements:
         from leptoguide.knowledge.readability import reading_grade
 
