@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LM, bundle, dumps, obs, qty
+from conftest import LM, LOINC, bundle, dumps, obs, qty
 
 from leptoguide.errors import InputError
 from leptoguide.intake import read_input
@@ -28,7 +28,15 @@ def test_malformed_json_message(kb: KnowledgeBase) -> None:
 
 
 def test_wrong_type_names_resource_and_field(kb: KnowledgeBase) -> None:
-    b = bundle(obs("777-3", rid="abc", valueQuantity={"value": "abc", "unit": "10*9/L"}))
+    b = bundle(
+        obs(
+            "777-3",
+            LOINC,
+            "abc",
+            "2026-11-20T08:00:00Z",
+            valueQuantity={"value": "abc", "unit": "10*9/L"},
+        )
+    )
     with pytest.raises(InputError) as info:
         read_input(dumps(b), name="b.json", kb=kb)
     assert info.value.problem.where == "b.json Observation/abc"
