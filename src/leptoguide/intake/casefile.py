@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from leptoguide.case import (
     Case,
@@ -86,12 +87,13 @@ def validate_casefile(doc: Any, name: str) -> None:
     errors = list(_validator().iter_errors(doc))
     if not errors:
         return
-    err = max(errors, key=lambda e: (len(list(e.absolute_path)), -len(e.context or [])))
-    # oneOf failures: the most relevant sub-error says more than "is not valid under any"
-    if err.context:
-        sub = max(err.context, key=lambda e: len(list(e.absolute_path)))
-        if len(list(sub.absolute_path)) > len(list(err.absolute_path)):
-            err = sub
+    err = best_match(errors)
+    # a oneOf that failed: prefer the branch that matches the value's JSON type
+    while err.context:
+        same_type = [e for e in err.context if e.validator not in ("type", "oneOf", "anyOf")]
+        if not same_type:
+            break
+        err = best_match(same_type)
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     raise InputError(name, err.message + more, _path(err.absolute_path))
 
