@@ -39,6 +39,7 @@ def read_path(path: str | Path, *, kb: KnowledgeBase | None = None) -> Case:
 
 def load_document(data: bytes | str, *, name: str) -> Any:
     """Parse JSON (orjson) or YAML, choosing by file suffix and then by the first character."""
+    raw: bytes | str
     if isinstance(data, bytes):
         raw = data.removeprefix(b"\xef\xbb\xbf")
         first = raw.lstrip()[:1]
