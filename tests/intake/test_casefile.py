@@ -192,3 +192,15 @@ def test_schema_file_is_valid_json_schema() -> None:
     from leptoguide.intake.casefile import casefile_schema
 
     Draft202012Validator.check_schema(casefile_schema())
+
+
+def test_every_schema_field_is_documented() -> None:
+    from leptoguide.intake.casefile import casefile_schema
+
+    doc = (Path(__file__).parents[2] / "docs" / "case-file.md").read_text()
+    schema = casefile_schema()
+    fields = set(schema["properties"])
+    for name in ("patient", "cancer", "performance", "findings", "csf"):
+        fields |= set(schema["properties"][name]["properties"])
+    missing = sorted(f for f in fields if f"`{f}`" not in doc)
+    assert not missing, f"docs/case-file.md does not mention {missing}"
