@@ -356,6 +356,7 @@ sc(
     ],
     classification={"certainty": "not_applicable", "type": None},
     risk="unknown",
+    not_missing=["mri-lm-pattern", "nccn-risk", "her2-status", "csf-cytology"],
 )
 sc(
     "melanoma-braf-ici-steroids",
