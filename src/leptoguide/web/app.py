@@ -56,7 +56,11 @@ def mount(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(WebError)
     async def _web_error(request: Request, exc: WebError) -> Response:
         return render(
-            context(request), "error.html", http_status=exc.status, title=exc.title, message=exc.message
+            context(request),
+            "error.html",
+            http_status=exc.status,
+            title=exc.title,
+            message=exc.message,
         )
 
     @app.exception_handler(LoginRequired)

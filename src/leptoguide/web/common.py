@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from leptoguide import __version__
@@ -84,7 +84,6 @@ def templates_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(root),
         autoescape=select_autoescape(["html", "xml"], default=True),
-        undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
