@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LM, bundle, dumps, obs, qty
 
+from conftest import LM, bundle, dumps, obs, qty
 from leptoguide.errors import InputError
 from leptoguide.intake import read_input
 from leptoguide.knowledge.loader import KnowledgeBase

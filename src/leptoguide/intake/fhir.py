@@ -358,9 +358,7 @@ class _Reader:
             qty = self._obj(res, "valueQuantity", ctx, path)
             raw = qty.get("value")
             if not is_number(raw):
-                raise ctx.error(
-                    f"{path}valueQuantity.value", f"expected a number, got {show(raw)}"
-                )
+                raise ctx.error(f"{path}valueQuantity.value", f"expected a number, got {show(raw)}")
             value = float(raw)
             unit = self._quantity_unit(qty, ctx, f"{path}valueQuantity")
             comparator = self._str(qty, "comparator", ctx, f"{path}valueQuantity.")
