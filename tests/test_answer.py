@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from leptoguide.answer import QA, Options
-from leptoguide.answer.conversation import MemoryConversationStore, contextualize, Turn
+from leptoguide.answer.conversation import MemoryConversationStore, Turn, contextualize
 from leptoguide.answer.expand import lexicon_for
 from leptoguide.errors import InputError
 from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
