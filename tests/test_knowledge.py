@@ -157,3 +157,13 @@ def test_hard_patient_text_fails_reading_grade(kb_copy: Path) -> None:
     assert any(
         "record 'test-statement'" in p and "patient" in p and "reading grade" in p for p in problems
     ), problems
+
+
+def test_knowledge_format_doc_embeds_current_schemas() -> None:
+    from leptoguide.knowledge.schemas import render_doc_section
+
+    doc = (Path(__file__).parents[1] / "docs" / "knowledge-format.md").read_text()
+    assert render_doc_section() in doc, (
+        "docs/knowledge-format.md is stale: run python -m leptoguide.knowledge.schemas "
+        "docs/knowledge-format.md"
+    )

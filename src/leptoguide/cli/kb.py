@@ -27,7 +27,7 @@ DirOption = Annotated[
 def _load(directory: Path | None) -> KnowledgeBase:
     from leptoguide.knowledge.loader import get_knowledge, load_knowledge
 
-    return load_knowledge(directory) if directory else get_knowledge()
+    return load_knowledge(directory, check_readability=False) if directory else get_knowledge()
 
 
 def _console() -> Any:

@@ -359,5 +359,9 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
 
 @cache
 def get_knowledge() -> KnowledgeBase:
-    """The process-wide knowledge base from the default directory (loaded once)."""
-    return load_knowledge()
+    """The process-wide knowledge base from the default directory (loaded once).
+
+    The reading-grade check is left to ``leptoguide kb validate`` (and the test suite): it costs about
+    two seconds and the shipped content cannot change under a running process.
+    """
+    return load_knowledge(check_readability=False)
