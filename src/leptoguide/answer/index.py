@@ -11,6 +11,7 @@ provenance (file, page, section), added by ``leptoguide ingest``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import tempfile
@@ -192,16 +193,11 @@ def build_statement_index(
         for rowid, row in enumerate(fields, start=1):
             texts.append((rowid, 0, f"{row[1]}. {row[2]}"))
             texts.append((rowid, 1, f"{row[1]}. {row[3]}"))
-        step = 32
-        for start in range(0, len(texts), step):
-            chunk = texts[start : start + step]
-            vecs = embedder.encode([t[2] for t in chunk])
-            conn.executemany(
-                "INSERT INTO st_vec(rowid, which, v) VALUES (?, ?, ?)",
-                [(r, w, _blob(v)) for (r, w, _), v in zip(chunk, vecs, strict=True)],
-            )
-            if progress:
-                progress(min(start + step, len(texts)), len(texts))
+        vectors = embed_cached(embedder, [t[2] for t in texts], progress)
+        conn.executemany(
+            "INSERT INTO st_vec(rowid, which, v) VALUES (?, ?, ?)",
+            [(r, w, _blob(v)) for (r, w, _), v in zip(texts, vectors, strict=True)],
+        )
     meta = {
         "layout": LAYOUT,
         "knowledge_version": kb.version,
@@ -218,8 +214,42 @@ def build_statement_index(
     return StatementIndex(conn)
 
 
-def index_path() -> Path:
-    return home_dir() / "index" / "statements.sqlite"
+def embed_cached(
+    embedder: Embedder, texts: Sequence[str], progress: Progress | None = None, step: int = 32
+) -> Vectors:
+    """Encode texts, reusing vectors cached by (model, text hash) so edits re-embed only changes."""
+    path = home_dir() / "index" / "embeddings.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cache = sqlite3.connect(path)
+    cache.execute("CREATE TABLE IF NOT EXISTS emb(key TEXT PRIMARY KEY, v BLOB)")
+    keys = [embedder.id + ":" + hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    found: dict[str, Vectors] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for key, blob in cache.execute(f"SELECT key, v FROM emb WHERE key IN ({marks})", chunk):
+            found[key] = _unblob(blob)[0]
+    todo = [i for i, k in enumerate(keys) if k not in found]
+    done = len(texts) - len(todo)
+    if progress:
+        progress(done, len(texts))
+    for start in range(0, len(todo), step):
+        batch = todo[start : start + step]
+        vecs = embedder.encode([texts[i] for i in batch])
+        with cache:
+            cache.executemany(
+                "INSERT OR REPLACE INTO emb(key, v) VALUES (?, ?)",
+                [(keys[i], _blob(v)) for i, v in zip(batch, vecs, strict=True)],
+            )
+        for i, v in zip(batch, vecs, strict=True):
+            found[keys[i]] = v
+        done += len(batch)
+        if progress:
+            progress(done, len(texts))
+    cache.close()
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.stack([found[k] for k in keys]).astype(np.float32)
 
 
 def open_statement_index(path: Path) -> StatementIndex | None:
