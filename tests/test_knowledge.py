@@ -53,6 +53,7 @@ STATEMENT = {
 
 
 def _write(path: Path, key: str, records: list[dict[str, object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({key: records}, sort_keys=False))
 
 

@@ -42,11 +42,11 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def home_dir() -> Path:
-    """The runtime state directory (``$LEPTOGUIDE_HOME`` or ``~/.local/share/leptoguide``)."""
+    """The state directory: ``$LEPTOGUIDE_HOME``, default ``~/.local/share/leptoguide`` (created)."""
     override = os.environ.get(ENV_HOME)
-    if override:
-        return Path(override).expanduser()
-    return Path.home() / ".local" / "share" / "leptoguide"
+    path = Path(override).expanduser() if override else Path.home() / ".local" / "share" / "leptoguide"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def default_database_url(home: Path | None = None) -> str:

@@ -44,8 +44,10 @@ def obs(
     system: str = LOINC,
     rid: str = "o1",
     when: str | None = "2026-11-20T08:00:00Z",
+    /,
     **value: Any,
 ) -> dict[str, Any]:
+    """An Observation; keyword arguments are added to (or replace) its fields."""
     res: dict[str, Any] = {
         "resourceType": "Observation",
         "id": rid,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from conftest import LM, bundle, dumps, obs, qty
+from conftest import LM, LOINC, bundle, dumps, obs, qty
 
 from leptoguide.errors import InputError
 from leptoguide.intake import read_input
@@ -28,7 +30,15 @@ def test_malformed_json_message(kb: KnowledgeBase) -> None:
 
 
 def test_wrong_type_names_resource_and_field(kb: KnowledgeBase) -> None:
-    b = bundle(obs("777-3", rid="abc", valueQuantity={"value": "abc", "unit": "10*9/L"}))
+    b = bundle(
+        obs(
+            "777-3",
+            LOINC,
+            "abc",
+            "2026-11-20T08:00:00Z",
+            valueQuantity={"value": "abc", "unit": "10*9/L"},
+        )
+    )
     with pytest.raises(InputError) as info:
         read_input(dumps(b), name="b.json", kb=kb)
     assert info.value.problem.where == "b.json Observation/abc"
@@ -54,3 +64,19 @@ def test_lm_code_system_values(kb: KnowledgeBase) -> None:
     assert cyt is not None and cyt.value == "positive"
     assert mri is not None and mri.value == "linear-and-nodular"
     assert signs is not None and signs.value is True and not signs.inferred
+
+
+def test_read_path_stdin_and_missing_file(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import io
+    import sys
+
+    from leptoguide.intake import read_path
+
+    data = dumps(bundle(obs("777-3", valueQuantity=qty(80, "10*9/L"))))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert read_path("-", kb=kb).latest("platelets") is not None
+    with pytest.raises(InputError) as info:
+        read_path(tmp_path / "nope.json", kb=kb)
+    assert "cannot read file" in str(info.value)

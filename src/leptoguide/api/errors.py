@@ -101,7 +101,7 @@ def _loc_expression(loc: Sequence[Any]) -> str:
 def input_error_status(exc: InputError) -> int:
     """Unparseable input is 400; well-formed input with a bad value is 422."""
     msg = exc.problem.message.lower()
-    if any(w in msg for w in ("json", "yaml", "malformed", "parse", "not a", "encoding")):
+    if any(w in msg for w in ("json", "yaml", "malformed", "parse", "utf-8", "empty", "encoding")):
         return 400
     return 422
 

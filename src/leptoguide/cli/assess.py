@@ -12,6 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from leptoguide.case import Case
+    from leptoguide.knowledge.loader import KnowledgeBase
 
 
 class Format(StrEnum):
@@ -38,24 +39,11 @@ def parse_at(value: str | None) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def read_case(path: str) -> Case:
+def read_case(path: str, kb: KnowledgeBase) -> Case:
     """The Case from a file path or '-' (stdin), through the intake reader."""
-    import importlib
+    from leptoguide.intake import read_path
 
-    from leptoguide.errors import InputError
-
-    intake = importlib.import_module("leptoguide.intake")
-
-    if path == "-":
-        data = sys.stdin.buffer.read()
-        reader = getattr(intake, "read_input", None)
-        if reader is None:
-            raise InputError("<stdin>", "reading from stdin is not supported by this build")
-        return reader(data, where="<stdin>")  # type: ignore[no-any-return]
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(path, "no such file")
-    return intake.read_path(p)  # type: ignore[no-any-return]
+    return read_path(path, kb=kb)
 
 
 def register(app: typer.Typer) -> None:
@@ -86,7 +74,7 @@ def register(app: typer.Typer) -> None:
         when = parse_at(at)
         kb = get_knowledge()
         pol = load_policy(kb, policy)
-        case = read_case(path)
+        case = read_case(path, kb)
         data = run(case, kb=kb, policy=pol, at=when, audience=audience.value).to_dict()
         if ics is not None:
             from leptoguide.render.ics import render_ics

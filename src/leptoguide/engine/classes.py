@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from leptoguide.knowledge.loader import KnowledgeBase
 
+ALIASES: dict[str, tuple[str, ...]] = {"cancer": ("primary-cancer",)}
+
 FALLBACK: dict[str, frozenset[str]] = {
     "cancer": frozenset(
         {
@@ -31,5 +33,6 @@ FALLBACK: dict[str, frozenset[str]] = {
 
 def members(kb: KnowledgeBase, cls: str) -> frozenset[str]:
     """Concept ids in class ``cls`` (terminology first, then the fallback)."""
-    found = {cid for cid, c in kb.concepts.items() if cls in c.classes}
+    names = {cls, *ALIASES.get(cls, ())}
+    found = {cid for cid, c in kb.concepts.items() if names & set(c.classes)}
     return frozenset(found) | FALLBACK.get(cls, frozenset())

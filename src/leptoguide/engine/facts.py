@@ -129,7 +129,21 @@ def hours_between(a: dt.datetime, b: dt.datetime) -> float:
     return ((aware(b) or b) - (aware(a) or a)).total_seconds() / 3600.0
 
 
-def _coerce(fact: Fact, obs: Observed) -> tuple[Any, str | None]:
+def _convert(fact: Fact, value: float, unit: str | None, kb: KnowledgeBase | None) -> float | None:
+    """Convert with the terminology's unit records (intake's converter), else the built-in table."""
+    if unit is not None and fact.unit is not None and unit != fact.unit and kb is not None:
+        try:
+            from leptoguide.intake.units import unit_converter
+        except ImportError:  # pragma: no cover - intake is part of the package
+            unit_converter = None  # type: ignore[assignment]
+        if unit_converter is not None and fact.concept:
+            got = unit_converter(kb).convert(fact.concept, value, unit, fact.unit)
+            if got is not None:
+                return float(got)
+    return convert(value, unit, fact.unit)
+
+
+def _coerce(fact: Fact, obs: Observed, kb: KnowledgeBase | None = None) -> tuple[Any, str | None]:
     """(value, problem) for an observation under the fact's declared type and unit."""
     value = obs.value
     if fact.type == "number":
@@ -138,7 +152,7 @@ def _coerce(fact: Fact, obs: Observed) -> tuple[Any, str | None]:
                 value = float(str(value).strip())
             except ValueError:
                 return None, f"not a number: {obs.value!r}"
-        converted = convert(float(value), obs.unit, fact.unit)
+        converted = _convert(fact, float(value), obs.unit, kb)
         if converted is None:
             return (
                 None,
@@ -183,7 +197,7 @@ def observation_fact(fact: Fact, ctx: Context, max_age_hours: float | None) -> F
             references=(latest.reference,) if latest.reference else (),
             note=latest.note or "the value could not be read",
         )
-    value, problem = _coerce(fact, latest)
+    value, problem = _coerce(fact, latest, ctx.kb)
     refs = (latest.reference,) if latest.reference else ()
     if problem:
         return FactValue(

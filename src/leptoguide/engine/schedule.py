@@ -49,7 +49,7 @@ def derive(ctx: Context, facts: Facts) -> None:
             aware(t)
             for m in ctx.case.medications
             if m.concept in drugs
-            for t in (*m.times, m.last_time)
+            for t in (*m.times, m.last_time, m.start)
             if t is not None
         ]
         known = sorted(t for t in times if t is not None)

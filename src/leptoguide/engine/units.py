@@ -62,7 +62,7 @@ def convert(value: float, unit: str | None, canonical: str | None) -> float | No
     A fact without a canonical unit (INR, scores) accepts unitless values and '1' / '{score}'.
     """
     if canonical is None:
-        if unit is None or _norm(unit) in ("", "1", "{score}", "{ratio}", "{inr}", "%"):
+        if unit is None or _norm(unit) in ("", "1", "{score}", "{ratio}", "{inr}", "inr", "%"):
             return value
         return None
     if unit is None:

@@ -39,25 +39,31 @@ def read_path(path: str | Path, *, kb: KnowledgeBase | None = None) -> Case:
 
 def load_document(data: bytes | str, *, name: str) -> Any:
     """Parse JSON (orjson) or YAML, choosing by file suffix and then by the first character."""
+    raw: bytes | str
     if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(name, f"not UTF-8 text (byte {exc.start})") from None
+        raw = data.removeprefix(b"\xef\xbb\xbf")
+        first = raw.lstrip()[:1]
     else:
-        text = data.removeprefix("\ufeff")
-    if not text.strip():
+        raw = data.removeprefix("\ufeff")
+        first = raw.lstrip()[:1].encode()
+    if not first:
         raise InputError(name, "the input is empty")
     lower = name.lower()
     is_yaml = lower.endswith((".yaml", ".yml"))
-    is_json = lower.endswith(".json") or (not is_yaml and text.lstrip()[:1] in ("{", "["))
-    if is_json:
+    if lower.endswith(".json") or (not is_yaml and first in (b"{", b"[")):
         try:
-            return orjson.loads(text)
+            return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InputError(
                 name, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
             ) from None
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(name, f"not UTF-8 text (byte {exc.start})") from None
+    else:
+        text = raw
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:

@@ -33,6 +33,23 @@ _FALSE_WORDS = {
     "no growth",
 }
 
+_TIMING_CODES = {
+    "QD": 1.0,
+    "AM": 1.0,
+    "PM": 1.0,
+    "BED": 1.0,
+    "BID": 2.0,
+    "TID": 3.0,
+    "QID": 4.0,
+    "QOD": 0.5,
+    "WK": 1 / 7,
+    "MO": 1 / 30,
+}
+"""FHIR Timing.code abbreviations (HL7 GTSAbbreviation) as times per day; QnH is parsed."""
+_QNH = re.compile(r"^Q(\d+)H$")
+_PER = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:X\s*)?/\s*(H|D|WK|MO)$")
+_PER_DAYS = {"H": 1 / 24, "D": 1.0, "WK": 7.0, "MO": 30.0}
+
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -267,3 +284,17 @@ def infer_typical_signs(builder: CaseBuilder) -> None:
             note="inferred from " + ", ".join(names),
         )
     )
+
+
+def timing_code(code: str) -> float | None:
+    """Times per day for QD/BID/TID/QID/QOD/AM/PM/BED/WK/MO, QnH, and 'n/d', 'n/wk', 'n/h', 'n/mo'."""
+    c = code.strip().upper()
+    if c in _TIMING_CODES:
+        return _TIMING_CODES[c]
+    m = _QNH.match(c)
+    if m and int(m.group(1)) > 0:
+        return 24 / int(m.group(1))
+    m = _PER.match(c)
+    if m:
+        return round(float(m.group(1)) / _PER_DAYS[m.group(2)], 6)
+    return None

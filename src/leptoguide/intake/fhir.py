@@ -23,7 +23,14 @@ from leptoguide.case import (
     ProcedureEntry,
 )
 from leptoguide.errors import InputError
-from leptoguide.intake.common import CaseBuilder, is_number, parse_date, parse_datetime, show
+from leptoguide.intake.common import (
+    CaseBuilder,
+    is_number,
+    parse_date,
+    parse_datetime,
+    show,
+    timing_code,
+)
 from leptoguide.intake.terminology import Match, normalize_text
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Concept
@@ -47,21 +54,6 @@ _PERIOD_DAYS = {
     "a": 365.0,
 }
 """UCUM time units of Timing.repeat.periodUnit, in days (FHIR defines mo/a as calendar units)."""
-
-_TIMING_CODES = {
-    "QD": 1.0,
-    "AM": 1.0,
-    "PM": 1.0,
-    "BED": 1.0,
-    "BID": 2.0,
-    "TID": 3.0,
-    "QID": 4.0,
-    "QOD": 0.5,
-    "WK": 1 / 7,
-    "MO": 1 / 30,
-}
-"""FHIR Timing.code abbreviations (HL7 GTSAbbreviation) as times per day; QnH is parsed."""
-_QNH = re.compile(r"^Q(\d+)H$")
 
 
 @dataclass
@@ -358,9 +350,7 @@ class _Reader:
             qty = self._obj(res, "valueQuantity", ctx, path)
             raw = qty.get("value")
             if not is_number(raw):
-                raise ctx.error(
-                    f"{path}valueQuantity.value", f"expected a number, got {show(raw)}"
-                )
+                raise ctx.error(f"{path}valueQuantity.value", f"expected a number, got {show(raw)}")
             value = float(raw)
             unit = self._quantity_unit(qty, ctx, f"{path}valueQuantity")
             comparator = self._str(qty, "comparator", ctx, f"{path}valueQuantity.")
@@ -821,7 +811,7 @@ class _Reader:
             code = self._codeable(timing, "code", ctx, path)
             for cand in [c.get("code") for c in code.get("coding") or []] + [code.get("text")]:
                 if isinstance(cand, str):
-                    freq = _timing_code(cand)
+                    freq = timing_code(cand)
                     if freq is not None:
                         break
         return freq, start
@@ -925,16 +915,6 @@ _NUMBER = re.compile(r"^\s*[<>]?=?\s*(-?\d+(?:\.\d+)?)\s*$")
 def _number_in(text: str) -> float | None:
     m = _NUMBER.match(text)
     return float(m.group(1)) if m else None
-
-
-def _timing_code(code: str) -> float | None:
-    c = code.strip().upper()
-    if c in _TIMING_CODES:
-        return _TIMING_CODES[c]
-    m = _QNH.match(c)
-    if m and int(m.group(1)) > 0:
-        return 24 / int(m.group(1))
-    return None
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z-]*")

@@ -18,6 +18,7 @@ import unicodedata
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -61,6 +62,7 @@ def normalize_code(system: str, code: str) -> str:
     return code
 
 
+@lru_cache(maxsize=8192)
 def normalize_text(text: str) -> str:
     """Lower case, no accents, SNOMED semantic tags and punctuation removed, single spaces."""
     text = _SNOMED_TAG.sub("", text)
