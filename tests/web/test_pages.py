@@ -335,3 +335,70 @@ def test_audit_viewer_is_admin_only(
     assert ref
     detail = site.get(f"/admin/audit/{ref.group(1)}")
     assert detail.status_code == 200 and "knowledge version" in detail.text
+
+
+def test_assessment_from_the_form(site: Site, users: dict[str, str]) -> None:
+    site.login("clinician1", users["clinician"])
+    site.get("/assess")
+    resp = site.post(
+        "/assess/form",
+        {
+            "case_id": "form-demo",
+            "sex": "female",
+            "weight": "70",
+            "primary": "breast-cancer",
+            "her2": "positive",
+            "kps": "80",
+            "mri_pattern": "linear",
+            "cytology": "positive",
+            "symptoms.headache": "1",
+            "csf_protein": "0.9",
+            "csf_protein.unit": "g/L",
+            "platelets": "42",
+            "inr": "1.1",
+            "anticoagulants.0.drug": "enoxaparin",
+            "anticoagulants.0.dose": "70",
+            "anticoagulants.0.last": "2026-11-20T09:00",
+            "orders.lumbar-puncture": "1",
+            "devices.ommaya-reservoir": "1",
+        },
+    )
+    assert resp.status_code == 303, resp.text[:1500]
+    page = site.get(resp.headers["location"])
+    assert page.status_code == 200 and "Classification and risk" in page.text
+    assert "Missing or stale data" in page.text
+
+
+def test_form_to_casefile_shape() -> None:
+    from starlette.datastructures import FormData
+
+    from leptoguide.web.caseform import form_to_casefile
+
+    doc = form_to_casefile(
+        FormData(
+            [
+                ("primary", "melanoma"),
+                ("primary", "ignored"),
+                ("kps", "70"),
+                ("csf_glucose", "2,5"),
+                ("csf_glucose.unit", "mmol/L"),
+                ("platelets", "120"),
+                ("lab_time", "2026-11-20T08:00"),
+                ("symptoms.diplopia", "1"),
+                ("symptoms.not-an-option", "1"),
+                ("it_drug", "methotrexate"),
+                ("typical_lm_signs", "no"),
+                ("bogus", "x"),
+            ]
+        )
+    )
+    assert doc["cancer"] == {"primary": "melanoma"}
+    assert doc["performance"] == {"kps": 70}
+    assert doc["csf"] == {"glucose": {"value": 2.5, "unit": "mmol/L"}}
+    assert doc["labs"] == [
+        {"test": "platelets", "value": 120.0, "unit": "10*9/L", "time": "2026-11-20T08:00:00+00:00"}
+    ]
+    assert doc["symptoms"] == ["diplopia"]
+    assert doc["orders"] == [{"drug": "methotrexate", "route": "intrathecal"}]
+    assert doc["findings"] == {"typical_lm_signs": False}
+    assert "bogus" not in doc and "date" in doc

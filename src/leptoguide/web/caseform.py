@@ -23,6 +23,7 @@ MAX_MED_ROWS = 4
 @dataclass(frozen=True)
 class FormField:
     name: str
+    path: str
     type: str
     label: str
     options: tuple[str, ...] = ()
@@ -32,7 +33,7 @@ class FormField:
     max: float | None = None
     step: str = "any"
     rows: int = 1
-    applies_to: tuple[str, ...] = ()
+    route: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def form_definition() -> tuple[FormSection, ...]:
             fields.append(
                 FormField(
                     name=f["name"],
+                    path=f["path"],
                     type=f["type"],
                     label=f["label"],
                     options=tuple(f.get("options") or ()),
@@ -62,7 +64,7 @@ def form_definition() -> tuple[FormSection, ...]:
                     max=f.get("max"),
                     step=str(f.get("step", "any")),
                     rows=int(f.get("rows", 1)),
-                    applies_to=tuple(f.get("applies_to") or ()),
+                    route=f.get("route"),
                 )
             )
         sections.append(FormSection(sec["id"], sec["title"], tuple(fields)))
@@ -107,100 +109,96 @@ def _time(raw: str) -> str | None:
     return value.isoformat()
 
 
+def _put(doc: dict[str, Any], path: str, value: Any) -> None:
+    head, _, rest = path.partition(".")
+    if not rest:
+        doc[head] = value
+        return
+    inner = doc.setdefault(head, {})
+    inner[rest] = value
+
+
 def form_to_casefile(form: FormData) -> dict[str, Any]:
     """Build a case file (docs/case-file.md) from the submitted structured form."""
-    observations: list[dict[str, Any]] = []
-    conditions: list[dict[str, Any]] = []
-    medications: list[dict[str, Any]] = []
-    procedures: list[dict[str, Any]] = []
-    devices: list[dict[str, Any]] = []
-    dates: dict[str, str] = {}
-    sections = form_definition()
-    for sec in sections:
+    doc: dict[str, Any] = {}
+    labs: list[dict[str, Any]] = []
+    lab_time: str | None = None
+    lists: dict[str, list[Any]] = {}
+    for sec in form_definition():
         for f in sec.fields:
-            if f.type == "date-for":
+            if f.type == "text":
+                value = _text(form, f.name)[:80]
+                if value:
+                    _put(doc, f.path, value)
+            elif f.type == "date":
+                value = _text(form, f.name)
+                if value:
+                    _put(doc, f.path, value)
+            elif f.type == "datetime":
                 when = _time(_text(form, f.name))
-                if when:
-                    for target in f.applies_to:
-                        dates[target] = when
-    for sec in sections:
-        for f in sec.fields:
-            if f.type == "condition-choice":
+                if when and f.path == "labs.time":
+                    lab_time = when
+                elif when:
+                    _put(doc, f.path, when)
+            elif f.type in ("code", "concept"):
                 value = _text(form, f.name)
                 if value in f.options:
-                    conditions.append({"concept": value})
-            elif f.type == "conditions":
-                for opt in f.options:
-                    if _text(form, f"{f.name}.{opt}"):
-                        conditions.append({"concept": opt})
-            elif f.type == "code":
-                value = _text(form, f.name)
-                if value in f.options:
-                    observations.append(_obs(f.name, value, None, dates))
+                    _put(doc, f.path, value)
             elif f.type == "boolean":
                 value = _text(form, f.name)
                 if value in ("yes", "no"):
-                    observations.append(_obs(f.name, value == "yes", None, dates))
+                    _put(doc, f.path, value == "yes")
             elif f.type == "number":
                 num = _number(form, f.name)
-                if num is not None:
-                    unit = f.unit
-                    if f.units:
-                        chosen = _text(form, f"{f.name}.unit")
-                        unit = chosen if chosen in f.units else f.units[0]
-                    observations.append(_obs(f.name, num, unit, dates))
+                if num is None:
+                    continue
+                unit = f.unit
+                if f.units:
+                    chosen = _text(form, f"{f.name}.unit")
+                    unit = chosen if chosen in f.units else f.units[0]
+                if f.path.startswith("labs."):
+                    lab: dict[str, Any] = {"test": f.path.split(".", 1)[1], "value": num}
+                    if unit:
+                        lab["unit"] = unit
+                    labs.append(lab)
+                elif f.units:
+                    _put(doc, f.path, {"value": num, "unit": unit})
+                else:
+                    _put(doc, f.path, int(num) if num.is_integer() else num)
+            elif f.type == "terms":
+                ticked = [o for o in f.options if _text(form, f"{f.name}.{o}")]
+                lists.setdefault(f.path, []).extend(ticked)
+            elif f.type == "orders":
+                ticked = [o for o in f.options if _text(form, f"{f.name}.{o}")]
+                lists.setdefault(f.path, []).extend({"type": o} for o in ticked)
+            elif f.type == "drug-order":
+                value = _text(form, f.name)
+                if value in f.options:
+                    order: dict[str, Any] = {"drug": value}
+                    if f.route:
+                        order["route"] = f.route
+                    lists.setdefault(f.path, []).append(order)
             elif f.type == "medications":
                 for i in range(min(f.rows, MAX_MED_ROWS)):
                     drug = _text(form, f"{f.name}.{i}.drug")
                     if drug not in f.options:
                         continue
-                    med: dict[str, Any] = {"concept": drug, "status": "active"}
+                    med: dict[str, Any] = {"drug": drug}
                     dose = _number(form, f"{f.name}.{i}.dose")
                     if dose is not None:
                         med["dose"] = dose
-                        med["dose_unit"] = _text(form, f"{f.name}.{i}.dose_unit") or "mg"
+                        med["unit"] = _text(form, f"{f.name}.{i}.dose_unit") or "mg"
                     last = _time(_text(form, f"{f.name}.{i}.last"))
                     if last:
                         med["last_dose"] = last
-                    medications.append(med)
-            elif f.type == "devices":
-                for opt in f.options:
-                    if _text(form, f"{f.name}.{opt}"):
-                        devices.append({"concept": opt})
-            elif f.type == "orders":
-                for opt in f.options:
-                    if _text(form, f"{f.name}.{opt}"):
-                        procedures.append({"concept": opt, "planned": True})
-            elif f.type == "medication-order":
-                value = _text(form, f.name)
-                if value in f.options:
-                    medications.append({"concept": value, "route": "intrathecal", "planned": True})
-    case: dict[str, Any] = {"leptoguide_case": 1}
-    patient: dict[str, Any] = {}
-    if _text(form, "patient_id"):
-        patient["id"] = _text(form, "patient_id")[:80]
-    if _text(form, "birth_date"):
-        patient["birth_date"] = _text(form, "birth_date")
-    if _text(form, "sex") in ("female", "male", "other", "unknown"):
-        patient["sex"] = _text(form, "sex")
-    if patient:
-        case["patient"] = patient
-    for key, items in (
-        ("observations", observations),
-        ("conditions", conditions),
-        ("medications", medications),
-        ("procedures", procedures),
-        ("devices", devices),
-    ):
+                    lists.setdefault(f.path, []).append(med)
+    if labs:
+        if lab_time:
+            for lab in labs:
+                lab["time"] = lab_time
+        doc["labs"] = labs
+    for key, items in lists.items():
         if items:
-            case[key] = items
-    return case
-
-
-def _obs(concept: str, value: Any, unit: str | None, dates: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"concept": concept, "value": value}
-    if unit and unit != "1":
-        out["unit"] = unit
-    if concept in dates:
-        out["time"] = dates[concept]
-    return out
+            doc[key] = items
+    doc.setdefault("date", dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())
+    return doc
