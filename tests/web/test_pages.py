@@ -378,7 +378,6 @@ def test_form_to_casefile_shape() -> None:
         FormData(
             [
                 ("primary", "melanoma"),
-                ("primary", "ignored"),
                 ("kps", "70"),
                 ("csf_glucose", "2,5"),
                 ("csf_glucose.unit", "mmol/L"),
