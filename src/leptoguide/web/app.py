@@ -8,6 +8,7 @@ so the Content-Security-Policy can forbid it.
 from __future__ import annotations
 
 import os
+import threading
 from importlib import resources
 from urllib.parse import quote
 
@@ -31,6 +32,12 @@ from leptoguide.web.common import (
 from leptoguide.web.security import SecurityHeaders
 
 
+def _warm_readability() -> None:
+    from leptoguide.knowledge.readability import reading_grade
+
+    reading_grade("This warms the reading grade dictionary.")
+
+
 def build_state(settings: Settings, service: ServiceLike) -> WebState:
     approved_only = bool(settings.extra.get("approved_only")) or _flag(
         os.environ.get(ENV_APPROVED_ONLY)
@@ -52,6 +59,8 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.mount("/static", StaticFiles(directory=static), name="static")
     for module in (home, ask, assess, patient, kb, review, auth, audit):
         app.include_router(module.router())
+    # Loading the pronouncing dictionary for reading grades takes seconds; do it off the request path.
+    threading.Thread(target=_warm_readability, name="leptoguide-warm", daemon=True).start()
 
     @app.exception_handler(WebError)
     async def _web_error(request: Request, exc: WebError) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -62,8 +63,8 @@ def router() -> APIRouter:
         question = form_text(form, "question", 2000)
         audience = "patient" if form_text(form, "audience") == "patient" else "clinician"
         conv = form_text(form, "conversation_id", 80) or None
-        if conv and not CONVERSATION_ID.match(conv):
-            conv = None
+        if not conv or not CONVERSATION_ID.match(conv):
+            conv = "web-" + secrets.token_hex(8)  # a new conversation starts with this question
         turns = [t[:300] for t in form.getlist("turn") if isinstance(t, str)][-MAX_TURNS:]
         values: dict[str, Any] = {
             "answer": None,

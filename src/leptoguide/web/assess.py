@@ -101,6 +101,11 @@ def result_values(ctx: Ctx, event: AuditEvent, data: dict[str, Any]) -> dict[str
         str(f.get("rule")): render_markdown(str(f.get("detail") or ""), numbers) for f in findings
     }
     statements = sorted({r.statement_id for r in refs if r.statement_id})
+    used: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        for item in f.get("inputs") or []:
+            if isinstance(item, dict) and item.get("fact") and item["fact"] not in used:
+                used[str(item["fact"])] = item
     return {
         "event": event,
         "data": data,
@@ -110,6 +115,7 @@ def result_values(ctx: Ctx, event: AuditEvent, data: dict[str, Any]) -> dict[str
         "by_rule": by_rule,
         "details": details,
         "statements": statements,
+        "inputs_used": [used[k] for k in sorted(used)],
         "has_draft": any(r.draft for r in refs),
         "hidden_unapproved": web.approved_only,
         "has_schedule": any((s.get("events") or []) for s in data.get("schedules") or []),
