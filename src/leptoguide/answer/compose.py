@@ -69,7 +69,8 @@ def select_statements(
         return PATIENT_TOPIC in kb.statements[hit.key].topics
 
     if audience == "patient":
-        head = [h for h in qualified[:5] if for_patients(h)][:1]
+        pool = [h for h in qualified[:5] if for_patients(h)]
+        head = sorted(pool, key=lambda h: -h.coverage)[:1]
         qualified = head + [h for h in qualified if h not in head]
     else:
         clinical = [h for h in qualified if not for_patients(h)]

