@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide import __version__
+from leptoguide.answer.pipeline import MAX_TOP_K
 from leptoguide.api.errors import ApiError, error_responses
 from leptoguide.api.state import ServiceState
 
@@ -40,8 +41,10 @@ ASSESS_BODY: dict[str, Any] = {
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=2000)
     audience: Audience = "clinician"
-    conversation_id: str | None = Field(default=None, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")
-    top_k: int | None = Field(default=None, ge=1, le=50)
+    conversation_id: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+    )
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
 
 
 def _state(request: Request) -> ServiceState:
@@ -104,7 +107,9 @@ def router() -> APIRouter:
     )
     async def assess(
         request: Request,
-        at: Annotated[str | None, Query(description="evaluation time (ISO 8601)")] = None,
+        at: Annotated[
+            str | None, Query(description="evaluation time (ISO 8601)", min_length=10)
+        ] = None,
         audience: Annotated[Audience, Query()] = "clinician",
     ) -> JSONResponse:
         state = _state(request)
