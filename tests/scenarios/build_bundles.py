@@ -356,6 +356,7 @@ sc(
     ],
     classification={"certainty": "not_applicable", "type": None},
     risk="unknown",
+    not_missing=["mri-lm-pattern", "nccn-risk", "her2-status", "csf-cytology"],
 )
 sc(
     "melanoma-braf-ici-steroids",
@@ -736,7 +737,7 @@ sc(
     "csf-bacterial-profile",
     B("1980-01-01")
     .lab("26465-5", 2500, "/uL")
-    .lab("26511-7", 92, "%")
+    .lab("26512-4", 92, "%")
     .lab("2342-4", 18, "mg/dL")
     .lab("2345-7", 6.0, "mmol/L")
     .lab("2880-3", 250, "mg/dL"),

@@ -105,6 +105,7 @@ def test_scenario(s: dict[str, Any], kb: KnowledgeBase, reader_kb: KnowledgeBase
         assert out["risk"]["group"] == s["risk"]
     missing = {m["item"] for m in out["missing"]}
     assert set(s.get("missing", [])) <= missing
+    assert not set(s.get("not_missing", [])) & missing
     if fired & {"lp-safety-data-missing"}:
         assert missing & {"platelets", "inr"}
     for f in out["findings"]:

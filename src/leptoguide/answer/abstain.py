@@ -150,10 +150,13 @@ def has_instructions(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
 
-def scope_hits(text: str, lexicon: Lexicon) -> list[str]:
-    """Words, phrases and concepts in ``text`` that belong to LeptoGuide's domain."""
+def scope_hits(text: str, lexicon: Lexicon, jargon: frozenset[str] = frozenset()) -> list[str]:
+    """Words, phrases and concepts in ``text`` that belong to LeptoGuide's domain.
+
+    ``jargon``: the knowledge base's technical words (see index.jargon_terms).
+    """
     toks = tokens(text)
-    found = [t for t in toks if t in SCOPE_WORDS]
+    found = [t for t in toks if t in SCOPE_WORDS or t in jargon]
     pairs = set(itertools.pairwise(toks))
     found += [" ".join(p) for p in SCOPE_PHRASES if p in pairs]
     for phrase in lexicon.find(text):
@@ -178,7 +181,7 @@ def judge(
         return Verdict(True, REASON_INSTRUCTIONS, 0.0, feats)
     if not terms:
         return Verdict(True, REASON_EMPTY, 0.0, feats)
-    scope = scope_hits(query, retriever.lexicon)
+    scope = scope_hits(query, retriever.lexicon, retriever.index.jargon)
     feats["scope"] = float(len(scope))
     if not scope:
         return Verdict(True, REASON_SCOPE, 0.0, feats)

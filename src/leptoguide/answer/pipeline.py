@@ -154,7 +154,7 @@ class QA:
             if conversations is None:
                 conversations = SQLiteConversationStore()
             history = conversations.history(conversation_id)
-        in_scope = bool(scope_hits(question, self.lexicon))
+        in_scope = bool(scope_hits(question, self.lexicon, self.index.jargon))
         query = contextualize(question, history, in_scope)
 
         retrieval = self.retriever.retrieve(query, limit=max(10, top_k * 2))
@@ -209,7 +209,11 @@ class QA:
 
     def _fill(self, answer: Answer, retrieval: Retrieval, verdict: Verdict, top_k: int) -> None:
         statements_ok = verdict.features.get("coverage", 0.0) >= self.options.abstain.min_coverage
-        chosen = select_statements(retrieval.statements, self.kb, top_k) if statements_ok else []
+        chosen = (
+            select_statements(retrieval.statements, self.kb, top_k, answer.audience)
+            if statements_ok
+            else []
+        )
         passages = self._passages(retrieval)
         comp = compose(self.kb, chosen, answer.audience, passages)
         answer.answer = comp.markdown

@@ -37,6 +37,13 @@ def serve(
             help="Accept CDS Hooks calls without a JWT on a non-loopback bind (unsafe).",
         ),
     ] = False,
+    approved_only: Annotated[
+        bool,
+        typer.Option(
+            "--approved-only",
+            help="Web pages hide (or clearly mark) content a reviewer has not approved.",
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the REST API, CDS Hooks services and web app (OpenAPI at /docs)."""
@@ -53,6 +60,7 @@ def serve(
         s.ENV_POLICY: str(policy) if policy else None,
         s.ENV_TRUSTED_ISSUERS: str(trusted_issuers) if trusted_issuers else None,
         s.ENV_ALLOW_UNAUTHENTICATED: "1" if allow_unauthenticated else None,
+        "LEPTOGUIDE_APPROVED_ONLY": "1" if approved_only else None,
     }
     for key, value in env.items():
         if value is not None:
