@@ -106,7 +106,7 @@ def test_show_unknown_id_is_one_clear_line() -> None:
 
 
 def test_sources_stale_lists_overdue_seed_pages() -> None:
-    out = run("kb", "sources", "--stale")
+    out = run("kb", "sources", "--stale", env={"COLUMNS": "250"})
     assert out.returncode == 0
     flat = " ".join(out.stdout.split())
     assert "review overdue since 2022-11-2" in flat
@@ -125,7 +125,7 @@ def test_policy_override_and_bad_policy(tmp_path: Path) -> None:
     kb = get_knowledge()
     if not kb.parameters:
         pytest.skip("no policy parameters yet")
-    param = next(p for p in kb.parameters.values() if p.type == "number")
+    param = next(p for p in kb.parameters.values() if p.type == "number" and p.maximum is None)
     good = tmp_path / "site.yaml"
     good.write_text(yaml.safe_dump({"policy": {"id": "st-test", "values": {param.id: 1234}}}))
     out = run("kb", "policy", "--policy", str(good))
@@ -136,3 +136,21 @@ def test_policy_override_and_bad_policy(tmp_path: Path) -> None:
     out = run("kb", "policy", "--policy", str(bad))
     assert out.returncode == 2
     assert "field 'policy.values.no-such': unknown policy parameter" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("kb", "stats"),
+        ("kb", "sources", "--stale"),
+        ("kb", "policy"),
+        ("kb", "show", "lp-inr-threshold-abn"),
+        ("assess", "examples/fhir/lp-order-low-platelets-enoxaparin.json", "--format", "text"),
+        ("assess", "examples/fhir/lp-order-low-platelets-enoxaparin.json", "--format", "json"),
+    ],
+)
+def test_clinical_outputs_show_knowledge_version(args: tuple[str, ...]) -> None:
+    kb = get_knowledge()
+    out = run(*args, "--at", "2026-11-21T08:00:00Z") if args[0] == "assess" else run(*args)
+    assert out.returncode == 0, out.stderr
+    assert kb.version in " ".join(out.stdout.split())

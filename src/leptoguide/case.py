@@ -26,6 +26,8 @@ class Observed:
     status: FactStatus = "ok"
     inferred: bool = False
     note: str | None = None
+    original_value: Any = None
+    original_unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class ConditionEntry:
     onset: dt.datetime | None = None
     active: bool = True
     text: str | None = None
+    verification: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class MedicationEntry:
     reference: str | None = None
     draft: bool = False
     text: str | None = None
+    intent: str | None = None
+    authored: dt.datetime | None = None
+    start: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class ProcedureEntry:
     reference: str | None = None
     draft: bool = False
     text: str | None = None
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,8 @@ class Case:
     devices: list[DeviceEntry] = field(default_factory=list)
     warnings: list[ReadWarning] = field(default_factory=list)
     resource_count: int = 0
+    birth_date_estimated: bool = False
+    source_name: str | None = None
 
     def latest(self, concept: str) -> Observed | None:
         """The most recent usable observation of a concept (undated values rank oldest)."""

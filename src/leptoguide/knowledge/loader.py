@@ -40,6 +40,7 @@ from leptoguide.knowledge.models import (
     Rule,
     Source,
     Statement,
+    UnitGroup,
 )
 
 ENV_KB_DIR = "LEPTOGUIDE_KB"
@@ -87,6 +88,7 @@ class KnowledgeBase:
     regimens: dict[str, Regimen] = field(default_factory=dict)
     concepts: dict[str, Concept] = field(default_factory=dict)
     facts: dict[str, Fact] = field(default_factory=dict)
+    units: dict[str, UnitGroup] = field(default_factory=dict)
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
     content_hash: str = ""
 
@@ -307,7 +309,7 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
                 if fid not in kb.facts:
                     problems.append(Problem(where, "when", f"reads unknown fact '{fid}'"))
         for oid in rule.orders:
-            if oid not in kb.concepts:
+            if kb.concepts and oid not in kb.concepts:
                 problems.append(Problem(where, "orders", f"unknown concept '{oid}'"))
     for pid, param in kb.parameters.items():
         where = _where(kb, "parameters", pid)
@@ -335,10 +337,16 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
             if kb.concepts and drug not in kb.concepts:
                 problems.append(Problem(where, "drugs", f"unknown concept '{drug}'"))
     for fid, fact in kb.facts.items():
-        if fact.concept and fact.concept not in kb.concepts:
+        if fact.concept and kb.concepts and fact.concept not in kb.concepts:
             problems.append(
                 Problem(_where(kb, "facts", fid), "concept", f"unknown concept '{fact.concept}'")
             )
+    for uid, group in kb.units.items():
+        for cid in group.concepts:
+            if kb.concepts and cid not in kb.concepts:
+                problems.append(
+                    Problem(_where(kb, "units", uid), "concepts", f"unknown concept '{cid}'")
+                )
     if check_readability and kb.statements:
         from leptoguide.knowledge.readability import reading_grade
 

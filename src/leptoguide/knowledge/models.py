@@ -238,6 +238,33 @@ class Concept(_Record):
     classes: list[Id] = Field(default_factory=list)
 
 
+class UnitDef(_Record):
+    """One unit of a unit group: its UCUM code, its factor to the group's base, other spellings."""
+
+    unit: str = Field(min_length=1, description="UCUM code, case-sensitive")
+    factor: float = Field(gt=0, description="value in the base unit = value in this unit x factor")
+    aliases: list[str] = Field(
+        default_factory=list, description="other spellings met in real data (matched ignoring case)"
+    )
+
+
+class UnitGroup(_Record):
+    """Units of one kind of quantity that convert by a constant factor (data, not code)."""
+
+    id: Id
+    title: str
+    base: str = Field(min_length=1, description="UCUM code of the base unit (factor 1)")
+    units: list[UnitDef] = Field(min_length=1)
+    concepts: list[Id] = Field(
+        default_factory=list,
+        description="if set, the group applies only to these concepts (substance-specific factors)",
+    )
+    implicit: bool = Field(
+        default=False, description="a value with no unit is taken to be in the base unit"
+    )
+    source: str | None = Field(default=None, description="where the factors come from")
+
+
 class Fact(_Record):
     """A named case fact rules may read, and where it comes from."""
 
@@ -265,5 +292,6 @@ RECORD_TYPES: dict[str, type[_Record]] = {
     "regimens": Regimen,
     "concepts": Concept,
     "facts": Fact,
+    "units": UnitGroup,
 }
 """Top-level YAML key -> record model. The directory a file lives in does not matter."""

@@ -1,0 +1,141 @@
+"""Antithrombotic timing before a planned LP, and when to restart after it.
+
+Which drugs belong to which class comes from regimen records ``lp-hold-<class>`` (drug lists with
+their cited statements); the hold and restart intervals are site policy ``lp-hold-hours-<class>`` and
+``lp-restart-hours-<class>``. LMWH is split into prophylactic and treatment dose by the recorded daily
+dose against ``lmwh-prophylactic-max-mg-per-day``; a dose that cannot be classed counts as a
+treatment dose (the longer hold) and says so. A drug with no recorded dose time is *unknown*, never
+clear.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from leptoguide.case import MedicationEntry
+from leptoguide.engine.facts import Context, Facts, FactValue, aware, hours_between, iso
+
+PREFIX = "lp-hold-"
+
+
+def _classes(ctx: Context) -> dict[str, tuple[str, list[str]]]:
+    """drug concept -> (class, statements) from the lp-hold-* regimens."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    for rid in sorted(ctx.kb.regimens):
+        if rid.startswith(PREFIX):
+            reg = ctx.kb.regimens[rid]
+            for drug in reg.drugs:
+                out.setdefault(drug, (rid.removeprefix(PREFIX), list(reg.statements)))
+    return out
+
+
+def _lmwh_class(m: MedicationEntry, ceiling: float) -> tuple[str, str]:
+    unit = (m.dose_unit or "").strip().lower()
+    if m.dose is None:
+        return "treatment", "dose not recorded: treated as a treatment dose (longer hold)"
+    if unit in ("mg/kg",):
+        return "treatment", f"{m.dose:g} mg/kg is a weight-based (treatment) dose"
+    if unit != "mg":
+        return (
+            "treatment",
+            f"dose in {m.dose_unit or 'no unit'} cannot be classed: treated as treatment dose",
+        )
+    if m.frequency_per_day is None:
+        if m.dose > ceiling:
+            return "treatment", f"{m.dose:g} mg per dose > {ceiling:g} mg/day"
+        return "treatment", "dose frequency not recorded: treated as a treatment dose"
+    daily = m.dose * m.frequency_per_day
+    if daily <= ceiling:
+        return "prophylactic", f"{daily:g} mg/day <= {ceiling:g} mg/day (prophylactic)"
+    return "treatment", f"{daily:g} mg/day > {ceiling:g} mg/day (treatment dose)"
+
+
+def _policy(ctx: Context, name: str) -> float | None:
+    return float(ctx.policy.get(name)) if name in ctx.policy.values else None
+
+
+def assess_drugs(ctx: Context) -> dict[str, Any]:
+    classes = _classes(ctx)
+    lp_time = ctx.at
+    for p in ctx.case.procedures:
+        if p.concept == "lumbar-puncture" and p.kind == "request" and p.time is not None:
+            t = aware(p.time)
+            if t is not None and t > lp_time:
+                lp_time = t
+    ceiling = _policy(ctx, "lmwh-prophylactic-max-mg-per-day") or 0.0
+    entries: list[dict[str, Any]] = []
+    policies: set[str] = set()
+    statements: set[str] = set()
+    for m in sorted(ctx.case.medications, key=lambda m: (m.concept, m.reference or "")):
+        if m.concept not in classes or m.status in ("entered-in-error", "not-done", "cancelled"):
+            continue
+        cls, stmts = classes[m.concept]
+        statements.update(stmts)
+        note_parts: list[str] = []
+        if cls == "lmwh":
+            dose_class, why = _lmwh_class(m, ceiling)
+            cls = f"lmwh-{dose_class}"
+            note_parts.append(why)
+            policies.add("lmwh-prophylactic-max-mg-per-day")
+        hold_name, restart_name = f"lp-hold-hours-{cls}", f"lp-restart-hours-{cls}"
+        hold, restart = _policy(ctx, hold_name), _policy(ctx, restart_name)
+        policies.update(n for n in (hold_name, restart_name) if n in ctx.policy.values)
+        times = [aware(t) for t in (*m.times, m.last_time) if t is not None]
+        past = sorted(t for t in times if t is not None and t <= ctx.at)
+        last: dt.datetime | None = past[-1] if past else None
+        entry: dict[str, Any] = {
+            "drug": m.concept,
+            "class": cls,
+            "dose": m.dose,
+            "dose_unit": m.dose_unit,
+            "last_dose": iso(last),
+            "hold_hours": hold,
+            "restart_hours": restart,
+            "reference": m.reference,
+            "lp_time": iso(lp_time),
+        }
+        if hold is None:
+            entry["status"] = "unknown"
+            note_parts.append(f"no site policy {hold_name}")
+        elif last is None:
+            entry["status"] = "unknown"
+            note_parts.append("time of the last dose not recorded")
+        else:
+            elapsed = hours_between(last, lp_time)
+            entry["hours_since_last_dose"] = round(elapsed, 1)
+            earliest = last + dt.timedelta(hours=hold)
+            entry["earliest_lp"] = iso(earliest)
+            entry["status"] = "hold" if elapsed < hold else "clear"
+            if entry["status"] == "clear" and m.status == "active":
+                note_parts.append("no further dose before the LP")
+        if restart is not None:
+            entry["restart_after_lp"] = f"{restart:g} h"
+        entry["note"] = "; ".join(note_parts) or None
+        entries.append(entry)
+    if not entries:
+        status = "none"
+    elif any(e["status"] == "hold" for e in entries):
+        status = "hold"
+    elif any(e["status"] == "unknown" for e in entries):
+        status = "unknown"
+    else:
+        status = "clear"
+    return {
+        "status": status,
+        "drugs": entries,
+        "policies": sorted(policies),
+        "statements": sorted(statements),
+    }
+
+
+def derive(ctx: Context, facts: Facts) -> None:
+    result = assess_drugs(ctx)
+    refs = tuple(e["reference"] for e in result["drugs"] if e["reference"])
+    ref = refs[0] if refs else None
+    facts.set(
+        FactValue(
+            "lp-antithrombotic-status", "ok", result["status"], reference=ref, references=refs
+        )
+    )
+    facts.set(FactValue("lp-antithrombotics", "ok", result, reference=ref, references=refs))

@@ -1,0 +1,447 @@
+"""``assess(case, kb=, policy=, at=)``: facts -> every rule -> findings, missing data, warnings.
+
+A rule fires only when its condition is definitely true. A rule whose condition is unknown
+contributes the facts it lacked to ``missing`` (with what they are needed for). Output order and
+content are deterministic for the same input, time, policy and knowledge version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from leptoguide.case import Case
+from leptoguide.engine import dosing
+from leptoguide.engine.evaluate import evaluate
+from leptoguide.engine.facts import Facts, FactValue, build_facts, iso
+from leptoguide.engine.templates import UNKNOWN, render
+from leptoguide.knowledge.conditions import (
+    Compare,
+    Literal,
+    Node,
+    Presence,
+    facts_used,
+    parse_condition,
+    policies_used,
+    walk,
+)
+from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.models import Regimen, Rule
+from leptoguide.policy import Policy
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+KIND_ORDER = {"alert": 0, "recommendation": 1, "workup": 2, "info": 3}
+SUMMARY_MAX = 140
+LIST_FACTS = (
+    "conditions",
+    "medications",
+    "it-medications",
+    "procedures-planned",
+    "procedures-done",
+    "devices",
+)
+
+
+@dataclass
+class Finding:
+    rule: str
+    kind: str
+    severity: str
+    title: str
+    summary: str
+    detail: str
+    citations: list[dict[str, Any]]
+    inputs: list[dict[str, Any]]
+    thresholds: list[dict[str, Any]]
+    rule_status: str
+    evidence_status: str
+    suggestion: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "severity": self.severity,
+            "title": self.title,
+            "summary": self.summary,
+            "detail": self.detail,
+            "citations": self.citations,
+            "inputs": self.inputs,
+            "thresholds": self.thresholds,
+            "rule_status": self.rule_status,
+            "evidence_status": self.evidence_status,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass
+class Assessment:
+    knowledge_version: str
+    policy: dict[str, Any]
+    evaluated_at: str
+    audience: str
+    classification: dict[str, Any]
+    risk: dict[str, Any]
+    findings: list[Finding]
+    missing: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    schedules: list[dict[str, Any]]
+    input: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "knowledge_version": self.knowledge_version,
+            "policy": self.policy,
+            "evaluated_at": self.evaluated_at,
+            "audience": self.audience,
+            "input": self.input,
+            "classification": self.classification,
+            "risk": self.risk,
+            "findings": [f.to_dict() for f in self.findings],
+            "missing": self.missing,
+            "warnings": self.warnings,
+            "schedules": self.schedules,
+            "disclaimer": "Decision support only; not a medical device. Check every finding.",
+        }
+
+
+_TREES: dict[int, tuple[Rule, Node]] = {}
+
+
+def _parsed(rule: Rule) -> Node:
+    hit = _TREES.get(id(rule))
+    if hit is None or hit[0] is not rule:
+        hit = (rule, parse_condition(rule.when))
+        _TREES[id(rule)] = hit
+    return hit[1]
+
+
+def regimen_text(regimen: Regimen) -> str:
+    """A one-line, checkable description of a regimen record."""
+    parts = [regimen.title]
+    for band in regimen.bands:
+        amount = "" if band.amount is None else f"{band.amount:g}"
+        if band.amount_max:
+            amount += f"-{band.amount_max:g}"
+        basis = {
+            "per-kg-per-day": "/kg/day",
+            "per-kg-per-dose": "/kg per dose",
+            "per-m2-per-dose": "/m2 per dose",
+            "per-m2-per-day": "/m2/day",
+            "per-day": "/day",
+            "single-dose": " once",
+            "per-dose": "",
+        }[band.basis]
+        text = f"{band.label}: {amount} {band.unit or ''}{basis}".replace("  ", " ")
+        if band.interval_hours and band.interval_hours_max:
+            text += f" every {band.interval_hours:g}-{band.interval_hours_max:g} h"
+        elif band.interval_hours:
+            text += " " + dosing.every(band.interval_hours)
+        if band.max_per_day:
+            text += f", max {band.max_per_day.amount:g} {band.max_per_day.unit}/day"
+        if band.max_per_dose:
+            text += f", max {band.max_per_dose.amount:g} {band.max_per_dose.unit} per dose"
+        if band.duration_days_min:
+            text += f", {band.duration_days_min:g}"
+            text += f"-{band.duration_days_max:g}" if band.duration_days_max else ""
+            text += " days"
+        if band.notes:
+            text += f" ({band.notes})"
+        parts.append(text)
+    if regimen.fractionation:
+        fr = regimen.fractionation
+        parts.append(f"{fr.gy_per_fraction * fr.fractions:g} Gy in {fr.fractions} fractions")
+    for phase in regimen.schedule:
+        bits = [phase.name]
+        if phase.times_per_week:
+            bits.append(f"{phase.times_per_week:g}x/week")
+        if phase.every_days:
+            bits.append(f"every {phase.every_days:g} days")
+        if phase.weeks:
+            bits.append(f"for {phase.weeks:g} weeks")
+        if phase.count:
+            bits.append(f"{phase.count} doses")
+        parts.append(" ".join(bits))
+    if regimen.companions:
+        parts.append("with " + ", ".join(regimen.companions))
+    if regimen.status != "approved":
+        parts.append(f"[{regimen.status}]")
+    return "; ".join(parts)
+
+
+class _Env:
+    """Template helpers bound to one evaluation."""
+
+    def __init__(self, kb: KnowledgeBase, facts: Facts, policy: Policy, audience: str) -> None:
+        self.kb, self.facts, self.policy, self.audience = kb, facts, policy, audience
+
+    def v(self, fid: str) -> Any:
+        fv = self.facts.get(fid)
+        return fv.value if fv.usable and fv.value is not None else UNKNOWN
+
+    def fv(self, fid: str) -> dict[str, Any]:
+        return self.facts.get(fid).to_dict()
+
+    def pol(self, pid: str) -> Any:
+        return self.policy.get(pid) if pid in self.policy.values else UNKNOWN
+
+    def regimen(self, rid: str) -> str:
+        reg = self.kb.regimens.get(rid)
+        return regimen_text(reg) if reg else "unknown regimen"
+
+    def dose(self, rid: str, short: bool = False, all_bands: bool = False) -> str:
+        reg = self.kb.regimens.get(rid)
+        if reg is None:
+            return "unknown regimen"
+        age = self.facts.get("age-days")
+        weight = self.facts.get("body-weight")
+        age_days = int(age.value) if age.usable else None
+        weight_kg = float(weight.value) if weight.usable else None
+        regs = [reg.model_copy(update={"bands": [b]}) for b in reg.bands] if all_bands else [reg]
+        texts = []
+        for one in regs:
+            res = dosing.compute(one, age_days, weight_kg)
+            if "error" in res:
+                label = f"{res['band']}: " if "band" in res else ""
+                texts.append(f"{label}not computed: {res['error']}")
+                continue
+            if short:
+                texts.append(res["text"])
+                continue
+            steps = f" [{'; '.join(res['steps'])}]" if res.get("steps") else ""
+            texts.append(f"{res['band']}: {res['text']}{steps}")
+        return "; ".join(texts)
+
+    def statement(self, sid: str) -> str:
+        st = self.kb.statements.get(sid)
+        if st is None:
+            return "unknown"
+        return st.patient if self.audience == "patient" else st.clinician
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "v": self.v,
+            "fv": self.fv,
+            "policy": self.pol,
+            "regimen": self.regimen,
+            "dose": self.dose,
+            "statement": self.statement,
+        }
+
+
+def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[dict[str, Any]]:
+    wanted: dict[str, set[Any]] = {}
+    for node in walk(tree):
+        if (
+            isinstance(node, Compare)
+            and node.op == "contains"
+            and isinstance(node.operand, Literal)
+        ):
+            wanted.setdefault(node.fact, set()).add(node.operand.value)
+    out: list[dict[str, Any]] = []
+    for fid in [*facts_used(tree), *rule.inputs]:
+        if any(d["fact"] == fid for d in out):
+            continue
+        fv = facts.get(fid)
+        if fid in LIST_FACTS:
+            items = dict(fv.items)
+            hits = sorted(i for i in wanted.get(fid, set()) if i in items)
+            refs = [items[h] for h in hits if items[h]]
+            out.append(
+                {
+                    "fact": fid,
+                    "status": fv.status,
+                    "value": hits,
+                    "unit": None,
+                    "time": None,
+                    "reference": refs[0] if refs else None,
+                    **({"references": refs} if len(refs) > 1 else {}),
+                }
+            )
+            continue
+        d = fv.to_dict()
+        if isinstance(d.get("value"), (dict, list)) and fid not in ("tbm-regimens",):
+            d["value"] = _short(d["value"])
+        out.append(d)
+    return out
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, dict):
+        for key in ("status", "pattern", "certainty", "group"):
+            if key in value:
+                return value[key]
+        return "see detail"
+    if isinstance(value, list):
+        return f"{len(value)} item(s)"
+    return value
+
+
+def _threshold(policy: Policy, pid: str) -> dict[str, Any]:
+    pv = policy.values[pid]
+    return {
+        "id": pid,
+        "value": pv.value,
+        "unit": pv.unit,
+        "overridden": pv.overridden,
+        "default": pv.default,
+        "statement": pv.statement,
+        "source": pv.source,
+        "alternatives": pv.alternatives,
+    }
+
+
+def _citations(kb: KnowledgeBase, rule: Rule) -> tuple[list[dict[str, Any]], str]:
+    out = []
+    status = "approved"
+    for sid in rule.cites:
+        st = kb.statements.get(sid)
+        if st is None:
+            continue
+        if st.status != "approved":
+            status = "draft"
+        for cit in st.sources:
+            out.append(
+                {
+                    "statement": sid,
+                    "source": cit.source,
+                    "locator": cit.locator,
+                    "statement_status": st.status,
+                }
+            )
+    return out, status
+
+
+def _suggestion(fv: FactValue, description: str) -> str:
+    if fv.status == "stale":
+        return f"repeat: the latest value is too old ({fv.note})"
+    if fv.status == "unparseable":
+        return f"check the recorded value ({fv.note})"
+    if fv.note and fv.note not in ("the value could not be read",):
+        return f"record {description} ({fv.note})"
+    return f"record {description}"
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
+
+
+def assess(
+    case: Case,
+    *,
+    kb: KnowledgeBase,
+    policy: Policy,
+    at: dt.datetime,
+    audience: str = "clinician",
+) -> Assessment:
+    """Evaluate every rule of the knowledge base for ``case`` at time ``at`` under ``policy``."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    facts = build_facts(case, kb=kb, policy=policy, at=at)
+    env = _Env(kb, facts, policy, audience)
+    ctx = env.context()
+    findings: list[Finding] = []
+    missing: dict[str, dict[str, Any]] = {}
+    warnings = list(facts.warnings)
+
+    def need(fid: str, rule_id: str) -> None:
+        fv = facts.get(fid)
+        if fv.usable:
+            return
+        fact = kb.facts.get(fid)
+        desc = fact.description if fact else fid
+        entry = missing.setdefault(
+            fid,
+            {
+                "item": fid,
+                "status": fv.status,
+                "needed_for": [],
+                "suggestion": _suggestion(fv, desc),
+            },
+        )
+        if rule_id not in entry["needed_for"]:
+            entry["needed_for"].append(rule_id)
+
+    for rule in sorted(kb.rules.values(), key=lambda r: r.id):
+        if rule.status == "retired":
+            continue
+        tree = _parsed(rule)
+        result = evaluate(tree, facts, policy)
+        if result is None:
+            for fid in facts_used(tree):
+                need(fid, rule.id)
+            continue
+        if result is False:
+            continue
+        for node in walk(tree):
+            if isinstance(node, Presence) and node.op in ("missing", "stale"):
+                need(node.fact, rule.id)
+        template_summary = rule.summary
+        template_detail = rule.detail
+        if audience == "patient" and rule.patient:
+            template_summary = template_detail = rule.patient
+        summary, err1 = render(template_summary, ctx)
+        detail, err2 = render(template_detail, ctx)
+        if audience == "patient" and not rule.patient:
+            texts = [kb.statements[s].patient for s in rule.cites if s in kb.statements]
+            summary = texts[0] if texts else summary
+            detail = "\n\n".join(texts) if texts else detail
+        for err in (err1, err2):
+            if err:
+                warnings.append({"where": f"rule {rule.id}", "field": "template", "message": err})
+        citations, ev_status = _citations(kb, rule)
+        extra = [
+            pid
+            for fid in [*facts_used(tree), *rule.inputs]
+            if isinstance(facts.get(fid).value, dict)
+            for pid in facts.get(fid).value.get("policies", [])
+        ]
+        pids = list(dict.fromkeys([*policies_used(tree), *rule.policy, *extra]))
+        findings.append(
+            Finding(
+                rule=rule.id,
+                kind=rule.kind,
+                severity=rule.severity,
+                title=rule.title,
+                summary=_clip(summary),
+                detail=detail,
+                citations=citations,
+                inputs=_inputs(rule, tree, facts),
+                thresholds=[_threshold(policy, p) for p in pids if p in policy.values],
+                rule_status=rule.status,
+                evidence_status="draft"
+                if (ev_status == "draft" or rule.status != "approved")
+                else "approved",
+                suggestion=rule.suggestion,
+            )
+        )
+    findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind], f.rule))
+    cls = facts.get("lm-classification").value or {}
+    risk = facts.get("nccn-risk-detail").value or {"group": "unknown", "reasons": []}
+    schedules = facts.get("schedules").value or []
+    return Assessment(
+        knowledge_version=kb.version,
+        policy=policy.describe(),
+        evaluated_at=iso(at) or "",
+        audience=audience,
+        classification={
+            "certainty": cls.get("certainty", "not_applicable"),
+            "type": cls.get("type"),
+            "reasons": list(cls.get("reasons", [])),
+            "unverified": bool(cls.get("unverified", False)),
+        },
+        risk={"group": risk.get("group", "unknown"), "reasons": list(risk.get("reasons", []))},
+        findings=findings,
+        missing=[missing[k] for k in sorted(missing)],
+        warnings=sorted(
+            warnings, key=lambda w: (w.get("where") or "", w.get("field") or "", w["message"])
+        ),
+        schedules=schedules,
+        input={
+            "origin": case.origin,
+            "patient": case.patient_reference,
+            "resources": case.resource_count,
+        },
+    )

@@ -1,0 +1,197 @@
+"""Dose maths over regimen records: pick the age band, apply per-kg and per-day rules and caps.
+
+Everything numeric comes from the regimen (``bands``: per kg, per day, maxima, age bands,
+intervals). The result states each step, so a clinician can check the arithmetic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leptoguide.engine.facts import Context, Facts, FactValue, missing
+from leptoguide.knowledge.models import DoseBand, Regimen
+
+LISTERIA_SUFFIX = "-listeria"
+
+
+def band_for_age(regimen: Regimen, age_days: int | None) -> DoseBand | None:
+    """The first band whose age range holds ``age_days`` (a band without limits holds all)."""
+    for band in regimen.bands:
+        if age_days is None:
+            if band.age_min_days is None and band.age_max_days is None:
+                return band
+            continue
+        if band.age_min_days is not None and age_days < band.age_min_days:
+            continue
+        if band.age_max_days is not None and age_days > band.age_max_days:
+            continue
+        return band
+    return None
+
+
+def _fmt(mg: float) -> str:
+    if mg >= 1000 and (mg / 1000) == round(mg / 1000, 2):
+        return f"{mg / 1000:g} g"
+    return f"{mg:.0f} mg" if mg >= 10 else f"{mg:.3g} mg"
+
+
+def every(hours: float) -> str:
+    """'every 12 h' or, from two days, 'every 21 days'."""
+    if hours >= 48 and hours % 24 == 0:
+        return f"every {hours / 24:g} days"
+    return f"every {hours:g} h"
+
+
+def _mg(amount: float, unit: str) -> float | None:
+    u = unit.strip()
+    if u.startswith("mg"):
+        return amount
+    if u.startswith("g"):
+        return amount * 1000
+    return None
+
+
+def compute(regimen: Regimen, age_days: int | None, weight_kg: float | None) -> dict[str, Any]:
+    """Dose for one patient: band, per-dose, interval, per-day, first dose, caps applied, steps."""
+    band = band_for_age(regimen, age_days)
+    out: dict[str, Any] = {"regimen": regimen.id, "title": regimen.title, "status": regimen.status}
+    if band is None:
+        out["error"] = "age not recorded" if age_days is None else "no age band fits this patient"
+        return out
+    out["band"] = band.label
+    unit = band.unit or "mg"
+    steps: list[str] = []
+    per_kg = band.basis.startswith("per-kg")
+    if per_kg and weight_kg is None:
+        out["error"] = "body weight not recorded (dose is per kg)"
+        return out
+    if band.amount is None:
+        out["error"] = "the regimen gives no amount for this band"
+        return out
+    interval = band.interval_hours
+    doses_per_day = 24 / interval if interval else None
+    per_dose: float | None = None
+    per_day: float | None = None
+    amount = band.amount
+    if band.basis == "per-kg-per-day":
+        assert weight_kg is not None
+        per_day = amount * weight_kg
+        steps.append(f"{amount:g} {unit}/kg/day x {weight_kg:g} kg = {per_day:g} {unit}/day")
+    elif band.basis == "per-kg-per-dose":
+        assert weight_kg is not None
+        per_dose = amount * weight_kg
+        steps.append(f"{amount:g} {unit}/kg x {weight_kg:g} kg = {per_dose:g} {unit} per dose")
+    elif band.basis == "per-day":
+        per_day = amount
+    else:
+        per_dose = amount
+    if per_day is not None and band.max_per_day is not None:
+        cap = _mg(band.max_per_day.amount, band.max_per_day.unit)
+        if cap is not None and per_day > cap:
+            steps.append(
+                f"capped at the maximum {band.max_per_day.amount:g} {band.max_per_day.unit}/day"
+            )
+            per_day = cap
+            out["capped"] = True
+    if per_day is not None and doses_per_day:
+        per_dose = per_day / doses_per_day
+    if per_dose is not None and per_day is None and doses_per_day:
+        per_day = per_dose * doses_per_day
+    if per_dose is not None and band.max_per_dose is not None:
+        cap = _mg(band.max_per_dose.amount, band.max_per_dose.unit)
+        if cap is not None and per_dose > cap:
+            steps.append(
+                f"capped at {band.max_per_dose.amount:g} {band.max_per_dose.unit} per dose"
+            )
+            per_dose = cap
+            out["capped"] = True
+            if doses_per_day:
+                per_day = per_dose * doses_per_day
+    if per_day is not None and band.max_per_day is not None and per_dose is not None:
+        cap = _mg(band.max_per_day.amount, band.max_per_day.unit)
+        if cap is not None and doses_per_day and per_dose * doses_per_day > cap + 1e-9:
+            per_dose = cap / doses_per_day
+            per_day = cap
+            out["capped"] = True
+    if band.first_dose is not None:
+        first = band.first_dose.amount * (weight_kg if per_kg and weight_kg else 1.0)
+        if band.max_per_dose is not None:
+            cap = _mg(band.max_per_dose.amount, band.max_per_dose.unit)
+            if cap is not None:
+                first = min(first, cap)
+        out["first_dose_mg"] = round(first, 1)
+    out.update(
+        {
+            "per_dose_mg": round(per_dose, 1) if per_dose is not None else None,
+            "interval_hours": interval,
+            "per_day_mg": round(per_day, 1) if per_day is not None else None,
+            "weight_kg": weight_kg,
+            "steps": steps,
+        }
+    )
+    parts = []
+    if per_dose is not None:
+        parts.append(_fmt(per_dose))
+    if interval:
+        parts.append(every(interval))
+    if per_day is not None and (interval is None or interval <= 24):
+        parts.append(f"({_fmt(per_day)}/day)")
+    if "first_dose_mg" in out:
+        parts.append(f"; first dose {_fmt(out['first_dose_mg'])}")
+    out["text"] = " ".join(parts)
+    return out
+
+
+def select_by_age(ctx: Context, prefix: str, age_days: int | None) -> list[str]:
+    """Regimen ids with ``prefix`` whose bands cover ``age_days`` (variants excluded)."""
+    out = []
+    for rid in sorted(ctx.kb.regimens):
+        if not rid.startswith(prefix) or rid.endswith(LISTERIA_SUFFIX):
+            continue
+        if band_for_age(ctx.kb.regimens[rid], age_days) is not None:
+            out.append(rid)
+    return out
+
+
+def derive(ctx: Context, facts: Facts) -> None:
+    age = facts.get("age-days")
+    years = facts.get("age-years")
+    ref = age.reference
+    if not age.usable:
+        facts.set(missing("empiric-regimen", note="age not recorded"))
+        facts.set(missing("tbm-regimens", note="age not recorded"))
+        return
+    age_days = int(age.value)
+    candidates = select_by_age(ctx, "empiric-bm-", age_days)
+    conds = facts.get("conditions").value or []
+    listeria_min = float(ctx.policy.get("listeria-cover-age-min-years"))
+    listeria_id = next(
+        (
+            r
+            for r in sorted(ctx.kb.regimens)
+            if r.startswith("empiric-bm-") and r.endswith(LISTERIA_SUFFIX)
+        ),
+        None,
+    )
+    chosen: str | None = candidates[0] if candidates else None
+    why = f"age {years.value} years" if years.usable else "age"
+    if (
+        listeria_id
+        and band_for_age(ctx.kb.regimens[listeria_id], age_days) is not None
+        and (float(years.value) > listeria_min or "immunocompromise" in conds)
+    ):
+        chosen = listeria_id
+        why += (
+            f" > {listeria_min:g} (policy listeria-cover-age-min-years)"
+            if float(years.value) > listeria_min
+            else "; immunocompromised"
+        )
+    facts.set(
+        FactValue(
+            "empiric-regimen", "ok", chosen, reference=ref, references=age.references, note=why
+        )
+        if chosen
+        else missing("empiric-regimen", note="no regimen for this age")
+    )
+    tbm = select_by_age(ctx, "tbm-regimen-", age_days)
+    facts.set(FactValue("tbm-regimens", "ok", tbm, reference=ref, references=age.references))

@@ -1,0 +1,109 @@
+"""Three-valued (Kleene) evaluation of the condition language over facts and policy.
+
+``True`` = definitely holds, ``False`` = definitely does not, ``None`` = unknown (a fact it needs is
+missing, stale or unparseable). A rule fires only on ``True``; unknown is never read as safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leptoguide.engine.facts import Facts
+from leptoguide.knowledge.conditions import (
+    All,
+    AnyOf,
+    Compare,
+    FactRef,
+    Literal,
+    Node,
+    Not,
+    PolicyRef,
+    Presence,
+)
+from leptoguide.policy import Policy
+
+Tri = bool | None
+
+
+def _operand(node: Compare, facts: Facts, policy: Policy) -> tuple[bool, Any]:
+    op = node.operand
+    if isinstance(op, Literal):
+        return True, op.value
+    if isinstance(op, PolicyRef):
+        return True, policy.get(op.name)
+    assert isinstance(op, FactRef)
+    fv = facts.get(op.name)
+    return (fv.usable, fv.value)
+
+
+def _num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _compare(op: str, left: Any, right: Any) -> Tri:
+    if op == "is":
+        return bool(left is right) if isinstance(left, bool) else None
+    if op == "eq":
+        return bool(left == right)
+    if op == "ne":
+        return bool(left != right)
+    if op in ("in", "not_in"):
+        inside = left in tuple(right) if isinstance(right, (list, tuple)) else False
+        return inside if op == "in" else not inside
+    if op == "contains":
+        if isinstance(left, (list, tuple, set, frozenset)):
+            return right in left
+        if isinstance(left, str) and isinstance(right, str):
+            return right in left
+        return None
+    if not (_num(left) and _num(right)) and not (isinstance(left, str) and isinstance(right, str)):
+        return None
+    if op == "lt":
+        return bool(left < right)
+    if op == "le":
+        return bool(left <= right)
+    if op == "gt":
+        return bool(left > right)
+    if op == "ge":
+        return bool(left >= right)
+    raise ValueError(f"unknown operator {op}")  # pragma: no cover - the parser rejects it
+
+
+def evaluate(node: Node, facts: Facts, policy: Policy) -> Tri:
+    """Kleene evaluation of a parsed condition."""
+    if isinstance(node, All):
+        result: Tri = True
+        for item in node.items:
+            value = evaluate(item, facts, policy)
+            if value is False:
+                return False
+            if value is None:
+                result = None
+        return result
+    if isinstance(node, AnyOf):
+        result = False
+        for item in node.items:
+            value = evaluate(item, facts, policy)
+            if value is True:
+                return True
+            if value is None:
+                result = None
+        return result
+    if isinstance(node, Not):
+        value = evaluate(node.item, facts, policy)
+        return None if value is None else not value
+    if isinstance(node, Presence):
+        fv = facts.get(node.fact)
+        if node.op == "present":
+            return fv.usable
+        if node.op == "missing":
+            return not fv.usable
+        return fv.status == "stale"
+    assert isinstance(node, Compare)
+    fv = facts.get(node.fact)
+    if not fv.usable:
+        return None
+    ok, right = _operand(node, facts, policy)
+    if not ok:
+        return None
+    return _compare(node.op, fv.value, right)

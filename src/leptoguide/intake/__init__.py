@@ -1,0 +1,100 @@
+"""Intake: FHIR R4 bundles and LeptoGuide case files -> the normalized Case.
+
+``read_input(data, name=...)`` detects the format; ``read_path(path)`` reads a file or ``-``
+(stdin). Errors are InputError naming the file, the resource or record, and the field.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from leptoguide.case import Case
+from leptoguide.errors import InputError
+from leptoguide.knowledge.loader import KnowledgeBase
+
+__all__ = ["load_document", "read_document", "read_input", "read_path"]
+
+
+def read_input(data: bytes | str, *, name: str, kb: KnowledgeBase | None = None) -> Case:
+    """Read a FHIR Bundle/resource or a case file (YAML or JSON) from bytes or text."""
+    return read_document(load_document(data, name=name), name=name, kb=kb)
+
+
+def read_path(path: str | Path, *, kb: KnowledgeBase | None = None) -> Case:
+    """Read a file; ``-`` reads standard input."""
+    if str(path) == "-":
+        return read_input(sys.stdin.buffer.read(), name="<stdin>", kb=kb)
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(str(p), f"cannot read file: {exc.strerror or exc}") from None
+    return read_input(data, name=str(p), kb=kb)
+
+
+def load_document(data: bytes | str, *, name: str) -> Any:
+    """Parse JSON (orjson) or YAML, choosing by file suffix and then by the first character."""
+    raw: bytes | str
+    if isinstance(data, bytes):
+        raw = data.removeprefix(b"\xef\xbb\xbf")
+        first = raw.lstrip()[:1]
+    else:
+        raw = data.removeprefix("\ufeff")
+        first = raw.lstrip()[:1].encode()
+    if not first:
+        raise InputError(name, "the input is empty")
+    lower = name.lower()
+    is_yaml = lower.endswith((".yaml", ".yml"))
+    if lower.endswith(".json") or (not is_yaml and first in (b"{", b"[")):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InputError(
+                name, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from None
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(name, f"not UTF-8 text (byte {exc.start})") from None
+    else:
+        text = raw
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise InputError(name, f"malformed YAML{where}: {reason}") from None
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as strings (the readers parse and report them)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_document(doc: Any, *, name: str, kb: KnowledgeBase | None = None) -> Case:
+    """Read an already parsed document: FHIR if it has a resourceType (or is a list), else case file."""
+    if kb is None:
+        from leptoguide.knowledge.loader import get_knowledge
+
+        kb = get_knowledge()
+    if isinstance(doc, list) or (isinstance(doc, dict) and "resourceType" in doc):
+        from leptoguide.intake.fhir import read_fhir
+
+        return read_fhir(doc, name=name, kb=kb)
+    if isinstance(doc, dict):
+        from leptoguide.intake.casefile import read_casefile
+
+        return read_casefile(doc, name=name, kb=kb)
+    raise InputError(name, "expected a FHIR Bundle or resource, or a case file (a mapping)")

@@ -1,0 +1,300 @@
+"""Shared parts of the FHIR and case-file readers: dates, values, units, warnings, inference."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+from leptoguide.case import Case, ConditionEntry, Observed, ReadWarning
+from leptoguide.errors import InputError
+from leptoguide.intake.terminology import TermIndex, normalize_text, term_index
+from leptoguide.intake.units import UnitConverter, unit_converter
+from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.models import Concept
+
+TYPICAL_SIGNS = "typical-lm-signs"
+"""Contract concept id of the 'typical clinical signs of LM' finding."""
+SYMPTOM_CLASS = "lm-symptom"
+"""Concept class of the symptoms that count as typical LM signs."""
+
+_TRUE_WORDS = {"yes", "y", "true", "present", "positive", "detected", "pos", "1"}
+_FALSE_WORDS = {
+    "no",
+    "n",
+    "false",
+    "absent",
+    "negative",
+    "not detected",
+    "neg",
+    "0",
+    "none",
+    "no growth",
+}
+
+_TIMING_CODES = {
+    "QD": 1.0,
+    "AM": 1.0,
+    "PM": 1.0,
+    "BED": 1.0,
+    "BID": 2.0,
+    "TID": 3.0,
+    "QID": 4.0,
+    "QOD": 0.5,
+    "WK": 1 / 7,
+    "MO": 1 / 30,
+}
+"""FHIR Timing.code abbreviations (HL7 GTSAbbreviation) as times per day; QnH is parsed."""
+_QNH = re.compile(r"^Q(\d+)H$")
+_PER = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:X\s*)?/\s*(H|D|WK|MO)$")
+_PER_DAYS = {"H": 1 / 24, "D": 1.0, "WK": 7.0, "MO": 30.0}
+
+_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def parse_datetime(value: Any, where: str, field: str) -> dt.datetime:
+    """A FHIR date or dateTime as an aware datetime (dates and partial dates at 00:00 UTC)."""
+    if not isinstance(value, str):
+        raise InputError(where, f"expected a date or date-time string, got {_show(value)}", field)
+    text = value.strip()
+    try:
+        if _DATE_RE.match(text):
+            parts = [int(p) for p in text.split("-")]
+            while len(parts) < 3:
+                parts.append(1)
+            return dt.datetime(parts[0], parts[1], parts[2], tzinfo=dt.UTC)
+        parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise InputError(where, f"cannot read date '{text}' (expected ISO 8601)", field) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def parse_date(value: Any, where: str, field: str) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    return parse_datetime(value, where, field).date()
+
+
+def bool_word(text: str) -> bool | None:
+    """True/False for yes/no, present/absent, positive/negative and the like; else None."""
+    norm = normalize_text(text)
+    if norm in _TRUE_WORDS:
+        return True
+    if norm in _FALSE_WORDS:
+        return False
+    return None
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f"string '{value[:40]}'"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+show = _show
+
+
+@dataclass
+class CaseBuilder:
+    """Collects what a reader finds into a Case, converting units and recording warnings."""
+
+    kb: KnowledgeBase
+    case: Case
+    index: TermIndex
+    units: UnitConverter
+
+    @classmethod
+    def start(cls, kb: KnowledgeBase, origin: Any, name: str) -> CaseBuilder:
+        case = Case(origin=origin, source_name=name)
+        return cls(kb=kb, case=case, index=term_index(kb), units=unit_converter(kb))
+
+    def warn(self, where: str, message: str, field: str | None = None) -> None:
+        self.case.warnings.append(ReadWarning(where=where, message=message, field=field))
+
+    def add_quantity(
+        self,
+        concept: Concept,
+        value: float,
+        unit: str | None,
+        *,
+        time: dt.datetime | None,
+        reference: str | None,
+        where: str,
+        field: str,
+        note: str | None = None,
+    ) -> None:
+        """A number with a unit, converted to the concept's canonical unit when it has one."""
+        target = concept.unit
+        status: Any = "ok"
+        out_value: Any = value
+        out_unit = unit
+        if target is not None:
+            if unit is None or not unit.strip():
+                if self.units.assumes_base(target):
+                    out_unit = target
+                else:
+                    status = "unparseable"
+                    self.warn(
+                        where,
+                        f"{concept.id}: value {value:g} has no unit (expected {target}); "
+                        "kept but not used",
+                        field,
+                    )
+            else:
+                converted = self.units.convert(concept.id, float(value), unit, target)
+                if converted is None:
+                    status = "unparseable"
+                    self.warn(
+                        where,
+                        f"{concept.id}: unit '{unit}' cannot be converted to {target}; "
+                        f"value {value:g} {unit} kept but not used",
+                        field,
+                    )
+                else:
+                    out_value, out_unit = converted, target
+        self.case.observations.append(
+            Observed(
+                concept=concept.id,
+                value=out_value,
+                unit=out_unit,
+                time=time,
+                reference=reference,
+                status=status,
+                note=note,
+                original_value=value,
+                original_unit=unit,
+            )
+        )
+        if time is None:
+            self.warn(where, f"{concept.id}: value has no date or time", field)
+
+    def add_value(
+        self,
+        concept: Concept,
+        value: Any,
+        *,
+        time: dt.datetime | None,
+        reference: str | None,
+        where: str,
+        field: str | None,
+        note: str | None = None,
+        status: Any = "ok",
+    ) -> None:
+        """A coded, boolean or text value (or an unusable one with status 'unparseable')."""
+        self.case.observations.append(
+            Observed(
+                concept=concept.id,
+                value=value,
+                time=time,
+                reference=reference,
+                status=status,
+                note=note,
+                original_value=value,
+            )
+        )
+        if time is None and status == "ok":
+            self.warn(where, f"{concept.id}: value has no date or time", field)
+
+    def coded_value(self, concept: Concept, candidates: list[str]) -> tuple[Any, bool]:
+        """Interpret codes/texts as a value of a concept: ``(value, usable)``.
+
+        A value-set entry for coded concepts; yes/no words as booleans; else the text itself for
+        text-valued concepts (a culture's organism); else the first candidate, not usable."""
+        if concept.value_set:
+            for cand in candidates:
+                hit = self.index.value_code(concept.id, cand)
+                if hit is not None:
+                    return hit, True
+            vs = set(concept.value_set)
+            if {"positive", "negative"} <= vs:
+                for cand in candidates:
+                    b = bool_word(cand)
+                    if b is not None:
+                        return ("positive" if b else "negative"), True
+            return (candidates[0] if candidates else None), False
+        for cand in candidates:
+            b = bool_word(cand)
+            if b is not None:
+                return b, True
+        if concept.unit is None and candidates:
+            return candidates[0], True
+        return (candidates[0] if candidates else None), False
+
+    def bool_to_value(self, concept: Concept, value: bool) -> tuple[Any, bool]:
+        if concept.value_set:
+            vs = set(concept.value_set)
+            if {"positive", "negative"} <= vs:
+                return ("positive" if value else "negative"), True
+            return value, False
+        if concept.unit is not None:
+            return value, False
+        return value, True
+
+    def finish(self) -> Case:
+        infer_typical_signs(self)
+        return self.case
+
+
+def infer_typical_signs(builder: CaseBuilder) -> None:
+    """Typical LM signs = True when active lm-symptom conditions exist and nothing says otherwise.
+
+    No symptoms -> nothing is added (absence of recorded symptoms is not evidence of absence).
+    """
+    case = builder.case
+    concepts = builder.kb.concepts
+    if TYPICAL_SIGNS not in concepts:
+        return
+    if any(o.concept == TYPICAL_SIGNS for o in case.observations):
+        return
+    found: list[ConditionEntry] = []
+    for cond in case.conditions:
+        c = concepts.get(cond.concept)
+        if cond.active and c is not None and SYMPTOM_CLASS in c.classes:
+            found.append(cond)
+    if not found:
+        return
+    names = []
+    for cond in found:
+        label = cond.concept + (f" ({cond.reference})" if cond.reference else "")
+        if label not in names:
+            names.append(label)
+    times = [c.onset for c in found if c.onset is not None]
+    case.observations.append(
+        Observed(
+            concept=TYPICAL_SIGNS,
+            value=True,
+            time=max(times) if times else None,
+            reference=found[0].reference,
+            inferred=True,
+            note="inferred from " + ", ".join(names),
+        )
+    )
+
+
+def timing_code(code: str) -> float | None:
+    """Times per day for QD/BID/TID/QID/QOD/AM/PM/BED/WK/MO, QnH, and 'n/d', 'n/wk', 'n/h', 'n/mo'."""
+    c = code.strip().upper()
+    if c in _TIMING_CODES:
+        return _TIMING_CODES[c]
+    m = _QNH.match(c)
+    if m and int(m.group(1)) > 0:
+        return 24 / int(m.group(1))
+    m = _PER.match(c)
+    if m:
+        return round(float(m.group(1)) / _PER_DAYS[m.group(2)], 6)
+    return None

@@ -1,0 +1,218 @@
+"""Units, dose maths, schedules, classification, risk and CSF profile: small functions, both ways."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from leptoguide.engine import classification, csf, dosing, risk, schedule
+from leptoguide.engine.facts import Facts, FactValue
+from leptoguide.engine.units import convert
+from leptoguide.knowledge.models import Regimen
+
+
+def facts(**values: Any) -> Facts:
+    f = Facts()
+    for k, v in values.items():
+        f.set(FactValue(k.replace("_", "-"), "ok", v))
+    return f
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "canonical", "expected"),
+    [
+        (30000, "/uL", "10*9/L", 30.0),
+        (30, "10*3/uL", "10*9/L", 30.0),
+        (30, "x10^9/L", "10*9/L", 30.0),
+        (45, "mg/dL", "g/L", 0.45),
+        (72.06, "mg/dL", "mmol/L", 4.0),
+        (250, "mm[H2O]", "cm[H2O]", 25.0),
+        (154, "[lb_av]", "kg", 69.85),
+        (1.2, None, None, 1.2),
+    ],
+)
+def test_unit_conversion(
+    value: float, unit: str | None, canonical: str | None, expected: float
+) -> None:
+    got = convert(value, unit, canonical)
+    assert got is not None and abs(got - expected) < 0.01
+
+
+def test_unknown_unit_is_never_guessed() -> None:
+    assert convert(30, "furlongs", "10*9/L") is None
+    assert convert(30, None, "10*9/L") is None
+    assert convert(1.2, "mg", None) is None
+
+
+CEF = Regimen.model_validate(
+    {
+        "id": "cef",
+        "title": "Ceftriaxone",
+        "drugs": ["ceftriaxone"],
+        "indication": "x",
+        "statements": ["st"],
+        "status": "draft",
+        "bands": [
+            {
+                "label": "neonate",
+                "age_max_days": 13,
+                "amount": 50,
+                "unit": "mg",
+                "basis": "per-kg-per-day",
+                "interval_hours": 24,
+            },
+            {
+                "label": "child",
+                "age_min_days": 14,
+                "age_max_days": 6574,
+                "amount": 100,
+                "unit": "mg",
+                "basis": "per-kg-per-day",
+                "interval_hours": 24,
+                "max_per_day": {"amount": 4, "unit": "g"},
+                "max_per_dose": {"amount": 4, "unit": "g"},
+                "first_dose": {"amount": 100, "unit": "mg"},
+            },
+            {
+                "label": "adult",
+                "age_min_days": 6575,
+                "amount": 2000,
+                "unit": "mg",
+                "basis": "per-dose",
+                "interval_hours": 12,
+                "max_per_day": {"amount": 4, "unit": "g"},
+            },
+        ],
+    }
+)
+
+
+def test_ceftriaxone_adult_is_2g_every_12h() -> None:
+    res = dosing.compute(CEF, 40 * 365, 80)
+    assert res["per_dose_mg"] == 2000 and res["interval_hours"] == 12 and res["per_day_mg"] == 4000
+
+
+def test_ceftriaxone_child_per_kg_and_cap() -> None:
+    small = dosing.compute(CEF, 5 * 365, 18)
+    assert small["per_day_mg"] == 1800 and not small.get("capped")
+    big = dosing.compute(CEF, 15 * 365, 55)
+    assert big["per_day_mg"] == 4000 and big["capped"] and big["first_dose_mg"] == 4000
+
+
+def test_ceftriaxone_neonate_limit_and_missing_weight() -> None:
+    assert dosing.compute(CEF, 7, 3.2)["per_day_mg"] == 160
+    assert "error" in dosing.compute(CEF, 7, None)
+    assert "error" in dosing.compute(CEF, None, 3.2)
+
+
+def test_schedule_calendar_dates() -> None:
+    reg = Regimen.model_validate(
+        {
+            "id": "mtx",
+            "title": "IT MTX",
+            "indication": "x",
+            "statements": ["st"],
+            "status": "draft",
+            "schedule": [
+                {"name": "induction", "times_per_week": 2, "weeks": 4},
+                {"name": "consolidation", "times_per_week": 1, "weeks": 4},
+                {"name": "maintenance", "every_days": 28, "count": 3},
+            ],
+        }
+    )
+    events = schedule.calendar(reg, dt.date(2026, 1, 5))
+    assert len(events) == 15
+    assert [e["date"] for e in events[:3]] == ["2026-01-05", "2026-01-08", "2026-01-12"]
+    assert events[8] == {"date": "2026-02-02", "phase": "consolidation", "dose": 9}
+    assert events[-1]["date"] == "2026-04-27"
+
+
+@pytest.mark.parametrize(
+    ("cyto", "mri", "signs", "certainty", "typ", "unverified"),
+    [
+        ("positive", "linear", True, "confirmed", "IA", False),
+        ("positive", "normal", False, "confirmed", "ID", False),
+        ("negative", "nodular", True, "probable", "IIB", False),
+        ("negative", "linear-and-nodular", False, "possible", "IIC", True),
+        ("equivocal", "hydrocephalus-only", True, "possible", "IID", True),
+        ("negative", "normal", True, "lacking_evidence", "IID", True),
+    ],
+)
+def test_eano_classification(
+    cyto: str, mri: str, signs: bool, certainty: str, typ: str, unverified: bool
+) -> None:
+    f = facts(
+        lm_context=True,
+        known_cancer=True,
+        csf_cytology=cyto,
+        mri_lm_pattern=mri,
+        typical_lm_signs=signs,
+    )
+    res = classification.classify(f)
+    assert (res["certainty"], res["type"], res["unverified"]) == (certainty, typ, unverified)
+    if unverified:
+        assert any("unverified" in r for r in res["reasons"])
+
+
+def test_classification_not_applicable_without_lm_context() -> None:
+    assert classification.classify(facts(lm_context=False))["certainty"] == "not_applicable"
+
+
+GOOD = dict(
+    lm_context=True,
+    karnofsky=80,
+    major_neurological_deficits=False,
+    bulky_cns_disease=False,
+    encephalopathy=False,
+    systemic_disease="minimal",
+    systemic_options="reasonable",
+)
+
+
+def test_nccn_good_poor_unknown() -> None:
+    assert risk.stratify(facts(**GOOD), 60)["group"] == "good"
+    assert risk.stratify(facts(**{**GOOD, "karnofsky": 50}), 60)["group"] == "poor"
+    assert risk.stratify(facts(**{**GOOD, "karnofsky": 65}), 70)["group"] == "poor"
+    assert risk.stratify(facts(**{**GOOD, "encephalopathy": True}), 60)["group"] == "poor"
+    no_kps = {k: v for k, v in GOOD.items() if k != "karnofsky"}
+    res = risk.stratify(facts(**no_kps, ecog=2), 60)
+    assert res["group"] == "unknown" and any("not converted" in r for r in res["reasons"])
+
+
+CSF = {
+    "traumatic-tap-rbc-per-wbc": 700,
+    "csf-wbc-normal-max": 5,
+    "csf-wbc-bacterial-min": 100,
+    "csf-glucose-ratio-low": 0.5,
+    "csf-glucose-ratio-very-low": 0.3,
+    "csf-protein-high": 1.0,
+}
+
+
+def test_csf_patterns() -> None:
+    bact = facts(
+        csf_wbc=2000, csf_neutrophils_pct=90, csf_glucose=1.0, serum_glucose=6.0, csf_protein=2.5
+    )
+    assert csf.profile(bact, CSF)["pattern"] == "bacterial"  # type: ignore[index]
+    viral = facts(
+        csf_wbc=80, csf_lymphocytes_pct=90, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.7
+    )
+    assert csf.profile(viral, CSF)["pattern"] == "viral"  # type: ignore[index]
+    tb = facts(
+        csf_wbc=200, csf_lymphocytes_pct=85, csf_glucose=1.2, serum_glucose=6.0, csf_protein=2.0
+    )
+    assert csf.profile(tb, CSF)["pattern"] == "tuberculous"  # type: ignore[index]
+    normal = facts(csf_wbc=2, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.3)
+    assert csf.profile(normal, CSF)["pattern"] == "normal"  # type: ignore[index]
+    assert csf.profile(facts(), CSF) is None
+
+
+def test_traumatic_tap_correction_uses_policy_ratio() -> None:
+    f = facts(csf_wbc=20, csf_rbc=7000, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.3)
+    assert csf.profile(f, CSF)["values"]["wbc_corrected"] == 10.0  # type: ignore[index]
+    assert (
+        csf.profile(f, {**CSF, "traumatic-tap-rbc-per-wbc": 1000})["values"]["wbc_corrected"]
+        == 13.0
+    )  # type: ignore[index]
