@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+
 setup: $(STAMP)
+	@if [ ! -f $(AXE) ] && command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4; fi
 	$(BIN)/leptoguide kb validate
 	@if $(BIN)/leptoguide --help | grep -q ' index '; then $(BIN)/leptoguide index build --quiet; fi
 

@@ -136,3 +136,21 @@ def test_policy_override_and_bad_policy(tmp_path: Path) -> None:
     out = run("kb", "policy", "--policy", str(bad))
     assert out.returncode == 2
     assert "field 'policy.values.no-such': unknown policy parameter" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("kb", "stats"),
+        ("kb", "sources", "--stale"),
+        ("kb", "policy"),
+        ("kb", "show", "lp-inr-threshold-abn"),
+        ("assess", "examples/fhir/lp-order-low-platelets-enoxaparin.json", "--format", "text"),
+        ("assess", "examples/fhir/lp-order-low-platelets-enoxaparin.json", "--format", "json"),
+    ],
+)
+def test_clinical_outputs_show_knowledge_version(args: tuple[str, ...]) -> None:
+    kb = get_knowledge()
+    out = run(*args, "--at", "2026-11-21T08:00:00Z") if args[0] == "assess" else run(*args)
+    assert out.returncode == 0, out.stderr
+    assert kb.version in " ".join(out.stdout.split())

@@ -168,3 +168,35 @@ def test_knowledge_format_doc_embeds_current_schemas() -> None:
         "docs/knowledge-format.md is stale: run python -m leptoguide.knowledge.schemas "
         "docs/knowledge-format.md"
     )
+
+
+def test_patient_texts_meet_reading_grade_target() -> None:
+    from leptoguide.knowledge.loader import READING_GRADE_TARGET, get_knowledge
+    from leptoguide.knowledge.readability import reading_grade
+
+    kb = get_knowledge()
+    grades = {sid: reading_grade(st.patient) for sid, st in kb.statements.items()}
+    too_hard = {sid: g for sid, g in grades.items() if g > READING_GRADE_TARGET}
+    assert not too_hard, too_hard
+    assert sum(grades.values()) / len(grades) <= READING_GRADE_TARGET
+
+
+def test_verification_rules_for_status() -> None:
+    """Approved statements carry a review naming who checked them; draft ones carry none."""
+    from leptoguide.knowledge.loader import get_knowledge
+
+    kb = get_knowledge()
+    for st in kb.statements.values():
+        if st.status == "approved":
+            assert st.review is not None and st.review.reviewer, st.id
+        if st.status == "draft":
+            assert st.review is None or st.review.reviewer, st.id
+
+
+def test_disagreements_are_symmetric() -> None:
+    from leptoguide.knowledge.loader import get_knowledge
+
+    kb = get_knowledge()
+    for st in kb.statements.values():
+        for other in st.conflicts_with:
+            assert st.id in kb.statements[other].conflicts_with, f"{st.id} -> {other} not mirrored"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# System packages for the full test run: PostgreSQL (throwaway test clusters), Chromium and
+# ChromeDriver plus fonts (web UI tests). Idempotent and quick: apt-get update runs only when
+# something is missing. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(postgresql chromium chromium-driver fonts-dejavu-core fonts-liberation)
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "system packages: all present (${PACKAGES[*]})"
+  exit 0
+fi
+
+echo "system packages: installing ${missing[*]}"
+$SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,327 @@
+"""Evaluate question answering on eval/questions.yaml and write the results into docs/qa.md.
+
+Scores, per configuration: key-fact accuracy (in-scope questions answered with every key fact),
+abstention precision and recall (out-of-scope questions), citation integrity (every [n] resolves and
+every citation is used by the answer, pointing at a real statement/source pair), and retrieval
+recall@5 (a supporting statement among the top 5). A plain BM25 top-3 baseline over the same
+statements runs side by side. Ablations switch dense retrieval and synonym expansion off.
+
+Usage: python benchmarks/qa_eval.py [--no-write] [--tune] [--configs full,lexical,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leptoguide.answer.abstain import AbstainConfig
+from leptoguide.answer.conversation import MemoryConversationStore
+from leptoguide.answer.pipeline import QA, Options
+from leptoguide.answer.text import content_tokens, fts_quote
+from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "eval" / "questions.yaml"
+DOC = ROOT / "docs" / "qa.md"
+BEGIN, END = "<!-- qa-eval:begin -->", "<!-- qa-eval:end -->"
+
+
+def norm(text: str) -> str:
+    text = text.replace("\u2013", "-").replace("\u2011", "-").replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", text).lower()
+
+
+def load_questions(path: Path = QUESTIONS) -> list[dict[str, Any]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return list(data["questions"])
+
+
+@dataclass
+class Score:
+    name: str
+    in_scope: int = 0
+    correct: int = 0
+    oos: int = 0
+    oos_abstained: int = 0
+    in_scope_abstained: int = 0
+    recall_hits: int = 0
+    recall_total: int = 0
+    unresolved: int = 0
+    unused: int = 0
+    bad_refs: int = 0
+    citations: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def abstain_precision(self) -> float:
+        total = self.oos_abstained + self.in_scope_abstained
+        return self.oos_abstained / total if total else 0.0
+
+    @property
+    def abstain_recall(self) -> float:
+        return self.oos_abstained / self.oos if self.oos else 0.0
+
+    @property
+    def recall5(self) -> float:
+        return self.recall_hits / self.recall_total if self.recall_total else 0.0
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "config": self.name,
+            "key_fact_accuracy": round(self.accuracy, 3),
+            "correct": f"{self.correct}/{self.in_scope}",
+            "recall_at_5": round(self.recall5, 3),
+            "abstain_precision": round(self.abstain_precision, 3),
+            "abstain_recall": round(self.abstain_recall, 3),
+            "in_scope_abstained": self.in_scope_abstained,
+            "unresolved_citations": self.unresolved,
+            "unused_citations": self.unused,
+            "bad_citation_refs": self.bad_refs,
+        }
+
+
+def check_citations(kb: KnowledgeBase, answer: Any, score: Score) -> None:
+    marks = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    nums = {c.n for c in answer.citations}
+    score.citations += len(nums)
+    score.unresolved += len(marks - nums)
+    score.unused += len(nums - marks)
+    for c in answer.citations:
+        if c.statement is not None:
+            st = kb.statements.get(c.statement)
+            if st is None or c.source not in {s.source for s in st.sources}:
+                score.bad_refs += 1
+        elif c.passage is None:
+            score.bad_refs += 1
+
+
+def run(
+    kb: KnowledgeBase, qa: QA, questions: list[dict[str, Any]], name: str, split: str | None = None
+) -> Score:
+    score = Score(name)
+    store = MemoryConversationStore()
+    by_id = {q["id"]: q for q in questions}
+    for q in questions:
+        if split and q.get("split") != split:
+            continue
+        conv = None
+        if q.get("follow_up_of"):
+            conv = f"conv-{q['id']}"
+            prev = by_id[q["follow_up_of"]]
+            qa.ask(
+                prev["question"],
+                audience=prev["audience"],
+                conversation_id=conv,
+                conversations=store,
+            )
+        ans = qa.ask(
+            q["question"], audience=q["audience"], conversation_id=conv, conversations=store
+        )
+        check_citations(kb, ans, score)
+        if q.get("out_of_scope"):
+            score.oos += 1
+            if ans.abstained and not ans.citations:
+                score.oos_abstained += 1
+            else:
+                score.failures.append(f"{q['id']}: answered out-of-scope question")
+            continue
+        score.in_scope += 1
+        query = str(ans.retrieval.get("query", q["question"]))
+        top5 = [h.key for h in qa.retriever.retrieve(query).statements[:5]]
+        score.recall_total += 1
+        if set(q.get("statements", [])) & set(top5):
+            score.recall_hits += 1
+        if ans.abstained:
+            score.in_scope_abstained += 1
+            score.failures.append(f"{q['id']}: abstained ({ans.retrieval.get('features')})")
+            continue
+        text = norm(ans.answer)
+        missing = [f for f in q["key_facts"] if norm(str(f)) not in text]
+        if missing:
+            score.failures.append(f"{q['id']}: missing {missing} (got {ans.statements[:4]})")
+        else:
+            score.correct += 1
+    return score
+
+
+def baseline(kb: KnowledgeBase, questions: list[dict[str, Any]], split: str | None = None) -> Score:
+    """Plain BM25 top-3: statement texts of the three best FTS5 hits, no expansion, no abstention."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize='porter unicode61')")
+    ids = sorted(s for s, st in kb.statements.items() if st.status != "retired")
+    for i, sid in enumerate(ids, start=1):
+        st = kb.statements[sid]
+        conn.execute(
+            "INSERT INTO t(rowid, title, body) VALUES (?, ?, ?)",
+            (i, st.title, f"{st.clinician} {st.patient}"),
+        )
+    score = Score("BM25 top-3 baseline")
+    for q in questions:
+        if split and q.get("split") != split:
+            continue
+        match = " OR ".join(fts_quote(t) for t in content_tokens(q["question"]))
+        rows = (
+            conn.execute(
+                "SELECT rowid FROM t WHERE t MATCH ? ORDER BY bm25(t) LIMIT 5", (match,)
+            ).fetchall()
+            if match
+            else []
+        )
+        top = [ids[r[0] - 1] for r in rows]
+        if q.get("out_of_scope"):
+            score.oos += 1  # the baseline never abstains
+            continue
+        score.in_scope += 1
+        score.recall_total += 1
+        if set(q.get("statements", [])) & set(top[:5]):
+            score.recall_hits += 1
+        texts = [
+            kb.statements[s].patient if q["audience"] == "patient" else kb.statements[s].clinician
+            for s in top[:3]
+        ]
+        text = norm(" ".join(texts))
+        if all(norm(str(f)) in text for f in q["key_facts"]):
+            score.correct += 1
+    return score
+
+
+CONFIGS: dict[str, Options] = {
+    "full (dense + expansion)": Options(use_llm=False, use_store=False, persist=False),
+    "no dense (BM25 + expansion)": Options(
+        dense=False, use_llm=False, use_store=False, persist=False
+    ),
+    "dense without expansion": Options(
+        expand=False, expand_docs=False, use_llm=False, use_store=False, persist=False
+    ),
+    "BM25 without expansion": Options(
+        dense=False, expand=False, expand_docs=False, use_llm=False, use_store=False, persist=False
+    ),
+    "dense + query expansion only": Options(
+        expand_docs=False, use_llm=False, use_store=False, persist=False
+    ),
+    "dense + index expansion only": Options(
+        expand=False, use_llm=False, use_store=False, persist=False
+    ),
+}
+
+
+def tune(
+    kb: KnowledgeBase, questions: list[dict[str, Any]], options: Options
+) -> list[dict[str, Any]]:
+    """Grid-search the abstention thresholds on the dev split; report dev and test."""
+    rows = []
+    covs = [0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8]
+    coss = [0.0, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4] if options.dense else [0.0]
+    qa = QA(kb, options)
+    for cov, cos in itertools.product(covs, coss):
+        qa.options = replace(options, abstain=AbstainConfig(min_coverage=cov, min_cosine=cos))
+        dev = run(kb, qa, questions, "dev", split="dev")
+        test = run(kb, qa, questions, "test", split="test")
+        rows.append(
+            {
+                "min_coverage": cov,
+                "min_cosine": cos,
+                "dev_acc": round(dev.accuracy, 3),
+                "dev_abst_p": round(dev.abstain_precision, 3),
+                "dev_abst_r": round(dev.abstain_recall, 3),
+                "test_acc": round(test.accuracy, 3),
+                "test_abst_p": round(test.abstain_precision, 3),
+                "test_abst_r": round(test.abstain_recall, 3),
+            }
+        )
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    keys = list(rows[0])
+    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    out += ["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/qa.md")
+    parser.add_argument("--tune", action="store_true", help="grid-search abstention thresholds")
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated config names")
+    parser.add_argument("--failures", action="store_true", help="print failures of each config")
+    args = parser.parse_args(argv)
+    kb = get_knowledge()
+    questions = load_questions()
+    n_in = sum(1 for q in questions if not q.get("out_of_scope"))
+    n_out = len(questions) - n_in
+    print(
+        f"knowledge {kb.version}: {len(kb.statements)} statements; {n_in} in-scope, {n_out} out-of-scope questions"
+    )
+    scores: list[Score] = []
+    timings: dict[str, float] = {}
+    for name in [c.strip() for c in args.configs.split(",") if c.strip()]:
+        started = time.perf_counter()
+        qa = QA(kb, CONFIGS[name])
+        score = run(kb, qa, questions, name)
+        timings[name] = time.perf_counter() - started
+        scores.append(score)
+        print(json.dumps(score.row()))
+        if args.failures:
+            for f in score.failures:
+                print("   ", f)
+    base = baseline(kb, questions)
+    scores.append(base)
+    print(json.dumps(base.row()))
+    tuning = tune(kb, questions, CONFIGS[scores[0].name]) if args.tune else []
+    if tuning:
+        print(table(tuning))
+    if args.no_write:
+        return 0
+    lines = [
+        BEGIN,
+        f"Measured on knowledge {kb.version} ({len(kb.statements)} statements) with "
+        f"{n_in} in-scope and {n_out} out-of-scope questions from `eval/questions.yaml`, by "
+        "`python benchmarks/qa_eval.py`. Accuracy counts an in-scope question as correct when the "
+        "answer contains every key fact; abstention precision/recall treat 'abstain' as the positive "
+        "class (the BM25 baseline never abstains).",
+        "",
+        table([s.row() for s in scores]),
+        "",
+    ]
+    if tuning:
+        lines += [
+            "Abstention threshold grid (dev = tuning split, test = held out):",
+            "",
+            table(tuning),
+            "",
+        ]
+    first = scores[0]
+    if first.failures:
+        lines += [f"Misses of '{first.name}':", ""] + [f"- {f}" for f in first.failures] + [""]
+    lines.append(END)
+    block = "\n".join(lines)
+    doc = DOC.read_text(encoding="utf-8") if DOC.is_file() else "# Question answering\n\n"
+    if BEGIN in doc and END in doc:
+        doc = doc[: doc.index(BEGIN)] + block + doc[doc.index(END) + len(END) :]
+    else:
+        doc = doc.rstrip() + "\n\n## Evaluation results\n\n" + block + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(doc, encoding="utf-8")
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Conversations: follow-up questions keep the context of the turns before them.
+
+"And for a child?" after an adult ceftriaxone question becomes a question about the ceftriaxone dose
+for children: the earlier query is carried over, minus its population words when the follow-up names
+another population. Turns are stored through the small :class:`ConversationStore` protocol; the CLI
+uses SQLite in the state directory, the service can plug in its own database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from leptoguide.answer.text import content_tokens, tokens
+from leptoguide.errors import InputError
+from leptoguide.settings import home_dir
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Population words: a follow-up naming one of these replaces the population of the earlier query.
+POPULATION = frozenset(
+    [
+        "adult",
+        "adults",
+        "child",
+        "children",
+        "childhood",
+        "kid",
+        "kids",
+        "paediatric",
+        "pediatric",
+        "infant",
+        "infants",
+        "baby",
+        "babies",
+        "neonate",
+        "neonates",
+        "neonatal",
+        "newborn",
+        "newborns",
+        "toddler",
+        "adolescent",
+        "adolescents",
+        "teenager",
+        "teenagers",
+        "elderly",
+        "older",
+        "pregnant",
+        "pregnancy",
+        "woman",
+        "women",
+        "man",
+        "men",
+    ]
+)
+_FOLLOW_UP_START = re.compile(
+    r"^\s*(and|but|also|what about|how about|what if|same|then|so|or|in|for|with|without|if)\b",
+    re.IGNORECASE,
+)
+_PRONOUNS = frozenset(
+    ["it", "its", "that", "this", "they", "them", "those", "these", "there", "such"]
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    query: str
+    audience: str
+    abstained: bool
+    statements: tuple[str, ...] = ()
+    at: str = ""
+
+
+class ConversationStore(Protocol):
+    """Where conversation turns live. The service may implement this over its own database."""
+
+    def history(self, conversation_id: str, limit: int = 5) -> list[Turn]:
+        """The last ``limit`` turns, oldest first."""
+        ...
+
+    def append(self, conversation_id: str, turn: Turn) -> None: ...
+
+
+class SQLiteConversationStore:
+    """Conversation turns in ``<state>/conversations.sqlite``."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or home_dir() / "conversations.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, check_same_thread=False)
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS turns(id INTEGER PRIMARY KEY, conversation TEXT NOT NULL, "
+            "at TEXT, question TEXT, query TEXT, audience TEXT, abstained INTEGER, statements TEXT)"
+        )
+        self.conn.execute("CREATE INDEX IF NOT EXISTS turns_conv ON turns(conversation, id)")
+        self.conn.commit()
+
+    def history(self, conversation_id: str, limit: int = 5) -> list[Turn]:
+        rows = self.conn.execute(
+            "SELECT question, query, audience, abstained, statements, at FROM turns "
+            "WHERE conversation = ? ORDER BY id DESC LIMIT ?",
+            (conversation_id, limit),
+        ).fetchall()
+        return [
+            Turn(r[0], r[1], r[2], bool(r[3]), tuple(json.loads(r[4] or "[]")), r[5])
+            for r in reversed(rows)
+        ]
+
+    def append(self, conversation_id: str, turn: Turn) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO turns(conversation, at, question, query, audience, abstained, "
+                "statements) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation_id,
+                    turn.at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    turn.question,
+                    turn.query,
+                    turn.audience,
+                    int(turn.abstained),
+                    json.dumps(list(turn.statements)),
+                ),
+            )
+
+
+class MemoryConversationStore:
+    """In-process store (tests, embedding)."""
+
+    def __init__(self) -> None:
+        self.turns: dict[str, list[Turn]] = {}
+
+    def history(self, conversation_id: str, limit: int = 5) -> list[Turn]:
+        return self.turns.get(conversation_id, [])[-limit:]
+
+    def append(self, conversation_id: str, turn: Turn) -> None:
+        self.turns.setdefault(conversation_id, []).append(turn)
+
+
+def check_id(conversation_id: str) -> str:
+    if not ID_PATTERN.match(conversation_id):
+        raise InputError(
+            "--conversation",
+            "a conversation id is 1-64 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit",
+            "conversation",
+        )
+    return conversation_id
+
+
+def is_follow_up(question: str, in_scope: bool) -> bool:
+    """A short question that leans on what came before ("and for a child?", "how long for it?")."""
+    words = content_tokens(question)
+    if _FOLLOW_UP_START.match(question) and len(words) <= 6:
+        return True
+    if not in_scope and len(words) <= 6:
+        return True
+    return len(words) <= 4 and bool(_PRONOUNS & set(tokens(question)))
+
+
+def contextualize(question: str, history: list[Turn], in_scope: bool) -> str:
+    """The retrieval query for ``question`` given earlier turns (the question itself if standalone)."""
+    previous = next((t for t in reversed(history) if not t.abstained), None)
+    if previous is None or not is_follow_up(question, in_scope):
+        return question
+    new_words = set(tokens(question))
+    carried = tokens(previous.query)
+    if new_words & POPULATION:
+        carried = [w for w in carried if w not in POPULATION]
+    return " ".join(carried) + " " + question

@@ -1,0 +1,192 @@
+"""Query expansion from the terminology: a phrase in the question pulls in its concept's synonyms.
+
+"LP" finds statements that say "lumbar puncture" or "spinal tap"; "DepoCyt" finds "liposomal
+cytarabine". The lexicon is built from the knowledge base's concepts (display name plus synonyms), so
+the vocabulary lives in data/, not here. Short synonyms that are also common English words ("IT")
+match only in the case the terminology gives them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from leptoguide.answer.text import STOPWORDS, raw_tokens
+
+
+@dataclass(frozen=True)
+class Phrase:
+    concept: str
+    text: str
+    words: tuple[str, ...]
+    case_sensitive: bool
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """What the lexicon found in a text and what it would add."""
+
+    concepts: tuple[str, ...] = ()
+    matched: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """For each lower-case word of a matched phrase: the other names of its concept."""
+
+
+@dataclass
+class Lexicon:
+    """Synonym groups keyed by concept id, with a first-word index for fast phrase matching."""
+
+    groups: dict[str, list[Phrase]] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    _by_first: dict[str, list[Phrase]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def from_concepts(cls, concepts: Iterable[tuple[str, str, Iterable[str]]]) -> Lexicon:
+        """Build from (concept id, kind, phrases) triples."""
+        lex = cls()
+        for cid, kind, phrases in concepts:
+            seen: set[str] = set()
+            group: list[Phrase] = []
+            for text in phrases:
+                words = tuple(raw_tokens(text))
+                if not words:
+                    continue
+                key = " ".join(w.lower() for w in words)
+                if key in seen:
+                    continue
+                seen.add(key)
+                sensitive = len(words) == 1 and words[0].isupper() and words[0].lower() in STOPWORDS
+                phrase = Phrase(
+                    cid, text, words if sensitive else tuple(w.lower() for w in words), sensitive
+                )
+                group.append(phrase)
+                lex._by_first[phrase.words[0] if sensitive else phrase.words[0].lower()].append(
+                    phrase
+                )
+            if group:
+                lex.groups[cid] = group
+                lex.kinds[cid] = kind
+        for plist in lex._by_first.values():
+            plist.sort(key=lambda p: -len(p.words))
+        return lex
+
+    def find(self, text: str) -> list[Phrase]:
+        """Every lexicon phrase occurring in ``text`` (longest match wins at each position)."""
+        raw = raw_tokens(text)
+        low = [w.lower() for w in raw]
+        found: list[Phrase] = []
+        i = 0
+        while i < len(raw):
+            step = 1
+            for first in {raw[i], low[i]}:
+                for phrase in self._by_first.get(first, ()):
+                    seq = raw if phrase.case_sensitive else low
+                    n = len(phrase.words)
+                    if tuple(seq[i : i + n]) == phrase.words:
+                        found.append(phrase)
+                        step = max(step, n)
+                        break
+            i += step
+        return found
+
+    def expand(self, text: str) -> Expansion:
+        """Concepts named in ``text`` and the synonyms of theirs that ``text`` does not contain."""
+        hits = self.find(text)
+        concepts = list(dict.fromkeys(p.concept for p in hits))
+        matched = [p.text for p in hits]
+        present = {" ".join(w.lower() for w in p.words) for p in hits}
+        added: list[str] = []
+        for cid in concepts:
+            for phrase in self.groups[cid]:
+                key = " ".join(w.lower() for w in phrase.words)
+                if key not in present:
+                    present.add(key)
+                    added.append(phrase.text)
+        alternatives: dict[str, list[str]] = {}
+        for hit in hits:
+            others = [p.text for p in self.groups[hit.concept] if p is not hit]
+            for word in hit.words:
+                alternatives.setdefault(word.lower(), []).extend(others)
+        return Expansion(
+            tuple(concepts),
+            tuple(matched),
+            tuple(added),
+            {w: tuple(dict.fromkeys(alts)) for w, alts in alternatives.items()},
+        )
+
+
+# Everyday word variants that a stemmer does not join (not clinical content: no facts, no numbers).
+# Kind "variant" never counts towards the scope check.
+WORD_VARIANTS: tuple[tuple[str, ...], ...] = (
+    ("child", "children", "paediatric", "pediatric", "kids"),
+    ("infant", "infants", "baby", "babies"),
+    ("neonate", "neonates", "neonatal", "newborn", "newborns"),
+    ("adult", "adults"),
+    ("older adults", "elderly"),
+    ("pregnancy", "pregnant"),
+    ("kidney", "renal"),
+    ("liver", "hepatic"),
+    ("survival", "survive", "live", "life expectancy"),
+    ("side effects", "adverse effects", "toxicity"),
+)
+
+
+# Search-term groups used only while the knowledge base has no terminology concepts of kind "term"
+# (data/terminology/concepts.yaml provides leptomeningeal-disease-terms, lumbar-puncture-terms, ...).
+# Names only: no facts, numbers or doses.
+FALLBACK_TERMS: dict[str, tuple[str, ...]] = {
+    "leptomeningeal-disease-terms": (
+        "leptomeningeal metastasis",
+        "leptomeningeal metastases",
+        "LM",
+        "LMD",
+        "leptomeningeal disease",
+        "leptomeningeal carcinomatosis",
+        "LC",
+        "LMC",
+        "carcinomatous meningitis",
+        "neoplastic meningitis",
+        "leptomeningeal spread",
+    ),
+    "lumbar-puncture-terms": ("lumbar puncture", "LP", "spinal tap"),
+    "intrathecal-terms": ("intrathecal", "IT", "intra-CSF", "into the spinal fluid"),
+    "ommaya-terms": (
+        "Ommaya",
+        "Ommaya reservoir",
+        "ventricular access device",
+        "intraventricular catheter",
+    ),
+    "csf-terms": ("CSF", "cerebrospinal fluid", "spinal fluid"),
+    "mri-terms": ("MRI", "magnetic resonance imaging", "MRI scan"),
+    "cytology-terms": ("cytology", "tumour cells in the CSF", "cancer cells in the fluid"),
+    "wbrt-terms": (
+        "WBRT",
+        "whole-brain radiotherapy",
+        "whole brain radiotherapy",
+        "whole-brain radiation",
+    ),
+    "vp-shunt-terms": ("VP shunt", "ventriculoperitoneal shunt", "shunt"),
+    "csi-terms": ("CSI", "craniospinal irradiation", "craniospinal radiotherapy"),
+    "lmwh-terms": ("LMWH", "low-molecular-weight heparin", "low molecular weight heparin"),
+    "tb-terms": ("TB", "tuberculous", "tuberculosis"),
+    "kps-terms": ("KPS", "Karnofsky", "Karnofsky performance status", "performance status"),
+    "icp-terms": ("ICP", "intracranial pressure", "opening pressure"),
+    "chemotherapy-terms": ("chemotherapy", "chemo"),
+    "depocyt-terms": ("DepoCyt", "DepoCyte", "liposomal cytarabine"),
+    "tdxd-terms": ("T-DXd", "trastuzumab deruxtecan", "Enhertu"),
+    "mtx-terms": ("MTX", "methotrexate"),
+}
+
+
+def lexicon_for(kb: object) -> Lexicon:
+    """The lexicon of a knowledge base's terminology concepts (plus everyday word variants)."""
+    concepts = getattr(kb, "concepts", {})
+    groups: list[tuple[str, str, list[str]]] = [
+        (c.id, c.kind, [c.display, *c.synonyms]) for c in concepts.values()
+    ]
+    if not any(c.kind == "term" for c in concepts.values()):
+        groups += [(cid, "term", list(names)) for cid, names in FALLBACK_TERMS.items()]
+    groups += [(f"variant-{i}", "variant", list(v)) for i, v in enumerate(WORD_VARIANTS)]
+    return Lexicon.from_concepts(groups)

@@ -1,0 +1,154 @@
+"""Hybrid retrieval: FTS5 bm25 and MiniLM cosine, fused by reciprocal rank fusion (RRF).
+
+Queries are OR-ed content words plus synonym phrases from the terminology (see expand.py). When no
+dense model is exported, retrieval is lexical only. Ingested passages are searched the same way but
+kept apart, so they can never displace an approved statement.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from leptoguide.answer.embed import Embedder, Vectors
+from leptoguide.answer.expand import Expansion, Lexicon
+from leptoguide.answer.index import PassageStore, StatementIndex, _Fts
+from leptoguide.answer.text import content_tokens, fts_quote
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    dense: bool = True
+    expand: bool = True
+    rrf_k: int = 60
+    pool: int = 40
+
+
+@dataclass
+class Hit:
+    kind: Literal["statement", "passage"]
+    rowid: int
+    key: str
+    score: float = 0.0
+    bm25: float | None = None
+    cosine: float | None = None
+    coverage: float = 0.0
+
+
+@dataclass
+class Retrieval:
+    query: str
+    terms: list[str]
+    expansion: Expansion
+    statements: list[Hit] = field(default_factory=list)
+    passages: list[Hit] = field(default_factory=list)
+    dense_used: bool = False
+    match: str = ""
+
+
+def rrf(rankings: Iterable[list[int]], k: int) -> dict[int, float]:
+    """Reciprocal rank fusion of several best-first rowid lists."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, rowid in enumerate(ranking, start=1):
+            scores[rowid] = scores.get(rowid, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def idf(fts: _Fts, term: str) -> float:
+    n = max(fts.size, 1)
+    return math.log((n + 1) / (len(fts.postings(term)) + 0.5))
+
+
+def coverage(
+    fts: _Fts,
+    terms: list[str],
+    rowids: Iterable[int],
+    alternatives: dict[str, tuple[str, ...]] | None = None,
+) -> float:
+    """Share of the query's idf mass found in the given rows (unknown words weigh the most).
+
+    A word also counts as found when another name of its concept is (``alternatives``).
+    """
+    rows = set(rowids)
+    if not terms:
+        return 0.0
+    alternatives = alternatives or {}
+    n = max(fts.size, 1)
+    total = found = 0.0
+    for term in terms:
+        posting = set(fts.postings(term))
+        for alt in alternatives.get(term, ()):
+            posting |= fts.postings(alt)
+        weight = math.log((n + 1) / (len(posting) + 0.5))
+        total += weight
+        if posting & rows:
+            found += weight
+    return found / total if total else 0.0
+
+
+class Retriever:
+    def __init__(
+        self,
+        index: StatementIndex,
+        lexicon: Lexicon,
+        *,
+        embedder: Embedder | None = None,
+        store: PassageStore | None = None,
+        config: RetrievalConfig | None = None,
+    ) -> None:
+        self.index = index
+        self.lexicon = lexicon
+        self.store = store
+        self.config = config or RetrievalConfig()
+        self.embedder = embedder if self.config.dense and index.vectors is not None else None
+
+    def match_expression(self, terms: list[str], expansion: Expansion) -> str:
+        parts = [fts_quote(t) for t in terms]
+        if self.config.expand:
+            parts += [fts_quote(p) for p in expansion.added]
+        return " OR ".join(dict.fromkeys(p for p in parts if p))
+
+    def _fuse(
+        self, fts: _Fts, match: str, qvec: Vectors | None, dense_fn: object, kind: str
+    ) -> list[Hit]:
+        pool = self.config.pool
+        lexical = fts.search(match, pool)
+        dense: list[tuple[int, float]] = []
+        if qvec is not None and callable(dense_fn):
+            dense = dense_fn(qvec, pool)
+        scores = rrf([[r for r, _ in lexical], [r for r, _ in dense]], self.config.rrf_k)
+        bm = dict(lexical)
+        cos = dict(dense)
+        hits = [
+            Hit(kind, rowid, "", score, bm.get(rowid), cos.get(rowid))  # type: ignore[arg-type]
+            for rowid, score in scores.items()
+        ]
+        hits.sort(key=lambda h: (-h.score, -(h.bm25 or 0.0)))
+        return hits
+
+    def _alts(self, expansion: Expansion) -> dict[str, tuple[str, ...]]:
+        return expansion.alternatives if self.config.expand else {}
+
+    def retrieve(self, query: str, limit: int = 10) -> Retrieval:
+        terms = content_tokens(query)
+        expansion = self.lexicon.expand(query)
+        match = self.match_expression(terms, expansion)
+        qvec = self.embedder.encode([query])[0] if self.embedder is not None else None
+        out = Retrieval(query, terms, expansion, dense_used=qvec is not None, match=match)
+        hits = self._fuse(self.index, match, qvec, self.index.dense, "statement")[:limit]
+        for hit in hits:
+            hit.key = self.index.statement_id(hit.rowid)
+            hit.coverage = coverage(self.index, terms, [hit.rowid], self._alts(expansion))
+        out.statements = hits
+        if self.store is not None and self.store.size:
+            store = self.store
+            qv = qvec if store.vectors is not None else None
+            phits = self._fuse(store, match, qv, store.dense, "passage")[:limit]
+            for hit in phits:
+                hit.key = str(hit.rowid)
+                hit.coverage = coverage(store, terms, [hit.rowid], self._alts(expansion))
+            out.passages = phits
+        return out

@@ -1,0 +1,248 @@
+"""Small text helpers shared by indexing, expansion and abstention (no clinical content)."""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(\"'])")
+
+# Function words and question scaffolding. These say nothing about the topic of a question.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "ever",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "getting",
+        "give",
+        "given",
+        "go",
+        "going",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "know",
+        "let",
+        "like",
+        "may",
+        "me",
+        "might",
+        "more",
+        "most",
+        "much",
+        "must",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "please",
+        "same",
+        "say",
+        "shall",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "tell",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "use",
+        "used",
+        "using",
+        "very",
+        "want",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "would",
+        "yes",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "anyone",
+        "someone",
+        "something",
+        "thing",
+        "things",
+        "really",
+        "actually",
+        "kind",
+        "sort",
+        "way",
+        "ok",
+        "okay",
+        "hi",
+        "hello",
+        "thanks",
+        "thank",
+        "explain",
+        "mean",
+        "means",
+        "meaning",
+        "happen",
+        "happens",
+        "needed",
+        "need",
+        "needs",
+        "recommend",
+        "recommended",
+        "recommendation",
+        "recommendations",
+        "best",
+        "usual",
+        "usually",
+        "typical",
+        "typically",
+        "right",
+        "correct",
+        "good",
+        "patient",
+        "patients",
+        "person",
+        "people",
+        "doctor",
+        "doctors",
+        "someone's",
+        "one",
+        "ones",
+    ]
+)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case alphanumeric tokens, in order."""
+    return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def raw_tokens(text: str) -> list[str]:
+    """Alphanumeric tokens with their original case, in order."""
+    return _TOKEN.findall(text)
+
+
+def content_tokens(text: str) -> list[str]:
+    """Tokens that are not function words, de-duplicated, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for tok in tokens(text):
+        if tok not in STOPWORDS and tok not in seen:
+            seen[tok] = None
+    return list(seen)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences (good enough for composed answers and model output)."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        out.extend(s.strip() for s in _SENTENCE.split(line) if s.strip())
+    return out
+
+
+def fts_quote(token_or_phrase: str) -> str:
+    """Quote a token or phrase for an FTS5 MATCH expression (only alphanumerics survive)."""
+    words = _TOKEN.findall(token_or_phrase)
+    return '"' + " ".join(w.lower() for w in words) + '"' if words else ""

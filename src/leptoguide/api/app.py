@@ -1,0 +1,93 @@
+"""``create_app(settings)``: the FastAPI application (REST, CDS Hooks, OpenAPI, optional web UI)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from leptoguide import __version__
+from leptoguide.api import cds_hooks, rest
+from leptoguide.api.errors import install_error_handlers
+from leptoguide.api.jwt_auth import UNAUTHENTICATED_WARNING, WARNING_HEADER
+from leptoguide.api.rest import AUDIT_HEADER
+from leptoguide.api.state import ServiceState
+from leptoguide.errors import InputError
+from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.settings import Settings
+
+log = logging.getLogger("leptoguide.api")
+
+DESCRIPTION = (
+    "Offline, cited decision support and evidence for leptomeningeal disease. Not a medical "
+    "device. Errors are FHIR OperationOutcome resources."
+)
+
+
+def check_security(settings: Settings, issuer_count: int) -> None:
+    """Refuse unauthenticated CDS Hooks on a non-loopback bind unless explicitly allowed."""
+    if issuer_count or settings.loopback or settings.allow_unauthenticated:
+        if not issuer_count:
+            log.warning(
+                "SECURITY WARNING: no trusted CDS clients configured; CDS Hooks calls are "
+                "accepted WITHOUT a JWT (%s)",
+                "loopback bind" if settings.loopback else "--allow-unauthenticated",
+            )
+        return
+    raise InputError(
+        "leptoguide serve",
+        f"refusing to serve CDS Hooks on {settings.host} without trusted issuers: configure "
+        "LEPTOGUIDE_TRUSTED_ISSUERS (or pass --allow-unauthenticated)",
+        "trusted_issuers",
+    )
+
+
+def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
+    """Build the app: migrate the database, load knowledge and policy, mount every router."""
+    settings = settings or Settings.from_env()
+    state = ServiceState.build(settings, kb=kb)
+    check_security(settings, len(state.verifier.issuers))
+    app = FastAPI(
+        title="LeptoGuide",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.leptoguide = state
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+            expose_headers=[WARNING_HEADER, AUDIT_HEADER],
+            max_age=600,
+        )
+    app.include_router(rest.router())
+    app.include_router(cds_hooks.router())
+    _mount_web(app, settings)
+    if not state.verifier.required:
+        log.warning("CDS Hooks responses carry %s: %s", WARNING_HEADER, UNAUTHENTICATED_WARNING)
+    return app
+
+
+def _mount_web(app: FastAPI, settings: Settings) -> None:
+    try:
+        web: Any = importlib.import_module("leptoguide.web.app")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("leptoguide.web", "leptoguide.web.app"):
+            return
+        raise
+    web.mount(app, settings)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (used by ``leptoguide serve --workers N``)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return create_app(Settings.from_env())

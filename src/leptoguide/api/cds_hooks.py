@@ -1,0 +1,399 @@
+"""CDS Hooks 2.0: discovery, the patient-view / order-select / order-sign services, feedback.
+
+A hook call becomes a Case through the ordinary intake reader: prefetched resources (or resources
+fetched from ``fhirServer`` when a prefetch key is absent) plus the draft orders are combined into
+one collection Bundle. The engine assesses it; :mod:`leptoguide.api.cards` picks the findings whose
+rules belong to the hook. The audit event (cards + full assessment) commits before the response.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
+
+from leptoguide.api.cards import build_cards
+from leptoguide.api.errors import ApiError, error_responses
+from leptoguide.api.fhir_client import FhirUnavailable, fetch_prefetch
+from leptoguide.api.jwt_auth import AuthResult
+from leptoguide.api.state import ServiceState
+from leptoguide.knowledge.loader import KnowledgeBase
+
+PATIENT = "{{context.patientId}}"
+
+
+@dataclass(frozen=True)
+class HookService:
+    id: str
+    hook: str
+    title: str
+    description: str
+
+
+SERVICES: dict[str, HookService] = {
+    s.id: s
+    for s in (
+        HookService(
+            "leptoguide-patient-view",
+            "patient-view",
+            "LeptoGuide: leptomeningeal disease summary",
+            "EANO-ESMO workup and classification summary for leptomeningeal disease, the data "
+            "still missing, and standing safety issues (LP, intrathecal therapy, meningitis "
+            "treatment), each with numbered citations.",
+        ),
+        HookService(
+            "leptoguide-order-select",
+            "order-select",
+            "LeptoGuide: LP and intrathecal safety (order-select)",
+            "Checks newly selected orders: lumbar puncture safety (platelets, INR, "
+            "antithrombotics, imaging first), intrathecal safety (CSF flow block, standard VP "
+            "shunt, methotrexate with whole-brain RT, liposomal cytarabine, pemetrexed vitamins), "
+            "ceftriaxone with IV calcium in neonates, and the ceftriaxone dose.",
+        ),
+        HookService(
+            "leptoguide-order-sign",
+            "order-sign",
+            "LeptoGuide: LP and intrathecal safety (order-sign)",
+            "The order-select checks again at signing, over all draft orders: LP safety, "
+            "intrathecal safety, ceftriaxone and IV calcium in neonates, ceftriaxone dose.",
+        ),
+    )
+}
+
+
+def observation_codes(kb: KnowledgeBase) -> str:
+    """``system|code`` tokens of every observation concept the reader understands."""
+    tokens = sorted(
+        {
+            f"{c.system}|{c.code}"
+            for concept in kb.concepts.values()
+            if concept.kind in ("observation", "finding")
+            for c in concept.codes
+        }
+    )
+    return ",".join(tokens)
+
+
+def prefetch_templates(kb: KnowledgeBase, hook: str) -> dict[str, str]:
+    codes = observation_codes(kb)
+    obs = f"Observation?patient={PATIENT}" + (f"&code={codes}" if codes else "")
+    templates = {
+        "patient": f"Patient/{PATIENT}",
+        "observations": obs,
+        "conditions": f"Condition?patient={PATIENT}",
+        "medicationRequests": f"MedicationRequest?patient={PATIENT}",
+        "medicationAdministrations": f"MedicationAdministration?patient={PATIENT}",
+        "devices": f"Device?patient={PATIENT}",
+        "serviceRequests": f"ServiceRequest?patient={PATIENT}",
+        "procedures": f"Procedure?patient={PATIENT}",
+    }
+    return templates
+
+
+def discovery(kb: KnowledgeBase) -> dict[str, Any]:
+    return {
+        "services": [
+            {
+                "hook": s.hook,
+                "title": s.title,
+                "description": s.description,
+                "id": s.id,
+                "prefetch": prefetch_templates(kb, s.hook),
+                "usageRequirements": "Send a signed JWT (ES384 or RS384) from a trusted issuer. "
+                "Prefetch is optional: without it the service reads fhirServer with "
+                "fhirAuthorization.",
+            }
+            for s in SERVICES.values()
+        ]
+    }
+
+
+# ---- request / feedback models -----------------------------------------------------------------
+
+
+class FhirAuthorization(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    access_token: str = Field(min_length=1)
+    token_type: str = "Bearer"
+    expires_in: int | None = None
+    scope: str | None = None
+    subject: str | None = None
+    patient: str | None = None
+
+
+class CdsRequest(BaseModel):
+    """A CDS Hooks 2.0 service request."""
+
+    model_config = ConfigDict(extra="allow")
+    hook: str = Field(min_length=1)
+    hookInstance: str = Field(min_length=1, max_length=200)
+    fhirServer: str | None = None
+    fhirAuthorization: FhirAuthorization | None = None
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+
+
+class Coding(BaseModel):
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class OverrideReason(BaseModel):
+    reason: Coding | None = None
+    userComment: str | None = Field(default=None, max_length=4000)
+
+
+class AcceptedSuggestion(BaseModel):
+    id: str = Field(min_length=1, max_length=200)
+
+
+class FeedbackItem(BaseModel):
+    card: str = Field(min_length=1, max_length=80)
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[AcceptedSuggestion] = Field(default_factory=list)
+    overrideReason: OverrideReason | None = None
+    outcomeTimestamp: dt.datetime
+
+    @field_validator("outcomeTimestamp")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("outcomeTimestamp needs a UTC offset (RFC 3339)")
+        return value
+
+
+class FeedbackRequest(BaseModel):
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=100)
+
+
+# ---- hook processing ---------------------------------------------------------------------------
+
+
+def _check_context(service: HookService, req: CdsRequest) -> None:
+    if req.hook != service.hook:
+        raise ApiError(
+            400,
+            f"service {service.id} answers {service.hook}, not {req.hook!r}",
+            expression=["hook"],
+        )
+    ctx = req.context
+    for key in ("userId", "patientId"):
+        if not isinstance(ctx.get(key), str) or not ctx[key]:
+            raise ApiError(
+                400, f"context.{key} is required (a string)", expression=[f"context.{key}"]
+            )
+    if service.hook in ("order-select", "order-sign"):
+        draft = ctx.get("draftOrders")
+        if not isinstance(draft, dict) or draft.get("resourceType") != "Bundle":
+            raise ApiError(
+                400, "context.draftOrders must be a FHIR Bundle", expression=["context.draftOrders"]
+            )
+        if not isinstance(draft.get("entry", []), list):
+            raise ApiError(
+                400, "draftOrders.entry must be a list", expression=["context.draftOrders.entry"]
+            )
+    if service.hook == "order-select":
+        sel = ctx.get("selections")
+        if not isinstance(sel, list) or not all(isinstance(s, str) for s in sel):
+            raise ApiError(
+                400,
+                "context.selections must be a list of strings",
+                expression=["context.selections"],
+            )
+
+
+def _resources(value: Any) -> list[dict[str, Any]]:
+    """Resources in a prefetch value (a resource or a search Bundle); outcomes are dropped."""
+    if value is None:
+        return []
+    if value.get("resourceType") == "Bundle":
+        out = []
+        for entry in value.get("entry") or []:
+            res = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(res, dict) or res.get("resourceType") == "OperationOutcome":
+                continue
+            if (entry.get("search") or {}).get("mode") == "outcome":
+                continue
+            out.append(res)
+        return out
+    if value.get("resourceType") == "OperationOutcome":
+        return []
+    return [value]
+
+
+def combined_bundle(
+    prefetch: dict[str, Any], draft_orders: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One collection Bundle of every prefetched resource plus the draft orders."""
+    seen: set[tuple[str, str]] = set()
+    entries: list[dict[str, Any]] = []
+    sources = [v for v in prefetch.values()]
+    if draft_orders is not None:
+        sources.append(draft_orders)
+    for value in sources:
+        for res in _resources(value):
+            key = (str(res.get("resourceType")), str(res.get("id") or id(res)))
+            if key in seen:
+                continue
+            seen.add(key)
+            entries.append({"resource": res})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _usable(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, dict) and value.get("resourceType") not in (None, "OperationOutcome")
+    )
+
+
+async def resolve_prefetch(
+    state: ServiceState, req: CdsRequest, templates: dict[str, str]
+) -> dict[str, Any]:
+    """Sent prefetch where usable; the rest fetched from fhirServer (412 if impossible)."""
+    sent = req.prefetch or {}
+    for key, value in sent.items():
+        if value is not None and not isinstance(value, dict):
+            raise ApiError(
+                400,
+                f"prefetch {key!r} must be a FHIR resource or null",
+                expression=[f"prefetch.{key}"],
+            )
+    have = {k: v for k, v in sent.items() if k in templates and _usable(v)}
+    need = {k: t for k, t in templates.items() if k not in have}
+    if not need:
+        return have
+    if not req.fhirServer:
+        raise ApiError(
+            412,
+            "prefetch incomplete ("
+            + ", ".join(sorted(need))
+            + ") and no fhirServer to read it from",
+            expression=["prefetch", "fhirServer"],
+        )
+    auth = req.fhirAuthorization.model_dump() if req.fhirAuthorization else None
+    try:
+        fetched = await fetch_prefetch(
+            req.fhirServer,
+            auth,
+            need,
+            req.context,
+            timeout=state.settings.fhir_timeout_seconds,
+        )
+    except FhirUnavailable as exc:
+        raise ApiError(
+            412, f"cannot obtain the data the service needs: {exc}", expression=["fhirServer"]
+        ) from exc
+    return {**have, **fetched}
+
+
+def run_hook(
+    state: ServiceState, service: HookService, req: CdsRequest, prefetch: dict[str, Any], base: str
+) -> dict[str, Any]:
+    """Case -> assessment -> cards -> audit (committed) -> response body."""
+    from leptoguide.intake import read_document
+
+    ctx = req.context
+    draft = ctx.get("draftOrders") if service.hook != "patient-view" else None
+    bundle = combined_bundle(prefetch, draft)
+    case = read_document(bundle, name=f"CDS Hooks {service.hook} request", kb=state.kb)
+    assessment = state.assess(case, at=None, audience="clinician").to_dict()
+    audit_id = str(uuid.uuid4())
+    cards = build_cards(
+        assessment,
+        case,
+        kb=state.kb,
+        hook=service.hook,
+        base=base,
+        audit_id=audit_id,
+        selections=ctx.get("selections") if service.hook == "order-select" else None,
+    )
+    response = {"cards": cards}
+    state.record(
+        service=f"cds-hooks/{service.id}",
+        patient_id=str(ctx.get("patientId")),
+        input_data={"hook": req.hook, "context": ctx, "bundle": bundle},
+        output={
+            "hook": req.hook,
+            "hookInstance": req.hookInstance,
+            "response": response,
+            "assessment": assessment,
+        },
+        event_id=audit_id,
+    )
+    return response
+
+
+def _audience_url(state: ServiceState, request: Request) -> str:
+    """The exact URL the JWT's ``aud`` must name (configured public URL if behind a proxy)."""
+    if state.settings.public_url:
+        return state.settings.public_url + request.url.path
+    return str(request.url.replace(query=None, fragment=None))
+
+
+async def authenticate(request: Request, authorization: str | None) -> AuthResult:
+    state: ServiceState = request.app.state.leptoguide
+    return await run_in_threadpool(
+        state.verifier.verify, authorization, _audience_url(state, request)
+    )
+
+
+def router() -> APIRouter:
+    r = APIRouter(tags=["CDS Hooks"])
+    errs = error_responses(400, 401, 404, 412, 422, 500)
+
+    @r.get("/cds-services", summary="CDS Hooks discovery", responses=error_responses(401, 500))
+    async def get_discovery(
+        request: Request, authorization: str | None = Header(default=None)
+    ) -> JSONResponse:
+        auth = await authenticate(request, authorization)
+        state: ServiceState = request.app.state.leptoguide
+        return JSONResponse(discovery(state.kb), headers=auth.headers())
+
+    @r.post("/cds-services/{service_id}", summary="Call a CDS service", responses=errs)
+    async def call_service(
+        service_id: str,
+        body: CdsRequest,
+        request: Request,
+        authorization: str | None = Header(default=None),
+    ) -> JSONResponse:
+        service = SERVICES.get(service_id)
+        if service is None:
+            raise ApiError(404, f"no CDS service {service_id!r}", expression=["service_id"])
+        auth = await authenticate(request, authorization)
+        state: ServiceState = request.app.state.leptoguide
+        _check_context(service, body)
+        templates = prefetch_templates(state.kb, service.hook)
+        prefetch = await resolve_prefetch(state, body, templates)
+        base = state.public_base(str(request.base_url))
+        result = await run_in_threadpool(run_hook, state, service, body, prefetch, base)
+        return JSONResponse(result, headers=auth.headers())
+
+    @r.post(
+        "/cds-services/{service_id}/feedback",
+        summary="Feedback on cards (accepted / overridden)",
+        responses=errs,
+    )
+    async def feedback(
+        service_id: str,
+        body: FeedbackRequest,
+        request: Request,
+        authorization: str | None = Header(default=None),
+    ) -> JSONResponse:
+        if service_id not in SERVICES:
+            raise ApiError(404, f"no CDS service {service_id!r}", expression=["service_id"])
+        auth = await authenticate(request, authorization)
+        state: ServiceState = request.app.state.leptoguide
+        from leptoguide.store.cds import store_feedback
+
+        items = [item.model_dump(exclude_none=True) for item in body.feedback]
+        ids = await run_in_threadpool(store_feedback, state.db, service_id, items)
+        return JSONResponse({"stored": len(ids)}, headers=auth.headers())
+
+    return r

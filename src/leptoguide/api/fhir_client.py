@@ -1,0 +1,130 @@
+"""Fetch prefetch data the CDS client did not send, from its FHIR server.
+
+Templates are rendered with root-level primitive ``context`` fields (and the ``user*Id`` tokens);
+queries run concurrently with the bearer token from ``fhirAuthorization`` and a timeout; searches
+follow ``next`` links on the same server for a bounded number of pages. Any failure raises
+:class:`FhirUnavailable`, which the CDS endpoint turns into HTTP 412.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from leptoguide.settings import LOOPBACK_HOSTS
+
+MAX_PAGES = 10
+_TOKEN = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
+_USER_TOKENS = {
+    "userPractitionerId": "Practitioner",
+    "userPractitionerRoleId": "PractitionerRole",
+    "userPatientId": "Patient",
+    "userRelatedPersonId": "RelatedPerson",
+}
+
+
+class FhirUnavailable(Exception):
+    """Data the service needs could not be obtained (HTTP 412 to the CDS client)."""
+
+
+def render_template(template: str, context: dict[str, Any]) -> str | None:
+    """Fill ``{{context.x}}`` and ``{{userXId}}`` tokens; None if a token has no value."""
+    missing = False
+
+    def sub(match: re.Match[str]) -> str:
+        nonlocal missing
+        name = match.group(1)
+        value: Any = None
+        if name.startswith("context."):
+            value = context.get(name.removeprefix("context."))
+        elif name in _USER_TOKENS:
+            user = str(context.get("userId") or "")
+            rtype, _, rid = user.partition("/")
+            value = rid if rtype == _USER_TOKENS[name] and rid else None
+        if value is None or isinstance(value, (dict, list, bool)):
+            missing = True
+            return ""
+        return quote(str(value), safe="")
+
+    out = _TOKEN.sub(sub, template)
+    return None if missing else out
+
+
+def check_server(url: str) -> str:
+    """The base URL without a trailing slash; https, or http on a loopback host only."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FhirUnavailable(f"fhirServer {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise FhirUnavailable("fhirServer must use https (http is accepted on loopback only)")
+    return url.rstrip("/")
+
+
+def _same_server(base: str, url: str) -> bool:
+    a, b = urlsplit(base), urlsplit(url)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc) and b.path.startswith(a.path)
+
+
+async def _get(client: httpx.AsyncClient, url: str) -> Any:
+    try:
+        resp = await client.get(url)
+    except httpx.HTTPError as exc:
+        raise FhirUnavailable(f"FHIR server unreachable for {url}: {type(exc).__name__}") from exc
+    if resp.status_code >= 400:
+        raise FhirUnavailable(f"FHIR server answered {resp.status_code} for {url}")
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise FhirUnavailable(f"FHIR server returned non-JSON for {url}") from exc
+
+
+async def _query(client: httpx.AsyncClient, base: str, path: str) -> Any:
+    data = await _get(client, f"{base}/{path.lstrip('/')}")
+    if not isinstance(data, dict) or "resourceType" not in data:
+        raise FhirUnavailable(f"FHIR server returned no resource for {path}")
+    if data["resourceType"] != "Bundle":
+        return data
+    entries = list(data.get("entry") or [])
+    page = data
+    for _ in range(MAX_PAGES - 1):
+        nxt = next(
+            (lk.get("url") for lk in page.get("link") or [] if lk.get("relation") == "next"),
+            None,
+        )
+        if not nxt or not _same_server(base, nxt):
+            break
+        page = await _get(client, nxt)
+        if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
+            break
+        entries.extend(page.get("entry") or [])
+    return {**data, "entry": entries, "link": []}
+
+
+async def fetch_prefetch(
+    fhir_server: str,
+    authorization: dict[str, Any] | None,
+    templates: dict[str, str],
+    context: dict[str, Any],
+    *,
+    timeout: float,
+) -> dict[str, Any]:
+    """Run the given prefetch templates against ``fhir_server``; key -> resource or Bundle."""
+    base = check_server(fhir_server)
+    headers = {"Accept": "application/fhir+json"}
+    token = (authorization or {}).get("access_token")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    paths: dict[str, str] = {}
+    for key, template in templates.items():
+        rendered = render_template(template, context)
+        if rendered is None:
+            raise FhirUnavailable(f"prefetch {key!r}: the context lacks a value for {template}")
+        paths[key] = rendered
+    limits = httpx.Timeout(timeout, connect=min(timeout, 2.0))
+    async with httpx.AsyncClient(headers=headers, timeout=limits, follow_redirects=False) as client:
+        results = await asyncio.gather(*(_query(client, base, p) for p in paths.values()))
+    return dict(zip(paths, results, strict=True))

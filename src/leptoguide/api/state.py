@@ -1,0 +1,84 @@
+"""What one server process holds: settings, knowledge, policy, database, audit log, JWT verifier.
+
+Nothing here is per-user or per-request: a second process pointed at the same database gives the
+same answers and appends to the same audit chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from leptoguide.api.jwt_auth import JwtVerifier, load_issuers
+from leptoguide.case import Case
+from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
+from leptoguide.policy import Policy, load_policy
+from leptoguide.settings import Settings
+from leptoguide.store.audit import AuditLog
+from leptoguide.store.cds import claim_jti
+from leptoguide.store.db import Database
+
+log = logging.getLogger("leptoguide.api")
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    kb: KnowledgeBase
+    policy: Policy
+    db: Database
+    audit: AuditLog
+    verifier: JwtVerifier
+
+    @classmethod
+    def build(cls, settings: Settings, *, kb: KnowledgeBase | None = None) -> ServiceState:
+        kb = kb or get_knowledge()
+        policy = load_policy(kb, settings.policy_path)
+        issuers = (
+            load_issuers(settings.trusted_issuers_file) if settings.trusted_issuers_file else {}
+        )
+        db = Database(settings.database_url)
+        audit = AuditLog(
+            db, settings.audit_key(), store_identifiers=settings.audit_store_identifiers
+        )
+
+        def claim(iss: str, jti: str, expires: dt.datetime) -> bool:
+            return claim_jti(db, iss, jti, expires)
+
+        verifier = JwtVerifier(settings, issuers, claim)
+        return cls(settings, kb, policy, db, audit, verifier)
+
+    def assess(self, case: Case, *, at: dt.datetime | None, audience: str) -> Any:
+        """Run the engine (site policy stays server-side)."""
+        from leptoguide.engine import assess
+
+        when = at or dt.datetime.now(dt.UTC)
+        return assess(case, kb=self.kb, policy=self.policy, at=when, audience=audience)
+
+    def record(
+        self,
+        *,
+        service: str,
+        patient_id: str | None,
+        input_data: Any,
+        output: dict[str, Any],
+        event_id: str | None = None,
+    ) -> str:
+        """Append an audit event (committed before the caller responds); returns its id."""
+        event = self.audit.record(
+            service=service,
+            patient_id=patient_id,
+            input_data=input_data,
+            knowledge_version=self.kb.version,
+            policy_id=self.policy.id,
+            policy_hash=self.policy.hash,
+            output=output,
+            event_id=event_id,
+        )
+        return event.id
+
+    def public_base(self, request_base: str) -> str:
+        """The external base URL for links (configured, else the request's)."""
+        return (self.settings.public_url or request_base).rstrip("/")

@@ -1,0 +1,69 @@
+"""CDS Hooks state: feedback on cards and JWT ids seen (replay protection)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from leptoguide.store.db import Database, as_utc, utcnow
+from leptoguide.store.models import CdsFeedback, JwtJti
+
+
+def store_feedback(db: Database, service_id: str, items: list[dict[str, Any]]) -> list[int]:
+    """Store validated feedback items in one transaction; returns their row ids."""
+    rows = [
+        CdsFeedback(
+            service_id=service_id,
+            card_uuid=item["card"],
+            outcome=item["outcome"],
+            accepted_suggestions=json.dumps(item.get("acceptedSuggestions") or []),
+            override_reason=(
+                json.dumps(item["overrideReason"]) if item.get("overrideReason") else None
+            ),
+            outcome_timestamp=item["outcomeTimestamp"],
+            received_at=utcnow(),
+        )
+        for item in items
+    ]
+    with db.session() as session, session.begin():
+        session.add_all(rows)
+        session.flush()
+        return [r.id for r in rows]
+
+
+def list_feedback(db: Database, card_uuid: str | None = None) -> list[dict[str, Any]]:
+    stmt = select(CdsFeedback).order_by(CdsFeedback.id)
+    if card_uuid:
+        stmt = stmt.where(CdsFeedback.card_uuid == card_uuid)
+    with db.session() as session:
+        return [
+            {
+                "id": r.id,
+                "service": r.service_id,
+                "card": r.card_uuid,
+                "outcome": r.outcome,
+                "acceptedSuggestions": json.loads(r.accepted_suggestions),
+                "overrideReason": json.loads(r.override_reason) if r.override_reason else None,
+                "outcomeTimestamp": as_utc(r.outcome_timestamp).isoformat(),
+                "receivedAt": as_utc(r.received_at).isoformat(),
+            }
+            for r in session.execute(stmt).scalars()
+        ]
+
+
+def claim_jti(db: Database, iss: str, jti: str, expires_at: dt.datetime) -> bool:
+    """Record a JWT id; False if the same issuer already used it (a replay)."""
+    key = hashlib.sha256(f"{iss}\x00{jti}".encode()).hexdigest()
+    now = utcnow()
+    try:
+        with db.session() as session, session.begin():
+            session.execute(delete(JwtJti).where(JwtJti.expires_at < now))
+            session.add(JwtJti(key=key, iss=iss[:512], expires_at=expires_at))
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,106 @@
+"""Ask: a question box with an audience toggle; cited answers, follow-ups, plain abstentions."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from leptoguide.errors import InputError
+from leptoguide.web.citations import answer_refs
+from leptoguide.web.common import (
+    WebState,
+    check_csrf,
+    context,
+    form_text,
+    read_form,
+    render,
+)
+from leptoguide.web.markup import render_markdown
+
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+MAX_TURNS = 6
+
+
+def _ask(
+    web: WebState, question: str, audience: str, conversation_id: str | None
+) -> tuple[dict[str, Any], str]:
+    import importlib
+
+    ask = importlib.import_module("leptoguide.answer").ask
+    result = ask(question, audience=audience, conversation_id=conversation_id).to_dict()
+    payload = {"question": question, "audience": audience, "conversation_id": conversation_id}
+    audit_id = web.record(service="ask", patient_id=None, input_data=payload, output=result)
+    return result, audit_id
+
+
+def router() -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/ask", include_in_schema=False)
+    def ask_page(request: Request) -> Response:
+        ctx = context(request)
+        audience = "patient" if request.query_params.get("audience") == "patient" else "clinician"
+        return render(
+            ctx,
+            "ask.html",
+            answer=None,
+            turns=[],
+            turns_next=[],
+            conversation_id=None,
+            audience=audience,
+        )
+
+    @r.post("/ask", include_in_schema=False)
+    async def ask_post(request: Request) -> Response:
+        ctx = await run_in_threadpool(context, request)
+        form = await read_form(request)
+        check_csrf(ctx, form)
+        question = form_text(form, "question", 2000)
+        audience = "patient" if form_text(form, "audience") == "patient" else "clinician"
+        conv = form_text(form, "conversation_id", 80) or None
+        if not conv or not CONVERSATION_ID.match(conv):
+            conv = "web-" + secrets.token_hex(8)  # a new conversation starts with this question
+        turns = [t[:300] for t in form.getlist("turn") if isinstance(t, str)][-MAX_TURNS:]
+        values: dict[str, Any] = {
+            "answer": None,
+            "turns": turns,
+            "turns_next": turns,
+            "conversation_id": conv,
+            "audience": audience,
+        }
+        if not question:
+            return render(ctx, "ask.html", http_status=422, **values)
+        web = ctx.web
+        try:
+            result, audit_id = await run_in_threadpool(_ask, web, question, audience, conv)
+        except InputError as exc:
+            result = {
+                "question": question,
+                "audience": audience,
+                "abstained": True,
+                "reason": str(exc),
+                "answer": "",
+                "citations": [],
+                "knowledge_version": web.kb.version,
+            }
+            audit_id = None
+        statuses = await run_in_threadpool(web.statuses)
+        refs = answer_refs(result, web.kb, statuses)
+        numbers = {r.n for r in refs}
+        values.update(
+            answer=result,
+            body_html=render_markdown(str(result.get("answer") or ""), numbers),
+            refs=refs,
+            has_draft=any(r.draft for r in refs),
+            audit_id=audit_id,
+            conversation_id=result.get("conversation_id") or conv,
+            turns_next=[*turns, question][-MAX_TURNS:],
+        )
+        return render(ctx, "ask.html", **values)
+
+    return r

@@ -1,0 +1,224 @@
+"""Clinician assessment: upload a FHIR bundle or fill a form; stored results; PDF and iCalendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from leptoguide.errors import InputError
+from leptoguide.store.models import AuditEvent
+from leptoguide.web.caseform import form_definition, form_to_casefile, option_label
+from leptoguide.web.citations import assessment_refs
+from leptoguide.web.common import (
+    MAX_UPLOAD,
+    Ctx,
+    WebError,
+    WebState,
+    check_csrf,
+    context,
+    finish,
+    read_form,
+    render,
+    require,
+)
+from leptoguide.web.markup import render_markdown
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _assess(web: WebState, raw: bytes, name: str, at: dt.datetime | None) -> str:
+    from leptoguide.engine import assess
+    from leptoguide.intake import read_input
+
+    case = read_input(raw, name=name, kb=web.kb)
+    when = at or dt.datetime.now(dt.UTC)
+    result = assess(case, kb=web.kb, policy=web.service.policy, at=when).to_dict()
+    return web.record(
+        service="assess", patient_id=case.patient_reference, input_data=raw, output=result
+    )
+
+
+def _parse_at(value: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError("assessment form", f"not a date and time: {value!r}", "at") from exc
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
+def _form_page(ctx: Ctx, error: str | None = None, status: int = 200) -> Response:
+    kb = ctx.web.kb
+    return render(
+        ctx,
+        "assess_form.html",
+        http_status=status,
+        sections=form_definition(),
+        label=lambda cid: option_label(kb, cid),
+        error=error,
+    )
+
+
+def assessment_of(event: AuditEvent) -> dict[str, Any] | None:
+    """The assessment stored in an audit event (web/REST assess, or a CDS Hooks response)."""
+    data = json.loads(event.output)
+    if not isinstance(data, dict):
+        return None
+    if "findings" in data:
+        return data
+    inner = data.get("assessment")
+    return inner if isinstance(inner, dict) and "findings" in inner else None
+
+
+def _load(ctx: Ctx, event_id: str) -> tuple[AuditEvent, dict[str, Any]]:
+    event = ctx.web.service.audit.get(event_id) if len(event_id) <= 80 else None
+    data = assessment_of(event) if event is not None else None
+    if event is None or data is None:
+        raise WebError(404, "No stored assessment has this id.")
+    return event, data
+
+
+def result_values(ctx: Ctx, event: AuditEvent, data: dict[str, Any]) -> dict[str, Any]:
+    web = ctx.web
+    statuses = web.statuses()
+    refs, by_rule = assessment_refs(data, web.kb, statuses)
+    findings = sorted(
+        data.get("findings") or [],
+        key=lambda f: (SEVERITY_ORDER.get(str(f.get("severity")), 3), str(f.get("rule"))),
+    )
+    alerts = [f for f in findings if f.get("kind") == "alert"]
+    others = [f for f in findings if f.get("kind") != "alert"]
+    numbers = {r.n for r in refs}
+    details = {
+        str(f.get("rule")): render_markdown(str(f.get("detail") or ""), numbers) for f in findings
+    }
+    statements = sorted({r.statement_id for r in refs if r.statement_id})
+    used: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        for item in f.get("inputs") or []:
+            if isinstance(item, dict) and item.get("fact") and item["fact"] not in used:
+                used[str(item["fact"])] = item
+    return {
+        "event": event,
+        "data": data,
+        "alerts": alerts,
+        "recommendations": others,
+        "refs": refs,
+        "by_rule": by_rule,
+        "details": details,
+        "statements": statements,
+        "inputs_used": [used[k] for k in sorted(used)],
+        "has_draft": any(r.draft for r in refs),
+        "hidden_unapproved": web.approved_only,
+        "has_schedule": any((s.get("events") or []) for s in data.get("schedules") or []),
+    }
+
+
+def router() -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/assess", include_in_schema=False)
+    def assess_form(request: Request) -> Response:
+        ctx = context(request)
+        require(ctx, "clinician")
+        return _form_page(ctx)
+
+    async def _submit(request: Request, kind: str) -> Response:
+        ctx = await run_in_threadpool(context, request)
+        require(ctx, "clinician")
+        form = await read_form(request)
+        check_csrf(ctx, form)
+        try:
+            at_raw = form.get("at")
+            at = _parse_at(at_raw.strip() if isinstance(at_raw, str) else "")
+            if kind == "upload":
+                upload = form.get("bundle")
+                if not isinstance(upload, UploadFile):
+                    raise InputError(
+                        "upload", "choose a FHIR bundle or case file to upload", "bundle"
+                    )
+                raw = await upload.read(MAX_UPLOAD + 1)
+                if len(raw) > MAX_UPLOAD:
+                    raise WebError(413, f"The file is larger than {MAX_UPLOAD // 1024 // 1024} MB.")
+                if not raw.strip():
+                    raise InputError("upload", "the file is empty", "bundle")
+                name = f"uploaded file {upload.filename or ''}".strip()
+            else:
+                raw = json.dumps(form_to_casefile(form), ensure_ascii=False).encode("utf-8")
+                name = "assessment form"
+            event_id = await run_in_threadpool(_assess, ctx.web, raw, name, at)
+        except InputError as exc:
+            return _form_page(ctx, error=str(exc), status=422)
+        return finish(ctx, RedirectResponse(f"/assess/{event_id}", status_code=303))
+
+    @r.post("/assess/upload", include_in_schema=False)
+    async def assess_upload(request: Request) -> Response:
+        return await _submit(request, "upload")
+
+    @r.post("/assess/form", include_in_schema=False)
+    async def assess_from_form(request: Request) -> Response:
+        return await _submit(request, "form")
+
+    @r.get("/assess/{event_id}", include_in_schema=False)
+    def assess_result(event_id: str, request: Request) -> Response:
+        ctx = context(request)
+        require(ctx, "clinician")
+        event, data = _load(ctx, event_id)
+        return render(ctx, "assess_result.html", **result_values(ctx, event, data))
+
+    @r.get("/assess/{event_id}/report.pdf", include_in_schema=False)
+    def assess_pdf(event_id: str, request: Request) -> Response:
+        ctx = context(request)
+        require(ctx, "clinician")
+        event, data = _load(ctx, event_id)
+        html = ctx.web.env.get_template("assess_report.html").render(
+            knowledge_version=ctx.web.kb.version,
+            policy_id=ctx.web.service.policy.id,
+            **result_values(ctx, event, data),
+        )
+        from weasyprint import CSS, HTML
+
+        css_path = resources.files("leptoguide.web").joinpath("static/css/report.css")
+        pdf = HTML(string=html, base_url=str(request.base_url)).write_pdf(
+            stylesheets=[CSS(string=css_path.read_text("utf-8"))]
+        )
+        return finish(
+            ctx,
+            Response(
+                pdf,
+                media_type="application/pdf",
+                headers={
+                    "Content-Disposition": f'attachment; filename="leptoguide-assessment-{event.seq}.pdf"'
+                },
+            ),
+        )
+
+    @r.get("/assess/{event_id}/schedule.ics", include_in_schema=False)
+    def assess_ics(event_id: str, request: Request) -> Response:
+        ctx = context(request)
+        require(ctx, "clinician")
+        event, data = _load(ctx, event_id)
+        if not any((s.get("events") or []) for s in data.get("schedules") or []):
+            raise WebError(404, "This assessment has no dated schedule.")
+        from leptoguide.render.ics import render_ics
+
+        return finish(
+            ctx,
+            Response(
+                render_ics(data),
+                media_type="text/calendar; charset=utf-8",
+                headers={
+                    "Content-Disposition": f'attachment; filename="leptoguide-schedule-{event.seq}.ics"'
+                },
+            ),
+        )
+
+    return r

@@ -1,0 +1,129 @@
+"""Shared fixtures: state directory, a throwaway PostgreSQL cluster, SQLite/PostgreSQL databases.
+
+PostgreSQL: when ``/usr/lib/postgresql/*/bin`` exists, one cluster per test session is created with
+``initdb`` (as user ``postgres`` via ``runuser`` when running as root) in a temporary directory and
+started with ``pg_ctl`` on 127.0.0.1 and a free port, trust auth; it is stopped and deleted at the
+end. Otherwise ``LEPTOGUIDE_TEST_PG_URL`` is used; otherwise PostgreSQL tests are skipped.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _leptoguide_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("LEPTOGUIDE_HOME", str(home))
+    for var in (
+        "LEPTOGUIDE_DATABASE_URL",
+        "LEPTOGUIDE_TRUSTED_ISSUERS",
+        "LEPTOGUIDE_CORS_ORIGINS",
+        "LEPTOGUIDE_AUDIT_KEY",
+        "LEPTOGUIDE_PUBLIC_URL",
+        "LEPTOGUIDE_POLICY",
+        "LEPTOGUIDE_HOST",
+        "LEPTOGUIDE_ALLOW_UNAUTHENTICATED",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
+    return Path(found[-1]).parent if found else None
+
+
+class PgCluster:
+    """A PostgreSQL server to create per-test databases in."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url  # postgresql+psycopg://user@host:port/dbname
+
+    def create_database(self) -> str:
+        import psycopg
+
+        name = "lg_" + uuid.uuid4().hex[:12]
+        conninfo = self.admin_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        base = self.admin_url.rsplit("/", 1)[0]
+        return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    pgbin = _pg_bin()
+    if pgbin is None:
+        url = os.environ.get("LEPTOGUIDE_TEST_PG_URL")
+        if not url:
+            pytest.skip(
+                "PostgreSQL tests skipped: no /usr/lib/postgresql/*/bin (run .ci/system-packages.sh) "
+                "and LEPTOGUIDE_TEST_PG_URL is not set"
+            )
+        yield PgCluster(url)
+        return
+    root = Path(tempfile.mkdtemp(prefix="leptoguide-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    data, logfile, port = root / "data", root / "log", free_port()
+    try:
+        subprocess.run(
+            [*as_postgres, str(pgbin / "initdb"), "-D", str(data), "-U", "postgres",
+             "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200"
+        )
+        subprocess.run(
+            [*as_postgres, str(pgbin / "pg_ctl"), "-D", str(data), "-l", str(logfile), "-o", opts,
+             "-w", "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"PostgreSQL tests skipped: cannot start a throwaway cluster: {exc.stderr!r}")
+    try:
+        yield PgCluster(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
+    finally:
+        subprocess.run(
+            [*as_postgres, str(pgbin / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+        )  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A fresh, empty PostgreSQL database."""
+    return pg_cluster.create_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database URL: SQLite file, then PostgreSQL (parametrised)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database()

@@ -1,0 +1,143 @@
+"""A tiny FHIR R4 REST server for tests: read by id and search by patient (and code), on loopback.
+
+It requires ``Authorization: Bearer <token>`` when a token is given, pages search results (two
+entries a page, ``next`` links) and can serve a JWK Set at ``/jwks.json``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+PAGE = 2
+
+
+def _codes(resource: dict[str, Any]) -> set[str]:
+    out: set[str] = set()
+    for key in ("code", "medicationCodeableConcept", "type"):
+        for c in (
+            (resource.get(key) or {}).get("coding", [])
+            if isinstance(resource.get(key), dict)
+            else []
+        ):
+            out.add(f"{c.get('system')}|{c.get('code')}")
+            out.add(str(c.get("code")))
+    return out
+
+
+def _patient_of(resource: dict[str, Any]) -> str | None:
+    for key in ("subject", "patient"):
+        ref = (
+            (resource.get(key) or {}).get("reference")
+            if isinstance(resource.get(key), dict)
+            else None
+        )
+        if ref:
+            return str(ref).rsplit("/", 1)[-1]
+    return None
+
+
+class FhirTestServer:
+    def __init__(self, resources: list[dict[str, Any]], *, token: str | None = "fhir-token",
+                 jwks: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.resources = resources
+        self.token = token
+        self.jwks = jwks
+        self.requests: list[str] = []
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _authorized(self, request: Request) -> bool:
+        return self.token is None or request.headers.get("authorization") == f"Bearer {self.token}"
+
+    def app(self) -> Starlette:
+        def outcome(status: int, text: str) -> JSONResponse:
+            return JSONResponse(
+                {
+                    "resourceType": "OperationOutcome",
+                    "issue": [{"severity": "error", "code": "processing", "diagnostics": text}],
+                },
+                status_code=status,
+            )
+
+        async def jwks(_request: Request) -> JSONResponse:
+            return JSONResponse(self.jwks or {"keys": []})
+
+        async def read(request: Request) -> JSONResponse:
+            self.requests.append(str(request.url))
+            if not self._authorized(request):
+                return outcome(401, "unauthorized")
+            rtype, rid = request.path_params["rtype"], request.path_params["rid"]
+            for r in self.resources:
+                if r["resourceType"] == rtype and r.get("id") == rid:
+                    return JSONResponse(r)
+            return outcome(404, f"{rtype}/{rid} not found")
+
+        async def search(request: Request) -> JSONResponse:
+            self.requests.append(str(request.url))
+            if not self._authorized(request):
+                return outcome(401, "unauthorized")
+            rtype = request.path_params["rtype"]
+            patient = request.query_params.get("patient")
+            codes = set(filter(None, (request.query_params.get("code") or "").split(",")))
+            hits = [
+                r for r in self.resources
+                if r["resourceType"] == rtype
+                and (patient is None or _patient_of(r) == patient.rsplit("/", 1)[-1])
+                and (not codes or _codes(r) & codes)
+            ]  # fmt: skip
+            offset = int(request.query_params.get("_offset", "0"))
+            page = hits[offset : offset + PAGE]
+            bundle: dict[str, Any] = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": len(hits),
+                "entry": [{"resource": r, "search": {"mode": "match"}} for r in page],
+                "link": [],
+            }
+            if offset + PAGE < len(hits):
+                nxt = request.url.include_query_params(_offset=offset + PAGE)
+                bundle["link"].append({"relation": "next", "url": str(nxt)})
+            return JSONResponse(bundle)
+
+        return Starlette(
+            routes=[
+                Route("/jwks.json", jwks),
+                Route("/{rtype}/{rid}", read),
+                Route("/{rtype}", search),
+            ]
+        )
+
+    def __enter__(self) -> FhirTestServer:
+        import socket
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.time() + 10
+        while not self._server.started and time.time() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

@@ -1,0 +1,404 @@
+"""In-process tests of the web pages: rendering, escaping, roles, CSRF, review, feedback."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from web_helpers import Site, build_app
+
+from leptoguide.knowledge.loader import get_knowledge
+
+INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
+
+
+def _draft_id() -> str:
+    kb = get_knowledge()
+    return next(
+        s.id for s in sorted(kb.statements.values(), key=lambda s: s.id) if s.status == "draft"
+    )
+
+
+def _approved_id() -> str:
+    kb = get_knowledge()
+    return next(
+        s.id for s in sorted(kb.statements.values(), key=lambda s: s.id) if s.status == "approved"
+    )
+
+
+PUBLIC = [
+    "/",
+    "/ask",
+    "/patients",
+    "/patients/what-is-lm",
+    "/kb",
+    "/kb/sources",
+    "/kb/conflicts",
+    "/kb/rules",
+    "/login",
+]
+
+
+@pytest.mark.parametrize("url", PUBLIC)
+def test_public_pages_render_with_security_headers(site: Site, url: str) -> None:
+    resp = site.get(url)
+    assert resp.status_code == 200, resp.text[:500]
+    csp = resp.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert resp.headers["referrer-policy"]
+    html = resp.text
+    assert 'class="skip-link" href="#main"' in html and '<main id="main"' in html
+    assert not INLINE_HANDLER.search(html), "inline event handler"
+    assert not INLINE_SCRIPT.search(html), "inline script"
+    assert "not a medical device" in html
+
+
+def test_anonymous_cookie_flags_on_loopback(site: Site) -> None:
+    resp = site.client.get("/")
+    cookie = resp.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert "Secure" not in cookie  # plain HTTP on loopback
+
+
+def test_secure_cookie_when_not_loopback(_leptoguide_home: Path) -> None:
+    app = build_app(_leptoguide_home)
+    web = app.state.leptoguide_web
+    from dataclasses import replace
+
+    web.settings = replace(web.settings, host="0.0.0.0")
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert "Secure" in client.get("/").headers["set-cookie"]
+
+
+def test_post_without_csrf_is_refused(site: Site) -> None:
+    resp = site.client.post("/ask", data={"question": "x"})
+    assert resp.status_code == 403
+    assert "did not come from this site" in resp.text
+    resp = site.client.post("/ask", data={"question": "x", "csrf_token": "forged"})
+    assert resp.status_code == 403
+
+
+def test_statement_source_and_conflict_pages(site: Site) -> None:
+    kb = get_knowledge()
+    sid = _approved_id()
+    st = kb.statements[sid]
+    html = site.get(f"/kb/statements/{sid}").text
+    assert st.title.replace("'", "&#39;") in html
+    assert "Review history" in html
+    src = st.sources[0].source
+    page = site.get(f"/kb/sources/{src}")
+    assert page.status_code == 200 and sid in page.text
+    assert site.get("/kb/statements/no-such-thing").status_code == 404
+    conflicts = site.get("/kb/conflicts").text
+    pairs = [s for s in kb.statements.values() if s.conflicts_with]
+    if pairs:
+        assert pairs[0].title.replace("'", "&#39;") in conflicts or "Disagreement" in conflicts
+
+
+def test_kb_filters(site: Site) -> None:
+    draft = _draft_id()
+    html = site.get("/kb?status=draft").text
+    assert draft in html
+    html = site.get("/kb?status=approved").text
+    assert f'/kb/statements/{draft}"' not in html
+    html = site.get("/kb?q=zzzznotaword").text
+    assert "0 statement(s)" in html
+
+
+def test_patient_page_shows_patient_text_grade_and_citations(site: Site) -> None:
+    kb = get_knowledge()
+    html = site.get("/patients/what-is-lm").text
+    st = kb.statements["patient-what-is-lm"]
+    assert st.patient.split(".")[0].replace("'", "&#39;") in html
+    assert "Reading grade:" in html and "Where this comes from" in html
+    assert 'id="ref-1"' in html
+    assert site.get("/patients/nope").status_code == 404
+
+
+def test_login_logout_and_rate_limit(site: Site, users: dict[str, str]) -> None:
+    resp = site.login("reviewer1", "wrong-password-xx")
+    assert resp.status_code == 401
+    resp = site.login("reviewer1", users["reviewer"])
+    assert resp.status_code == 303
+    cookie = resp.headers["set-cookie"]
+    assert "lg_session=" in cookie and "HttpOnly" in cookie
+    assert "reviewer1 (reviewer)" in site.get("/").text
+    resp = site.post("/logout")
+    assert resp.status_code == 303
+    assert "Sign in" in site.get("/").text
+    for _ in range(5):
+        assert site.login("admin1", "bad-password-yy").status_code == 401
+    blocked = site.login("admin1", users["admin"])
+    assert blocked.status_code == 429  # the right password no longer helps
+    # another username from the same client is not blocked
+    assert site.login("viewer1", users["viewer"]).status_code == 303
+
+
+def test_session_token_stored_hashed(app: FastAPI, site: Site, users: dict[str, str]) -> None:
+    site.login("viewer1", users["viewer"])
+    token = site.client.cookies.get("lg_session")
+    assert token
+    from sqlalchemy import select
+
+    from leptoguide.store.web_models import WebSession
+
+    with app.state.leptoguide_web.db.session() as s:
+        hashes = list(s.execute(select(WebSession.token_hash)).scalars())
+    assert token not in hashes and len(hashes) == 1
+
+
+def test_login_next_is_local_only(site: Site, users: dict[str, str]) -> None:
+    site.get("/login")
+    resp = site.post(
+        "/login", {"username": "viewer1", "password": users["viewer"], "next": "//evil.example/"}
+    )
+    assert resp.headers["location"] == "/"
+
+
+def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str]) -> None:
+    sid = _draft_id()
+    site.login("clinician1", users["clinician"])
+    resp = site.post(
+        f"/kb/statements/{sid}/review",
+        {"current": "draft", "to_status": "in_review", "comment": "x"},
+    )
+    assert resp.status_code == 403  # clinicians do not review
+    site.post("/logout")
+    site.login("reviewer1", users["reviewer"])
+    page = site.get(f"/kb/statements/{sid}").text
+    assert "Review this statement" in page
+    resp = site.post(
+        f"/kb/statements/{sid}/review",
+        {"current": "draft", "to_status": "approved", "comment": "skip"},
+    )
+    assert resp.status_code == 422  # draft cannot jump to approved
+    resp = site.post(
+        f"/kb/statements/{sid}/review",
+        {"current": "draft", "to_status": "in_review", "comment": "Checked <b>table 2</b>"},
+    )
+    assert resp.status_code == 303
+    resp = site.post(
+        f"/kb/statements/{sid}/review",
+        {"current": "in_review", "to_status": "approved", "comment": "matches the source"},
+    )
+    assert resp.status_code == 303
+    page = site.get(f"/kb/statements/{sid}").text
+    assert "in review → approved" in page and "draft → in review" in page
+    assert "Checked &lt;b&gt;table 2&lt;/b&gt;" in page
+    assert 'status-approved">approved' in page
+    # a stale form (status changed meanwhile) is refused
+    resp = site.post(
+        f"/kb/statements/{sid}/review",
+        {"current": "in_review", "to_status": "draft", "comment": "late"},
+    )
+    assert resp.status_code == 422
+    assert "/kb/statements/" + sid in site.get("/kb?status=approved").text
+
+
+def test_approved_only_hides_drafts(_leptoguide_home: Path) -> None:
+    app = build_app(_leptoguide_home, approved_only=True)
+    sid = _draft_id()
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert "Approved-only mode" in client.get("/").text
+        assert f'/kb/statements/{sid}"' not in client.get("/kb").text
+        assert client.get(f"/kb/statements/{sid}").status_code == 404
+
+
+def test_ask_escapes_and_links_citations(
+    site: Site, fake_answer: Callable[..., None], users: dict[str, str]
+) -> None:
+    sid = _approved_id()
+    fake_answer("Answer text **bold** [1] and [7].\n\n- item one [1]", statement=sid)
+    payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    resp = site.post("/ask", {"question": payload, "audience": "clinician"})
+    assert resp.status_code == 200
+    html = resp.text
+    assert "<img src=x" not in html and "<script>window" not in html
+    assert "&lt;img src=x onerror=" in html
+    assert '<a class="cite" href="#ref-1"' in html
+    assert "[7]" in html and 'href="#ref-7"' not in html  # unknown numbers stay text
+    assert "<strong>bold</strong>" in html and "<li>item one" in html
+    conv = re.search(r'name="conversation_id" value="(web-[0-9a-f]{16})"', html)
+    assert conv
+    # follow-up keeps the conversation and shows the earlier question (escaped)
+    resp = site.post(
+        "/ask",
+        {
+            "question": "and then?",
+            "audience": "patient",
+            "conversation_id": "conv-1",
+            "turn": payload,
+        },
+    )
+    assert "Earlier in this conversation" in resp.text and "&lt;img" in resp.text
+    # feedback on the answer goes beside the cited statement
+    audit_id = re.search(r'name="target_id" value="([^"]+)"', resp.text)
+    assert audit_id
+    resp = site.post(
+        "/feedback",
+        {
+            "target_kind": "answer",
+            "target_id": audit_id.group(1),
+            "helpful": "no",
+            "reason": "too vague",
+        },
+    )
+    assert resp.status_code == 200 and "feedback was recorded" in resp.text
+    site.login("reviewer1", users["reviewer"])
+    page = site.get(f"/kb/statements/{sid}").text
+    assert "too vague" in page and "Not helpful" in page
+    assert "too vague" in site.get("/review").text
+
+
+def test_abstention_is_plain(site: Site, fake_answer: Callable[..., None]) -> None:
+    fake_answer("", abstain=True)
+    html = site.post("/ask", {"question": "what is the weather"}).text
+    assert "No answer." in html and "no supporting statement" in html
+
+
+def _bundle() -> bytes:
+    return json.dumps(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {
+                    "fullUrl": "urn:uuid:p1",
+                    "resource": {
+                        "resourceType": "Patient",
+                        "id": "p1",
+                        "birthDate": "1960-01-01",
+                        "gender": "female",
+                    },
+                }
+            ],
+        }
+    ).encode()
+
+
+def test_assessment_needs_clinician_and_is_stored(
+    app: FastAPI, site: Site, users: dict[str, str]
+) -> None:
+    resp = site.client.get("/assess", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/login?next=")
+    site.login("viewer1", users["viewer"])
+    assert site.get("/assess").status_code == 403
+    site.post("/logout")
+    site.login("clinician1", users["clinician"])
+    page = site.get("/assess")
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+    resp = site.client.post(
+        "/assess/upload",
+        data={"csrf_token": site.csrf},
+        files={"bundle": ("bundle.json", _bundle(), "application/json")},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:800]
+    url = resp.headers["location"]
+    result = site.get(url)
+    assert result.status_code == 200
+    for heading in ("Classification and risk", "Alerts", "Missing or stale data", "Inputs used"):
+        assert heading in result.text
+    assert "report.pdf" in result.text
+    pdf = site.client.get(url + "/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert site.client.get(url + "/schedule.ics").status_code == 404  # no schedule here
+    assert site.get("/assess/does-not-exist").status_code == 404
+    # a broken upload is reported on the form, not as a crash
+    resp = site.client.post(
+        "/assess/upload",
+        data={"csrf_token": site.csrf},
+        files={"bundle": ("bad.json", b"{not json", "application/json")},
+    )
+    assert resp.status_code == 422 and "could not be used" in resp.text
+
+
+def test_audit_viewer_is_admin_only(
+    site: Site, users: dict[str, str], fake_answer: Callable[..., None]
+) -> None:
+    fake_answer("text [1]", statement=_approved_id())
+    site.post("/ask", {"question": "q"})
+    site.login("reviewer1", users["reviewer"])
+    assert site.get("/admin/audit").status_code == 403
+    site.post("/logout")
+    site.login("admin1", users["admin"])
+    html = site.get("/admin/audit").text
+    assert "ask" in html
+    ref = re.search(r'href="/admin/audit/([0-9a-f-]{36})"', html)
+    assert ref
+    detail = site.get(f"/admin/audit/{ref.group(1)}")
+    assert detail.status_code == 200 and "knowledge version" in detail.text
+
+
+def test_assessment_from_the_form(site: Site, users: dict[str, str]) -> None:
+    site.login("clinician1", users["clinician"])
+    site.get("/assess")
+    resp = site.post(
+        "/assess/form",
+        {
+            "case_id": "form-demo",
+            "sex": "female",
+            "weight": "70",
+            "primary": "breast-cancer",
+            "her2": "positive",
+            "kps": "80",
+            "mri_pattern": "linear",
+            "cytology": "positive",
+            "symptoms.headache": "1",
+            "csf_protein": "0.9",
+            "csf_protein.unit": "g/L",
+            "platelets": "42",
+            "inr": "1.1",
+            "anticoagulants.0.drug": "enoxaparin",
+            "anticoagulants.0.dose": "70",
+            "anticoagulants.0.last": "2026-11-20T09:00",
+            "orders.lumbar-puncture": "1",
+            "devices.ommaya-reservoir": "1",
+        },
+    )
+    assert resp.status_code == 303, resp.text[:1500]
+    page = site.get(resp.headers["location"])
+    assert page.status_code == 200 and "Classification and risk" in page.text
+    assert "Missing or stale data" in page.text
+
+
+def test_form_to_casefile_shape() -> None:
+    from starlette.datastructures import FormData
+
+    from leptoguide.web.caseform import form_to_casefile
+
+    doc = form_to_casefile(
+        FormData(
+            [
+                ("primary", "melanoma"),
+                ("kps", "70"),
+                ("csf_glucose", "2,5"),
+                ("csf_glucose.unit", "mmol/L"),
+                ("platelets", "120"),
+                ("lab_time", "2026-11-20T08:00"),
+                ("symptoms.diplopia", "1"),
+                ("symptoms.not-an-option", "1"),
+                ("it_drug", "methotrexate"),
+                ("typical_lm_signs", "no"),
+                ("bogus", "x"),
+            ]
+        )
+    )
+    assert doc["cancer"] == {"primary": "melanoma"}
+    assert doc["performance"] == {"kps": 70}
+    assert doc["csf"] == {"glucose": {"value": 2.5, "unit": "mmol/L"}}
+    assert doc["labs"] == [
+        {"test": "platelets", "value": 120.0, "unit": "10*9/L", "time": "2026-11-20T08:00:00+00:00"}
+    ]
+    assert doc["symptoms"] == ["diplopia"]
+    assert doc["orders"] == [{"drug": "methotrexate", "route": "intrathecal"}]
+    assert doc["findings"] == {"typical_lm_signs": False}
+    assert "bogus" not in doc and "date" in doc
