@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,66 @@ class Ref:
     @property
     def draft(self) -> bool:
         return self.status != "approved"
+
+    @property
+    def year(self) -> int | None:
+        return self.source.year if self.source is not None else None
+
+
+@dataclass
+class RefGroup:
+    """The references of one statement (or the unreviewed document passages), in number order."""
+
+    statement_id: str | None
+    title: str
+    text: str | None
+    status: str
+    refs: list[Ref] = field(default_factory=list)
+
+    @property
+    def draft(self) -> bool:
+        return self.status != "approved"
+
+
+def group_refs(refs: list[Ref]) -> list[RefGroup]:
+    """Group references by statement, in order of each statement's first number.
+
+    Passages from the user's documents (no statement) form one group of their own.
+    """
+    groups: dict[str | None, RefGroup] = {}
+    for ref in sorted(refs, key=lambda r: r.n):
+        key = ref.statement_id
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = RefGroup(
+                statement_id=key,
+                title=(ref.statement_title or key or "")
+                if key
+                else "Passages from your documents (not reviewed)",
+                text=ref.statement_text,
+                status=ref.status if key else "unreviewed",
+            )
+        group.refs.append(ref)
+    return list(groups.values())
+
+
+def short_source(src: Source | None, source_id: str) -> str:
+    """A short name for a source: first author (et al.) or publisher or journal, and year."""
+    if src is None:
+        return source_id
+    who = None
+    if src.authors:
+        parts = src.authors[0].split()
+        # "Le Rhun E": the surname is everything before the trailing initials
+        if len(parts) > 1 and parts[-1].replace(".", "").replace("-", "").isupper():
+            parts = parts[:-1]
+        first = " ".join(parts)
+        who = first + (" et al." if len(src.authors) > 1 else "")
+    who = who or src.publisher or src.journal
+    if not who:
+        return source_id
+    who = re.split(r" \(| / ", who, maxsplit=1)[0]
+    return f"{who} {src.year}" if src.year else who
 
 
 def source_line(src: Source | None) -> str:
@@ -72,35 +133,40 @@ def _ref(
 def assessment_refs(
     data: dict[str, Any], kb: KnowledgeBase, statuses: dict[str, str]
 ) -> tuple[list[Ref], dict[str, list[int]]]:
-    """Number each distinct (statement, source, locator) of the findings in order of appearance.
+    """Number each distinct (statement, source, locator) of the findings.
 
+    Statements are taken in order of first appearance and each statement's citations get
+    consecutive numbers, so the reference list can group them by statement without gaps.
     Returns the references and, per finding rule id, the numbers it cites.
     """
+    keys: dict[tuple[str, str, str], str | None] = {}
+    statement_order: dict[str, None] = {}
+    audience = str(data.get("audience") or "clinician")
+    findings = data.get("findings") or []
+    for finding in findings:
+        for c in finding.get("citations") or []:
+            key = (str(c.get("statement")), str(c.get("source")), str(c.get("locator")))
+            statement_order.setdefault(key[0], None)
+            if key not in keys:
+                keys[key] = c.get("statement_status")
     numbers: dict[tuple[str, str, str], int] = {}
     refs: list[Ref] = []
+    for sid in statement_order:
+        for key, fallback in keys.items():
+            if key[0] != sid:
+                continue
+            numbers[key] = len(numbers) + 1
+            refs.append(
+                _ref(kb, statuses, numbers[key], key[0], key[1], key[2], audience, fallback)
+            )
     by_rule: dict[str, list[int]] = {}
-    audience = str(data.get("audience") or "clinician")
-    for finding in data.get("findings") or []:
+    for finding in findings:
         mine: list[int] = []
         for c in finding.get("citations") or []:
             key = (str(c.get("statement")), str(c.get("source")), str(c.get("locator")))
-            if key not in numbers:
-                numbers[key] = len(numbers) + 1
-                refs.append(
-                    _ref(
-                        kb,
-                        statuses,
-                        numbers[key],
-                        key[0],
-                        key[1],
-                        key[2],
-                        audience,
-                        c.get("statement_status"),
-                    )
-                )
             if numbers[key] not in mine:
                 mine.append(numbers[key])
-        by_rule[str(finding.get("rule"))] = mine
+        by_rule[str(finding.get("rule"))] = sorted(mine)
     return refs, by_rule
 
 
