@@ -37,14 +37,30 @@ def unit(code: str | None) -> str:
     return code.replace("{", "").replace("}", "")
 
 
+_CHOICES = re.compile(r":[^:]*\|.*$")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def label(kb: KnowledgeBase, key: str) -> str:
-    """A readable name for a fact, concept or rule id (capitalised), else the id made readable."""
+    """A readable name for a fact, concept or rule id (capitalised), else the id made readable.
+
+    A fact read from a concept takes the concept's display name; otherwise its description
+    without the list of allowed values (``"CSF cytology: positive | negative"`` -> ``"CSF cytology"``).
+    """
     fact = kb.facts.get(key)
-    if fact is not None and fact.description:
-        return fact.description[0].upper() + fact.description[1:]
+    if fact is not None:
+        concept = kb.concepts.get(fact.concept) if fact.concept else None
+        if concept is not None:
+            return _cap(concept.display)
+        text = _CHOICES.sub("", fact.description).replace(" (concept ids)", "").strip()
+        if text:
+            return _cap(text)
     concept = kb.concepts.get(key)
     if concept is not None:
-        return concept.display[0].upper() + concept.display[1:]
+        return _cap(concept.display)
     rule = kb.rules.get(key)
     if rule is not None:
         return rule.title
@@ -63,7 +79,7 @@ def value(kb: KnowledgeBase, raw: Any) -> str:
         return "; ".join(f"{k}: {value(kb, v)}" for k, v in raw.items())
     text = str(raw)
     concept = kb.concepts.get(text)
-    return concept.display[0].upper() + concept.display[1:] if concept is not None else text
+    return _cap(concept.display) if concept is not None else text
 
 
 def _parse(text: str) -> dt.datetime | dt.date | None:
