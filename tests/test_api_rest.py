@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -126,6 +127,19 @@ def test_statements_and_sources(client: TestClient) -> None:
     _outcome(client.get("/api/statements", params={"limit": 0}), 422)
 
 
+def _alembic_head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from leptoguide.store import migrations
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_rules_policy_version_health(client: TestClient) -> None:
     kb = get_knowledge()
     assert client.get("/api/rules").json()["total"] == len(kb.rules)
@@ -134,7 +148,7 @@ def test_rules_policy_version_health(client: TestClient) -> None:
     for v in pol["values"]:
         assert {"value", "source", "alternatives", "overridden"} <= set(v)
     ver = client.get("/api/version").json()
-    assert ver["knowledge"] == kb.version and ver["database"]["schema"] is not None
+    assert ver["knowledge"] == kb.version and ver["database"]["schema"] == _alembic_head()
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
     assert client.get("/openapi.json").json()["info"]["title"] == "LeptoGuide"

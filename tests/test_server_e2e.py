@@ -132,7 +132,15 @@ def test_rest_and_audit_cli(env: Env) -> None:
                                            "entry": [{"resource": x} for x in chart + drafts]})  # fmt: skip
     assert r.status_code == 200, r.text
     audit_id = r.headers["x-leptoguide-audit-id"]
-    assert env.http.get("/api/version").json()["database"]["schema"] is not None
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from leptoguide.store.db import migrations_dir
+
+    cfg = Config()
+    cfg.set_main_option("script_location", migrations_dir())
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert env.http.get("/api/version").json()["database"]["schema"] == head
     import subprocess
     import sys
 

@@ -125,7 +125,9 @@ def router() -> APIRouter:
     )
     async def assess(
         request: Request,
-        at: Annotated[str | None, Query(description="evaluation time (ISO 8601)")] = None,
+        at: Annotated[
+            str | None, Query(description="evaluation time (ISO 8601)", min_length=10)
+        ] = None,
         audience: Annotated[Audience, Query()] = "clinician",
     ) -> JSONResponse:
         state = _state(request)
