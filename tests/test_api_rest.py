@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -126,6 +127,19 @@ def test_statements_and_sources(client: TestClient) -> None:
     _outcome(client.get("/api/statements", params={"limit": 0}), 422)
 
 
+def _alembic_head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from leptoguide.store import migrations
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_rules_policy_version_health(client: TestClient) -> None:
     kb = get_knowledge()
     assert client.get("/api/rules").json()["total"] == len(kb.rules)
@@ -134,7 +148,7 @@ def test_rules_policy_version_health(client: TestClient) -> None:
     for v in pol["values"]:
         assert {"value", "source", "alternatives", "overridden"} <= set(v)
     ver = client.get("/api/version").json()
-    assert ver["knowledge"] == kb.version and ver["database"]["schema"] == "0001"
+    assert ver["knowledge"] == kb.version and ver["database"]["schema"] == _alembic_head()
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
     assert client.get("/openapi.json").json()["info"]["title"] == "LeptoGuide"
@@ -159,3 +173,31 @@ def test_security_refuses_public_bind_without_issuers(tmp_path: object) -> None:
         Settings.from_env(database_url=url, host="0.0.0.0", allow_unauthenticated=True)
     )
     assert app.state.leptoguide.verifier.required is False
+
+
+def test_ask_is_answered_audited_and_conversation_shared(client: TestClient) -> None:
+    from leptoguide.store.conversations import DbConversationStore
+
+    r = client.post("/api/ask", json={"question": "What platelet count is needed before a lumbar puncture?",
+                                      "conversation_id": "conv-1"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["question"].startswith("What platelet") and "abstained" in body
+    state = client.app.state.leptoguide  # type: ignore[attr-defined]
+    assert state.audit.get(r.headers["x-leptoguide-audit-id"]).service == "ask"
+    r2 = client.post("/api/ask", json={"question": "And the INR?", "conversation_id": "conv-1"})
+    assert r2.status_code == 200
+    turns = DbConversationStore(state.db).history("conv-1")
+    assert [t.question for t in turns] == [body["question"], "And the INR?"]
+    _outcome(client.post("/api/ask", json={"question": ""}), 422)
+    _outcome(client.post("/api/ask", json={"question": "x", "top_k": 0}), 422)
+    _outcome(client.post("/api/ask", json={"question": "x", "conversation_id": "bad id!"}), 422)
+
+
+def test_ask_limits_mirror_the_answer_engine() -> None:
+    from leptoguide.answer import conversation, pipeline
+    from leptoguide.api import rest
+
+    assert rest.ASK_MAX_TOP_K == pipeline.MAX_TOP_K
+    assert rest.ASK_MAX_QUESTION == pipeline.MAX_QUESTION_CHARS
+    assert conversation.ID_PATTERN.pattern == rest.CONVERSATION_ID

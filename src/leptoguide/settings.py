@@ -44,7 +44,9 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 def home_dir() -> Path:
     """The state directory: ``$LEPTOGUIDE_HOME``, default ``~/.local/share/leptoguide`` (created)."""
     override = os.environ.get(ENV_HOME)
-    path = Path(override).expanduser() if override else Path.home() / ".local" / "share" / "leptoguide"
+    path = (
+        Path(override).expanduser() if override else Path.home() / ".local" / "share" / "leptoguide"
+    )
     path.mkdir(parents=True, exist_ok=True)
     return path
 

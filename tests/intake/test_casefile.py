@@ -180,9 +180,8 @@ def test_case_file_and_fhir_give_the_same_case(kb: KnowledgeBase) -> None:
     fhir = read_path(EXAMPLES / "fhir" / "her2-breast-confirmed-lm-ommaya.json", kb=kb)
     hand = read_path(EXAMPLES / "cases" / "her2-breast-confirmed-lm.yaml", kb=kb)
     a, b = _summary(fhir), _summary(hand)
-    # the FHIR text "Double vision, worse on left gaze" does not match; the case file says diplopia
-    assert b["conditions"] - a["conditions"] == {"diplopia"}
-    b["conditions"].discard("diplopia")
+    # the FHIR text "Double vision, worse on left gaze" is found by the phrase stage
+    assert "diplopia" in a["conditions"]
     assert a == b
 
 

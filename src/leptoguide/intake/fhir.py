@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from leptoguide.case import (
@@ -41,6 +41,9 @@ UCUM = "http://unitsofmeasure.org"
 OBS_KINDS = ("observation", "finding", "condition")
 COND_KINDS = ("condition", "finding", "observation")
 ORDER_KINDS = ("procedure",)
+# Kinds the free-text phrase stage may find, per reader (see terminology.find_phrases).
+OBS_PHRASE_KINDS = ("condition",)
+COND_PHRASE_KINDS = ("condition", "finding")
 SKIP_STATUS = {"entered-in-error", "cancelled", "revoked", "not-done", "refuted"}
 INACTIVE_CLINICAL = {"inactive", "remission", "resolved"}
 
@@ -159,6 +162,7 @@ class _Reader:
         self.name = name
         self.entries = entries
         self.by_ref: dict[str, dict[str, Any]] = {}
+        self.explained: set[tuple[str, str]] = set()  # (resource, field) already warned about
         for label, res, full_url in entries:
             if not res:
                 continue
@@ -259,7 +263,58 @@ class _Reader:
         return self._str(res, "status", ctx)
 
     def _unknown(self, ctx: _Ctx, field: str, codeable: Mapping[str, Any], what: str) -> None:
+        if (ctx.label, field) in self.explained:
+            return
         self.b.warn(ctx.label, f"{what} not recognised ({_describe(codeable)}); ignored", field)
+
+    def _match(
+        self,
+        ctx: _Ctx,
+        codeable: Mapping[str, Any],
+        kinds: tuple[str, ...],
+        field: str,
+        *,
+        phrase_kinds: tuple[str, ...] | None = None,
+        multi: bool = False,
+    ) -> list[Match]:
+        """Code and exact-text matches; failing those, the free-text phrase stage, whose refusals
+        (negated, excluded, ambiguous) become warnings."""
+        index = self.b.index
+        matches = index.match(codeable, kinds)
+        if matches:
+            return matches
+        texts: list[str] = []
+        if isinstance(codeable.get("text"), str):
+            texts.append(codeable["text"])
+        for coding in codeable.get("coding") or []:
+            if isinstance(coding, Mapping) and isinstance(coding.get("display"), str):
+                texts.append(coding["display"])
+        result = index.find_phrases(texts, phrase_kinds or kinds, multi=multi)
+        if result.negated or result.excluded or (result.ambiguous and not result.matches):
+            self.explained.add((ctx.label, field))
+        for cid, cue, text in result.negated:
+            self.b.warn(
+                ctx.label,
+                f"text '{text}' mentions {cid} with the negation cue '{cue}'; "
+                "not recorded as present",
+                field,
+            )
+        for cid, word, text in result.excluded:
+            self.b.warn(
+                ctx.label,
+                f"text '{text}' names {cid} but also '{word}', which rules that concept out; "
+                "not matched",
+                field,
+            )
+        if result.ambiguous and not result.matches:
+            self.b.warn(
+                ctx.label,
+                f"text '{texts[0] if texts else ''}' could be "
+                + " or ".join(result.ambiguous)
+                + "; ambiguous, not matched",
+                field,
+            )
+        return result.matches
 
     def _first(self, matches: list[Match], ctx: _Ctx, field: str) -> Concept:
         if len(matches) > 1 and matches[0].by == "text":
@@ -312,7 +367,7 @@ class _Reader:
             or self._time(res, "effectiveInstant", ctx)
             or self._period(res, "effectivePeriod", ctx)
         )
-        matches = self.b.index.match(code, OBS_KINDS)
+        matches = self._match(ctx, code, OBS_KINDS, "code", phrase_kinds=OBS_PHRASE_KINDS)
         components = self._list(res, "component", ctx)
         if matches:
             concept = self._first(matches, ctx, "code")
@@ -324,7 +379,9 @@ class _Reader:
             if not isinstance(comp, dict):
                 raise ctx.error(f"component[{i}]", f"expected an object, got {show(comp)}")
             ccode = self._codeable(comp, "code", ctx, path)
-            cmatches = self.b.index.match(ccode, OBS_KINDS)
+            cmatches = self._match(
+                ctx, ccode, OBS_KINDS, path + "code", phrase_kinds=OBS_PHRASE_KINDS
+            )
             if not cmatches:
                 if not matches:
                     self._unknown(ctx, path + "code", ccode, "Observation component code")
@@ -571,7 +628,10 @@ class _Reader:
             or self._period(res, "onsetPeriod", ctx)
             or self._time(res, "recordedDate", ctx)
         )
-        matches = self.b.index.match(code, COND_KINDS)
+        matches = self._match(
+            ctx, code, COND_KINDS, "code", phrase_kinds=COND_PHRASE_KINDS, multi=True
+        )
+        matches = [m for m in matches if not (m.by == "text-contains" and m.concept.value_set)]
         if not matches:
             self._unknown(ctx, "code", code, "Condition code")
             return
@@ -608,7 +668,7 @@ class _Reader:
 
     def _medication_concept(
         self, ctx: _Ctx, res: Mapping[str, Any]
-    ) -> tuple[Concept | None, str | None]:
+    ) -> tuple[list[Concept], str | None]:
         if "medicationCodeableConcept" in res:
             cc = self._codeable(res, "medicationCodeableConcept", ctx)
             field = "medicationCodeableConcept"
@@ -638,27 +698,36 @@ class _Reader:
                         f"medication reference '{target}' not found in the bundle; ignored",
                         "medicationReference",
                     )
-                    return None, None
+                    return [], None
                 cc = {"text": display}
                 field = "medicationReference.display"
         else:
             raise ctx.error("medication[x]", f"{res['resourceType']}.medication[x] is required")
-        matches = self.b.index.match(cc, ("medication",))
+        matches = self._match(ctx, cc, ("medication",), field, multi=True)
         text = cc.get("text") or next(
             (c.get("display") for c in cc.get("coding") or [] if c.get("display")), None
         )
         if not matches:
             self._unknown(ctx, field, cc, "medication")
-            return None, text
-        return self._first(matches, ctx, field), text
+            return [], text
+        if len(matches) > 1 and matches[0].by == "text-contains":
+            names = ", ".join(m.concept.id for m in matches)
+            self.b.warn(
+                ctx.label,
+                f"text '{matches[0].key}' names several medications ({names}); each is "
+                "recorded, without the dose",
+                field,
+            )
+            return [m.concept for m in matches], text
+        return [self._first(matches, ctx, field)], text
 
     def medication(self, ctx: _Ctx, res: dict[str, Any]) -> None:
         rtype = res["resourceType"]
         status = self._status(res, ctx)
         if self._skip_status(ctx, status):
             return
-        concept, text = self._medication_concept(ctx, res)
-        if concept is None:
+        concepts, text = self._medication_concept(ctx, res)
+        if not concepts:
             return
         intent = self._str(res, "intent", ctx)
         dose = dose_unit = route = freq = None
@@ -690,31 +759,32 @@ class _Reader:
                 times = (last_time,)
             else:
                 self.b.warn(
-                    ctx.label, f"{concept.id}: administration without a time", "effective[x]"
+                    ctx.label,
+                    f"{concepts[0].id}: administration without a time",
+                    "effective[x]",
                 )
             dosage = self._obj(res, "dosage", ctx)
             if dosage:
                 dose, dose_unit, route = self._admin_dosage(ctx, dosage)
-        draft = status == "draft"
-        self.b.case.medications.append(
-            MedicationEntry(
-                concept=concept.id,
-                kind=kind,
-                status=status or "unknown",
-                dose=dose,
-                dose_unit=dose_unit,
-                route=route,
-                frequency_per_day=freq,
-                last_time=last_time,
-                times=times,
-                reference=ctx.label,
-                draft=draft,
-                text=text,
-                intent=intent,
-                authored=authored,
-                start=start,
-            )
+        entry = MedicationEntry(
+            concept=concepts[0].id,
+            kind=kind,
+            status=status or "unknown",
+            dose=dose if len(concepts) == 1 else None,
+            dose_unit=dose_unit if len(concepts) == 1 else None,
+            route=route,
+            frequency_per_day=freq,
+            last_time=last_time,
+            times=times,
+            reference=ctx.label,
+            draft=status == "draft",
+            text=text,
+            intent=intent,
+            authored=authored,
+            start=start,
         )
+        for concept in concepts:
+            self.b.case.medications.append(replace(entry, concept=concept.id))
 
     def _dose_quantity(
         self, qty: Mapping[str, Any], ctx: _Ctx, path: str
@@ -830,7 +900,7 @@ class _Reader:
             self.b.warn(ctx.label, f"{res['resourceType']} without a code; ignored", "code")
             return
         code = self._codeable(res, "code", ctx)
-        matches = self.b.index.match(code, ORDER_KINDS)
+        matches = self._match(ctx, code, ORDER_KINDS, "code")
         if not matches:
             self._unknown(ctx, "code", code, f"{res['resourceType']} code")
             return
@@ -869,12 +939,12 @@ class _Reader:
             return
         cc = self._codeable(res, "type", ctx)
         names = [n.get("name") for n in self._list(res, "deviceName", ctx) if isinstance(n, dict)]
-        matches = self.b.index.match(cc, ("device",)) if cc else []
+        matches = self._match(ctx, cc, ("device",), "type") if cc else []
         for name in names:
             if matches:
                 break
             if isinstance(name, str):
-                matches = self.b.index.match({"text": name}, ("device",))
+                matches = self._match(ctx, {"text": name}, ("device",), "deviceName")
         if not matches:
             self._unknown(
                 ctx, "type", cc or {"text": "; ".join(str(n) for n in names)}, "device type"

@@ -6,9 +6,16 @@ The index is built once per knowledge base (cached) from ``Concept.codes``, ``di
 1. by code: (system, code) exactly, then code prefixes written ``C50.*`` in the concept file
    (ICD-10 and ICD-10-CM codes are compared without dots, upper case, as one family);
 2. by text: the normalized ``coding.display`` and ``CodeableConcept.text`` against the concepts'
-   display, synonyms and coding displays.
+   display, synonyms and coding displays;
+3. by phrase (``find_phrases``, only for the kinds a reader asks for): the text with strengths and
+   dose forms removed, compared whole; then every concept phrase contained in the text at word
+   boundaries. Longest phrase wins; overlapping shorter phrases drop out; two different concepts
+   on equally long phrases are ambiguous (no match). Conditions, symptoms and findings are checked
+   for negation cues ("no", "denies", "rule out", "history of", "... ruled out"). Concepts can
+   list ``text_excludes`` words that veto a phrase match (oral forms for an IV-only concept).
 
-No clinical code appears in this module; the concepts come from ``data/terminology``.
+No clinical code or word list appears in this module; the concepts and word lists come from
+``data/terminology`` (``concepts`` and ``lexicons`` records).
 """
 
 from __future__ import annotations
@@ -22,7 +29,13 @@ from functools import lru_cache
 from typing import Any
 
 from leptoguide.knowledge.loader import KnowledgeBase
-from leptoguide.knowledge.models import Concept
+from leptoguide.knowledge.models import Concept, Lexicon
+
+NEGATABLE_KINDS = frozenset({"condition", "finding"})
+"""Concept kinds whose free-text mentions are checked for negation cues."""
+
+_CLAUSE_BREAK = re.compile(r"[.;:!?\n]+")
+_NUMBER_TOKEN = re.compile(r"^\d+%?$")
 
 ICD10 = "icd-10"
 """The internal key of the ICD-10 / ICD-10-CM system family."""
@@ -90,9 +103,16 @@ class TermIndex:
     prefix_lengths: dict[str, list[int]] = field(default_factory=dict)
     by_text: dict[str, list[str]] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
+    cues: dict[str, PhraseSet] = field(default_factory=dict)
+    excludes: dict[str, PhraseSet] = field(default_factory=dict)
+    units: frozenset[str] = frozenset()
+    _memo: dict[tuple[str, frozenset[str], bool], PhraseResult] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, concepts: Mapping[str, Concept]) -> TermIndex:
+    def build(
+        cls, concepts: Mapping[str, Concept], lexicons: Mapping[str, Lexicon] | None = None
+    ) -> TermIndex:
         index = cls(concepts=concepts)
         lengths: dict[str, set[int]] = {}
         for cid, concept in concepts.items():
@@ -114,6 +134,22 @@ class TermIndex:
                     normalize_text(v.replace("-", " ")): v for v in concept.value_set
                 }
         index.prefix_lengths = {s: sorted(ls, reverse=True) for s, ls in lengths.items()}
+        for text, ids in index.by_text.items():
+            tokens = tuple(text.split())
+            for cid in ids:
+                if tokens:
+                    _add_phrase(index.phrases, tokens, cid)
+        for cid, concept in concepts.items():
+            words = [tuple(normalize_text(t).split()) for t in concept.text_excludes]
+            if any(words):
+                index.excludes[cid] = PhraseSet(w for w in words if w)
+        cues: dict[str, list[tuple[str, ...]]] = {}
+        for lex in (lexicons or {}).values():
+            cues.setdefault(lex.role, []).extend(
+                tuple(normalize_text(term).split()) for term in lex.terms
+            )
+        index.cues = {role: PhraseSet(t for t in terms if t) for role, terms in cues.items()}
+        index.units = frozenset(t[0] for t in cues.get("strength-unit", []) if len(t) == 1)
         return index
 
     def by_coding(self, system: str | None, code: str | None) -> tuple[list[str], str]:
@@ -178,6 +214,144 @@ class TermIndex:
             return None
         return table.get(normalize_text(text.replace("-", " ")))
 
+    def find_phrases(
+        self, texts: Iterable[str], kinds: Iterable[str], *, multi: bool = False
+    ) -> PhraseResult:
+        """The free-text stage: concepts of ``kinds`` named inside ``texts`` (first text that
+        gives an answer wins). ``multi``: every distinct concept mentioned is returned (a
+        condition text naming two diagnoses); otherwise one concept, or none if ambiguous."""
+        allowed = frozenset(kinds)
+        result = PhraseResult()
+        for text in texts:
+            if not text or not text.strip():
+                continue
+            key = (text, allowed, multi)
+            one = self._memo.get(key)
+            if one is None:
+                if len(self._memo) > 4096:
+                    self._memo.clear()
+                one = self._memo[key] = self._phrases_in(text, allowed, multi)
+            result.negated.extend(one.negated)
+            result.excluded.extend(one.excluded)
+            result.ambiguous.extend(one.ambiguous)
+            if one.matches:
+                result.matches = list(one.matches)
+                return result
+        return result
+
+    def _phrases_in(self, text: str, allowed: frozenset[str], multi: bool) -> PhraseResult:
+        result = PhraseResult()
+        clauses = [self._strip_strengths(normalize_text(c).split()) for c in _split(text)]
+        clauses = [c for c in clauses if c]
+        # 1. the whole text without dose forms, compared as a name
+        forms = self.cues.get("dose-form", EMPTY)
+        whole = " ".join(t for c in clauses for t in forms.remove(c))
+        for cid in self.by_text.get(whole, ()):
+            concept = self.concepts[cid]
+            if concept.kind in allowed and not self._excluded(cid, clauses, text, result):
+                result.matches.append(Match(concept, "text-stripped", text))
+        if len(result.matches) == 1:
+            return result
+        result.matches = []
+        # 2. concept phrases inside the text, longest first, no overlaps
+        spans: list[tuple[int, int, int, str]] = []  # (clause, start, end, concept)
+        for ci, tokens in enumerate(clauses):
+            for i, tok in enumerate(tokens):
+                for phrase, cid in self.phrases.get(tok, ()):
+                    n = len(phrase)
+                    if tuple(tokens[i : i + n]) != phrase:
+                        continue
+                    if self.concepts[cid].kind in allowed:
+                        spans.append((ci, i, i + n, cid))
+        spans.sort(key=lambda s: (-(s[2] - s[1]), s[0], s[1], s[3]))
+        kept: list[tuple[int, int, int, str]] = []
+        for span in spans:
+            ci, start, end, cid = span
+            clash = [k for k in kept if k[0] == ci and k[1] < end and start < k[2]]
+            if not clash:
+                kept.append(span)
+            elif all(k[1:3] == (start, end) for k in clash) and all(k[3] != cid for k in clash):
+                kept.append(span)  # the same words name another concept: ambiguous below
+        asserted: list[tuple[int, int, int, str]] = []
+        for ci, start, end, cid in kept:
+            if self._excluded(cid, clauses, text, result):
+                continue
+            concept = self.concepts[cid]
+            if concept.kind in NEGATABLE_KINDS:
+                cue = self._negation(clauses[ci], start, end)
+                if cue:
+                    result.negated.append((cid, cue, text))
+                    continue
+            asserted.append((ci, start, end, cid))
+        if not asserted:
+            return result
+        by_span: dict[tuple[int, int, int], set[str]] = {}
+        for ci, start, end, cid in asserted:
+            by_span.setdefault((ci, start, end), set()).add(cid)
+        if any(len(ids) > 1 for ids in by_span.values()):
+            result.ambiguous.extend(sorted({c for ids in by_span.values() for c in ids}))
+            return result
+        if multi:
+            seen: list[str] = []
+            for _, _, _, cid in sorted(asserted):
+                if cid not in seen:
+                    seen.append(cid)
+            result.matches = [Match(self.concepts[c], "text-contains", text) for c in seen]
+            return result
+        best = max(end - start for _, start, end, _ in asserted)
+        top = sorted({cid for _, start, end, cid in asserted if end - start == best})
+        if len(top) > 1:
+            result.ambiguous.extend(top)
+            return result
+        result.matches = [Match(self.concepts[top[0]], "text-contains", text)]
+        return result
+
+    def _strip_strengths(self, tokens: list[str]) -> list[str]:
+        """Drop numbers and the unit words right after them ("80 mg", "10 %", "2 5 mg")."""
+        units = self.units
+        out: list[str] = []
+        after_number = False
+        for tok in tokens:
+            if _NUMBER_TOKEN.match(tok):
+                after_number = True
+                continue
+            if after_number and tok in units:
+                continue
+            after_number = False
+            out.append(tok)
+        return out
+
+    def _excluded(
+        self, cid: str, clauses: list[list[str]], text: str, result: PhraseResult
+    ) -> bool:
+        words = self.excludes.get(cid)
+        if words is None:
+            return False
+        for c in clauses:
+            found = words.first(c, 0, len(c))
+            if found is not None:
+                hit = (cid, " ".join(found[1]), text)
+                if hit not in result.excluded:
+                    result.excluded.append(hit)
+                return True
+        return False
+
+    def _negation(self, tokens: list[str], start: int, end: int) -> str | None:
+        """The negation cue that governs tokens[start:end], if any (same clause, no scope end)."""
+        ends = self.cues.get("scope-end", EMPTY)
+        left = 0
+        for pos, words in ends.all(tokens, 0, start):
+            left = max(left, pos + len(words))
+        before = self.cues.get("negation-before", EMPTY).first(tokens, left, start)
+        if before is not None:
+            return " ".join(before[1])
+        stops = ends.all(tokens, end, len(tokens))
+        right = min((pos for pos, _ in stops), default=len(tokens))
+        after = self.cues.get("negation-after", EMPTY).first(tokens, end, right)
+        if after is not None:
+            return " ".join(after[1])
+        return None
+
     def _collect(
         self,
         found: dict[str, Match],
@@ -191,6 +365,71 @@ class TermIndex:
             if allowed is not None and concept.kind not in allowed:
                 continue
             found.setdefault(cid, Match(concept, how, key))
+
+
+@dataclass
+class PhraseResult:
+    """What the free-text stage found: matches, and what it refused (for warnings)."""
+
+    matches: list[Match] = field(default_factory=list)
+    negated: list[tuple[str, str, str]] = field(default_factory=list)  # (concept, cue, text)
+    excluded: list[tuple[str, str, str]] = field(default_factory=list)  # (concept, word, text)
+    ambiguous: list[str] = field(default_factory=list)
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in _CLAUSE_BREAK.split(text) if part.strip()]
+
+
+class PhraseSet:
+    """Word sequences looked up by their first word; matching is at word boundaries."""
+
+    def __init__(self, phrases: Iterable[tuple[str, ...]]) -> None:
+        self.by_first: dict[str, list[tuple[str, ...]]] = {}
+        for p in phrases:
+            bucket = self.by_first.setdefault(p[0], [])
+            if p not in bucket:
+                bucket.append(p)
+        for bucket in self.by_first.values():
+            bucket.sort(key=len, reverse=True)
+
+    def all(self, tokens: list[str], lo: int, hi: int) -> list[tuple[int, tuple[str, ...]]]:
+        """Every (position, phrase) inside tokens[lo:hi], longest phrase per position."""
+        out = []
+        for i in range(lo, hi):
+            for p in self.by_first.get(tokens[i], ()):
+                if i + len(p) <= hi and tuple(tokens[i : i + len(p)]) == p:
+                    out.append((i, p))
+                    break
+        return out
+
+    def first(self, tokens: list[str], lo: int, hi: int) -> tuple[int, tuple[str, ...]] | None:
+        found = self.all(tokens, lo, hi)
+        return found[0] if found else None
+
+    def remove(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for p in self.by_first.get(tokens[i], ()):
+                if tuple(tokens[i : i + len(p)]) == p:
+                    i += len(p)
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+
+EMPTY = PhraseSet(())
+
+
+def _add_phrase(
+    table: dict[str, list[tuple[tuple[str, ...], str]]], tokens: tuple[str, ...], cid: str
+) -> None:
+    bucket = table.setdefault(tokens[0], [])
+    if (tokens, cid) not in bucket:
+        bucket.append((tokens, cid))
 
 
 def _add(table: dict[Any, list[str]], key: Any, cid: str) -> None:
@@ -208,6 +447,6 @@ def term_index(kb: KnowledgeBase) -> TermIndex:
     """The index of a knowledge base, built on first use and kept while the knowledge base lives."""
     found = _CACHE.get(id(kb))
     if found is None:
-        found = _CACHE[id(kb)] = TermIndex.build(kb.concepts)
+        found = _CACHE[id(kb)] = TermIndex.build(kb.concepts, kb.lexicons)
         weakref.finalize(kb, _CACHE.pop, id(kb), None)
     return found

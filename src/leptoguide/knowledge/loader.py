@@ -35,6 +35,7 @@ from leptoguide.knowledge.models import (
     Concept,
     Fact,
     KnowledgeManifest,
+    Lexicon,
     PolicyParameter,
     Regimen,
     Rule,
@@ -89,6 +90,7 @@ class KnowledgeBase:
     concepts: dict[str, Concept] = field(default_factory=dict)
     facts: dict[str, Fact] = field(default_factory=dict)
     units: dict[str, UnitGroup] = field(default_factory=dict)
+    lexicons: dict[str, Lexicon] = field(default_factory=dict)
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
     content_hash: str = ""
 
@@ -341,6 +343,12 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
             problems.append(
                 Problem(_where(kb, "facts", fid), "concept", f"unknown concept '{fact.concept}'")
             )
+    for cid, concept in kb.concepts.items():
+        for i, text in enumerate(concept.text_excludes):
+            if not text.strip():
+                problems.append(
+                    Problem(_where(kb, "concepts", cid), f"text_excludes[{i}]", "empty text")
+                )
     for uid, group in kb.units.items():
         for cid in group.concepts:
             if kb.concepts and cid not in kb.concepts:

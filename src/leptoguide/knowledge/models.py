@@ -236,6 +236,34 @@ class Concept(_Record):
     unit: str | None = None
     value_set: list[str] | None = None
     classes: list[Id] = Field(default_factory=list)
+    text_excludes: list[str] = Field(
+        default_factory=list,
+        description=(
+            "words or phrases that, when a free text contains them, mean the text is NOT this "
+            "concept (e.g. oral dose forms for an intravenous-only concept); free text only"
+        ),
+    )
+
+
+LexiconRole = Literal[
+    "negation-before", "negation-after", "scope-end", "strength-unit", "dose-form"
+]
+
+
+class Lexicon(_Record):
+    """A word list the free-text matcher uses (negation cues, dose forms, units): data, not code."""
+
+    id: Id
+    role: LexiconRole = Field(
+        description=(
+            "negation-before: cue that negates concept phrases after it in the same clause; "
+            "negation-after: cue that negates phrases before it; scope-end: word that ends a "
+            "negation scope; strength-unit: unit word removed after a number; dose-form: word "
+            "removed before matching a product name"
+        )
+    )
+    description: str
+    terms: list[str] = Field(min_length=1)
 
 
 class UnitDef(_Record):
@@ -293,5 +321,6 @@ RECORD_TYPES: dict[str, type[_Record]] = {
     "concepts": Concept,
     "facts": Fact,
     "units": UnitGroup,
+    "lexicons": Lexicon,
 }
 """Top-level YAML key -> record model. The directory a file lives in does not matter."""
