@@ -199,23 +199,16 @@ def baseline(kb: KnowledgeBase, questions: list[dict[str, Any]], split: str | No
     return score
 
 
+_BASE = Options(use_llm=False, use_store=False, persist=False)
+
 CONFIGS: dict[str, Options] = {
-    "full (dense + expansion)": Options(use_llm=False, use_store=False, persist=False),
-    "no dense (BM25 + expansion)": Options(
-        dense=False, use_llm=False, use_store=False, persist=False
-    ),
-    "dense without expansion": Options(
-        expand=False, expand_docs=False, use_llm=False, use_store=False, persist=False
-    ),
-    "BM25 without expansion": Options(
-        dense=False, expand=False, expand_docs=False, use_llm=False, use_store=False, persist=False
-    ),
-    "dense + query expansion only": Options(
-        expand_docs=False, use_llm=False, use_store=False, persist=False
-    ),
-    "dense + index expansion only": Options(
-        expand=False, use_llm=False, use_store=False, persist=False
-    ),
+    "default (dense + index expansion)": _BASE,
+    "BM25 + index expansion": replace(_BASE, dense=False),
+    "dense + index and query expansion": replace(_BASE, expand=True),
+    "BM25 + index and query expansion": replace(_BASE, dense=False, expand=True),
+    "dense + query expansion": replace(_BASE, expand=True, expand_docs=False),
+    "dense without expansion": replace(_BASE, expand_docs=False),
+    "BM25 without expansion": replace(_BASE, dense=False, expand_docs=False),
 }
 
 

@@ -14,6 +14,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 ISSUER = "https://ehr.example.org"
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class EhrKey:
     """An ES384 (or RS384) key pair as an EHR would hold it, with its public JWKS."""
 

@@ -107,14 +107,17 @@ def test_patient_audience_uses_patient_wording_and_reports_grade(qa: QA) -> None
 
 def test_synonym_expansion_finds_the_other_name(kb: KnowledgeBase) -> None:
     on = QA(kb, Options(dense=False, use_llm=False, persist=False))
-    off = QA(
-        kb, Options(dense=False, use_llm=False, persist=False, expand=False, expand_docs=False)
+    off = QA(kb, Options(dense=False, use_llm=False, persist=False, expand_docs=False))
+    query_side = QA(
+        kb, Options(dense=False, use_llm=False, persist=False, expand=True, expand_docs=False)
     )
     question = "platelet count before a spinal tap"
     assert on.ask(question).statements[0] == "lp-platelets"
     hits = off.retriever.retrieve(question).statements
     assert "spinal" not in " ".join(kb.statements["lp-platelets"].clinician.lower().split())
     assert on.retriever.retrieve(question).statements[0].coverage > hits[0].coverage
+    assert query_side.retriever.retrieve(question).statements[0].key == "lp-platelets"
+    assert "lumbar puncture" in query_side.retriever.retrieve(question).match
 
 
 def test_short_uppercase_synonym_is_case_sensitive(kb: KnowledgeBase) -> None:

@@ -173,3 +173,31 @@ def test_security_refuses_public_bind_without_issuers(tmp_path: object) -> None:
         Settings.from_env(database_url=url, host="0.0.0.0", allow_unauthenticated=True)
     )
     assert app.state.leptoguide.verifier.required is False
+
+
+def test_ask_is_answered_audited_and_conversation_shared(client: TestClient) -> None:
+    from leptoguide.store.conversations import DbConversationStore
+
+    r = client.post("/api/ask", json={"question": "What platelet count is needed before a lumbar puncture?",
+                                      "conversation_id": "conv-1"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["question"].startswith("What platelet") and "abstained" in body
+    state = client.app.state.leptoguide  # type: ignore[attr-defined]
+    assert state.audit.get(r.headers["x-leptoguide-audit-id"]).service == "ask"
+    r2 = client.post("/api/ask", json={"question": "And the INR?", "conversation_id": "conv-1"})
+    assert r2.status_code == 200
+    turns = DbConversationStore(state.db).history("conv-1")
+    assert [t.question for t in turns] == [body["question"], "And the INR?"]
+    _outcome(client.post("/api/ask", json={"question": ""}), 422)
+    _outcome(client.post("/api/ask", json={"question": "x", "top_k": 0}), 422)
+    _outcome(client.post("/api/ask", json={"question": "x", "conversation_id": "bad id!"}), 422)
+
+
+def test_ask_limits_mirror_the_answer_engine() -> None:
+    from leptoguide.answer import conversation, pipeline
+    from leptoguide.api import rest
+
+    assert rest.ASK_MAX_TOP_K == pipeline.MAX_TOP_K
+    assert rest.ASK_MAX_QUESTION == pipeline.MAX_QUESTION_CHARS
+    assert conversation.ID_PATTERN.pattern == rest.CONVERSATION_ID

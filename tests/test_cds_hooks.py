@@ -10,19 +10,23 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cdsutil import DISCOVERY, check, check_response
-from fhir_server import FhirTestServer
 from leptoguide.api.app import create_app
 from leptoguide.knowledge.loader import get_knowledge
 from leptoguide.settings import Settings
 from service_cases import PREFETCH_KEYS, hook_request, it_mtx_flow_block, lp_low_platelets
+from service_fhir_server import FhirTestServer
 
 SIGN = "/cds-services/leptoguide-order-sign"
 SELECT = "/cds-services/leptoguide-order-select"
 VIEW = "/cds-services/leptoguide-patient-view"
 
 
-def has_rule(hook: str, order: str) -> bool:
-    return any(hook in r.hooks and order in r.orders for r in get_knowledge().rules.values())
+def has_rule(hook: str, order: str, *concepts: str) -> bool:
+    """The knowledge base can decide the scenario: a rule for the order and the concepts to read it."""
+    kb = get_knowledge()
+    return all(c in kb.concepts for c in (order, *concepts)) and any(
+        hook in r.hooks and order in r.orders for r in kb.rules.values()
+    )
 
 
 @pytest.fixture
@@ -61,8 +65,8 @@ def test_each_hook_with_prefetch_answers_valid_cards(
 
 
 def test_order_sign_lp_with_low_platelets_raises_a_card(client: TestClient) -> None:
-    if not has_rule("order-sign", "lumbar-puncture"):
-        pytest.skip("knowledge base has no order-sign rule for lumbar-puncture yet")
+    if not has_rule("order-sign", "lumbar-puncture", "platelets"):
+        pytest.skip("knowledge base lacks the LP rule or the lumbar-puncture/platelets concepts")
     chart, drafts = lp_low_platelets()
     body = client.post(SIGN, json=hook_request("order-sign", "p-lp", chart, drafts)).json()
     check_response(body)
@@ -84,8 +88,8 @@ def test_order_sign_lp_with_low_platelets_raises_a_card(client: TestClient) -> N
 
 
 def test_it_methotrexate_with_flow_block_is_critical(client: TestClient) -> None:
-    if not has_rule("order-sign", "methotrexate"):
-        pytest.skip("knowledge base has no order-sign rule for methotrexate yet")
+    if not has_rule("order-sign", "methotrexate", "csf-flow-study", "intrathecal"):
+        pytest.skip("knowledge base lacks the IT rule or the methotrexate/flow-study concepts")
     chart, drafts = it_mtx_flow_block()
     body = client.post(SIGN, json=hook_request("order-sign", "p-it", chart, drafts)).json()
     check_response(body)

@@ -34,7 +34,7 @@ def _record(log: AuditLog, n: int, patient: str | None = "Patient/p1") -> list[s
 def test_migrations_create_every_table(db_url: str) -> None:
     db = Database(db_url)
     tables = set(inspect(db.engine).get_table_names())
-    assert {"audit_events", "audit_head", "cds_feedback", "jwt_jti", "conversations"} <= tables
+    assert {"audit_events", "audit_head", "cds_feedback", "jwt_jti", "conversation_turns"} <= tables
     from alembic.script import ScriptDirectory
 
     from leptoguide.store.db import alembic_config

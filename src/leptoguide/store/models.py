@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -67,12 +67,18 @@ class JwtJti(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-class Conversation(Base):
-    """A question-answering conversation (shared by every server process)."""
+class ConversationTurn(Base):
+    """One question-answering turn; a conversation is its turns in id order (shared by processes)."""
 
-    __tablename__ = "conversations"
+    __tablename__ = "conversation_turns"
 
-    id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
-    data: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    conversation_id: Mapped[str] = mapped_column(String(80), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    question: Mapped[str] = mapped_column(Text)
+    query: Mapped[str] = mapped_column(Text)
+    audience: Mapped[str] = mapped_column(String(20))
+    abstained: Mapped[bool] = mapped_column(Boolean)
+    statements: Mapped[str] = mapped_column(Text)

@@ -22,7 +22,7 @@ from leptoguide.web.common import (
 )
 from leptoguide.web.markup import render_markdown
 
-CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_TURNS = 6
 
 

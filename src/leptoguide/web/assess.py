@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from importlib import resources
 from typing import Any
 
@@ -43,6 +46,33 @@ def _assess(web: WebState, raw: bytes, name: str, at: dt.datetime | None) -> str
     return web.record(
         service="assess", patient_id=case.patient_reference, input_data=raw, output=result
     )
+
+
+_PDF_CACHE: OrderedDict[str, bytes] = OrderedDict()
+_PDF_CACHE_SIZE = 32
+_PDF_LOCK = threading.Lock()
+
+
+def _pdf(html: str, base_url: str) -> bytes:
+    """WeasyPrint takes about a second per report; identical report HTML reuses the last PDF."""
+    key = hashlib.sha256(html.encode("utf-8")).hexdigest()
+    with _PDF_LOCK:
+        hit = _PDF_CACHE.get(key)
+        if hit is not None:
+            _PDF_CACHE.move_to_end(key)
+            return hit
+    from weasyprint import CSS, HTML
+
+    css_path = resources.files("leptoguide.web").joinpath("static/css/report.css")
+    pdf = HTML(string=html, base_url=base_url).write_pdf(
+        stylesheets=[CSS(string=css_path.read_text("utf-8"))]
+    )
+    data = bytes(pdf)
+    with _PDF_LOCK:
+        _PDF_CACHE[key] = data
+        while len(_PDF_CACHE) > _PDF_CACHE_SIZE:
+            _PDF_CACHE.popitem(last=False)
+    return data
 
 
 def _parse_at(value: str) -> dt.datetime | None:
@@ -184,12 +214,7 @@ def router() -> APIRouter:
             policy_id=ctx.web.service.policy.id,
             **result_values(ctx, event, data),
         )
-        from weasyprint import CSS, HTML
-
-        css_path = resources.files("leptoguide.web").joinpath("static/css/report.css")
-        pdf = HTML(string=html, base_url=str(request.base_url)).write_pdf(
-            stylesheets=[CSS(string=css_path.read_text("utf-8"))]
-        )
+        pdf = _pdf(html, str(request.base_url))
         return finish(
             ctx,
             Response(

@@ -1,4 +1,4 @@
-"""Initial service schema: audit log (hash chain), CDS feedback, JWT ids, conversations.
+"""Initial service schema: audit log (hash chain), CDS feedback, JWT ids, conversation turns.
 
 Revision ID: 0001
 Revises:
@@ -69,15 +69,26 @@ def upgrade() -> None:
         batch_op.create_index("ix_cds_feedback_service_id", ["service_id"], unique=False)
 
     op.create_table(
-        "conversations",
-        sa.Column("id", sa.String(length=80), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("data", sa.Text(), nullable=False),
+        "conversation_turns",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("conversation_id", sa.String(length=80), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("query", sa.Text(), nullable=False),
+        sa.Column("audience", sa.String(length=20), nullable=False),
+        sa.Column("abstained", sa.Boolean(), nullable=False),
+        sa.Column("statements", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("conversations") as batch_op:
-        batch_op.create_index("ix_conversations_updated_at", ["updated_at"], unique=False)
+    with op.batch_alter_table("conversation_turns") as batch_op:
+        batch_op.create_index(
+            "ix_conversation_turns_conversation_id", ["conversation_id"], unique=False
+        )
 
     op.create_table(
         "jwt_jti",
@@ -92,7 +103,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("jwt_jti")
-    op.drop_table("conversations")
+    op.drop_table("conversation_turns")
     op.drop_table("cds_feedback")
     op.drop_table("audit_head")
     op.drop_table("audit_events")

@@ -72,7 +72,8 @@ class FhirTestServer:
                 status_code=status,
             )
 
-        async def jwks(_request: Request) -> JSONResponse:
+        async def jwks(request: Request) -> JSONResponse:
+            self.requests.append(str(request.url))
             return JSONResponse(self.jwks or {"keys": []})
 
         async def read(request: Request) -> JSONResponse:

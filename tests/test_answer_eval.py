@@ -1,0 +1,60 @@
+"""The question-answering evaluation on the shipped knowledge base meets its targets.
+
+Runs benchmarks/qa_eval.py's scorer in lexical mode (no dense model in a test home), so it needs
+neither torch nor an exported model. Skipped until the knowledge base has its statements.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from leptoguide.answer import QA, Options
+from leptoguide.knowledge.loader import load_knowledge
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _qa_eval():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("qa_eval", ROOT / "benchmarks" / "qa_eval.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["qa_eval"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_eval_set_shape() -> None:
+    qe = _qa_eval()
+    questions = qe.load_questions()
+    ins = [q for q in questions if not q.get("out_of_scope")]
+    outs = [q for q in questions if q.get("out_of_scope")]
+    assert len(ins) >= 60 and len(outs) >= 15
+    assert {q["audience"] for q in ins} == {"clinician", "patient"}
+    assert any("ignore previous instructions" in q["question"].lower() for q in outs)
+    assert len({q["id"] for q in questions}) == len(questions)
+    for q in ins:
+        assert q["key_facts"] and q["statements"], q["id"]
+
+
+def test_eval_meets_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LEPTOGUIDE_LLM_URL", raising=False)
+    kb = load_knowledge(check_readability=False)
+    if len(kb.statements) < 250:
+        pytest.skip("the knowledge base does not have its statements yet")
+    qe = _qa_eval()
+    questions = qe.load_questions()
+    known = set(kb.statements)
+    for q in questions:
+        assert set(q.get("statements", [])) <= known, f"{q['id']} cites unknown statements"
+    qa = QA(kb, Options(dense=False, use_llm=False, use_store=False, persist=False))
+    score = qe.run(kb, qa, questions, "lexical")
+    base = qe.baseline(kb, questions)
+    assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
+    assert score.abstain_recall == 1.0, score.failures
+    assert score.accuracy >= 0.9, score.failures
+    assert score.accuracy > base.accuracy
