@@ -179,7 +179,44 @@ def test_example_renders(kb: KnowledgeBase, name: str) -> None:
     text = render_text(data, kb, width=100)
     html = render_html(data, kb)
     for f in data["findings"]:
-        assert f["rule"] in text and f["rule"] in html
+        assert f["rule"] in text and f["rule"] in html and f["title"] in text
     assert "unknown regimen" not in text and ": ;" not in text
     patient = render_text(run(kb, name, audience="patient"), kb, width=100)
     assert "References" in patient or not data["findings"]
+
+
+def test_citations_numbered_once_per_statement(kb: KnowledgeBase) -> None:
+    from leptoguide.render.common import finding_refs, number_citations, ranges
+
+    data = run(kb, "adult-bacterial-meningitis-sepsis")
+    numbers, refs = number_citations(data, kb)
+    cited = {c["statement"] for f in data["findings"] for c in f["citations"]}
+    assert len(refs) == len(cited) == len(numbers)
+    assert [r["n"] for r in refs] == list(range(1, len(refs) + 1))
+    # a statement cited by two findings keeps one number
+    assert ranges([1, 2, 3, 5, 7, 8]) == "[1-3, 5, 7-8]" and ranges([]) == ""
+    text = render_text(data, kb, width=100)
+    for f in data["findings"]:
+        assert ranges(finding_refs(f, numbers)) in text
+
+
+def test_patient_report_plain_and_same_numbers(kb: KnowledgeBase) -> None:
+    from leptoguide.render.common import number_citations
+
+    clin = run(kb, "neonate-ceftriaxone-calcium")
+    pat = run(kb, "neonate-ceftriaxone-calcium", audience="patient")
+    assert number_citations(clin, kb)[0] == number_citations(pat, kb)[0]
+    text = render_text(pat, kb, width=100)
+    assert "ceftriaxone-calcium-neonate" not in text  # no rule ids
+    assert "thresholds:" not in text and "inputs:" not in text and "…" not in text
+    assert "Babies up to 28 days old" in text
+    html = render_html(pat, kb)
+    assert "Babies up to 28 days old" in html and 'href="#ref-1"' in html
+
+
+def test_text_report_has_no_duplicate_summary_lines(kb: KnowledgeBase) -> None:
+    data = run(kb, "adult-bacterial-meningitis-sepsis")
+    text = render_text(data, kb, width=200)
+    assert "Empiric therapy: Empiric therapy" not in text
+    assert text.count("Empiric therapy from 2 years without Listeria risk") == 1
+    assert "What is missing" not in text or "needed for" in text
