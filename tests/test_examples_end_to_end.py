@@ -66,10 +66,10 @@ CASES: dict[str, dict[str, Any]] = {
         "fire": {
             "it-chemo-csf-flow-block": "critical",
             "mtx-wbrt-leukoencephalopathy": "warning",
-            "it-mtx-schedule": "info",
             "focal-rt-nodular-or-symptomatic": "info",
         },
-        "silent": ["it-chemo-standard-vp-shunt", "lp-platelets-low"],
+        # no IT methotrexate calendar while the flow study shows a block
+        "silent": ["it-chemo-standard-vp-shunt", "lp-platelets-low", "it-mtx-schedule"],
         "missing": ["her2-status"],
         "not_missing": ["egfr-mutation", "alk-rearrangement", "braf-v600"],
     },
@@ -94,10 +94,9 @@ CASES: dict[str, dict[str, Any]] = {
         "fire": {
             "ceftriaxone-calcium-neonate": "critical",
             "ceftriaxone-hyperbilirubinemia-neonate": "warning",
-            "ceftriaxone-dose": "info",
         },
-        "silent": ["antibiotics-before-imaging-sepsis", "lm-classification"],
-        "summary": {"ceftriaxone-dose": "162 mg every 24 h"},
+        # sepsis without meningitis: the meningitis dose calculation stays silent
+        "silent": ["antibiotics-before-imaging-sepsis", "lm-classification", "ceftriaxone-dose"],
         "medications": ["calcium-iv", "ceftriaxone"],
         "conditions": ["hyperbilirubinemia", "sepsis"],
     },
