@@ -2,8 +2,8 @@
 
 "LP" finds statements that say "lumbar puncture" or "spinal tap"; "DepoCyt" finds "liposomal
 cytarabine". The lexicon is built from the knowledge base's concepts (display name plus synonyms), so
-the vocabulary lives in data/, not here. Short synonyms that are also common English words ("IT")
-match only in the case the terminology gives them.
+the vocabulary lives in data/, not here. One- and two-letter synonyms and synonyms that are also
+function words ("it", "lm", "iv") match only when written in capitals ("IT", "LM", "IV").
 """
 
 from __future__ import annotations
@@ -57,9 +57,14 @@ class Lexicon:
                 if key in seen:
                     continue
                 seen.add(key)
-                sensitive = len(words) == 1 and words[0].isupper() and words[0].lower() in STOPWORDS
+                sensitive = len(words) == 1 and (
+                    len(words[0]) <= 2 or words[0].lower() in STOPWORDS
+                )
                 phrase = Phrase(
-                    cid, text, words if sensitive else tuple(w.lower() for w in words), sensitive
+                    cid,
+                    text,
+                    (words[0].upper(),) if sensitive else tuple(w.lower() for w in words),
+                    sensitive,
                 )
                 group.append(phrase)
                 lex._by_first[phrase.words[0] if sensitive else phrase.words[0].lower()].append(
