@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from leptoguide.knowledge.loader import get_knowledge
 from leptoguide.web import fmt
 from leptoguide.web.markup import render_markdown
@@ -62,3 +64,21 @@ def test_quote_lines_become_one_escaped_note() -> None:
     assert "/kb/sources/" not in str(
         render_markdown("eano-esmo-2023", sources={"eano-esmo-2023": "x"})
     )
+
+
+def test_reference_details_are_readable() -> None:
+    from leptoguide.web.citations import readable_flags, source_line
+
+    kb = get_knowledge()
+    old = next(s for s in kb.sources.values() if s.superseded_by in kb.sources)
+    flags = readable_flags(kb, old.id)
+    assert any(f.startswith("superseded by ") for f in flags)
+    assert f"superseded by {old.superseded_by}" not in flags  # a name, not the bare id
+    overdue = next(
+        s for s in kb.sources.values() if any("overdue" in f for f in kb.source_flags(s.id))
+    )
+    assert not any(re.search(r"\d{4}-\d{2}-\d{2}", f) for f in readable_flags(kb, overdue.id))
+    dated = next(
+        s for s in kb.sources.values() if s.year and (s.citation or "").startswith(str(s.year))
+    )
+    assert source_line(dated).count(str(dated.year)) == 1

@@ -93,7 +93,10 @@ def source_line(src: Source | None) -> str:
     """A short bibliographic line: journal/publisher, year, citation."""
     if src is None:
         return ""
-    parts = [p for p in (src.journal or src.publisher, str(src.year) if src.year else None) if p]
+    year = str(src.year) if src.year else None
+    if year and src.citation and src.citation.startswith(year):
+        year = None  # the citation starts with the year already
+    parts = [p for p in (src.journal or src.publisher, year) if p]
     line = ", ".join(parts)
     if src.citation:
         line += f"; {src.citation}"
@@ -126,8 +129,27 @@ def _ref(
         source=src,
         source_title=src.title if src else source_id,
         locator=locator,
-        flags=kb.source_flags(source_id) if src else [],
+        flags=readable_flags(kb, source_id),
     )
+
+
+_ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+def readable_flags(kb: KnowledgeBase, source_id: str) -> list[str]:
+    """The source's currency flags with the newer source's short name and readable dates."""
+    from leptoguide.web.fmt import when_text
+
+    src = kb.sources.get(source_id)
+    if src is None:
+        return []
+    out = []
+    for flag in kb.source_flags(source_id):
+        newer = src.superseded_by
+        if newer and flag == f"superseded by {newer}":
+            flag = f"superseded by {short_source(kb.sources.get(newer), newer)}"
+        out.append(_ISO_DATE.sub(lambda m: when_text(m.group(1)), flag))
+    return out
 
 
 def assessment_refs(

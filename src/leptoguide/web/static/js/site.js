@@ -15,7 +15,10 @@
     if (statement) { statement.setAttribute("open", ""); }
   }
   document.addEventListener("DOMContentLoaded", function () {
+    // Print buttons need this script, so they only appear when it runs.
+    document.querySelectorAll(".print-button-wrap[hidden]").forEach(function (w) { w.hidden = false; });
     document.querySelectorAll(".print-button").forEach(function (b) {
+      b.hidden = false;
       b.addEventListener("click", function () { openAll(); window.print(); });
     });
     // Following a citation marker opens the reference it points to.
