@@ -260,3 +260,15 @@ def test_print_stylesheet_hides_controls_and_expands_references(site: Site) -> N
     for selector in (".site-header", ".feedback", ".ask-panel", ".skip-link", ".subnav"):
         assert selector in hidden
     assert "::details-content" in css
+
+
+def test_statement_page_lists_sources_without_a_group_heading(site: Site) -> None:
+    from leptoguide.knowledge.loader import get_knowledge
+
+    kb = get_knowledge()
+    st = next(s for s in sorted(kb.statements.values(), key=lambda s: s.id) if len(s.sources) >= 2)
+    parsed = refs_of(site.get(f"/kb/statements/{st.id}").text)
+    assert parsed.group_titles == []  # the page is the statement; no repeated heading
+    assert len(parsed.rows) == len({(c.source, c.locator) for c in st.sources})
+    for row, c in zip(parsed.rows.values(), st.sources, strict=False):
+        assert " ".join(c.locator.split()) in " ".join(row.split())
