@@ -348,6 +348,8 @@ def _audience_url(state: ServiceState, request: Request) -> str:
 
 async def authenticate(request: Request, authorization: str | None) -> AuthResult:
     state: ServiceState = request.app.state.leptoguide
+    if not state.verifier.required:  # nothing to verify: no thread hop
+        return state.verifier.verify(authorization, "")
     return await run_in_threadpool(
         state.verifier.verify, authorization, _audience_url(state, request)
     )
