@@ -138,60 +138,11 @@ WORD_VARIANTS: tuple[tuple[str, ...], ...] = (
 )
 
 
-# Search-term groups used only while the knowledge base has no terminology concepts of kind "term"
-# (data/terminology/concepts.yaml provides leptomeningeal-disease-terms, lumbar-puncture-terms, ...).
-# Names only: no facts, numbers or doses.
-FALLBACK_TERMS: dict[str, tuple[str, ...]] = {
-    "leptomeningeal-disease-terms": (
-        "leptomeningeal metastasis",
-        "leptomeningeal metastases",
-        "LM",
-        "LMD",
-        "leptomeningeal disease",
-        "leptomeningeal carcinomatosis",
-        "LC",
-        "LMC",
-        "carcinomatous meningitis",
-        "neoplastic meningitis",
-        "leptomeningeal spread",
-    ),
-    "lumbar-puncture-terms": ("lumbar puncture", "LP", "spinal tap"),
-    "intrathecal-terms": ("intrathecal", "IT", "intra-CSF", "into the spinal fluid"),
-    "ommaya-terms": (
-        "Ommaya",
-        "Ommaya reservoir",
-        "ventricular access device",
-        "intraventricular catheter",
-    ),
-    "csf-terms": ("CSF", "cerebrospinal fluid", "spinal fluid"),
-    "mri-terms": ("MRI", "magnetic resonance imaging", "MRI scan"),
-    "cytology-terms": ("cytology", "tumour cells in the CSF", "cancer cells in the fluid"),
-    "wbrt-terms": (
-        "WBRT",
-        "whole-brain radiotherapy",
-        "whole brain radiotherapy",
-        "whole-brain radiation",
-    ),
-    "vp-shunt-terms": ("VP shunt", "ventriculoperitoneal shunt", "shunt"),
-    "csi-terms": ("CSI", "craniospinal irradiation", "craniospinal radiotherapy"),
-    "lmwh-terms": ("LMWH", "low-molecular-weight heparin", "low molecular weight heparin"),
-    "tb-terms": ("TB", "tuberculous", "tuberculosis"),
-    "kps-terms": ("KPS", "Karnofsky", "Karnofsky performance status", "performance status"),
-    "icp-terms": ("ICP", "intracranial pressure", "opening pressure"),
-    "chemotherapy-terms": ("chemotherapy", "chemo"),
-    "depocyt-terms": ("DepoCyt", "DepoCyte", "liposomal cytarabine"),
-    "tdxd-terms": ("T-DXd", "trastuzumab deruxtecan", "Enhertu"),
-    "mtx-terms": ("MTX", "methotrexate"),
-}
-
-
 def lexicon_for(kb: object) -> Lexicon:
     """The lexicon of a knowledge base's terminology concepts (plus everyday word variants)."""
     concepts = getattr(kb, "concepts", {})
     groups: list[tuple[str, str, list[str]]] = [
         (c.id, c.kind, [c.display, *c.synonyms]) for c in concepts.values()
     ]
-    if not any(c.kind == "term" for c in concepts.values()):
-        groups += [(cid, "term", list(names)) for cid, names in FALLBACK_TERMS.items()]
     groups += [(f"variant-{i}", "variant", list(v)) for i, v in enumerate(WORD_VARIANTS)]
     return Lexicon.from_concepts(groups)
