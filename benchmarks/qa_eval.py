@@ -217,8 +217,8 @@ def tune(
 ) -> list[dict[str, Any]]:
     """Grid-search the abstention thresholds on the dev split; report dev and test."""
     rows = []
-    covs = [0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8]
-    coss = [0.0, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4] if options.dense else [0.0]
+    covs = [0.4, 0.45, 0.5, 0.55, 0.6, 0.7]
+    coss = [0.0, 0.3, 0.45, 0.55] if options.dense else [0.0]
     qa = QA(kb, options)
     for cov, cos in itertools.product(covs, coss):
         qa.options = replace(options, abstain=AbstainConfig(min_coverage=cov, min_cosine=cos))

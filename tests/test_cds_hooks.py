@@ -65,8 +65,7 @@ def test_each_hook_with_prefetch_answers_valid_cards(
 
 
 def test_order_sign_lp_with_low_platelets_raises_a_card(client: TestClient) -> None:
-    if not has_rule("order-sign", "lumbar-puncture", "platelets"):
-        pytest.skip("knowledge base lacks the LP rule or the lumbar-puncture/platelets concepts")
+    assert has_rule("order-sign", "lumbar-puncture", "platelets")
     chart, drafts = lp_low_platelets()
     body = client.post(SIGN, json=hook_request("order-sign", "p-lp", chart, drafts)).json()
     check_response(body)
@@ -88,14 +87,18 @@ def test_order_sign_lp_with_low_platelets_raises_a_card(client: TestClient) -> N
 
 
 def test_it_methotrexate_with_flow_block_is_critical(client: TestClient) -> None:
-    if not has_rule("order-sign", "methotrexate", "csf-flow-study", "intrathecal"):
-        pytest.skip("knowledge base lacks the IT rule or the methotrexate/flow-study concepts")
+    assert has_rule("order-sign", "methotrexate", "csf-flow-study", "intrathecal")
     chart, drafts = it_mtx_flow_block()
     body = client.post(SIGN, json=hook_request("order-sign", "p-it", chart, drafts)).json()
     check_response(body)
-    assert any(c["indicator"] == "critical" for c in body["cards"]), [
-        (c["indicator"], c["summary"]) for c in body["cards"]
-    ]
+    critical = [c for c in body["cards"] if c["indicator"] == "critical"]
+    assert critical, [(c["indicator"], c["summary"]) for c in body["cards"]]
+    # the block card offers to remove the draft IT order (a delete action on its id)
+    actions = [a for c in critical for s in c.get("suggestions", []) for a in s["actions"]]
+    assert {"type": "delete", "resourceId": "MedicationRequest/mtx-draft"}.items() <= actions[
+        0
+    ].items()
+    assert all(c.get("selectionBehavior") for c in critical if c.get("suggestions"))
 
 
 def test_same_chart_without_draft_orders_gives_no_order_cards(client: TestClient) -> None:

@@ -201,6 +201,14 @@ def test_question_with_citations_and_follow_up(page: Any, server: str) -> None:
     assert page.locator(".answer-body a.cite").count() >= 1
     page.locator("ol.refs > li summary").first.click()
     assert page.locator("ol.refs > li .ref-source").first.is_visible()
+    # following a citation marker opens its source row and the statement it belongs to
+    cite = page.locator(".answer-body a.cite").last
+    target = page.locator("#" + cite.get_attribute("href")[1:])
+    cite.click()
+    assert target.locator(".ref-source").is_visible()
+    group = page.locator(".ref-group", has=target)
+    assert group.locator(".ref-statement-text").is_visible()
+    assert ">" not in page.locator(".answer-body").inner_text().replace("->", "")
     shot(page, "ask-answer")
     check_a11y(page)
     page.fill("#question", "How is it diagnosed?")
@@ -213,6 +221,40 @@ def test_question_with_citations_and_follow_up(page: Any, server: str) -> None:
     page.fill("textarea[name=reason]", "clear")
     page.click("text=Send feedback")
     page.wait_for_selector("text=Your feedback was recorded")
+
+
+def test_print_hides_controls_and_expands_references(browser: Any, server: str) -> None:
+    # No script: the print stylesheet alone must open every reference.
+    context = browser.new_context(java_script_enabled=False, bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/patients/what-is-lm")
+        page.emulate_media(media="print")
+        for hidden in (".site-header", ".subnav", ".breadcrumb", ".print-button"):
+            assert not page.locator(hidden).first.is_visible(), hidden
+        sources = page.locator("ol.refs .ref-source")
+        assert sources.count() >= 1
+        assert all(sources.nth(i).is_visible() for i in range(sources.count()))
+        assert page.locator(".ref-statement-text").count() == 0  # the page text is the wording
+        page.screenshot(path=str(SHOTS / "patient-page-print.png"), full_page=True)
+        page.emulate_media(media="screen")
+        assert not sources.first.is_visible()  # closed on screen until opened
+        page.emulate_media(media="screen")
+        page.goto(f"{server}/ask")
+        page.fill("#question", "What is leptomeningeal metastasis?")
+        page.click("form.ask-form button[type=submit]")
+        page.wait_for_selector("h2#answer-heading")
+        page.emulate_media(media="print")
+        for hidden in (".feedback", ".ask-panel", "nav[aria-label=Main]"):
+            assert not page.locator(hidden).first.is_visible(), hidden
+        assert page.locator("ol.refs .ref-source").first.is_visible()
+        texts = page.locator(".ref-statement-text")
+        assert texts.count() >= 1
+        assert all(texts.nth(i).is_visible() for i in range(texts.count()))
+        assert page.locator(".site-footer .versions").is_visible()  # versions stay on paper
+        page.screenshot(path=str(SHOTS / "ask-answer-print.png"), full_page=True)
+    finally:
+        context.close()
 
 
 def test_xss_in_question_is_inert(page: Any, server: str) -> None:
@@ -249,6 +291,7 @@ def test_patient_page(page: Any, server: str) -> None:
     page.wait_for_selector("h1:text('What is leptomeningeal disease?')")
     assert "Reading grade:" in page.locator("main").inner_text()
     assert page.locator("ol.refs > li").count() >= 1
+    assert page.locator(".print-button").is_visible()  # shown by the script, which runs here
     shot(page, "patient-page")
     check_a11y(page)
 

@@ -107,7 +107,13 @@ def users(app: FastAPI) -> dict[str, str]:
 def fake_answer(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     """Install a stand-in ``leptoguide.answer`` returning a fixed cited answer text."""
 
-    def install(text: str, statement: str | None = None, abstain: bool = False) -> None:
+    def install(
+        text: str,
+        statement: str | None = None,
+        abstain: bool = False,
+        citations: list[dict[str, Any]] | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
         class _Answer:
             def __init__(self, question: str, audience: str, conv: str | None) -> None:
                 self.d = {
@@ -116,8 +122,11 @@ def fake_answer(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
                     "abstained": abstain,
                     "reason": "no supporting statement" if abstain else None,
                     "answer": "" if abstain else text,
+                    "warnings": list(warnings or []),
                     "citations": []
                     if abstain
+                    else citations
+                    if citations is not None
                     else [
                         {
                             "n": 1,

@@ -8,8 +8,9 @@ Three gates, in order:
    a scope word below, or a terminology concept (drug, procedure, device, route, search term, or one
    of the scope conditions). "Treatment of breast cancer" alone is not in scope.
 3. Evidence: the best statements must cover enough of the question's idf-weighted content words
-   (a word the knowledge base has never seen weighs most), and, when dense retrieval is on, the best
-   cosine must clear a floor. The thresholds were tuned on eval/questions.yaml (docs/qa.md).
+   (a word the knowledge base has never seen weighs most). An optional floor on the best dense
+   cosine exists but is off: it changed nothing on the evaluation set. Thresholds were tuned on the
+   dev half of eval/questions.yaml (docs/qa.md).
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ REASON_WEAK = (
 
 @dataclass(frozen=True)
 class AbstainConfig:
-    min_coverage: float = 0.55
-    min_cosine: float = 0.30
+    min_coverage: float = 0.5
+    min_cosine: float = 0.0
     min_passage_coverage: float = 0.7
 
 

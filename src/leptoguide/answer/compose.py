@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from leptoguide.answer.index import Document, Passage
 from leptoguide.answer.result import Audience, Citation
 from leptoguide.answer.retrieve import Hit
+from leptoguide.answer.text import content_tokens
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -68,14 +69,25 @@ def select_statements(
     def for_patients(hit: Hit) -> bool:
         return PATIENT_TOPIC in kb.statements[hit.key].topics
 
-    if audience == "patient":
-        pool = [h for h in qualified[:5] if for_patients(h)]
-        head = sorted(pool, key=lambda h: -h.coverage)[:1]
-        qualified = head + [h for h in qualified if h not in head]
-    else:
+    if audience != "patient":
         clinical = [h for h in qualified if not for_patients(h)]
-        qualified = clinical or qualified
-    return [h.key for h in qualified[:top_k]]
+        return [h.key for h in (clinical or qualified)[:top_k]]
+    pool = [h for h in qualified[:5] if for_patients(h)]
+    head = sorted(pool, key=lambda h: -h.coverage)[:1]
+    qualified = head + [h for h in qualified if h not in head]
+    # patient wordings of neighbouring statements often say the same thing: show it once
+    kept: list[Hit] = []
+    for hit in qualified:
+        words = set(content_tokens(kb.statements[hit.key].patient))
+        if all(
+            _jaccard(words, set(content_tokens(kb.statements[k.key].patient))) < 0.5 for k in kept
+        ):
+            kept.append(hit)
+    return [h.key for h in kept[:top_k]]
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
 
 
 def _topic_label(topic: str) -> str:

@@ -2,8 +2,8 @@
 
 "LP" finds statements that say "lumbar puncture" or "spinal tap"; "DepoCyt" finds "liposomal
 cytarabine". The lexicon is built from the knowledge base's concepts (display name plus synonyms), so
-the vocabulary lives in data/, not here. Short synonyms that are also common English words ("IT")
-match only in the case the terminology gives them.
+the vocabulary lives in data/, not here. One- and two-letter synonyms and synonyms that are also
+function words ("it", "lm", "iv") match only when written in capitals ("IT", "LM", "IV").
 """
 
 from __future__ import annotations
@@ -57,9 +57,14 @@ class Lexicon:
                 if key in seen:
                     continue
                 seen.add(key)
-                sensitive = len(words) == 1 and words[0].isupper() and words[0].lower() in STOPWORDS
+                sensitive = len(words) == 1 and (
+                    len(words[0]) <= 2 or words[0].lower() in STOPWORDS
+                )
                 phrase = Phrase(
-                    cid, text, words if sensitive else tuple(w.lower() for w in words), sensitive
+                    cid,
+                    text,
+                    (words[0].upper(),) if sensitive else tuple(w.lower() for w in words),
+                    sensitive,
                 )
                 group.append(phrase)
                 lex._by_first[phrase.words[0] if sensitive else phrase.words[0].lower()].append(
@@ -133,60 +138,11 @@ WORD_VARIANTS: tuple[tuple[str, ...], ...] = (
 )
 
 
-# Search-term groups used only while the knowledge base has no terminology concepts of kind "term"
-# (data/terminology/concepts.yaml provides leptomeningeal-disease-terms, lumbar-puncture-terms, ...).
-# Names only: no facts, numbers or doses.
-FALLBACK_TERMS: dict[str, tuple[str, ...]] = {
-    "leptomeningeal-disease-terms": (
-        "leptomeningeal metastasis",
-        "leptomeningeal metastases",
-        "LM",
-        "LMD",
-        "leptomeningeal disease",
-        "leptomeningeal carcinomatosis",
-        "LC",
-        "LMC",
-        "carcinomatous meningitis",
-        "neoplastic meningitis",
-        "leptomeningeal spread",
-    ),
-    "lumbar-puncture-terms": ("lumbar puncture", "LP", "spinal tap"),
-    "intrathecal-terms": ("intrathecal", "IT", "intra-CSF", "into the spinal fluid"),
-    "ommaya-terms": (
-        "Ommaya",
-        "Ommaya reservoir",
-        "ventricular access device",
-        "intraventricular catheter",
-    ),
-    "csf-terms": ("CSF", "cerebrospinal fluid", "spinal fluid"),
-    "mri-terms": ("MRI", "magnetic resonance imaging", "MRI scan"),
-    "cytology-terms": ("cytology", "tumour cells in the CSF", "cancer cells in the fluid"),
-    "wbrt-terms": (
-        "WBRT",
-        "whole-brain radiotherapy",
-        "whole brain radiotherapy",
-        "whole-brain radiation",
-    ),
-    "vp-shunt-terms": ("VP shunt", "ventriculoperitoneal shunt", "shunt"),
-    "csi-terms": ("CSI", "craniospinal irradiation", "craniospinal radiotherapy"),
-    "lmwh-terms": ("LMWH", "low-molecular-weight heparin", "low molecular weight heparin"),
-    "tb-terms": ("TB", "tuberculous", "tuberculosis"),
-    "kps-terms": ("KPS", "Karnofsky", "Karnofsky performance status", "performance status"),
-    "icp-terms": ("ICP", "intracranial pressure", "opening pressure"),
-    "chemotherapy-terms": ("chemotherapy", "chemo"),
-    "depocyt-terms": ("DepoCyt", "DepoCyte", "liposomal cytarabine"),
-    "tdxd-terms": ("T-DXd", "trastuzumab deruxtecan", "Enhertu"),
-    "mtx-terms": ("MTX", "methotrexate"),
-}
-
-
 def lexicon_for(kb: object) -> Lexicon:
     """The lexicon of a knowledge base's terminology concepts (plus everyday word variants)."""
     concepts = getattr(kb, "concepts", {})
     groups: list[tuple[str, str, list[str]]] = [
         (c.id, c.kind, [c.display, *c.synonyms]) for c in concepts.values()
     ]
-    if not any(c.kind == "term" for c in concepts.values()):
-        groups += [(cid, "term", list(names)) for cid, names in FALLBACK_TERMS.items()]
     groups += [(f"variant-{i}", "variant", list(v)) for i, v in enumerate(WORD_VARIANTS)]
     return Lexicon.from_concepts(groups)

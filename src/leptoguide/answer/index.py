@@ -31,10 +31,11 @@ from leptoguide.settings import home_dir
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
 
-LAYOUT = "statements-v4"
+LAYOUT = "statements-v5"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
-# bm25 column weights: title, clinician text, patient text, topics, synonyms
-STATEMENT_WEIGHTS = (4.0, 1.0, 1.0, 2.0, 0.5)
+# bm25 column weights: title, clinician text, patient text, topics. Synonyms (index-side expansion)
+# live in a table of their own so their length does not dilute bm25's length normalisation.
+STATEMENT_WEIGHTS = (4.0, 1.0, 1.0, 2.0)
 PASSAGE_WEIGHTS = (2.0, 1.0)
 
 Progress = Callable[[int, int], None]
@@ -119,6 +120,35 @@ class StatementIndex(_Fts):
             self.vectors = None
         self._init_cache()
 
+    def postings(self, token: str) -> frozenset[int]:
+        """Rows whose text or synonyms contain ``token``."""
+        hit = self._postings.get(token)
+        if hit is None:
+            hit = super().postings(token) | self._syn_postings(token)
+            self._postings[token] = hit
+        return hit
+
+    def _syn_postings(self, token: str) -> frozenset[int]:
+        quoted = fts_quote(token)
+        if not quoted:
+            return frozenset()
+        rows = self.conn.execute("SELECT rowid FROM st_syn WHERE st_syn MATCH ?", (quoted,))
+        return frozenset(int(r[0]) for r in rows)
+
+    def search_synonyms(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """(rowid, -bm25) over the index-side synonyms."""
+        if not match:
+            return []
+        try:
+            rows = self.conn.execute(
+                "SELECT rowid, bm25(st_syn) AS s FROM st_syn WHERE st_syn MATCH ? "
+                "ORDER BY s LIMIT ?",
+                (match, limit),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
     @property
     def model(self) -> str | None:
         return self.meta.get("model") or None
@@ -199,8 +229,9 @@ def build_statement_index(
         f"""
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
         CREATE TABLE st_meta(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL);
-        CREATE VIRTUAL TABLE st_fts USING fts5(title, clinician, patient, topics, synonyms,
+        CREATE VIRTUAL TABLE st_fts USING fts5(title, clinician, patient, topics,
             tokenize='{TOKENIZER}');
+        CREATE VIRTUAL TABLE st_syn USING fts5(synonyms, tokenize='{TOKENIZER}');
         CREATE TABLE st_vec(rowid INTEGER, which INTEGER, v BLOB, PRIMARY KEY (rowid, which));
         CREATE TABLE jargon(term TEXT PRIMARY KEY);
         """
@@ -209,10 +240,11 @@ def build_statement_index(
     for rowid, row in enumerate(fields, start=1):
         conn.execute("INSERT INTO st_meta(rowid, id) VALUES (?, ?)", (rowid, row[0]))
         conn.execute(
-            "INSERT INTO st_fts(rowid, title, clinician, patient, topics, synonyms) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (rowid, *row[1:]),
+            "INSERT INTO st_fts(rowid, title, clinician, patient, topics) VALUES (?, ?, ?, ?, ?)",
+            (rowid, *row[1:5]),
         )
+        if row[5]:
+            conn.execute("INSERT INTO st_syn(rowid, synonyms) VALUES (?, ?)", (rowid, row[5]))
     conn.executemany(
         "INSERT INTO jargon(term) VALUES (?)", [(t,) for t in sorted(jargon_terms(fields))]
     )

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from leptoguide.answer.embed import Embedder, Vectors
+from leptoguide.answer.embed import Embedder
 from leptoguide.answer.expand import Expansion, Lexicon
 from leptoguide.answer.index import PassageStore, StatementIndex, _Fts
 from leptoguide.answer.text import content_tokens, fts_quote
@@ -49,6 +49,20 @@ class Retrieval:
     passages: list[Hit] = field(default_factory=list)
     dense_used: bool = False
     match: str = ""
+
+
+SYNONYM_WEIGHT = 0.3
+"""Weight of a synonym-table match relative to a match in the statement's own text."""
+
+
+def combine(
+    main: list[tuple[int, float]], extra: list[tuple[int, float]], weight: float
+) -> list[tuple[int, float]]:
+    """Add ``weight`` x the extra score to the main score; best first."""
+    scores = dict(main)
+    for rowid, score in extra:
+        scores[rowid] = scores.get(rowid, 0.0) + weight * score
+    return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
 def rrf(rankings: Iterable[list[int]], k: int) -> dict[int, float]:
@@ -115,18 +129,18 @@ class Retriever:
         return " OR ".join(dict.fromkeys(p for p in parts if p))
 
     def _fuse(
-        self, fts: _Fts, match: str, qvec: Vectors | None, dense_fn: object, kind: str
+        self,
+        lexical: list[tuple[int, float]],
+        extra: list[tuple[int, float]],
+        dense: list[tuple[int, float]],
+        kind: Literal["statement", "passage"],
     ) -> list[Hit]:
-        pool = self.config.pool
-        lexical = fts.search(match, pool)
-        dense: list[tuple[int, float]] = []
-        if qvec is not None and callable(dense_fn):
-            dense = dense_fn(qvec, pool)
-        scores = rrf([[r for r, _ in lexical], [r for r, _ in dense]], self.config.rrf_k)
+        rankings = [[r for r, _ in lexical], [r for r, _ in extra], [r for r, _ in dense]]
+        scores = rrf(rankings, self.config.rrf_k)
         bm = dict(lexical)
         cos = dict(dense)
         hits = [
-            Hit(kind, rowid, "", score, bm.get(rowid), cos.get(rowid))  # type: ignore[arg-type]
+            Hit(kind, rowid, "", score, bm.get(rowid), cos.get(rowid))
             for rowid, score in scores.items()
         ]
         hits.sort(key=lambda h: (-h.score, -(h.bm25 or 0.0)))
@@ -141,15 +155,25 @@ class Retriever:
         match = self.match_expression(terms, expansion)
         qvec = self.embedder.encode([query])[0] if self.embedder is not None else None
         out = Retrieval(query, terms, expansion, dense_used=qvec is not None, match=match)
-        hits = self._fuse(self.index, match, qvec, self.index.dense, "statement")[:limit]
+        pool = self.config.pool
+        lexical = self.index.search(match, pool)
+        if self.config.alternatives:
+            lexical = combine(lexical, self.index.search_synonyms(match, pool), SYNONYM_WEIGHT)
+        hits = self._fuse(
+            lexical, [], self.index.dense(qvec, pool) if qvec is not None else [], "statement"
+        )[:limit]
         for hit in hits:
             hit.key = self.index.statement_id(hit.rowid)
             hit.coverage = coverage(self.index, terms, [hit.rowid], self._alts(expansion))
         out.statements = hits
         if self.store is not None and self.store.size:
             store = self.store
-            qv = qvec if store.vectors is not None else None
-            phits = self._fuse(store, match, qv, store.dense, "passage")[:limit]
+            phits = self._fuse(
+                store.search(match, pool),
+                [],
+                store.dense(qvec, pool) if qvec is not None and store.vectors is not None else [],
+                "passage",
+            )[:limit]
             for hit in phits:
                 hit.key = str(hit.rowid)
                 hit.coverage = coverage(store, terms, [hit.rowid], self._alts(expansion))

@@ -67,14 +67,23 @@ SERVICES: dict[str, HookService] = {
 }
 
 
+OBSERVATION_SYSTEMS = ("http://loinc.org", "https://leptoguide.org/fhir/CodeSystem/lm")
+
+
 def observation_codes(kb: KnowledgeBase) -> str:
-    """``system|code`` tokens of every observation concept the reader understands."""
+    """``system|code`` tokens of every observation concept the reader understands.
+
+    Only code systems an Observation is coded in (LOINC and the project code system) and only
+    exact codes: ICD-10 category patterns such as ``G93.4*`` are matching rules of the reader, not
+    FHIR search tokens.
+    """
     tokens = sorted(
         {
             f"{c.system}|{c.code}"
             for concept in kb.concepts.values()
             if concept.kind in ("observation", "finding")
             for c in concept.codes
+            if c.system in OBSERVATION_SYSTEMS and "*" not in c.code
         }
     )
     return ",".join(tokens)
@@ -353,6 +362,8 @@ def _audience_url(state: ServiceState, request: Request) -> str:
 
 async def authenticate(request: Request, authorization: str | None) -> AuthResult:
     state: ServiceState = request.app.state.leptoguide
+    if not state.verifier.required:  # nothing to verify: no thread hop
+        return state.verifier.verify(authorization, "")
     return await run_in_threadpool(
         state.verifier.verify, authorization, _audience_url(state, request)
     )

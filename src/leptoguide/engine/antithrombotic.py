@@ -67,32 +67,48 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
     entries: list[dict[str, Any]] = []
     policies: set[str] = set()
     statements: set[str] = set()
+    # One entry per drug: an order and its administrations are one exposure. The class (and so
+    # the hold) is the most conservative any record gives; the last dose is the latest recorded.
+    per_drug: dict[str, list[MedicationEntry]] = {}
     for m in sorted(ctx.case.medications, key=lambda m: (m.concept, m.reference or "")):
         if m.concept not in classes or m.status in ("entered-in-error", "not-done", "cancelled"):
             continue
-        cls, stmts = classes[m.concept]
+        per_drug.setdefault(m.concept, []).append(m)
+    for drug, meds in per_drug.items():
+        base, stmts = classes[drug]
         statements.update(stmts)
-        note_parts: list[str] = []
-        if cls == "lmwh":
-            dose_class, why = _lmwh_class(m, ceiling)
-            cls = f"lmwh-{dose_class}"
-            note_parts.append(why)
-            policies.add("lmwh-prophylactic-max-mg-per-day")
+        options: list[tuple[float, bool, str, str | None]] = []  # (hold, daily known, class, why)
+        for m in meds:
+            cls, why = base, None
+            if base == "lmwh":
+                dose_class, why = _lmwh_class(m, ceiling)
+                cls = f"lmwh-{dose_class}"
+                policies.add("lmwh-prophylactic-max-mg-per-day")
+            hold_m = _policy(ctx, f"lp-hold-hours-{cls}")
+            hold_key = hold_m if hold_m is not None else float("inf")
+            options.append((hold_key, m.frequency_per_day is not None, cls, why))
+        _, _, cls, why = max(options, key=lambda o: (o[0], o[1], o[2]))
+        note_parts: list[str] = [why] if why else []
         hold_name, restart_name = f"lp-hold-hours-{cls}", f"lp-restart-hours-{cls}"
         hold, restart = _policy(ctx, hold_name), _policy(ctx, restart_name)
         policies.update(n for n in (hold_name, restart_name) if n in ctx.policy.values)
-        times = [aware(t) for t in (*m.times, m.last_time) if t is not None]
-        past = sorted(t for t in times if t is not None and t <= ctx.at)
-        last: dt.datetime | None = past[-1] if past else None
+        last: dt.datetime | None = None
+        last_ref: str | None = None
+        for m in meds:
+            for t in (aware(t) for t in (*m.times, m.last_time) if t is not None):
+                if t is not None and t <= ctx.at and (last is None or t > last):
+                    last, last_ref = t, m.reference
+        chosen = next((m for m in meds if m.reference == last_ref), meds[0])
         entry: dict[str, Any] = {
-            "drug": m.concept,
+            "drug": drug,
             "class": cls,
-            "dose": m.dose,
-            "dose_unit": m.dose_unit,
+            "dose": chosen.dose,
+            "dose_unit": chosen.dose_unit,
             "last_dose": iso(last),
             "hold_hours": hold,
             "restart_hours": restart,
-            "reference": m.reference,
+            "reference": chosen.reference,
+            "references": [m.reference for m in meds if m.reference],
             "lp_time": iso(lp_time),
         }
         if hold is None:
@@ -107,7 +123,7 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
             earliest = last + dt.timedelta(hours=hold)
             entry["earliest_lp"] = iso(earliest)
             entry["status"] = "hold" if elapsed < hold else "clear"
-            if entry["status"] == "clear" and m.status == "active":
+            if entry["status"] == "clear" and any(m.status == "active" for m in meds):
                 note_parts.append("no further dose before the LP")
         if restart is not None:
             entry["restart_after_lp"] = f"{restart:g} h"
@@ -131,7 +147,7 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
 
 def derive(ctx: Context, facts: Facts) -> None:
     result = assess_drugs(ctx)
-    refs = tuple(e["reference"] for e in result["drugs"] if e["reference"])
+    refs = tuple(r for e in result["drugs"] for r in e["references"])
     ref = refs[0] if refs else None
     facts.set(
         FactValue(

@@ -13,7 +13,7 @@ from typing import Any
 
 from leptoguide.case import Case
 from leptoguide.engine import dosing
-from leptoguide.engine.evaluate import evaluate
+from leptoguide.engine.evaluate import evaluate, unknown_facts
 from leptoguide.engine.facts import Facts, FactValue, build_facts, iso
 from leptoguide.engine.templates import UNKNOWN, render
 from leptoguide.knowledge.conditions import (
@@ -121,6 +121,8 @@ def regimen_text(regimen: Regimen) -> str:
     """A one-line, checkable description of a regimen record."""
     parts = [regimen.title]
     for band in regimen.bands:
+        if band.amount is None and not band.unit and not band.notes:
+            continue  # an eligibility band (age range only): nothing to print
         amount = "" if band.amount is None else f"{band.amount:g}"
         if band.amount_max:
             amount += f"-{band.amount_max:g}"
@@ -151,7 +153,9 @@ def regimen_text(regimen: Regimen) -> str:
         parts.append(text)
     if regimen.fractionation:
         fr = regimen.fractionation
-        parts.append(f"{fr.gy_per_fraction * fr.fractions:g} Gy in {fr.fractions} fractions")
+        text = f"{fr.gy_per_fraction * fr.fractions:g} Gy in {fr.fractions} fractions"
+        if text not in regimen.title:
+            parts.append(text)
     for phase in regimen.schedule:
         bits = [phase.name]
         if phase.times_per_week:
@@ -165,9 +169,8 @@ def regimen_text(regimen: Regimen) -> str:
         parts.append(" ".join(bits))
     if regimen.companions:
         parts.append("with " + ", ".join(regimen.companions))
-    if regimen.status != "approved":
-        parts.append(f"[{regimen.status}]")
-    return "; ".join(parts)
+    text = "; ".join(parts)
+    return text if regimen.status == "approved" else f"{text} [{regimen.status}]"
 
 
 class _Env:
@@ -383,7 +386,7 @@ def assess(
         tree = _parsed(rule)
         result = evaluate(tree, facts, policy)
         if result is None:
-            for fid in facts_used(tree):
+            for fid in unknown_facts(tree, facts, policy):
                 need(fid, rule.id)
             continue
         if result is False:

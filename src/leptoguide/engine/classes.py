@@ -1,38 +1,18 @@
 """Concept classes the computations need (which concepts are cancers, antibiotics, ...).
 
-The terminology (``data/terminology``) is the source: a concept lists its ``classes``. Until every
-concept carries its classes, the fallback below (concept ids from the fixed contract, no doses or
-thresholds) keeps the engine working; a concept's own ``classes`` always win when present.
+The terminology (``data/terminology/concepts.yaml``) is the only source: a concept lists its
+``classes``. The engine reads the classes named in ``REQUIRED``; ``leptoguide kb validate`` and the
+tests check that the shipped terminology gives each of them at least one member.
 """
 
 from __future__ import annotations
 
 from leptoguide.knowledge.loader import KnowledgeBase
 
-ALIASES: dict[str, tuple[str, ...]] = {"cancer": ("primary-cancer",)}
-
-FALLBACK: dict[str, frozenset[str]] = {
-    "cancer": frozenset(
-        {
-            "breast-cancer",
-            "nsclc",
-            "sclc",
-            "lung-cancer",
-            "melanoma",
-            "lymphoma",
-            "leukemia",
-            "leptomeningeal-metastasis",
-            "brain-metastasis",
-        }
-    ),
-    "antibiotic": frozenset(
-        {"ceftriaxone", "cefotaxime", "vancomycin", "ampicillin", "amoxicillin", "gentamicin"}
-    ),
-}
+REQUIRED = ("cancer", "antibiotic")
+"""Class names the engine computations read (known cancer / LM context, antibiotic timing)."""
 
 
 def members(kb: KnowledgeBase, cls: str) -> frozenset[str]:
-    """Concept ids in class ``cls`` (terminology first, then the fallback)."""
-    names = {cls, *ALIASES.get(cls, ())}
-    found = {cid for cid, c in kb.concepts.items() if names & set(c.classes)}
-    return frozenset(found) | FALLBACK.get(cls, frozenset())
+    """Concept ids whose terminology record lists class ``cls``."""
+    return frozenset(cid for cid, c in kb.concepts.items() if cls in c.classes)

@@ -19,6 +19,7 @@ from leptoguide.knowledge.conditions import (
     Not,
     PolicyRef,
     Presence,
+    facts_used,
 )
 from leptoguide.policy import Policy
 
@@ -107,3 +108,25 @@ def evaluate(node: Node, facts: Facts, policy: Policy) -> Tri:
     if not ok:
         return None
     return _compare(node.op, fv.value, right)
+
+
+def unknown_facts(node: Node, facts: Facts, policy: Policy) -> list[str]:
+    """The facts that make ``node`` unknown: only the leaves inside sub-conditions that are
+    themselves unknown (a fact inside an ``all`` that is already false does not count)."""
+    out: dict[str, None] = {}
+
+    def visit(n: Node) -> None:
+        if evaluate(n, facts, policy) is not None:
+            return
+        if isinstance(n, (All, AnyOf)):
+            for item in n.items:
+                visit(item)
+        elif isinstance(n, Not):
+            visit(n.item)
+        else:
+            for fid in facts_used(n):
+                if not facts.get(fid).usable:
+                    out.setdefault(fid, None)
+
+    visit(node)
+    return list(out)

@@ -155,10 +155,12 @@ def derive_antibiotic_timing(ctx: Context, facts: Facts) -> None:
             continue
         if m.kind == "request":
             continue
-        times = [
+        recorded = [
             a for a in (aware(t) for t in (*m.times, m.last_time) if t is not None) if a is not None
         ]
-        times = [t for t in times if t <= ctx.at]
+        times = [t for t in recorded if t <= ctx.at]
+        if recorded and not times:
+            continue  # every recorded dose is after the evaluation time
         if m.kind == "administration" or times or m.status == "active":
             given = True
             given_refs.append(m.reference)
@@ -204,3 +206,35 @@ def derive_antibiotic_timing(ctx: Context, facts: Facts) -> None:
             reference=first_ref,
         )
     )
+
+
+def derive_procedure_timing(ctx: Context, facts: Facts) -> None:
+    """Facts ``derived_by: procedure-timing`` with a ``concept``: hours since that order or
+    procedure was first requested or done (at or before the evaluation time), else missing."""
+    for fact in ctx.kb.facts.values():
+        if fact.derived_by != "procedure-timing" or not fact.concept:
+            continue
+        first: dt.datetime | None = None
+        ref: str | None = None
+        for p in ctx.case.procedures:
+            t = aware(p.time)
+            if p.concept != fact.concept or t is None or t > ctx.at:
+                continue
+            if first is None or t < first:
+                first, ref = t, p.reference
+        if first is None:
+            facts.set(
+                missing(fact.id, note=f"no dated {fact.concept} order or procedure", unit="h")
+            )
+            continue
+        facts.set(
+            FactValue(
+                fact.id,
+                "ok",
+                round(hours_between(first, ctx.at), 2),
+                "h",
+                time=first,
+                reference=ref,
+                references=(ref,) if ref else (),
+            )
+        )

@@ -11,6 +11,16 @@ from typing import Any
 
 from leptoguide.engine.facts import Context, Facts, FactValue
 
+STATUS_TEXT = {
+    "missing": "not recorded",
+    "stale": "too old for the site policy",
+    "unparseable": "recorded but could not be read",
+}
+
+
+def _why(status: str) -> str:
+    return STATUS_TEXT.get(status, status)
+
 
 def stratify(facts: Facts, kps_min: float) -> dict[str, Any]:
     if not facts.value("lm-context"):
@@ -31,7 +41,7 @@ def stratify(facts: Facts, kps_min: float) -> dict[str, Any]:
             if ecog.usable
             else ""
         )
-        unknown.append(f"KPS {kps.status}{extra}")
+        unknown.append(f"KPS {_why(kps.status)}{extra}")
     for fid, label in (
         ("major-neurological-deficits", "major neurological deficits"),
         ("bulky-cns-disease", "bulky CNS disease"),
@@ -39,7 +49,7 @@ def stratify(facts: Facts, kps_min: float) -> dict[str, Any]:
     ):
         fv = facts.get(fid)
         if not fv.usable:
-            unknown.append(f"{label}: {fv.status}")
+            unknown.append(f"{label}: {_why(fv.status)}")
         elif fv.value is True:
             poor.append(label)
         else:
@@ -52,7 +62,7 @@ def stratify(facts: Facts, kps_min: float) -> dict[str, Any]:
         elif options.usable:
             unknown.append("extensive systemic disease (good risk needs minimal disease)")
         else:
-            unknown.append(f"extensive systemic disease; treatment options {options.status}")
+            unknown.append(f"extensive systemic disease; treatment options {_why(options.status)}")
     elif extent.usable:
         good.append(f"systemic disease {extent.value}")
         if options.usable and options.value == "reasonable":
@@ -60,9 +70,9 @@ def stratify(facts: Facts, kps_min: float) -> dict[str, Any]:
         elif options.usable:
             unknown.append("few systemic options (good risk needs reasonable options)")
         else:
-            unknown.append(f"systemic treatment options {options.status}")
+            unknown.append(f"systemic treatment options: {_why(options.status)}")
     else:
-        unknown.append(f"systemic disease extent {extent.status}")
+        unknown.append(f"extent of systemic disease: {_why(extent.status)}")
     if poor:
         reasons = [f"poor-risk feature: {p}" for p in poor]
         reasons.append("NCCN lists the features without saying whether one is enough")
@@ -70,7 +80,8 @@ def stratify(facts: Facts, kps_min: float) -> dict[str, Any]:
     if unknown:
         return {
             "group": "unknown",
-            "reasons": [f"not known: {u}" for u in unknown] + [f"good-risk: {g}" for g in good],
+            "reasons": [f"unknown because {u}" for u in unknown]
+            + [f"good-risk feature present: {g}" for g in good],
             "missing": unknown,
         }
     return {"group": "good", "reasons": [f"good-risk feature: {g}" for g in good], "missing": []}

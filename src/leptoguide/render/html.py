@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from functools import cache
+from itertools import groupby
 from typing import Any
 
 from jinja2 import Environment, Template
+from markupsafe import Markup
 
 from leptoguide.knowledge.loader import KnowledgeBase
-from leptoguide.render.common import finding_refs, number_citations
+from leptoguide.render.common import (
+    PATIENT_LABEL,
+    SEVERITY_LABEL,
+    detail_lines,
+    finding_refs,
+    input_text,
+    missing_items,
+    number_citations,
+    summary_text,
+    threshold_text,
+)
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -20,30 +32,36 @@ body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0
 .finding{padding:.5rem 1rem;margin:1rem 0;background:#f7f7f7}.meta{color:#555;font-size:.9rem}
 .draft{background:#fff3cd;padding:0 .3rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}
 </style></head><body>
-<h1>LeptoGuide assessment</h1>
+<h1>{{ 'LeptoGuide: information for you' if patient else 'LeptoGuide assessment' }}</h1>
 <p class="meta">Evaluated at {{ d.evaluated_at }} &middot; knowledge {{ d.knowledge_version }} &middot;
 policy {{ d.policy.id }} ({{ d.policy.hash }}) &middot; audience {{ d.audience }}</p>
-<h2>Classification</h2>
+<p>{% if d.findings %}{{ d.findings | length }} findings: {% for s, n in counts %}{{ n }} {{ s }}{% if not loop.last %}, {% endif %}{% endfor %}{% else %}No findings.{% endif %}</p>
+{% if not patient %}<h2>Classification</h2>
 <p>EANO-ESMO: <strong>{{ d.classification.certainty | replace('_', ' ') }}{% if d.classification.type %}, type {{ d.classification.type }}{% endif %}</strong></p>
 <ul>{% for r in d.classification.reasons %}<li>{{ r }}</li>{% endfor %}</ul>
 <p>NCCN risk group: <strong>{{ d.risk.group }}</strong></p>
-<ul>{% for r in d.risk.reasons %}<li>{{ r }}</li>{% endfor %}</ul>
-<h2>Findings ({{ d.findings | length }})</h2>
-{% for f in d.findings %}
+<ul>{% for r in d.risk.reasons %}<li>{{ r }}</li>{% endfor %}</ul>{% endif %}
+{% for severity, items in groups %}
+<h2>{{ labels[severity] }} ({{ items | length }})</h2>
+{% for f in items %}
 <section class="finding {{ f.severity }}" id="{{ f.rule }}">
-<p><strong>{{ f.severity | upper }}</strong> {{ f.kind }}{% if f.evidence_status != 'approved' %} <span class="draft">draft</span>{% endif %}
-<span class="meta">{{ f.rule }}</span></p>
-<p>{{ f.summary }} {% for n in refs_of(f) %}<a href="#ref-{{ n }}">[{{ n }}]</a>{% endfor %}</p>
-<pre style="white-space:pre-wrap">{{ f.detail }}</pre>
-{% if f.thresholds %}<ul class="meta">{% for t in f.thresholds %}<li>threshold {{ t.id }} = {{ t.value }} {{ t.unit or '' }} ({{ 'site override' if t.overridden else 'default' }}; {{ t.statement or t.source }}{% if t.alternatives %}; alternatives {% for a in t.alternatives %}{{ a.value }}{% if not loop.last %}, {% endif %}{% endfor %}{% endif %})</li>{% endfor %}</ul>{% endif %}
-{% if f.inputs %}<p class="meta">Inputs: {% for i in f.inputs %}{{ i.fact }}={{ i.value if i.value is not none else i.status }}{% if i.time %} ({{ i.time }}){% endif %}{% if i.reference %} [{{ i.reference }}]{% endif %}{% if not loop.last %}; {% endif %}{% endfor %}</p>{% endif %}
+{% if patient %}<p><strong>{{ summary(f) }}</strong> {{ cite(f) }}</p>
+{% else %}<p><strong>{{ f.title }}</strong> <span class="meta">{{ f.rule }}; {{ f.kind }}</span>{% if f.evidence_status != 'approved' %} <span class="draft">draft evidence</span>{% endif %}</p>
+<p>{{ summary(f) }} {{ cite(f) }}</p>{% endif %}
+{% set lines = detail(f) %}{% if lines %}<ul>{% for line in lines %}<li>{{ line.lstrip('- ') }}</li>{% endfor %}</ul>{% endif %}
+{% if not patient %}
+{% if f.thresholds %}<p class="meta">Thresholds: {% for t in f.thresholds %}{{ threshold(t) }}{% if not loop.last %}; {% endif %}{% endfor %}</p>{% endif %}
+{% set used = inputs(f) %}{% if used %}<p class="meta">Inputs: {{ used | join('; ') }}</p>{% endif %}
+{% if f.suggestion %}<p>Suggested action: {{ f.suggestion }}</p>{% endif %}
+{% endif %}
 </section>
-{% endfor %}
-{% if d.missing %}<h2>Missing or unusable data</h2><ul>{% for m in d.missing %}<li>{{ m.item }} ({{ m.status }}): needed for {{ m.needed_for | join(', ') }}; {{ m.suggestion }}</li>{% endfor %}</ul>{% endif %}
-{% if d.warnings %}<h2>Data warnings</h2><ul>{% for w in d.warnings %}<li>{{ w.where }}{% if w.field %} field {{ w.field }}{% endif %}: {{ w.message }}</li>{% endfor %}</ul>{% endif %}
+{% endfor %}{% endfor %}
+{% if missing %}{% if patient %}<h2>Information your care team may still need</h2><ul>{% for m in missing %}<li>{{ m.label }}</li>{% endfor %}</ul>
+{% else %}<h2>What is missing</h2><ul>{% for m in missing %}<li><strong>{{ m.label }}</strong> ({{ m.item }}): {{ m.action }}; needed for {{ m.needed_for | join('; ') }}</li>{% endfor %}</ul>{% endif %}{% endif %}
+{% if d.warnings and not patient %}<h2>Data warnings</h2><ul>{% for w in d.warnings %}<li>{{ w.where }}{% if w.field %} ({{ w.field }}){% endif %}: {{ w.message }}</li>{% endfor %}</ul>{% endif %}
 {% for s in d.schedules %}<h2>Schedule: {{ s.title }} ({{ s.status }})</h2>
 <table><tr><th>dose</th><th>date</th><th>phase</th></tr>{% for e in s.events %}<tr><td>{{ e.dose }}</td><td>{{ e.date }}</td><td>{{ e.phase }}</td></tr>{% endfor %}</table>{% endfor %}
-{% if refs %}<h2>References</h2><ol>{% for r in refs %}<li id="ref-{{ r.n }}">{{ r.statement_title }}{% if r.status and r.status != 'approved' %} [{{ r.status }}]{% endif %} &mdash; {{ r.source_title }}{% if r.year %} ({{ r.year }}){% endif %}, {{ r.locator }}</li>{% endfor %}</ol>{% endif %}
+{% if refs %}<h2>References</h2><ol>{% for r in refs %}<li id="ref-{{ r.n }}" value="{{ r.n }}">{{ r.statement_title }}{% if r.status and r.status != 'approved' %} [{{ r.status }}]{% endif %}<ul class="meta">{% for src in r.sources %}<li>{{ src.source_title }}{% if src.year %} ({{ src.year }}){% endif %}; {{ src.locator }}</li>{% endfor %}</ul></li>{% endfor %}</ol>{% endif %}
 <p class="meta">{{ d.disclaimer }}</p>
 </body></html>
 """
@@ -56,4 +74,26 @@ def _template() -> Template:
 
 def render_html(data: dict[str, Any], kb: KnowledgeBase | None = None) -> str:
     numbers, refs = number_citations(data, kb)
-    return _template().render(d=data, refs=refs, refs_of=lambda f: finding_refs(f, numbers))
+    patient = data["audience"] == "patient"
+    groups = [(s, list(g)) for s, g in groupby(data["findings"], key=lambda f: f["severity"])]
+    counts = [(s, len(items)) for s, items in groups]
+
+    def cite(f: dict[str, Any]) -> Markup:
+        nums = finding_refs(f, numbers)
+        links = ", ".join(f'<a href="#ref-{n}">{n}</a>' for n in nums)
+        return Markup(f"[{links}]") if nums else Markup("")
+
+    return _template().render(
+        d=data,
+        refs=refs,
+        patient=patient,
+        groups=groups,
+        counts=counts,
+        labels=PATIENT_LABEL if patient else SEVERITY_LABEL,
+        cite=cite,
+        detail=detail_lines,
+        summary=summary_text,
+        threshold=threshold_text,
+        inputs=lambda f: [t for t in (input_text(i) for i in f["inputs"]) if t],
+        missing=missing_items(data, kb),
+    )

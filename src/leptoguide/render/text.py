@@ -1,8 +1,9 @@
-"""A readable terminal report (Rich): alerts first by severity, numbered citations that resolve."""
+"""A readable terminal report (Rich): alerts first by severity, one number per cited statement."""
 
 from __future__ import annotations
 
 import io
+from itertools import groupby
 from typing import Any
 
 from rich.console import Console
@@ -10,7 +11,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from leptoguide.knowledge.loader import KnowledgeBase
-from leptoguide.render.common import finding_refs, number_citations
+from leptoguide.render.common import (
+    PATIENT_LABEL,
+    SEVERITY_LABEL,
+    detail_lines,
+    finding_refs,
+    input_text,
+    missing_items,
+    number_citations,
+    ranges,
+    summary_text,
+    threshold_text,
+)
 
 STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -18,9 +30,11 @@ STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 def render_text(data: dict[str, Any], kb: KnowledgeBase | None = None, width: int = 100) -> str:
     buf = io.StringIO()
     con = Console(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
+    patient = data["audience"] == "patient"
     numbers, refs = number_citations(data, kb)
     pol = data["policy"]
-    con.print(f"[bold]LeptoGuide assessment[/bold] ({escape(data['audience'])})")
+    title = "LeptoGuide: information for you" if patient else "LeptoGuide assessment"
+    con.print(f"[bold]{title}[/bold]")
     con.print(
         f"evaluated at {data['evaluated_at']}; knowledge {data['knowledge_version']}; "
         f"policy {escape(pol['id'])} ({pol['hash']})"
@@ -30,6 +44,55 @@ def render_text(data: dict[str, Any], kb: KnowledgeBase | None = None, width: in
             "policy overrides: "
             + escape(", ".join(f"{k}={v}" for k, v in pol["overrides"].items()))
         )
+    counts = {s: sum(f["severity"] == s for f in data["findings"]) for s in SEVERITY_LABEL}
+    con.print(
+        f"{len(data['findings'])} findings: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        if data["findings"]
+        else "No findings."
+    )
+    if not patient:
+        _classification(con, data)
+    n = 0
+    for severity, group in groupby(data["findings"], key=lambda f: f["severity"]):
+        items = list(group)
+        label = (PATIENT_LABEL if patient else SEVERITY_LABEL)[severity]
+        con.print()
+        con.print(f"[{STYLE[severity]}]{label.upper()} ({len(items)})[/]")
+        for f in items:
+            n += 1
+            _finding(con, f, n, numbers, patient)
+    _missing(con, data, kb, patient)
+    if data["warnings"] and not patient:
+        con.print()
+        con.print("[bold]Data warnings[/bold]")
+        for w in data["warnings"]:
+            fld = f" ({w['field']})" if w.get("field") else ""
+            con.print(f"  - {escape(w['where'])}{escape(fld)}: {escape(w['message'])}")
+    for s in data["schedules"]:
+        con.print()
+        con.print(
+            f"[bold]Schedule: {escape(s['title'])}[/bold] ({s['status']}; start {s['start']})"
+        )
+        table = Table("dose", "date", "phase")
+        for e in s["events"]:
+            table.add_row(str(e["dose"]), e["date"], e["phase"])
+        con.print(table)
+    if refs:
+        con.print()
+        con.print("[bold]References[/bold]")
+        for r in refs:
+            status = f" [{r['status']}]" if r["status"] and r["status"] != "approved" else ""
+            con.print(f"\\[{r['n']}] {escape(r['statement_title'])}{escape(status)}")
+            for src in r["sources"]:
+                year = f" ({src['year']})" if src["year"] else ""
+                con.print(f"     {escape(src['source_title'])}{year}; {escape(src['locator'])}")
+    con.print()
+    con.print(escape(data["disclaimer"]))
+    return buf.getvalue()
+
+
+def _classification(con: Console, data: dict[str, Any]) -> None:
     cls, risk = data["classification"], data["risk"]
     con.print()
     typ = f", type {cls['type']}" if cls["type"] else ""
@@ -39,69 +102,50 @@ def render_text(data: dict[str, Any], kb: KnowledgeBase | None = None, width: in
     con.print(f"[bold]NCCN risk group:[/bold] {risk['group']}")
     for r in risk["reasons"]:
         con.print(f"  - {escape(r)}")
-    con.print()
-    con.print(f"[bold]Findings ({len(data['findings'])})[/bold]")
-    for i, f in enumerate(data["findings"], 1):
-        nums = "".join(f"[{n}]" for n in finding_refs(f, numbers))
-        draft = " DRAFT" if f["evidence_status"] != "approved" else ""
+
+
+def _finding(
+    con: Console, f: dict[str, Any], n: int, numbers: dict[str, int], patient: bool
+) -> None:
+    cites = ranges(finding_refs(f, numbers))
+    if patient:
+        con.print(f"{n}. {escape(summary_text(f))} {escape(cites)}")
+        for line in detail_lines(f):
+            con.print(f"   {escape(line)}")
+        return
+    draft = ", draft evidence" if f["evidence_status"] != "approved" else ""
+    con.print(
+        f"{n}. [bold]{escape(f['title'])}[/bold] [dim]({f['rule']}; {f['kind']}{draft})[/dim]"
+    )
+    con.print(f"   {escape(summary_text(f))} {escape(cites)}")
+    for line in detail_lines(f):
+        con.print(f"     {escape(line)}")
+    if f["thresholds"]:
         con.print(
-            f"{i}. [{STYLE[f['severity']]}]{f['severity'].upper()}[/] {f['kind']}{draft} "
-            f"[dim]{f['rule']}[/dim]"
+            "     [dim]thresholds: "
+            + escape("; ".join(threshold_text(t) for t in f["thresholds"]))
+            + "[/dim]"
         )
-        con.print(f"   {escape(f['summary'])} {escape(nums)}")
-        for line in f["detail"].splitlines():
-            if line.strip():
-                con.print(f"     {escape(line.strip())}")
-        for t in f["thresholds"]:
-            alts = ", ".join(str(a.get("value")) for a in t["alternatives"])
-            src = t.get("statement") or t.get("source")
-            con.print(
-                f"     threshold {t['id']} = {t['value']}{' ' + t['unit'] if t['unit'] else ''}"
-                f" ({'site override' if t['overridden'] else 'default'}; {src}"
-                f"{'; alternatives ' + alts if alts else ''})"
-            )
-        used = [
-            f"{i['fact']}={i['value'] if i['value'] is not None else i['status']}"
-            + (f" @{i['time']}" if i.get("time") else "")
-            for i in f["inputs"]
-        ]
-        if used:
-            con.print(f"     [dim]inputs: {escape('; '.join(used))}[/dim]")
-    if data["missing"]:
-        con.print()
-        con.print("[bold]Missing or unusable data[/bold]")
-        for m in data["missing"]:
-            con.print(
-                f"  - {m['item']} ({m['status']}): needed for {', '.join(m['needed_for'])}; "
-                f"{escape(m['suggestion'])}"
-            )
-    if data["warnings"]:
-        con.print()
-        con.print("[bold]Data warnings[/bold]")
-        for w in data["warnings"]:
-            fld = f" field {w['field']}" if w.get("field") else ""
-            con.print(f"  - {escape(w['where'])}{escape(fld)}: {escape(w['message'])}")
-    if data["schedules"]:
-        con.print()
-        for s in data["schedules"]:
-            con.print(
-                f"[bold]Schedule: {escape(s['title'])}[/bold] ({s['status']}; start {s['start']})"
-            )
-            table = Table("dose", "date", "phase")
-            for e in s["events"]:
-                table.add_row(str(e["dose"]), e["date"], e["phase"])
-            con.print(table)
-    if refs:
-        con.print()
-        con.print("[bold]References[/bold]")
-        for r in refs:
-            year = f" ({r['year']})" if r["year"] else ""
-            status = f" [{r['status']}]" if r["status"] and r["status"] != "approved" else ""
-            con.print(
-                f"[{r['n']}] {escape(r['statement_title'])}{escape(status)} - "
-                f"{escape(r['source_title'])}{year}, {escape(r['locator'])}",
-                markup=True,
-            )
+    used = [t for t in (input_text(i) for i in f["inputs"]) if t]
+    if used:
+        con.print(f"     [dim]inputs: {escape('; '.join(used))}[/dim]")
+    if f.get("suggestion"):
+        con.print(f"     suggested action: {escape(f['suggestion'])}")
+
+
+def _missing(con: Console, data: dict[str, Any], kb: KnowledgeBase | None, patient: bool) -> None:
+    items = missing_items(data, kb)
+    if not items:
+        return
     con.print()
-    con.print(escape(data["disclaimer"]))
-    return buf.getvalue()
+    if patient:
+        con.print("[bold]Information your care team may still need[/bold]")
+        for m in items:
+            con.print(f"  - {escape(m['label'])}")
+        return
+    con.print("[bold]What is missing[/bold]")
+    for m in items:
+        con.print(
+            f"  - {escape(m['label'])} ({m['item']}): {escape(m['action'])}; "
+            f"needed for {escape('; '.join(m['needed_for']))}"
+        )

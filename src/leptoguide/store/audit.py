@@ -15,9 +15,9 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 
 from leptoguide.store.db import Database, as_utc, utcnow
 from leptoguide.store.models import AuditEvent, AuditHead
@@ -150,19 +150,23 @@ class AuditLog:
             policy_hash=policy_hash,
             output=canonical_json(output),
         )
-        with self.db.session() as session, session.begin():
+        head = cast(Table, AuditHead.__table__)
+        events = cast(Table, AuditEvent.__table__)
+        with self.db.writing(), self.db.engine.begin() as conn:
             # The UPDATE comes first: it takes the write lock before anything is read.
-            seq, last = session.execute(
-                update(AuditHead)
-                .where(AuditHead.id == 1)
-                .values(seq=AuditHead.seq + 1)
-                .returning(AuditHead.seq, AuditHead.last_hash)
+            seq, last = conn.execute(
+                update(head)
+                .where(head.c.id == 1)
+                .values(seq=head.c.seq + 1)
+                .returning(head.c.seq, head.c.last_hash)
             ).one()
             event.seq = int(seq)
             event.prev_hash = last
             event.hash = event_hash(event)
-            session.add(event)
-            session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
+            conn.execute(
+                insert(events).values({c.name: getattr(event, c.name) for c in events.columns})
+            )
+            conn.execute(update(head).where(head.c.id == 1).values(last_hash=event.hash))
         return event
 
     def count(self, service: str | None = None) -> int:

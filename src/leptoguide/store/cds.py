@@ -30,7 +30,7 @@ def store_feedback(db: Database, service_id: str, items: list[dict[str, Any]]) -
         )
         for item in items
     ]
-    with db.session() as session, session.begin():
+    with db.writing(), db.session() as session, session.begin():
         session.add_all(rows)
         session.flush()
         return [r.id for r in rows]
@@ -61,7 +61,7 @@ def claim_jti(db: Database, iss: str, jti: str, expires_at: dt.datetime) -> bool
     key = hashlib.sha256(f"{iss}\x00{jti}".encode()).hexdigest()
     now = utcnow()
     try:
-        with db.session() as session, session.begin():
+        with db.writing(), db.session() as session, session.begin():
             session.execute(delete(JwtJti).where(JwtJti.expires_at < now))
             session.add(JwtJti(key=key, iss=iss[:512], expires_at=expires_at))
     except IntegrityError:

@@ -56,5 +56,5 @@ class DbConversationStore:
             abstained=turn.abstained,
             statements=json.dumps(list(turn.statements)),
         )
-        with self.db.session() as session, session.begin():
+        with self.db.writing(), self.db.session() as session, session.begin():
             session.add(row)

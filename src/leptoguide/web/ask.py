@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide.errors import InputError
-from leptoguide.web.citations import answer_refs
+from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.web.citations import answer_refs, short_source
 from leptoguide.web.common import (
     WebState,
     check_csrf,
@@ -36,6 +37,33 @@ def _ask(
     payload = {"question": question, "audience": audience, "conversation_id": conversation_id}
     audit_id = web.record(service="ask", patient_id=None, input_data=payload, output=result)
     return result, audit_id
+
+
+_SOURCE_WARNING = re.compile(r"^source (\S+): (.+)$", re.I)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def warnings_not_in_text(warnings: list[str], text: str) -> list[str]:
+    """Warnings the answer text does not already state (its notes name the source and flags)."""
+    body = _norm(text)
+    out = []
+    for w in warnings:
+        m = _SOURCE_WARNING.match(w.strip())
+        if m:
+            parts = [m.group(1), *(p.strip() for p in m.group(2).split(";"))]
+            if all(_norm(p) in body for p in parts if p):
+                continue
+        elif _norm(w).rstrip(".") in body:
+            continue
+        out.append(w)
+    return out
+
+
+def source_names(kb: KnowledgeBase) -> dict[str, str]:
+    return {sid: short_source(src, sid) for sid, src in kb.sources.items()}
 
 
 def router() -> APIRouter:
@@ -92,9 +120,13 @@ def router() -> APIRouter:
         statuses = await run_in_threadpool(web.statuses)
         refs = answer_refs(result, web.kb, statuses)
         numbers = {r.n for r in refs}
+        text = str(result.get("answer") or "")
         values.update(
             answer=result,
-            body_html=render_markdown(str(result.get("answer") or ""), numbers),
+            body_html=render_markdown(text, numbers, sources=source_names(web.kb)),
+            extra_warnings=warnings_not_in_text(
+                [str(w) for w in result.get("warnings") or []], text
+            ),
             refs=refs,
             has_draft=any(r.draft for r in refs),
             audit_id=audit_id,

@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 
 from leptoguide.errors import InputError
 from leptoguide.store.models import AuditEvent
+from leptoguide.web import fmt
 from leptoguide.web.caseform import form_definition, form_to_casefile, option_label
 from leptoguide.web.citations import assessment_refs
 from leptoguide.web.common import (
@@ -136,16 +137,50 @@ def result_values(ctx: Ctx, event: AuditEvent, data: dict[str, Any]) -> dict[str
         for item in f.get("inputs") or []:
             if isinstance(item, dict) and item.get("fact") and item["fact"] not in used:
                 used[str(item["fact"])] = item
+    kb = web.kb
+    inputs_used = []
+    for key in sorted(used, key=lambda k: fmt.label(kb, k).lower()):
+        item = used[key]
+        fact = kb.facts.get(key)
+        raw = item.get("value")
+        numeric = isinstance(raw, int | float) and not isinstance(raw, bool)
+        inputs_used.append(
+            {
+                "fact": key,
+                "label": fmt.label(kb, key),
+                "value": fmt.value(kb, raw) if raw is not None else None,
+                "unit": fmt.unit(item.get("unit") or (fact.unit if fact and numeric else None)),
+                "status": str(item.get("status") or "ok"),
+                "time": item.get("time"),
+                "reference": item.get("reference"),
+                "note": item.get("note"),
+            }
+        )
+    missing = [
+        {
+            **x,
+            "label": fmt.label(kb, str(x.get("item"))),
+            "rules": [(str(r), fmt.label(kb, str(r))) for r in x.get("needed_for") or []],
+        }
+        for x in data.get("missing") or []
+        if isinstance(x, dict)
+    ]
+    risk = data.get("risk") or {}
+    reasons = [str(r) for r in risk.get("reasons") or []]
     return {
         "event": event,
         "data": data,
+        "missing": missing,
+        "risk_unknown": str(risk.get("group") or "unknown") == "unknown",
+        "risk_not_known": [r for r in reasons if r.lower().startswith("not known")],
+        "incomplete": bool(missing or data.get("warnings")),
         "alerts": alerts,
         "recommendations": others,
         "refs": refs,
         "by_rule": by_rule,
         "details": details,
         "statements": statements,
-        "inputs_used": [used[k] for k in sorted(used)],
+        "inputs_used": inputs_used,
         "has_draft": any(r.draft for r in refs),
         "hidden_unapproved": web.approved_only,
         "has_schedule": any((s.get("events") or []) for s in data.get("schedules") or []),

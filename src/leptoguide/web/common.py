@@ -31,6 +31,8 @@ from leptoguide.store import reviews
 from leptoguide.store.accounts import SessionInfo, User, resolve_session
 from leptoguide.store.audit import AuditLog
 from leptoguide.store.db import Database
+from leptoguide.web import fmt
+from leptoguide.web.citations import group_refs, source_line
 
 SESSION_COOKIE = "lg_session"
 ANON_COOKIE = "lg_anon"
@@ -87,6 +89,11 @@ def templates_env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["group_refs"] = group_refs
+    env.globals["source_line"] = source_line
+    env.filters["when"] = fmt.when
+    env.filters["num"] = fmt.number
+    env.filters["unit"] = fmt.unit
     return env
 
 
