@@ -256,3 +256,14 @@ def test_ask_bad_bodies(client: TestClient, body: Any, field: str) -> None:
 def test_ask_bad_json(client: TestClient) -> None:
     r = client.post("/api/ask", content=b"[" * 5000, headers={"content-type": "application/json"})
     outcome(r, 400, 422)
+
+
+def test_cds_nan_platelets_in_prefetch_is_an_error_not_silence(client: TestClient) -> None:
+    """FastAPI's JSON parser accepts NaN; a NaN platelet count must not pass every threshold."""
+    req = _req()
+    obs = req["prefetch"]["observations"]
+    plt = next(e["resource"] for e in obs["entry"] if "valueQuantity" in e["resource"])
+    plt["valueQuantity"]["value"] = 0.0
+    body = json.dumps(req).replace('"value": 0.0', '"value": NaN', 1).encode()
+    r = client.post(SIGN, content=body, headers={"content-type": "application/json"})
+    outcome(r, 422, expression="valueQuantity.value")

@@ -131,6 +131,7 @@ _Loader.yaml_implicit_resolvers = {
 
 def read_document(doc: Any, *, name: str, kb: KnowledgeBase | None = None) -> Case:
     """Read an already parsed document: FHIR if it has a resourceType (or is a list), else case file."""
+    _check_numbers(doc, name)  # parsed elsewhere too (CDS Hooks bodies allow NaN): check here
     if kb is None:
         from leptoguide.knowledge.loader import get_knowledge
 
