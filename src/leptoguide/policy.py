@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from leptoguide.errors import KnowledgeError, Problem
+from leptoguide.errors import InputError, KnowledgeError, Problem
 from leptoguide.knowledge.loader import KnowledgeBase
 
 ENV_POLICY = "LEPTOGUIDE_POLICY"
@@ -85,6 +83,11 @@ class Policy:
         ]
 
 
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str | int | float | bool) or value is None else ""
+    return text[:60] if text else f"a {type(value).__name__}"
+
+
 def _check_type(kind: str, value: Any) -> bool:
     if kind == "boolean":
         return isinstance(value, bool)
@@ -103,15 +106,21 @@ def load_policy(kb: KnowledgeBase, path: str | Path | None = None) -> Policy:
     policy_id, title = DEFAULT_POLICY_ID, "LeptoGuide defaults"
     where = str(path) if path else None
     if path is not None:
+        from leptoguide.intake import load_document
+
         p = Path(path)
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+            raw = p.read_bytes()
         except OSError as exc:
             raise KnowledgeError(
                 [Problem(str(p), None, f"cannot read policy file: {exc.strerror}")]
             ) from exc
-        except yaml.YAMLError as exc:
-            raise KnowledgeError([Problem(str(p), None, f"malformed YAML: {exc}")]) from exc
+        try:
+            # the intake parser: no aliases, bounded nesting, finite numbers, one-line errors
+            data = load_document(raw, name=str(p) if p.suffix == ".json" else f"{p}.yaml")
+        except InputError as exc:
+            problem = exc.problem
+            raise KnowledgeError([Problem(str(p), problem.field, problem.message)]) from None
         problems: list[Problem] = []
         if (
             not isinstance(data, dict)
@@ -148,7 +157,9 @@ def load_policy(kb: KnowledgeBase, path: str | Path | None = None) -> Policy:
                 )
                 continue
             if not _check_type(param.type, value):
-                problems.append(Problem(str(p), fld, f"expected a {param.type}, got {value!r}"))
+                problems.append(
+                    Problem(str(p), fld, f"expected a {param.type}, got {_show(value)}")
+                )
                 continue
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 if param.minimum is not None and value < param.minimum:

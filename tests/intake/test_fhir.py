@@ -345,10 +345,15 @@ def test_components_are_read(kb: KnowledgeBase) -> None:
     assert case.latest("csf-glucose").value == pytest.approx(36.032)  # type: ignore[union-attr]
 
 
-def test_comparator_noted(kb: KnowledgeBase) -> None:
-    q = {**qty(10, "10*9/L"), "comparator": "<"}
-    plt = read(kb, obs("777-3", valueQuantity=q)).latest("platelets")
-    assert plt is not None and plt.note == "comparator <"
+def test_comparator_is_a_bound_not_a_value(kb: KnowledgeBase) -> None:
+    """'<150' must not read as 150 (it could pass a platelet threshold): kept, not used."""
+    q = {**qty(150, "10*9/L"), "comparator": "<"}
+    case = read(kb, obs("777-3", valueQuantity=q))
+    plt = case.latest("platelets")
+    assert plt is not None and plt.status == "unparseable" and plt.value == "<150 10*9/L"
+    assert any("is a bound" in w.message for w in case.warnings)
+    plain = read(kb, obs("777-3", valueQuantity=qty(150, "10*9/L"))).latest("platelets")
+    assert plain is not None and plain.status == "ok"
 
 
 # ------------------------------------------------------------------ patient, conditions, devices

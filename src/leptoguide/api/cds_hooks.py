@@ -218,17 +218,31 @@ def _check_context(service: HookService, req: CdsRequest) -> None:
             )
 
 
-def _resources(value: Any) -> list[dict[str, Any]]:
-    """Resources in a prefetch value (a resource or a search Bundle); outcomes are dropped."""
+def _resources(value: Any, where: str = "prefetch") -> list[dict[str, Any]]:
+    """Resources in a prefetch value (a resource or a search Bundle); outcomes are dropped.
+
+    An entry that is not an object with a resource object is an error (400), never skipped:
+    a draft order the service cannot read must not turn into an empty card list."""
     if value is None:
         return []
     if value.get("resourceType") == "Bundle":
         out = []
-        for entry in value.get("entry") or []:
-            res = entry.get("resource") if isinstance(entry, dict) else None
-            if not isinstance(res, dict) or res.get("resourceType") == "OperationOutcome":
+        entries = value.get("entry") or []
+        if not isinstance(entries, list):
+            raise ApiError(400, f"{where}.entry must be a list", expression=[f"{where}.entry"])
+        for i, entry in enumerate(entries):
+            field = f"{where}.entry[{i}]"
+            if not isinstance(entry, dict):
+                raise ApiError(400, f"{field} must be a JSON object", expression=[field])
+            res, search = entry.get("resource"), entry.get("search") or {}
+            if not isinstance(res, dict) or not isinstance(search, dict):
+                key = "resource" if not isinstance(res, dict) else "search"
+                raise ApiError(
+                    400, f"{field}.{key} must be a JSON object", expression=[f"{field}.{key}"]
+                )
+            if res.get("resourceType") == "OperationOutcome":
                 continue
-            if (entry.get("search") or {}).get("mode") == "outcome":
+            if search.get("mode") == "outcome":
                 continue
             out.append(res)
         return out
@@ -243,11 +257,11 @@ def combined_bundle(
     """One collection Bundle of every prefetched resource plus the draft orders."""
     seen: set[tuple[str, str]] = set()
     entries: list[dict[str, Any]] = []
-    sources = [v for v in prefetch.values()]
+    sources = [(v, f"prefetch.{k}") for k, v in prefetch.items()]
     if draft_orders is not None:
-        sources.append(draft_orders)
-    for value in sources:
-        for res in _resources(value):
+        sources.append((draft_orders, "context.draftOrders"))
+    for value, where in sources:
+        for res in _resources(value, where):
             key = (str(res.get("resourceType")), str(res.get("id") or id(res)))
             if key in seen:
                 continue

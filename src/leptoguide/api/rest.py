@@ -7,9 +7,9 @@ Handlers parse, call the core and shape JSON; the audit event commits before the
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
@@ -162,8 +162,9 @@ def router() -> APIRouter:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if "json" in ctype or ctype == "":
             try:
-                parsed = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+                # orjson, as the reader: refuses NaN/Infinity and bounds nesting (no RecursionError)
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
                 parsed = None  # let the reader report where the JSON breaks
             if isinstance(parsed, dict) and "input" in parsed and "resourceType" not in parsed:
                 extra = set(parsed) - {"input", "at", "audience"}
@@ -181,7 +182,7 @@ def router() -> APIRouter:
                     audience = parsed["audience"]
                 if not isinstance(parsed["input"], dict):
                     raise ApiError(422, "input must be a JSON object", expression=["input"])
-                raw = json.dumps(parsed["input"]).encode("utf-8")
+                raw = orjson.dumps(parsed["input"])
         elif not any(t in ctype for t in ("yaml", "text/plain")):
             raise ApiError(415, f"unsupported content type {ctype!r} (JSON or YAML)")
         name = "request body" + (".yaml" if "yaml" in ctype else "")

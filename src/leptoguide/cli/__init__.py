@@ -71,11 +71,11 @@ def main() -> None:
     try:
         app()
     except LeptoGuideError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo("error: " + " ".join(str(exc).split()), err=True)  # always one line
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
-        typer.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        typer.echo(f"internal error: {type(exc).__name__}: " + " ".join(str(exc).split()), err=True)
         sys.exit(1)

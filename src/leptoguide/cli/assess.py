@@ -79,7 +79,14 @@ def register(app: typer.Typer) -> None:
         if ics is not None:
             from leptoguide.render.ics import render_ics
 
-            ics.write_bytes(render_ics(data))
+            try:
+                ics.write_bytes(render_ics(data))
+            except OSError as exc:
+                from leptoguide.errors import InputError
+
+                raise InputError(
+                    str(ics), f"cannot write: {exc.strerror or exc}", "--ics"
+                ) from None
         if fmt is Format.json:
             from leptoguide.render.json import render_json
 

@@ -178,10 +178,19 @@ class _Env:
 
     def __init__(self, kb: KnowledgeBase, facts: Facts, policy: Policy, audience: str) -> None:
         self.kb, self.facts, self.policy, self.audience = kb, facts, policy, audience
+        self.lacking: list[str] = []
+        """Facts a template wanted but could not use (they join ``missing``)."""
+
+    def _lack(self, fid: str) -> None:
+        if fid not in self.lacking:
+            self.lacking.append(fid)
 
     def v(self, fid: str) -> Any:
         fv = self.facts.get(fid)
-        return fv.value if fv.usable and fv.value is not None else UNKNOWN
+        if fv.usable and fv.value is not None:
+            return fv.value
+        self._lack(fid)
+        return UNKNOWN
 
     def fv(self, fid: str) -> dict[str, Any]:
         return self.facts.get(fid).to_dict()
@@ -206,6 +215,10 @@ class _Env:
         for one in regs:
             res = dosing.compute(one, age_days, weight_kg)
             if "error" in res:
+                if age_days is None:
+                    self._lack("age-days")
+                if weight_kg is None and "weight" in res["error"]:
+                    self._lack("body-weight")
                 label = f"{res['band']}: " if "band" in res else ""
                 texts.append(f"{label}not computed: {res['error']}")
                 continue
@@ -385,8 +398,11 @@ def assess(
         template_detail = rule.detail
         if audience == "patient" and rule.patient:
             template_summary = template_detail = rule.patient
+        env.lacking.clear()
         summary, err1 = render(template_summary, ctx)
         detail, err2 = render(template_detail, ctx)
+        for fid in env.lacking:  # e.g. a dose not computed for want of a weight
+            need(fid, rule.id)
         if audience == "patient" and not rule.patient:
             texts = [kb.statements[s].patient for s in rule.cites if s in kb.statements]
             summary = texts[0] if texts else summary

@@ -59,6 +59,11 @@ def derive(ctx: Context, facts: Facts) -> None:
         else:
             start = ctx.at.date()
             start_note = "no dose date in the input: starts on the evaluation date"
+        try:
+            events = calendar(reg, start)
+        except OverflowError:  # a start date near year 9999: the dates cannot be written
+            events = []
+            start_note += "; no calendar: the dates would fall after the year 9999"
         schedules.append(
             {
                 "regimen": rid,
@@ -66,7 +71,7 @@ def derive(ctx: Context, facts: Facts) -> None:
                 "status": reg.status,
                 "start": start.isoformat(),
                 "start_note": start_note,
-                "events": calendar(reg, start),
+                "events": events,
                 "statements": list(reg.statements),
                 "reference": it[drugs[0]],
                 "notes": reg.notes,

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,16 +66,61 @@ def load_document(data: bytes | str, *, name: str) -> Any:
     else:
         text = raw
     try:
-        return yaml.load(text, Loader=_Loader)
+        doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
+        reason = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise InputError(name, f"malformed YAML{where}: {reason}") from None
+    _check_numbers(doc, name)
+    return doc
+
+
+MAX_YAML_DEPTH = 64
+"""Deeper YAML nesting is refused (no real case file or bundle comes close)."""
+
+
+def _check_numbers(doc: Any, name: str) -> None:
+    """Refuse NaN, infinities and integers too large for a float (JSON cannot hold them either)."""
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:
+                finite = False
+            if not finite:
+                raise InputError(name, "not a finite number (NaN, infinity or too large)", path)
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML that keeps dates as strings (the readers parse and report them)."""
+    """Safe YAML that keeps dates as strings (the readers parse and report them).
+
+    Aliases (``*name``) are refused, so an alias bomb cannot expand, and nesting is bounded."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        mark: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed", mark
+            )
+        if self._depth >= MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", mark
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {

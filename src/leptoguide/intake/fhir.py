@@ -105,7 +105,7 @@ def _entries_of(obj: Any, name: str, prefix: str) -> list[tuple[str, dict[str, A
             )
         return [(_label(obj, None, prefix or "resource"), obj, None)]
     btype = obj.get("type")
-    if btype is not None and btype not in BUNDLE_TYPES:
+    if btype is not None and (not isinstance(btype, str) or btype not in BUNDLE_TYPES):
         raise InputError(
             name,
             f"Bundle type '{btype}' is not supported (expected one of "
@@ -412,7 +412,24 @@ class _Reader:
             unit = self._quantity_unit(qty, ctx, f"{path}valueQuantity")
             comparator = self._str(qty, "comparator", ctx, f"{path}valueQuantity.")
             if comparator:
-                note = ((note + "; ") if note else "") + f"comparator {comparator}"
+                # a bound (<150) is not a value: read as exact it could pass a safety threshold
+                bound = f"{comparator}{value:g}" + (f" {unit}" if unit else "")
+                b.add_value(
+                    concept,
+                    bound,
+                    time=time,
+                    reference=ctx.label,
+                    where=ctx.label,
+                    field=f"{path}valueQuantity",
+                    status="unparseable",
+                    note=note,
+                )
+                b.warn(
+                    ctx.label,
+                    f"{concept.id}: '{bound}' is a bound, not a value; kept but not used",
+                    f"{path}valueQuantity.comparator",
+                )
+                return
             if concept.unit is None and not concept.value_set:
                 b.add_quantity(
                     concept,
@@ -979,7 +996,8 @@ def _code_of(codeable: Mapping[str, Any]) -> str | None:
     return text.lower() if isinstance(text, str) else None
 
 
-_NUMBER = re.compile(r"^\s*[<>]?=?\s*(-?\d+(?:\.\d+)?)\s*$")
+_NUMBER = re.compile(r"^\s*=?\s*(-?\d+(?:\.\d+)?)\s*$")
+"""A plain number in text; a bound such as '<150' or '>1.0' is not one (it stays unusable)."""
 
 
 def _number_in(text: str) -> float | None:
