@@ -12,8 +12,8 @@ variables or passes options to ``leptoguide serve``:
 ``LEPTOGUIDE_AUDIT_IDENTIFIERS``    ``1`` to also store raw patient identifiers in the audit log
 ``LEPTOGUIDE_PUBLIC_URL``           external base URL (card links; JWT audience behind a proxy)
 ``LEPTOGUIDE_POLICY``               site policy file
-``LEPTOGUIDE_HOST``                 bind address (decides whether unauthenticated CDS calls are allowed)
-``LEPTOGUIDE_ALLOW_UNAUTHENTICATED`` ``1`` to accept CDS calls without a JWT on a non-loopback bind
+``LEPTOGUIDE_HOST``                 bind address (decides whether unauthenticated calls are allowed)
+``LEPTOGUIDE_ALLOW_UNAUTHENTICATED`` ``1``: CDS calls without a JWT, REST calls without a token (any bind)
 ==================================  ===================================================
 """
 

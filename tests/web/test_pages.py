@@ -303,6 +303,8 @@ def test_assessment_needs_clinician_and_is_stored(
     )
     assert resp.status_code == 303, resp.text[:800]
     url = resp.headers["location"]
+    event = app.state.leptoguide.audit.get(url.rsplit("/", 1)[-1])
+    assert (event.actor, event.auth_method) == ("clinician1", "session")
     result = site.get(url)
     assert result.status_code == 200
     for heading in ("Classification and risk", "Alerts", "Missing or stale data", "Inputs used"):

@@ -26,7 +26,7 @@ def db(tmp_path) -> Database:  # type: ignore[no-untyped-def]
 
 def test_revision_0002_up_and_down(db: Database) -> None:
     assert set(inspect(db.engine).get_table_names()) >= WEB_TABLES
-    assert current_revision(db.engine) == "0002"
+    assert current_revision(db.engine) in {"0002", "0003"}  # later revisions sit on top
     from alembic import command
 
     from leptoguide.store.db import alembic_config

@@ -14,6 +14,7 @@ from leptoguide.api import cds_hooks, rest
 from leptoguide.api.errors import install_error_handlers
 from leptoguide.api.jwt_auth import UNAUTHENTICATED_WARNING, WARNING_HEADER
 from leptoguide.api.rest import AUDIT_HEADER
+from leptoguide.api.rest_auth import document_security, log_api_security
 from leptoguide.api.state import ServiceState
 from leptoguide.errors import InputError
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -66,14 +67,16 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "Accept"],
-            expose_headers=[WARNING_HEADER, AUDIT_HEADER],
+            expose_headers=[WARNING_HEADER, AUDIT_HEADER, "WWW-Authenticate"],
             max_age=600,
         )
     app.include_router(rest.router())
     app.include_router(cds_hooks.router())
     _mount_web(app, settings)
+    document_security(app, settings)
     if not state.verifier.required:
         log.warning("CDS Hooks responses carry %s: %s", WARNING_HEADER, UNAUTHENTICATED_WARNING)
+    log_api_security(settings)
     return app
 
 

@@ -317,7 +317,12 @@ async def resolve_prefetch(
 
 
 def run_hook(
-    state: ServiceState, service: HookService, req: CdsRequest, prefetch: dict[str, Any], base: str
+    state: ServiceState,
+    service: HookService,
+    req: CdsRequest,
+    prefetch: dict[str, Any],
+    base: str,
+    auth: AuthResult | None = None,
 ) -> dict[str, Any]:
     """Case -> assessment -> cards -> audit (committed) -> response body."""
     from leptoguide.intake import read_document
@@ -349,8 +354,17 @@ def run_hook(
             "assessment": assessment,
         },
         event_id=audit_id,
+        **audit_actor(auth),
     )
     return response
+
+
+def audit_actor(auth: AuthResult | None) -> dict[str, str | None]:
+    """The audit event's actor: the verified CDS client's ``iss`` (method ``jwt``), else none."""
+    iss = auth.claims.get("iss") if auth is not None and auth.claims else None
+    if isinstance(iss, str):
+        return {"actor": iss[:120], "auth_method": "jwt"}
+    return {"actor": None, "auth_method": "none"}
 
 
 def _audience_url(state: ServiceState, request: Request) -> str:
@@ -397,7 +411,7 @@ def router() -> APIRouter:
         templates = prefetch_templates(state.kb, service.hook)
         prefetch = await resolve_prefetch(state, body, templates)
         base = state.public_base(str(request.base_url))
-        result = await run_in_threadpool(run_hook, state, service, body, prefetch, base)
+        result = await run_in_threadpool(run_hook, state, service, body, prefetch, base, auth)
         return JSONResponse(result, headers=auth.headers())
 
     @r.post(

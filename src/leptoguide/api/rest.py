@@ -10,13 +10,14 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide import __version__
 from leptoguide.api.errors import ApiError, error_responses
+from leptoguide.api.rest_auth import ApiPrincipal, require_clinician
 from leptoguide.api.state import ServiceState
 
 AUDIT_HEADER = "X-LeptoGuide-Audit-Id"
@@ -47,7 +48,11 @@ CONVERSATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: StrictStr = Field(min_length=1, max_length=ASK_MAX_QUESTION, pattern=r"\S")
+    # At least one character that is not whitespace to Python's str.strip() (which the answer engine
+    # uses) as well as to the validator's regex (\x1c-\x1f are whitespace only to Python).
+    question: StrictStr = Field(
+        min_length=1, max_length=ASK_MAX_QUESTION, pattern=r"[^\s\x1c-\x1f]"
+    )
     audience: Audience = "clinician"
     conversation_id: str | None = Field(default=None, max_length=64, pattern=CONVERSATION_ID)
     top_k: int | None = Field(default=None, ge=1, le=ASK_MAX_TOP_K)
@@ -78,19 +83,28 @@ def _parse_at(value: Any, field: str) -> dt.datetime | None:
 
 
 def _do_assess(
-    state: ServiceState, raw: bytes, at: dt.datetime | None, audience: str, name: str
+    state: ServiceState,
+    raw: bytes,
+    at: dt.datetime | None,
+    audience: str,
+    name: str,
+    who: ApiPrincipal,
 ) -> tuple[dict[str, Any], str]:
     from leptoguide.intake import read_input
 
     case = read_input(raw, name=name, kb=state.kb)
     result = state.assess(case, at=at, audience=audience).to_dict()
     audit_id = state.record(
-        service="assess", patient_id=case.patient_reference, input_data=raw, output=result
+        service="assess",
+        patient_id=case.patient_reference,
+        input_data=raw,
+        output=result,
+        **who.audit(),
     )
     return result, audit_id
 
 
-def _do_ask(state: ServiceState, body: AskRequest) -> tuple[dict[str, Any], str]:
+def _do_ask(state: ServiceState, body: AskRequest, who: ApiPrincipal) -> tuple[dict[str, Any], str]:
     from leptoguide.answer import DEFAULT_TOP_K, ask
     from leptoguide.store.conversations import DbConversationStore
 
@@ -103,7 +117,11 @@ def _do_ask(state: ServiceState, body: AskRequest) -> tuple[dict[str, Any], str]
         conversations=DbConversationStore(state.db),
     ).to_dict()
     audit_id = state.record(
-        service="ask", patient_id=None, input_data=body.model_dump(), output=result
+        service="ask",
+        patient_id=None,
+        input_data=body.model_dump(),
+        output=result,
+        **who.audit(),
     )
     return result, audit_id
 
@@ -115,16 +133,18 @@ def _page(items: list[dict[str, Any]], limit: int, offset: int) -> dict[str, Any
 def router() -> APIRouter:
     r = APIRouter()
     errs = error_responses(400, 404, 413, 415, 422, 500)
+    guarded = error_responses(400, 401, 403, 404, 413, 415, 422, 500)
 
     @r.post(
         "/api/assess",
         tags=["assessment"],
         summary="Assess a FHIR Bundle or case file",
         openapi_extra=ASSESS_BODY,
-        responses={200: {"description": "The assessment (CLI JSON contract)"}, **errs},
+        responses={200: {"description": "The assessment (CLI JSON contract)"}, **guarded},
     )
     async def assess(
         request: Request,
+        who: Annotated[ApiPrincipal, Depends(require_clinician)],
         at: Annotated[
             str | None, Query(description="evaluation time (ISO 8601)", min_length=10)
         ] = None,
@@ -166,18 +186,24 @@ def router() -> APIRouter:
         elif not any(t in ctype for t in ("yaml", "text/plain")):
             raise ApiError(415, f"unsupported content type {ctype!r} (JSON or YAML)")
         name = "request body" + (".yaml" if "yaml" in ctype else "")
-        result, audit_id = await run_in_threadpool(_do_assess, state, raw, when, audience, name)
-        return JSONResponse(result, headers={AUDIT_HEADER: audit_id})
+        result, audit_id = await run_in_threadpool(
+            _do_assess, state, raw, when, audience, name, who
+        )
+        return JSONResponse(result, headers={AUDIT_HEADER: audit_id, **who.headers()})
 
     @r.post(
         "/api/ask",
         tags=["answers"],
         summary="Ask a question; a cited answer or an abstention",
-        responses={200: {"description": "The answer"}, **errs},
+        responses={200: {"description": "The answer"}, **guarded},
     )
-    async def ask(body: AskRequest, request: Request) -> JSONResponse:
-        result, audit_id = await run_in_threadpool(_do_ask, _state(request), body)
-        return JSONResponse(result, headers={AUDIT_HEADER: audit_id})
+    async def ask(
+        body: AskRequest,
+        request: Request,
+        who: Annotated[ApiPrincipal, Depends(require_clinician)],
+    ) -> JSONResponse:
+        result, audit_id = await run_in_threadpool(_do_ask, _state(request), body, who)
+        return JSONResponse(result, headers={AUDIT_HEADER: audit_id, **who.headers()})
 
     @r.get("/api/statements", tags=["knowledge"], responses=errs)
     def statements(

@@ -65,8 +65,13 @@ class ServiceState:
         input_data: Any,
         output: dict[str, Any],
         event_id: str | None = None,
+        actor: str | None = None,
+        auth_method: str | None = None,
     ) -> str:
-        """Append an audit event (committed before the caller responds); returns its id."""
+        """Append an audit event (committed before the caller responds); returns its id.
+
+        ``actor``/``auth_method``: who asked and how (see :meth:`AuditLog.record`).
+        """
         event = self.audit.record(
             service=service,
             patient_id=patient_id,
@@ -76,6 +81,8 @@ class ServiceState:
             policy_hash=self.policy.hash,
             output=output,
             event_id=event_id,
+            actor=actor,
+            auth_method=auth_method,
         )
         return event.id
 

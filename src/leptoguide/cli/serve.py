@@ -34,7 +34,8 @@ def serve(
         bool,
         typer.Option(
             "--allow-unauthenticated",
-            help="Accept CDS Hooks calls without a JWT on a non-loopback bind (unsafe).",
+            help="Accept CDS Hooks calls without a JWT and /api/assess, /api/ask without an "
+            "API token on a non-loopback bind (unsafe).",
         ),
     ] = False,
     approved_only: Annotated[

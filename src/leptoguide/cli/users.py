@@ -1,4 +1,4 @@
-"""``leptoguide users``: web accounts (create the first admin, list, change a role)."""
+"""``leptoguide users``: accounts (first admin, list, change a role) and their REST API tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-users_app = typer.Typer(help="Web accounts: add, list, set-role.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Accounts (web and REST API): add, list, set-role, token.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -94,3 +96,74 @@ def set_role_cmd(
     except NoResultFound as exc:
         raise InputError("users set-role", f"no user {username!r}", "username") from exc
     typer.echo(f"{username} is now {role}")
+
+
+token_app = typer.Typer(
+    help="REST API tokens: create (shown once), list, revoke.", no_args_is_help=True
+)
+users_app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    username: Annotated[str, typer.Argument(help="The account the token acts as (its role).")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="A label, e.g. the client's name.")
+    ] = None,
+    expires_days: Annotated[
+        int | None, typer.Option("--expires-days", help="Expire after N days (default: never).")
+    ] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Create an API token and print it once (only its SHA-256 is stored)."""
+    from leptoguide.store.api_tokens import create_token
+    from leptoguide.store.db import Database
+
+    db = _db(database)
+    assert isinstance(db, Database)
+    token, info = create_token(db, username, name=name, expires_days=expires_days)
+    typer.echo(token)
+    expiry = f"expires {info['expires_at']}" if info["expires_at"] else "does not expire"
+    typer.echo(
+        f"token {info['id']} ({info['name']}) for {username}; {expiry}. Shown once: store it "
+        "now. Send it as 'Authorization: Bearer <token>'.",
+        err=True,
+    )
+
+
+@token_app.command("list")
+def token_list(
+    username: Annotated[str | None, typer.Argument(help="Only this account's tokens.")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """List tokens: id, user, name, state, created, expires (never the tokens themselves)."""
+    from leptoguide.store.api_tokens import list_tokens
+    from leptoguide.store.db import Database
+
+    db = _db(database)
+    assert isinstance(db, Database)
+    rows = list_tokens(db, username)
+    for row in rows:
+        typer.echo(
+            f"{row['id']}\t{row['username']}\t{row['name']}\t{row['state']}\t"
+            f"{row['created_at']}\t{row['expires_at'] or 'never'}"
+        )
+    if not rows:
+        typer.echo("no API tokens")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see 'users token list').")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Revoke a token; it stops working at once."""
+    from leptoguide.store.api_tokens import revoke_token
+    from leptoguide.store.db import Database
+
+    db = _db(database)
+    assert isinstance(db, Database)
+    if revoke_token(db, token_id):
+        typer.echo(f"token {token_id} revoked")
+    else:
+        typer.echo(f"token {token_id} was already revoked")

@@ -21,6 +21,7 @@ from leptoguide.errors import InputError
 from leptoguide.store.db import Database, as_utc, utcnow
 from leptoguide.store.web_models import ROLES, LoginAttempt, WebSession, WebUser
 
+SESSION_COOKIE = "lg_session"  # the web session cookie (also accepted by the REST API)
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
 MIN_PASSWORD = 10
 SESSION_HOURS = 12

@@ -1,7 +1,8 @@
 """The audit log: every assessment, answer and CDS Hooks response, hash-chained.
 
-Each event stores the time, the service, a keyed hash (HMAC-SHA256) of the patient identifier, a hash
-of the input, the knowledge version, the policy id and hash, and the output JSON. Its own hash covers
+Each event stores the time, the service, who asked and how they authenticated, a keyed hash
+(HMAC-SHA256) of the patient identifier, a hash of the input, the knowledge version, the policy id and
+hash, and the output JSON. Its own hash covers
 all of these plus the previous event's hash, so changing, removing or reordering an event breaks the
 chain (:meth:`AuditLog.verify`). Appends lock the single ``audit_head`` row, which serialises writers
 across threads and server processes on SQLite and PostgreSQL alike.
@@ -58,6 +59,10 @@ def event_hash(event: AuditEvent) -> str:
         "output_hash": sha256_hex(event.output),
         "prev_hash": event.prev_hash,
     }
+    # Added in revision 0003; hashed only when set, so events written before it still verify.
+    if event.actor is not None or event.auth_method is not None:
+        fields["actor"] = event.actor
+        fields["auth_method"] = event.auth_method
     return sha256_hex(canonical_json(fields))
 
 
@@ -90,6 +95,8 @@ def event_summary(event: AuditEvent) -> dict[str, Any]:
         "seq": int(event.seq),
         "time": as_utc(event.time).isoformat(timespec="microseconds"),
         "service": event.service,
+        "actor": event.actor,
+        "auth_method": event.auth_method,
         "patient_hash": event.patient_hash,
         "knowledge_version": event.knowledge_version,
         "policy_id": event.policy_id,
@@ -134,8 +141,14 @@ class AuditLog:
         policy_hash: str,
         output: dict[str, Any],
         event_id: str | None = None,
+        actor: str | None = None,
+        auth_method: str | None = None,
     ) -> AuditEvent:
-        """Append one event and commit; returns it once the row is durable."""
+        """Append one event and commit; returns it once the row is durable.
+
+        ``actor`` is who asked (an account's username, stored plain, or a CDS client's ``iss``);
+        ``auth_method`` how they proved it (``bearer``, ``session``, ``jwt`` or ``none``).
+        """
         if patient_id and not self.store_identifiers:
             output = _scrub(output, _identifier_forms(patient_id))
         event = AuditEvent(
@@ -149,6 +162,8 @@ class AuditLog:
             policy_id=policy_id,
             policy_hash=policy_hash,
             output=canonical_json(output),
+            actor=actor,
+            auth_method=auth_method,
         )
         head = cast(Table, AuditHead.__table__)
         events = cast(Table, AuditEvent.__table__)

@@ -28,6 +28,10 @@ class AuditEvent(Base):
     policy_id: Mapped[str] = mapped_column(String(80))
     policy_hash: Mapped[str] = mapped_column(String(64))
     output: Mapped[str] = mapped_column(Text)
+    # Who made the event (revision 0003): the account's username (plain) or a CDS client's
+    # issuer, and how they authenticated (bearer | session | jwt | none). Null on older events.
+    actor: Mapped[str | None] = mapped_column(String(120), default=None)
+    auth_method: Mapped[str | None] = mapped_column(String(20), default=None)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 

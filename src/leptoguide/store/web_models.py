@@ -91,3 +91,19 @@ class WebFeedbackStatement(Base):
         Integer, ForeignKey("web_feedback.id", ondelete="CASCADE"), primary_key=True
     )
     statement_id: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+
+
+class ApiToken(Base):
+    """A REST API token of an account (revision ``0003``): only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("web_users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -28,14 +28,20 @@ MAX_TURNS = 6
 
 
 def _ask(
-    web: WebState, question: str, audience: str, conversation_id: str | None
+    web: WebState,
+    question: str,
+    audience: str,
+    conversation_id: str | None,
+    actor: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     import importlib
 
     ask = importlib.import_module("leptoguide.answer").ask
     result = ask(question, audience=audience, conversation_id=conversation_id).to_dict()
     payload = {"question": question, "audience": audience, "conversation_id": conversation_id}
-    audit_id = web.record(service="ask", patient_id=None, input_data=payload, output=result)
+    audit_id = web.record(
+        service="ask", patient_id=None, input_data=payload, output=result, actor=actor
+    )
     return result, audit_id
 
 
@@ -105,7 +111,9 @@ def router() -> APIRouter:
             return render(ctx, "ask.html", http_status=422, **values)
         web = ctx.web
         try:
-            result, audit_id = await run_in_threadpool(_ask, web, question, audience, conv)
+            result, audit_id = await run_in_threadpool(
+                _ask, web, question, audience, conv, ctx.user.username if ctx.user else None
+            )
         except InputError as exc:
             result = {
                 "question": question,

@@ -37,7 +37,9 @@ from leptoguide.web.markup import render_markdown
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def _assess(web: WebState, raw: bytes, name: str, at: dt.datetime | None) -> str:
+def _assess(
+    web: WebState, raw: bytes, name: str, at: dt.datetime | None, actor: str | None = None
+) -> str:
     from leptoguide.engine import assess
     from leptoguide.intake import read_input
 
@@ -45,7 +47,11 @@ def _assess(web: WebState, raw: bytes, name: str, at: dt.datetime | None) -> str
     when = at or dt.datetime.now(dt.UTC)
     result = assess(case, kb=web.kb, policy=web.service.policy, at=when).to_dict()
     return web.record(
-        service="assess", patient_id=case.patient_reference, input_data=raw, output=result
+        service="assess",
+        patient_id=case.patient_reference,
+        input_data=raw,
+        output=result,
+        actor=actor,
     )
 
 
@@ -219,7 +225,9 @@ def router() -> APIRouter:
             else:
                 raw = json.dumps(form_to_casefile(form), ensure_ascii=False).encode("utf-8")
                 name = "assessment form"
-            event_id = await run_in_threadpool(_assess, ctx.web, raw, name, at)
+            event_id = await run_in_threadpool(
+                _assess, ctx.web, raw, name, at, ctx.user.username if ctx.user else None
+            )
         except InputError as exc:
             return _form_page(ctx, error=str(exc), status=422)
         return finish(ctx, RedirectResponse(f"/assess/{event_id}", status_code=303))

@@ -28,13 +28,13 @@ from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
 from leptoguide.settings import Settings
 from leptoguide.store import reviews
+from leptoguide.store.accounts import SESSION_COOKIE as SESSION_COOKIE
 from leptoguide.store.accounts import SessionInfo, User, resolve_session
 from leptoguide.store.audit import AuditLog
 from leptoguide.store.db import Database
 from leptoguide.web import fmt
 from leptoguide.web.citations import group_refs, source_line
 
-SESSION_COOKIE = "lg_session"
 ANON_COOKIE = "lg_anon"
 SECRET_FILE = "web.key"
 ENV_APPROVED_ONLY = "LEPTOGUIDE_APPROVED_ONLY"
@@ -136,9 +136,18 @@ class WebState:
         return out
 
     def record(
-        self, *, service: str, patient_id: str | None, input_data: Any, output: dict[str, Any]
+        self,
+        *,
+        service: str,
+        patient_id: str | None,
+        input_data: Any,
+        output: dict[str, Any],
+        actor: str | None = None,
     ) -> str:
-        """Append an audit event (committed before the page responds); returns its id."""
+        """Append an audit event (committed before the page responds); returns its id.
+
+        ``actor`` is the signed-in user's name (auth method ``session``), else ``None`` (``none``).
+        """
         event = self.service.audit.record(
             service=service,
             patient_id=patient_id,
@@ -147,6 +156,8 @@ class WebState:
             policy_id=self.service.policy.id,
             policy_hash=self.service.policy.hash,
             output=output,
+            actor=actor,
+            auth_method="session" if actor else "none",
         )
         return event.id
 
