@@ -411,41 +411,27 @@ class _Reader:
             value = float(raw)
             unit = self._quantity_unit(qty, ctx, f"{path}valueQuantity")
             comparator = self._str(qty, "comparator", ctx, f"{path}valueQuantity.")
+            # a bound (<150) is not a value: read as exact it could pass a safety threshold;
+            # a quantity where a coded answer is expected cannot be used either
+            unusable: tuple[Any, str, str] | None = None
             if comparator:
-                # a bound (<150) is not a value: read as exact it could pass a safety threshold
                 bound = f"{comparator}{value:g}" + (f" {unit}" if unit else "")
-                b.add_value(
-                    concept,
+                unusable = (
                     bound,
-                    time=time,
-                    reference=ctx.label,
-                    where=ctx.label,
-                    field=f"{path}valueQuantity",
-                    status="unparseable",
-                    note=note,
-                )
-                b.warn(
-                    ctx.label,
                     f"{concept.id}: '{bound}' is a bound, not a value; kept but not used",
                     f"{path}valueQuantity.comparator",
                 )
-                return
-            if concept.unit is None and not concept.value_set:
-                b.add_quantity(
-                    concept,
+            elif concept.value_set:
+                unusable = (
                     value,
-                    unit,
-                    time=time,
-                    reference=ctx.label,
-                    where=ctx.label,
-                    field=f"{path}valueQuantity",
-                    note=note,
+                    f"{concept.id}: expected a coded value, got a quantity; kept but not used",
+                    f"{path}valueQuantity",
                 )
-                return
-            if concept.value_set:
+            if unusable is not None:
+                kept, message, warn_field = unusable
                 b.add_value(
                     concept,
-                    value,
+                    kept,
                     time=time,
                     reference=ctx.label,
                     where=ctx.label,
@@ -453,11 +439,7 @@ class _Reader:
                     status="unparseable",
                     note=note,
                 )
-                b.warn(
-                    ctx.label,
-                    f"{concept.id}: expected a coded value, got a quantity; kept but not used",
-                    f"{path}valueQuantity",
-                )
+                b.warn(ctx.label, message, warn_field)
                 return
             b.add_quantity(
                 concept,
