@@ -277,7 +277,10 @@ def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[dict[str, Any]]:
             )
             continue
         d = fv.to_dict()
-        if isinstance(d.get("value"), (dict, list)) and fid not in ("tbm-regimens",):
+        if isinstance(d.get("value"), (dict, list)) and fid not in (
+            "tbm-regimens",
+            "lp-antithrombotics",
+        ):
             d["value"] = _short(d["value"])
         out.append(d)
     return out
@@ -462,5 +465,12 @@ def assess(
             "origin": case.origin,
             "patient": case.patient_reference,
             "resources": case.resource_count,
+            # what the user is about to do (facts derived from draft orders, e.g. lp-planned):
+            # the questions a face answers first
+            "planned": sorted(
+                fid
+                for fid, fact in kb.facts.items()
+                if fact.derived_by == "orders" and facts.get(fid).usable and facts.get(fid).value
+            ),
         },
     )
