@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from leptoguide.assessment import Assessment
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.web import fmt
 
@@ -125,8 +126,13 @@ def _missing_reasons(
     return out
 
 
-def verdicts(kb: KnowledgeBase, data: dict[str, Any], zone: dt.tzinfo | None) -> list[Verdict]:
-    """The bottom lines of an assessment, most severe question first."""
+def verdicts(
+    kb: KnowledgeBase, assessment: Assessment | dict[str, Any], zone: dt.tzinfo | None
+) -> list[Verdict]:
+    """The bottom lines of an assessment, in the order of the questions, then other alerts."""
+    data: dict[str, Any] = (
+        assessment.model_dump() if isinstance(assessment, Assessment) else assessment
+    )
     findings = [f for f in data.get("findings") or [] if isinstance(f, dict)]
     missing = [x for x in data.get("missing") or [] if isinstance(x, dict)]
     inputs = data.get("input")
