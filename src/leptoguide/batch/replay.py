@@ -16,8 +16,9 @@ from typing import Any
 
 import orjson
 
+from leptoguide.assessment import Assessment
 from leptoguide.case import Case, ProcedureEntry
-from leptoguide.engine.assessment import Assessment, assess
+from leptoguide.engine.assessment import assess
 from leptoguide.errors import InputError
 from leptoguide.intake.fhir import read_fhir
 from leptoguide.knowledge.loader import KnowledgeBase

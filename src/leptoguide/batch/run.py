@@ -413,14 +413,11 @@ class Runner:
                 )
                 for f in a.findings:
                     if f.rule in rule_ids:
-                        values = (
-                            {i.get("fact", i.get("item", "?")): i for i in f.inputs}
-                            if f.inputs
-                            else {}
-                        )
-                        pv = {th["id"]: th.get("value") for th in f.thresholds if "id" in th}
+                        values = {
+                            i.fact: i.model_dump(mode="json", exclude={"fact"}) for i in f.inputs
+                        }
+                        pv = {th.id: th.value for th in f.thresholds}
                         out.append(self._row(pid, f.rule, ref, at, values, pv))
-        # one finding per event and rule (a patient's order and its administration are one event)
         return out, {
             "events": len(events),
             "patients": len(by_patient),
