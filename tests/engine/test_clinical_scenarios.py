@@ -71,7 +71,7 @@ def fired(a: Assessment) -> set[str]:
 
 
 def cited(f: Finding) -> set[str]:
-    return {c["statement"] for c in f.citations}
+    return {c.statement for c in f.citations}
 
 
 def lm_patient(**kw: Any) -> Case:
@@ -98,7 +98,7 @@ def test_it_methotrexate_120_mg_is_a_critical_with_cancel_and_no_calendar(
     assert "120 mg exceeds the 15 mg maximum" in f.summary
     assert f.suggestion == "Cancel the intrathecal order and re-check the dose"
     assert "it-mtx-dose-trials" in cited(f)
-    assert any(c["source"] == "sno-asco-lm-2024" for c in f.citations)
+    assert any(c.source == "sno-asco-lm-2024" for c in f.citations)
     assert "it-mtx-schedule" not in fired(a)
     assert a.schedules == []
     assert b"VEVENT" not in render_ics(a.to_dict())
@@ -109,7 +109,7 @@ def test_it_methotrexate_12_mg_adult_keeps_its_calendar(kb: KnowledgeBase, polic
     assert {"it-dose-out-of-range", "it-dose-unchecked", "it-never-intrathecal-drug"}.isdisjoint(
         fired(a)
     )
-    assert a.schedules and a.schedules[0]["regimen"] == "it-methotrexate"
+    assert a.schedules and a.schedules[0].regimen == "it-methotrexate"
     assert b"VEVENT" in render_ics(a.to_dict())
 
 
@@ -131,7 +131,7 @@ def test_it_vincristine_is_a_never_event(kb: KnowledgeBase, policy: Policy) -> N
     assert f.summary.startswith("vincristine ordered into the CSF")
     assert f.suggestion == "Cancel the intrathecal order"
     assert {"never-intrathecal-vinca-alkaloids", "never-intrathecal-other-agents"} <= cited(f)
-    assert any(c["source"] == "ismp-gtmsbp-vinca-minibag-2020" for c in f.citations)
+    assert any(c.source == "ismp-gtmsbp-vinca-minibag-2020" for c in f.citations)
     assert a.schedules == []
     assert "it-mtx-schedule" not in fired(a)
 
