@@ -230,7 +230,10 @@ def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[FindingInput]:
             )
             continue
         d = fv.to_dict()
-        if isinstance(d.get("value"), (dict, list)) and fid not in ("tbm-regimens",):
+        if isinstance(d.get("value"), (dict, list)) and fid not in (
+            "tbm-regimens",
+            "lp-antithrombotics",
+        ):
             d["value"] = _short(d["value"])
         out.append(FindingInput.model_validate(d))
     return out
@@ -410,7 +413,16 @@ def assess(
         evaluated_at=iso(at) or "",
         audience="patient" if audience == "patient" else "clinician",
         input=CaseInput(
-            origin=case.origin, patient=case.patient_reference, resources=case.resource_count
+            origin=case.origin,
+            patient=case.patient_reference,
+            resources=case.resource_count,
+            # what the user is about to do (facts derived from draft orders, e.g. lp-planned):
+            # the questions a face answers first
+            planned=sorted(
+                fid
+                for fid, fact in kb.facts.items()
+                if fact.derived_by == "orders" and facts.get(fid).usable and facts.get(fid).value
+            ),
         ),
         classification=Classification(
             certainty=cls.get("certainty", "not_applicable"),
