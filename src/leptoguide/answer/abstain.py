@@ -84,7 +84,7 @@ SUGGESTIONS = {
 class AbstainConfig:
     """Named answering settings (docs/qa.md "Settings")."""
 
-    min_coverage: float = 0.5
+    min_coverage: float = 0.4
     """Evidence gate: share of the question's idf-weighted topic words the top statements cover."""
     min_cosine: float = 0.0
     """Dense gate (only with a dense model): floor on the best cosine; 0 = off."""
@@ -165,6 +165,8 @@ def judge(
         return Verdict(True, REASON_EMPTY, 0.0, feats, "empty")
     scope = scope_hits(query, retriever.lexicon, vocab, retriever.index.jargon)
     feats["scope"] = float(len(scope))
+    if und.personal and not scope:
+        return Verdict(True, None, 0.0, feats, "personal")
     if not scope and not und.red_flags:
         return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
     top = retrieval.statements[: config.coverage_top]

@@ -20,7 +20,7 @@ from leptoguide.answer.vocabulary import Intent
 from leptoguide.errors import LeptoGuideError
 
 if TYPE_CHECKING:
-    from leptoguide.engine.assessment import Assessment, Finding
+    from leptoguide.assessment import Assessment, Finding, MissingItem, Threshold
     from leptoguide.knowledge.loader import KnowledgeBase
     from leptoguide.policy import Policy
 
@@ -34,10 +34,10 @@ class Computed:
     assessment: Assessment
     lead: list[Finding]
     also: list[Finding]
-    missing: list[dict[str, Any]]
+    missing: list[MissingItem]
     values: ValuesRead
     form_link: str
-    thresholds: list[dict[str, Any]] = field(default_factory=list)
+    thresholds: list[Threshold] = field(default_factory=list)
 
 
 def build_case(intent: Intent, values: ValuesRead) -> dict[str, Any]:
@@ -105,13 +105,13 @@ def compute(
         for f in result.findings
         if f not in lead and (f.rule in order or f.severity in ("critical", "warning"))
     ]
-    missing = [m for m in result.missing if any(r in order for r in m.get("needed_for", []))]
-    thresholds: list[dict[str, Any]] = []
+    missing = [m for m in result.missing if any(r in order for r in m.needed_for)]
+    thresholds: list[Threshold] = []
     seen: set[str] = set()
     for f in lead:
         for t in f.thresholds:
-            if t["id"] not in seen:
-                seen.add(t["id"])
+            if t.id not in seen:
+                seen.add(t.id)
                 thresholds.append(t)
     return Computed(
         intent=intent,

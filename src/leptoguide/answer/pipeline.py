@@ -20,7 +20,7 @@ from leptoguide.answer.abstain import (
     scope_hits,
     topic_terms,
 )
-from leptoguide.answer.compose import Lead, compose, select_statements
+from leptoguide.answer.compose import STATUS_NOTE, Lead, compose, select_statements
 from leptoguide.answer.computed import Computed, compute
 from leptoguide.answer.conversation import (
     ConversationStore,
@@ -56,6 +56,7 @@ from leptoguide.errors import InputError
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
+    from leptoguide.assessment import Finding
     from leptoguide.knowledge.loader import KnowledgeBase
     from leptoguide.policy import Policy
 
@@ -268,7 +269,8 @@ class QA:
     def _compute(
         self, und: Understanding, question: str, audience: Audience, at: dt.datetime
     ) -> Computed | None:
-        if not und.intents or und.personal:
+        if not und.intents or und.personal or audience != "clinician":
+            # patients get the general answer: their own values are for their care team
             return None
         values = read_values(question, self.kb, self.vocab, at)
         for intent in und.intents:
@@ -302,9 +304,8 @@ class QA:
                 out += marks[sid]
             return out
 
-        def finding_cites(f: object) -> str:
-            cits = getattr(f, "citations", [])
-            return cite_statements([str(c["statement"]) for c in cits])
+        def finding_cites(f: Finding) -> str:
+            return cite_statements([c.statement for c in f.citations])
 
         lines: list[str] = []
         if und.red_flag_statements:
@@ -328,16 +329,30 @@ class QA:
         if comp.thresholds:
             lines.append("**Site policy used:**")
             for t in comp.thresholds:
-                param = self.kb.parameters.get(str(t["id"]))
-                title = param.title if param else str(t["id"])
-                unit = f" {t['unit']}" if t.get("unit") else ""
-                mark = cite_statements([str(t["statement"])]) if t.get("statement") else ""
+                param = self.kb.parameters.get(t.id)
+                title = param.title if param else t.id
+                unit = f" {t.unit}" if t.unit else ""
+                mark = cite_statements([t.statement]) if t.statement else ""
                 alts = []
-                for a in t.get("alternatives") or []:
-                    amark = cite_statements([str(a["statement"])]) if a.get("statement") else ""
-                    alts.append(f"{a.get('value')}{unit} {amark}".strip())
+                for a in t.alternatives:
+                    amark = cite_statements([a.statement]) if a.statement else ""
+                    alts.append(f"{a.value}{unit} {amark}".strip())
                 alt = f"; other sources: {', '.join(alts)}" if alts else ""
-                lines.append(f"- {title}: {t['value']}{unit} {mark}{alt}".rstrip())
+                own = " (site setting)" if t.overridden else ""
+                lines.append(f"- {title}: {t.value}{unit}{own} {mark}{alt}".rstrip())
+            lines.append("")
+        for sched in comp.assessment.schedules:
+            dates = ", ".join(f"{e.date} ({e.phase})" for e in sched.events[:12])
+            more = " …" if len(sched.events) > 12 else ""
+            status = (
+                f" *({STATUS_NOTE.get(sched.status, sched.status)})*"
+                if sched.status != "approved"
+                else ""
+            )
+            mark = cite_statements(list(sched.statements))
+            lines.append(f"**{sched.title}, calendar:** {dates}{more} {mark}{status}".rstrip())
+            if sched.start_note:
+                lines.append(f"({sched.start_note})")
             lines.append("")
         if comp.values.values:
             lines.append("**Values read from your question** (check them):")
@@ -349,7 +364,7 @@ class QA:
         if comp.missing:
             lines.append("**Not in the question, needed for a complete answer:**")
             for m in comp.missing:
-                lines.append(f"- {m['suggestion']}")
+                lines.append(f"- {m.suggestion}")
             lines.append("")
         if comp.also:
             lines.append("**Also from the assessment:**")
@@ -366,8 +381,8 @@ class QA:
             "findings": [
                 {"rule": f.rule, "severity": f.severity, "summary": f.summary} for f in comp.lead
             ],
-            "policy": comp.assessment.policy,
-            "evaluated_at": comp.assessment.evaluated_at,
+            "policy": comp.assessment.policy.model_dump(mode="json"),
+            "evaluated_at": comp.assessment.to_dict()["evaluated_at"],
         }
         answer.values_read = [v.to_dict() for v in comp.values.values]
         answer.assessment_form = comp.form_link
@@ -405,19 +420,28 @@ class QA:
         if verdict.kind == "personal":
             answer.reason = REASON_PERSONAL[answer.audience]
             # kind, not cold: general information that helps, and what to ask the team
-            chosen = select_statements(retrieval.statements, self.kb, 1, "patient")
+            in_scope = verdict.features.get("scope", 0.0) > 0
+            chosen = (
+                select_statements(retrieval.statements, self.kb, 1, "patient") if in_scope else []
+            )
             lead = Lead(
                 urgent=und.red_flag_statements,
-                next_steps=self._next_steps(),
+                next_steps=self._next_steps() if in_scope else [],
                 terms=content_tokens(und.query),
                 retrieved=frozenset(h.key for h in retrieval.statements),
             )
             comp = compose(self.kb, chosen, "patient", (), None, lead)
             urgent, _, rest = comp.markdown.partition("\n\n") if lead.urgent else ("", "", "")
+            tries = "; ".join(f"“{s}”" for s in answer.suggestions)
+            general = (
+                comp.markdown
+                if in_scope
+                else f"You can ask LeptoGuide general questions, for example: {tries}.\n"
+            )
             answer.answer = (
                 f"{urgent}\n\n{answer.reason}\n\n{rest}"
                 if lead.urgent
-                else f"{answer.reason}\n\n{comp.markdown}"
+                else f"{answer.reason}\n\n{general}"
             )
             answer.citations = comp.citations
             answer.statements = comp.statements

@@ -118,14 +118,15 @@ def read_values(
         out.values.append(ValueRead("age", n, unit, src, {key: f"{n:g}"}))
     meds = _medications(text, kb, vocab, at)
     for med, src in meds:
+        parts = [str(med["drug"])]
+        if "dose" in med:
+            parts.append(f"{med['dose']:g} {med.get('unit', '')}".strip())
+        if "frequency" in med:
+            parts.append(str(med["frequency"]))
+        if "last_dose" in med:
+            parts.append(f"last dose {med['last_dose']}")
         out.values.append(
-            ValueRead(
-                "drug",
-                med["drug"],
-                med.get("unit"),
-                src,
-                {"anticoagulants": med["drug"]},
-            )
+            ValueRead("drug", " ".join(parts), None, src, {"anticoagulants": med["drug"]})
         )
     csf = _csf(text)
     for key, (n, src) in csf.items():
