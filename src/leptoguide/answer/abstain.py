@@ -67,7 +67,7 @@ SUGGESTIONS = {
     "clinician": [
         "What platelet count is needed before a lumbar puncture?",
         "What is the ceftriaxone dose for adult bacterial meningitis?",
-        "plt 35, ok to tap?",
+        "Is an LP safe with low platelets? (add the count to compute it)",
         "How long is tuberculous meningitis treated?",
     ],
     "patient": [

@@ -272,7 +272,10 @@ class QA:
         if not und.intents or und.personal or audience != "clinician":
             # patients get the general answer: their own values are for their care team
             return None
-        values = read_values(question, self.kb, self.vocab, at)
+        asked = frozenset(
+            term.lower() for intent in und.intents for term in self.kb.vocabulary[intent.id].terms
+        )
+        values = read_values(question, self.kb, self.vocab, at, asked)
         for intent in und.intents:
             if intent.needs_values and not values:
                 continue

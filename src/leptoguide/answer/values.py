@@ -74,7 +74,9 @@ def _alternation(names: list[str]) -> str:
     return "|".join(re.escape(n) for n in names)
 
 
-def _after(names: list[str], text: str, gap: str = r"[\s:=]*(?:of|is|are|was|at|now)?[\s:=]*"):
+def _after(
+    names: list[str], text: str, gap: str = r"[\s:=]*(?:of|is|are|was|at|now)?[\s:=]*"
+) -> re.Match[str] | None:
     rx = re.compile(rf"(?<![A-Za-z])(?:{_alternation(names)})(?![A-Za-z]){gap}{_NUM}", re.I)
     return rx.search(text)
 
@@ -84,7 +86,10 @@ def read_values(
     kb: KnowledgeBase,
     vocab: QuestionVocabulary,
     at: dt.datetime,
+    asked_about: frozenset[str] = frozenset(),
 ) -> ValuesRead:
+    """Values written in ``question``. ``asked_about``: names of drugs the question asks about
+    (a dose question), which are therefore not drugs the patient takes."""
     out = ValuesRead()
     patient: dict[str, Any] = {}
     labs: list[dict[str, Any]] = []
@@ -116,7 +121,7 @@ def read_values(
         patient[key] = n
         unit = "years" if key == "age_years" else "days"
         out.values.append(ValueRead("age", n, unit, src, {key: f"{n:g}"}))
-    meds = _medications(text, kb, vocab, at)
+    meds = _medications(text, kb, vocab, at, asked_about)
     for med, src in meds:
         parts = [str(med["drug"])]
         if "dose" in med:
@@ -131,8 +136,8 @@ def read_values(
     csf = _csf(text)
     for key, (n, src) in csf.items():
         num = n["value"] if isinstance(n, dict) else n
-        unit = n["unit"] if isinstance(n, dict) else None
-        out.values.append(ValueRead(f"CSF {key}", num, unit, src, {f"csf_{key}": f"{num:g}"}))
+        csf_unit: str | None = n["unit"] if isinstance(n, dict) else None
+        out.values.append(ValueRead(f"CSF {key}", num, csf_unit, src, {f"csf_{key}": f"{num:g}"}))
     start = re.search(r"\b(?:starting|start|from|on)\s+(\d{4}-\d{2}-\d{2})\b", text)
 
     case: dict[str, Any] = {"date": at.isoformat()}
@@ -182,16 +187,24 @@ def _age(text: str, at: dt.datetime) -> tuple[str, float, str] | None:
 
 
 def _medications(
-    text: str, kb: KnowledgeBase, vocab: QuestionVocabulary, at: dt.datetime
+    text: str,
+    kb: KnowledgeBase,
+    vocab: QuestionVocabulary,
+    at: dt.datetime,
+    asked_about: frozenset[str] = frozenset(),
 ) -> list[tuple[dict[str, Any], str]]:
     """Drugs named in the question with dose, frequency and time of the last dose when given.
 
-    A drug becomes a medication of the case only when the question gives its dose, frequency or
-    last dose: "ceftriaxone dose for ..." asks about a drug, it does not say the patient takes it.
+    A drug becomes a medication of the case only when the question gives its dose or last dose: "ceftriaxone dose for ..." asks about a drug, it does not say the patient takes it.
     """
     from leptoguide.answer.expand import Lexicon
 
-    meds = [c for c in kb.concepts.values() if c.kind == "medication"]
+    meds = [
+        c
+        for c in kb.concepts.values()
+        if c.kind == "medication"
+        and not {n.lower() for n in (c.id, c.display, *c.synonyms)} & asked_about
+    ]
     lex = Lexicon.from_concepts((c.id, c.kind, [c.display, *c.synonyms]) for c in meds)
     out: list[tuple[dict[str, Any], str]] = []
     seen: set[str] = set()
@@ -224,7 +237,7 @@ def _medications(
             n = _number(last.group(1))
             hours = n * 24 if last.group(2).lower().startswith("d") else n
             med["last_dose"] = (at - dt.timedelta(hours=hours)).isoformat()
-        if len(med) > 1:  # a drug the patient takes: dose, frequency or last dose given
+        if "dose" in med or "last_dose" in med:  # a drug the patient takes
             out.append((med, src.strip()))
     return out
 

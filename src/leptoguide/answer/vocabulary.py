@@ -95,11 +95,15 @@ class QuestionVocabulary:
 
     @cached_property
     def known_words(self) -> frozenset[str]:
-        """Every word of every vocabulary term (targets for spelling correction)."""
+        """Correctly spelt vocabulary words (targets for spelling correction): what shorthand
+        means, scope terms and word forms; never the misspellings some entries list."""
         words: set[str] = set()
         for e in self.entries.values():
-            for t in (*e.terms, e.means or ""):
-                words.update(w for w in tokens(t) if len(w) >= 4)
+            texts = [e.means or ""]
+            if e.role in ("scope", "variants"):
+                texts += e.terms
+            for text in texts:
+                words.update(w for w in tokens(text) if len(w) >= 4)
         return frozenset(words)
 
     def find(self, text: str) -> list[Phrase]:

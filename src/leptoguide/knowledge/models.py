@@ -312,10 +312,12 @@ class Vocabulary(_Record):
     description: str
     terms: list[str] = Field(min_length=1)
     means: str | None = Field(
-        default=None, description="same-as and clarify: what the terms are taken to mean; intent: its label"
+        default=None,
+        description="same-as and clarify: what the terms are taken to mean; intent: its label",
     )
     statements: list[Id] = Field(
-        default_factory=list, description="clarify and red-flag: statements stated first; next-steps: offered"
+        default_factory=list,
+        description="clarify and red-flag: statements stated first; next-steps: offered",
     )
     case: dict[str, Any] | None = Field(
         default=None, description="intent: case-file fields added to the values read"
