@@ -450,10 +450,16 @@ def main(argv: list[str] | None = None) -> int:
         table(
             [
                 target("in-scope answered with every key fact", test.accuracy, ">= 0.95"),
-                target("out-of-scope abstained (abstention recall)", test.abstain_recall, ">= 0.98"),
+                target(
+                    "out-of-scope abstained (abstention recall)", test.abstain_recall, ">= 0.98"
+                ),
                 target("in-scope wrongly abstained", test.wrongly_abstained, "<= 0.03"),
                 target("unresolved citations", float(test.unresolved), "0"),
-                target("first sentence answers (lead has the 'answer' field)", test.lead_rate, ">= 0.90"),
+                target(
+                    "first sentence answers (lead has the 'answer' field)",
+                    test.lead_rate,
+                    ">= 0.90",
+                ),
                 target("abstention precision", test.abstain_precision, "-"),
             ]
         ),

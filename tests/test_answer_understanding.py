@@ -68,9 +68,7 @@ def _markers_resolve(answer: Any) -> None:
 # ---------------------------------------------------------------- computed answers
 
 
-def test_lp_platelets_computed_from_the_question(
-    qa: QA, kb: KnowledgeBase, policy: Policy
-) -> None:
+def test_lp_platelets_computed_from_the_question(qa: QA, kb: KnowledgeBase, policy: Policy) -> None:
     ans = qa.ask("plt 35, ok to tap?", at=AT)
     expected = _engine(
         kb,
