@@ -7,10 +7,11 @@ for order hooks, the order concepts that make it relevant (``orders``). Nothing 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from leptoguide.assessment import Assessment, Citation, Finding, as_assessment
 from leptoguide.case import Case
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Rule
@@ -101,49 +102,49 @@ def _clip(text: str) -> str:
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
 
 
-def citations_markdown(kb: KnowledgeBase, citations: list[dict[str, Any]], base: str) -> str:
+def citations_markdown(kb: KnowledgeBase, citations: list[Citation], base: str) -> str:
     """Numbered references: source title, locator, and the statement they support."""
     lines: list[str] = []
     seen: set[tuple[str, str, str]] = set()
     for c in citations:
-        key = (str(c.get("statement")), str(c.get("source")), str(c.get("locator")))
+        key = (c.statement, c.source, c.locator)
         if key in seen:
             continue
         seen.add(key)
-        src = kb.sources.get(str(c.get("source")))
-        title = src.title if src else str(c.get("source"))
+        src = kb.sources.get(c.source)
+        title = src.title if src else c.source
         year = f" ({src.year})" if src and src.year else ""
-        status = c.get("statement_status")
+        status = c.statement_status
         flag = "" if status in (None, "approved") else f" *[{status}]*"
-        stmt = c.get("statement")
+        stmt = c.statement
         lines.append(
-            f"{len(lines) + 1}. {title}{year}, {c.get('locator')} "
+            f"{len(lines) + 1}. {title}{year}, {c.locator} "
             f"([statement {stmt}]({base}/kb/statements/{stmt})){flag}"
         )
     return "\n".join(lines)
 
 
-def suggestion_citations(kb: KnowledgeBase, rule: Rule) -> list[dict[str, Any]]:
+def suggestion_citations(kb: KnowledgeBase, rule: Rule) -> list[Citation]:
     """Citations of the statements behind the rule's suggestions (first source of each)."""
-    out: list[dict[str, Any]] = []
+    out: list[Citation] = []
     for sug in rule.suggestions:
         for sid in sug.cites:
             st = kb.statements.get(sid)
             if st is None or not st.sources:
                 continue
             out.append(
-                {
-                    "statement": sid,
-                    "source": st.sources[0].source,
-                    "locator": st.sources[0].locator,
-                    "statement_status": st.status,
-                }
+                Citation(
+                    statement=sid,
+                    source=st.sources[0].source,
+                    locator=st.sources[0].locator,
+                    statement_status=st.status,
+                )
             )
     return out
 
 
-def _not_recorded(finding: dict[str, Any], assessment_missing: set[str], facts: list[str]) -> bool:
-    status = {str(i.get("fact")): i.get("status") for i in finding.get("inputs") or []}
+def _not_recorded(finding: Finding, assessment_missing: set[str], facts: list[str]) -> bool:
+    status = {i.fact: i.status for i in finding.inputs}
     return any((status[f] != "ok") if f in status else (f in assessment_missing) for f in facts)
 
 
@@ -173,7 +174,7 @@ def order_resource(kb: KnowledgeBase, concept_id: str, patient_id: str | None) -
 
 
 def build_suggestions(
-    finding: dict[str, Any],
+    finding: Finding,
     rule: Rule,
     *,
     kb: KnowledgeBase,
@@ -262,7 +263,7 @@ def build_suggestions(
 
 
 def card_for(
-    finding: dict[str, Any],
+    finding: Finding,
     rule: Rule,
     *,
     kb: KnowledgeBase,
@@ -273,35 +274,30 @@ def card_for(
     assessment_missing: set[str] | None = None,
 ) -> dict[str, Any]:
     """One CDS Hooks card for one finding."""
-    parts = [str(finding.get("detail") or "").strip()]
-    thresholds = finding.get("thresholds") or []
-    if thresholds:
+    parts = [finding.detail.strip()]
+    if finding.thresholds:
         parts.append(
             "**Site policy used:** "
             + "; ".join(
-                f"{t['id']} = {t['value']}{' ' + t['unit'] if t.get('unit') else ''}"
-                + (" (site override)" if t.get("overridden") else "")
-                for t in thresholds
+                f"{t.id} = {t.value}{' ' + t.unit if t.unit else ''}"
+                + (" (site override)" if t.overridden else "")
+                for t in finding.thresholds
             )
         )
-    if finding.get("evidence_status") == "draft":
+    if finding.evidence_status == "draft":
         parts.append(
             "*Draft: part of this rule or its evidence has not been verified against the "
             "primary source.*"
         )
-    refs = citations_markdown(
-        kb, [*(finding.get("citations") or []), *suggestion_citations(kb, rule)], base
-    )
+    refs = citations_markdown(kb, [*finding.citations, *suggestion_citations(kb, rule)], base)
     if refs:
         parts.append("**Sources**\n\n" + refs)
-    first_statement = next(
-        (c.get("statement") for c in finding.get("citations") or [] if c.get("statement")), None
-    )
+    first_statement = next((c.statement for c in finding.citations if c.statement), None)
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/{rule.id}")),
-        "summary": _clip(finding.get("summary") or rule.title),
+        "summary": _clip(finding.summary or rule.title),
         "detail": "\n\n".join(p for p in parts if p),
-        "indicator": INDICATORS.get(str(finding.get("severity")), "info"),
+        "indicator": INDICATORS.get(finding.severity, "info"),
         "source": {
             "label": "LeptoGuide",
             "url": f"{base}/kb/statements/{first_statement}"
@@ -335,22 +331,17 @@ def card_for(
 
 
 def missing_data_card(
-    assessment: dict[str, Any], rule_ids: set[str], *, base: str, audit_id: str
+    assessment: Assessment, rule_ids: set[str], *, base: str, audit_id: str
 ) -> dict[str, Any] | None:
     """One info card listing data the shown rules could not decide without."""
-    items = [
-        m
-        for m in assessment.get("missing") or []
-        if not rule_ids or set(m.get("needed_for") or []) & rule_ids
-    ]
+    items = [m for m in assessment.missing if not rule_ids or set(m.needed_for) & rule_ids]
     if not items:
         return None
     lines = [
-        f"- **{m.get('item')}** ({m.get('status')}): {m.get('suggestion')}; needed for "
-        + ", ".join(m.get("needed_for") or [])
+        f"- **{m.item}** ({m.status}): {m.suggestion}; needed for " + ", ".join(m.needed_for)
         for m in items
     ]
-    names = ", ".join(str(m.get("item")) for m in items[:4])
+    names = ", ".join(m.item for m in items[:4])
     more = f" and {len(items) - 4} more" if len(items) > 4 else ""
     return {
         "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/missing-data")),
@@ -412,7 +403,7 @@ def dropped_card(
 
 
 def build_cards(
-    assessment: dict[str, Any],
+    assessment: Assessment | Mapping[str, object],
     case: Case,
     *,
     kb: KnowledgeBase,
@@ -426,12 +417,13 @@ def build_cards(
 ) -> list[dict[str, Any]]:
     """The cards for ``hook``: relevant findings (severity order kept), then missing data, then
     what could not be read."""
+    assessment = as_assessment(assessment)
     orders = draft_orders(case, selections, draft_refs) if hook != "patient-view" else []
-    missing = {str(m.get("item")) for m in assessment.get("missing") or []}
+    missing = {m.item for m in assessment.missing}
     cards: list[dict[str, Any]] = []
     shown: set[str] = set()
-    for finding in assessment.get("findings") or []:
-        rule = kb.rules.get(str(finding.get("rule")))
+    for finding in assessment.findings:
+        rule = kb.rules.get(finding.rule)
         if rule is None or not relevant(rule, hook, orders):
             continue
         shown.add(rule.id)

@@ -293,7 +293,7 @@ def run_hook(
     hook_input = assemble(prefetch, draft, patient_id)
     hook_input.dropped[:0] = unusable or []
     case = read_case(hook_input, name=f"CDS Hooks {service.hook} request", kb=state.kb)
-    assessment = state.assess(case, at=None, audience="clinician").to_dict()
+    assessment = state.assess(case, at=None, audience="clinician")
     audit_id = str(uuid.uuid4())
     cards = build_cards(
         assessment,
@@ -316,7 +316,7 @@ def run_hook(
             "hook": req.hook,
             "hookInstance": req.hookInstance,
             "response": response,
-            "assessment": assessment,
+            "assessment": assessment.model_dump(),
             "dropped": [d.__dict__ for d in hook_input.dropped],
         },
         event_id=audit_id,
