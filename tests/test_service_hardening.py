@@ -40,7 +40,10 @@ def secured(tmp_path: Path, db_url: str) -> Iterator[tuple[TestClient, EhrKey]]:
 
 @pytest.fixture
 def open_mode(db_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings.from_env(database_url=db_url, fhir_timeout_seconds=1.5))
+    settings = Settings.from_env(
+        database_url=db_url, fhir_timeout_seconds=1.5, fhir_max_response_bytes=500_000
+    )
+    app = create_app(settings)
     with TestClient(app) as c:
         yield c
     app.state.leptoguide.db.dispose()

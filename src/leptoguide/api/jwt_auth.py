@@ -13,9 +13,9 @@ Rules (CDS Hooks 2.0 security section and its best-practices page):
 Trusted issuers file (YAML or JSON)::
 
     issuers:
-      - iss: https://sandbox.cds-hooks.org
-        jwks_file: sandbox-jwks.json          # relative to this file
-        jku: [https://sandbox.cds-hooks.org/.well-known/jwks.json]
+      - iss: https://ehr.example-hospital.org
+        jwks_file: ehr-jwks.json              # relative to this file
+        jku: [https://ehr.example-hospital.org/.well-known/jwks.json]
 """
 
 from __future__ import annotations
