@@ -66,8 +66,6 @@ ASSESS_BAD: dict[str, tuple[bytes, str, int, str | None]] = {
                          422, "audience"),
     "wrong resourceType": (b'{"resourceType": "Banana"}', "application/fhir+json", 422,
                            "resourceType"),
-    "entry null": (b'{"resourceType": "Bundle", "entry": [null]}', "application/json", 422,
-                   "entry[0]"),
     "bundle type list": (b'{"resourceType": "Bundle", "type": []}', "application/json", 422,
                          "type"),
     "duplicate-free garbage": (b'"just a string"', "application/json", 422, "expected a FHIR"),
@@ -174,6 +172,18 @@ def test_cds_unusable_parts_are_named_and_the_rest_assessed(client: TestClient, 
     assert len(not_read) == 1 and where in not_read[0]["detail"], cards
     assert not_read[0]["indicator"] == indicator
     assert any(c["source"]["topic"]["code"].startswith("lp-") for c in cards), cards
+
+
+def test_one_unreadable_resource_does_not_fail_the_document(client: TestClient) -> None:
+    """Fail closed locally: the bad entry is named in a warning; the rest is assessed."""
+    r = client.post("/api/assess", content=b'{"resourceType": "Bundle", "entry": [null]}',
+                    headers={"content-type": "application/json"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert any(w["where"] == "entry[0]" for w in r.json()["warnings"]), r.text
+    req = _req()
+    req["prefetch"]["patient"] = {"resourceType": "Patient", "id": "p", "birthDate": 5}
+    r = client.post(SIGN, json=req)
+    assert r.status_code == 200, r.text
 
 
 def test_cds_draft_order_that_cannot_be_read_is_never_an_empty_answer(client: TestClient) -> None:

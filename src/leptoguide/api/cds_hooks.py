@@ -292,7 +292,9 @@ def run_hook(
     draft = ctx.get("draftOrders") if service.hook != "patient-view" else None
     hook_input = assemble(prefetch, draft, patient_id)
     hook_input.dropped[:0] = unusable or []
-    case = read_case(hook_input, name=f"CDS Hooks {service.hook} request", kb=state.kb)
+    case = read_case(
+        hook_input, name=f"CDS Hooks {service.hook} request", kb=state.kb, patient_id=patient_id
+    )
     assessment = state.assess(case, at=None, audience="clinician")
     audit_id = str(uuid.uuid4())
     cards = build_cards(

@@ -197,14 +197,32 @@ def _offender(hook_input: HookInput, exc: InputError, name: str) -> int | None:
     return None
 
 
-def read_case(hook_input: HookInput, *, name: str, kb: KnowledgeBase) -> Case:
-    """Read the bundle; a resource the reader refuses is dropped with the reader's reason and the
-    rest read again. Raises the InputError only when it cannot be pinned on one resource."""
+def _location_of(hook_input: HookInput, reference: str) -> str:
+    """The request location of the bundle entry the reader calls ``reference``."""
+    for i, entry in enumerate(hook_input.bundle["entry"]):
+        names = {f"entry[{i}]"}
+        key = _key(entry["resource"])
+        if key is not None:
+            names.add(f"{key[0]}/{key[1]}")
+        if isinstance(entry.get("fullUrl"), str):
+            names.add(entry["fullUrl"])
+        if reference in names:
+            return hook_input.locations[i]
+    return reference
+
+
+def read_case(
+    hook_input: HookInput, *, name: str, kb: KnowledgeBase, patient_id: str | None = None
+) -> Case:
+    """Read the bundle (one patient: ``patient_id``). Resources the reader leaves out
+    (``Case.dropped``) are reported with their request location; a resource the reader still
+    refuses outright is dropped with the reader's reason and the rest read again. Raises the
+    InputError only when it cannot be pinned on one resource."""
     from leptoguide.intake import read_document
 
     for _ in range(MAX_DROPS + 1):
         try:
-            return read_document(hook_input.bundle, name=name, kb=kb)
+            case = read_document(hook_input.bundle, name=name, kb=kb, patient_id=patient_id)
         except InputError as exc:
             index = _offender(hook_input, exc, name)
             if index is None:
@@ -218,4 +236,13 @@ def read_case(hook_input: HookInput, *, name: str, kb: KnowledgeBase) -> Case:
             )
             if ref in hook_input.drafts:
                 hook_input.drafts.remove(str(ref))
+            continue
+        for d in case.dropped:
+            field_ = f" field '{d.field}'" if d.field else ""
+            hook_input.dropped.append(
+                Dropped(_location_of(hook_input, d.reference), d.reference, f"{d.reason}{field_}")
+            )
+            if d.reference in hook_input.drafts:
+                hook_input.drafts.remove(d.reference)
+        return case
     raise InputError(name, f"more than {MAX_DROPS} resources could not be read")
