@@ -52,7 +52,7 @@ def _register() -> None:
     from leptoguide.cli import kb
 
     app.add_typer(kb.app, name="kb")
-    for name in ("assess", "ask", "ingest", "serve", "audit", "users"):
+    for name in ("assess", "ask", "ingest", "serve", "audit", "users", "batch"):
         try:
             module = __import__(f"leptoguide.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

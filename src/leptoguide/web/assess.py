@@ -386,14 +386,14 @@ def router() -> APIRouter:
         ctx = context(request)
         require(ctx, "clinician")
         event, data = _load(ctx, event_id)
-        if not any(s.events for s in data.schedules):
-            raise WebError(404, "This assessment has no dated schedule.")
         if schedules_blocked(ctx.web.kb, data):
             raise WebError(
                 409,
                 "A critical finding blocks this treatment, so no calendar is offered. "
                 "Resolve the finding and assess again.",
             )
+        if not any(s.events for s in data.schedules):
+            raise WebError(404, "This assessment has no dated schedule.")
         from leptoguide.render.ics import render_ics
 
         return finish(
