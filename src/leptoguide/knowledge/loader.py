@@ -338,6 +338,10 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
         for oid in rule.orders:
             if kb.concepts and oid not in kb.concepts:
                 problems.append(Problem(where, "orders", f"unknown concept '{oid}'"))
+        for rid_ in rule.order_routes:
+            if kb.concepts and rid_ not in kb.concepts:
+                problems.append(Problem(where, "order_routes", f"unknown concept '{rid_}'"))
+        problems.extend(_suggestion_problems(kb, rule, where))
     for pid, param in kb.parameters.items():
         where = _where(kb, "parameters", pid)
         refs = [("statement", param.statement), ("source", param.source)]
@@ -440,3 +444,34 @@ def get_knowledge() -> KnowledgeBase:
     kb = load_knowledge(root, check_readability=False)
     snapshot.write(root, version=kb.version, value=kb)
     return kb
+
+
+def _suggestion_problems(kb: KnowledgeBase, rule: Rule, where: str) -> list[Problem]:
+    """Suggestions name known concepts, facts and statements; at most one is recommended in an
+    ``at-most-one`` group; create and replace say what to create, delete and replace what to remove."""
+    problems: list[Problem] = []
+    for i, sug in enumerate(rule.suggestions):
+        fld = f"suggestions[{i}]"
+        for cid in [*sug.targets, *([sug.concept] if sug.concept else [])]:
+            if kb.concepts and cid not in kb.concepts:
+                problems.append(Problem(where, fld, f"unknown concept '{cid}'"))
+        for oid in sug.targets:
+            if oid not in rule.orders:
+                problems.append(
+                    Problem(where, fld, f"target '{oid}' is not one of the rule's orders")
+                )
+        for fid in sug.when_not_recorded:
+            if kb.facts and fid not in kb.facts:
+                problems.append(Problem(where, fld, f"reads unknown fact '{fid}'"))
+        for sid in sug.cites:
+            if sid not in kb.statements:
+                problems.append(Problem(where, fld, f"cites missing statement '{sid}'"))
+        if sug.action in ("create", "replace") and not sug.concept:
+            problems.append(Problem(where, fld, f"a {sug.action} suggestion needs 'concept'"))
+        if sug.action in ("delete", "replace") and not sug.targets:
+            problems.append(Problem(where, fld, f"a {sug.action} suggestion needs 'targets'"))
+    if rule.selection == "at-most-one" and sum(s.recommended for s in rule.suggestions) > 1:
+        problems.append(
+            Problem(where, "suggestions", "at most one suggestion may be recommended (at-most-one)")
+        )
+    return problems
