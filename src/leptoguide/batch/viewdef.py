@@ -115,7 +115,7 @@ def json_path(fhirpath: str, where: str = "view") -> tuple[str, str | None]:
 
 def _typed(col: Column, text: str, raw: str) -> str:
     """``text``: the value as text; ``raw``: the value as JSON text (for complex types)."""
-    path, ref_type = json_path(col.path)
+    _, ref_type = json_path(col.path)
     if ref_type is not None:
         # the id after '<Type>/' (NULL when the reference is to something else)
         return f"NULLIF(regexp_extract({text}, '{ref_type}/([^/]+)', 1), '') AS {col.name}"
