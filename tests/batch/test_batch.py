@@ -210,3 +210,21 @@ def test_spark_gives_identical_findings(
     assert len(duck.findings) > 10
     assert duck.summary["bad_lines"] == spark.summary["bad_lines"]
     assert duck.summary["rows_read"] == spark.summary["rows_read"]
+
+
+def test_object_storage_urls_go_to_spark(tmp_path: Path) -> None:
+    from leptoguide.batch.source import discover
+    from leptoguide.errors import InputError
+
+    remote = discover("s3a://bucket/exports/2025/")
+    assert remote.for_type("Observation") == ["s3a://bucket/exports/2025/*Observation*.ndjson*"]
+    engine = DuckDBEngine()
+    with pytest.raises(InputError):
+        engine.source("src_Observation", remote.for_type("Observation"))
+    engine.close()
+
+
+def test_spark_reads_a_missing_glob_as_empty(spark_session: Any, tmp_path: Path) -> None:
+    engine = SparkEngine(spark_session)
+    engine.source("src_x", [str(tmp_path / "*Observation*.ndjson*")])
+    assert engine.rows("SELECT count(*) FROM src_x") == [(0,)]
