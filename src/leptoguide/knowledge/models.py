@@ -32,7 +32,9 @@ FactType = Literal["number", "boolean", "code", "string", "datetime", "list", "o
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
 
 class Source(_Record):
@@ -95,6 +97,28 @@ class Statement(_Record):
     version: int = Field(default=1, ge=1)
 
 
+class OrderSuggestion(_Record):
+    """A suggested change to the orders being placed (a CDS Hooks card suggestion).
+
+    ``delete`` removes each draft order of a ``targets`` concept; ``replace`` removes it and
+    creates an order for ``concept``; ``create`` adds an order for ``concept`` (only when one of
+    the ``when_not_recorded`` facts is missing, stale or unreadable, if any are listed).
+    """
+
+    action: Literal["delete", "create", "replace"]
+    label: str = Field(min_length=3, max_length=139)
+    targets: list[Id] = Field(
+        default_factory=list, description="order concepts a delete or replace acts on"
+    )
+    concept: Id | None = Field(default=None, description="concept of the order to create")
+    when_not_recorded: list[Id] = Field(
+        default_factory=list,
+        description="facts: suggest the creation only when one is missing, stale or unreadable",
+    )
+    recommended: bool = False
+    cites: list[Id] = Field(default_factory=list, description="statements behind the suggestion")
+
+
 class Rule(_Record):
     """A declarative decision rule evaluated by the generic engine."""
 
@@ -119,6 +143,17 @@ class Rule(_Record):
     inputs: list[Id] = Field(default_factory=list, description="extra facts to report as inputs")
     suggestion: str | None = Field(default=None, description="label of a suggested action")
     suggestion_action: Literal["delete-order", "none"] = "none"
+    order_routes: list[Id] = Field(
+        default_factory=list,
+        description="medication orders make the rule relevant only by these routes "
+        "(procedure orders always do)",
+    )
+    suggestions: list[OrderSuggestion] = Field(
+        default_factory=list, description="order changes to suggest on the rule's card"
+    )
+    selection: Literal["at-most-one", "any"] = Field(
+        default="at-most-one", description="CDS Hooks selectionBehavior of the suggestions"
+    )
     withholds: list[Literal["schedules"]] = Field(
         default_factory=list,
         description="outputs withheld while this finding stands (schedules: no dose calendar "
