@@ -18,6 +18,7 @@ setup: $(STAMP)
 	@if [ ! -f $(AXE) ] && command -v npm >/dev/null 2>&1; then \
 		npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4; fi
 	$(BIN)/leptoguide kb validate
+	$(BIN)/leptoguide kb snapshot
 	@if $(BIN)/leptoguide --help | grep -q ' index '; then $(BIN)/leptoguide index build --quiet; fi
 
 run: setup

@@ -26,10 +26,14 @@ app = typer.Typer(
 
 def _version_callback(value: bool) -> None:
     if value:
-        from leptoguide.knowledge.loader import get_knowledge
+        from leptoguide.knowledge import snapshot
 
-        kb = get_knowledge()
-        typer.echo(f"leptoguide {__version__}, knowledge {kb.version}")
+        known = snapshot.version(snapshot.default_data_dir())
+        if known is None:  # no snapshot for these files yet: load them (and write one)
+            from leptoguide.knowledge.loader import get_knowledge
+
+            known = get_knowledge().version
+        typer.echo(f"leptoguide {__version__}, knowledge {known}")
         raise typer.Exit()
 
 
