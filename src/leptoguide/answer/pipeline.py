@@ -64,6 +64,8 @@ DEFAULT_TOP_K = 4
 MAX_TOP_K = 20
 MAX_QUESTION_CHARS = 2000
 MAX_PASSAGES = 2
+FOLLOW_UP_WEIGHT = 3.0
+"""In a follow-up, the follow-up's own words weigh this much more when choosing the lead."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ class QA:
                 expand=self.options.expand,
                 alternatives=self.options.expand or self.options.expand_docs,
             ),
+            ignore=self.vocab.fillers,
         )
         self.llm = llm if llm is not None else (load_config() if self.options.use_llm else None)
         self.drug_names = [
@@ -171,7 +174,9 @@ class QA:
             for name in (c.display, *c.synonyms)
         ]
         self.speller = (
-            SpellingCorrector(kb_word_counts(kb), self.vocab.known_words, _english())
+            SpellingCorrector(
+                kb_word_counts(kb), self.vocab.known_words, _english(), self.vocab.fillers
+            )
             if self.options.spelling
             else None
         )
@@ -511,12 +516,17 @@ class QA:
             extra += [s for s in picked if s not in chosen and s not in und.clarify_statements]
         passages = self._passages(retrieval)
         terms = topic_terms(und, retrieval.query, self.vocab)
+        weights = {t: idf(self.index, t) for t in terms}
+        if retrieval.query != und.query:
+            # a follow-up: its own words say what is asked now
+            own = set(topic_terms(und, und.query, self.vocab))
+            weights = {t: w * (FOLLOW_UP_WEIGHT if t in own else 1.0) for t, w in weights.items()}
         lead = Lead(
             urgent=und.red_flag_statements,
             clarify=und.clarify_statements,
             extra=extra,
             terms=terms,
-            weights={t: idf(self.index, t) for t in terms},
+            weights=weights,
             retrieved=frozenset(h.key for h in retrieval.statements),
             next_steps=self._next_steps() if answer.audience == "patient" else [],
         )
