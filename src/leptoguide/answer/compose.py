@@ -215,6 +215,10 @@ class Lead:
 
 
 URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
+DISAGREE_LABEL = {
+    "clinician": "**Sources disagree here; each position is shown with its own citation.**",
+    "patient": "**Experts do not all agree on this point.**",
+}
 LEAD_MAX_SENTENCES = 3
 TITLE_WEIGHT = 1.0
 """Weight of a statement title's shared words when choosing the lead statement."""
@@ -374,6 +378,10 @@ def compose(
     if lead_text:
         lines.append(lead_text)
         lines.append("")
+        in_lead = [st for st in shown if st.id not in lead.urgent]
+        if any(o.id in st.conflicts_with for st in in_lead for o in in_lead):
+            lines.append(DISAGREE_LABEL[audience])
+            lines.append("")
 
     # 3. supporting points
     support: list[str] = []
@@ -406,11 +414,7 @@ def compose(
         lines.extend(support)
         lines.append("")
     for block in disagree:
-        lines.append(
-            "**Sources disagree here; each position is shown with its own citation:**"
-            if audience == "clinician"
-            else "**Experts do not all agree on this point:**"
-        )
+        lines.append(DISAGREE_LABEL[audience].rstrip(".*") + ":**")
         for st in block:
             label = "" if audience == "patient" else f"**{st.title}.** "
             lines.append(f"- {label}{text_of(st)} {cite(st)}{note_of(st)}")

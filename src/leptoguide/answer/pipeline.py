@@ -116,6 +116,11 @@ def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> 
         )
 
 
+def show_unit(unit: str) -> str:
+    """A UCUM unit as people write it ("10*9/L" -> "x10^9/L"; Markdown-safe)."""
+    return re.sub(r"^10\*(\d+)", r"x10^\1", unit).replace("*", "^")
+
+
 @cache
 def _english() -> frozenset[str]:
     from leptoguide.answer.index import english_words
@@ -339,7 +344,7 @@ class QA:
             for t in comp.thresholds:
                 param = self.kb.parameters.get(t.id)
                 title = param.title if param else t.id
-                unit = f" {t.unit}" if t.unit else ""
+                unit = f" {show_unit(t.unit)}" if t.unit else ""
                 mark = cite_statements([t.statement]) if t.statement else ""
                 alts = []
                 for a in t.alternatives:
@@ -365,7 +370,7 @@ class QA:
         if comp.values.values:
             lines.append("**Values read from your question** (check them):")
             for v in comp.values.values:
-                unit = f" {v.unit}" if v.unit else ""
+                unit = f" {show_unit(v.unit)}" if v.unit else ""
                 shown_value = f"{v.value:g}" if isinstance(v.value, float) else str(v.value)
                 lines.append(f"- {v.label}: {shown_value}{unit} (from “{v.text}”)")
             lines.append("")
