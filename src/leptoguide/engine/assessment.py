@@ -26,9 +26,10 @@ from leptoguide.assessment import (
 from leptoguide.assessment import Input as CaseInput
 from leptoguide.case import Case
 from leptoguide.engine import dosing
+from leptoguide.engine.derive import build_facts
 from leptoguide.engine.evaluate import evaluate, unknown_facts
-from leptoguide.engine.facts import Facts, FactValue, build_facts, iso
 from leptoguide.engine.templates import UNKNOWN, render
+from leptoguide.engine.types import Facts, FactValue, iso
 from leptoguide.knowledge.conditions import (
     Compare,
     Literal,
