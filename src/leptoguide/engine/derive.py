@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 from leptoguide.case import Case
 from leptoguide.engine import (
     antithrombotic,
@@ -54,6 +56,8 @@ class Step:
     writes_declared: bool = False
     always: bool = False
     """Run even when no knowledge fact names it (its facts feed the list-valued rule inputs)."""
+    types: tuple[tuple[str, type[BaseModel]], ...] = ()
+    """Facts whose value is a typed model (rule templates read its fields), with that model."""
 
 
 STEPS: tuple[Step, ...] = (
@@ -139,6 +143,7 @@ STEPS: tuple[Step, ...] = (
         "antithrombotic",
         antithrombotic.derive,
         writes=("lp-antithrombotic-status", "lp-antithrombotics"),
+        types=(("lp-antithrombotics", antithrombotic.AntithromboticTiming),),
     ),
     Step(
         "dosing",
@@ -154,6 +159,11 @@ STEPS: tuple[Step, ...] = (
     ),
     Step("schedule", schedule.derive, reads=("it-medications",), writes=("schedules",)),
 )
+
+
+def output_types() -> dict[str, type[BaseModel]]:
+    """Fact id -> the model its value is, for every computation output templates read by field."""
+    return {fid: model for step in STEPS for fid, model in step.types}
 
 
 def _writes(step: Step, kb: KnowledgeBase | None) -> set[str]:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from leptoguide.case import Case
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
@@ -41,7 +43,7 @@ class FactValue:
         out: dict[str, Any] = {
             "fact": self.id,
             "status": self.status,
-            "value": _jsonable(self.value) if self.status in ("ok", "stale") else None,
+            "value": jsonable(self.value) if self.status in ("ok", "stale") else None,
             "unit": self.unit,
             "time": iso(self.time),
             "reference": self.reference,
@@ -63,15 +65,18 @@ def iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A fact value as plain JSON data (a typed computation output as its model dump)."""
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump(by_alias=True))
     if isinstance(value, float):
         return round(value, 4)
     if isinstance(value, (dt.datetime, dt.date)):
         return iso(value)
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     return value
 
 
