@@ -17,7 +17,14 @@ import orjson
 from fastapi import APIRouter, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide.api.cards import build_cards
@@ -161,6 +168,12 @@ class OverrideReason(BaseModel):
     reason: Coding | None = None
     userComment: str | None = Field(default=None, max_length=4000)
 
+    @model_validator(mode="after")
+    def _reason_or_comment(self) -> OverrideReason:
+        if self.reason is None and self.userComment is None:
+            raise ValueError("an overrideReason needs a reason, a userComment or both (cds-fb-3)")
+        return self
+
 
 class AcceptedSuggestion(BaseModel):
     id: str = Field(min_length=1, max_length=200)
@@ -179,6 +192,12 @@ class FeedbackItem(BaseModel):
         if value.tzinfo is None:
             raise ValueError("outcomeTimestamp needs a UTC offset (RFC 3339)")
         return value
+
+    @model_validator(mode="after")
+    def _accepted_names_suggestions(self) -> FeedbackItem:
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("an accepted outcome needs acceptedSuggestions (cds-fb-2)")
+        return self
 
 
 class FeedbackRequest(BaseModel):

@@ -40,6 +40,7 @@ from leptoguide.knowledge.models import (
     Source,
     Statement,
     UnitGroup,
+    Vocabulary,
 )
 from leptoguide.knowledge.snapshot import ENV_KB_DIR as ENV_KB_DIR
 from leptoguide.knowledge.snapshot import default_data_dir as default_data_dir
@@ -114,6 +115,7 @@ class KnowledgeBase:
     facts: dict[str, Fact] = field(default_factory=dict)
     units: dict[str, UnitGroup] = field(default_factory=dict)
     lexicons: dict[str, Lexicon] = field(default_factory=dict)
+    vocabulary: dict[str, Vocabulary] = field(default_factory=dict)
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
     content_hash: str = ""
 
@@ -407,6 +409,20 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
                 problems.append(
                     Problem(_where(kb, "units", uid), "concepts", f"unknown concept '{cid}'")
                 )
+    for vid, entry in kb.vocabulary.items():
+        where = _where(kb, "vocabulary", vid)
+        for sid in entry.statements:
+            if sid not in kb.statements:
+                problems.append(Problem(where, "statements", f"unknown statement '{sid}'"))
+        for rid in entry.rules:
+            if rid not in kb.rules:
+                problems.append(Problem(where, "rules", f"unknown rule '{rid}'"))
+        if entry.role in ("same-as", "clarify") and not entry.means:
+            problems.append(Problem(where, "means", f"a '{entry.role}' entry needs 'means'"))
+        if entry.role == "scope-concepts" and kb.concepts:
+            for cid in entry.terms:
+                if cid not in kb.concepts:
+                    problems.append(Problem(where, "terms", f"unknown concept '{cid}'"))
     if check_readability and kb.statements:
         from leptoguide.knowledge.readability import reading_grade
 

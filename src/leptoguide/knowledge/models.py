@@ -385,6 +385,74 @@ class Lexicon(_Record):
     terms: list[str] = Field(min_length=1)
 
 
+VocabularyRole = Literal[
+    "scope",
+    "scope-concepts",
+    "scope-kinds",
+    "filler",
+    "same-as",
+    "variants",
+    "clarify",
+    "red-flag",
+    "personal",
+    "not-personal",
+    "intent",
+    "frequency",
+    "next-steps",
+]
+
+
+class Vocabulary(_Record):
+    """How people word questions (lay terms, shorthand, intended meanings, warning signs): data.
+
+    Read by the question answerer (``leptoguide.answer``), never by the chart reader. Terms are
+    matched at word boundaries, ignoring case, except one- and two-letter terms and terms that are
+    also function words ("IT", "BM", "OP"), which match only as written.
+    """
+
+    id: Id
+    role: VocabularyRole = Field(
+        description=(
+            "scope: words or phrases that place a question in LeptoGuide's domain; scope-concepts: "
+            "terminology concept ids that do; scope-kinds: concept kinds whose concepts do; "
+            "filler: everyday words that carry no topic (ignored by the evidence check); same-as: "
+            "the terms mean `means` (shorthand, lay words, common misspellings); variants: the "
+            "terms are other forms of one another (a group); clarify: the terms name something "
+            "people often confuse with the domain: the answer states `statements` first and also "
+            "answers `means`; red-flag: warning signs described now: the answer starts with "
+            "`statements` (seek urgent care); personal: the question asks for a personal diagnosis, "
+            "prognosis or treatment decision; not-personal: phrases that look personal but are "
+            "not; intent: a question the assessment engine can compute when it carries patient "
+            "values (`case` is added to the values read, `rules` are the findings that answer); "
+            "frequency: ways of writing a dosing frequency, `means` is the case-file code; "
+            "next-steps: `statements` offered to patients as what to ask their care team"
+        )
+    )
+    description: str
+    terms: list[str] = Field(min_length=1)
+    means: str | None = Field(
+        default=None,
+        description="same-as and clarify: what the terms are taken to mean; intent: its label",
+    )
+    statements: list[Id] = Field(
+        default_factory=list,
+        description="clarify and red-flag: statements stated first; next-steps: offered",
+    )
+    case: dict[str, Any] | None = Field(
+        default=None, description="intent: case-file fields added to the values read"
+    )
+    rules: list[Id] = Field(
+        default_factory=list, description="intent: rules whose findings answer, best first"
+    )
+    needs_values: bool = Field(
+        default=True, description="intent: only when the question carries at least one value"
+    )
+    also: list[str] = Field(
+        default_factory=list,
+        description="intent: the question must also contain one of these words (if any given)",
+    )
+
+
 class UnitDef(_Record):
     """One unit of a unit group: its UCUM code, its factor to the group's base, other spellings."""
 
@@ -444,5 +512,6 @@ RECORD_TYPES: dict[str, type[_Record]] = {
     "facts": Fact,
     "units": UnitGroup,
     "lexicons": Lexicon,
+    "vocabulary": Vocabulary,
 }
 """Top-level YAML key -> record model. The directory a file lives in does not matter."""
