@@ -123,6 +123,7 @@ STEPS: tuple[Step, ...] = (
         risk.derive,
         reads=(
             "bulky-cns-disease",
+            "conditions",
             "ecog",
             "encephalopathy",
             "karnofsky",
@@ -131,7 +132,7 @@ STEPS: tuple[Step, ...] = (
             "systemic-disease",
             "systemic-options",
         ),
-        writes=("nccn-risk", "nccn-risk-detail"),
+        writes=("nccn-poor-features", "nccn-risk", "nccn-risk-detail"),
     ),
     Step(
         "it-safety",
