@@ -128,7 +128,8 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
         last: dt.datetime | None = None
         last_ref: str | None = None
         for m in meds:
-            for t in (aware(t) for t in (*m.times, m.last_time) if t is not None):
+            now = ctx.at if m.ongoing else None  # a running infusion: exposure is now
+            for t in (aware(t) for t in (*m.times, m.last_time, now) if t is not None):
                 if t is not None and t <= ctx.at and (last is None or t > last):
                     last, last_ref = t, m.reference
         chosen = next((m for m in meds if m.reference == last_ref), meds[0])
@@ -156,6 +157,12 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
             earliest = last + dt.timedelta(hours=hold)
             entry["earliest_lp"] = iso(earliest)
             entry["status"] = "hold" if elapsed < hold else "clear"
+            if any(m.ongoing for m in meds):
+                entry["status"] = "hold"
+                note_parts.append(
+                    "running now (infusion in progress or open period): the hold starts when "
+                    "it is stopped"
+                )
             if entry["status"] == "clear" and any(m.status == "active" for m in meds):
                 note_parts.append("no further dose before the LP")
         if restart is not None:
