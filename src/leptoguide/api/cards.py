@@ -6,6 +6,7 @@ for order hooks, the order concepts that make it relevant (``orders``). Nothing 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,39 @@ OVERRIDE_REASONS: list[dict[str, str]] = [
         "display": "Does not apply to this patient",
     },
 ]
+
+
+def _topic_bits(topic: str) -> bytes:
+    return hashlib.sha256(topic.encode()).digest()[:8]
+
+
+def card_uuid(audit_id: str, topic: str) -> str:
+    """A card's uuid: unique per assessment and topic, and carrying the topic (a rule id, or
+    ``missing-data`` / ``not-read``) so feedback can be counted per rule without storing cards.
+
+    RFC 9562 version 8 (custom) layout: bytes 0-7 from ``uuid5(audit/topic)``, bytes 8-15 the
+    first bytes of SHA-256(topic), with the version and variant bits set."""
+    head = uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/{topic}").bytes[:8]
+    raw = bytearray(head + _topic_bits(topic))
+    raw[6] = (raw[6] & 0x0F) | 0x80
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def card_topic(card: str, topics: Iterable[str]) -> str | None:
+    """The topic (of ``topics``) a card uuid made by :func:`card_uuid` carries, if any."""
+    try:
+        raw = uuid.UUID(card).bytes
+    except ValueError:
+        return None
+    if raw[6] >> 4 != 8:
+        return None
+    tail = bytes([raw[8] & 0x3F]) + raw[9:]
+    for topic in topics:
+        bits = _topic_bits(topic)
+        if bytes([bits[0] & 0x3F]) + bits[1:] == tail:
+            return topic
+    return None
 
 
 @dataclass(frozen=True)
@@ -294,7 +328,7 @@ def card_for(
         parts.append("**Sources**\n\n" + refs)
     first_statement = next((c.statement for c in finding.citations if c.statement), None)
     card: dict[str, Any] = {
-        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/{rule.id}")),
+        "uuid": card_uuid(audit_id, rule.id),
         "summary": _clip(finding.summary or rule.title),
         "detail": "\n\n".join(p for p in parts if p),
         "indicator": INDICATORS.get(finding.severity, "info"),
@@ -344,7 +378,7 @@ def missing_data_card(
     names = ", ".join(m.item for m in items[:4])
     more = f" and {len(items) - 4} more" if len(items) > 4 else ""
     return {
-        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/missing-data")),
+        "uuid": card_uuid(audit_id, "missing-data"),
         "summary": _clip(f"Missing or stale data: {names}{more}"),
         "detail": "Rules that could not be decided without these data:\n\n" + "\n".join(lines),
         "indicator": "info",
@@ -381,7 +415,7 @@ def dropped_card(
         else f"{len(dropped)} resource(s) in the request could not be used"
     )
     return {
-        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/not-read")),
+        "uuid": card_uuid(audit_id, "not-read"),
         "summary": _clip(f"{head}; the rest was assessed."),
         "detail": "Left out of this assessment (missing data is never read as safe):\n\n"
         + "\n".join(lines[:50])
