@@ -136,6 +136,28 @@ def _clip(text: str) -> str:
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
 
 
+def assessment_links(base: str, audit_id: str, smart: bool) -> list[dict[str, Any]]:
+    """The card's link to the full cited assessment: a SMART launch (``appContext`` = the audit
+    id, so the EHR session opens it without a second sign-in) when SMART is configured, else the
+    page itself."""
+    if smart:
+        return [
+            {
+                "label": "Full cited assessment in LeptoGuide",
+                "url": f"{base}/smart/launch",
+                "type": "smart",
+                "appContext": audit_id,
+            }
+        ]
+    return [
+        {
+            "label": "Full cited assessment in LeptoGuide",
+            "url": f"{base}/assess/{audit_id}",
+            "type": "absolute",
+        }
+    ]
+
+
 def citations_markdown(kb: KnowledgeBase, citations: list[Citation], base: str) -> str:
     """Numbered references: source title, locator, and the statement they support."""
     lines: list[str] = []
@@ -306,6 +328,7 @@ def card_for(
     audit_id: str,
     patient_id: str | None = None,
     assessment_missing: set[str] | None = None,
+    smart: bool = False,
 ) -> dict[str, Any]:
     """One CDS Hooks card for one finding."""
     parts = [finding.detail.strip()]
@@ -339,13 +362,7 @@ def card_for(
             else f"{base}/kb/rules",
             "topic": {"system": RULE_SYSTEM, "code": rule.id, "display": rule.title},
         },
-        "links": [
-            {
-                "label": "Full cited assessment in LeptoGuide",
-                "url": f"{base}/assess/{audit_id}",
-                "type": "absolute",
-            }
-        ],
+        "links": assessment_links(base, audit_id, smart),
     }
     suggestions = build_suggestions(
         finding,
@@ -365,7 +382,7 @@ def card_for(
 
 
 def missing_data_card(
-    assessment: Assessment, rule_ids: set[str], *, base: str, audit_id: str
+    assessment: Assessment, rule_ids: set[str], *, base: str, audit_id: str, smart: bool = False
 ) -> dict[str, Any] | None:
     """One info card listing data the shown rules could not decide without."""
     items = [m for m in assessment.missing if not rule_ids or set(m.needed_for) & rule_ids]
@@ -387,18 +404,12 @@ def missing_data_card(
             "url": f"{base}/assess/{audit_id}",
             "topic": {"system": RULE_SYSTEM, "code": "missing-data", "display": "Missing data"},
         },
-        "links": [
-            {
-                "label": "Full cited assessment in LeptoGuide",
-                "url": f"{base}/assess/{audit_id}",
-                "type": "absolute",
-            }
-        ],
+        "links": assessment_links(base, audit_id, smart),
     }
 
 
 def dropped_card(
-    dropped: list[tuple[str, str | None, str]], *, base: str, audit_id: str
+    dropped: list[tuple[str, str | None, str]], *, base: str, audit_id: str, smart: bool = False
 ) -> dict[str, Any] | None:
     """One card listing what the request held that could not be used (location, reference, why).
 
@@ -426,13 +437,7 @@ def dropped_card(
             "url": f"{base}/assess/{audit_id}",
             "topic": {"system": RULE_SYSTEM, "code": "not-read", "display": "Data not read"},
         },
-        "links": [
-            {
-                "label": "Full cited assessment in LeptoGuide",
-                "url": f"{base}/assess/{audit_id}",
-                "type": "absolute",
-            }
-        ],
+        "links": assessment_links(base, audit_id, smart),
     }
 
 
@@ -448,6 +453,7 @@ def build_cards(
     draft_refs: list[str] | None = None,
     patient_id: str | None = None,
     dropped: list[tuple[str, str | None, str]] | None = None,
+    smart: bool = False,
 ) -> list[dict[str, Any]]:
     """The cards for ``hook``: relevant findings (severity order kept), then missing data, then
     what could not be read."""
@@ -471,14 +477,15 @@ def build_cards(
                 audit_id=audit_id,
                 patient_id=patient_id,
                 assessment_missing=missing,
+                smart=smart,
             )
         )
     if hook == "patient-view":
         hook_rules = {r.id for r in kb.rules.values() if hook in r.hooks}
-        extra = missing_data_card(assessment, hook_rules, base=base, audit_id=audit_id)
+        extra = missing_data_card(assessment, hook_rules, base=base, audit_id=audit_id, smart=smart)
         if extra:
             cards.append(extra)
-    not_read = dropped_card(dropped or [], base=base, audit_id=audit_id)
+    not_read = dropped_card(dropped or [], base=base, audit_id=audit_id, smart=smart)
     if not_read:
         cards.append(not_read)
     return cards

@@ -328,6 +328,7 @@ def run_hook(
         draft_refs=hook_input.drafts if service.hook != "patient-view" else None,
         patient_id=patient_id,
         dropped=[(d.where, d.reference, d.reason) for d in hook_input.dropped],
+        smart=bool(state.settings.smart_client_id and state.settings.smart_issuers),
     )
     response = {"cards": cards}
     state.record(
