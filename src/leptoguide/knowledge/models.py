@@ -315,6 +315,13 @@ class NarrativeOutcome(_Record):
 class Narrative(_Record):
     """How a concept's value is read from report text (DiagnosticReport, free-text Observation)."""
 
+    reports: list[str] = Field(
+        min_length=1,
+        description=(
+            "words in a report's or Observation's code or category text that say it can hold "
+            "this concept (MRI, cytology, flow study, molecular pathology)"
+        ),
+    )
     scope: list[str] = Field(
         min_length=1, description="phrases that make a sentence about this concept"
     )

@@ -21,6 +21,7 @@ from leptoguide.web import ask, assess, audit, auth, home, kb, patient, review
 from leptoguide.web import smart as smart
 from leptoguide.web.common import (
     ENV_APPROVED_ONLY,
+    ENV_TWO_PERSON,
     LoginRequired,
     ServiceLike,
     WebError,
@@ -43,11 +44,15 @@ def build_state(settings: Settings, service: ServiceLike) -> WebState:
     approved_only = bool(settings.extra.get("approved_only")) or _flag(
         os.environ.get(ENV_APPROVED_ONLY)
     )
+    two_person = settings.extra.get("review_two_person")
+    if two_person is None:
+        two_person = os.environ.get(ENV_TWO_PERSON, "1")
     return WebState(
         settings=settings,
         service=service,
         secret=load_secret(settings.home),
         approved_only=approved_only,
+        two_person=_flag(str(two_person)) if not isinstance(two_person, bool) else two_person,
     )
 
 

@@ -102,6 +102,7 @@ READERS: dict[str, Callable[[Reader, Ctx, dict[str, Any]], None]] = {
     "ServiceRequest": Reader.service_request,
     "Procedure": Reader.procedure,
     "Device": Reader.device,
+    "DiagnosticReport": Reader.diagnostic_report,
 }
 MEDICATION_TYPES = {"MedicationRequest", "MedicationStatement", "MedicationAdministration"}
 KNOWN_OTHER = {"Medication"}
