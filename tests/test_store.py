@@ -169,7 +169,7 @@ def test_fast_canonical_form_matches_the_reference_form() -> None:
 
     doc = {
         "z": [1, 2.5, -0.0, 0.001, 1e16, 12345678901234567, None, True, False],
-        "a": {"ü": "naïve ✓ \u2028 \n\t\"quoted\" \\ \u0001", "b": [], "c": {}},
+        "a": {"ü": 'naïve ✓ \u2028 \n\t"quoted" \\ \u0001', "b": [], "c": {}},
         "m": [{"k": 0.1 + 0.2}, {"k": 3.0}, {"nested": {"y": 1, "x": 2}}],
         "date": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
     }
