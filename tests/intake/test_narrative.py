@@ -164,3 +164,88 @@ def test_unreadable_attachment_does_not_fail_the_report(real_kb: KnowledgeBase) 
     case = read_input(dumps(bundle(res)), name="r.json", kb=real_kb)
     cyto = case.latest("csf-cytology")
     assert cyto is not None and cyto.value == "negative"
+
+
+# ---- ongoing infusions and unrecognised drugs near an LP ---------------------------------------
+
+
+def _admin(status: str, period: dict[str, str], text: str = "Heparin 25,000 units/250 mL"):  # type: ignore[no-untyped-def]
+    return {
+        "resourceType": "MedicationAdministration",
+        "id": "ma",
+        "status": status,
+        "medicationCodeableConcept": {"text": text},
+        "effectivePeriod": period,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "period", "ongoing"),
+    [
+        ("in-progress", {"start": "2026-11-20T06:00:00Z"}, True),
+        ("in-progress", {"start": "2026-11-20T06:00:00Z", "end": "2026-11-20T08:00:00Z"}, True),
+        ("completed", {"start": "2026-11-20T06:00:00Z"}, False),
+        ("unknown", {"start": "2026-11-20T06:00:00Z"}, True),
+        ("completed", {"start": "2026-11-20T06:00:00Z", "end": "2026-11-20T07:00:00Z"}, False),
+    ],
+)
+def test_running_infusion_is_ongoing_exposure(
+    real_kb: KnowledgeBase, status: str, period: dict[str, str], ongoing: bool
+) -> None:
+    case = read_input(dumps(bundle(_admin(status, period))), name="a.json", kb=real_kb)
+    (med,) = case.medications
+    assert med.concept == "heparin" and med.ongoing is ongoing
+
+
+def test_running_heparin_infusion_holds_the_lp(real_kb: KnowledgeBase) -> None:
+    import datetime as dt
+
+    from leptoguide.engine import assess
+    from leptoguide.policy import load_policy
+
+    lp = {
+        "resourceType": "ServiceRequest",
+        "id": "lp",
+        "status": "active",
+        "intent": "order",
+        "code": {"text": "Lumbar puncture"},
+        "occurrenceDateTime": "2026-11-21T12:00:00Z",
+    }
+    infusion = _admin("in-progress", {"start": "2026-11-18T06:00:00Z"})
+    case = read_input(dumps(bundle(infusion, lp)), name="a.json", kb=real_kb)
+    at = dt.datetime(2026, 11, 21, 10, tzinfo=dt.UTC)
+    result = assess(case, kb=real_kb, policy=load_policy(real_kb), at=at)
+    fired = {f.rule for f in result.findings}
+    assert "lp-anticoagulant-timing" in fired, fired
+
+
+def test_unrecognised_drug_near_an_lp_is_its_own_warning(real_kb: KnowledgeBase) -> None:
+    lp = {
+        "resourceType": "ServiceRequest",
+        "id": "lp",
+        "status": "draft",
+        "intent": "order",
+        "code": {"text": "Lumbar puncture"},
+    }
+    odd = {
+        "resourceType": "MedicationRequest",
+        "id": "odd",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "Zorblatinib 40 mg tablet"},
+    }
+    it = {
+        "resourceType": "MedicationRequest",
+        "id": "it",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "Investigational agent X"},
+        "dosageInstruction": [{"route": {"text": "Intrathecal"}}],
+    }
+    case = read_input(dumps(bundle(lp, odd, it)), name="m.json", kb=real_kb)
+    by = {w.where: w.message for w in case.warnings}
+    assert "unrecognised drug 'Zorblatinib 40 mg tablet'" in by["MedicationRequest/odd"]
+    assert "check before the LP" in by["MedicationRequest/odd"]
+    assert "intrathecal or intraventricular route" in by["MedicationRequest/it"]
+    case = read_input(dumps(bundle(odd)), name="m.json", kb=real_kb)
+    assert "MedicationRequest/odd" not in {w.where for w in case.warnings}

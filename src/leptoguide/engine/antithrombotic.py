@@ -30,25 +30,35 @@ def _classes(ctx: Context) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
-def _lmwh_class(m: MedicationEntry, ceiling: float) -> tuple[str, str]:
+def _lmwh_class(
+    m: MedicationEntry, ceiling: float, per_day: float | None, weight: float | None
+) -> tuple[str, str]:
+    """Prophylactic or treatment LMWH from the dose and its frequency (``per_day``: the record's
+    own, else the order's). A dose that cannot be classed is counted as a treatment dose (the
+    longer hold) and the reason says the class is uncertain."""
     unit = (m.dose_unit or "").strip().lower()
     if m.dose is None:
-        return "treatment", "dose not recorded: treated as a treatment dose (longer hold)"
+        return "treatment", "class uncertain: dose not recorded; counted as a treatment dose"
     if unit in ("mg/kg",):
         return "treatment", f"{m.dose:g} mg/kg is a weight-based (treatment) dose"
     if unit != "mg":
         return (
             "treatment",
-            f"dose in {m.dose_unit or 'no unit'} cannot be classed: treated as treatment dose",
+            f"class uncertain: dose in {m.dose_unit or 'no unit'}; counted as a treatment dose",
         )
-    if m.frequency_per_day is None:
+    per_kg = f" ({m.dose / weight:.2g} mg/kg)" if weight else ""
+    if per_day is None:
         if m.dose > ceiling:
-            return "treatment", f"{m.dose:g} mg per dose > {ceiling:g} mg/day"
-        return "treatment", "dose frequency not recorded: treated as a treatment dose"
-    daily = m.dose * m.frequency_per_day
+            return "treatment", f"{m.dose:g} mg{per_kg} per dose > {ceiling:g} mg/day"
+        return (
+            "treatment",
+            f"class uncertain: {m.dose:g} mg per dose with no frequency on any record "
+            f"(prophylactic once daily, treatment if more often); counted as a treatment dose",
+        )
+    daily = m.dose * per_day
     if daily <= ceiling:
-        return "prophylactic", f"{daily:g} mg/day <= {ceiling:g} mg/day (prophylactic)"
-    return "treatment", f"{daily:g} mg/day > {ceiling:g} mg/day (treatment dose)"
+        return "prophylactic", f"{m.dose:g} mg x {per_day:g}/day = {daily:g} mg/day <= {ceiling:g}"
+    return "treatment", f"{m.dose:g} mg{per_kg} x {per_day:g}/day = {daily:g} mg/day > {ceiling:g}"
 
 
 def _policy(ctx: Context, name: str) -> float | None:
@@ -64,6 +74,16 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
             if t is not None and t > lp_time:
                 lp_time = t
     ceiling = _policy(ctx, "lmwh-prophylactic-max-mg-per-day") or 0.0
+    weight = next(
+        (
+            float(o.value)
+            for o in sorted(ctx.case.observations, key=lambda o: str(o.time), reverse=True)
+            if o.concept == "body-weight"
+            and isinstance(o.value, (int, float))
+            and (o.unit or "kg") == "kg"
+        ),
+        None,
+    )
     entries: list[dict[str, Any]] = []
     policies: set[str] = set()
     statements: set[str] = set()
@@ -78,15 +98,28 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
         base, stmts = classes[drug]
         statements.update(stmts)
         options: list[tuple[float, bool, str, str | None]] = []  # (hold, daily known, class, why)
+        # the order's frequency stands for administrations recorded without one
+        ordered = [x.frequency_per_day for x in meds if x.frequency_per_day is not None]
+        order_freq = next(
+            (
+                x.frequency_per_day
+                for x in meds
+                if x.kind != "administration" and x.frequency_per_day
+            ),
+            ordered[0] if ordered else None,
+        )
         for m in meds:
             cls, why = base, None
             if base == "lmwh":
-                dose_class, why = _lmwh_class(m, ceiling)
+                freq = m.frequency_per_day if m.frequency_per_day is not None else order_freq
+                dose_class, why = _lmwh_class(m, ceiling, freq, weight)
+                if m.frequency_per_day is None and freq is not None:
+                    why += " (frequency from the order)"
                 cls = f"lmwh-{dose_class}"
                 policies.add("lmwh-prophylactic-max-mg-per-day")
             hold_m = _policy(ctx, f"lp-hold-hours-{cls}")
             hold_key = hold_m if hold_m is not None else float("inf")
-            options.append((hold_key, m.frequency_per_day is not None, cls, why))
+            options.append((hold_key, m.frequency_per_day is not None or not ordered, cls, why))
         _, _, cls, why = max(options, key=lambda o: (o[0], o[1], o[2]))
         note_parts: list[str] = [why] if why else []
         hold_name, restart_name = f"lp-hold-hours-{cls}", f"lp-restart-hours-{cls}"
@@ -95,7 +128,8 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
         last: dt.datetime | None = None
         last_ref: str | None = None
         for m in meds:
-            for t in (aware(t) for t in (*m.times, m.last_time) if t is not None):
+            now = ctx.at if m.ongoing else None  # a running infusion: exposure is now
+            for t in (aware(t) for t in (*m.times, m.last_time, now) if t is not None):
                 if t is not None and t <= ctx.at and (last is None or t > last):
                     last, last_ref = t, m.reference
         chosen = next((m for m in meds if m.reference == last_ref), meds[0])
@@ -123,6 +157,12 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
             earliest = last + dt.timedelta(hours=hold)
             entry["earliest_lp"] = iso(earliest)
             entry["status"] = "hold" if elapsed < hold else "clear"
+            if any(m.ongoing for m in meds):
+                entry["status"] = "hold"
+                note_parts.append(
+                    "running now (infusion in progress or open period): the hold starts when "
+                    "it is stopped"
+                )
             if entry["status"] == "clear" and any(m.status == "active" for m in meds):
                 note_parts.append("no further dose before the LP")
         if restart is not None:

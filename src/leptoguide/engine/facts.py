@@ -187,6 +187,23 @@ def observation_fact(fact: Fact, ctx: Context, max_age_hours: float | None) -> F
         return missing(fact.id, unit=fact.unit)
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
     latest = max(candidates, key=lambda o: aware(o.time) or epoch)
+    later_note: str | None = None
+    if fact.sticky:  # "ever positive": a diagnostic result stands against a later different one
+        stuck = [
+            o
+            for o in candidates
+            if o.status != "unparseable" and _coerce(fact, o, ctx.kb)[0] in fact.sticky
+        ]
+        if stuck:
+            best = max(stuck, key=lambda o: aware(o.time) or epoch)
+            if best is not latest:
+                later, _ = _coerce(fact, latest, ctx.kb)
+                when = iso(aware(latest.time)) or "undated"
+                later_note = (
+                    f"{_coerce(fact, best, ctx.kb)[0]} on {iso(aware(best.time)) or 'undated'}; "
+                    f"a later result ({later or 'unreadable'}, {when}) does not undo it"
+                )
+                latest = best
     if latest.status == "unparseable":
         return FactValue(
             fact.id,
@@ -221,6 +238,8 @@ def observation_fact(fact: Fact, ctx: Context, max_age_hours: float | None) -> F
                 note = f"{age:.0f} h old; policy lab-max-age-hours is {max_age_hours:g} h"
     if latest.inferred and note is None:
         note = "value inferred by the reader"
+    if later_note:
+        note = later_note if note is None else f"{note}; {later_note}"
     return FactValue(
         fact.id,
         status,

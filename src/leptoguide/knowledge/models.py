@@ -501,6 +501,13 @@ class Fact(_Record):
     regimen_group: Id | None = Field(
         default=None, description="derived_by regimen-selection: the regimen group it selects from"
     )
+    sticky: list[str | bool] = Field(
+        default_factory=list,
+        description=(
+            "values that stand once recorded (a diagnostic result such as positive cytology): a "
+            "later different value does not replace them; other facts use the latest value"
+        ),
+    )
 
 
 class KnowledgeManifest(_Record):
