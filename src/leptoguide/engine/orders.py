@@ -26,7 +26,13 @@ def derive_age(ctx: Context, facts: Facts) -> None:
     refs = (ref,) if ref else ()
     if days < 0:
         facts.set(
-            FactValue("age-years", "unparseable", unit="a", reference=ref, note="birth after --at")
+            FactValue(
+                "age-years",
+                "unparseable",
+                unit="a",
+                reference=ref,
+                note="birth after the evaluation time",
+            )
         )
         facts.set(FactValue("age-days", "unparseable", unit="d", reference=ref))
         facts.warn(ref or "Patient", "birth date is after the evaluation time", "birthDate")
