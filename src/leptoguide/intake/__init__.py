@@ -58,6 +58,8 @@ def load_document(data: bytes | str, *, name: str) -> Any:
     if not first:
         raise MalformedInputError(name, "the input is empty")
     lower = name.lower()
+    if lower.endswith(".ndjson"):
+        return _ndjson(raw, name)
     is_yaml = lower.endswith((".yaml", ".yml"))
     if lower.endswith(".json") or (not is_yaml and first in (b"{", b"[")):
         try:
@@ -82,6 +84,24 @@ def load_document(data: bytes | str, *, name: str) -> Any:
         raise MalformedInputError(name, f"malformed YAML{where}: {reason}") from None
     _check_numbers(doc, name)
     return doc
+
+
+def _ndjson(raw: bytes | str, name: str) -> list[Any]:
+    """FHIR Bulk Data NDJSON: one resource per line, read as a list of resources."""
+    lines = (
+        raw.splitlines() if isinstance(raw, str) else raw.decode("utf-8", "replace").splitlines()
+    )
+    out: list[Any] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise InputError(
+                name, f"malformed JSON on line {number}, column {exc.colno}: {exc.msg}"
+            ) from None
+    return out
 
 
 MAX_YAML_DEPTH = 64
