@@ -11,12 +11,74 @@ clear.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from leptoguide.case import MedicationEntry
 from leptoguide.engine.facts import Context, Facts, FactValue, aware, hours_between, iso
 
 PREFIX = "lp-hold-"
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class DrugTiming(BaseModel):
+    """One antithrombotic against the planned LP: class, last dose, hold and restart intervals.
+
+    Rule templates read these fields (``v('lp-antithrombotics').drugs``); the JSON output names the
+    class ``class``. Fields that only exist once a last dose is known are left out when empty.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    drug: str
+    drug_class: str = Field(alias="class")
+    dose: float | None
+    dose_unit: str | None
+    last_dose: str | None
+    hold_hours: float | None
+    restart_hours: float | None
+    reference: str | None
+    references: list[str]
+    lp_time: str | None
+    status: Literal["hold", "clear", "unknown"]
+    hours_since_last_dose: float | None = Field(default=None, exclude_if=_absent)
+    earliest_lp: str | None = Field(default=None, exclude_if=_absent)
+    restart_after_lp: str | None = Field(default=None, exclude_if=_absent)
+    note: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _contract_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        """Once the last dose is known, ``status`` follows the timing it was decided from (the
+        key order the JSON output has always had)."""
+        out: dict[str, object] = handler(self)
+        if "earliest_lp" not in out:
+            return out
+        status = out.pop("status")
+        keys = list(out)
+        at = keys.index("earliest_lp") + 1
+        items = list(out.items())
+        return dict([*items[:at], ("status", status), *items[at:]])
+
+
+class AntithromboticTiming(BaseModel):
+    """The ``lp-antithrombotics`` fact: overall status and one entry per drug."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["none", "hold", "clear", "unknown"]
+    drugs: list[DrugTiming]
+    policies: list[str]
+    statements: list[str]
 
 
 def _classes(ctx: Context) -> dict[str, tuple[str, list[str]]]:
@@ -65,7 +127,7 @@ def _policy(ctx: Context, name: str) -> float | None:
     return float(ctx.policy.get(name)) if name in ctx.policy.values else None
 
 
-def assess_drugs(ctx: Context) -> dict[str, Any]:
+def assess_drugs(ctx: Context) -> AntithromboticTiming:
     classes = _classes(ctx)
     lp_time = ctx.at
     for p in ctx.case.procedures:
@@ -84,7 +146,7 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
         ),
         None,
     )
-    entries: list[dict[str, Any]] = []
+    entries: list[DrugTiming] = []
     policies: set[str] = set()
     statements: set[str] = set()
     # One entry per drug: an order and its administrations are one exposure. The class (and so
@@ -133,65 +195,66 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
                 if t is not None and t <= ctx.at and (last is None or t > last):
                     last, last_ref = t, m.reference
         chosen = next((m for m in meds if m.reference == last_ref), meds[0])
-        entry: dict[str, Any] = {
-            "drug": drug,
-            "class": cls,
-            "dose": chosen.dose,
-            "dose_unit": chosen.dose_unit,
-            "last_dose": iso(last),
-            "hold_hours": hold,
-            "restart_hours": restart,
-            "reference": chosen.reference,
-            "references": [m.reference for m in meds if m.reference],
-            "lp_time": iso(lp_time),
-        }
+        state: Literal["hold", "clear", "unknown"]
+        since: float | None = None
+        earliest: str | None = None
         if hold is None:
-            entry["status"] = "unknown"
+            state = "unknown"
             note_parts.append(f"no site policy {hold_name}")
         elif last is None:
-            entry["status"] = "unknown"
+            state = "unknown"
             note_parts.append("time of the last dose not recorded")
         else:
             elapsed = hours_between(last, lp_time)
-            entry["hours_since_last_dose"] = round(elapsed, 1)
-            earliest = last + dt.timedelta(hours=hold)
-            entry["earliest_lp"] = iso(earliest)
-            entry["status"] = "hold" if elapsed < hold else "clear"
+            since = round(elapsed, 1)
+            earliest = iso(last + dt.timedelta(hours=hold))
+            state = "hold" if elapsed < hold else "clear"
             if any(m.ongoing for m in meds):
-                entry["status"] = "hold"
+                state = "hold"
                 note_parts.append(
                     "running now (infusion in progress or open period): the hold starts when "
                     "it is stopped"
                 )
-            if entry["status"] == "clear" and any(m.status == "active" for m in meds):
+            if state == "clear" and any(m.status == "active" for m in meds):
                 note_parts.append("no further dose before the LP")
-        if restart is not None:
-            entry["restart_after_lp"] = f"{restart:g} h"
-        entry["note"] = "; ".join(note_parts) or None
-        entries.append(entry)
+        entries.append(
+            DrugTiming(
+                drug=drug,
+                drug_class=cls,
+                dose=chosen.dose,
+                dose_unit=chosen.dose_unit,
+                last_dose=iso(last),
+                hold_hours=hold,
+                restart_hours=restart,
+                reference=chosen.reference,
+                references=[m.reference for m in meds if m.reference],
+                lp_time=iso(lp_time),
+                status=state,
+                hours_since_last_dose=since,
+                earliest_lp=earliest,
+                restart_after_lp=f"{restart:g} h" if restart is not None else None,
+                note="; ".join(note_parts) or None,
+            )
+        )
+    status: Literal["none", "hold", "clear", "unknown"]
     if not entries:
         status = "none"
-    elif any(e["status"] == "hold" for e in entries):
+    elif any(e.status == "hold" for e in entries):
         status = "hold"
-    elif any(e["status"] == "unknown" for e in entries):
+    elif any(e.status == "unknown" for e in entries):
         status = "unknown"
     else:
         status = "clear"
-    return {
-        "status": status,
-        "drugs": entries,
-        "policies": sorted(policies),
-        "statements": sorted(statements),
-    }
+    return AntithromboticTiming(
+        status=status, drugs=entries, policies=sorted(policies), statements=sorted(statements)
+    )
 
 
 def derive(ctx: Context, facts: Facts) -> None:
     result = assess_drugs(ctx)
-    refs = tuple(r for e in result["drugs"] for r in e["references"])
+    refs = tuple(r for e in result.drugs for r in e.references)
     ref = refs[0] if refs else None
     facts.set(
-        FactValue(
-            "lp-antithrombotic-status", "ok", result["status"], reference=ref, references=refs
-        )
+        FactValue("lp-antithrombotic-status", "ok", result.status, reference=ref, references=refs)
     )
     facts.set(FactValue("lp-antithrombotics", "ok", result, reference=ref, references=refs))
