@@ -208,7 +208,7 @@ def test_patient_audience_uses_plain_texts(full_kb: KnowledgeBase) -> None:
     clin = assess(case, kb=full_kb, policy=pol, at=AT).to_dict()
     pat = assess(case, kb=full_kb, policy=pol, at=AT, audience="patient").to_dict()
     assert [f["rule"] for f in clin["findings"]] == [f["rule"] for f in pat["findings"]]
-    f = next(f for f in pat["findings"] if f["rule"] == "csf-optimal-handling")
+    f = next(f for f in pat["findings"] if f["rule"] == "repeat-lp-after-negative-cytology")
     assert f["detail"] == "\n\n".join(
         full_kb.statements[c].patient for c in full_kb.rules[f["rule"]].cites
     )

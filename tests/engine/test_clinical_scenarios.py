@@ -431,3 +431,80 @@ def test_enoxaparin_1mg_per_kg_twice_daily_is_treatment(kb: KnowledgeBase, polic
     assert "enoxaparin (lmwh-treatment)" in f.summary
     assert "80 mg (1 mg/kg) x 2/day = 160 mg/day > 40" in f.detail
     assert "lp-lmwh-treatment-24h" in cited(f)
+
+
+# 6. Alert budget --------------------------------------------------------------------------------
+
+
+def test_headache_in_a_cancer_patient_is_not_lm_context(kb: KnowledgeBase, policy: Policy) -> None:
+    case = Case(
+        origin="case-file",
+        patient_reference="Patient/h",
+        birth_date=born(50),
+        conditions=[cond("breast-cancer"), cond("headache")],
+        observations=[obs("typical-lm-signs", True)],
+    )
+    a = run(kb, policy, case)
+    assert a.classification.certainty == "not_applicable"
+    assert not {"lm-classification", "nccn-risk-group", "csf-examination-recommended"} & fired(a)
+
+
+def test_headache_with_an_lp_planned_is_a_suspicion(kb: KnowledgeBase, policy: Policy) -> None:
+    case = Case(
+        origin="case-file",
+        patient_reference="Patient/h",
+        birth_date=born(50),
+        conditions=[cond("breast-cancer"), cond("headache")],
+        observations=[obs("typical-lm-signs", True), obs("platelets", 200), obs("inr", 1.0)],
+        procedures=[
+            ProcedureEntry("lumbar-puncture", "request", "active", AT, "ServiceRequest/lp")
+        ],
+    )
+    a = run(kb, policy, case)
+    f = finding(a, "mri-before-lp")
+    assert f.severity == "info"  # its evidence is a recalled guideline passage and a digest
+    assert "eano-mri-before-lp" in cited(f)
+
+
+def test_lymphoma_is_not_classified_by_eano_esmo(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, lm_chart(obs("karnofsky", 70), conditions=("lymphoma",)))
+    assert a.classification.certainty == "not_applicable"
+    assert "solid tumours" in a.classification.reasons[0]
+    assert "lm-classification" not in fired(a)
+    f = finding(a, "eano-not-for-haematological-cancer")
+    assert f.severity == "info" and "eano-esmo-2017-scope" in cited(f)
+
+
+def test_negative_cytology_gives_one_handling_finding(kb: KnowledgeBase, policy: Policy) -> None:
+    case = lm_chart(obs("csf-cytology", "negative", hours_ago=1), obs("karnofsky", 80))
+    case.observations = [o for o in case.observations if o.value != "positive"]
+    case.conditions.append(cond("leptomeningeal-metastasis"))
+    a = run(kb, policy, case)
+    f = finding(a, "repeat-lp-after-negative-cytology")
+    assert "eano-csf-volume-processing" in cited(f)
+    assert "csf-optimal-handling" not in fired(a)
+
+
+# 7. Knowledge fixes -----------------------------------------------------------------------------
+
+
+def test_her2_low_breast_lm_is_offered_tdxd_only(kb: KnowledgeBase, policy: Policy) -> None:
+    case = lm_chart(obs("her2-status", "low"), obs("body-weight", 60, "kg"), obs("karnofsky", 80))
+    f = finding(run(kb, policy, case), "systemic-therapy-by-driver")
+    assert "HER2-low" in f.summary
+    assert "Trastuzumab deruxtecan (HER2-positive or HER2-low breast LM)" in f.detail
+    assert "324 mg" in f.detail  # 5.4 mg/kg x 60 kg
+    assert "Tucatinib" not in f.detail
+    assert "her2-tdxd-lm" in cited(f)
+
+
+def test_adult_lp_platelet_finding_cites_the_adult_guideline(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    case = lp_case()
+    case.observations = [obs("platelets", 30, "10*9/L"), obs("inr", 1.0)]
+    f = finding(run(kb, policy, case), "lp-platelets-low")
+    assert f.severity == "critical"
+    assert "lp-platelet-threshold-aabb-adult" in cited(f)
+    assert any(c.source == "aabb-platelet-transfusion-2015" for c in f.citations)
+    assert "AABB adult platelet transfusion guideline" in f.detail

@@ -401,9 +401,7 @@ def assess(
     cls = facts.get("lm-classification").value or {}
     risk = facts.get("nccn-risk-detail").value or {"group": "unknown", "reasons": []}
     schedules = facts.get("schedules").value or []
-    if any(
-        f.severity == "critical" and "schedules" in kb.rules[f.rule].withholds for f in findings
-    ):
+    if any(f.rule in kb.rules and "schedules" in kb.rules[f.rule].withholds for f in findings):
         schedules = []  # no dose calendar (and so no iCalendar export) while such a finding stands
     return Assessment(
         knowledge_version=kb.version,

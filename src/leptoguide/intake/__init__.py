@@ -58,6 +58,8 @@ def load_document(data: bytes | str, *, name: str) -> Any:
     if not first:
         raise MalformedInputError(name, "the input is empty")
     lower = name.lower()
+    if lower.endswith(".ndjson"):
+        return _ndjson(raw, name)
     is_yaml = lower.endswith((".yaml", ".yml"))
     if lower.endswith(".json") or (not is_yaml and first in (b"{", b"[")):
         try:
@@ -82,6 +84,24 @@ def load_document(data: bytes | str, *, name: str) -> Any:
         raise MalformedInputError(name, f"malformed YAML{where}: {reason}") from None
     _check_numbers(doc, name)
     return doc
+
+
+def _ndjson(raw: bytes | str, name: str) -> list[Any]:
+    """FHIR Bulk Data NDJSON: one resource per line, read as a list of resources."""
+    lines = (
+        raw.splitlines() if isinstance(raw, str) else raw.decode("utf-8", "replace").splitlines()
+    )
+    out: list[Any] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise InputError(
+                name, f"malformed JSON on line {number}, column {exc.colno}: {exc.msg}"
+            ) from None
+    return out
 
 
 MAX_YAML_DEPTH = 64
@@ -140,14 +160,22 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def read_document(
-    doc: Any, *, name: str, kb: KnowledgeBase | None = None, patient_id: str | None = None
+    doc: Any,
+    *,
+    name: str,
+    kb: KnowledgeBase | None = None,
+    patient_id: str | None = None,
+    numbers_checked: bool = False,
 ) -> Case:
     """Read an already parsed document: FHIR if it has a resourceType (or is a list), else case file.
 
     FHIR: one patient per case (``patient_id`` names it, e.g. a CDS Hooks ``patientId``); resources
     about another patient, and resources that cannot be read, are left out and listed in
-    ``Case.dropped`` (each with reference, field and reason) as well as in the warnings."""
-    _check_numbers(doc, name)  # parsed elsewhere too (CDS Hooks bodies allow NaN): check here
+    ``Case.dropped`` (each with reference, field and reason) as well as in the warnings.
+    ``numbers_checked``: the caller parsed ``doc`` with orjson, which refuses NaN, infinities and
+    integers beyond 64 bits, so the walk over every number is skipped."""
+    if not numbers_checked:  # parsed elsewhere too: check here unless the parser already refused
+        _check_numbers(doc, name)  # NaN, infinities and integers beyond a float
     if kb is None:
         from leptoguide.knowledge.loader import get_knowledge
 

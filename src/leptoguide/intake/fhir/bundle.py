@@ -42,7 +42,7 @@ def _entries_of(
     if not isinstance(rtype, str):
         raise InputError(name, "not a FHIR resource: 'resourceType' is missing", "resourceType")
     if rtype != "Bundle":
-        if rtype not in readable:
+        if rtype not in readable and not prefix:  # in a list, it is counted as not read
             raise InputError(
                 name,
                 f"resourceType '{rtype}' is not a Bundle or a resource LeptoGuide reads",

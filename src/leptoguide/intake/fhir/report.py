@@ -52,6 +52,7 @@ class ReportReader(ReaderBase):
             if text:
                 texts.append(text)
         read_any = self._read_narrative(ctx, kind_texts, texts, time, status)
+        speaks = bool(texts) and bool(narrative_concepts(self.b.index, kind_texts))
         for i, cc in enumerate(self._list(res, "conclusionCode", ctx)):
             field = f"conclusionCode[{i}]"
             cc = self._codeable({field: cc}, field, ctx)
@@ -65,12 +66,11 @@ class ReportReader(ReaderBase):
                     read_any = True
             if not matches:
                 self._unknown(ctx, field, cc, "DiagnosticReport conclusionCode")
-        if not read_any and texts and kind_texts:
+        if speaks and not read_any:
             self.b.warn(
                 ctx.label,
-                "report text read, nothing LeptoGuide uses found in it ("
-                + "; ".join(kind_texts[:2])
-                + ")",
+                f"{kind_texts[0]}: the report text states no result LeptoGuide reads "
+                "(check it by hand)",
                 "conclusion",
             )
 
