@@ -72,12 +72,23 @@ def chart_sets() -> dict[str, list[tuple[Path, dt.datetime, Path | None]]]:
             *sorted((ROOT / "examples" / "cases").glob("*.yaml")),
         ]
     ]
+    charts_dir = SCENARIOS / "charts"
+    charts = [
+        (charts_dir / c["file"], AT, None)
+        for c in yaml.safe_load((charts_dir / "expected.yaml").read_text())["charts"]
+        if (charts_dir / c["file"]).suffix in (".json", ".ndjson", ".yaml")
+    ]
     corpora = [
         (p, AT, None)
         for sub in ("carebundle", "synthea", "hl7-r4-examples")
         for p in sorted((FIXTURES / sub).glob("*.json"))
     ]
-    return {"scenarios": scen, "examples": examples, "real-shaped corpora": corpora}
+    return {
+        "scenarios": scen,
+        "examples": examples,
+        "real-shaped LM and meningitis charts": charts,
+        "generic corpora": corpora,
+    }
 
 
 def measure(kb: KnowledgeBase) -> list[SetResult]:
