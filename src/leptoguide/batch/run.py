@@ -428,7 +428,7 @@ class Runner:
     def cohort(self, name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         from leptoguide.batch.replay import as_of, charts, read_chart
         from leptoguide.engine.classes import members
-        from leptoguide.engine.facts import build_facts
+        from leptoguide.engine.derive import build_facts
 
         spec = definitions()["cohorts"][name]
         cancer = members(self.kb, "cancer")
