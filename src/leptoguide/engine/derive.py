@@ -85,8 +85,15 @@ STEPS: tuple[Step, ...] = (
     Step(
         "known-cancer",
         orders.derive_known_cancer,
-        reads=("conditions", "csf-cytology", "mri-lm-pattern", "typical-lm-signs"),
-        writes=("csf-cytology-samples", "known-cancer", "lm-context"),
+        reads=(
+            "conditions",
+            "csf-cytology",
+            "it-planned",
+            "lp-planned",
+            "mri-lm-pattern",
+            "typical-lm-signs",
+        ),
+        writes=("csf-cytology-samples", "haematological-cancer-only", "known-cancer", "lm-context"),
     ),
     Step(
         "antibiotic-timing",
@@ -115,7 +122,14 @@ STEPS: tuple[Step, ...] = (
     Step(
         "eano-classification",
         classification.derive,
-        reads=("csf-cytology", "known-cancer", "lm-context", "mri-lm-pattern", "typical-lm-signs"),
+        reads=(
+            "csf-cytology",
+            "haematological-cancer-only",
+            "known-cancer",
+            "lm-context",
+            "mri-lm-pattern",
+            "typical-lm-signs",
+        ),
         writes=("lm-certainty", "lm-classification", "lm-type"),
     ),
     Step(

@@ -160,14 +160,22 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def read_document(
-    doc: Any, *, name: str, kb: KnowledgeBase | None = None, patient_id: str | None = None
+    doc: Any,
+    *,
+    name: str,
+    kb: KnowledgeBase | None = None,
+    patient_id: str | None = None,
+    numbers_checked: bool = False,
 ) -> Case:
     """Read an already parsed document: FHIR if it has a resourceType (or is a list), else case file.
 
     FHIR: one patient per case (``patient_id`` names it, e.g. a CDS Hooks ``patientId``); resources
     about another patient, and resources that cannot be read, are left out and listed in
-    ``Case.dropped`` (each with reference, field and reason) as well as in the warnings."""
-    _check_numbers(doc, name)  # parsed elsewhere too (CDS Hooks bodies allow NaN): check here
+    ``Case.dropped`` (each with reference, field and reason) as well as in the warnings.
+    ``numbers_checked``: the caller parsed ``doc`` with orjson, which refuses NaN, infinities and
+    integers beyond 64 bits, so the walk over every number is skipped."""
+    if not numbers_checked:  # parsed elsewhere too: check here unless the parser already refused
+        _check_numbers(doc, name)  # NaN, infinities and integers beyond a float
     if kb is None:
         from leptoguide.knowledge.loader import get_knowledge
 

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from leptoguide.settings import Settings
 from leptoguide.web import ask, assess, audit, auth, home, kb, patient, review
+from leptoguide.web import smart as smart
 from leptoguide.web.common import (
     ENV_APPROVED_ONLY,
     ENV_TWO_PERSON,
@@ -60,11 +61,11 @@ def mount(app: FastAPI, settings: Settings) -> None:
     """Add pages, static files, security headers and HTML error pages to ``app``."""
     service: ServiceLike = app.state.leptoguide
     app.state.leptoguide_web = build_state(settings, service)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     static = str(resources.files("leptoguide.web").joinpath("static"))
     mount_docs(app)  # before /static, so /static/swagger-ui is not shadowed
     app.mount("/static", StaticFiles(directory=static), name="static")
-    for module in (home, ask, assess, patient, kb, review, auth, audit):
+    for module in (home, ask, assess, patient, kb, review, auth, audit, smart):
         app.include_router(module.router())
     # Loading the pronouncing dictionary for reading grades takes seconds; do it off the request path.
     threading.Thread(target=_warm_readability, name="leptoguide-warm", daemon=True).start()
