@@ -53,13 +53,14 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 1, database: str | None = None) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="leptoguide-bench-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         exe = Path(sys.executable).with_name("leptoguide")
+        extra = ["--workers", str(workers)] + (["--database", database] if database else [])
         self.proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(self.port), "--log-level", "warning"],
+            [str(exe), "serve", "--port", str(self.port), "--log-level", "warning", *extra],
             env={**os.environ, "LEPTOGUIDE_HOME": str(self.home)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -230,8 +231,16 @@ def stages(iterations: int) -> dict[str, float]:
     return out
 
 
-def run(duration: float, generator: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    server = Server()
+def run(
+    duration: float,
+    generator: str,
+    *,
+    workers: int = 1,
+    database: str | None = None,
+    endpoints: tuple[str, ...] = ("/healthz (ceiling)", "order-sign", "/api/ask"),
+    concurrency: tuple[int, ...] = CONCURRENCY,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    server = Server(workers, database)
     try:
         sign = realistic_body()
         ask = json.dumps({"question": QUESTION}).encode()
@@ -248,7 +257,9 @@ def run(duration: float, generator: str) -> tuple[list[dict[str, Any]], dict[str
                 raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
         rows = []
         for label, method, path, body in targets:
-            for c in CONCURRENCY:
+            if label not in endpoints:
+                continue
+            for c in concurrency:
                 if generator == "wrk":
                     res = _wrk_run(server.url + path, method, body, c, duration)
                 else:
@@ -326,6 +337,10 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     ap.add_argument("--generator", choices=["auto", "wrk", "httpx"], default="auto")
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temporary directory)")
+    ap.add_argument("--scaling", action="store_true",
+                    help="only /healthz and order-sign at concurrency 8 (for worker scaling)")  # fmt: skip
     ap.add_argument("--stages", type=int, default=0, metavar="N",
                     help="only time the stages of order-sign in process, N iterations")  # fmt: skip
     args = ap.parse_args()
@@ -340,7 +355,14 @@ def main() -> None:
     generator = args.generator
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "httpx"
-    rows, version = run(args.duration, generator)
+    if args.scaling:
+        rows, version = run(args.duration, generator, workers=args.workers,
+                            database=args.database,
+                            endpoints=("/healthz (ceiling)", "order-sign"), concurrency=(8,))  # fmt: skip
+        print(f"workers {args.workers}, database {'PostgreSQL' if args.database else 'SQLite'}, "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        return
+    rows, version = run(args.duration, generator, workers=args.workers, database=args.database)
     text = markdown(rows, generator, args.duration, version)
     print()
     print(text)
