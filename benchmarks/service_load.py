@@ -237,10 +237,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_per_request(n: int) -> dict[str, float]:
+def cpu_per_request(n: int, database: str | None = None) -> dict[str, float]:
     """Server CPU milliseconds per request (sequential calls, one worker): independent of how
     busy the machine is, unlike latency. Measured from the server process's own CPU counters."""
-    server = Server()
+    server = Server(1, database)
     try:
         sign = realistic_body()
         targets = {
@@ -401,7 +401,7 @@ def main() -> None:
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "httpx"
     if args.cpu:
-        cpu = cpu_per_request(args.cpu)
+        cpu = cpu_per_request(args.cpu, args.database)
         print(
             f"load average {os.getloadavg()[0]:.1f}; server CPU ms per request ({args.cpu} each):"
         )
