@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from leptoguide.knowledge.models import Statement
 
 STATUS_NOTE = {
-    "draft": "draft: not yet clinically reviewed",
+    "draft": "draft: not yet checked against its source",
     "in_review": "in review: not yet approved",
 }
 PASSAGE_STATUS = "not reviewed"
@@ -226,7 +226,7 @@ def compose(
 
     notes: list[str] = []
     if any(st.status == "draft" for st in shown_statements):
-        notes.append("Statements marked draft have not been clinically reviewed yet.")
+        notes.append("Statements marked draft have not yet been checked against their sources.")
     flagged: dict[str, tuple[str, ...]] = {}
     for cit in citer.citations:
         if cit.flags:

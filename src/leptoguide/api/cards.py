@@ -85,7 +85,7 @@ def citations_markdown(kb: KnowledgeBase, citations: list[dict[str, Any]], base:
         title = src.title if src else str(c.get("source"))
         year = f" ({src.year})" if src and src.year else ""
         status = c.get("statement_status")
-        flag = "" if status in (None, "approved") else f" *[{status}]*"
+        flag = "" if status in (None, "approved", "verified") else f" *[{status}]*"
         stmt = c.get("statement")
         lines.append(
             f"{len(lines) + 1}. {title}{year}, {c.get('locator')} "
@@ -115,10 +115,10 @@ def card_for(
                 for t in thresholds
             )
         )
-    if finding.get("evidence_status") == "draft":
+    if finding.get("evidence_status") not in ("verified", "approved"):
         parts.append(
-            "*Draft: part of this rule or its evidence has not been verified against the "
-            "primary source.*"
+            "*Draft: part of this rule or its evidence has not been checked against the "
+            "cited source.*"
         )
     refs = citations_markdown(kb, list(finding.get("citations") or []), base)
     if refs:

@@ -28,6 +28,7 @@ from leptoguide.knowledge.conditions import (
 )
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Regimen, Rule
+from leptoguide.knowledge.status import weakest
 from leptoguide.policy import Policy
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -170,7 +171,7 @@ def regimen_text(regimen: Regimen) -> str:
     if regimen.companions:
         parts.append("with " + ", ".join(regimen.companions))
     text = "; ".join(parts)
-    return text if regimen.status == "approved" else f"{text} [{regimen.status}]"
+    return text if regimen.status == "verified" else f"{text} [{regimen.status}]"
 
 
 class _Env:
@@ -310,13 +311,11 @@ def _threshold(policy: Policy, pid: str) -> dict[str, Any]:
 
 def _citations(kb: KnowledgeBase, rule: Rule) -> tuple[list[dict[str, Any]], str]:
     out = []
-    status = "approved"
+    status = kb.status_of(rule.cites)
     for sid in rule.cites:
         st = kb.statements.get(sid)
         if st is None:
             continue
-        if st.status != "approved":
-            status = "draft"
         for cit in st.sources:
             out.append(
                 {
@@ -430,9 +429,7 @@ def assess(
                 inputs=_inputs(rule, tree, facts),
                 thresholds=[_threshold(policy, p) for p in pids if p in policy.values],
                 rule_status=rule.status,
-                evidence_status="draft"
-                if (ev_status == "draft" or rule.status != "approved")
-                else "approved",
+                evidence_status=weakest([ev_status, rule.status]),
                 suggestion=rule.suggestion,
             )
         )

@@ -7,6 +7,8 @@ from typing import Any
 
 from icalendar import Calendar, Event
 
+from leptoguide.knowledge.status import checked
+
 
 def render_ics(data: dict[str, Any]) -> bytes:
     cal = Calendar()
@@ -14,7 +16,7 @@ def render_ics(data: dict[str, Any]) -> bytes:
     cal.add("version", "2.0")
     stamp = dt.datetime.fromisoformat(data["evaluated_at"].replace("Z", "+00:00"))
     for s in data["schedules"]:
-        draft = " (DRAFT schedule, unverified)" if s["status"] != "approved" else ""
+        draft = " (DRAFT schedule, unverified)" if not checked(s["status"]) else ""
         for e in s["events"]:
             ev = Event()
             ev.add("uid", f"{s['regimen']}-{s['start']}-{e['dose']}@leptoguide")

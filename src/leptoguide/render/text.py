@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.status import checked
 from leptoguide.render.common import (
     PATIENT_LABEL,
     SEVERITY_LABEL,
@@ -82,7 +83,7 @@ def render_text(data: dict[str, Any], kb: KnowledgeBase | None = None, width: in
         con.print()
         con.print("[bold]References[/bold]")
         for r in refs:
-            status = f" [{r['status']}]" if r["status"] and r["status"] != "approved" else ""
+            status = f" [{r['status']}]" if r["status"] and not checked(r["status"]) else ""
             con.print(f"\\[{r['n']}] {escape(r['statement_title'])}{escape(status)}")
             for src in r["sources"]:
                 year = f" ({src['year']})" if src["year"] else ""
@@ -113,7 +114,7 @@ def _finding(
         for line in detail_lines(f):
             con.print(f"   {escape(line)}")
         return
-    draft = ", draft evidence" if f["evidence_status"] != "approved" else ""
+    draft = ", draft evidence" if not checked(f["evidence_status"]) else ""
     con.print(
         f"{n}. [bold]{escape(f['title'])}[/bold] [dim]({f['rule']}; {f['kind']}{draft})[/dim]"
     )

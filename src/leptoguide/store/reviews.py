@@ -13,11 +13,13 @@ from leptoguide.store.web_models import StatementReview
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("in_review",),
+    "verified": ("in_review",),
     "in_review": ("approved", "draft"),
     "approved": ("in_review",),
     "retired": ("in_review",),
 }
-"""Allowed moves: draft -> in_review -> approved, and back one step."""
+"""Allowed moves: draft or verified -> in_review -> approved, and back one step (to draft: the
+file's ``verified`` is a content editor's check, which a site reviewer cannot grant)."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,25 @@ def record_review(
     reviewer: str,
     comment: str,
     knowledge_version: str,
+    clinical_role: str = "",
 ) -> ReviewEntry:
-    """Move a statement from ``current`` to ``to_status``; InputError if the move is not allowed."""
+    """Move a statement from ``current`` to ``to_status``; InputError if the move is not allowed.
+
+    Approval is a named clinician's sign-off: it needs the reviewer's clinical role (e.g.
+    "consultant neurologist"), recorded with their name and the time in the review history.
+    """
     comment = comment.strip()
+    clinical_role = " ".join(clinical_role.split())
+    if not comment:
+        raise InputError(f"statement {statement_id}", "a comment is required", "comment")
+    if to_status == "approved":
+        if not 3 <= len(clinical_role) <= 120:
+            raise InputError(
+                f"statement {statement_id}",
+                "approval needs your clinical role (3 to 120 characters)",
+                "clinical_role",
+            )
+        comment = f"Approved by {reviewer} ({clinical_role}). {comment}"
     if to_status not in TRANSITIONS.get(current, ()):
         raise InputError(
             f"statement {statement_id}",
@@ -88,7 +106,7 @@ def record_review(
         )
     if not comment:
         raise InputError(f"statement {statement_id}", "a comment is required", "comment")
-    if len(comment) > 4000:
+    if len(comment) > 4200:
         raise InputError(f"statement {statement_id}", "comment longer than 4000 characters")
     with db.session() as session, session.begin():
         # Re-read inside the transaction so two reviewers cannot both move from the same state.

@@ -123,6 +123,15 @@ def _load(ctx: Ctx, event_id: str) -> tuple[AuditEvent, dict[str, Any]]:
     return event, data
 
 
+def _finding_status(web: WebState, finding: dict[str, Any], statuses: dict[str, str]) -> str:
+    """Weakest effective status of what a finding cites (this site's review decisions included)."""
+    rule = web.kb.rules.get(str(finding.get("rule")))
+    if rule is not None:
+        return web.kb.status_of(rule.cites, statuses)
+    cited = [str(c.get("statement")) for c in finding.get("citations") or [] if isinstance(c, dict)]
+    return web.kb.status_of(cited, statuses)
+
+
 def result_values(ctx: Ctx, event: AuditEvent, data: dict[str, Any]) -> dict[str, Any]:
     web = ctx.web
     statuses = web.statuses()
@@ -188,6 +197,7 @@ def result_values(ctx: Ctx, event: AuditEvent, data: dict[str, Any]) -> dict[str
         "statements": statements,
         "inputs_used": inputs_used,
         "has_draft": any(r.draft for r in refs),
+        "finding_status": {str(f.get("rule")): _finding_status(web, f, statuses) for f in findings},
         "hidden_unapproved": web.approved_only,
         "has_schedule": any((s.get("events") or []) for s in data.get("schedules") or []),
     }

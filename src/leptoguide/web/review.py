@@ -60,6 +60,7 @@ def router() -> APIRouter:
         current = form_text(form, "current", 20)
         to_status = form_text(form, "to_status", 20)
         comment = form_text(form, "comment", 4000)
+        clinical_role = form_text(form, "clinical_role", 120)
         effective = (await run_in_threadpool(web.statuses)).get(st.id, st.status)
         try:
             if current != effective:
@@ -77,6 +78,7 @@ def router() -> APIRouter:
                     reviewer=user.username,
                     comment=comment,
                     knowledge_version=web.kb.version,
+                    clinical_role=clinical_role,
                 )
             )
         except InputError as exc:
