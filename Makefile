@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit demo clean
+.PHONY: setup run test lint typecheck unit demo clean schema
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: setup lint typecheck unit
+
+schema: $(STAMP)
+	$(BIN)/python -c 'from leptoguide.assessment import schema_text; print(schema_text(), end="")' > docs/assessment.schema.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

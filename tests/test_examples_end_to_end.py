@@ -185,17 +185,18 @@ def test_example_renders(kb: KnowledgeBase, name: str) -> None:
 
 
 def test_citations_numbered_once_per_statement(kb: KnowledgeBase) -> None:
+    from leptoguide.assessment import as_assessment
     from leptoguide.render.common import finding_refs, number_citations, ranges
 
-    data = run(kb, "adult-bacterial-meningitis-sepsis")
+    data = as_assessment(run(kb, "adult-bacterial-meningitis-sepsis"))
     numbers, refs = number_citations(data, kb)
-    cited = {c["statement"] for f in data["findings"] for c in f["citations"]}
+    cited = {c.statement for f in data.findings for c in f.citations}
     assert len(refs) == len(cited) == len(numbers)
-    assert [r["n"] for r in refs] == list(range(1, len(refs) + 1))
+    assert [r.n for r in refs] == list(range(1, len(refs) + 1))
     # a statement cited by two findings keeps one number
     assert ranges([1, 2, 3, 5, 7, 8]) == "[1-3, 5, 7-8]" and ranges([]) == ""
     text = render_text(data, kb, width=100)
-    for f in data["findings"]:
+    for f in data.findings:
         assert ranges(finding_refs(f, numbers)) in text
 
 

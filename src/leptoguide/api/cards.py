@@ -7,13 +7,15 @@ for order hooks, the order concepts that make it relevant (``orders``). Nothing 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from leptoguide.assessment import Assessment, Citation, Finding, as_assessment
 from leptoguide.case import Case
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Rule
+from leptoguide.knowledge.status import checked
 
 SUMMARY_MAX = 139  # the spec asks for "<140 characters"
 RULE_SYSTEM = "https://leptoguide.org/fhir/CodeSystem/rule"
@@ -72,30 +74,30 @@ def _clip(text: str) -> str:
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
 
 
-def citations_markdown(kb: KnowledgeBase, citations: list[dict[str, Any]], base: str) -> str:
+def citations_markdown(kb: KnowledgeBase, citations: list[Citation], base: str) -> str:
     """Numbered references: source title, locator, and the statement they support."""
     lines: list[str] = []
     seen: set[tuple[str, str, str]] = set()
     for c in citations:
-        key = (str(c.get("statement")), str(c.get("source")), str(c.get("locator")))
+        key = (c.statement, c.source, c.locator)
         if key in seen:
             continue
         seen.add(key)
-        src = kb.sources.get(str(c.get("source")))
-        title = src.title if src else str(c.get("source"))
+        src = kb.sources.get(c.source)
+        title = src.title if src else c.source
         year = f" ({src.year})" if src and src.year else ""
-        status = c.get("statement_status")
+        status = c.statement_status
         flag = "" if status in (None, "approved", "verified") else f" *[{status}]*"
-        stmt = c.get("statement")
+        stmt = c.statement
         lines.append(
-            f"{len(lines) + 1}. {title}{year}, {c.get('locator')} "
+            f"{len(lines) + 1}. {title}{year}, {c.locator} "
             f"([statement {stmt}]({base}/kb/statements/{stmt})){flag}"
         )
     return "\n".join(lines)
 
 
 def card_for(
-    finding: dict[str, Any],
+    finding: Finding,
     rule: Rule,
     *,
     kb: KnowledgeBase,
@@ -104,33 +106,30 @@ def card_for(
     audit_id: str,
 ) -> dict[str, Any]:
     """One CDS Hooks card for one finding."""
-    parts = [str(finding.get("detail") or "").strip()]
-    thresholds = finding.get("thresholds") or []
-    if thresholds:
+    parts = [finding.detail.strip()]
+    if finding.thresholds:
         parts.append(
             "**Site policy used:** "
             + "; ".join(
-                f"{t['id']} = {t['value']}{' ' + t['unit'] if t.get('unit') else ''}"
-                + (" (site override)" if t.get("overridden") else "")
-                for t in thresholds
+                f"{t.id} = {t.value}{' ' + t.unit if t.unit else ''}"
+                + (" (site override)" if t.overridden else "")
+                for t in finding.thresholds
             )
         )
-    if finding.get("evidence_status") not in ("verified", "approved"):
+    if not checked(finding.evidence_status):
         parts.append(
             "*Draft: part of this rule or its evidence has not been checked against the "
             "cited source.*"
         )
-    refs = citations_markdown(kb, list(finding.get("citations") or []), base)
+    refs = citations_markdown(kb, finding.citations, base)
     if refs:
         parts.append("**Sources**\n\n" + refs)
-    first_statement = next(
-        (c.get("statement") for c in finding.get("citations") or [] if c.get("statement")), None
-    )
+    first_statement = next((c.statement for c in finding.citations if c.statement), None)
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/{rule.id}")),
-        "summary": _clip(finding.get("summary") or rule.title),
+        "summary": _clip(finding.summary or rule.title),
         "detail": "\n\n".join(p for p in parts if p),
-        "indicator": INDICATORS.get(str(finding.get("severity")), "info"),
+        "indicator": INDICATORS.get(finding.severity, "info"),
         "source": {
             "label": "LeptoGuide",
             "url": f"{base}/kb/statements/{first_statement}"
@@ -172,22 +171,17 @@ def card_for(
 
 
 def missing_data_card(
-    assessment: dict[str, Any], rule_ids: set[str], *, base: str, audit_id: str
+    assessment: Assessment, rule_ids: set[str], *, base: str, audit_id: str
 ) -> dict[str, Any] | None:
     """One info card listing data the shown rules could not decide without."""
-    items = [
-        m
-        for m in assessment.get("missing") or []
-        if not rule_ids or set(m.get("needed_for") or []) & rule_ids
-    ]
+    items = [m for m in assessment.missing if not rule_ids or set(m.needed_for) & rule_ids]
     if not items:
         return None
     lines = [
-        f"- **{m.get('item')}** ({m.get('status')}): {m.get('suggestion')}; needed for "
-        + ", ".join(m.get("needed_for") or [])
+        f"- **{m.item}** ({m.status}): {m.suggestion}; needed for " + ", ".join(m.needed_for)
         for m in items
     ]
-    names = ", ".join(str(m.get("item")) for m in items[:4])
+    names = ", ".join(m.item for m in items[:4])
     more = f" and {len(items) - 4} more" if len(items) > 4 else ""
     return {
         "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/missing-data")),
@@ -210,7 +204,7 @@ def missing_data_card(
 
 
 def build_cards(
-    assessment: dict[str, Any],
+    assessment: Assessment | Mapping[str, object],
     case: Case,
     *,
     kb: KnowledgeBase,
@@ -220,11 +214,12 @@ def build_cards(
     selections: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The cards for ``hook``: relevant findings (severity order kept), then missing data."""
+    assessment = as_assessment(assessment)
     orders = draft_orders(case, selections) if hook != "patient-view" else []
     cards: list[dict[str, Any]] = []
     shown: set[str] = set()
-    for finding in assessment.get("findings") or []:
-        rule = kb.rules.get(str(finding.get("rule")))
+    for finding in assessment.findings:
+        rule = kb.rules.get(finding.rule)
         if rule is None or not relevant(rule, hook, orders):
             continue
         shown.add(rule.id)

@@ -331,7 +331,7 @@ def run_hook(
     draft = ctx.get("draftOrders") if service.hook != "patient-view" else None
     bundle = combined_bundle(prefetch, draft)
     case = read_document(bundle, name=f"CDS Hooks {service.hook} request", kb=state.kb)
-    assessment = state.assess(case, at=None, audience="clinician").to_dict()
+    assessment = state.assess(case, at=None, audience="clinician")
     audit_id = str(uuid.uuid4())
     cards = build_cards(
         assessment,
@@ -351,7 +351,7 @@ def run_hook(
             "hook": req.hook,
             "hookInstance": req.hookInstance,
             "response": response,
-            "assessment": assessment,
+            "assessment": assessment.model_dump(),
         },
         event_id=audit_id,
         **audit_actor(auth),

@@ -93,7 +93,7 @@ def _do_assess(
     from leptoguide.intake import read_input
 
     case = read_input(raw, name=name, kb=state.kb)
-    result = state.assess(case, at=at, audience=audience).to_dict()
+    result = state.assess(case, at=at, audience=audience).model_dump()
     audit_id = state.record(
         service="assess",
         patient_id=case.patient_reference,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leptoguide.api.jwt_auth import JwtVerifier, load_issuers
+from leptoguide.assessment import Assessment
 from leptoguide.case import Case
 from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
 from leptoguide.policy import Policy, load_policy
@@ -50,7 +51,7 @@ class ServiceState:
         verifier = JwtVerifier(settings, issuers, claim)
         return cls(settings, kb, policy, db, audit, verifier)
 
-    def assess(self, case: Case, *, at: dt.datetime | None, audience: str) -> Any:
+    def assess(self, case: Case, *, at: dt.datetime | None, audience: str) -> Assessment:
         """Run the engine (site policy stays server-side)."""
         from leptoguide.engine import assess
 

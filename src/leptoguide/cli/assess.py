@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         kb = get_knowledge()
         pol = load_policy(kb, policy)
         case = read_case(path, kb)
-        data = run(case, kb=kb, policy=pol, at=when, audience=audience.value).to_dict()
+        data = run(case, kb=kb, policy=pol, at=when, audience=audience.value)
         if ics is not None:
             from leptoguide.render.ics import render_ics
 

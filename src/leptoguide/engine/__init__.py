@@ -4,6 +4,7 @@ The engine knows nothing of terminals, HTML or HTTP. Clinical numbers and drug n
 knowledge base (rules, regimens, policy); the Python here only derives facts and evaluates rules.
 """
 
-from leptoguide.engine.assessment import Assessment, Finding, assess
+from leptoguide.assessment import Assessment, Finding
+from leptoguide.engine.assessment import assess
 
 __all__ = ["Assessment", "Finding", "assess"]

@@ -8,9 +8,22 @@ content are deterministic for the same input, time, policy and knowledge version
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
+from leptoguide.assessment import (
+    Assessment,
+    Citation,
+    Classification,
+    DataWarning,
+    Finding,
+    FindingInput,
+    MissingItem,
+    PolicyRef,
+    Risk,
+    Schedule,
+    Threshold,
+)
+from leptoguide.assessment import Input as CaseInput
 from leptoguide.case import Case
 from leptoguide.engine import dosing
 from leptoguide.engine.evaluate import evaluate, unknown_facts
@@ -42,69 +55,6 @@ LIST_FACTS = (
     "procedures-done",
     "devices",
 )
-
-
-@dataclass
-class Finding:
-    rule: str
-    kind: str
-    severity: str
-    title: str
-    summary: str
-    detail: str
-    citations: list[dict[str, Any]]
-    inputs: list[dict[str, Any]]
-    thresholds: list[dict[str, Any]]
-    rule_status: str
-    evidence_status: str
-    suggestion: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "kind": self.kind,
-            "severity": self.severity,
-            "title": self.title,
-            "summary": self.summary,
-            "detail": self.detail,
-            "citations": self.citations,
-            "inputs": self.inputs,
-            "thresholds": self.thresholds,
-            "rule_status": self.rule_status,
-            "evidence_status": self.evidence_status,
-            "suggestion": self.suggestion,
-        }
-
-
-@dataclass
-class Assessment:
-    knowledge_version: str
-    policy: dict[str, Any]
-    evaluated_at: str
-    audience: str
-    classification: dict[str, Any]
-    risk: dict[str, Any]
-    findings: list[Finding]
-    missing: list[dict[str, Any]]
-    warnings: list[dict[str, Any]]
-    schedules: list[dict[str, Any]]
-    input: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "knowledge_version": self.knowledge_version,
-            "policy": self.policy,
-            "evaluated_at": self.evaluated_at,
-            "audience": self.audience,
-            "input": self.input,
-            "classification": self.classification,
-            "risk": self.risk,
-            "findings": [f.to_dict() for f in self.findings],
-            "missing": self.missing,
-            "warnings": self.warnings,
-            "schedules": self.schedules,
-            "disclaimer": "Decision support only; not a medical device. Check every finding.",
-        }
 
 
 _TREES: dict[int, tuple[Rule, Node]] = {}
@@ -247,7 +197,7 @@ class _Env:
         }
 
 
-def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[dict[str, Any]]:
+def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[FindingInput]:
     wanted: dict[str, set[Any]] = {}
     for node in walk(tree):
         if (
@@ -256,9 +206,9 @@ def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[dict[str, Any]]:
             and isinstance(node.operand, Literal)
         ):
             wanted.setdefault(node.fact, set()).add(node.operand.value)
-    out: list[dict[str, Any]] = []
+    out: list[FindingInput] = []
     for fid in [*facts_used(tree), *rule.inputs]:
-        if any(d["fact"] == fid for d in out):
+        if any(d.fact == fid for d in out):
             continue
         fv = facts.get(fid)
         if fid in LIST_FACTS:
@@ -266,21 +216,21 @@ def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[dict[str, Any]]:
             hits = sorted(i for i in wanted.get(fid, set()) if i in items)
             refs = [items[h] for h in hits if items[h]]
             out.append(
-                {
-                    "fact": fid,
-                    "status": fv.status,
-                    "value": hits,
-                    "unit": None,
-                    "time": None,
-                    "reference": refs[0] if refs else None,
-                    **({"references": refs} if len(refs) > 1 else {}),
-                }
+                FindingInput(
+                    fact=fid,
+                    status=fv.status,
+                    value=hits,
+                    unit=None,
+                    time=None,
+                    reference=refs[0] if refs else None,
+                    references=list(refs) if len(refs) > 1 else None,
+                )
             )
             continue
         d = fv.to_dict()
         if isinstance(d.get("value"), (dict, list)) and fid not in ("tbm-regimens",):
             d["value"] = _short(d["value"])
-        out.append(d)
+        out.append(FindingInput.model_validate(d))
     return out
 
 
@@ -295,21 +245,23 @@ def _short(value: Any) -> Any:
     return value
 
 
-def _threshold(policy: Policy, pid: str) -> dict[str, Any]:
+def _threshold(policy: Policy, pid: str) -> Threshold:
     pv = policy.values[pid]
-    return {
-        "id": pid,
-        "value": pv.value,
-        "unit": pv.unit,
-        "overridden": pv.overridden,
-        "default": pv.default,
-        "statement": pv.statement,
-        "source": pv.source,
-        "alternatives": pv.alternatives,
-    }
+    return Threshold.model_validate(
+        {
+            "id": pid,
+            "value": pv.value,
+            "unit": pv.unit,
+            "overridden": pv.overridden,
+            "default": pv.default,
+            "statement": pv.statement,
+            "source": pv.source,
+            "alternatives": pv.alternatives,
+        }
+    )
 
 
-def _citations(kb: KnowledgeBase, rule: Rule) -> tuple[list[dict[str, Any]], str]:
+def _citations(kb: KnowledgeBase, rule: Rule) -> tuple[list[Citation], str]:
     out = []
     status = kb.status_of(rule.cites)
     for sid in rule.cites:
@@ -318,12 +270,12 @@ def _citations(kb: KnowledgeBase, rule: Rule) -> tuple[list[dict[str, Any]], str
             continue
         for cit in st.sources:
             out.append(
-                {
-                    "statement": sid,
-                    "source": cit.source,
-                    "locator": cit.locator,
-                    "statement_status": st.status,
-                }
+                Citation(
+                    statement=sid,
+                    source=cit.source,
+                    locator=cit.locator,
+                    statement_status=st.status,
+                )
             )
     return out, status
 
@@ -439,25 +391,26 @@ def assess(
     schedules = facts.get("schedules").value or []
     return Assessment(
         knowledge_version=kb.version,
-        policy=policy.describe(),
+        policy=PolicyRef.model_validate(policy.describe()),
         evaluated_at=iso(at) or "",
-        audience=audience,
-        classification={
-            "certainty": cls.get("certainty", "not_applicable"),
-            "type": cls.get("type"),
-            "reasons": list(cls.get("reasons", [])),
-            "unverified": bool(cls.get("unverified", False)),
-        },
-        risk={"group": risk.get("group", "unknown"), "reasons": list(risk.get("reasons", []))},
-        findings=findings,
-        missing=[missing[k] for k in sorted(missing)],
-        warnings=sorted(
-            warnings, key=lambda w: (w.get("where") or "", w.get("field") or "", w["message"])
+        audience="patient" if audience == "patient" else "clinician",
+        input=CaseInput(
+            origin=case.origin, patient=case.patient_reference, resources=case.resource_count
         ),
-        schedules=schedules,
-        input={
-            "origin": case.origin,
-            "patient": case.patient_reference,
-            "resources": case.resource_count,
-        },
+        classification=Classification(
+            certainty=cls.get("certainty", "not_applicable"),
+            type=cls.get("type"),
+            reasons=list(cls.get("reasons", [])),
+            unverified=bool(cls.get("unverified", False)),
+        ),
+        risk=Risk(group=risk.get("group", "unknown"), reasons=list(risk.get("reasons", []))),
+        findings=findings,
+        missing=[MissingItem.model_validate(missing[k]) for k in sorted(missing)],
+        warnings=[
+            DataWarning.model_validate(w)
+            for w in sorted(
+                warnings, key=lambda w: (w.get("where") or "", w.get("field") or "", w["message"])
+            )
+        ],
+        schedules=[Schedule.model_validate(s) for s in schedules],
     )

@@ -86,7 +86,9 @@ def _check_numbers(doc: Any, name: str) -> None:
     while stack:
         value, path = stack.pop()
         if isinstance(value, dict):
-            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items())
+            for k, v in value.items():
+                key = str(k) if str(k).isprintable() else repr(str(k))
+                stack.append((v, f"{path}.{key}" if path else key))
         elif isinstance(value, list):
             stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
         elif isinstance(value, int | float) and not isinstance(value, bool):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, Template
 from markupsafe import Markup
 
-from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.assessment import Assessment, Finding, as_assessment
 from leptoguide.render.common import (
     PATIENT_LABEL,
     SEVERITY_LABEL,
@@ -21,6 +22,9 @@ from leptoguide.render.common import (
     summary_text,
     threshold_text,
 )
+
+if TYPE_CHECKING:
+    from leptoguide.knowledge.loader import KnowledgeBase
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -72,13 +76,14 @@ def _template() -> Template:
     return Environment(autoescape=True).from_string(PAGE)
 
 
-def render_html(data: dict[str, Any], kb: KnowledgeBase | None = None) -> str:
+def render_html(data: Assessment | Mapping[str, object], kb: KnowledgeBase | None = None) -> str:
+    data = as_assessment(data)
     numbers, refs = number_citations(data, kb)
-    patient = data["audience"] == "patient"
-    groups = [(s, list(g)) for s, g in groupby(data["findings"], key=lambda f: f["severity"])]
+    patient = data.audience == "patient"
+    groups = [(s, list(g)) for s, g in groupby(data.findings, key=lambda f: f.severity)]
     counts = [(s, len(items)) for s, items in groups]
 
-    def cite(f: dict[str, Any]) -> Markup:
+    def cite(f: Finding) -> Markup:
         nums = finding_refs(f, numbers)
         links = ", ".join(f'<a href="#ref-{n}">{n}</a>' for n in nums)
         return Markup(f"[{links}]") if nums else Markup("")
@@ -94,6 +99,6 @@ def render_html(data: dict[str, Any], kb: KnowledgeBase | None = None) -> str:
         detail=detail_lines,
         summary=summary_text,
         threshold=threshold_text,
-        inputs=lambda f: [t for t in (input_text(i) for i in f["inputs"]) if t],
+        inputs=lambda f: [t for t in (input_text(i) for i in f.inputs) if t],
         missing=missing_items(data, kb),
     )

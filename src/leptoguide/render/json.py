@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 import orjson
 
+from leptoguide.assessment import Assessment, as_assessment
 
-def render_json(data: dict[str, Any]) -> str:
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+def render_json(data: Assessment | Mapping[str, object]) -> str:
+    data = as_assessment(data)
+    return orjson.dumps(data.model_dump(), option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.assessment import Assessment, Finding, as_assessment
 from leptoguide.knowledge.status import checked
 from leptoguide.render.common import (
     PATIENT_LABEL,
@@ -25,37 +26,41 @@ from leptoguide.render.common import (
     threshold_text,
 )
 
+if TYPE_CHECKING:
+    from leptoguide.knowledge.loader import KnowledgeBase
+
 STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def render_text(data: dict[str, Any], kb: KnowledgeBase | None = None, width: int = 100) -> str:
+def render_text(
+    data: Assessment | Mapping[str, object], kb: KnowledgeBase | None = None, width: int = 100
+) -> str:
+    data = as_assessment(data)
     buf = io.StringIO()
     con = Console(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
-    patient = data["audience"] == "patient"
+    patient = data.audience == "patient"
     numbers, refs = number_citations(data, kb)
-    pol = data["policy"]
+    pol = data.policy
     title = "LeptoGuide: information for you" if patient else "LeptoGuide assessment"
     con.print(f"[bold]{title}[/bold]")
     con.print(
-        f"evaluated at {data['evaluated_at']}; knowledge {data['knowledge_version']}; "
-        f"policy {escape(pol['id'])} ({pol['hash']})"
+        f"evaluated at {data.evaluated_at}; knowledge {data.knowledge_version}; "
+        f"policy {escape(pol.id)} ({pol.hash})"
     )
-    if pol.get("overrides"):
+    if pol.overrides:
         con.print(
-            "policy overrides: "
-            + escape(", ".join(f"{k}={v}" for k, v in pol["overrides"].items()))
+            "policy overrides: " + escape(", ".join(f"{k}={v}" for k, v in pol.overrides.items()))
         )
-    counts = {s: sum(f["severity"] == s for f in data["findings"]) for s in SEVERITY_LABEL}
+    counts = {s: sum(f.severity == s for f in data.findings) for s in SEVERITY_LABEL}
     con.print(
-        f"{len(data['findings'])} findings: "
-        + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        if data["findings"]
+        f"{len(data.findings)} findings: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        if data.findings
         else "No findings."
     )
     if not patient:
         _classification(con, data)
     n = 0
-    for severity, group in groupby(data["findings"], key=lambda f: f["severity"]):
+    for severity, group in groupby(data.findings, key=lambda f: f.severity):
         items = list(group)
         label = (PATIENT_LABEL if patient else SEVERITY_LABEL)[severity]
         con.print()
@@ -64,77 +69,71 @@ def render_text(data: dict[str, Any], kb: KnowledgeBase | None = None, width: in
             n += 1
             _finding(con, f, n, numbers, patient)
     _missing(con, data, kb, patient)
-    if data["warnings"] and not patient:
+    if data.warnings and not patient:
         con.print()
         con.print("[bold]Data warnings[/bold]")
-        for w in data["warnings"]:
-            fld = f" ({w['field']})" if w.get("field") else ""
-            con.print(f"  - {escape(w['where'])}{escape(fld)}: {escape(w['message'])}")
-    for s in data["schedules"]:
+        for w in data.warnings:
+            fld = f" ({w.field})" if w.field else ""
+            con.print(f"  - {escape(w.where)}{escape(fld)}: {escape(w.message)}")
+    for s in data.schedules:
         con.print()
-        con.print(
-            f"[bold]Schedule: {escape(s['title'])}[/bold] ({s['status']}; start {s['start']})"
-        )
+        con.print(f"[bold]Schedule: {escape(s.title)}[/bold] ({s.status}; start {s.start})")
         table = Table("dose", "date", "phase")
-        for e in s["events"]:
-            table.add_row(str(e["dose"]), e["date"], e["phase"])
+        for e in s.events:
+            table.add_row(str(e.dose), e.date, e.phase)
         con.print(table)
     if refs:
         con.print()
         con.print("[bold]References[/bold]")
         for r in refs:
-            status = f" [{r['status']}]" if r["status"] and not checked(r["status"]) else ""
-            con.print(f"\\[{r['n']}] {escape(r['statement_title'])}{escape(status)}")
-            for src in r["sources"]:
-                year = f" ({src['year']})" if src["year"] else ""
-                con.print(f"     {escape(src['source_title'])}{year}; {escape(src['locator'])}")
+            status = f" [{r.status}]" if r.status and not checked(r.status) else ""
+            con.print(f"\\[{r.n}] {escape(r.statement_title)}{escape(status)}")
+            for src in r.sources:
+                year = f" ({src.year})" if src.year else ""
+                con.print(f"     {escape(src.source_title)}{year}; {escape(src.locator)}")
     con.print()
-    con.print(escape(data["disclaimer"]))
+    con.print(escape(data.disclaimer))
     return buf.getvalue()
 
 
-def _classification(con: Console, data: dict[str, Any]) -> None:
-    cls, risk = data["classification"], data["risk"]
+def _classification(con: Console, data: Assessment) -> None:
+    cls, risk = data.classification, data.risk
     con.print()
-    typ = f", type {cls['type']}" if cls["type"] else ""
-    con.print(f"[bold]EANO-ESMO classification:[/bold] {cls['certainty'].replace('_', ' ')}{typ}")
-    for r in cls["reasons"]:
+    typ = f", type {cls.type}" if cls.type else ""
+    con.print(f"[bold]EANO-ESMO classification:[/bold] {cls.certainty.replace('_', ' ')}{typ}")
+    for r in cls.reasons:
         con.print(f"  - {escape(r)}")
-    con.print(f"[bold]NCCN risk group:[/bold] {risk['group']}")
-    for r in risk["reasons"]:
+    con.print(f"[bold]NCCN risk group:[/bold] {risk.group}")
+    for r in risk.reasons:
         con.print(f"  - {escape(r)}")
 
 
-def _finding(
-    con: Console, f: dict[str, Any], n: int, numbers: dict[str, int], patient: bool
-) -> None:
+def _finding(con: Console, f: Finding, n: int, numbers: dict[str, int], patient: bool) -> None:
     cites = ranges(finding_refs(f, numbers))
     if patient:
         con.print(f"{n}. {escape(summary_text(f))} {escape(cites)}")
         for line in detail_lines(f):
             con.print(f"   {escape(line)}")
         return
-    draft = ", draft evidence" if not checked(f["evidence_status"]) else ""
-    con.print(
-        f"{n}. [bold]{escape(f['title'])}[/bold] [dim]({f['rule']}; {f['kind']}{draft})[/dim]"
-    )
+    draft = ", draft evidence" if not checked(f.evidence_status) else ""
+    con.print(f"{n}. [bold]{escape(f.title)}[/bold] [dim]({f.rule}; {f.kind}{draft})[/dim]")
     con.print(f"   {escape(summary_text(f))} {escape(cites)}")
     for line in detail_lines(f):
         con.print(f"     {escape(line)}")
-    if f["thresholds"]:
+    if f.thresholds:
         con.print(
             "     [dim]thresholds: "
-            + escape("; ".join(threshold_text(t) for t in f["thresholds"]))
+            + escape("; ".join(threshold_text(t) for t in f.thresholds))
             + "[/dim]"
         )
-    used = [t for t in (input_text(i) for i in f["inputs"]) if t]
+    used = [t for t in (input_text(i) for i in f.inputs) if t]
     if used:
         con.print(f"     [dim]inputs: {escape('; '.join(used))}[/dim]")
-    if f.get("suggestion"):
-        con.print(f"     suggested action: {escape(f['suggestion'])}")
+    if f.suggestion:
+        con.print(f"     suggested action: {escape(f.suggestion)}")
 
 
-def _missing(con: Console, data: dict[str, Any], kb: KnowledgeBase | None, patient: bool) -> None:
+def _missing(con: Console, data: Assessment, kb: KnowledgeBase | None, patient: bool) -> None:
     items = missing_items(data, kb)
     if not items:
         return
@@ -142,11 +141,11 @@ def _missing(con: Console, data: dict[str, Any], kb: KnowledgeBase | None, patie
     if patient:
         con.print("[bold]Information your care team may still need[/bold]")
         for m in items:
-            con.print(f"  - {escape(m['label'])}")
+            con.print(f"  - {escape(m.label)}")
         return
     con.print("[bold]What is missing[/bold]")
     for m in items:
         con.print(
-            f"  - {escape(m['label'])} ({m['item']}): {escape(m['action'])}; "
-            f"needed for {escape('; '.join(m['needed_for']))}"
+            f"  - {escape(m.label)} ({m.item}): {escape(m.action)}; "
+            f"needed for {escape('; '.join(m.needed_for))}"
         )

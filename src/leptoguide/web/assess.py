@@ -12,9 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from leptoguide.assessment import Assessment, Finding, FindingInput
 from leptoguide.errors import InputError
 from leptoguide.store.models import AuditEvent
 from leptoguide.web import fmt
@@ -45,12 +47,12 @@ def _assess(
 
     case = read_input(raw, name=name, kb=web.kb)
     when = at or dt.datetime.now(dt.UTC)
-    result = assess(case, kb=web.kb, policy=web.service.policy, at=when).to_dict()
+    result = assess(case, kb=web.kb, policy=web.service.policy, at=when)
     return web.record(
         service="assess",
         patient_id=case.patient_reference,
         input_data=raw,
-        output=result,
+        output=result.model_dump(),
         actor=actor,
     )
 
@@ -104,18 +106,25 @@ def _form_page(ctx: Ctx, error: str | None = None, status: int = 200) -> Respons
     )
 
 
-def assessment_of(event: AuditEvent) -> dict[str, Any] | None:
-    """The assessment stored in an audit event (web/REST assess, or a CDS Hooks response)."""
+def assessment_of(event: AuditEvent) -> Assessment | None:
+    """The assessment stored in an audit event (web/REST assess, or a CDS Hooks response).
+
+    None when the event holds no assessment or one that does not validate against the model.
+    """
     data = json.loads(event.output)
     if not isinstance(data, dict):
         return None
-    if "findings" in data:
-        return data
-    inner = data.get("assessment")
-    return inner if isinstance(inner, dict) and "findings" in inner else None
+    if "findings" not in data:
+        data = data.get("assessment")
+        if not isinstance(data, dict) or "findings" not in data:
+            return None
+    try:
+        return Assessment.model_validate(data)
+    except ValidationError:
+        return None
 
 
-def _load(ctx: Ctx, event_id: str) -> tuple[AuditEvent, dict[str, Any]]:
+def _load(ctx: Ctx, event_id: str) -> tuple[AuditEvent, Assessment]:
     event = ctx.web.service.audit.get(event_id) if len(event_id) <= 80 else None
     data = assessment_of(event) if event is not None else None
     if event is None or data is None:
@@ -123,72 +132,64 @@ def _load(ctx: Ctx, event_id: str) -> tuple[AuditEvent, dict[str, Any]]:
     return event, data
 
 
-def _finding_status(web: WebState, finding: dict[str, Any], statuses: dict[str, str]) -> str:
+def _finding_status(web: WebState, finding: Finding, statuses: dict[str, str]) -> str:
     """Weakest effective status of what a finding cites (this site's review decisions included)."""
-    rule = web.kb.rules.get(str(finding.get("rule")))
+    rule = web.kb.rules.get(finding.rule)
     if rule is not None:
         return web.kb.status_of(rule.cites, statuses)
-    cited = [str(c.get("statement")) for c in finding.get("citations") or [] if isinstance(c, dict)]
-    return web.kb.status_of(cited, statuses)
+    return web.kb.status_of([c.statement for c in finding.citations if c.statement], statuses)
 
 
-def result_values(ctx: Ctx, event: AuditEvent, data: dict[str, Any]) -> dict[str, Any]:
+def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, Any]:
     web = ctx.web
     statuses = web.statuses()
     refs, by_rule = assessment_refs(data, web.kb, statuses)
-    findings = sorted(
-        data.get("findings") or [],
-        key=lambda f: (SEVERITY_ORDER.get(str(f.get("severity")), 3), str(f.get("rule"))),
-    )
-    alerts = [f for f in findings if f.get("kind") == "alert"]
-    others = [f for f in findings if f.get("kind") != "alert"]
+    findings = sorted(data.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3), f.rule))
+    alerts = [f for f in findings if f.kind == "alert"]
+    others = [f for f in findings if f.kind != "alert"]
     numbers = {r.n for r in refs}
-    details = {
-        str(f.get("rule")): render_markdown(str(f.get("detail") or ""), numbers) for f in findings
-    }
+    details = {f.rule: render_markdown(f.detail, numbers) for f in findings}
     statements = sorted({r.statement_id for r in refs if r.statement_id})
-    used: dict[str, dict[str, Any]] = {}
+    used: dict[str, FindingInput] = {}
     for f in findings:
-        for item in f.get("inputs") or []:
-            if isinstance(item, dict) and item.get("fact") and item["fact"] not in used:
-                used[str(item["fact"])] = item
+        for item in f.inputs:
+            if item.fact and item.fact not in used:
+                used[item.fact] = item
     kb = web.kb
     inputs_used = []
     for key in sorted(used, key=lambda k: fmt.label(kb, k).lower()):
         item = used[key]
         fact = kb.facts.get(key)
-        raw = item.get("value")
+        raw = item.value
         numeric = isinstance(raw, int | float) and not isinstance(raw, bool)
         inputs_used.append(
             {
                 "fact": key,
                 "label": fmt.label(kb, key),
                 "value": fmt.value(kb, raw) if raw is not None else None,
-                "unit": fmt.unit(item.get("unit") or (fact.unit if fact and numeric else None)),
-                "status": str(item.get("status") or "ok"),
-                "time": item.get("time"),
-                "reference": item.get("reference"),
-                "note": item.get("note"),
+                "unit": fmt.unit(item.unit or (fact.unit if fact and numeric else None)),
+                "status": item.status,
+                "time": item.time,
+                "reference": item.reference,
+                "note": item.note,
             }
         )
     missing = [
         {
-            **x,
-            "label": fmt.label(kb, str(x.get("item"))),
-            "rules": [(str(r), fmt.label(kb, str(r))) for r in x.get("needed_for") or []],
+            **x.model_dump(),
+            "label": fmt.label(kb, x.item),
+            "rules": [(r, fmt.label(kb, r)) for r in x.needed_for],
         }
-        for x in data.get("missing") or []
-        if isinstance(x, dict)
+        for x in data.missing
     ]
-    risk = data.get("risk") or {}
-    reasons = [str(r) for r in risk.get("reasons") or []]
+    reasons = data.risk.reasons
     return {
         "event": event,
         "data": data,
         "missing": missing,
-        "risk_unknown": str(risk.get("group") or "unknown") == "unknown",
+        "risk_unknown": data.risk.group == "unknown",
         "risk_not_known": [r for r in reasons if r.lower().startswith("not known")],
-        "incomplete": bool(missing or data.get("warnings")),
+        "incomplete": bool(missing or data.warnings),
         "alerts": alerts,
         "recommendations": others,
         "refs": refs,
@@ -197,9 +198,9 @@ def result_values(ctx: Ctx, event: AuditEvent, data: dict[str, Any]) -> dict[str
         "statements": statements,
         "inputs_used": inputs_used,
         "has_draft": any(r.draft for r in refs),
-        "finding_status": {str(f.get("rule")): _finding_status(web, f, statuses) for f in findings},
+        "finding_status": {f.rule: _finding_status(web, f, statuses) for f in findings},
         "hidden_unapproved": web.approved_only,
-        "has_schedule": any((s.get("events") or []) for s in data.get("schedules") or []),
+        "has_schedule": any(s.events for s in data.schedules),
     }
 
 
@@ -284,7 +285,7 @@ def router() -> APIRouter:
         ctx = context(request)
         require(ctx, "clinician")
         event, data = _load(ctx, event_id)
-        if not any((s.get("events") or []) for s in data.get("schedules") or []):
+        if not any(s.events for s in data.schedules):
             raise WebError(404, "This assessment has no dated schedule.")
         from leptoguide.render.ics import render_ics
 

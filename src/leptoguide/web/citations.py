@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from leptoguide.assessment import Assessment
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Source, Statement
 
@@ -153,7 +154,7 @@ def readable_flags(kb: KnowledgeBase, source_id: str) -> list[str]:
 
 
 def assessment_refs(
-    data: dict[str, Any], kb: KnowledgeBase, statuses: dict[str, str]
+    data: Assessment, kb: KnowledgeBase, statuses: dict[str, str]
 ) -> tuple[list[Ref], dict[str, list[int]]]:
     """Number each distinct (statement, source, locator) of the findings.
 
@@ -163,14 +164,14 @@ def assessment_refs(
     """
     keys: dict[tuple[str, str, str], str | None] = {}
     statement_order: dict[str, None] = {}
-    audience = str(data.get("audience") or "clinician")
-    findings = data.get("findings") or []
+    audience = data.audience
+    findings = data.findings
     for finding in findings:
-        for c in finding.get("citations") or []:
-            key = (str(c.get("statement")), str(c.get("source")), str(c.get("locator")))
+        for c in finding.citations:
+            key = (c.statement, c.source, c.locator)
             statement_order.setdefault(key[0], None)
             if key not in keys:
-                keys[key] = c.get("statement_status")
+                keys[key] = c.statement_status
     numbers: dict[tuple[str, str, str], int] = {}
     refs: list[Ref] = []
     for sid in statement_order:
@@ -184,11 +185,11 @@ def assessment_refs(
     by_rule: dict[str, list[int]] = {}
     for finding in findings:
         mine: list[int] = []
-        for c in finding.get("citations") or []:
-            key = (str(c.get("statement")), str(c.get("source")), str(c.get("locator")))
+        for c in finding.citations:
+            key = (c.statement, c.source, c.locator)
             if numbers[key] not in mine:
                 mine.append(numbers[key])
-        by_rule[str(finding.get("rule"))] = sorted(mine)
+        by_rule[finding.rule] = sorted(mine)
     return refs, by_rule
 
 

@@ -1,0 +1,269 @@
+"""MedicationRequest, MedicationStatement, MedicationAdministration (and referenced Medication)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Literal
+
+from leptoguide.case import MedicationEntry
+from leptoguide.intake.common import is_number, parse_datetime, show, timing_code
+from leptoguide.intake.fhir.base import Ctx, ReaderBase
+from leptoguide.intake.terminology import normalize_text
+from leptoguide.knowledge.models import Concept
+
+_PERIOD_DAYS = {
+    "s": 1 / 86400,
+    "min": 1 / 1440,
+    "h": 1 / 24,
+    "d": 1.0,
+    "wk": 7.0,
+    "mo": 30.0,
+    "a": 365.0,
+}
+"""UCUM time units of Timing.repeat.periodUnit, in days (FHIR defines mo/a as calendar units)."""
+
+
+class MedicationReader(ReaderBase):
+    def _medication_concept(
+        self, ctx: Ctx, res: Mapping[str, Any]
+    ) -> tuple[list[Concept], str | None]:
+        if "medicationCodeableConcept" in res:
+            cc = self._codeable(res, "medicationCodeableConcept", ctx)
+            field = "medicationCodeableConcept"
+        elif "medicationReference" in res:
+            ref = self._obj(res, "medicationReference", ctx)
+            target = self._str(ref, "reference", ctx, "medicationReference.")
+            med: dict[str, Any] | None = None
+            if target and target.startswith("#"):
+                for i, contained in enumerate(self._list(res, "contained", ctx)):
+                    if isinstance(contained, dict) and contained.get("id") == target[1:]:
+                        med = contained
+                        break
+                    if not isinstance(contained, dict):
+                        raise ctx.error(
+                            f"contained[{i}]", f"expected an object, got {show(contained)}"
+                        )
+            elif target:
+                med = self.by_ref.get(target)
+            if med is not None:
+                cc = self._codeable(med, "code", ctx, "medicationReference->Medication.")
+                field = "medicationReference"
+            else:
+                display = self._str(ref, "display", ctx, "medicationReference.")
+                if not display:
+                    self.b.warn(
+                        ctx.label,
+                        f"medication reference '{target}' not found in the bundle; ignored",
+                        "medicationReference",
+                    )
+                    return [], None
+                cc = {"text": display}
+                field = "medicationReference.display"
+        else:
+            raise ctx.error("medication[x]", f"{res['resourceType']}.medication[x] is required")
+        matches = self._match(ctx, cc, ("medication",), field, multi=True)
+        text = cc.get("text") or next(
+            (c.get("display") for c in cc.get("coding") or [] if c.get("display")), None
+        )
+        if not matches:
+            self._unknown(ctx, field, cc, "medication")
+            return [], text
+        if len(matches) > 1 and matches[0].by == "text-contains":
+            names = ", ".join(m.concept.id for m in matches)
+            self.b.warn(
+                ctx.label,
+                f"text '{matches[0].key}' names several medications ({names}); each is "
+                "recorded, without the dose",
+                field,
+            )
+            return [m.concept for m in matches], text
+        return [self._first(matches, ctx, field)], text
+
+    def medication(self, ctx: Ctx, res: dict[str, Any]) -> None:
+        rtype = res["resourceType"]
+        status = self._status(res, ctx)
+        if self._skip_status(ctx, status):
+            return
+        concepts, text = self._medication_concept(ctx, res)
+        if not concepts:
+            return
+        intent = self._str(res, "intent", ctx)
+        dose = dose_unit = route = freq = None
+        last_time = authored = start = None
+        kind: Literal["request", "statement", "administration"]
+        times: tuple[dt.datetime, ...] = ()
+        if rtype == "MedicationRequest":
+            kind = "request"
+            authored = self._time(res, "authoredOn", ctx)
+            dosages = self._list(res, "dosageInstruction", ctx)
+            if dosages:
+                dose, dose_unit, route, freq, start = self._dosage(
+                    ctx, dosages[0], "dosageInstruction[0]."
+                )
+        elif rtype == "MedicationStatement":
+            kind = "statement"
+            last_time = self._time(res, "effectiveDateTime", ctx) or self._period(
+                res, "effectivePeriod", ctx, end_first=True
+            )
+            dosages = self._list(res, "dosage", ctx)
+            if dosages:
+                dose, dose_unit, route, freq, start = self._dosage(ctx, dosages[0], "dosage[0].")
+        else:
+            kind = "administration"
+            last_time = self._time(res, "effectiveDateTime", ctx) or self._period(
+                res, "effectivePeriod", ctx, end_first=True
+            )
+            if last_time is not None:
+                times = (last_time,)
+            else:
+                self.b.warn(
+                    ctx.label,
+                    f"{concepts[0].id}: administration without a time",
+                    "effective[x]",
+                )
+            dosage = self._obj(res, "dosage", ctx)
+            if dosage:
+                dose, dose_unit, route = self._admin_dosage(ctx, dosage)
+        entry = MedicationEntry(
+            concept=concepts[0].id,
+            kind=kind,
+            status=status or "unknown",
+            dose=dose if len(concepts) == 1 else None,
+            dose_unit=dose_unit if len(concepts) == 1 else None,
+            route=route,
+            frequency_per_day=freq,
+            last_time=last_time,
+            times=times,
+            reference=ctx.label,
+            draft=status == "draft",
+            text=text,
+            intent=intent,
+            authored=authored,
+            start=start,
+        )
+        for concept in concepts:
+            self.b.case.medications.append(replace(entry, concept=concept.id))
+
+    def _dose_quantity(
+        self, qty: Mapping[str, Any], ctx: Ctx, path: str
+    ) -> tuple[float | None, str | None]:
+        value = qty.get("value")
+        if value is None:
+            return None, None
+        if not is_number(value):
+            raise ctx.error(path + ".value", f"expected a number, got {show(value)}")
+        return float(value), self._quantity_unit(qty, ctx, path)
+
+    def _dosage(
+        self, ctx: Ctx, dosage: Any, path: str
+    ) -> tuple[float | None, str | None, str | None, float | None, dt.datetime | None]:
+        if not isinstance(dosage, dict):
+            raise ctx.error(path.rstrip("."), f"expected an object, got {show(dosage)}")
+        dose = unit = None
+        for i, dar in enumerate(self._list(dosage, "doseAndRate", ctx, path)):
+            if not isinstance(dar, dict):
+                raise ctx.error(f"{path}doseAndRate[{i}]", f"expected an object, got {show(dar)}")
+            if "doseQuantity" in dar:
+                qty = self._obj(dar, "doseQuantity", ctx, f"{path}doseAndRate[{i}].")
+                dose, unit = self._dose_quantity(qty, ctx, f"{path}doseAndRate[{i}].doseQuantity")
+            elif "doseRange" in dar:
+                rng = self._obj(dar, "doseRange", ctx, f"{path}doseAndRate[{i}].")
+                low = self._obj(rng, "low", ctx, f"{path}doseAndRate[{i}].doseRange.")
+                dose, unit = self._dose_quantity(low, ctx, f"{path}doseAndRate[{i}].doseRange.low")
+            if dose is not None:
+                break
+        route = self._route(ctx, dosage, path)
+        timing = self._obj(dosage, "timing", ctx, path)
+        freq, start = self._timing(ctx, timing, path + "timing.")
+        return dose, unit, route, freq, start
+
+    def _admin_dosage(
+        self, ctx: Ctx, dosage: Mapping[str, Any]
+    ) -> tuple[float | None, str | None, str | None]:
+        qty = self._obj(dosage, "dose", ctx, "dosage.")
+        dose, unit = self._dose_quantity(qty, ctx, "dosage.dose") if qty else (None, None)
+        return dose, unit, self._route(ctx, dosage, "dosage.")
+
+    def _route(self, ctx: Ctx, dosage: Mapping[str, Any], path: str) -> str | None:
+        for key in ("route", "method", "site"):
+            if key not in dosage:
+                continue
+            cc = self._codeable(dosage, key, ctx, path)
+            matches = self.b.index.match(cc, ("route",))
+            if matches:
+                return matches[0].concept.id
+            if key == "route":
+                self._unknown(ctx, path + "route", cc, "route")
+        text = self._str(dosage, "text", ctx, path)
+        if text:
+            found = _route_in_text(self, text)
+            if found:
+                return found
+        return None
+
+    def _timing(
+        self, ctx: Ctx, timing: Mapping[str, Any], path: str
+    ) -> tuple[float | None, dt.datetime | None]:
+        if not timing:
+            return None, None
+        start = None
+        events = self._list(timing, "event", ctx, path)
+        if events:
+            start = parse_datetime(events[0], f"{ctx.name} {ctx.label}", path + "event[0]")
+        repeat = self._obj(timing, "repeat", ctx, path)
+        freq: float | None = None
+        if repeat:
+            bounds = self._obj(repeat, "boundsPeriod", ctx, path + "repeat.")
+            if bounds:
+                start = start or self._time(bounds, "start", ctx, path + "repeat.boundsPeriod.")
+            frequency = repeat.get("frequency", 1 if "period" in repeat else None)
+            period = repeat.get("period")
+            unit = repeat.get("periodUnit")
+            if frequency is not None and not is_number(frequency):
+                raise ctx.error(
+                    path + "repeat.frequency", f"expected a number, got {show(frequency)}"
+                )
+            if period is not None and not is_number(period):
+                raise ctx.error(path + "repeat.period", f"expected a number, got {show(period)}")
+            if period is not None and frequency is not None:
+                days = _PERIOD_DAYS.get(unit) if isinstance(unit, str) else None
+                if days is None or period <= 0:
+                    self.b.warn(
+                        ctx.label,
+                        f"timing period unit '{unit}' not understood",
+                        path + "repeat.periodUnit",
+                    )
+                else:
+                    freq = round(frequency / (period * days), 6)
+        if freq is None:
+            code = self._codeable(timing, "code", ctx, path)
+            for cand in [c.get("code") for c in code.get("coding") or []] + [code.get("text")]:
+                if isinstance(cand, str):
+                    freq = timing_code(cand)
+                    if freq is not None:
+                        break
+        return freq, start
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+
+
+def _route_in_text(reader: ReaderBase, text: str) -> str | None:
+    """A route named in free dosage text: 1-3 word phrases against route displays and synonyms.
+
+    Short all-capital abbreviations (IT, IV, SC) count only when written in capitals, so the
+    English word 'it' is not read as intrathecal."""
+    words = _WORD.findall(text)
+    index = reader.b.index
+    for size in (3, 2, 1):
+        for i in range(len(words) - size + 1):
+            phrase = " ".join(words[i : i + size])
+            if size == 1 and len(phrase) <= 3 and not phrase.isupper():
+                continue
+            for cid in index.by_text.get(normalize_text(phrase), ()):
+                if index.concepts[cid].kind == "route":
+                    return cid
+    return None
