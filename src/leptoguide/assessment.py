@@ -56,6 +56,9 @@ class Input(_Model):
     """How the case arrived: ``fhir`` or ``case-file``."""
     patient: str | None = None
     resources: int | None = None
+    planned: list[str] = Field(default_factory=list)
+    """Facts derived from the draft orders that are true (``lp-planned``, ``it-planned``): what
+    the user is about to do, so a face can answer those questions first."""
 
 
 class Classification(_Model):

@@ -91,6 +91,16 @@ class ReadWarning:
     field: str | None = None
 
 
+@dataclass(frozen=True)
+class DroppedResource:
+    """A resource left out of the case: another patient's, or unreadable (field and reason named)."""
+
+    reference: str
+    reason: str
+    field: str | None = None
+    kind: Literal["other-patient", "unreadable"] = "unreadable"
+
+
 @dataclass
 class Case:
     """A patient, normalized. ``observations`` keeps every value; the engine picks the latest."""
@@ -108,6 +118,8 @@ class Case:
     resource_count: int = 0
     birth_date_estimated: bool = False
     source_name: str | None = None
+    dropped: list[DroppedResource] = field(default_factory=list)
+    """Resources not used: another patient's, or unreadable; each is also a warning."""
 
     def latest(self, concept: str) -> Observed | None:
         """The most recent usable observation of a concept (undated values rank oldest)."""

@@ -70,9 +70,9 @@ def test_non_bundle_resource_type_rejected(kb: KnowledgeBase) -> None:
 
 def test_entry_missing_resource_type(kb: KnowledgeBase) -> None:
     b = {"resourceType": "Bundle", "type": "collection", "entry": [{}, {"resource": {"id": "x"}}]}
-    with pytest.raises(InputError) as info:
-        read_input(dumps(b), name="b.json", kb=kb)
-    assert info.value.problem.field == "entry[1].resource.resourceType"
+    case = read_input(dumps(b), name="b.json", kb=kb)
+    assert [(d.reference, d.field) for d in case.dropped] == [("entry[1]", "resource.resourceType")]
+    assert "entry without a resource" in messages(case)
 
 
 def test_entry_list_wrong_type(kb: KnowledgeBase) -> None:
@@ -144,7 +144,8 @@ def test_icd10_prefixes(kb: KnowledgeBase, code: str, expected: str) -> None:
 def test_icd10_prefix_does_not_overmatch(kb: KnowledgeBase) -> None:
     case = read(kb, cond({"coding": [{"system": ICD10CM, "code": "C79.31"}]}))
     assert case.conditions == []
-    assert "Condition code not recognised" in messages(case)
+    assert "icd-10: 1 not recognised" in messages(case)
+    assert "Condition code x1): C79.31 x1" in messages(case)
 
 
 def test_who_icd10_and_oid_systems(kb: KnowledgeBase) -> None:
@@ -159,7 +160,9 @@ def test_who_icd10_and_oid_systems(kb: KnowledgeBase) -> None:
 def test_unknown_code_is_a_warning_not_silence(kb: KnowledgeBase) -> None:
     case = read(kb, obs("8867-4", LOINC, "hr", "2026-11-20", valueQuantity=qty(80, "/min")))
     assert case.observations == []
-    assert case.warnings[0].where == "Observation/hr" and "8867-4" in case.warnings[0].message
+    assert case.warnings[0].where == "t.json"
+    assert "http://loinc.org: 1 not recognised" in case.warnings[0].message
+    assert "8867-4 x1" in case.warnings[0].message
 
 
 def test_resource_types_not_read_are_reported(kb: KnowledgeBase) -> None:
@@ -249,11 +252,17 @@ def test_effective_period_and_instant(kb: KnowledgeBase) -> None:
     assert plt is not None and plt.time is not None and plt.time.day == 1
 
 
-def test_unparseable_date_is_an_error(kb: KnowledgeBase) -> None:
-    with pytest.raises(InputError) as info:
-        read(kb, obs("777-3", LOINC, "z", "yesterday", valueQuantity=qty(100, "10*9/L")))
-    assert info.value.problem.where == "t.json Observation/z"
-    assert info.value.problem.field == "effectiveDateTime" and "yesterday" in str(info.value)
+def test_unparseable_date_makes_that_fact_unreadable(kb: KnowledgeBase) -> None:
+    good = obs("777-3", LOINC, "ok", "2026-11-20", valueQuantity=qty(100, "10*9/L"))
+    bad = obs("6301-6", LOINC, "z", "yesterday", valueQuantity=qty(1.0, "{INR}"))
+    case = read(kb, good, bad)
+    assert case.latest("platelets") is not None
+    inr = case.latest("inr")
+    assert inr is not None and inr.status == "unparseable" and inr.reference == "Observation/z"
+    (drop,) = case.dropped
+    assert (drop.reference, drop.field) == ("Observation/z", "effectiveDateTime")
+    assert "yesterday" in drop.reason
+    assert "inr: unreadable" in messages(case)
 
 
 @pytest.mark.parametrize(
@@ -268,18 +277,20 @@ def test_unparseable_date_is_an_error(kb: KnowledgeBase) -> None:
     ],
 )
 def test_wrong_types(kb: KnowledgeBase, value: dict[str, Any], field: str) -> None:
-    with pytest.raises(InputError) as info:
-        read(kb, obs("777-3", LOINC, "w", "2026-11-20T08:00:00Z", **value))
-    assert info.value.problem.field == field
-    assert info.value.problem.where == "t.json Observation/w"
+    other = obs("6301-6", LOINC, "i", "2026-11-20", valueQuantity=qty(1.1, "{INR}"))
+    case = read(kb, obs("777-3", LOINC, "w", "2026-11-20T08:00:00Z", **value), other)
+    (drop,) = case.dropped
+    assert (drop.reference, drop.field) == ("Observation/w", field)
+    assert case.latest("inr") is not None  # the rest of the chart is read
+    warning = next(w for w in case.warnings if w.where == "Observation/w")
+    assert warning.field == field and "unreadable" in warning.message
 
 
 def test_missing_observation_code_is_an_error(kb: KnowledgeBase) -> None:
     res = obs("777-3", LOINC, "m", "2026-11-20T08:00:00Z", valueQuantity=qty(1, "10*9/L"))
     del res["code"]
-    with pytest.raises(InputError) as info:
-        read(kb, res)
-    assert info.value.problem.field == "code"
+    case = read(kb, res)
+    assert case.observations == [] and case.dropped[0].field == "code"
 
 
 def test_coded_values_by_code_display_text_and_string(kb: KnowledgeBase) -> None:
@@ -488,7 +499,7 @@ def test_route_from_dosage_text_needs_capitals_for_abbreviations(kb: KnowledgeBa
 
 def test_unknown_route_warns(kb: KnowledgeBase) -> None:
     case = read(kb, med_request(dosageInstruction=[{"route": {"text": "intranasal"}}]))
-    assert case.medications[0].route is None and "route not recognised" in messages(case)
+    assert case.medications[0].route is None and "route x1): 'intranasal' x1" in messages(case)
 
 
 @pytest.mark.parametrize(
@@ -530,9 +541,9 @@ def test_dose_and_draft_order(kb: KnowledgeBase) -> None:
 
 def test_wrong_dose_type(kb: KnowledgeBase) -> None:
     dosage = {"doseAndRate": [{"doseQuantity": {"value": "12", "unit": "mg"}}]}
-    with pytest.raises(InputError) as info:
-        read(kb, med_request(dosageInstruction=[dosage]))
-    assert info.value.problem.field == "dosageInstruction[0].doseAndRate[0].doseQuantity.value"
+    case = read(kb, med_request(dosageInstruction=[dosage]))
+    assert case.dropped[0].field == "dosageInstruction[0].doseAndRate[0].doseQuantity.value"
+    assert "unreadable drug: check before the LP" in messages(case)
 
 
 def test_medication_reference_contained_and_bundled(kb: KnowledgeBase) -> None:
@@ -556,9 +567,9 @@ def test_medication_reference_contained_and_bundled(kb: KnowledgeBase) -> None:
 def test_missing_medication_is_an_error(kb: KnowledgeBase) -> None:
     res = med_request()
     del res["medicationCodeableConcept"]
-    with pytest.raises(InputError) as info:
-        read(kb, res)
-    assert info.value.problem.field == "medication[x]"
+    case = read(kb, res)
+    assert case.medications == [] and case.dropped[0].field == "medication[x]"
+    assert "unreadable drug: check before the LP" in messages(case)
 
 
 def test_administrations_and_statements(kb: KnowledgeBase) -> None:

@@ -201,7 +201,7 @@ def test_reader_uses_phrases_and_warns_on_refusals(real_kb: KnowledgeBase) -> No
     assert [p.concept for p in case.procedures] == ["ct-head"]
     by = {w.where: w.message for w in case.warnings}
     assert "negation cue 'no'" in by["Condition/c2"]
-    assert "not recognised" in by["MedicationRequest/m2"]
+    assert "text only: 1 not recognised" in by["b.json"]
     assert "names heparin but also 'lock flush'" in by["MedicationRequest/m3"]
     assert "names several medications (dabrafenib, trametinib)" in by["MedicationRequest/m4"]
     # one warning per refused resource (no second "not recognised")

@@ -342,3 +342,170 @@ def test_pages_have_no_serious_a11y_violations(page: Any, server: str, path: str
         page.locator("ol.refs a[href^='/kb/sources/']").first.click()
         page.wait_for_selector("h2#citing-heading")
         check_a11y(page)
+
+
+# --- Safe inputs and the bottom line first (issue: silent all-clears from input handling) ---
+
+CHICAGO_TZ = "America/Chicago"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+
+
+def _ward_page(browser: Any, server: str, viewport: dict[str, int] | None = None) -> Any:
+    """A clinician's page in a browser whose clock is on Chicago time."""
+    context = browser.new_context(
+        timezone_id=CHICAGO_TZ, bypass_csp=True, viewport=viewport or DESKTOP
+    )
+    page = context.new_page()
+    login(page, server, "clinician")
+    page.goto(f"{server}/assess")
+    return page
+
+
+def _chicago_now() -> Any:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(CHICAGO_TZ)).replace(second=0, microsecond=0)
+
+
+def _local(value: Any) -> str:
+    return str(value.strftime("%Y-%m-%dT%H:%M"))
+
+
+def _lp_with_enoxaparin(page: Any, dose: str, frequency: str, hours_ago: int) -> None:
+    import datetime as dt
+
+    now = _chicago_now()
+    page.fill("#f-lab_time", _local(now - dt.timedelta(hours=1)))
+    page.fill("#f-platelets", "150")
+    page.fill("#f-inr", "1.0")
+    page.select_option("#f-anticoagulants-0-drug", "enoxaparin")
+    page.fill("#f-anticoagulants-0-dose", dose)
+    if frequency:
+        page.select_option("#f-anticoagulants-0-frequency", frequency)
+    page.select_option("#f-anticoagulants-0-route", "subcutaneous")
+    page.fill("#f-anticoagulants-0-last", _local(now - dt.timedelta(hours=hours_ago)))
+    page.check("input[name='orders.lumbar-puncture']")
+
+
+def _lp_line(page: Any) -> str:
+    page.wait_for_selector("h2#verdict-heading")
+    line = page.locator(".verdict-line", has_text="LP:")
+    assert line.count() == 1, page.locator(".verdicts").inner_text()
+    return str(line.inner_text())
+
+
+def test_ward_clock_time_zone_catches_a_recent_dose(browser: Any, server: str) -> None:
+    """Treatment-dose enoxaparin 22 h ago by the Chicago ward clock: within the 24 h hold."""
+    page = _ward_page(browser, server)
+    try:
+        assert page.input_value("#f-tz") == CHICAGO_TZ  # taken from the browser
+        assert (
+            f"({CHICAGO_TZ} time)"
+            in page.locator("label[for='f-anticoagulants-0-last']").inner_text()
+        )
+        _lp_with_enoxaparin(page, "80", "BID", 22)
+        page.click("form.case-form button[type=submit]")
+        line = _lp_line(page)
+        assert line.startswith("LP: not now") and "enoxaparin 80 mg given 22 h" in line, line
+        assert "CST" in line or "CDT" in line  # the hold ends in the ward's local time
+        assert f"Times shown in {CHICAGO_TZ}" in page.locator(".verdict").inner_text()
+    finally:
+        page.context.close()
+
+
+def test_once_daily_prophylaxis_is_not_held_as_a_treatment_dose(browser: Any, server: str) -> None:
+    """40 mg once daily 14 h ago is prophylactic (12 h hold): the frequency field decides."""
+    page = _ward_page(browser, server)
+    try:
+        _lp_with_enoxaparin(page, "40", "QD", 14)
+        page.click("form.case-form button[type=submit]")
+        line = _lp_line(page)
+        assert "enoxaparin" not in line, line
+        page.goto(f"{server}/assess")
+        _lp_with_enoxaparin(page, "40", "", 14)  # without a frequency: the longer hold
+        page.click("form.case-form button[type=submit]")
+        assert "enoxaparin 40 mg" in _lp_line(page)
+    finally:
+        page.context.close()
+
+
+def test_unit_slips_are_refused_and_every_value_is_kept(browser: Any, server: str) -> None:
+    page = _ward_page(browser, server)
+    try:
+        now = _chicago_now()
+        page.fill("#f-weight", "1000")
+        page.fill("#f-platelets", "45000")  # typed per µL, unit left at x10^9/L
+        page.fill("#f-lab_time", _local(now))
+        page.select_option("#f-primary", "breast-cancer")
+        page.check("input[name='symptoms.headache']")
+        page.select_option("#f-anticoagulants-0-drug", "enoxaparin")
+        page.select_option("#f-anticoagulants-0-frequency", "QD")
+        page.check("input[name='orders.lumbar-puncture']")
+        page.click("form.case-form button[type=submit]")
+        page.wait_for_selector(".field-error")
+        assert "is not possible" in page.locator("#f-weight-err").inner_text()
+        assert "as 45000 /µL it would be 45 ×10⁹/L" in page.locator("#f-platelets-err").inner_text()
+        # every value survived the error
+        assert page.input_value("#f-weight") == "1000"
+        assert page.input_value("#f-platelets") == "45000"
+        assert page.input_value("#f-lab_time") == _local(now)
+        assert page.input_value("#f-primary") == "breast-cancer"
+        assert page.input_value("#f-anticoagulants-0-frequency") == "QD"
+        assert page.is_checked("input[name='symptoms.headache']")
+        assert page.is_checked("input[name='orders.lumbar-puncture']")
+        assert page.input_value("#f-tz") == CHICAGO_TZ
+        shot(page, "assess-form-errors")
+        check_a11y(page)
+        page.fill("#f-weight", "70")
+        page.select_option("#f-platelets-unit", "/uL")
+        page.click("form.case-form button[type=submit]")
+        line = _lp_line(page)
+        assert line.startswith("LP: not now") and "Platelets 45 x10^9/L" in line, line
+    finally:
+        page.context.close()
+
+
+def test_no_calendar_link_under_a_blocking_alert(page: Any, server: str) -> None:
+    login(page, server, "clinician")
+    page.goto(f"{server}/assess")
+    page.set_input_files(
+        "#bundle", str(ROOT / "examples" / "cases" / "it-methotrexate-blocked-flow.yaml")
+    )
+    page.click("text=Assess the file")
+    page.wait_for_selector("h2#verdict-heading")
+    assert "Intrathecal chemotherapy: do not give now" in page.locator(".verdicts").inner_text()
+    assert page.locator("a[href$='schedule.ics']").count() == 0
+    assert page.locator(".schedule-blocked").is_visible()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone-390x844", "desktop-1366x900"])
+def test_bottom_line_is_in_the_first_screen(
+    browser: Any, server: str, viewport: dict[str, int]
+) -> None:
+    page = _ward_page(browser, server, viewport)
+    try:
+        page.fill("#f-platelets", "45")
+        page.fill("#f-lab_time", _local(_chicago_now()))
+        page.select_option("#f-primary", "breast-cancer")
+        page.select_option("#f-anticoagulants-0-drug", "enoxaparin")
+        page.fill("#f-anticoagulants-0-dose", "40")
+        page.select_option("#f-anticoagulants-0-frequency", "QD")
+        import datetime as dt
+
+        page.fill("#f-anticoagulants-0-last", _local(_chicago_now() - dt.timedelta(hours=10)))
+        page.check("input[name='orders.lumbar-puncture']")
+        page.click("form.case-form button[type=submit]")
+        _lp_line(page)
+        box = page.locator(".verdict").bounding_box()
+        assert box is not None and box["y"] >= 0
+        assert box["y"] + box["height"] <= viewport["height"], (box, viewport)
+        # no horizontal overflow on the result page
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        name = f"assess-verdict-{viewport['width']}x{viewport['height']}"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"))  # the first screen only
+        check_a11y(page)
+    finally:
+        page.context.close()

@@ -157,6 +157,9 @@ class _Env:
         reg = self.kb.regimens.get(rid)
         if reg is None:
             return "unknown regimen"
+        fit, why = dosing.population_fit(self.kb, reg, *dosing.patient_context(self.facts))
+        if fit is False:
+            return f"not computed: not for this patient ({why})"
         age = self.facts.get("age-days")
         weight = self.facts.get("body-weight")
         age_days = int(age.value) if age.usable else None
@@ -228,7 +231,10 @@ def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[FindingInput]:
             )
             continue
         d = fv.to_dict()
-        if isinstance(d.get("value"), (dict, list)) and fid not in ("tbm-regimens",):
+        if isinstance(d.get("value"), (dict, list)) and fid not in (
+            "tbm-regimens",
+            "lp-antithrombotics",
+        ):
             d["value"] = _short(d["value"])
         out.append(FindingInput.model_validate(d))
     return out
@@ -261,10 +267,13 @@ def _threshold(policy: Policy, pid: str) -> Threshold:
     )
 
 
-def _citations(kb: KnowledgeBase, rule: Rule) -> tuple[list[Citation], str]:
+def _citations(
+    kb: KnowledgeBase, rule: Rule, extra: list[str] | None = None
+) -> tuple[list[Citation], str]:
     out = []
-    status = kb.status_of(rule.cites)
-    for sid in rule.cites:
+    cited = list(dict.fromkeys([*rule.cites, *(extra or [])]))
+    status = kb.status_of(cited)
+    for sid in cited:
         st = kb.statements.get(sid)
         if st is None:
             continue
@@ -361,13 +370,16 @@ def assess(
         for err in (err1, err2):
             if err:
                 warnings.append({"where": f"rule {rule.id}", "field": "template", "message": err})
-        citations, ev_status = _citations(kb, rule)
-        extra = [
-            pid
+        # a computed fact may name the statements and policy values its result rests on
+        dicts = [
+            facts.get(fid).value
             for fid in [*facts_used(tree), *rule.inputs]
             if isinstance(facts.get(fid).value, dict)
-            for pid in facts.get(fid).value.get("policies", [])
         ]
+        citations, ev_status = _citations(
+            kb, rule, [sid for d in dicts for sid in d.get("statements", [])]
+        )
+        extra = [pid for d in dicts for pid in d.get("policies", [])]
         pids = list(dict.fromkeys([*policies_used(tree), *rule.policy, *extra]))
         findings.append(
             Finding(
@@ -389,13 +401,26 @@ def assess(
     cls = facts.get("lm-classification").value or {}
     risk = facts.get("nccn-risk-detail").value or {"group": "unknown", "reasons": []}
     schedules = facts.get("schedules").value or []
+    if any(
+        f.severity == "critical" and "schedules" in kb.rules[f.rule].withholds for f in findings
+    ):
+        schedules = []  # no dose calendar (and so no iCalendar export) while such a finding stands
     return Assessment(
         knowledge_version=kb.version,
         policy=PolicyRef.model_validate(policy.describe()),
         evaluated_at=iso(at) or "",
         audience="patient" if audience == "patient" else "clinician",
         input=CaseInput(
-            origin=case.origin, patient=case.patient_reference, resources=case.resource_count
+            origin=case.origin,
+            patient=case.patient_reference,
+            resources=case.resource_count,
+            # what the user is about to do (facts derived from draft orders, e.g. lp-planned):
+            # the questions a face answers first
+            planned=sorted(
+                fid
+                for fid, fact in kb.facts.items()
+                if fact.derived_by == "orders" and facts.get(fid).usable and facts.get(fid).value
+            ),
         ),
         classification=Classification(
             certainty=cls.get("certainty", "not_applicable"),

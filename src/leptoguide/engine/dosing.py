@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from leptoguide.engine.facts import Context, Facts, FactValue, missing
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import DoseBand, Regimen
 
 LISTERIA_SUFFIX = "-listeria"
@@ -159,7 +160,6 @@ def derive(ctx: Context, facts: Facts) -> None:
     ref = age.reference
     if not age.usable:
         facts.set(missing("empiric-regimen", note="age not recorded"))
-        facts.set(missing("tbm-regimens", note="age not recorded"))
         return
     age_days = int(age.value)
     candidates = select_by_age(ctx, "empiric-bm-", age_days)
@@ -193,5 +193,94 @@ def derive(ctx: Context, facts: Facts) -> None:
         if chosen
         else missing("empiric-regimen", note="no regimen for this age")
     )
-    tbm = select_by_age(ctx, "tbm-regimen-", age_days)
-    facts.set(FactValue("tbm-regimens", "ok", tbm, reference=ref, references=age.references))
+
+
+def _names(kb: KnowledgeBase, ids: list[str]) -> str:
+    return " or ".join(kb.concepts[c].display if c in kb.concepts else c for c in ids)
+
+
+def population_fit(
+    kb: KnowledgeBase,
+    regimen: Regimen,
+    age_days: int | None,
+    conditions: set[str],
+    crcl: float | None,
+) -> tuple[bool | None, str]:
+    """Does the patient belong to the regimen's population? (True, ''), (False, why) or
+    (None, what is unknown). Age comes from the population limits, else from the dose bands."""
+    pop = regimen.population
+    label = pop.label if pop else regimen.title
+    lo = pop.age_min_days if pop else None
+    hi = pop.age_max_days if pop else None
+    if lo is not None or hi is not None:
+        if age_days is None:
+            return None, f"for {label}; age not recorded"
+        if (lo is not None and age_days < lo) or (hi is not None and age_days > hi):
+            return False, f"for {label}"
+    elif any(b.age_min_days is not None or b.age_max_days is not None for b in regimen.bands):
+        if age_days is None:
+            return None, f"for {label}; age not recorded"
+        if band_for_age(regimen, age_days) is None:
+            return False, f"for {label}"
+    if pop is None:
+        return True, ""
+    if pop.requires_any and not set(pop.requires_any) & conditions:
+        return False, f"for {label}; {_names(kb, pop.requires_any)} not recorded"
+    hits = [c for c in pop.excludes if c in conditions]
+    if hits:
+        return False, f"for {label}; not with {_names(kb, hits)}"
+    lo_c, hi_c = pop.creatinine_clearance_min, pop.creatinine_clearance_max
+    if lo_c is not None or hi_c is not None:
+        if crcl is None:
+            if hi_c is None:  # only a lower limit: the usual dose unless renal failure is recorded
+                return True, ""
+            return None, f"for {label}; creatinine clearance not recorded"
+        if (lo_c is not None and crcl < lo_c) or (hi_c is not None and crcl > hi_c):
+            return False, f"for {label}; creatinine clearance {crcl:g} mL/min"
+    return True, ""
+
+
+def patient_context(facts: Facts) -> tuple[int | None, set[str], float | None]:
+    age = facts.get("age-days")
+    crcl = facts.get("creatinine-clearance")
+    return (
+        int(age.value) if age.usable else None,
+        set(facts.get("conditions").value or []),
+        float(crcl.value) if crcl.usable else None,
+    )
+
+
+def derive_selection(ctx: Context, facts: Facts) -> None:
+    """Facts ``derived_by: regimen-selection``: the regimens of a group that fit the patient
+    (a list fact: their ids) and, for an object fact, also the ones for another population."""
+    age_days, conditions, crcl = patient_context(facts)
+    refs = tuple(
+        r
+        for fid in ("age-days", "conditions", "creatinine-clearance")
+        for r in facts.get(fid).references
+    )
+    for fact in sorted(ctx.kb.facts.values(), key=lambda f: f.id):
+        if fact.derived_by != "regimen-selection" or not fact.regimen_group:
+            continue
+        matching: list[str] = []
+        other: list[dict[str, Any]] = []
+        unknown: list[dict[str, Any]] = []
+        for rid in sorted(ctx.kb.regimens):
+            reg = ctx.kb.regimens[rid]
+            if reg.group != fact.regimen_group:
+                continue
+            fit, why = population_fit(ctx.kb, reg, age_days, conditions, crcl)
+            item = {"regimen": rid, "title": reg.title, "why": why}
+            if fit is True:
+                matching.append(rid)
+            elif fit is False:
+                other.append(item)
+            else:
+                unknown.append(item)
+        if fact.type == "list":
+            value: Any = matching
+        else:
+            value = {"matching": matching, "other": other, "unknown": unknown}
+        facts.set(
+            FactValue(fact.id, "ok", value, reference=refs[0] if refs else None, references=refs)
+        )

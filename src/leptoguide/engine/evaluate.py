@@ -44,6 +44,8 @@ def _num(value: Any) -> bool:
 def _compare(op: str, left: Any, right: Any) -> Tri:
     if op == "is":
         return bool(left is right) if isinstance(left, bool) else None
+    if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+        left, right = list(left), list(right)  # a YAML list literal may parse as a tuple
     if op == "eq":
         return bool(left == right)
     if op == "ne":

@@ -242,6 +242,7 @@ def _registry() -> dict[str, Computation]:
         classification,
         csf,
         dosing,
+        intrathecal,
         orders,
         risk,
         schedule,
@@ -257,6 +258,8 @@ def _registry() -> dict[str, Computation]:
         "csf-profile": csf.derive,
         "eano-classification": classification.derive,
         "nccn-risk": risk.derive,
+        "it-safety": intrathecal.derive,
+        "regimen-selection": dosing.derive_selection,
         "antithrombotic": antithrombotic.derive,
         "dosing": dosing.derive,
         "schedule": schedule.derive,
@@ -274,8 +277,10 @@ ORDER = (
     "csf-profile",
     "eano-classification",
     "nccn-risk",
+    "it-safety",
     "antithrombotic",
     "dosing",
+    "regimen-selection",
     "schedule",
 )
 

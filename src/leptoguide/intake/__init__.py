@@ -21,21 +21,29 @@ from leptoguide.knowledge.loader import KnowledgeBase
 __all__ = ["load_document", "read_document", "read_input", "read_path"]
 
 
-def read_input(data: bytes | str, *, name: str, kb: KnowledgeBase | None = None) -> Case:
+def read_input(
+    data: bytes | str,
+    *,
+    name: str,
+    kb: KnowledgeBase | None = None,
+    patient_id: str | None = None,
+) -> Case:
     """Read a FHIR Bundle/resource or a case file (YAML or JSON) from bytes or text."""
-    return read_document(load_document(data, name=name), name=name, kb=kb)
+    return read_document(load_document(data, name=name), name=name, kb=kb, patient_id=patient_id)
 
 
-def read_path(path: str | Path, *, kb: KnowledgeBase | None = None) -> Case:
+def read_path(
+    path: str | Path, *, kb: KnowledgeBase | None = None, patient_id: str | None = None
+) -> Case:
     """Read a file; ``-`` reads standard input."""
     if str(path) == "-":
-        return read_input(sys.stdin.buffer.read(), name="<stdin>", kb=kb)
+        return read_input(sys.stdin.buffer.read(), name="<stdin>", kb=kb, patient_id=patient_id)
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(str(p), f"cannot read file: {exc.strerror or exc}") from None
-    return read_input(data, name=str(p), kb=kb)
+    return read_input(data, name=str(p), kb=kb, patient_id=patient_id)
 
 
 def load_document(data: bytes | str, *, name: str) -> Any:
@@ -131,8 +139,14 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def read_document(doc: Any, *, name: str, kb: KnowledgeBase | None = None) -> Case:
-    """Read an already parsed document: FHIR if it has a resourceType (or is a list), else case file."""
+def read_document(
+    doc: Any, *, name: str, kb: KnowledgeBase | None = None, patient_id: str | None = None
+) -> Case:
+    """Read an already parsed document: FHIR if it has a resourceType (or is a list), else case file.
+
+    FHIR: one patient per case (``patient_id`` names it, e.g. a CDS Hooks ``patientId``); resources
+    about another patient, and resources that cannot be read, are left out and listed in
+    ``Case.dropped`` (each with reference, field and reason) as well as in the warnings."""
     _check_numbers(doc, name)  # parsed elsewhere too (CDS Hooks bodies allow NaN): check here
     if kb is None:
         from leptoguide.knowledge.loader import get_knowledge
@@ -141,7 +155,7 @@ def read_document(doc: Any, *, name: str, kb: KnowledgeBase | None = None) -> Ca
     if isinstance(doc, list) or (isinstance(doc, dict) and "resourceType" in doc):
         from leptoguide.intake.fhir import read_fhir
 
-        return read_fhir(doc, name=name, kb=kb)
+        return read_fhir(doc, name=name, kb=kb, patient_id=patient_id)
     if isinstance(doc, dict):
         from leptoguide.intake.casefile import read_casefile
 

@@ -61,6 +61,38 @@ _SNOMED_TAG = re.compile(
 _NON_WORD = re.compile(r"[^0-9a-z%+]+")
 
 
+STANDARD_SYSTEMS = frozenset(
+    {
+        "http://loinc.org",
+        "http://snomed.info/sct",
+        ICD10,
+        "http://www.nlm.nih.gov/research/umls/rxnorm",
+        "http://hl7.org/fhir/sid/ndc",
+        "http://hl7.org/fhir/sid/cvx",
+        "http://www.ama-assn.org/go/cpt",
+        "http://hl7.org/fhir/sid/icd-9-cm",
+        "http://unitsofmeasure.org",
+        "https://dmd.nhs.uk",
+        "http://nucc.org/provider-taxonomy",
+    }
+)
+"""Published code systems: a coding in one of them is coded data, never read as narrative."""
+
+
+def is_coded(codeable: Mapping[str, Any]) -> bool:
+    """True when a CodeableConcept carries a code from a standard system or the project's own."""
+    for coding in codeable.get("coding") or []:
+        if not isinstance(coding, Mapping) or not coding.get("code"):
+            continue
+        system = normalize_system(coding.get("system"))
+        if system in STANDARD_SYSTEMS or system.startswith(PROJECT_SYSTEM_PREFIX):
+            return True
+    return False
+
+
+PROJECT_SYSTEM_PREFIX = "https://leptoguide.org/fhir/"
+
+
 def normalize_system(system: str | None) -> str:
     if not system:
         return ""

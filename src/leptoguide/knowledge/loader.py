@@ -367,14 +367,38 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
         for sid in reg.statements:
             if sid not in kb.statements:
                 problems.append(Problem(where, "statements", f"cites missing statement '{sid}'"))
-        problems.extend(_status_not_above_cited(kb, where, reg.status, reg.statements))
+        for i, band in enumerate(reg.bands):
+            for sid in band.statements:
+                if sid not in kb.statements:
+                    problems.append(
+                        Problem(where, f"bands[{i}].statements", f"cites missing statement '{sid}'")
+                    )
+        everything = [*reg.statements, *(s for band in reg.bands for s in band.statements)]
+        problems.extend(_status_not_above_cited(kb, where, reg.status, everything))
         for drug in reg.drugs:
             if kb.concepts and drug not in kb.concepts:
                 problems.append(Problem(where, "drugs", f"unknown concept '{drug}'"))
+        pop = reg.population
+        for fld, ids in (
+            ("population.requires_any", pop.requires_any if pop else []),
+            ("population.excludes", pop.excludes if pop else []),
+        ):
+            for cid in ids:
+                if kb.concepts and cid not in kb.concepts:
+                    problems.append(Problem(where, fld, f"unknown concept '{cid}'"))
+    groups = {reg.group for reg in kb.regimens.values() if reg.group}
     for fid, fact in kb.facts.items():
         if fact.concept and kb.concepts and fact.concept not in kb.concepts:
             problems.append(
                 Problem(_where(kb, "facts", fid), "concept", f"unknown concept '{fact.concept}'")
+            )
+        if fact.derived_by == "regimen-selection" and fact.regimen_group not in groups:
+            problems.append(
+                Problem(
+                    _where(kb, "facts", fid),
+                    "regimen_group",
+                    f"no regimen has group '{fact.regimen_group}'",
+                )
             )
     for cid, concept in kb.concepts.items():
         for i, text in enumerate(concept.text_excludes):

@@ -165,6 +165,11 @@ class Rule(_Record):
     inputs: list[Id] = Field(default_factory=list, description="extra facts to report as inputs")
     suggestion: str | None = Field(default=None, description="label of a suggested action")
     suggestion_action: Literal["delete-order", "none"] = "none"
+    withholds: list[Literal["schedules"]] = Field(
+        default_factory=list,
+        description="outputs withheld while this finding stands (schedules: no dose calendar "
+        "and no iCalendar export)",
+    )
     status: Status = "draft"
     version: int = Field(default=1, ge=1)
 
@@ -229,6 +234,10 @@ class DoseBand(_Record):
     duration_days_min: float | None = None
     duration_days_max: float | None = None
     notes: str | None = None
+    statements: list[Id] = Field(
+        default_factory=list,
+        description="statements this band rests on, when narrower than the regimen's statements",
+    )
 
 
 class SchedulePhase(_Record):
@@ -246,6 +255,25 @@ class Fractionation(_Record):
     notes: str | None = None
 
 
+class Population(_Record):
+    """Who a regimen is written for, beyond the age bands of its doses. A patient outside it is
+    never offered the regimen as the recommendation (it may be shown as for another population)."""
+
+    label: str = Field(min_length=3, description="the population in words, e.g. 'adults with HIV'")
+    age_min_days: int | None = Field(default=None, ge=0)
+    age_max_days: int | None = Field(default=None, ge=0)
+    requires_any: list[Id] = Field(
+        default_factory=list,
+        description="condition concept ids: at least one must be on the patient's active list",
+    )
+    excludes: list[Id] = Field(
+        default_factory=list,
+        description="condition concept ids: none may be on the patient's active list",
+    )
+    creatinine_clearance_min: float | None = Field(default=None, ge=0, description="mL/min")
+    creatinine_clearance_max: float | None = Field(default=None, ge=0, description="mL/min")
+
+
 class Regimen(_Record):
     """A structured schedule or dose formula, cited to statements."""
 
@@ -258,6 +286,12 @@ class Regimen(_Record):
     schedule: list[SchedulePhase] = Field(default_factory=list)
     fractionation: Fractionation | None = None
     companions: list[str] = Field(default_factory=list, description="required co-medication")
+    group: Id | None = Field(
+        default=None,
+        description="alternatives for one indication (e.g. tbm, crypto-induction); a fact with the "
+        "same regimen_group lists the ones that fit the patient",
+    )
+    population: Population | None = None
     statements: list[Id] = Field(min_length=1)
     status: Status
     notes: str | None = None
@@ -350,6 +384,9 @@ class Fact(_Record):
         default=None, description="name of the engine computation that derives it, if any"
     )
     concept: Id | None = Field(default=None, description="terminology concept it is read from")
+    regimen_group: Id | None = Field(
+        default=None, description="derived_by regimen-selection: the regimen group it selects from"
+    )
 
 
 class KnowledgeManifest(_Record):

@@ -6,9 +6,12 @@ import datetime as dt
 import hashlib
 import json
 import threading
+import zoneinfo
 from collections import OrderedDict
+from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,7 +23,18 @@ from leptoguide.assessment import Assessment, Finding, FindingInput
 from leptoguide.errors import InputError
 from leptoguide.store.models import AuditEvent
 from leptoguide.web import fmt
-from leptoguide.web.caseform import form_definition, form_to_casefile, option_label
+from leptoguide.web.caseform import (
+    TZ_FIELD,
+    FieldError,
+    field_names,
+    form_definition,
+    form_field_of,
+    local_time,
+    option_label,
+    read_case_form,
+    time_zone,
+    unit_label,
+)
 from leptoguide.web.citations import assessment_refs
 from leptoguide.web.common import (
     MAX_UPLOAD,
@@ -35,6 +49,7 @@ from leptoguide.web.common import (
     require,
 )
 from leptoguide.web.markup import render_markdown
+from leptoguide.web.verdict import verdicts
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -84,26 +99,76 @@ def _pdf(html: str, base_url: str) -> bytes:
     return data
 
 
-def _parse_at(value: str) -> dt.datetime | None:
-    if not value:
-        return None
+def _parse_at(value: str, zone: dt.tzinfo) -> dt.datetime | None:
+    """The evaluation time, a local time in the user's zone unless it carries an offset."""
     try:
-        at = dt.datetime.fromisoformat(value)
+        text = local_time(value, zone)
     except ValueError as exc:
         raise InputError("assessment form", f"not a date and time: {value!r}", "at") from exc
-    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    if text is None:
+        return None
+    at = dt.datetime.fromisoformat(text)
+    return at if isinstance(at, dt.datetime) and at.tzinfo else None
 
 
-def _form_page(ctx: Ctx, error: str | None = None, status: int = 200) -> Response:
+@cache
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC"))
+
+
+@cache
+def _field_labels() -> tuple[dict[str, str], dict[str, str]]:
+    """Form input name -> readable label, and -> the id of its input (for error links)."""
+    labels: dict[str, str] = {TZ_FIELD: "Time zone", "at": "Evaluate at"}
+    anchors: dict[str, str] = {TZ_FIELD: "f-tz", "at": "at-form"}
+    for sec in form_definition():
+        for f in sec.fields:
+            labels[f.name] = f.label
+            if f.type == "medications":
+                for i in range(f.rows):
+                    for part, text in (
+                        ("drug", "drug"),
+                        ("dose", "dose"),
+                        ("last", "time of the last dose"),
+                    ):
+                        labels[f"{f.name}.{i}.{part}"] = f"{f.label} {i + 1}, {text}"
+                        anchors[f"{f.name}.{i}.{part}"] = f"f-{f.name}-{i}-{part}"
+    return labels, anchors
+
+
+def _form_page(
+    ctx: Ctx,
+    error: str | None = None,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, FieldError] | None = None,
+) -> Response:
     kb = ctx.web.kb
+    labels, anchors = _field_labels()
     return render(
         ctx,
         "assess_form.html",
         http_status=status,
         sections=form_definition(),
         label=lambda cid: option_label(kb, cid),
+        unit_label=unit_label,
+        zones=_zones(),
+        labels=labels,
+        anchors=anchors,
         error=error,
+        values=values or {},
+        errors=errors or {},
     )
+
+
+def _form_values(form: Any) -> dict[str, str]:
+    """What the user typed, to put back into the form (only the form's own names, text only)."""
+    names = field_names()
+    out: dict[str, str] = {}
+    for key, value in form.items():
+        if key in names and isinstance(value, str) and len(value) <= 200:
+            out[key] = value
+    return out
 
 
 def assessment_of(event: AuditEvent) -> Assessment | None:
@@ -140,8 +205,22 @@ def _finding_status(web: WebState, finding: Finding, statuses: dict[str, str]) -
     return web.kb.status_of([c.statement for c in finding.citations if c.statement], statuses)
 
 
+def display_zone(ctx: Ctx) -> zoneinfo.ZoneInfo | None:
+    """The time zone the user asked to see times in (``?tz=``), else None (UTC as stored)."""
+    raw = ctx.request.query_params.get("tz", "")
+    return time_zone(raw) if raw else None
+
+
+def schedules_blocked(kb: Any, data: Assessment) -> bool:
+    """True while a critical finding blocks the treatment a schedule is for."""
+    return any(v.blocks_schedules for v in verdicts(kb, data, None))
+
+
 def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, Any]:
     web = ctx.web
+    zone = display_zone(ctx)
+    bottom = verdicts(web.kb, data, zone)
+    blocked = any(v.blocks_schedules for v in bottom)
     statuses = web.statuses()
     refs, by_rule = assessment_refs(data, web.kb, statuses)
     findings = sorted(data.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3), f.rule))
@@ -200,7 +279,10 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
         "has_draft": any(r.draft for r in refs),
         "finding_status": {f.rule: _finding_status(web, f, statuses) for f in findings},
         "hidden_unapproved": web.approved_only,
-        "has_schedule": any(s.events for s in data.schedules),
+        "has_schedule": not blocked and any(s.events for s in data.schedules),
+        "schedules_blocked": blocked,
+        "verdicts": bottom,
+        "tz": zone,
     }
 
 
@@ -209,18 +291,23 @@ def router() -> APIRouter:
 
     @r.get("/assess", include_in_schema=False)
     def assess_form(request: Request) -> Response:
+        """The form; query parameters with the form's field names pre-fill it (computed answers)."""
         ctx = context(request)
         require(ctx, "clinician")
-        return _form_page(ctx)
+        return _form_page(ctx, values=_form_values(request.query_params))
 
     async def _submit(request: Request, kind: str) -> Response:
         ctx = await run_in_threadpool(context, request)
         require(ctx, "clinician")
         form = await read_form(request)
         check_csrf(ctx, form)
+        values = _form_values(form)
+        tz_raw = values.get(TZ_FIELD, "").strip()
+        zone = time_zone(tz_raw) if tz_raw else dt.UTC
         try:
-            at_raw = form.get("at")
-            at = _parse_at(at_raw.strip() if isinstance(at_raw, str) else "")
+            if zone is None:
+                raise InputError("assessment form", f"unknown time zone {tz_raw[:64]!r}", TZ_FIELD)
+            at = _parse_at(values.get("at", "").strip(), zone)
             if kind == "upload":
                 upload = form.get("bundle")
                 if not isinstance(upload, UploadFile):
@@ -234,14 +321,29 @@ def router() -> APIRouter:
                     raise InputError("upload", "the file is empty", "bundle")
                 name = f"uploaded file {upload.filename or ''}".strip()
             else:
-                raw = json.dumps(form_to_casefile(form), ensure_ascii=False).encode("utf-8")
+                result = read_case_form(form, ctx.web.kb)
+                if result.errors:
+                    return _form_page(
+                        ctx,
+                        error="Some values were refused or need checking; see the fields marked below.",
+                        status=422,
+                        values=values,
+                        errors=result.errors,
+                    )
+                raw = json.dumps(result.casefile, ensure_ascii=False).encode("utf-8")
                 name = "assessment form"
             event_id = await run_in_threadpool(
                 _assess, ctx.web, raw, name, at, ctx.user.username if ctx.user else None
             )
         except InputError as exc:
-            return _form_page(ctx, error=str(exc), status=422)
-        return finish(ctx, RedirectResponse(f"/assess/{event_id}", status_code=303))
+            problem = exc.problem
+            field = problem.field if problem.field in (TZ_FIELD, "at") else None
+            field = field or (form_field_of(problem.field) if kind == "form" else None)
+            errors = {field: FieldError(problem.message)} if field else {}
+            return _form_page(ctx, error=str(exc), status=422, values=values, errors=errors)
+        tz_name = str(zone) if zone is not None and tz_raw else ""
+        target = f"/assess/{event_id}" + (f"?{urlencode({'tz': tz_name})}" if tz_name else "")
+        return finish(ctx, RedirectResponse(target, status_code=303))
 
     @r.post("/assess/upload", include_in_schema=False)
     async def assess_upload(request: Request) -> Response:
@@ -256,7 +358,7 @@ def router() -> APIRouter:
         ctx = context(request)
         require(ctx, "clinician")
         event, data = _load(ctx, event_id)
-        return render(ctx, "assess_result.html", **result_values(ctx, event, data))
+        return render(ctx, "assess_result.html", zones=_zones(), **result_values(ctx, event, data))
 
     @r.get("/assess/{event_id}/report.pdf", include_in_schema=False)
     def assess_pdf(event_id: str, request: Request) -> Response:
@@ -287,6 +389,12 @@ def router() -> APIRouter:
         event, data = _load(ctx, event_id)
         if not any(s.events for s in data.schedules):
             raise WebError(404, "This assessment has no dated schedule.")
+        if schedules_blocked(ctx.web.kb, data):
+            raise WebError(
+                409,
+                "A critical finding blocks this treatment, so no calendar is offered. "
+                "Resolve the finding and assess again.",
+            )
         from leptoguide.render.ics import render_ics
 
         return finish(

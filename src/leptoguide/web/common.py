@@ -53,6 +53,7 @@ class WebError(Exception):
             400: "Bad request",
             403: "Not allowed",
             404: "Not found",
+            409: "Not available now",
             413: "Too large",
             422: "Cannot use this input",
             429: "Too many attempts",

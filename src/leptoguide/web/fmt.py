@@ -27,14 +27,21 @@ def number(value: float | int) -> str:
     return f"{value:.6g}"
 
 
+_MICRO = re.compile(r"(?<![A-Za-z])u(?=[LgmM])")
+_ANNOTATION = re.compile(r"\[([A-Za-z0-9]+?)(?:_[a-z]+)?\]")
+
+
 def unit(code: str | None) -> str:
-    """A UCUM code as people write it: ``10*9/L`` -> ``×10⁹/L``; ``{score}`` braces dropped."""
+    """A UCUM code as people write it: ``10*9/L`` -> ``×10⁹/L``; ``/uL`` -> ``/µL``;
+    ``[lb_av]`` -> ``lb``; ``{score}`` braces dropped."""
     if not code:
         return ""
     m = _POWER.match(code)
     if m:
-        return "×10" + m.group(1).translate(_SUPERSCRIPT) + m.group(2)
-    return code.replace("{", "").replace("}", "")
+        return "×10" + m.group(1).translate(_SUPERSCRIPT) + _MICRO.sub("µ", m.group(2))
+    text = code.replace("{", "").replace("}", "")
+    text = _ANNOTATION.sub(lambda a: " " + a.group(1) if a.start() else a.group(1), text)
+    return _MICRO.sub("µ", text)
 
 
 _CHOICES = re.compile(r":[^:]*\|.*$")
@@ -91,8 +98,11 @@ def _parse(text: str) -> dt.datetime | dt.date | None:
         return None
 
 
-def when_text(raw: Any) -> str:
-    """``2026-11-18T00:00:00Z`` -> ``18 Nov 2026``; with a time of day -> ``12 Nov 2026, 10:20 UTC``."""
+def when_text(raw: Any, zone: dt.tzinfo | None = None) -> str:
+    """``2026-11-18T00:00:00Z`` -> ``18 Nov 2026``; with a time of day -> ``12 Nov 2026, 10:20 UTC``.
+
+    With ``zone``, a date-time is shown in that zone (``12 Nov 2026, 04:20 CST``).
+    """
     if raw is None or raw == "":
         return ""
     text = str(raw)
@@ -101,24 +111,27 @@ def when_text(raw: Any) -> str:
         return text
     if not isinstance(parsed, dt.datetime):
         return f"{parsed.day} {parsed:%b %Y}"
+    if zone is not None and parsed.tzinfo is not None:
+        local = parsed.astimezone(zone)
+        return f"{local.day} {local:%b %Y}, {local:%H:%M} {local.tzname() or ''}".rstrip()
     day = f"{parsed.day} {parsed:%b %Y}"
     if (parsed.hour, parsed.minute, parsed.second) == (0, 0, 0):
         return day
     offset = parsed.utcoffset()
     if offset is None:
-        zone = ""
+        suffix = ""
     elif offset == dt.timedelta(0):
-        zone = " UTC"
+        suffix = " UTC"
     else:
-        zone = " " + parsed.strftime("%z")[:3] + ":" + parsed.strftime("%z")[3:]
-    return f"{day}, {parsed:%H:%M}{zone}"
+        suffix = " " + parsed.strftime("%z")[:3] + ":" + parsed.strftime("%z")[3:]
+    return f"{day}, {parsed:%H:%M}{suffix}"
 
 
-def when(raw: Any) -> Markup:
-    """A ``<time>`` element: readable text, the ISO value in ``datetime`` and ``title``."""
+def when(raw: Any, zone: dt.tzinfo | None = None) -> Markup:
+    """A ``<time>`` element: readable text (in ``zone`` if given), the ISO value in ``datetime``."""
     if raw is None or raw == "":
         return Markup("")
     iso = escape(str(raw))
     if _parse(str(raw)) is None:
         return Markup(iso)
-    return Markup(f'<time datetime="{iso}" title="{iso}">{escape(when_text(raw))}</time>')
+    return Markup(f'<time datetime="{iso}" title="{iso}">{escape(when_text(raw, zone))}</time>')

@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from leptoguide.case import Case
+from leptoguide.case import Case, DroppedResource
+from leptoguide.errors import InputError
 from leptoguide.intake.common import CaseBuilder
 from leptoguide.intake.fhir.base import Ctx
 from leptoguide.intake.fhir.bundle import flatten
@@ -23,6 +24,7 @@ from leptoguide.intake.fhir.medication import MedicationReader
 from leptoguide.intake.fhir.observation import ObservationReader
 from leptoguide.intake.fhir.patient import PatientReader
 from leptoguide.intake.fhir.procedure import ProcedureReader
+from leptoguide.intake.fhir.subject import select_patient
 from leptoguide.knowledge.loader import KnowledgeBase
 
 __all__ = ["read_fhir"]
@@ -52,11 +54,42 @@ class Reader(
                 if rtype not in KNOWN_OTHER:
                     ignored[rtype] += 1
                 continue
-            handler(self, Ctx(self.name, label), res)
+            ctx = Ctx(self.name, label)
+            try:
+                handler(self, ctx, res)
+            except InputError as exc:
+                self.unreadable(ctx, res, exc)
         self.b.case.resource_count = count
         if ignored:
             kinds = ", ".join(f"{k} x{n}" for k, n in sorted(ignored.items()))
             self.b.warn(self.name, f"resource types not read: {kinds}")
+        self.summarise_unknown()
+
+    def unreadable(self, ctx: Ctx, res: dict[str, Any], exc: InputError) -> None:
+        """One resource could not be read: it is dropped and named; the rest of the chart is read.
+
+        When its code is still recognisable, the fact is kept as present but unreadable (never as
+        "not recorded"); an unreadable drug resource is a warning to check before an LP."""
+        problem = exc.problem
+        self.b.case.dropped.append(DroppedResource(ctx.label, problem.message, problem.field))
+        concept = self.concept_hint(res)
+        rtype = res.get("resourceType")
+        if concept is not None and rtype == "Observation" and concept.kind != "condition":
+            self.b.add_value(
+                concept,
+                None,
+                time=None,
+                reference=ctx.label,
+                where=ctx.label,
+                field=problem.field,
+                status="unparseable",
+                note=f"unreadable: {problem.message}",
+            )
+        what = f"{concept.id}: " if concept is not None else ""
+        tail = "; not used"
+        if rtype in MEDICATION_TYPES:
+            tail = "; unreadable drug: check before the LP"
+        self.b.warn(ctx.label, f"{what}unreadable ({problem.message}){tail}", problem.field)
 
 
 READERS: dict[str, Callable[[Reader, Ctx, dict[str, Any]], None]] = {
@@ -70,13 +103,44 @@ READERS: dict[str, Callable[[Reader, Ctx, dict[str, Any]], None]] = {
     "Procedure": Reader.procedure,
     "Device": Reader.device,
 }
+MEDICATION_TYPES = {"MedicationRequest", "MedicationStatement", "MedicationAdministration"}
 KNOWN_OTHER = {"Medication"}
 """Resource types read only through a reference from another resource."""
 
 
-def read_fhir(obj: Any, *, name: str, kb: KnowledgeBase) -> Case:
-    """A Bundle, a single resource, or a list of Bundles/resources (CDS Hooks prefetch) -> Case."""
+def read_fhir(obj: Any, *, name: str, kb: KnowledgeBase, patient_id: str | None = None) -> Case:
+    """A Bundle, a single resource, or a list of Bundles/resources (CDS Hooks prefetch) -> Case.
+
+    One patient per case: ``patient_id`` (a CDS Hooks ``patientId``, a REST or CLI option) names
+    the patient; without it the only (or first) Patient is used. Resources about another patient
+    and resources that cannot be read are left out, listed in ``Case.dropped`` and warned about;
+    the rest of the chart is read."""
     builder = CaseBuilder.start(kb, "fhir", name)
-    entries = flatten(obj, name, READERS.keys() | KNOWN_OTHER)
-    Reader(builder, name, entries).run()
+    drops: list[DroppedResource] = []
+    entries = flatten(obj, name, READERS.keys() | KNOWN_OTHER, drops)
+    selection = select_patient(entries, patient_id)
+    case = builder.case
+    for drop in drops:
+        builder.warn(drop.reference, f"unreadable entry ({drop.reason}); not used", drop.field)
+    case.dropped.extend(drops)
+    if selection.others:
+        builder.warn(
+            name,
+            f"the input holds {len(selection.others) + 1} patients; the case is "
+            f"{selection.label}, and {', '.join(selection.others)} "
+            + ("is" if len(selection.others) == 1 else "are")
+            + " not used",
+        )
+    foreign = [d for d in selection.dropped if d.reference not in selection.others]
+    if foreign:
+        builder.warn(
+            name,
+            f"{len(foreign)} resource(s) about another patient not used: "
+            + ", ".join(d.reference for d in foreign[:5])
+            + (" ..." if len(foreign) > 5 else ""),
+        )
+    case.dropped.extend(selection.dropped)
+    if patient_id and selection.label is None:
+        builder.warn(name, f"Patient/{patient_id} is not in the input; no birth date or sex")
+    Reader(builder, name, selection.kept).run()
     return builder.finish()

@@ -7,6 +7,7 @@ resource and the field.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +15,12 @@ from typing import Any
 from leptoguide.errors import InputError
 from leptoguide.intake.common import CaseBuilder, parse_datetime, show
 from leptoguide.intake.fhir.bundle import Entry
-from leptoguide.intake.terminology import Match
+from leptoguide.intake.terminology import Match, is_coded, normalize_system
 from leptoguide.knowledge.models import Concept
 
 UCUM = "http://unitsofmeasure.org"
+UNKNOWN_EXAMPLES = 5
+"""How many of the most frequent unrecognised codes a summary line names."""
 SKIP_STATUS = {"entered-in-error", "cancelled", "revoked", "not-done", "refuted"}
 
 
@@ -46,6 +49,8 @@ class ReaderBase:
         self.entries = entries
         self.by_ref: dict[str, dict[str, Any]] = {}
         self.explained: set[tuple[str, str]] = set()  # (resource, field) already warned about
+        self.unknown: dict[str, Counter[str]] = {}  # code system -> code -> count
+        self.unknown_kinds: dict[str, Counter[str]] = {}  # code system -> what -> count
         for label, res, full_url in entries:
             if not res:
                 continue
@@ -126,9 +131,48 @@ class ReaderBase:
         return self._str(res, "status", ctx)
 
     def _unknown(self, ctx: Ctx, field: str, codeable: Mapping[str, Any], what: str) -> None:
+        """Counted, not warned one by one: ``summarise_unknown`` writes one line per code system."""
         if (ctx.label, field) in self.explained:
             return
-        self.b.warn(ctx.label, f"{what} not recognised ({describe(codeable)}); ignored", field)
+        keys: list[tuple[str, str]] = []
+        for coding in codeable.get("coding") or []:
+            if isinstance(coding, Mapping) and (coding.get("code") or coding.get("display")):
+                system = normalize_system(coding.get("system")) or "no system"
+                code = coding.get("code") or f"'{coding.get('display')}'"
+                keys.append((system, str(code)))
+        if not keys:
+            text = codeable.get("text")
+            keys.append(("text only", f"'{text[:60]}'" if isinstance(text, str) else "(empty)"))
+        system, code = keys[0]
+        self.unknown.setdefault(system, Counter())[code] += 1
+        self.unknown_kinds.setdefault(system, Counter())[what] += 1
+
+    def summarise_unknown(self) -> None:
+        """One warning per code system: how many codes were not recognised, of which kinds."""
+        for system in sorted(self.unknown):
+            codes = self.unknown[system]
+            total = sum(codes.values())
+            kinds = ", ".join(f"{k} x{n}" for k, n in self.unknown_kinds[system].most_common())
+            top = ", ".join(f"{c} x{n}" for c, n in codes.most_common(UNKNOWN_EXAMPLES))
+            more = "" if len(codes) <= UNKNOWN_EXAMPLES else f", +{len(codes) - UNKNOWN_EXAMPLES}"
+            self.b.warn(
+                self.name,
+                f"{system}: {total} not recognised ({len(codes)} distinct; "
+                f"{kinds}): {top}{more}; not used",
+            )
+
+    def concept_hint(self, res: Mapping[str, Any]) -> Concept | None:
+        """The concept a resource's code names, looked up without reading anything else."""
+        for key in ("code", "medicationCodeableConcept"):
+            value = res.get(key)
+            if isinstance(value, Mapping):
+                try:
+                    matches = self.b.index.match(value)
+                except (AttributeError, TypeError):
+                    return None
+                if matches:
+                    return matches[0].concept
+        return None
 
     def _match(
         self,
@@ -146,6 +190,8 @@ class ReaderBase:
         matches = index.match(codeable, kinds)
         if matches:
             return matches
+        if "medication" not in kinds and is_coded(codeable):
+            return []  # coded data is never read as narrative (a product name is, for drugs)
         texts: list[str] = []
         if isinstance(codeable.get("text"), str):
             texts.append(codeable["text"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from leptoguide.case import DroppedResource
 from leptoguide.errors import InputError
 from leptoguide.intake.common import show
 
@@ -14,18 +15,25 @@ Entry = tuple[str, dict[str, Any], str | None]
 """(label, resource, fullUrl)."""
 
 
-def flatten(obj: Any, name: str, readable: Collection[str]) -> list[Entry]:
-    """Entries of a Bundle, a resource, or a list of Bundles/resources (CDS Hooks prefetch)."""
+def flatten(
+    obj: Any, name: str, readable: Collection[str], drops: list[DroppedResource]
+) -> list[Entry]:
+    """Entries of a Bundle, a resource, or a list of Bundles/resources (CDS Hooks prefetch).
+
+    A malformed entry (not an object, no resourceType) is left out and added to ``drops``; the
+    rest of the bundle is read. Only a document that is not FHIR at all is an error."""
     out: list[Entry] = []
     if isinstance(obj, list):
         for i, item in enumerate(obj):
-            sub = _entries_of(item, f"{name}[{i}]", f"[{i}]", readable)
+            sub = _entries_of(item, f"{name}[{i}]", f"[{i}]", readable, drops)
             out.extend(sub)
         return out
-    return _entries_of(obj, name, "", readable)
+    return _entries_of(obj, name, "", readable, drops)
 
 
-def _entries_of(obj: Any, name: str, prefix: str, readable: Collection[str]) -> list[Entry]:
+def _entries_of(
+    obj: Any, name: str, prefix: str, readable: Collection[str], drops: list[DroppedResource]
+) -> list[Entry]:
     if not isinstance(obj, dict):
         raise InputError(name, f"expected a FHIR resource (a JSON object), got {show(obj)}")
     rtype = obj.get("resourceType")
@@ -57,20 +65,26 @@ def _entries_of(obj: Any, name: str, prefix: str, readable: Collection[str]) -> 
     for i, entry in enumerate(entries):
         where = f"{prefix}entry[{i}]"
         if not isinstance(entry, dict):
-            raise InputError(name, f"expected an object, got {show(entry)}", where)
+            drops.append(DroppedResource(where, f"expected an object, got {show(entry)}", where))
+            continue
         res = entry.get("resource")
         full_url = entry.get("fullUrl")
         if full_url is not None and not isinstance(full_url, str):
-            raise InputError(name, f"expected a string, got {show(full_url)}", f"{where}.fullUrl")
+            drops.append(
+                DroppedResource(where, f"expected a string, got {show(full_url)}", "fullUrl")
+            )
+            continue
         if res is None:
             out.append((where, {}, full_url))
             continue
         if not isinstance(res, dict):
-            raise InputError(name, f"expected an object, got {show(res)}", f"{where}.resource")
+            drops.append(DroppedResource(where, f"expected an object, got {show(res)}", "resource"))
+            continue
         if not isinstance(res.get("resourceType"), str):
-            raise InputError(name, "resourceType is missing", f"{where}.resource.resourceType")
+            drops.append(DroppedResource(where, "resourceType is missing", "resource.resourceType"))
+            continue
         if res["resourceType"] == "Bundle":
-            out.extend(_entries_of(res, name, f"{where}.", readable))
+            out.extend(_entries_of(res, name, f"{where}.", readable, drops))
             continue
         out.append((label_of(res, full_url, where), res, full_url))
     return out

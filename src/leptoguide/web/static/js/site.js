@@ -14,7 +14,31 @@
     var statement = group && group.querySelector("details.ref-statement");
     if (statement) { statement.setAttribute("open", ""); }
   }
+  // Date-times are typed in the user's own time zone: fill it in from the browser when empty,
+  // and name it beside every date-time field.
+  function browserZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
+  }
+  function showZone() {
+    var box = document.getElementById("f-tz");
+    var zone = (box && box.value.trim()) || "UTC";
+    document.querySelectorAll(".tz-name").forEach(function (s) {
+      s.textContent = "(" + zone + " time" + (s.dataset.suffix || "") + ")";
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    var zone = browserZone();
+    document.querySelectorAll("input[data-browser-tz]").forEach(function (i) {
+      if (!i.value && zone) { i.value = zone; }
+    });
+    var box = document.getElementById("f-tz");
+    if (box) {
+      box.addEventListener("input", showZone);
+      box.addEventListener("change", function () {
+        document.querySelectorAll("input[type=hidden][data-browser-tz]").forEach(function (i) { i.value = box.value; });
+      });
+      showZone();
+    }
     // Print buttons need this script, so they only appear when it runs.
     document.querySelectorAll(".print-button-wrap[hidden]").forEach(function (w) { w.hidden = false; });
     document.querySelectorAll(".print-button").forEach(function (b) {

@@ -1,0 +1,260 @@
+"""Clinical scenarios for issue-level safety behaviour: each asserts the exact finding, severity and
+citation (intrathecal never-events and doses, regimen population, NCCN risk on sparse charts,
+time-aware facts, LMWH dose class)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from leptoguide.case import Case, ConditionEntry, MedicationEntry, Observed
+from leptoguide.engine import assess
+from leptoguide.engine.assessment import Assessment, Finding
+from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
+from leptoguide.policy import Policy, load_policy
+from leptoguide.render.ics import render_ics
+
+AT = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_knowledge(default_data_dir(), check_readability=False)
+
+
+@pytest.fixture(scope="module")
+def policy(kb: KnowledgeBase) -> Policy:
+    return load_policy(kb, None)
+
+
+def born(years: float = 0, days: int = 0) -> dt.date:
+    return (AT - dt.timedelta(days=round(years * 365.25) + days)).date()
+
+
+def obs(concept: str, value: Any, unit: str | None = None, hours_ago: float = 2) -> Observed:
+    return Observed(
+        concept, value, unit, AT - dt.timedelta(hours=hours_ago), f"Observation/{concept}"
+    )
+
+
+def cond(concept: str) -> ConditionEntry:
+    return ConditionEntry(concept, f"Condition/{concept}")
+
+
+def it_order(drug: str, dose: float | None, unit: str | None = "mg") -> MedicationEntry:
+    return MedicationEntry(
+        drug,
+        "request",
+        "active",
+        dose=dose,
+        dose_unit=unit,
+        route="intrathecal",
+        reference=f"MedicationRequest/it-{drug}",
+        start=AT + dt.timedelta(days=1),
+    )
+
+
+def run(kb: KnowledgeBase, policy: Policy, case: Case) -> Assessment:
+    return assess(case, kb=kb, policy=policy, at=AT)
+
+
+def finding(a: Assessment, rule: str) -> Finding:
+    hits = [f for f in a.findings if f.rule == rule]
+    assert hits, f"{rule} did not fire; fired: {[f.rule for f in a.findings]}"
+    return hits[0]
+
+
+def fired(a: Assessment) -> set[str]:
+    return {f.rule for f in a.findings}
+
+
+def cited(f: Finding) -> set[str]:
+    return {c.statement for c in f.citations}
+
+
+def lm_patient(**kw: Any) -> Case:
+    base: dict[str, Any] = {
+        "origin": "case-file",
+        "patient_reference": "Patient/p",
+        "birth_date": born(58),
+        "conditions": [cond("breast-cancer"), cond("leptomeningeal-metastasis")],
+        "observations": [obs("body-weight", 70, "kg")],
+    }
+    base.update(kw)
+    return Case(**base)
+
+
+# 1. Intrathecal safety --------------------------------------------------------------------------
+
+
+def test_it_methotrexate_120_mg_is_a_critical_with_cancel_and_no_calendar(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(kb, policy, lm_patient(medications=[it_order("methotrexate", 120)]))
+    f = finding(a, "it-dose-out-of-range")
+    assert f.severity == "critical"
+    assert "120 mg exceeds the 15 mg maximum" in f.summary
+    assert f.suggestion == "Cancel the intrathecal order and re-check the dose"
+    assert "it-mtx-dose-trials" in cited(f)
+    assert any(c.source == "sno-asco-lm-2024" for c in f.citations)
+    assert "it-mtx-schedule" not in fired(a)
+    assert a.schedules == []
+    assert b"VEVENT" not in render_ics(a.to_dict())
+
+
+def test_it_methotrexate_12_mg_adult_keeps_its_calendar(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, lm_patient(medications=[it_order("methotrexate", 12)]))
+    assert {"it-dose-out-of-range", "it-dose-unchecked", "it-never-intrathecal-drug"}.isdisjoint(
+        fired(a)
+    )
+    assert a.schedules and a.schedules[0].regimen == "it-methotrexate"
+    assert b"VEVENT" in render_ics(a.to_dict())
+
+
+def test_it_methotrexate_child_uses_the_age_band(kb: KnowledgeBase, policy: Policy) -> None:
+    child = lm_patient(birth_date=born(2, 30), medications=[it_order("methotrexate", 12)])
+    f = finding(run(kb, policy, child), "it-dose-out-of-range")
+    assert "12 mg exceeds the 10 mg maximum" in f.summary
+    assert "it-mtx-paediatric-age-doses" in cited(f)
+
+
+def test_it_vincristine_is_a_never_event(kb: KnowledgeBase, policy: Policy) -> None:
+    case = lm_patient(
+        conditions=[cond("lymphoma")],
+        medications=[it_order("methotrexate", 12), it_order("vincristine", 2)],
+    )
+    a = run(kb, policy, case)
+    f = finding(a, "it-never-intrathecal-drug")
+    assert f.severity == "critical"
+    assert f.summary.startswith("vincristine ordered into the CSF")
+    assert f.suggestion == "Cancel the intrathecal order"
+    assert {"never-intrathecal-vinca-alkaloids", "never-intrathecal-other-agents"} <= cited(f)
+    assert any(c.source == "ismp-gtmsbp-vinca-minibag-2020" for c in f.citations)
+    assert a.schedules == []
+    assert "it-mtx-schedule" not in fired(a)
+
+
+def test_intravenous_vincristine_is_not_flagged(kb: KnowledgeBase, policy: Policy) -> None:
+    iv = MedicationEntry("vincristine", "request", dose=2, dose_unit="mg", route="intravenous")
+    a = run(kb, policy, lm_patient(conditions=[cond("lymphoma")], medications=[iv]))
+    assert "it-never-intrathecal-drug" not in fired(a)
+
+
+def test_it_dose_without_a_unit_is_unchecked_never_safe(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, lm_patient(medications=[it_order("methotrexate", 12, unit=None)]))
+    f = finding(a, "it-dose-unchecked")
+    assert f.severity == "warning"
+    assert "dose in no unit" in f.summary
+
+
+def test_flow_block_withholds_the_calendar(kb: KnowledgeBase, policy: Policy) -> None:
+    case = lm_patient(
+        medications=[it_order("methotrexate", 12)],
+        observations=[obs("csf-flow-study", "blocked")],
+    )
+    a = run(kb, policy, case)
+    assert finding(a, "it-chemo-csf-flow-block").severity == "critical"
+    assert a.schedules == []
+
+
+# 2. Right population --------------------------------------------------------------------------
+
+
+def meningitis(years: float = 0, days: int = 0, *extra: str, weight: float = 70) -> Case:
+    return Case(
+        origin="case-file",
+        patient_reference="Patient/m",
+        birth_date=born(years, days),
+        conditions=[cond("bacterial-meningitis"), *(cond(c) for c in extra)],
+        observations=[obs("body-weight", weight, "kg")],
+    )
+
+
+def test_12_day_old_gets_no_dexamethasone(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, meningitis(0, 12, weight=3.4))
+    assert "dexamethasone-bacterial-meningitis" not in fired(a)
+    f = finding(a, "bacterial-meningitis-empiric-regimen")
+    assert f.summary.startswith("Empiric therapy under 1 month")
+    assert "Adjunctive dexamethasone is for another population" in f.detail
+    assert "dexamethasone-bm-not-neonates" in cited(f)
+
+
+def test_child_and_adult_still_get_dexamethasone(kb: KnowledgeBase, policy: Policy) -> None:
+    child = finding(run(kb, policy, meningitis(6, weight=20)), "dexamethasone-bacterial-meningitis")
+    assert "3 mg every 6 h" in child.summary
+    adult = finding(run(kb, policy, meningitis(40)), "dexamethasone-bacterial-meningitis")
+    assert "10 mg every 6 h" in adult.summary
+
+
+def crypto(*hosts: str) -> Case:
+    return Case(
+        origin="case-file",
+        patient_reference="Patient/c",
+        birth_date=born(54),
+        conditions=[cond("cryptococcal-meningitis"), *(cond(h) for h in hosts)],
+        observations=[obs("body-weight", 60, "kg")],
+    )
+
+
+def test_transplant_recipient_is_not_offered_the_who_hiv_regimen(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    f = finding(run(kb, policy, crypto("solid-organ-transplant")), "cryptococcal-induction")
+    assert f.severity == "warning"
+    assert f.summary.startswith("Cryptococcal meningitis: Organ transplant recipients (IDSA 2010)")
+    assert "10 mg/kg" not in f.summary
+    assert "For another population, not this patient: People with HIV, WHO preferred" in f.detail
+    assert "crypto-idsa-transplant-induction" in cited(f)
+
+
+def test_hiv_patient_gets_the_who_single_dose_regimen(kb: KnowledgeBase, policy: Policy) -> None:
+    f = finding(run(kb, policy, crypto("hiv")), "cryptococcal-induction")
+    assert f.summary.startswith("Cryptococcal meningitis: People with HIV, WHO preferred induction")
+    assert "600 mg" in f.detail  # 10 mg/kg x 60 kg single dose
+
+
+def test_crypto_without_hiv_or_transplant_says_test_for_hiv(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    f = finding(run(kb, policy, crypto()), "cryptococcal-induction")
+    assert f.summary.startswith("Cryptococcal meningitis: Neither HIV nor transplant (IDSA 2010)")
+    assert "test for HIV" in f.detail
+
+
+def tbm(years: float, weight: float, *extra: str) -> Case:
+    return Case(
+        origin="case-file",
+        patient_reference="Patient/t",
+        birth_date=born(years),
+        conditions=[cond("tuberculous-meningitis"), *(cond(c) for c in extra)],
+        observations=[obs("body-weight", weight, "kg")],
+    )
+
+
+def test_adult_tbm_is_9_to_12_months_with_weight_doses(kb: KnowledgeBase, policy: Policy) -> None:
+    f = finding(run(kb, policy, tbm(35, 60)), "tb-meningitis-regimen")
+    assert "9-12 months" in f.summary
+    assert "isoniazid (12 months): 300 mg" in f.detail
+    assert "rifampicin (12 months): 600 mg" in f.detail
+    assert "tbm-not-six-month-regimen" in cited(f)
+    assert "dexamethasone or prednisolone" in f.detail
+
+
+def test_adult_tbm_with_hiv_names_art_timing(kb: KnowledgeBase, policy: Policy) -> None:
+    f = finding(run(kb, policy, tbm(35, 60, "hiv")), "tb-meningitis-regimen")
+    assert "ART is delayed until 4-8 weeks" in f.detail
+
+
+def test_child_tbm_with_hiv_excludes_the_short_regimen(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, tbm(6, 20, "hiv"))
+    f = finding(a, "tb-meningitis-regimen")
+    assert "2HRZE/10HR (12 months)" in f.summary
+    assert "not with HIV infection" in f.detail
+    assert "isoniazid (12 months): 200 mg" in f.detail
+    child = finding(run(kb, policy, tbm(6, 20)), "tb-meningitis-regimen")
+    assert "6HRZEto" in child.detail
+    assert (
+        "not this patient: TB meningitis, children and adolescents without HIV" not in child.detail
+    )
