@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,batch,spark]'
 	@touch $(STAMP)
 
 AXE := .cache/axe/node_modules/axe-core/axe.min.js
@@ -18,6 +18,7 @@ setup: $(STAMP)
 	@if [ ! -f $(AXE) ] && command -v npm >/dev/null 2>&1; then \
 		npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4; fi
 	$(BIN)/leptoguide kb validate
+	$(BIN)/leptoguide kb snapshot
 	@if $(BIN)/leptoguide --help | grep -q ' index '; then $(BIN)/leptoguide index build --quiet; fi
 
 run: setup

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # System packages for the full test run: PostgreSQL (throwaway test clusters), Chromium and
-# ChromeDriver plus fonts (web UI tests). Idempotent and quick: apt-get update runs only when
+# ChromeDriver plus fonts (web UI tests), Java 17 (local Spark for the batch tests). Idempotent and quick: apt-get update runs only when
 # something is missing. Needs root (or sudo).
 set -euo pipefail
 
-PACKAGES=(postgresql chromium chromium-driver fonts-dejavu-core fonts-liberation)
+PACKAGES=(postgresql chromium chromium-driver fonts-dejavu-core fonts-liberation openjdk-17-jre-headless)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 

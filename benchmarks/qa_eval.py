@@ -12,6 +12,7 @@ Usage: python benchmarks/qa_eval.py [--no-write] [--tune] [--configs full,lexica
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 import json
 import re
@@ -46,6 +47,29 @@ def load_questions(path: Path = QUESTIONS) -> list[dict[str, Any]]:
     return list(data["questions"])
 
 
+KINDS = (
+    "standard",
+    "lay",
+    "shorthand",
+    "typo",
+    "follow-up",
+    "computed",
+    "red-flag",
+    "personal",
+    "out-of-scope",
+    "injection",
+)
+
+
+@dataclass
+class KindScore:
+    n: int = 0
+    ok: int = 0
+    lead_ok: int = 0
+    lead_total: int = 0
+    abstained: int = 0
+
+
 @dataclass
 class Score:
     name: str
@@ -60,7 +84,12 @@ class Score:
     unused: int = 0
     bad_refs: int = 0
     citations: int = 0
+    lead_ok: int = 0
+    lead_total: int = 0
     failures: list[str] = field(default_factory=list)
+    kinds: dict[str, KindScore] = field(default_factory=dict)
+    calibration: list[tuple[float, bool]] = field(default_factory=list)
+    """(confidence, correct) of every answered in-scope question."""
 
     @property
     def accuracy(self) -> float:
@@ -76,6 +105,14 @@ class Score:
         return self.oos_abstained / self.oos if self.oos else 0.0
 
     @property
+    def wrongly_abstained(self) -> float:
+        return self.in_scope_abstained / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def lead_rate(self) -> float:
+        return self.lead_ok / self.lead_total if self.lead_total else 0.0
+
+    @property
     def recall5(self) -> float:
         return self.recall_hits / self.recall_total if self.recall_total else 0.0
 
@@ -84,6 +121,7 @@ class Score:
             "config": self.name,
             "key_fact_accuracy": round(self.accuracy, 3),
             "correct": f"{self.correct}/{self.in_scope}",
+            "first_sentence_answers": round(self.lead_rate, 3),
             "recall_at_5": round(self.recall5, 3),
             "abstain_precision": round(self.abstain_precision, 3),
             "abstain_recall": round(self.abstain_recall, 3),
@@ -92,6 +130,57 @@ class Score:
             "unused_citations": self.unused,
             "bad_citation_refs": self.bad_refs,
         }
+
+    def kind_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for kind in KINDS:
+            k = self.kinds.get(kind)
+            if k is None or not k.n:
+                continue
+            expects_abstain = kind in ("out-of-scope", "injection", "personal")
+            rows.append(
+                {
+                    "kind": kind,
+                    "questions": k.n,
+                    "as_expected": f"{k.ok}/{k.n}",
+                    "rate": round(k.ok / k.n, 3),
+                    "first_sentence": ("-" if expects_abstain else f"{k.lead_ok}/{k.lead_total}"),
+                    "abstained": k.abstained,
+                }
+            )
+        return rows
+
+
+def calibration_rows(pairs: list[tuple[float, bool]]) -> list[dict[str, Any]]:
+    """Key-fact accuracy per confidence band, and the expected calibration error."""
+    bands = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.85), (0.85, 1.01)]
+    rows = []
+    ece = 0.0
+    for lo, hi in bands:
+        inside = [(c, ok) for c, ok in pairs if lo <= c < hi]
+        if not inside:
+            continue
+        conf = sum(c for c, _ in inside) / len(inside)
+        acc = sum(1 for _, ok in inside if ok) / len(inside)
+        ece += len(inside) / len(pairs) * abs(conf - acc)
+        rows.append(
+            {
+                "confidence": f"{lo:.2f}-{min(hi, 1.0):.2f}",
+                "answers": len(inside),
+                "mean_confidence": round(conf, 3),
+                "key_fact_accuracy": round(acc, 3),
+            }
+        )
+    if rows:
+        rows.append(
+            {
+                "confidence": "all (ECE)",
+                "answers": len(pairs),
+                "mean_confidence": round(sum(c for c, _ in pairs) / len(pairs), 3),
+                "key_fact_accuracy": round(ece, 3),
+            }
+        )
+    return rows
 
 
 def check_citations(kb: KnowledgeBase, answer: Any, score: Score) -> None:
@@ -109,6 +198,18 @@ def check_citations(kb: KnowledgeBase, answer: Any, score: Score) -> None:
             score.bad_refs += 1
 
 
+def lead_of(answer: Any) -> str:
+    """The lead: the answer's ``lead`` field, else its first paragraph."""
+    lead = getattr(answer, "lead", "") or ""
+    if not lead:
+        lead = answer.answer.strip().split("\n\n")[0]
+    return norm(lead)
+
+
+EVAL_TIME = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+"""Fixed evaluation time, so computed answers (last dose "20 hours ago") are reproducible."""
+
+
 def run(
     kb: KnowledgeBase, qa: QA, questions: list[dict[str, Any]], name: str, split: str | None = None
 ) -> Score:
@@ -118,6 +219,9 @@ def run(
     for q in questions:
         if split and q.get("split") != split:
             continue
+        kind = q.get("kind", "standard")
+        ks = score.kinds.setdefault(kind, KindScore())
+        ks.n += 1
         conv = None
         if q.get("follow_up_of"):
             conv = f"conv-{q['id']}"
@@ -127,25 +231,50 @@ def run(
                 audience=prev["audience"],
                 conversation_id=conv,
                 conversations=store,
+                at=EVAL_TIME,
             )
         ans = qa.ask(
-            q["question"], audience=q["audience"], conversation_id=conv, conversations=store
+            q["question"],
+            audience=q["audience"],
+            conversation_id=conv,
+            conversations=store,
+            at=EVAL_TIME,
         )
         check_citations(kb, ans, score)
+        if ans.abstained:
+            ks.abstained += 1
         if q.get("out_of_scope"):
             score.oos += 1
             if ans.abstained and not ans.citations:
                 score.oos_abstained += 1
+                ks.ok += 1
             else:
                 score.failures.append(f"{q['id']}: answered out-of-scope question")
+            continue
+        if q.get("personal"):
+            # declined kindly: abstained, no diagnosis, points to the care team
+            text = norm(ans.answer)
+            if ans.abstained and "team" in text:
+                ks.ok += 1
+            else:
+                score.failures.append(f"{q['id']}: personal question not declined kindly")
             continue
         score.in_scope += 1
         query = str(ans.retrieval.get("query", q["question"]))
         top5 = [h.key for h in qa.retriever.retrieve(query).statements[:5]]
         score.recall_total += 1
-        if set(q.get("statements", [])) & set(top5):
+        if set(q.get("statements", [])) & set(top5) or q.get("computed") or q.get("red_flag"):
             score.recall_hits += 1
-        if ans.abstained:
+        wanted = [str(a) for a in q.get("answer", [])]
+        lead = lead_of(ans)
+        lead_ok = bool(wanted) and all(norm(a) in lead for a in wanted)
+        if wanted:
+            score.lead_total += 1
+            ks.lead_total += 1
+            if lead_ok and not (ans.abstained and not q.get("red_flag")):
+                score.lead_ok += 1
+                ks.lead_ok += 1
+        if ans.abstained and not q.get("red_flag"):
             score.in_scope_abstained += 1
             score.failures.append(f"{q['id']}: abstained ({ans.retrieval.get('features')})")
             continue
@@ -155,6 +284,10 @@ def run(
             score.failures.append(f"{q['id']}: missing {missing} (got {ans.statements[:4]})")
         else:
             score.correct += 1
+            ks.ok += 1
+        if wanted and not lead_ok:
+            score.failures.append(f"{q['id']}: lead lacks {wanted}: {lead[:160]}")
+        score.calibration.append((ans.confidence, not missing))
     return score
 
 
@@ -182,6 +315,8 @@ def baseline(kb: KnowledgeBase, questions: list[dict[str, Any]], split: str | No
             else []
         )
         top = [ids[r[0] - 1] for r in rows]
+        if q.get("personal"):
+            continue
         if q.get("out_of_scope"):
             score.oos += 1  # the baseline never abstains
             continue
@@ -217,7 +352,7 @@ def tune(
 ) -> list[dict[str, Any]]:
     """Grid-search the abstention thresholds on the dev split; report dev and test."""
     rows = []
-    covs = [0.4, 0.45, 0.5, 0.55, 0.6, 0.7]
+    covs = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
     coss = [0.0, 0.3, 0.45, 0.55] if options.dense else [0.0]
     qa = QA(kb, options)
     for cov, cos in itertools.product(covs, coss):
@@ -229,6 +364,7 @@ def tune(
                 "min_coverage": cov,
                 "min_cosine": cos,
                 "dev_acc": round(dev.accuracy, 3),
+                "dev_wrongly_abstained": dev.in_scope_abstained,
                 "dev_abst_p": round(dev.abstain_precision, 3),
                 "dev_abst_r": round(dev.abstain_recall, 3),
                 "test_acc": round(test.accuracy, 3),
@@ -237,6 +373,17 @@ def tune(
             }
         )
     return rows
+
+
+def target(name: str, value: float, goal: str) -> dict[str, Any]:
+    ok = "-"
+    if goal.startswith(">="):
+        ok = "holds" if value >= float(goal[2:]) else "not reached"
+    elif goal.startswith("<="):
+        ok = "holds" if value <= float(goal[2:]) else "not reached"
+    elif goal == "0":
+        ok = "holds" if value == 0 else "not reached"
+    return {"measure": name, "value": round(value, 3), "target": goal, "verdict": ok}
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -254,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune", action="store_true", help="grid-search abstention thresholds")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated config names")
     parser.add_argument("--failures", action="store_true", help="print failures of each config")
+    parser.add_argument(
+        "--split", choices=["dev", "test"], help="score one split only (tune on dev, never test)"
+    )
     args = parser.parse_args(argv)
     kb = get_knowledge()
     questions = load_questions()
@@ -267,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in [c.strip() for c in args.configs.split(",") if c.strip()]:
         started = time.perf_counter()
         qa = QA(kb, CONFIGS[name])
-        score = run(kb, qa, questions, name)
+        score = run(kb, qa, questions, name, split=args.split)
         timings[name] = time.perf_counter() - started
         scores.append(score)
         print(json.dumps(score.row()))
@@ -280,29 +430,72 @@ def main(argv: list[str] | None = None) -> int:
     tuning = tune(kb, questions, CONFIGS[scores[0].name]) if args.tune else []
     if tuning:
         print(table(tuning))
+    headline_qa = QA(kb, CONFIGS[scores[0].name])
+    splits = {s: run(kb, headline_qa, questions, s, split=s) for s in ("dev", "test")}
+    for s, sc in splits.items():
+        print(s, json.dumps(sc.row()))
     if args.no_write:
         return 0
+    test = splits["test"]
     lines = [
         BEGIN,
         f"Measured on knowledge {kb.version} ({len(kb.statements)} statements) with "
-        f"{n_in} in-scope and {n_out} out-of-scope questions from `eval/questions.yaml`, by "
-        "`python benchmarks/qa_eval.py`. Accuracy counts an in-scope question as correct when the "
-        "answer contains every key fact; abstention precision/recall treat 'abstain' as the positive "
-        "class (the BM25 baseline never abstains).",
+        f"{len(questions)} questions from `eval/questions.yaml` ({n_in} in scope or personal, "
+        f"{n_out} out of scope), by `python benchmarks/qa_eval.py`, configuration "
+        f"'{scores[0].name}' (no dense model is exported on the measuring machine, so it ran "
+        "lexical). Computed answers are evaluated at a fixed time.",
+        "",
+        "**Targets on the held-out test split** (the dev split was used for tuning):",
+        "",
+        table(
+            [
+                target("in-scope answered with every key fact", test.accuracy, ">= 0.95"),
+                target(
+                    "out-of-scope abstained (abstention recall)", test.abstain_recall, ">= 0.98"
+                ),
+                target("in-scope wrongly abstained", test.wrongly_abstained, "<= 0.03"),
+                target("unresolved citations", float(test.unresolved), "0"),
+                target(
+                    "first sentence answers (lead has the 'answer' field)",
+                    test.lead_rate,
+                    ">= 0.90",
+                ),
+                target("abstention precision", test.abstain_precision, "-"),
+            ]
+        ),
+        "",
+        "Per split:",
+        "",
+        table([{"split": s, **sc.row()} for s, sc in splits.items()]),
+        "",
+        "**Per kind of question, test split** (as expected = answered with every key fact, or, for "
+        "out-of-scope, injection and personal questions, declined):",
+        "",
+        table(test.kind_rows()),
+        "",
+        "Per kind, dev split:",
+        "",
+        table(splits["dev"].kind_rows()),
+        "",
+        "**Calibration** (answered in-scope questions, both splits): key-fact accuracy per "
+        "confidence band; the last row gives the expected calibration error (ECE).",
+        "",
+        table(calibration_rows(splits["dev"].calibration + test.calibration)),
+        "",
+        "**Configurations** (all questions):",
         "",
         table([s.row() for s in scores]),
         "",
     ]
     if tuning:
         lines += [
-            "Abstention threshold grid (dev = tuning split, test = held out):",
+            "Abstention threshold grid (chosen on dev; test shown for information only):",
             "",
             table(tuning),
             "",
         ]
-    first = scores[0]
-    if first.failures:
-        lines += [f"Misses of '{first.name}':", ""] + [f"- {f}" for f in first.failures] + [""]
+    if test.failures:
+        lines += ["Misses on the test split:", ""] + [f"- {f}" for f in test.failures] + [""]
     lines.append(END)
     block = "\n".join(lines)
     doc = DOC.read_text(encoding="utf-8") if DOC.is_file() else "# Question answering\n\n"

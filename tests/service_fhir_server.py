@@ -1,19 +1,23 @@
 """A tiny FHIR R4 REST server for tests: read by id and search by patient (and code), on loopback.
 
 It requires ``Authorization: Bearer <token>`` when a token is given, pages search results (two
-entries a page, ``next`` links) and can serve a JWK Set at ``/jwks.json``.
+entries a page, ``next`` links) and can serve a JWK Set at ``/jwks.json``. Two misbehaving bases
+for limits tests: ``/drip`` answers every read one byte every 0.2 s (a server that never times out
+per read), ``/huge`` streams 64 MB without a Content-Length.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 PAGE = 2
@@ -113,8 +117,33 @@ class FhirTestServer:
                 bundle["link"].append({"relation": "next", "url": str(nxt)})
             return JSONResponse(bundle)
 
+        async def drip(request: Request) -> StreamingResponse:
+            self.requests.append(str(request.url))
+
+            async def body() -> AsyncIterator[bytes]:
+                yield b'{"resourceType": "Bundle", "type": "searchset", "entry": ['
+                for _ in range(600):
+                    await asyncio.sleep(0.2)
+                    yield b" "
+                yield b"]}"
+
+            return StreamingResponse(body(), media_type="application/fhir+json")
+
+        async def huge(request: Request) -> StreamingResponse:
+            self.requests.append(str(request.url))
+
+            async def body() -> AsyncIterator[bytes]:
+                yield b'{"resourceType": "Bundle", "type": "searchset", "entry": [], "pad": "'
+                for _ in range(64):
+                    yield b"x" * 1_000_000
+                yield b'"}'
+
+            return StreamingResponse(body(), media_type="application/fhir+json")
+
         return Starlette(
             routes=[
+                Route("/drip/{path:path}", drip),
+                Route("/huge/{path:path}", huge),
                 Route("/jwks.json", jwks),
                 Route("/{rtype}/{rid}", read),
                 Route("/{rtype}", search),

@@ -30,14 +30,19 @@ def _qa_eval():  # type: ignore[no-untyped-def]
 def test_eval_set_shape() -> None:
     qe = _qa_eval()
     questions = qe.load_questions()
-    ins = [q for q in questions if not q.get("out_of_scope")]
+    ins = [q for q in questions if not q.get("out_of_scope") and not q.get("personal")]
     outs = [q for q in questions if q.get("out_of_scope")]
-    assert len(ins) >= 60 and len(outs) >= 15
+    assert len(questions) >= 200 and len(ins) >= 150 and len(outs) >= 25
     assert {q["audience"] for q in ins} == {"clinician", "patient"}
     assert any("ignore previous instructions" in q["question"].lower() for q in outs)
+    assert any(q["question"].startswith("SYSTEM:") for q in outs)
     assert len({q["id"] for q in questions}) == len(questions)
+    realistic = [q for q in questions if q["kind"] in ("lay", "shorthand", "typo", "follow-up")]
+    assert len(realistic) >= 0.3 * len(questions)
+    assert {q["split"] for q in questions} == {"dev", "test"}
     for q in ins:
-        assert q["key_facts"] and q["statements"], q["id"]
+        assert q["key_facts"] and q["statements"] and q["answer"], q["id"]
+        assert q["kind"] in qe.KINDS, q["id"]
 
 
 def test_eval_meets_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,6 +60,11 @@ def test_eval_meets_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     score = qe.run(kb, qa, questions, "lexical")
     base = qe.baseline(kb, questions)
     assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
-    assert score.abstain_recall == 1.0, score.failures
+    assert score.abstain_recall >= 0.97, score.failures
     assert score.accuracy >= 0.9, score.failures
+    assert score.wrongly_abstained <= 0.05, score.failures
     assert score.accuracy > base.accuracy
+    computed = score.kinds["computed"]
+    assert computed.ok == computed.n, score.failures
+    red = score.kinds["red-flag"]
+    assert red.lead_ok == red.n, score.failures

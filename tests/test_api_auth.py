@@ -45,6 +45,7 @@ def _app(tmp_path: Path, db_url: str, **settings: Any) -> TestClient:
         "allow_unauthenticated"
     ):
         settings["trusted_issuers_file"] = write_issuers(tmp_path / "issuers", EhrKey())
+        settings.setdefault("public_url", "http://testserver")
     return TestClient(create_app(Settings.from_env(database_url=db_url, **settings)))
 
 

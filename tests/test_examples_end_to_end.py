@@ -81,12 +81,17 @@ CASES: dict[str, dict[str, Any]] = {
     "melanoma-nodular-lm": {
         "at": "2026-11-17T12:00:00Z",
         "fire": {
-            "supportive-care-poor-risk": "warning",
+            # one poor-risk feature (bulky disease) with ECOG 1: NCCN does not settle it
+            "nccn-single-poor-feature": "info",
             "focal-rt-nodular-or-symptomatic": "info",
             "systemic-therapy-by-driver": "info",
             "lm-classification": "info",
         },
-        "silent": ["poor-risk-chemosensitive-exception", "proton-csi-option"],
+        "silent": [
+            "supportive-care-poor-risk",
+            "poor-risk-chemosensitive-exception",
+            "proton-csi-option",
+        ],
         "medications": ["dabrafenib", "trametinib"],
     },
     "neonate-ceftriaxone-calcium": {
@@ -103,11 +108,16 @@ CASES: dict[str, dict[str, Any]] = {
     "sclc-poor-risk": {
         "at": "2026-11-20T12:00:00Z",
         "fire": {
-            "poor-risk-chemosensitive-exception": "info",
+            # few systemic options recorded: the chemosensitive exception does not apply
+            "supportive-care-poor-risk": "warning",
             "lm-classification": "info",
             "nccn-risk-group": "info",
         },
-        "silent": ["proton-csi-option", "systemic-therapy-by-driver"],
+        "silent": [
+            "poor-risk-chemosensitive-exception",
+            "proton-csi-option",
+            "systemic-therapy-by-driver",
+        ],
         "risk": "poor",
     },
     "tb-meningitis-csf": {

@@ -43,6 +43,7 @@ def _public_app() -> tuple[object, str]:
             database_url=f"sqlite:///{home}/st.sqlite3",
             host="192.0.2.10",
             trusted_issuers_file=write_issuers(home / "issuers", EhrKey()),
+            public_url="http://testserver",
         )
     )
     db = public.state.leptoguide.db

@@ -71,10 +71,13 @@ class Classification(_Model):
 
 
 class Risk(_Model):
-    """NCCN LM risk group with its reasons."""
+    """NCCN LM risk group with its reasons; a provisional group lists the assumptions it rests on
+    (features the chart does not record, taken as absent)."""
 
     group: RiskGroup = "unknown"
     reasons: list[str] = Field(default_factory=list)
+    provisional: bool = False
+    assumptions: list[str] = Field(default_factory=list)
 
 
 class Citation(_Model):

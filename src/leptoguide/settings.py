@@ -14,6 +14,11 @@ variables or passes options to ``leptoguide serve``:
 ``LEPTOGUIDE_POLICY``               site policy file
 ``LEPTOGUIDE_HOST``                 bind address (decides whether unauthenticated calls are allowed)
 ``LEPTOGUIDE_ALLOW_UNAUTHENTICATED`` ``1``: CDS calls without a JWT, REST calls without a token (any bind)
+``LEPTOGUIDE_TRUSTED_PROXIES``      comma-separated proxy addresses whose X-Forwarded-For is believed
+``LEPTOGUIDE_MAX_BODY_BYTES``       request body cap (default 10 MB; 413 above it)
+``LEPTOGUIDE_FHIR_TIMEOUT``         hard deadline in seconds for all fhirServer reads of one call
+``LEPTOGUIDE_FHIR_MAX_BYTES``       byte cap over all fhirServer responses of one call
+``LEPTOGUIDE_FRAME_ANCESTORS``      space-separated origins allowed to frame the SMART launch pages
 ==================================  ===================================================
 """
 
@@ -35,6 +40,11 @@ ENV_PUBLIC_URL = "LEPTOGUIDE_PUBLIC_URL"
 ENV_POLICY = "LEPTOGUIDE_POLICY"
 ENV_HOST = "LEPTOGUIDE_HOST"  # set by `leptoguide serve` for its worker processes
 ENV_ALLOW_UNAUTHENTICATED = "LEPTOGUIDE_ALLOW_UNAUTHENTICATED"
+ENV_TRUSTED_PROXIES = "LEPTOGUIDE_TRUSTED_PROXIES"
+ENV_MAX_BODY_BYTES = "LEPTOGUIDE_MAX_BODY_BYTES"
+ENV_FHIR_TIMEOUT = "LEPTOGUIDE_FHIR_TIMEOUT"
+ENV_FHIR_MAX_BYTES = "LEPTOGUIDE_FHIR_MAX_BYTES"
+ENV_FRAME_ANCESTORS = "LEPTOGUIDE_FRAME_ANCESTORS"
 
 DATABASE_FILE = "leptoguide.sqlite3"
 AUDIT_KEY_FILE = "audit.key"
@@ -60,6 +70,25 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _words(value: str | None, sep: str) -> tuple[str, ...]:
+    return tuple(w.strip() for w in (value or "").replace(",", sep).split(sep) if w.strip())
+
+
+def _number(name: str, kind: type[int] | type[float], default: float) -> Any:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        from leptoguide.errors import InputError
+
+        raise InputError(name, f"expected a positive number, got {raw!r}", name)
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Effective settings of one server process. Build with :meth:`from_env`."""
@@ -79,6 +108,10 @@ class Settings:
     jwt_leeway_seconds: int = 60
     jku_cache_seconds: int = 300
     fhir_timeout_seconds: float = 5.0
+    fhir_max_response_bytes: int = 20_000_000
+    max_body_bytes: int = 10_000_000
+    trusted_proxies: tuple[str, ...] = ()
+    frame_ancestors: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -99,6 +132,11 @@ class Settings:
             policy_path=Path(policy) if policy else None,
             host=os.environ.get(ENV_HOST) or "127.0.0.1",
             allow_unauthenticated=_flag(os.environ.get(ENV_ALLOW_UNAUTHENTICATED)),
+            trusted_proxies=_words(os.environ.get(ENV_TRUSTED_PROXIES), ","),
+            frame_ancestors=_words(os.environ.get(ENV_FRAME_ANCESTORS), " "),
+            max_body_bytes=_number(ENV_MAX_BODY_BYTES, int, 10_000_000),
+            fhir_timeout_seconds=_number(ENV_FHIR_TIMEOUT, float, 5.0),
+            fhir_max_response_bytes=_number(ENV_FHIR_MAX_BYTES, int, 20_000_000),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 

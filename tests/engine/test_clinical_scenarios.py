@@ -258,3 +258,69 @@ def test_child_tbm_with_hiv_excludes_the_short_regimen(kb: KnowledgeBase, policy
     assert (
         "not this patient: TB meningitis, children and adolescents without HIV" not in child.detail
     )
+
+
+# 3. NCCN risk on real charts --------------------------------------------------------------------
+
+
+def lm_chart(*observations: Observed, conditions: tuple[str, ...] = ("breast-cancer",)) -> Case:
+    return Case(
+        origin="case-file",
+        patient_reference="Patient/r",
+        birth_date=born(60),
+        conditions=[cond(c) for c in conditions],
+        observations=[obs("csf-cytology", "positive", hours_ago=48), *observations],
+    )
+
+
+def test_ecog_4_only_is_poor_with_one_feature(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, lm_chart(obs("ecog", 4)))
+    assert a.risk.group == "poor" and not a.risk.provisional
+    f = finding(a, "nccn-single-poor-feature")
+    assert f.severity == "info"
+    assert f.summary.startswith("One NCCN poor-risk feature (ECOG 4 (no KPS): read as KPS < 60")
+    assert "nccn-poor-risk-features" in cited(f)
+    assert "supportive-care-poor-risk" not in fired(a)
+
+
+def test_kps_80_with_nothing_else_is_provisional_good(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, lm_chart(obs("karnofsky", 80)))
+    assert a.risk.group == "good" and a.risk.provisional
+    assert "encephalopathy: not recorded (taken as absent)" in a.risk.assumptions
+    f = finding(a, "nccn-risk-group")
+    assert f.summary == "NCCN risk group: good (provisional: 4 assumption(s) to confirm)"
+    assert {"nccn-good-risk-features", "ecog-kps-nccn-side"} <= cited(f)
+
+
+def test_ecog_3_stays_unknown(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, lm_chart(obs("ecog", 3)))
+    assert a.risk.group == "unknown"
+    assert "mappings disagree" in a.risk.reasons[0]
+
+
+def test_sclc_with_few_options_gets_supportive_care_not_the_exception(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    case = lm_chart(
+        obs("karnofsky", 40),
+        obs("encephalopathy", True),
+        obs("systemic-disease", "extensive"),
+        obs("systemic-options", "few"),
+        conditions=("sclc",),
+    )
+    a = run(kb, policy, case)
+    f = finding(a, "supportive-care-poor-risk")
+    assert f.severity == "warning"
+    assert f.summary.startswith("NCCN poor risk (3 poor-risk features)")
+    assert "exception is not applied: few systemic treatment options" in f.detail
+    assert "nccn-poor-risk-bsc" in cited(f)
+    assert "poor-risk-chemosensitive-exception" not in fired(a)
+
+
+def test_sclc_poor_risk_without_few_options_keeps_the_exception(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(kb, policy, lm_chart(obs("karnofsky", 40), conditions=("sclc",)))
+    f = finding(a, "poor-risk-chemosensitive-exception")
+    assert "nccn-chemosensitive-exception" in cited(f)
+    assert "supportive-care-poor-risk" not in fired(a)

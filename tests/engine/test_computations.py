@@ -177,8 +177,24 @@ def test_nccn_good_poor_unknown() -> None:
     assert risk.stratify(facts(**{**GOOD, "karnofsky": 65}), 70)["group"] == "poor"
     assert risk.stratify(facts(**{**GOOD, "encephalopathy": True}), 60)["group"] == "poor"
     no_kps = {k: v for k, v in GOOD.items() if k != "karnofsky"}
-    res = risk.stratify(facts(**no_kps, ecog=2), 60)
-    assert res["group"] == "unknown" and any("not converted" in r for r in res["reasons"])
+    ecog2 = risk.stratify(facts(**no_kps, ecog=2), 60)
+    assert ecog2["group"] == "good" and ecog2["provisional"]
+    assert any("ECOG 2 (no KPS): read as KPS >= 60" in a for a in ecog2["assumptions"])
+    ecog3 = risk.stratify(facts(**no_kps, ecog=3), 60)
+    assert ecog3["group"] == "unknown" and "mappings disagree" in ecog3["reasons"][0]
+    ecog4 = risk.stratify(facts(**no_kps, ecog=4), 60)
+    assert ecog4["group"] == "poor" and ecog4["poor_features"] == 1
+
+
+def test_nccn_provisional_good_and_poor_stays_decisive() -> None:
+    kps_only = risk.stratify(facts(lm_context=True, karnofsky=80), 60)
+    assert kps_only["group"] == "good" and kps_only["provisional"]
+    assert "encephalopathy: not recorded (taken as absent)" in kps_only["assumptions"]
+    assert kps_only["assumptions"][-1].startswith("extent of systemic disease not recorded")
+    bulky = risk.stratify(facts(lm_context=True, ecog=1, bulky_cns_disease=True), 60)
+    assert bulky["group"] == "poor" and bulky["poor_features"] == 1
+    assert any("only one is recorded" in r for r in bulky["reasons"])
+    assert not risk.stratify(facts(**GOOD), 60)["provisional"]
 
 
 CSF = {

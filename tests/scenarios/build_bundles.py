@@ -261,11 +261,12 @@ sc(
     .lm("egfr-mutation", "positive"),
     [
         "lm-classification",
-        "supportive-care-poor-risk",
+        "nccn-single-poor-feature",
         "focal-rt-nodular-or-symptomatic",
         "systemic-therapy-by-driver",
     ],
     [
+        "supportive-care-poor-risk",
         "poor-risk-chemosensitive-exception",
         "repeat-lp-after-negative-cytology",
         "proton-csi-option",
@@ -290,7 +291,7 @@ sc(
     ["mri-before-lp", "csf-examination-recommended", "csf-optimal-handling", "lm-classification"],
     ["repeat-lp-after-negative-cytology", *LP_SAFETY],
     classification={"certainty": "lacking_evidence", "type": None},
-    risk="unknown",
+    risk="good",
 )
 sc(
     "lm-possible-signs-absent-unverified",
@@ -335,8 +336,7 @@ sc(
     ["lm-classification", "nccn-risk-group"],
     ["proton-csi-option", "supportive-care-poor-risk", "poor-risk-chemosensitive-exception"],
     classification={"certainty": "confirmed", "type": "IA"},
-    risk="unknown",
-    missing=["karnofsky"],
+    risk="good",
 )
 sc(
     "no-cancer-no-lm",
@@ -408,10 +408,14 @@ sc(
     [
         "it-chemo-csf-flow-block",
         "it-route-ventricular",
-        "it-mtx-schedule",
         "focal-rt-nodular-or-symptomatic",
     ],
-    ["csf-flow-study-before-it", "it-chemo-standard-vp-shunt", "mtx-wbrt-leukoencephalopathy"],
+    [
+        "it-mtx-schedule",
+        "csf-flow-study-before-it",
+        "it-chemo-standard-vp-shunt",
+        "mtx-wbrt-leukoencephalopathy",
+    ],
     classification={"certainty": "confirmed", "type": "IA"},
     risk="good",
 )
@@ -792,6 +796,45 @@ sc(
     B("1975-01-01").cond("Neurosarcoidosis"),
     ["neurosarcoidosis-first-line"],
     ["cryptococcal-induction", "lm-classification"],
+)
+
+sc(
+    "sclc-kps40-encephalopathy-few-options",
+    lm_base("Small cell lung cancer", kps=40, good=False)
+    .lm("encephalopathy", True)
+    .lm("systemic-disease", "extensive")
+    .lm("systemic-options", "few")
+    .lm("csf-cytology", "positive"),
+    ["supportive-care-poor-risk", "nccn-risk-group"],
+    ["poor-risk-chemosensitive-exception", "nccn-single-poor-feature"],
+    risk="poor",
+)
+sc(
+    "melanoma-ecog1-bulky-only",
+    B()
+    .cond("Melanoma")
+    .lm("typical-lm-signs", True)
+    .lm("mri-lm-pattern", "nodular")
+    .lm("bulky-cns-disease", True)
+    .lm("braf-v600", "positive")
+    .lab("89247-1", 1, "{score}"),
+    ["nccn-single-poor-feature", "systemic-therapy-by-driver"],
+    ["supportive-care-poor-risk"],
+    risk="poor",
+)
+sc(
+    "lm-ecog4-only",
+    B().cond("Breast cancer").lm("csf-cytology", "positive").lab("89247-1", 4, "{score}"),
+    ["nccn-single-poor-feature", "nccn-risk-group"],
+    ["supportive-care-poor-risk"],
+    risk="poor",
+)
+sc(
+    "lm-kps80-nothing-else",
+    B().cond("Breast cancer").lm("csf-cytology", "positive").kps(80),
+    ["nccn-risk-group"],
+    ["supportive-care-poor-risk", "nccn-single-poor-feature"],
+    risk="good",
 )
 
 sc("malformed-json", '{"resourceType": "Bundle", "entry": [}', [], [], exit=2)

@@ -1,124 +1,45 @@
-"""When to say "I don't know": scope, instructions in the question, and weak evidence.
+"""When to say "I don't know", and why: instructions, scope, personal questions, weak evidence.
 
-Three gates, in order:
+Gates, in order:
 
-1. Instructions addressed to the system ("ignore previous instructions", "you are now ...") make the
-   text an out-of-scope question. Nothing in a question is ever obeyed.
-2. Scope: the question (with its conversation context) must name something from LeptoGuide's domain:
-   a scope word below, or a terminology concept (drug, procedure, device, route, search term, or one
-   of the scope conditions). "Treatment of breast cancer" alone is not in scope.
-3. Evidence: the best statements must cover enough of the question's idf-weighted content words
-   (a word the knowledge base has never seen weighs most). An optional floor on the best dense
-   cosine exists but is off: it changed nothing on the evaluation set. Thresholds were tuned on the
-   dev half of eval/questions.yaml (docs/qa.md).
+1. Instructions addressed to the system ("ignore previous instructions", "SYSTEM: ...", "you are
+   now ...") make the text an out-of-scope question. Nothing in a question is ever obeyed.
+2. Scope: the question (with its conversation context) must name something from LeptoGuide's
+   domain: a scope term or a scope concept from the question vocabulary
+   (``data/terminology/questions.yaml``), or a technical word of the knowledge base.
+3. Personal questions ("do I have LM?", "how long does my mother have?") are declined kindly: the
+   answer says who can answer them and what to ask, with general information where it helps.
+4. Evidence: the best statements must cover enough of the question's topic words: its content
+   words after shorthand is read, misspellings corrected, and everyday words ("among", "65-year-
+   old") and numbers set aside. A word the knowledge base has never seen weighs most, so
+   "ceftriaxone dose for gonorrhoea" stops here. The threshold is a named setting
+   (``AbstainConfig.min_coverage``), tuned on the dev split of eval/questions.yaml (docs/qa.md).
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
 from leptoguide.answer.expand import Lexicon
 from leptoguide.answer.retrieve import Retrieval, Retriever, coverage
-from leptoguide.answer.text import content_tokens, tokens
-
-# Words that place a question inside the scope: leptomeningeal disease and its differential
-# (bacterial, TB and cryptococcal meningitis, neurosarcoidosis), LP safety and spinal infection.
-SCOPE_WORDS = frozenset(
-    [
-        "leptomeningeal",
-        "leptomeninges",
-        "leptomeningitis",
-        "meninges",
-        "meningeal",
-        "meningitis",
-        "meningitides",
-        "meningism",
-        "meningismus",
-        "carcinomatosis",
-        "carcinomatous",
-        "lmd",
-        "lm",
-        "lc",
-        "lmc",
-        "csf",
-        "cerebrospinal",
-        "lp",
-        "lumbar",
-        "intrathecal",
-        "intraventricular",
-        "ommaya",
-        "reservoir",
-        "shunt",
-        "hydrocephalus",
-        "cytology",
-        "neuraxis",
-        "craniospinal",
-        "subarachnoid",
-        "tuberculous",
-        "tuberculosis",
-        "tb",
-        "tbm",
-        "cryptococcal",
-        "cryptococcus",
-        "cryptococcosis",
-        "crag",
-        "sarcoidosis",
-        "neurosarcoidosis",
-        "sarcoid",
-        "discitis",
-        "spondylodiscitis",
-        "osteomyelitis",
-        "epidural",
-        "spine",
-        "spinal",
-        "vertebral",
-        "rano",
-        "eano",
-        "esmo",
-        "nccn",
-        "karnofsky",
-        "kps",
-        "ecog",
-        "arachnoiditis",
-        "leukoencephalopathy",
-        "pleocytosis",
-        "xanthochromia",
-        "meningococcal",
-        "pneumococcal",
-        "listeria",
-        "meningococcus",
-        "pneumococcus",
-    ]
-)
-SCOPE_PHRASES = (("spinal", "tap"), ("lumbar", "puncture"), ("opening", "pressure"))
-SCOPE_CONCEPT_KINDS = frozenset({"medication", "procedure", "device", "route", "term"})
-SCOPE_CONDITIONS = frozenset(
-    {
-        "leptomeningeal-metastasis",
-        "meningitis",
-        "bacterial-meningitis",
-        "tuberculous-meningitis",
-        "cryptococcal-meningitis",
-        "neurosarcoidosis",
-        "hydrocephalus",
-        "cauda-equina",
-    }
-)
+from leptoguide.answer.text import tokens
+from leptoguide.answer.vocabulary import QuestionVocabulary, Understanding
 
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override|bypass)\b[^.?!]{0,40}\b(instruction|instructions|rules?|"
     r"prompt|guidelines?|previous|above|prior|system)\b"
     r"|\b(system|developer)\s+prompt\b|\byou\s+are\s+now\b|\bact\s+as\b|\bpretend\s+(to\s+be|you)\b"
     r"|\bjailbreak\b|\bdo\s+anything\s+now\b|\bnew\s+instructions?\b|\breveal\s+your\b"
-    r"|\brole[- ]?play\b|<\s*/?\s*(system|assistant|instructions?)\s*>",
+    r"|\brole[- ]?play\b|<\s*/?\s*(system|assistant|instructions?)\s*>"
+    r"|(^|[\n.!?]\s*)\s*\[?(system|assistant|developer|user)\]?\s*:",
     re.IGNORECASE,
 )
 
 REASON_INSTRUCTIONS = (
     "The question contains instructions addressed to the system. LeptoGuide does not follow such "
-    "instructions; it answers questions about leptomeningeal disease and its differential diagnosis."
+    "instructions; it answers questions about leptomeningeal disease and its differential diagnosis. "
+    "Ask your question again without them."
 )
 REASON_EMPTY = "The question has no clinical content to look up."
 REASON_SCOPE = (
@@ -130,13 +51,47 @@ REASON_WEAK = (
     "The knowledge base has no statement that answers this question well enough, so LeptoGuide "
     "does not answer it."
 )
+REASON_PERSONAL = {
+    "clinician": (
+        "This asks for a judgement about one person (a diagnosis, a prognosis or a treatment "
+        "decision). LeptoGuide gives the evidence and computes from values you provide; the "
+        "judgement stays with the treating team."
+    ),
+    "patient": (
+        "This is an important question, and it is about you or someone close to you. LeptoGuide "
+        "cannot examine anyone or know their full story, so it cannot answer it for one person. "
+        "The care team can, and it is fine to ask them directly."
+    ),
+}
+SUGGESTIONS = {
+    "clinician": [
+        "What platelet count is needed before a lumbar puncture?",
+        "What is the ceftriaxone dose for adult bacterial meningitis?",
+        "Is an LP safe with low platelets? (add the count to compute it)",
+        "How long is tuberculous meningitis treated?",
+    ],
+    "patient": [
+        "What is leptomeningeal metastasis?",
+        "What happens during a spinal tap?",
+        "What questions should I ask my care team?",
+        "What is an Ommaya reservoir?",
+    ],
+}
+"""Questions offered after an abstention, so the conversation can go on (no clinical claims)."""
 
 
 @dataclass(frozen=True)
 class AbstainConfig:
-    min_coverage: float = 0.5
+    """Named answering settings (docs/qa.md "Settings")."""
+
+    min_coverage: float = 0.4
+    """Evidence gate: share of the question's idf-weighted topic words the top statements cover."""
     min_cosine: float = 0.0
+    """Dense gate (only with a dense model): floor on the best cosine; 0 = off."""
     min_passage_coverage: float = 0.7
+    """Ingested passages are shown only above this coverage."""
+    coverage_top: int = 3
+    """How many top statements the evidence gate looks at together."""
 
 
 @dataclass
@@ -145,26 +100,50 @@ class Verdict:
     reason: str | None
     confidence: float
     features: dict[str, float] = field(default_factory=dict)
+    kind: str | None = None
+    """Why: instructions, empty, out-of-scope, personal or unsupported."""
 
 
 def has_instructions(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
 
-def scope_hits(text: str, lexicon: Lexicon, jargon: frozenset[str] = frozenset()) -> list[str]:
+def scope_hits(
+    text: str,
+    lexicon: Lexicon,
+    vocab: QuestionVocabulary,
+    jargon: frozenset[str] = frozenset(),
+) -> list[str]:
     """Words, phrases and concepts in ``text`` that belong to LeptoGuide's domain.
 
     ``jargon``: the knowledge base's technical words (see index.jargon_terms).
     """
     toks = tokens(text)
-    found = [t for t in toks if t in SCOPE_WORDS or t in jargon]
-    pairs = set(itertools.pairwise(toks))
-    found += [" ".join(p) for p in SCOPE_PHRASES if p in pairs]
+    found = [t for t in toks if t in vocab.scope_words or t in jargon]
+    for phrase in vocab.find(text):
+        if vocab.entries[phrase.concept].role == "scope":
+            found.append(" ".join(phrase.words).lower())
     for phrase in lexicon.find(text):
         kind = lexicon.kinds.get(phrase.concept)
-        if kind in SCOPE_CONCEPT_KINDS or phrase.concept in SCOPE_CONDITIONS:
+        if kind in vocab.scope_kinds or phrase.concept in vocab.scope_concepts:
             found.append(phrase.concept)
     return list(dict.fromkeys(found))
+
+
+def topic_terms(und: Understanding, query: str, vocab: QuestionVocabulary) -> list[str]:
+    """The words the evidence gate weighs: content words, minus everyday words, numbers and
+    shorthand already read as its meaning."""
+    from leptoguide.answer.text import content_tokens
+
+    written = {w for wrote, _ in und.meanings for w in tokens(wrote)}
+    means = {w for _, m in und.meanings for w in tokens(m)}
+    return [
+        t
+        for t in content_tokens(query)
+        if t not in vocab.fillers
+        and not any(ch.isdigit() for ch in t)
+        and (t not in written or t in means)
+    ]
 
 
 def judge(
@@ -172,35 +151,53 @@ def judge(
     query: str,
     retrieval: Retrieval,
     retriever: Retriever,
+    vocab: QuestionVocabulary,
+    und: Understanding,
     config: AbstainConfig | None = None,
 ) -> Verdict:
-    """Decide whether to answer. ``query`` is the question with its conversation context."""
+    """Decide whether to answer. ``query`` is the understood question with its conversation context."""
     config = config or AbstainConfig()
-    terms = content_tokens(query)
+    terms = topic_terms(und, query, vocab)
     feats: dict[str, float] = {"terms": float(len(terms))}
     if has_instructions(question):
-        return Verdict(True, REASON_INSTRUCTIONS, 0.0, feats)
-    if not terms:
-        return Verdict(True, REASON_EMPTY, 0.0, feats)
-    scope = scope_hits(query, retriever.lexicon, retriever.index.jargon)
+        return Verdict(True, REASON_INSTRUCTIONS, 0.0, feats, "instructions")
+    if not terms and not und.red_flags:
+        return Verdict(True, REASON_EMPTY, 0.0, feats, "empty")
+    scope = scope_hits(query, retriever.lexicon, vocab, retriever.index.jargon)
     feats["scope"] = float(len(scope))
-    if not scope:
-        return Verdict(True, REASON_SCOPE, 0.0, feats)
-    top = retrieval.statements[:3]
+    if und.personal and not scope:
+        return Verdict(True, None, 0.0, feats, "personal")
+    if not scope and not und.red_flags:
+        return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
+    top = retrieval.statements[: config.coverage_top]
     alts = retrieval.expansion.alternatives if retriever.config.alternatives else {}
     cov = coverage(retriever.index, terms, [h.rowid for h in top], alts) if top else 0.0
+    best = coverage(retriever.index, terms, [top[0].rowid], alts) if top else 0.0
     cos = max((h.cosine or 0.0 for h in top), default=0.0)
     feats["coverage"] = round(cov, 4)
+    feats["top_coverage"] = round(best, 4)
     feats["cosine"] = round(cos, 4)
     pcov = max((h.coverage for h in retrieval.passages[:3]), default=0.0)
     feats["passage_coverage"] = round(pcov, 4)
+    if und.personal:
+        return Verdict(True, None, 0.0, feats, "personal")
     statements_ok = cov >= config.min_coverage and (
         not retrieval.dense_used or cos >= config.min_cosine
     )
     passages_ok = pcov >= config.min_passage_coverage
     if not statements_ok and not passages_ok:
-        return Verdict(True, REASON_WEAK, round(cov * 0.5, 2), feats)
-    confidence = cov if not retrieval.dense_used else 0.6 * cov + 0.4 * min(1.0, cos / 0.7)
+        return Verdict(True, REASON_WEAK, round(cov * 0.5, 2), feats, "unsupported")
+    confidence = calibrated_confidence(cov, best)
     if not statements_ok:
         confidence = min(confidence, 0.4)
-    return Verdict(False, None, round(min(confidence, 1.0), 2), feats)
+    return Verdict(False, None, confidence, feats)
+
+
+CONFIDENCE_WEIGHTS = (0.5, 0.5)
+"""Confidence = weights . (coverage of the top statements, coverage of the best one), clipped to
+[0, 1]; checked against key-fact correctness on the gold set (docs/qa.md "Calibration")."""
+
+
+def calibrated_confidence(cov: float, best: float) -> float:
+    a, b = CONFIDENCE_WEIGHTS
+    return round(max(0.0, min(1.0, a * cov + b * best)), 2)

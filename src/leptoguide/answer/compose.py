@@ -1,10 +1,11 @@
-"""Compose a cited answer from retrieved statements. No sentence here is invented.
+"""Compose a cited answer from retrieved statements. No clinical sentence here is invented.
 
-The answer is made of statement texts exactly as the knowledge base words them (clinician or patient
-wording), one bullet per statement, each followed by numbered citations [n] to the statement's
-sources. Statements that disagree (``conflicts_with``) are shown together under a "sources disagree"
-heading. Draft statements are marked. Sources that are superseded or overdue for review are flagged.
-Ingested passages come last, labelled "not reviewed".
+Answer first: the lead is one to three sentences taken from the best statements exactly as the
+knowledge base words them (so numbers and drug names are the statements' own), each with its [n]
+citations. Then the supporting points (the statements, one bullet each), then "sources disagree"
+only when the question reached both sides of a recorded disagreement. Draft statements appear only
+when no reviewed statement answers as well, and are marked. Statements resting only on recalled or
+unread sources come last. Ingested passages come after the statements, labelled "not reviewed".
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from leptoguide.answer.index import Document, Passage
 from leptoguide.answer.result import Audience, Citation
 from leptoguide.answer.retrieve import Hit
-from leptoguide.answer.text import content_tokens
+from leptoguide.answer.text import content_tokens, split_sentences
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -41,9 +42,28 @@ class Composition:
     support: dict[int, str] = field(default_factory=dict)
     plain: str = ""
     warnings: list[str] = field(default_factory=list)
+    lead: str = ""
 
 
 PATIENT_TOPIC = "patient-education"
+REVIEWED = frozenset({"approved", "verified"})
+HEAD_POOL = 5
+"""The lead statement is the best-covering one among this many top hits."""
+COVERAGE_STEP = 0.05
+"""Coverage differences smaller than this do not reorder hits."""
+"""Statement statuses that count as checked (anything else is shown only as a last resort)."""
+
+
+def is_reviewed(st: Statement) -> bool:
+    return st.status in REVIEWED
+
+
+def is_recalled(kb: KnowledgeBase, st: Statement) -> bool:
+    """Every source of the statement was recalled from memory or not retrieved (not read)."""
+    srcs = [kb.sources.get(c.source) for c in st.sources]
+    return bool(srcs) and all(
+        s is None or s.verification == "M" or s.access == "not-retrieved" for s in srcs
+    )
 
 
 def select_statements(
@@ -56,34 +76,55 @@ def select_statements(
     """The best-supported statements: the top hit plus those covering nearly as much of the question.
 
     Patient-education statements are written for patients: a patient answer puts a well-supported
-    one first, a clinician answer leaves them out unless nothing else qualifies.
+    one first, a clinician answer leaves them out unless nothing else qualifies. A draft is left out
+    when a reviewed statement covers the question at least as well. Statements resting only on
+    recalled or unread sources go last.
     """
     usable = [h for h in hits if h.key in kb.statements]
     if not usable:
         return []
+    # the statement that covers most of the question leads (ties keep the retrieval order)
+    top = max(
+        usable[:HEAD_POOL], key=lambda h: (round(h.coverage / COVERAGE_STEP), -usable.index(h))
+    )
+    usable = [top] + [h for h in usable if h is not top]
     best = max(h.coverage for h in usable[:3])
     qualified = [usable[0]] + [
         h for h in usable[1:] if h.coverage > 0 and h.coverage >= min_relative * best
     ]
+    reviewed_best = max(
+        (h.coverage for h in qualified if is_reviewed(kb.statements[h.key])), default=-1.0
+    )
+    kept_drafts = [
+        h
+        for h in qualified
+        if is_reviewed(kb.statements[h.key]) or h.coverage > reviewed_best + 1e-9
+    ]
+    qualified = kept_drafts or qualified
 
     def for_patients(hit: Hit) -> bool:
         return PATIENT_TOPIC in kb.statements[hit.key].topics
 
     if audience != "patient":
         clinical = [h for h in qualified if not for_patients(h)]
-        return [h.key for h in (clinical or qualified)[:top_k]]
-    pool = [h for h in qualified[:5] if for_patients(h)]
-    head = sorted(pool, key=lambda h: -h.coverage)[:1]
-    qualified = head + [h for h in qualified if h not in head]
-    # patient wordings of neighbouring statements often say the same thing: show it once
-    kept: list[Hit] = []
-    for hit in qualified:
-        words = set(content_tokens(kb.statements[hit.key].patient))
-        if all(
-            _jaccard(words, set(content_tokens(kb.statements[k.key].patient))) < 0.5 for k in kept
-        ):
-            kept.append(hit)
-    return [h.key for h in kept[:top_k]]
+        chosen = (clinical or qualified)[:top_k]
+    else:
+        pool = [h for h in qualified[:5] if for_patients(h)]
+        head = sorted(pool, key=lambda h: -h.coverage)[:1]
+        qualified = head + [h for h in qualified if h not in head]
+        # patient wordings of neighbouring statements often say the same thing: show it once
+        kept: list[Hit] = []
+        for hit in qualified:
+            words = set(content_tokens(kb.statements[hit.key].patient))
+            if all(
+                _jaccard(words, set(content_tokens(kb.statements[k.key].patient))) < 0.5
+                for k in kept
+            ):
+                kept.append(hit)
+        chosen = kept[:top_k]
+    head_hit, rest = chosen[:1], chosen[1:]
+    rest.sort(key=lambda h: is_recalled(kb, kb.statements[h.key]))
+    return [h.key for h in head_hit + rest]
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -153,69 +194,214 @@ class _Citer:
         return f"[{n}]"
 
 
+@dataclass
+class Lead:
+    """Where the answer starts: statements to put first, in this order."""
+
+    urgent: list[str] = field(default_factory=list)
+    """Warning-sign statements: "seek urgent care now" comes before anything else."""
+    clarify: list[str] = field(default_factory=list)
+    """Statements that correct what the question assumes ("not leptomeningeal")."""
+    extra: list[str] = field(default_factory=list)
+    """Best statements for another meaning of the question (answered as well)."""
+    terms: list[str] = field(default_factory=list)
+    """The question's content words (to pick the sentence that answers)."""
+    weights: dict[str, float] = field(default_factory=dict)
+    """Weight of each question word (idf); words without a weight count 1."""
+    retrieved: frozenset[str] = frozenset()
+    """Statements retrieval reached: a disagreement is shown when both sides are among them."""
+    next_steps: list[str] = field(default_factory=list)
+    """Patient answers: statements with questions to ask the care team."""
+
+
+URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
+LEAD_MAX_SENTENCES = 3
+LEAD_POOL = 3
+"""The lead comes from the best of this many top statements."""
+LEAD_SHORT_WORDS = 12
+"""A lead sentence shorter than this is followed by the statement's next sentence."""
+
+
+def _stem(word: str) -> str:
+    return word[:5]
+
+
+def _sentence_score(sentence: str, weights: dict[str, float]) -> float:
+    stems = {_stem(w) for w in content_tokens(sentence)}
+    return sum(w for term, w in weights.items() if _stem(term) in stems)
+
+
+def best_sentences(
+    text: str, terms: Sequence[str], weights: dict[str, float] | None = None
+) -> tuple[list[str], list[str]]:
+    """The lead sentences of ``text`` (and the rest of it).
+
+    The first sentence usually states the point; when a later sentence shares more of the
+    question's (idf-weighted) words, it follows the first. A short sentence is followed by the
+    next one.
+    """
+    sentences = split_sentences(text)
+    if not sentences:
+        return [], []
+    wts = dict(weights or {})
+    for term in terms:
+        wts.setdefault(term, 1.0)
+
+    chosen = [0]
+    scores = [_sentence_score(s, wts) for s in sentences]
+    best = max(range(len(sentences)), key=lambda i: (scores[i], -i)) if wts else 0
+    if best != 0 and scores[best] > scores[0]:
+        chosen.append(best)
+    elif len(sentences[0].split()) < LEAD_SHORT_WORDS and len(sentences) > 1:
+        chosen.append(1)
+    lead = [sentences[i] for i in sorted(chosen)]
+    rest = [s for i, s in enumerate(sentences) if i not in chosen]
+    return lead, rest
+
+
+def lead_statement(
+    candidates: Sequence[Statement], text_of: object, weights: dict[str, float]
+) -> Statement | None:
+    """Among the best few statements, the one whose best sentence answers most of the question
+    (idf-weighted shared words); ties go to the better-ranked statement."""
+    assert callable(text_of)
+    best: tuple[float, int] | None = None
+    chosen: Statement | None = None
+    for rank, st in enumerate(candidates):
+        score = max(
+            (_sentence_score(s, weights) for s in split_sentences(text_of(st))), default=0.0
+        )
+        key = (score, -rank)
+        if best is None or key > best:
+            best, chosen = key, st
+    return chosen
+
+
 def compose(
     kb: KnowledgeBase,
     statement_ids: Sequence[str],
     audience: Audience,
     passages: Sequence[tuple[Passage, Document]] = (),
     today: dt.date | None = None,
+    lead: Lead | None = None,
 ) -> Composition:
-    """Markdown answer with [n] citations from the given statements (best first) and passages."""
+    """Markdown answer, lead first, with [n] citations from the given statements and passages."""
+    lead = lead or Lead()
     citer = _Citer(kb, today)
     chosen = [kb.statements[s] for s in statement_ids if s in kb.statements]
-    placed: set[str] = set()
-    # Blocks: a single statement, or a statement with the statements that disagree with it.
-    blocks: list[list[Statement]] = []
-    for st in chosen:
-        if st.id in placed:
-            continue
-        block = [st]
-        placed.add(st.id)
-        for other_id in st.conflicts_with:
-            other = kb.statements.get(other_id)
-            if other is not None and other.status != "retired" and other.id not in placed:
-                block.append(other)
-                placed.add(other.id)
-        blocks.append(block)
 
     def text_of(st: Statement) -> str:
         return st.patient if audience == "patient" else st.clinician
 
-    def bullet(st: Statement) -> str:
-        marks = citer.statement(st, text_of(st))
-        lead = "" if audience == "patient" else f"**{st.title}.** "
+    def note_of(st: Statement) -> str:
         note = STATUS_NOTE.get(st.status)
-        suffix = f" *({note})*" if note else ""
-        return f"- {lead}{text_of(st)} {marks}{suffix}"
+        return f" *({note})*" if note else ""
 
-    topics = [b[0].topics[0] for b in blocks]
-    use_headings = audience == "clinician" and len(blocks) >= 3 and len(set(topics)) >= 2
+    marks: dict[str, str] = {}
+
+    def cite(st: Statement) -> str:
+        if st.id not in marks:
+            marks[st.id] = citer.statement(st, text_of(st))
+        return marks[st.id]
+
+    shown: list[Statement] = []
+
+    def show(st: Statement) -> None:
+        if st not in shown:
+            shown.append(st)
+
     lines: list[str] = []
-    order: list[str] = list(dict.fromkeys(topics)) if use_headings else [""]
-    for topic in order:
-        group = [b for b in blocks if not use_headings or b[0].topics[0] == topic]
-        if use_headings:
-            lines.append(f"**{_topic_label(topic)}**")
-            lines.append("")
-        for block in group:
-            if len(block) == 1:
-                lines.append(bullet(block[0]))
-            else:
-                lines.append("")
-                lines.append(
-                    "**Sources disagree here; each position is shown with its own citation:**"
-                    if audience == "clinician"
-                    else "**Experts do not all agree on this point:**"
-                )
-                lines.extend(bullet(st) for st in block)
-                lines.append("")
-        if use_headings:
+    urgent_parts: list[str] = []
+    # 1. warning signs: urgent care first, whatever else is answered
+    for sid in lead.urgent:
+        st = kb.statements.get(sid)
+        if st is None:
+            continue
+        show(st)
+        urgent_parts.append(f"**{URGENT_LABEL[audience]}** {text_of(st)} {cite(st)}{note_of(st)}")
+        lines.append(urgent_parts[-1])
+        lines.append("")
+    # 2. the lead: corrections of what the question assumes, then the answer itself
+    lead_parts: list[str] = []
+    rest_of: dict[str, list[str]] = {}
+    for sid in lead.clarify:
+        st = kb.statements.get(sid)
+        if st is None:
+            continue
+        show(st)
+        first, _rest = best_sentences(text_of(st), [])
+        lead_parts.append(" ".join(first[:1]) + f" {cite(st)}")
+    pool = [st for st in chosen if st.id not in lead.clarify][:LEAD_POOL]
+    head = lead_statement(pool, text_of, lead.weights or {t: 1.0 for t in lead.terms})
+    main = [head] if head is not None else []
+    heads = main + [kb.statements[s] for s in lead.extra if s in kb.statements]
+    for st in heads:
+        if len(lead_parts) >= LEAD_MAX_SENTENCES or st in shown:
+            continue
+        sentences, rest = best_sentences(text_of(st), lead.terms, lead.weights)
+        if not sentences:
+            continue
+        show(st)
+        rest_of[st.id] = rest
+        lead_parts.append(" ".join(sentences) + f" {cite(st)}{note_of(st)}")
+    lead_text = " ".join(lead_parts)
+    if lead_text:
+        lines.append(lead_text)
+        lines.append("")
+
+    # 3. supporting points
+    support: list[str] = []
+    disagree: list[list[Statement]] = []
+    ordered = main + [st for st in chosen if st not in main]
+    for st in ordered:
+        if st.id in rest_of:
+            extra = " ".join(rest_of[st.id])
+            if extra:
+                lead_label = "" if audience == "patient" else f"**{st.title}.** "
+                support.append(f"- {lead_label}{extra} {cite(st)}")
+        elif st not in shown:
+            show(st)
+            lead_label = "" if audience == "patient" else f"**{st.title}.** "
+            support.append(f"- {lead_label}{text_of(st)} {cite(st)}{note_of(st)}")
+        others = [
+            kb.statements[o]
+            for o in st.conflicts_with
+            if o in kb.statements
+            and o in lead.retrieved
+            and kb.statements[o].status != "retired"
+            and kb.statements[o] not in shown
+        ]
+        if others:
+            disagree.append([st, *others])
+            for o in others:
+                show(o)
+    if support:
+        lines.append("**Supporting points:**" if audience == "clinician" else "**More detail:**")
+        lines.extend(support)
+        lines.append("")
+    for block in disagree:
+        lines.append(
+            "**Sources disagree here; each position is shown with its own citation:**"
+            if audience == "clinician"
+            else "**Experts do not all agree on this point:**"
+        )
+        for st in block:
+            label = "" if audience == "patient" else f"**{st.title}.** "
+            lines.append(f"- {label}{text_of(st)} {cite(st)}{note_of(st)}")
+        lines.append("")
+
+    # 4. patients: what to ask the care team
+    if audience == "patient" and (lead_text or lead.urgent):
+        for sid in lead.next_steps:
+            st = kb.statements.get(sid)
+            if st is None or st in shown:
+                continue
+            show(st)
+            lines.append(f"**What to ask your team:** {st.patient} {cite(st)}")
             lines.append("")
 
-    shown_statements = [st for block in blocks for st in block]
     passage_ids: list[str] = []
     if passages:
-        lines.append("")
         lines.append(
             "**From your documents (not reviewed; approved statements above take precedence):**"
         )
@@ -223,34 +409,39 @@ def compose(
             mark = citer.passage(passage, doc)
             passage_ids.append(f"{doc.id}#{passage.seq + 1}")
             lines.append(f"- “{_excerpt(passage.text)}” {mark} *({PASSAGE_STATUS})*")
+        lines.append("")
 
     notes: list[str] = []
-    if any(st.status == "draft" for st in shown_statements):
-        notes.append("Statements marked draft have not yet been checked against their sources.")
+    if any(not is_reviewed(st) for st in shown):
+        notes.append(
+            "Statements marked draft have not yet been checked against their sources; they are shown "
+            "because no reviewed statement answers as well."
+        )
     flagged: dict[str, tuple[str, ...]] = {}
-    for cit in citer.citations:
-        if cit.flags:
-            flagged.setdefault(cit.source, cit.flags)
+    for c in citer.citations:
+        if c.flags:
+            flagged.setdefault(c.source, c.flags)
     for source_id, flags in flagged.items():
         nums = ", ".join(f"[{c.n}]" for c in citer.citations if c.source == source_id)
-        notes.append(f"Source {source_id} {nums}: {'; '.join(flags)}.")
+        title = next((c.title for c in citer.citations if c.source == source_id), source_id)
+        notes.append(f"Source {nums} ({title}): {'; '.join(flags)}.")
     if notes:
-        lines.append("")
         lines.extend(f"> {note}" for note in notes)
-    if audience == "patient" and shown_statements:
         lines.append("")
+    if audience == "patient" and shown:
         lines.append(
             "*This is general information. Your care team can tell you how it applies to you.*"
         )
 
     markdown = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
-    plain = " ".join(text_of(st) for st in shown_statements)
+    plain = " ".join(text_of(st) for st in shown)
     return Composition(
         markdown=markdown,
         citations=citer.citations,
-        statements=[st.id for st in shown_statements],
+        statements=[st.id for st in shown],
         passages=passage_ids,
         support=citer.support,
         plain=plain,
         warnings=[f"source {s}: {'; '.join(f)}" for s, f in flagged.items()],
+        lead=" ".join([*urgent_parts, lead_text]).strip(),
     )

@@ -96,6 +96,19 @@ class Lexicon:
             i += step
         return found
 
+    def find_all(self, text: str) -> list[Phrase]:
+        """Every lexicon phrase occurring in ``text``, overlaps included (all groups, all lengths)."""
+        raw = raw_tokens(text)
+        low = [w.lower() for w in raw]
+        found: list[Phrase] = []
+        for i in range(len(raw)):
+            for first in {raw[i], low[i]}:
+                for phrase in self._by_first.get(first, ()):
+                    seq = raw if phrase.case_sensitive else low
+                    if tuple(seq[i : i + len(phrase.words)]) == phrase.words:
+                        found.append(phrase)
+        return found
+
     def expand(self, text: str) -> Expansion:
         """Concepts named in ``text`` and the synonyms of theirs that ``text`` does not contain."""
         hits = self.find(text)
@@ -122,27 +135,17 @@ class Lexicon:
         )
 
 
-# Everyday word variants that a stemmer does not join (not clinical content: no facts, no numbers).
-# Kind "variant" never counts towards the scope check.
-WORD_VARIANTS: tuple[tuple[str, ...], ...] = (
-    ("child", "children", "paediatric", "pediatric", "kids"),
-    ("infant", "infants", "baby", "babies"),
-    ("neonate", "neonates", "neonatal", "newborn", "newborns"),
-    ("adult", "adults"),
-    ("older adults", "elderly"),
-    ("pregnancy", "pregnant"),
-    ("kidney", "renal"),
-    ("liver", "hepatic"),
-    ("survival", "survive", "live", "life expectancy"),
-    ("side effects", "adverse effects", "toxicity"),
-)
-
-
 def lexicon_for(kb: object) -> Lexicon:
-    """The lexicon of a knowledge base's terminology concepts (plus everyday word variants)."""
+    """The lexicon of a knowledge base's terminology concepts plus the question vocabulary's
+    word-form groups (kind "variant": they help matching, they never place a question in scope)."""
     concepts = getattr(kb, "concepts", {})
     groups: list[tuple[str, str, list[str]]] = [
         (c.id, c.kind, [c.display, *c.synonyms]) for c in concepts.values()
     ]
-    groups += [(f"variant-{i}", "variant", list(v)) for i, v in enumerate(WORD_VARIANTS)]
+    vocabulary = getattr(kb, "vocabulary", {})
+    groups += [
+        (f"variant-{e.id}", "variant", list(e.terms))
+        for e in vocabulary.values()
+        if e.role == "variants"
+    ]
     return Lexicon.from_concepts(groups)

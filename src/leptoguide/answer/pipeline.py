@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leptoguide.answer.abstain import AbstainConfig, Verdict, judge, scope_hits
-from leptoguide.answer.compose import compose, select_statements
+from leptoguide.answer.abstain import (
+    REASON_PERSONAL,
+    SUGGESTIONS,
+    AbstainConfig,
+    Verdict,
+    judge,
+    scope_hits,
+    topic_terms,
+)
+from leptoguide.answer.compose import STATUS_NOTE, Lead, compose, select_statements
+from leptoguide.answer.computed import Computed, compute
 from leptoguide.answer.conversation import (
     ConversationStore,
     SQLiteConversationStore,
@@ -31,12 +43,22 @@ from leptoguide.answer.index import (
 )
 from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
-from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever
+from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
+from leptoguide.answer.text import content_tokens
+from leptoguide.answer.values import read_values
+from leptoguide.answer.vocabulary import (
+    QuestionVocabulary,
+    SpellingCorrector,
+    Understanding,
+    vocabulary_for,
+)
 from leptoguide.errors import InputError
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
+    from leptoguide.assessment import Finding
     from leptoguide.knowledge.loader import KnowledgeBase
+    from leptoguide.policy import Policy
 
 DEFAULT_TOP_K = 4
 MAX_TOP_K = 20
@@ -56,6 +78,8 @@ class Options:
     persist: bool = True
     use_store: bool = True
     use_llm: bool = True
+    spelling: bool = True
+    """Correct misspelt words towards the knowledge base's vocabulary before retrieval."""
     abstain: AbstainConfig = field(default_factory=AbstainConfig)
 
 
@@ -90,6 +114,23 @@ def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> 
         )
 
 
+@cache
+def _english() -> frozenset[str]:
+    from leptoguide.answer.index import english_words
+
+    return english_words()
+
+
+def kb_word_counts(kb: KnowledgeBase) -> dict[str, int]:
+    """How many statements (and concepts) use each word: the spelling corrector's vocabulary."""
+    counts: Counter[str] = Counter()
+    for st in kb.statements.values():
+        counts.update(set(content_tokens(f"{st.title} {st.clinician} {st.patient}")))
+    for c in kb.concepts.values():
+        counts.update(set(content_tokens(" ".join([c.display, *c.synonyms]))))
+    return dict(counts)
+
+
 class QA:
     """Question answering over one knowledge base. Build once, ask many times."""
 
@@ -100,9 +141,11 @@ class QA:
         *,
         store: PassageStore | None = None,
         llm: LLMConfig | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.kb = kb
         self.options = options or Options()
+        self.vocab: QuestionVocabulary = vocabulary_for(kb)
         self.lexicon = lexicon_for(kb)
         self.index = load_index(kb, self.options)
         embedder = load_embedder() if self.options.dense else None
@@ -127,6 +170,20 @@ class QA:
             if c.kind == "medication"
             for name in (c.display, *c.synonyms)
         ]
+        self.speller = (
+            SpellingCorrector(kb_word_counts(kb), self.vocab.known_words, _english())
+            if self.options.spelling
+            else None
+        )
+        self._policy = policy
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            from leptoguide.policy import load_policy
+
+            self._policy = load_policy(self.kb)
+        return self._policy
 
     def ask(
         self,
@@ -136,6 +193,7 @@ class QA:
         conversation_id: str | None = None,
         top_k: int = DEFAULT_TOP_K,
         conversations: ConversationStore | None = None,
+        at: dt.datetime | None = None,
     ) -> Answer:
         question = (question or "").strip()
         if not question:
@@ -153,6 +211,7 @@ class QA:
         aud: Audience = "patient" if audience == "patient" else "clinician"
         if not 1 <= top_k <= MAX_TOP_K:
             raise InputError("--top-k", f"top-k must be between 1 and {MAX_TOP_K}", "top_k")
+        when = at or dt.datetime.now(dt.UTC).replace(microsecond=0)
 
         history: list[Turn] = []
         if conversation_id is not None:
@@ -160,11 +219,14 @@ class QA:
             if conversations is None:
                 conversations = SQLiteConversationStore()
             history = conversations.history(conversation_id)
-        in_scope = bool(scope_hits(question, self.lexicon, self.index.jargon))
-        query = contextualize(question, history, in_scope)
+        und = self.vocab.understand(question, self.speller)
+        in_scope = bool(scope_hits(und.query, self.lexicon, self.vocab, self.index.jargon))
+        query = contextualize(und.query, history, in_scope)
 
         retrieval = self.retriever.retrieve(query, limit=max(10, top_k * 2))
-        verdict = judge(question, query, retrieval, self.retriever, self.options.abstain)
+        verdict = judge(
+            question, query, retrieval, self.retriever, self.vocab, und, self.options.abstain
+        )
         info: dict[str, object] = {
             "dense": retrieval.dense_used,
             "expanded": list(retrieval.expansion.added) if self.options.expand else [],
@@ -183,11 +245,19 @@ class QA:
             reason=verdict.reason,
             conversation_id=conversation_id,
             retrieval=info,
+            understood=und.explain(),
         )
-        if verdict.abstain:
-            answer.answer = f"LeptoGuide cannot answer this question. {verdict.reason}\n"
+        computed = None
+        if not verdict.abstain or verdict.kind == "unsupported":
+            computed = self._compute(und, question, aud, when)
+        if computed is not None:
+            answer.abstained = False
+            answer.reason = None
+            self._fill_computed(answer, computed, und, verdict)
+        elif verdict.abstain:
+            self._abstain(answer, verdict, und, retrieval, top_k)
         else:
-            self._fill(answer, retrieval, verdict, top_k)
+            self._fill(answer, retrieval, verdict, top_k, und)
         if conversation_id is not None and conversations is not None:
             conversations.append(
                 conversation_id,
@@ -195,6 +265,213 @@ class QA:
             )
         return answer
 
+    # ------------------------------------------------------------------ computed answers
+    def _compute(
+        self, und: Understanding, question: str, audience: Audience, at: dt.datetime
+    ) -> Computed | None:
+        if not und.intents or und.personal or audience != "clinician":
+            # patients get the general answer: their own values are for their care team
+            return None
+        asked = frozenset(
+            term.lower() for intent in und.intents for term in self.kb.vocabulary[intent.id].terms
+        )
+        values = read_values(question, self.kb, self.vocab, at, asked)
+        for intent in und.intents:
+            if intent.needs_values and not values:
+                continue
+            result = compute(
+                intent, values, kb=self.kb, policy=self.policy, at=at, audience=audience
+            )
+            if result is not None and (result.lead or result.missing or values):
+                return result
+        return None
+
+    def _fill_computed(
+        self, answer: Answer, comp: Computed, und: Understanding, verdict: Verdict
+    ) -> None:
+        from leptoguide.answer.compose import _Citer
+
+        citer = _Citer(self.kb, None)
+        marks: dict[str, str] = {}
+        shown: list[str] = []
+
+        def cite_statements(ids: list[str]) -> str:
+            out = ""
+            for sid in dict.fromkeys(ids):
+                st = self.kb.statements.get(sid)
+                if st is None:
+                    continue
+                if sid not in marks:
+                    marks[sid] = citer.statement(st, st.clinician)
+                    shown.append(sid)
+                out += marks[sid]
+            return out
+
+        def finding_cites(f: Finding) -> str:
+            return cite_statements([c.statement for c in f.citations])
+
+        lines: list[str] = []
+        if und.red_flag_statements:
+            self._urgent_lines(lines, und, answer.audience, cite_statements)
+        label = comp.intent.description
+        lead_parts = [f"{f.summary} {finding_cites(f)}".strip() for f in comp.lead]
+        if not lead_parts:
+            read = ", ".join(
+                f"{v.label} {v.value:g}" if isinstance(v.value, float) else f"{v.label} {v.value}"
+                for v in comp.values.values
+            )
+            name = self.kb.vocabulary[comp.intent.id].means or label
+            tail = (
+                " Some checks need data the question does not give (below)." if comp.missing else ""
+            )
+            lead_parts.append(
+                f"No {name} alert fires for the values read ({read or 'none'}).{tail}"
+            )
+        lead = " ".join(lead_parts)
+        lines += [lead, ""]
+        if comp.thresholds:
+            lines.append("**Site policy used:**")
+            for t in comp.thresholds:
+                param = self.kb.parameters.get(t.id)
+                title = param.title if param else t.id
+                unit = f" {t.unit}" if t.unit else ""
+                mark = cite_statements([t.statement]) if t.statement else ""
+                alts = []
+                for a in t.alternatives:
+                    amark = cite_statements([a.statement]) if a.statement else ""
+                    alts.append(f"{a.value}{unit} {amark}".strip())
+                alt = f"; other sources: {', '.join(alts)}" if alts else ""
+                own = " (site setting)" if t.overridden else ""
+                lines.append(f"- {title}: {t.value}{unit}{own} {mark}{alt}".rstrip())
+            lines.append("")
+        for sched in comp.assessment.schedules:
+            dates = ", ".join(f"{e.date} ({e.phase})" for e in sched.events[:12])
+            more = " …" if len(sched.events) > 12 else ""
+            status = (
+                f" *({STATUS_NOTE.get(sched.status, sched.status)})*"
+                if sched.status != "approved"
+                else ""
+            )
+            mark = cite_statements(list(sched.statements))
+            lines.append(f"**{sched.title}, calendar:** {dates}{more} {mark}{status}".rstrip())
+            if sched.start_note:
+                lines.append(f"({sched.start_note})")
+            lines.append("")
+        if comp.values.values:
+            lines.append("**Values read from your question** (check them):")
+            for v in comp.values.values:
+                unit = f" {v.unit}" if v.unit else ""
+                shown_value = f"{v.value:g}" if isinstance(v.value, float) else str(v.value)
+                lines.append(f"- {v.label}: {shown_value}{unit} (from “{v.text}”)")
+            lines.append("")
+        if comp.missing:
+            lines.append("**Not in the question, needed for a complete answer:**")
+            for m in comp.missing:
+                lines.append(f"- {m.suggestion}")
+            lines.append("")
+        if comp.also:
+            lines.append("**Also from the assessment:**")
+            for f in comp.also[:4]:
+                lines.append(f"- {f.summary} {finding_cites(f)}".rstrip())
+            lines.append("")
+        lines.append(f"[Open the assessment form with these values]({comp.form_link})")
+        answer.answer = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+        answer.lead = lead
+        answer.citations = citer.citations
+        answer.statements = shown
+        answer.computed = {
+            "intent": comp.intent.id,
+            "findings": [
+                {"rule": f.rule, "severity": f.severity, "summary": f.summary} for f in comp.lead
+            ],
+            "policy": comp.assessment.policy.model_dump(mode="json"),
+            "evaluated_at": comp.assessment.to_dict()["evaluated_at"],
+        }
+        answer.values_read = [v.to_dict() for v in comp.values.values]
+        answer.assessment_form = comp.form_link
+        answer.urgent = bool(und.red_flag_statements)
+        answer.confidence = 1.0 if comp.lead else 0.5
+
+    # ------------------------------------------------------------------ abstentions
+    def _urgent_lines(
+        self,
+        lines: list[str],
+        und: Understanding,
+        audience: Audience,
+        cite: object,
+    ) -> None:
+        from leptoguide.answer.compose import URGENT_LABEL
+
+        assert callable(cite)
+        for sid in und.red_flag_statements:
+            st = self.kb.statements.get(sid)
+            if st is None:
+                continue
+            text = st.patient if audience == "patient" else st.clinician
+            lines += [f"**{URGENT_LABEL[audience]}** {text} {cite([sid])}", ""]
+
+    def _abstain(
+        self,
+        answer: Answer,
+        verdict: Verdict,
+        und: Understanding,
+        retrieval: Retrieval,
+        top_k: int,
+    ) -> None:
+        answer.abstain_kind = verdict.kind
+        answer.suggestions = list(SUGGESTIONS[answer.audience])
+        if verdict.kind == "personal":
+            answer.reason = REASON_PERSONAL[answer.audience]
+            # kind, not cold: general information that helps, and what to ask the team
+            in_scope = verdict.features.get("scope", 0.0) > 0
+            chosen = (
+                select_statements(retrieval.statements, self.kb, 1, "patient") if in_scope else []
+            )
+            lead = Lead(
+                urgent=und.red_flag_statements,
+                next_steps=self._next_steps() if in_scope else [],
+                terms=content_tokens(und.query),
+                retrieved=frozenset(h.key for h in retrieval.statements),
+            )
+            comp = compose(self.kb, chosen, "patient", (), None, lead)
+            urgent, _, rest = comp.markdown.partition("\n\n") if lead.urgent else ("", "", "")
+            tries = "; ".join(f"“{s}”" for s in answer.suggestions)
+            general = (
+                comp.markdown
+                if in_scope
+                else f"You can ask LeptoGuide general questions, for example: {tries}.\n"
+            )
+            answer.answer = (
+                f"{urgent}\n\n{answer.reason}\n\n{rest}"
+                if lead.urgent
+                else f"{answer.reason}\n\n{general}"
+            )
+            answer.citations = comp.citations
+            answer.statements = comp.statements
+            answer.urgent = bool(und.red_flag_statements)
+            answer.lead = urgent if lead.urgent else answer.reason
+            return
+        if und.red_flags and verdict.kind != "instructions":
+            # warning signs: urgent care first, even when the rest cannot be answered
+            comp = compose(
+                self.kb, [], answer.audience, (), None, Lead(urgent=und.red_flag_statements)
+            )
+            answer.answer = comp.markdown + f"\n{answer.reason}\n"
+            answer.citations = comp.citations
+            answer.statements = comp.statements
+            answer.urgent = True
+            answer.lead = comp.markdown.strip()
+            return
+        tries = "; ".join(f"“{s}”" for s in answer.suggestions)
+        answer.answer = (
+            f"LeptoGuide cannot answer this question. {verdict.reason}\n\n"
+            f"You can ask another question, for example: {tries}.\n"
+        )
+
+    def _next_steps(self) -> list[str]:
+        return [sid for e in self.vocab.by_role.get("next-steps", []) for sid in e.statements]
+
+    # ------------------------------------------------------------------ retrieved answers
     def _passages(self, retrieval: Retrieval) -> list[tuple[Passage, Document]]:
         out: list[tuple[Passage, Document]] = []
         if self.store is None:
@@ -213,19 +490,43 @@ class QA:
                 break
         return out
 
-    def _fill(self, answer: Answer, retrieval: Retrieval, verdict: Verdict, top_k: int) -> None:
+    def _fill(
+        self,
+        answer: Answer,
+        retrieval: Retrieval,
+        verdict: Verdict,
+        top_k: int,
+        und: Understanding,
+    ) -> None:
         statements_ok = verdict.features.get("coverage", 0.0) >= self.options.abstain.min_coverage
         chosen = (
             select_statements(retrieval.statements, self.kb, top_k, answer.audience)
             if statements_ok
             else []
         )
+        extra: list[str] = []
+        for q in und.clarify_queries:
+            more = self.retriever.retrieve(q, limit=5)
+            picked = select_statements(more.statements, self.kb, 1, answer.audience)
+            extra += [s for s in picked if s not in chosen and s not in und.clarify_statements]
         passages = self._passages(retrieval)
-        comp = compose(self.kb, chosen, answer.audience, passages)
+        terms = topic_terms(und, retrieval.query, self.vocab)
+        lead = Lead(
+            urgent=und.red_flag_statements,
+            clarify=und.clarify_statements,
+            extra=extra,
+            terms=terms,
+            weights={t: idf(self.index, t) for t in terms},
+            retrieved=frozenset(h.key for h in retrieval.statements),
+            next_steps=self._next_steps() if answer.audience == "patient" else [],
+        )
+        comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
+        answer.lead = comp.lead
         answer.citations = comp.citations
         answer.statements = comp.statements
         answer.warnings = comp.warnings
+        answer.urgent = bool(und.red_flag_statements)
         if answer.audience == "patient" and comp.plain:
             from leptoguide.knowledge.readability import reading_grade
 
@@ -285,6 +586,7 @@ def ask(
     kb: KnowledgeBase | None = None,
     conversations: ConversationStore | None = None,
     options: Options | None = None,
+    at: dt.datetime | None = None,
 ) -> Answer:
     """Answer ``question`` from the knowledge base, with citations, or abstain with a reason."""
     qa = engine(kb, options)
@@ -294,6 +596,7 @@ def ask(
         conversation_id=conversation_id,
         top_k=top_k,
         conversations=conversations,
+        at=at,
     )
 
 

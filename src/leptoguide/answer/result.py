@@ -50,6 +50,22 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     retrieval: dict[str, Any] = field(default_factory=dict)
     llm: dict[str, Any] | None = None
+    lead: str = ""
+    """The first one to three sentences (Markdown, with their [n] markers)."""
+    urgent: bool = False
+    """Warning signs were described: the answer starts with 'seek urgent care now'."""
+    abstain_kind: str | None = None
+    """Why LeptoGuide abstained: instructions, empty, out-of-scope, personal or unsupported."""
+    suggestions: list[str] = field(default_factory=list)
+    """After an abstention: questions LeptoGuide can answer (the conversation goes on)."""
+    understood: dict[str, Any] = field(default_factory=dict)
+    """How the question was read: shorthand and lay words, spelling corrections, warning signs."""
+    values_read: list[dict[str, Any]] = field(default_factory=list)
+    """Computed answers: the patient values read from the question (to check and correct)."""
+    assessment_form: str | None = None
+    """Computed answers: the assessment form route, pre-filled with the values read."""
+    computed: dict[str, Any] | None = None
+    """Computed answers: the intent, the engine findings that answer, policy and time."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -73,4 +89,16 @@ class Answer:
         out["retrieval"] = dict(self.retrieval)
         if self.llm is not None:
             out["llm"] = dict(self.llm)
+        out["lead"] = self.lead
+        out["urgent"] = self.urgent
+        if self.abstain_kind is not None:
+            out["abstain_kind"] = self.abstain_kind
+        if self.suggestions:
+            out["suggestions"] = list(self.suggestions)
+        if self.understood:
+            out["understood"] = dict(self.understood)
+        if self.computed is not None:
+            out["computed"] = dict(self.computed)
+            out["values_read"] = list(self.values_read)
+            out["assessment_form"] = self.assessment_form
         return out

@@ -13,6 +13,7 @@ from leptoguide import __version__
 from leptoguide.api import cds_hooks, rest
 from leptoguide.api.errors import install_error_handlers
 from leptoguide.api.jwt_auth import UNAUTHENTICATED_WARNING, WARNING_HEADER
+from leptoguide.api.limits import BodySizeLimit
 from leptoguide.api.rest import AUDIT_HEADER
 from leptoguide.api.rest_auth import document_security, log_api_security
 from leptoguide.api.state import ServiceState
@@ -29,7 +30,16 @@ DESCRIPTION = (
 
 
 def check_security(settings: Settings, issuer_count: int) -> None:
-    """Refuse unauthenticated CDS Hooks on a non-loopback bind unless explicitly allowed."""
+    """Refuse unauthenticated CDS Hooks on a non-loopback bind unless explicitly allowed, and JWT
+    verification without a configured public URL (the audience is never taken from a request)."""
+    if issuer_count and not settings.public_url:
+        raise InputError(
+            "leptoguide serve",
+            "trusted CDS clients are configured but no public URL: set LEPTOGUIDE_PUBLIC_URL "
+            "(or --public-url) to the external base URL EHRs call; JWT audiences are checked "
+            "against it, never against the request's Host header",
+            "public_url",
+        )
     if issuer_count or settings.loopback or settings.allow_unauthenticated:
         if not issuer_count:
             log.warning(
@@ -66,6 +76,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "OPTIONS"],
+            allow_credentials=False,
             allow_headers=["Authorization", "Content-Type", "Accept"],
             expose_headers=[WARNING_HEADER, AUDIT_HEADER, "WWW-Authenticate"],
             max_age=600,
@@ -74,6 +85,8 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
     app.include_router(cds_hooks.router())
     _mount_web(app, settings)
     document_security(app, settings)
+    # outermost: the size cap runs before routing, authentication and any body parsing
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if not state.verifier.required:
         log.warning("CDS Hooks responses carry %s: %s", WARNING_HEADER, UNAUTHENTICATED_WARNING)
     log_api_security(settings)

@@ -47,12 +47,32 @@ class DraftOrder:
     concept: str
     reference: str | None
     text: str | None
+    route: str | None = None
+    medication: bool = False
 
 
-def draft_orders(case: Case, selections: Iterable[str] | None = None) -> list[DraftOrder]:
-    """Draft orders in the case; for order-select, the selected ones when they can be matched."""
-    drafts = [DraftOrder(e.concept, e.reference, e.text) for e in case.medications if e.draft]
-    drafts += [DraftOrder(e.concept, e.reference, e.text) for e in case.procedures if e.draft]
+def draft_orders(
+    case: Case,
+    selections: Iterable[str] | None = None,
+    draft_refs: Iterable[str] | None = None,
+) -> list[DraftOrder]:
+    """The orders being placed: those of ``draft_refs`` (the request's draftOrders) when given,
+    else every draft in the case; for order-select, the selected ones when they can be matched."""
+    refs = set(draft_refs) if draft_refs is not None else None
+
+    def is_draft(reference: str | None, draft: bool) -> bool:
+        return reference in refs if refs is not None else draft
+
+    drafts = [
+        DraftOrder(e.concept, e.reference, e.text, e.route, True)
+        for e in case.medications
+        if is_draft(e.reference, e.draft)
+    ]
+    drafts += [
+        DraftOrder(e.concept, e.reference, e.text)
+        for e in case.procedures
+        if is_draft(e.reference, e.draft)
+    ]
     chosen = set(selections or ())
     if chosen:
         picked = [d for d in drafts if d.reference in chosen]
@@ -61,12 +81,21 @@ def draft_orders(case: Case, selections: Iterable[str] | None = None) -> list[Dr
     return drafts
 
 
+def order_matches(rule: Rule, order: DraftOrder, concepts: Iterable[str] | None = None) -> bool:
+    """The order is one of ``concepts`` (default: the rule's orders), by a route the rule names."""
+    if order.concept not in (rule.orders if concepts is None else concepts):
+        return False
+    if order.medication and rule.order_routes:
+        return order.route in rule.order_routes
+    return True
+
+
 def relevant(rule: Rule, hook: str, orders: list[DraftOrder]) -> bool:
     if hook not in rule.hooks:
         return False
     if hook == "patient-view" or not rule.orders:
         return True
-    return any(o.concept in rule.orders for o in orders)
+    return any(order_matches(rule, o) for o in orders)
 
 
 def _clip(text: str) -> str:
@@ -96,6 +125,144 @@ def citations_markdown(kb: KnowledgeBase, citations: list[Citation], base: str) 
     return "\n".join(lines)
 
 
+def suggestion_citations(kb: KnowledgeBase, rule: Rule) -> list[Citation]:
+    """Citations of the statements behind the rule's suggestions (first source of each)."""
+    out: list[Citation] = []
+    for sug in rule.suggestions:
+        for sid in sug.cites:
+            st = kb.statements.get(sid)
+            if st is None or not st.sources:
+                continue
+            out.append(
+                Citation(
+                    statement=sid,
+                    source=st.sources[0].source,
+                    locator=st.sources[0].locator,
+                    statement_status=st.status,
+                )
+            )
+    return out
+
+
+def _not_recorded(finding: Finding, assessment_missing: set[str], facts: list[str]) -> bool:
+    status = {i.fact: i.status for i in finding.inputs}
+    return any((status[f] != "ok") if f in status else (f in assessment_missing) for f in facts)
+
+
+def order_resource(kb: KnowledgeBase, concept_id: str, patient_id: str | None) -> dict[str, Any]:
+    """A draft order (proposal) for a concept, coded from the terminology."""
+    concept = kb.concepts[concept_id]
+    code: dict[str, Any] = {"text": concept.display}
+    codings = [
+        {"system": c.system, "code": c.code, "display": c.display or concept.display}
+        for c in concept.codes
+        if "*" not in c.code
+    ]
+    if codings:
+        code["coding"] = codings
+    res: dict[str, Any] = {"status": "draft", "intent": "proposal"}
+    if concept.kind == "medication":
+        res = {
+            "resourceType": "MedicationRequest",
+            **res,
+            "medicationCodeableConcept": code,
+        }
+    else:
+        res = {"resourceType": "ServiceRequest", **res, "code": code}
+    if patient_id:
+        res["subject"] = {"reference": f"Patient/{patient_id}"}
+    return res
+
+
+def build_suggestions(
+    finding: Finding,
+    rule: Rule,
+    *,
+    kb: KnowledgeBase,
+    orders: list[DraftOrder],
+    audit_id: str,
+    patient_id: str | None,
+    assessment_missing: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The card's suggestions: each delete or replace names the exact draft order it acts on;
+    in an ``at-most-one`` group only the first recommended suggestion stays recommended."""
+    specs = list(rule.suggestions)
+    if not specs and rule.suggestion_action == "delete-order":
+        from leptoguide.knowledge.models import OrderSuggestion
+
+        specs = [
+            OrderSuggestion(
+                action="delete",
+                label=rule.suggestion or "Remove the order",
+                targets=list(rule.orders),
+                recommended=rule.severity == "critical",
+            )
+        ]
+    out: list[dict[str, Any]] = []
+    for n, spec in enumerate(specs):
+        if spec.action == "create":
+            if spec.when_not_recorded and not _not_recorded(
+                finding, assessment_missing or set(), spec.when_not_recorded
+            ):
+                continue
+            assert spec.concept is not None
+            display = kb.concepts[spec.concept].display
+            out.append(
+                {
+                    "label": _clip(spec.label),
+                    "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/{rule.id}/{n}")),
+                    "isRecommended": spec.recommended,
+                    "actions": [
+                        {
+                            "type": "create",
+                            "description": f"Add an order: {display}",
+                            "resource": order_resource(kb, spec.concept, patient_id),
+                        }
+                    ],
+                }
+            )
+            continue
+        for o in orders:
+            if not o.reference or not order_matches(rule, o, spec.targets):
+                continue
+            concept = kb.concepts.get(o.concept)
+            name = o.text or (concept.display if concept else o.concept)
+            actions: list[dict[str, Any]] = [
+                {
+                    "type": "delete",
+                    "description": f"Remove the draft order {o.reference} ({name})",
+                    "resourceId": o.reference,
+                }
+            ]
+            if spec.action == "replace":
+                assert spec.concept is not None
+                actions.append(
+                    {
+                        "type": "create",
+                        "description": f"Add an order: {kb.concepts[spec.concept].display} "
+                        "(dose and route to be completed)",
+                        "resource": order_resource(kb, spec.concept, patient_id),
+                    }
+                )
+            out.append(
+                {
+                    "label": _clip(spec.label),
+                    "uuid": str(
+                        uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/{rule.id}/{n}/{o.reference}")
+                    ),
+                    "isRecommended": spec.recommended,
+                    "actions": actions,
+                }
+            )
+    if rule.selection == "at-most-one":
+        seen = False
+        for sug in out:
+            if sug["isRecommended"] and seen:
+                sug["isRecommended"] = False
+            seen = seen or sug["isRecommended"]
+    return out
+
+
 def card_for(
     finding: Finding,
     rule: Rule,
@@ -104,6 +271,8 @@ def card_for(
     orders: list[DraftOrder],
     base: str,
     audit_id: str,
+    patient_id: str | None = None,
+    assessment_missing: set[str] | None = None,
 ) -> dict[str, Any]:
     """One CDS Hooks card for one finding."""
     parts = [finding.detail.strip()]
@@ -121,7 +290,7 @@ def card_for(
             "*Draft: part of this rule or its evidence has not been checked against the "
             "cited source.*"
         )
-    refs = citations_markdown(kb, finding.citations, base)
+    refs = citations_markdown(kb, [*finding.citations, *suggestion_citations(kb, rule)], base)
     if refs:
         parts.append("**Sources**\n\n" + refs)
     first_statement = next((c.statement for c in finding.citations if c.statement), None)
@@ -145,26 +314,18 @@ def card_for(
             }
         ],
     }
-    if rule.suggestion_action == "delete-order":
-        targets = [o for o in orders if o.concept in rule.orders and o.reference]
-        suggestions = [
-            {
-                "label": _clip(rule.suggestion or f"Remove the {o.text or o.concept} order"),
-                "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/{rule.id}/{o.reference}")),
-                "isRecommended": rule.severity == "critical",
-                "actions": [
-                    {
-                        "type": "delete",
-                        "description": f"Remove the draft order {o.reference}",
-                        "resourceId": o.reference,
-                    }
-                ],
-            }
-            for o in targets
-        ]
-        if suggestions:
-            card["suggestions"] = suggestions
-            card["selectionBehavior"] = "at-most-one"
+    suggestions = build_suggestions(
+        finding,
+        rule,
+        kb=kb,
+        orders=orders,
+        audit_id=audit_id,
+        patient_id=patient_id,
+        assessment_missing=assessment_missing,
+    )
+    if suggestions:
+        card["suggestions"] = suggestions
+        card["selectionBehavior"] = rule.selection
     if card["indicator"] != "info":
         card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
     return card
@@ -203,6 +364,45 @@ def missing_data_card(
     }
 
 
+def dropped_card(
+    dropped: list[tuple[str, str | None, str]], *, base: str, audit_id: str
+) -> dict[str, Any] | None:
+    """One card listing what the request held that could not be used (location, reference, why).
+
+    A warning when a draft order is among them (that order was not checked), else info."""
+    if not dropped:
+        return None
+    draft = any(where.startswith("context.draftOrders") for where, _, _ in dropped)
+    lines = [
+        f"- `{where}`" + (f" ({ref})" if ref else "") + f": {why}" for where, ref, why in dropped
+    ]
+    head = (
+        "A draft order could not be read and was not checked"
+        if draft
+        else f"{len(dropped)} resource(s) in the request could not be used"
+    )
+    return {
+        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/not-read")),
+        "summary": _clip(f"{head}; the rest was assessed."),
+        "detail": "Left out of this assessment (missing data is never read as safe):\n\n"
+        + "\n".join(lines[:50])
+        + (f"\n- and {len(lines) - 50} more" if len(lines) > 50 else ""),
+        "indicator": "warning" if draft else "info",
+        "source": {
+            "label": "LeptoGuide",
+            "url": f"{base}/assess/{audit_id}",
+            "topic": {"system": RULE_SYSTEM, "code": "not-read", "display": "Data not read"},
+        },
+        "links": [
+            {
+                "label": "Full cited assessment in LeptoGuide",
+                "url": f"{base}/assess/{audit_id}",
+                "type": "absolute",
+            }
+        ],
+    }
+
+
 def build_cards(
     assessment: Assessment | Mapping[str, object],
     case: Case,
@@ -212,10 +412,15 @@ def build_cards(
     base: str,
     audit_id: str,
     selections: list[str] | None = None,
+    draft_refs: list[str] | None = None,
+    patient_id: str | None = None,
+    dropped: list[tuple[str, str | None, str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The cards for ``hook``: relevant findings (severity order kept), then missing data."""
+    """The cards for ``hook``: relevant findings (severity order kept), then missing data, then
+    what could not be read."""
     assessment = as_assessment(assessment)
-    orders = draft_orders(case, selections) if hook != "patient-view" else []
+    orders = draft_orders(case, selections, draft_refs) if hook != "patient-view" else []
+    missing = {m.item for m in assessment.missing}
     cards: list[dict[str, Any]] = []
     shown: set[str] = set()
     for finding in assessment.findings:
@@ -223,10 +428,24 @@ def build_cards(
         if rule is None or not relevant(rule, hook, orders):
             continue
         shown.add(rule.id)
-        cards.append(card_for(finding, rule, kb=kb, orders=orders, base=base, audit_id=audit_id))
+        cards.append(
+            card_for(
+                finding,
+                rule,
+                kb=kb,
+                orders=orders,
+                base=base,
+                audit_id=audit_id,
+                patient_id=patient_id,
+                assessment_missing=missing,
+            )
+        )
     if hook == "patient-view":
         hook_rules = {r.id for r in kb.rules.values() if hook in r.hooks}
         extra = missing_data_card(assessment, hook_rules, base=base, audit_id=audit_id)
         if extra:
             cards.append(extra)
+    not_read = dropped_card(dropped or [], base=base, audit_id=audit_id)
+    if not_read:
+        cards.append(not_read)
     return cards

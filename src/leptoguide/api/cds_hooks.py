@@ -11,14 +11,24 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+import orjson
 from fastapi import APIRouter, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide.api.cards import build_cards
+from leptoguide.api.cds_request import Dropped, assemble, read_case
 from leptoguide.api.errors import ApiError, error_responses
 from leptoguide.api.fhir_client import FhirUnavailable, fetch_prefetch
 from leptoguide.api.jwt_auth import AuthResult
@@ -158,6 +168,12 @@ class OverrideReason(BaseModel):
     reason: Coding | None = None
     userComment: str | None = Field(default=None, max_length=4000)
 
+    @model_validator(mode="after")
+    def _reason_or_comment(self) -> OverrideReason:
+        if self.reason is None and self.userComment is None:
+            raise ValueError("an overrideReason needs a reason, a userComment or both (cds-fb-3)")
+        return self
+
 
 class AcceptedSuggestion(BaseModel):
     id: str = Field(min_length=1, max_length=200)
@@ -176,6 +192,12 @@ class FeedbackItem(BaseModel):
         if value.tzinfo is None:
             raise ValueError("outcomeTimestamp needs a UTC offset (RFC 3339)")
         return value
+
+    @model_validator(mode="after")
+    def _accepted_names_suggestions(self) -> FeedbackItem:
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("an accepted outcome needs acceptedSuggestions (cds-fb-2)")
+        return self
 
 
 class FeedbackRequest(BaseModel):
@@ -218,58 +240,6 @@ def _check_context(service: HookService, req: CdsRequest) -> None:
             )
 
 
-def _resources(value: Any, where: str = "prefetch") -> list[dict[str, Any]]:
-    """Resources in a prefetch value (a resource or a search Bundle); outcomes are dropped.
-
-    An entry that is not an object with a resource object is an error (400), never skipped:
-    a draft order the service cannot read must not turn into an empty card list."""
-    if value is None:
-        return []
-    if value.get("resourceType") == "Bundle":
-        out = []
-        entries = value.get("entry") or []
-        if not isinstance(entries, list):
-            raise ApiError(400, f"{where}.entry must be a list", expression=[f"{where}.entry"])
-        for i, entry in enumerate(entries):
-            field = f"{where}.entry[{i}]"
-            if not isinstance(entry, dict):
-                raise ApiError(400, f"{field} must be a JSON object", expression=[field])
-            res, search = entry.get("resource"), entry.get("search") or {}
-            if not isinstance(res, dict) or not isinstance(search, dict):
-                key = "resource" if not isinstance(res, dict) else "search"
-                raise ApiError(
-                    400, f"{field}.{key} must be a JSON object", expression=[f"{field}.{key}"]
-                )
-            if res.get("resourceType") == "OperationOutcome":
-                continue
-            if search.get("mode") == "outcome":
-                continue
-            out.append(res)
-        return out
-    if value.get("resourceType") == "OperationOutcome":
-        return []
-    return [value]
-
-
-def combined_bundle(
-    prefetch: dict[str, Any], draft_orders: dict[str, Any] | None
-) -> dict[str, Any]:
-    """One collection Bundle of every prefetched resource plus the draft orders."""
-    seen: set[tuple[str, str]] = set()
-    entries: list[dict[str, Any]] = []
-    sources = [(v, f"prefetch.{k}") for k, v in prefetch.items()]
-    if draft_orders is not None:
-        sources.append((draft_orders, "context.draftOrders"))
-    for value, where in sources:
-        for res in _resources(value, where):
-            key = (str(res.get("resourceType")), str(res.get("id") or id(res)))
-            if key in seen:
-                continue
-            seen.add(key)
-            entries.append({"resource": res})
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
-
-
 def _usable(value: Any) -> bool:
     return value is None or (
         isinstance(value, dict) and value.get("resourceType") not in (None, "OperationOutcome")
@@ -278,20 +248,25 @@ def _usable(value: Any) -> bool:
 
 async def resolve_prefetch(
     state: ServiceState, req: CdsRequest, templates: dict[str, str]
-) -> dict[str, Any]:
-    """Sent prefetch where usable; the rest fetched from fhirServer (412 if impossible)."""
+) -> tuple[dict[str, Any], list[Dropped]]:
+    """Sent prefetch where usable; the rest fetched from fhirServer (412 if impossible).
+
+    A prefetch value that is not a FHIR resource is unusable, reported, and fetched instead."""
     sent = req.prefetch or {}
+    unusable: list[Dropped] = []
     for key, value in sent.items():
         if value is not None and not isinstance(value, dict):
-            raise ApiError(
-                400,
-                f"prefetch {key!r} must be a FHIR resource or null",
-                expression=[f"prefetch.{key}"],
-            )
+            if not req.fhirServer:  # nothing to read it from instead: the request is malformed
+                raise ApiError(
+                    400,
+                    f"prefetch {key!r} must be a FHIR resource or null",
+                    expression=[f"prefetch.{key}"],
+                )
+            unusable.append(Dropped(f"prefetch.{key}", None, "not a FHIR resource or Bundle"))
     have = {k: v for k, v in sent.items() if k in templates and _usable(v)}
     need = {k: t for k, t in templates.items() if k not in have}
     if not need:
-        return have
+        return have, unusable
     if not req.fhirServer:
         raise ApiError(
             412,
@@ -301,19 +276,21 @@ async def resolve_prefetch(
             expression=["prefetch", "fhirServer"],
         )
     auth = req.fhirAuthorization.model_dump() if req.fhirAuthorization else None
+    settings = state.settings
     try:
         fetched = await fetch_prefetch(
             req.fhirServer,
             auth,
             need,
             req.context,
-            timeout=state.settings.fhir_timeout_seconds,
+            timeout=settings.fhir_timeout_seconds,
+            max_bytes=settings.fhir_max_response_bytes,
         )
     except FhirUnavailable as exc:
         raise ApiError(
             412, f"cannot obtain the data the service needs: {exc}", expression=["fhirServer"]
         ) from exc
-    return {**have, **fetched}
+    return {**have, **fetched}, unusable
 
 
 def run_hook(
@@ -323,14 +300,20 @@ def run_hook(
     prefetch: dict[str, Any],
     base: str,
     auth: AuthResult | None = None,
+    unusable: list[Dropped] | None = None,
 ) -> dict[str, Any]:
-    """Case -> assessment -> cards -> audit (committed) -> response body."""
-    from leptoguide.intake import read_document
+    """Case -> assessment -> cards -> audit (committed) -> response body.
 
+    Drafts win over prefetched copies, other patients' and unreadable resources are left out
+    with a reason (see :mod:`leptoguide.api.cds_request`); the rest is assessed."""
     ctx = req.context
+    patient_id = str(ctx.get("patientId"))
     draft = ctx.get("draftOrders") if service.hook != "patient-view" else None
-    bundle = combined_bundle(prefetch, draft)
-    case = read_document(bundle, name=f"CDS Hooks {service.hook} request", kb=state.kb)
+    hook_input = assemble(prefetch, draft, patient_id)
+    hook_input.dropped[:0] = unusable or []
+    case = read_case(
+        hook_input, name=f"CDS Hooks {service.hook} request", kb=state.kb, patient_id=patient_id
+    )
     assessment = state.assess(case, at=None, audience="clinician")
     audit_id = str(uuid.uuid4())
     cards = build_cards(
@@ -341,17 +324,21 @@ def run_hook(
         base=base,
         audit_id=audit_id,
         selections=ctx.get("selections") if service.hook == "order-select" else None,
+        draft_refs=hook_input.drafts if service.hook != "patient-view" else None,
+        patient_id=patient_id,
+        dropped=[(d.where, d.reference, d.reason) for d in hook_input.dropped],
     )
     response = {"cards": cards}
     state.record(
         service=f"cds-hooks/{service.id}",
-        patient_id=str(ctx.get("patientId")),
-        input_data={"hook": req.hook, "context": ctx, "bundle": bundle},
+        patient_id=patient_id,
+        input_data={"hook": req.hook, "context": ctx, "bundle": hook_input.bundle},
         output={
             "hook": req.hook,
             "hookInstance": req.hookInstance,
             "response": response,
             "assessment": assessment.model_dump(),
+            "dropped": [d.__dict__ for d in hook_input.dropped],
         },
         event_id=audit_id,
         **audit_actor(auth),
@@ -367,20 +354,48 @@ def audit_actor(auth: AuthResult | None) -> dict[str, str | None]:
     return {"actor": None, "auth_method": "none"}
 
 
-def _audience_url(state: ServiceState, request: Request) -> str:
-    """The exact URL the JWT's ``aud`` must name (configured public URL if behind a proxy)."""
-    if state.settings.public_url:
-        return state.settings.public_url + request.url.path
-    return str(request.url.replace(query=None, fragment=None))
+def audience_url(state: ServiceState, request: Request) -> str:
+    """The exact URL the JWT's ``aud`` must name: the configured public URL plus the path.
+
+    Never taken from the request (Host header, scheme): a forged Host cannot choose the audience.
+    ``create_app`` refuses to verify JWTs without a public URL (``serve`` sets one on loopback)."""
+    return (state.settings.public_url or "") + request.url.path
 
 
 async def authenticate(request: Request, authorization: str | None) -> AuthResult:
     state: ServiceState = request.app.state.leptoguide
-    if not state.verifier.required:  # nothing to verify: no thread hop
-        return state.verifier.verify(authorization, "")
-    return await run_in_threadpool(
-        state.verifier.verify, authorization, _audience_url(state, request)
-    )
+    audience = audience_url(state, request) if state.settings.public_url else ""
+    if not state.verifier.required:  # nothing to verify with keys: no thread hop
+        return state.verifier.verify(authorization, audience)
+    return await run_in_threadpool(state.verifier.verify, authorization, audience)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI request body for a route that reads its body itself (after authentication)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+async def read_body(request: Request, model: type[_Model]) -> _Model:
+    """Parse and validate the JSON body (called after authentication; size already capped)."""
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"malformed JSON: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from exc
 
 
 def router() -> APIRouter:
@@ -395,39 +410,47 @@ def router() -> APIRouter:
         state: ServiceState = request.app.state.leptoguide
         return JSONResponse(discovery(state.kb), headers=auth.headers())
 
-    @r.post("/cds-services/{service_id}", summary="Call a CDS service", responses=errs)
+    @r.post(
+        "/cds-services/{service_id}",
+        summary="Call a CDS service",
+        responses=errs,
+        openapi_extra=_body_schema(CdsRequest),
+    )
     async def call_service(
         service_id: str,
-        body: CdsRequest,
         request: Request,
         authorization: str | None = Header(default=None),
     ) -> JSONResponse:
         service = SERVICES.get(service_id)
         if service is None:
             raise ApiError(404, f"no CDS service {service_id!r}", expression=["service_id"])
-        auth = await authenticate(request, authorization)
+        auth = await authenticate(request, authorization)  # before a byte of the body is read
+        body = await read_body(request, CdsRequest)
         state: ServiceState = request.app.state.leptoguide
         _check_context(service, body)
         templates = prefetch_templates(state.kb, service.hook)
-        prefetch = await resolve_prefetch(state, body, templates)
+        prefetch, unusable = await resolve_prefetch(state, body, templates)
         base = state.public_base(str(request.base_url))
-        result = await run_in_threadpool(run_hook, state, service, body, prefetch, base, auth)
+        result = await run_in_threadpool(
+            run_hook, state, service, body, prefetch, base, auth, unusable
+        )
         return JSONResponse(result, headers=auth.headers())
 
     @r.post(
         "/cds-services/{service_id}/feedback",
         summary="Feedback on cards (accepted / overridden)",
         responses=errs,
+        openapi_extra=_body_schema(FeedbackRequest),
     )
     async def feedback(
         service_id: str,
-        body: FeedbackRequest,
         request: Request,
         authorization: str | None = Header(default=None),
     ) -> JSONResponse:
         if service_id not in SERVICES:
             raise ApiError(404, f"no CDS service {service_id!r}", expression=["service_id"])
         auth = await authenticate(request, authorization)
+        body = await read_body(request, FeedbackRequest)
         state: ServiceState = request.app.state.leptoguide
         from leptoguide.store.cds import store_feedback
 

@@ -1,8 +1,11 @@
 """Fetch prefetch data the CDS client did not send, from its FHIR server.
 
 Templates are rendered with root-level primitive ``context`` fields (and the ``user*Id`` tokens);
-queries run concurrently with the bearer token from ``fhirAuthorization`` and a timeout; searches
-follow ``next`` links on the same server for a bounded number of pages. Any failure raises
+queries run concurrently with the bearer token from ``fhirAuthorization``; searches follow ``next``
+links on the same server for a bounded number of pages. All reads of one request share a hard
+deadline (``timeout`` seconds from the first byte sent to the last byte read, whatever the server's
+pace) and a byte budget (``max_bytes`` over every response body, counted while streaming, so an
+oversized answer is cut off rather than held in memory). Any failure raises
 :class:`FhirUnavailable`, which the CDS endpoint turns into HTTP 412.
 """
 
@@ -14,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+import orjson
 
 from leptoguide.settings import LOOPBACK_HOSTS
 
@@ -69,21 +73,46 @@ def _same_server(base: str, url: str) -> bool:
     return (a.scheme, a.netloc) == (b.scheme, b.netloc) and b.path.startswith(a.path)
 
 
-async def _get(client: httpx.AsyncClient, url: str) -> Any:
+class _Budget:
+    """Bytes still allowed for the response bodies of one request."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.left = max_bytes
+        self.max = max_bytes
+
+    def take(self, n: int, url: str) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise FhirUnavailable(
+                f"FHIR server responses exceed {self.max} bytes (at {url}); refused"
+            )
+
+
+async def _get(client: httpx.AsyncClient, url: str, budget: _Budget) -> Any:
     try:
-        resp = await client.get(url)
+        async with client.stream("GET", url) as resp:
+            if resp.status_code >= 400:
+                raise FhirUnavailable(f"FHIR server answered {resp.status_code} for {url}")
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > budget.left:
+                raise FhirUnavailable(
+                    f"FHIR server response for {url} is {declared} bytes, over the "
+                    f"{budget.max}-byte limit; refused"
+                )
+            chunks: list[bytes] = []
+            async for chunk in resp.aiter_bytes():
+                budget.take(len(chunk), url)
+                chunks.append(chunk)
     except httpx.HTTPError as exc:
         raise FhirUnavailable(f"FHIR server unreachable for {url}: {type(exc).__name__}") from exc
-    if resp.status_code >= 400:
-        raise FhirUnavailable(f"FHIR server answered {resp.status_code} for {url}")
     try:
-        return resp.json()
-    except ValueError as exc:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
         raise FhirUnavailable(f"FHIR server returned non-JSON for {url}") from exc
 
 
-async def _query(client: httpx.AsyncClient, base: str, path: str) -> Any:
-    data = await _get(client, f"{base}/{path.lstrip('/')}")
+async def _query(client: httpx.AsyncClient, base: str, path: str, budget: _Budget) -> Any:
+    data = await _get(client, f"{base}/{path.lstrip('/')}", budget)
     if not isinstance(data, dict) or "resourceType" not in data:
         raise FhirUnavailable(f"FHIR server returned no resource for {path}")
     if data["resourceType"] != "Bundle":
@@ -97,7 +126,7 @@ async def _query(client: httpx.AsyncClient, base: str, path: str) -> Any:
         )
         if not nxt or not _same_server(base, nxt):
             break
-        page = await _get(client, nxt)
+        page = await _get(client, nxt, budget)
         if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
             break
         entries.extend(page.get("entry") or [])
@@ -111,6 +140,7 @@ async def fetch_prefetch(
     context: dict[str, Any],
     *,
     timeout: float,
+    max_bytes: int = 20_000_000,
 ) -> dict[str, Any]:
     """Run the given prefetch templates against ``fhir_server``; key -> resource or Bundle."""
     base = check_server(fhir_server)
@@ -125,6 +155,15 @@ async def fetch_prefetch(
             raise FhirUnavailable(f"prefetch {key!r}: the context lacks a value for {template}")
         paths[key] = rendered
     limits = httpx.Timeout(timeout, connect=min(timeout, 2.0))
+    budget = _Budget(max_bytes)
     async with httpx.AsyncClient(headers=headers, timeout=limits, follow_redirects=False) as client:
-        results = await asyncio.gather(*(_query(client, base, p) for p in paths.values()))
+        try:
+            results = await asyncio.wait_for(
+                asyncio.gather(*(_query(client, base, p, budget) for p in paths.values())),
+                timeout,
+            )
+        except TimeoutError as exc:
+            raise FhirUnavailable(
+                f"FHIR server did not answer within {timeout:g} s; gave up"
+            ) from exc
     return dict(zip(paths, results, strict=True))

@@ -13,9 +13,9 @@ Rules (CDS Hooks 2.0 security section and its best-practices page):
 Trusted issuers file (YAML or JSON)::
 
     issuers:
-      - iss: https://sandbox.cds-hooks.org
-        jwks_file: sandbox-jwks.json          # relative to this file
-        jku: [https://sandbox.cds-hooks.org/.well-known/jwks.json]
+      - iss: https://ehr.example-hospital.org
+        jwks_file: ehr-jwks.json              # relative to this file
+        jku: [https://ehr.example-hospital.org/.well-known/jwks.json]
 """
 
 from __future__ import annotations
@@ -179,8 +179,12 @@ class JwtVerifier:
             raise _unauthorized(f"key {kid!r} is not a usable JWK") from exc
 
     def verify(self, authorization: str | None, audience: str) -> AuthResult:
-        """Check the ``Authorization`` header for a call to ``audience`` (the service URL)."""
-        if not self.required:
+        """Check the ``Authorization`` header for a call to ``audience`` (the service URL).
+
+        Without trusted issuers (open mode) a call without a token is accepted with a warning,
+        but a token that is present must still be a well-formed, unexpired CDS Hooks JWT for this
+        service: a garbage or stale token is rejected, never silently ignored."""
+        if not self.required and not authorization:
             return AuthResult(None, UNAUTHENTICATED_WARNING)
         if not authorization or not authorization.lower().startswith("bearer "):
             raise _unauthorized("missing 'Authorization: Bearer <JWT>'")
@@ -197,11 +201,13 @@ class JwtVerifier:
         if not isinstance(kid, str) or not kid:
             raise _unauthorized("header 'kid' is required")
         typ = header.get("typ")
-        if typ is not None and str(typ).upper() != "JWT":
-            raise _unauthorized(f"header typ {typ!r} is not JWT")
+        if not isinstance(typ, str) or typ.upper() != "JWT":
+            raise _unauthorized(f"header typ must be 'JWT' (got {typ!r})")
         jku = header.get("jku")
         if jku is not None and not isinstance(jku, str):
             raise _unauthorized("header 'jku' must be a URL")
+        if not self.required:
+            return self._check_unsigned(unverified, audience)
         iss = unverified.get("iss")
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
@@ -243,3 +249,24 @@ class JwtVerifier:
         if not self.claim(issuer.iss, jti, expires):
             raise _unauthorized("jti already used (replay)")
         return AuthResult(claims)
+
+    def _check_unsigned(self, claims: dict[str, Any], audience: str) -> AuthResult:
+        """Open mode: no keys to check the signature with, but the claims must make sense."""
+        leeway = self.settings.jwt_leeway_seconds
+        now = time.time()
+        for name in ("iss", "aud", "exp", "iat", "jti"):
+            if name not in claims:
+                raise _unauthorized(f"claim {name!r} is required")
+        try:
+            exp, iat = float(claims["exp"]), float(claims["iat"])
+        except (TypeError, ValueError) as exc:
+            raise _unauthorized("exp and iat must be numbers") from exc
+        if exp < now - leeway:
+            raise _unauthorized("token expired")
+        if iat > now + leeway:
+            raise _unauthorized("iat is in the future")
+        aud = claims["aud"]
+        auds = aud if isinstance(aud, list) else [aud]
+        if audience and audience not in auds:
+            raise _unauthorized(f"aud must be the service URL {audience}")
+        return AuthResult(None, UNAUTHENTICATED_WARNING + " (token present, signature not checked)")

@@ -26,10 +26,14 @@ app = typer.Typer(
 
 def _version_callback(value: bool) -> None:
     if value:
-        from leptoguide.knowledge.loader import get_knowledge
+        from leptoguide.knowledge import snapshot
 
-        kb = get_knowledge()
-        typer.echo(f"leptoguide {__version__}, knowledge {kb.version}")
+        known = snapshot.version(snapshot.default_data_dir())
+        if known is None:  # no snapshot for these files yet: load them (and write one)
+            from leptoguide.knowledge.loader import get_knowledge
+
+            known = get_knowledge().version
+        typer.echo(f"leptoguide {__version__}, knowledge {known}")
         raise typer.Exit()
 
 
@@ -52,7 +56,7 @@ def _register() -> None:
     from leptoguide.cli import kb
 
     app.add_typer(kb.app, name="kb")
-    for name in ("assess", "ask", "ingest", "serve", "audit", "users"):
+    for name in ("assess", "ask", "ingest", "serve", "audit", "users", "batch"):
         try:
             module = __import__(f"leptoguide.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -57,6 +57,25 @@ def validate(directory: DirOption = None) -> None:
 
 
 @app.command()
+def snapshot() -> None:
+    """Build the compiled knowledge snapshot that commands read while the files are unchanged."""
+    from leptoguide.knowledge import snapshot as snap
+    from leptoguide.knowledge.loader import load_knowledge
+
+    root = snap.default_data_dir()
+    kb = load_knowledge(root, check_readability=False)
+    path = snap.write(root, version=kb.version, value=kb)
+    if path is None:
+        typer.echo(
+            f"warning: cannot write a snapshot in {snap.cache_dir()} (not writable or not "
+            "private to this user); every command will load the knowledge files",
+            err=True,
+        )
+        return
+    typer.echo(f"snapshot: knowledge {kb.version} -> {path}")
+
+
+@app.command()
 def stats(directory: DirOption = None) -> None:
     """Counts by topic, status and source kind; stale and superseded sources."""
     from rich.table import Table

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,6 +48,22 @@ def serve(
             ),
         ),
     ] = False,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="External base URL EHRs call (card links, JWT audience). Default on a "
+            "loopback bind: http://HOST:PORT.",
+        ),
+    ] = None,
+    trusted_proxies: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-proxies",
+            help="Comma-separated addresses of reverse proxies whose X-Forwarded-For is "
+            "believed (default: none; the connection's address is the client).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the REST API, CDS Hooks services and web app (OpenAPI at /docs)."""
@@ -65,7 +81,14 @@ def serve(
         s.ENV_TRUSTED_ISSUERS: str(trusted_issuers) if trusted_issuers else None,
         s.ENV_ALLOW_UNAUTHENTICATED: "1" if allow_unauthenticated else None,
         "LEPTOGUIDE_APPROVED_ONLY": "1" if approved_only else None,
+        s.ENV_PUBLIC_URL: public_url,
+        s.ENV_TRUSTED_PROXIES: trusted_proxies,
     }
+    if not (public_url or os.environ.get(s.ENV_PUBLIC_URL)) and (
+        host in s.LOOPBACK_HOSTS or host.startswith("127.")
+    ):
+        shown = f"[{host}]" if ":" in host else host
+        env[s.ENV_PUBLIC_URL] = f"http://{shown}:{port}"
     for key, value in env.items():
         if value is not None:
             os.environ[key] = value
@@ -78,8 +101,11 @@ def serve(
     typer.echo(
         f"LeptoGuide on http://{host}:{port}  (database: {settings.database_url.split('@')[-1]})"
     )
+    # X-Forwarded-For only from configured proxies (uvicorn would otherwise trust 127.0.0.1)
+    proxies = ",".join(settings.trusted_proxies)
+    proxy: dict[str, Any] = {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, **proxy)
     else:
         uvicorn.run(
             "leptoguide.api.app:app_from_env",
@@ -89,4 +115,5 @@ def serve(
             workers=workers,
             log_level=log_level,
             access_log=False,
+            **proxy,
         )

@@ -428,7 +428,12 @@ def assess(
             reasons=list(cls.get("reasons", [])),
             unverified=bool(cls.get("unverified", False)),
         ),
-        risk=Risk(group=risk.get("group", "unknown"), reasons=list(risk.get("reasons", []))),
+        risk=Risk(
+            group=risk.get("group", "unknown"),
+            reasons=list(risk.get("reasons", [])),
+            provisional=bool(risk.get("provisional", False)),
+            assumptions=list(risk.get("assumptions", [])),
+        ),
         findings=findings,
         missing=[MissingItem.model_validate(missing[k]) for k in sorted(missing)],
         warnings=[

@@ -11,7 +11,9 @@ The index is built once per knowledge base (cached) from ``Concept.codes``, ``di
    dose forms removed, compared whole; then every concept phrase contained in the text at word
    boundaries. Longest phrase wins; overlapping shorter phrases drop out; two different concepts
    on equally long phrases are ambiguous (no match). Conditions, symptoms and findings are checked
-   for negation cues ("no", "denies", "rule out", "history of", "... ruled out"). Concepts can
+   for ConText assertion cues (``intake/assertion.py``): negated ("no", "denies"), possible
+   ("concern for"), hypothetical ("evaluate for"), historical ("history of") or family ("mother
+   had"); only a mention stated as present is a match. Concepts can
    list ``text_excludes`` words that veto a phrase match (oral forms for an IV-only concept).
 
 No clinical code or word list appears in this module; the concepts and word lists come from
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from leptoguide.intake.assertion import CueSet, assertion_of
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Concept, Lexicon
 
@@ -139,6 +142,7 @@ class TermIndex:
     cues: dict[str, PhraseSet] = field(default_factory=dict)
     excludes: dict[str, PhraseSet] = field(default_factory=dict)
     units: frozenset[str] = frozenset()
+    context: CueSet = field(default_factory=lambda: CueSet({}))
     _memo: dict[tuple[str, frozenset[str], bool], PhraseResult] = field(default_factory=dict)
 
     @classmethod
@@ -182,6 +186,7 @@ class TermIndex:
             )
         index.cues = {role: PhraseSet(t for t in terms if t) for role, terms in cues.items()}
         index.units = frozenset(t[0] for t in cues.get("strength-unit", []) if len(t) == 1)
+        index.context = CueSet(cues)
         return index
 
     def by_coding(self, system: str | None, code: str | None) -> tuple[list[str], str]:
@@ -369,20 +374,14 @@ class TermIndex:
         return False
 
     def _negation(self, tokens: list[str], start: int, end: int) -> str | None:
-        """The negation cue that governs tokens[start:end], if any (same clause, no scope end)."""
-        ends = self.cues.get("scope-end", EMPTY)
-        left = 0
-        for pos, words in ends.all(tokens, 0, start):
-            left = max(left, pos + len(words))
-        before = self.cues.get("negation-before", EMPTY).first(tokens, left, start)
-        if before is not None:
-            return " ".join(before[1])
-        stops = ends.all(tokens, end, len(tokens))
-        right = min((pos for pos, _ in stops), default=len(tokens))
-        after = self.cues.get("negation-after", EMPTY).first(tokens, end, right)
-        if after is not None:
-            return " ".join(after[1])
-        return None
+        """The ConText cue that makes tokens[start:end] other than present, described, if any
+        (same clause, no scope end): "negation cue 'no'", "possible cue 'concern for'"."""
+        cues = self.context.scan(tokens, frozenset(range(start, end)))
+        found = assertion_of(cues, start, end, len(tokens))
+        if found.category == "present":
+            return None
+        kind = "negation" if found.category == "negated" else found.category
+        return f"{kind} cue '{found.cue}'"
 
     def _collect(
         self,
@@ -405,6 +404,7 @@ class PhraseResult:
 
     matches: list[Match] = field(default_factory=list)
     negated: list[tuple[str, str, str]] = field(default_factory=list)  # (concept, cue, text)
+    """Mentions not stated as present: negated, possible, hypothetical, historical, family."""
     excluded: list[tuple[str, str, str]] = field(default_factory=list)  # (concept, word, text)
     ambiguous: list[str] = field(default_factory=list)
 

@@ -1,5 +1,5 @@
-"""Loading, validation and versioning of the knowledge base. No clinical logic lives here."""
+"""Loading, validation and versioning of the knowledge base. No clinical logic lives here.
 
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
-
-__all__ = ["KnowledgeBase", "load_knowledge"]
+Import from the modules (``leptoguide.knowledge.loader``, ``.models``, ``.snapshot``): this package
+file imports nothing, so reading a snapshot's version does not load the record models.
+"""

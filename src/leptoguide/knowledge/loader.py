@@ -11,19 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
 from leptoguide.errors import KnowledgeError, Problem
+from leptoguide.knowledge import snapshot
 from leptoguide.knowledge.conditions import (
     ConditionError,
     facts_used,
@@ -42,39 +40,65 @@ from leptoguide.knowledge.models import (
     Source,
     Statement,
     UnitGroup,
+    Vocabulary,
 )
+from leptoguide.knowledge.snapshot import ENV_KB_DIR as ENV_KB_DIR
+from leptoguide.knowledge.snapshot import default_data_dir as default_data_dir
 from leptoguide.knowledge.status import RANK, weakest
 
-ENV_KB_DIR = "LEPTOGUIDE_KB"
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
 READING_GRADE_TARGET = 8.0
 
 
-class _StringDateLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
-    """Safe YAML loader that keeps dates as strings, so JSON Schema sees what the file says."""
+@cache
+def _yaml_loader() -> type:
+    """Safe YAML loader (C-accelerated when available) that keeps dates as strings, so JSON Schema
+    sees what the file says. Built on first use: a snapshot load never imports PyYAML."""
+    import yaml
+
+    base = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
+    resolvers = {
+        key: [(tag, rx) for tag, rx in found if tag != "tag:yaml.org,2002:timestamp"]
+        for key, found in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return type("StringDateLoader", (base,), {"yaml_implicit_resolvers": resolvers})
 
 
-_StringDateLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def default_data_dir() -> Path:
-    """The knowledge directory: ``$LEPTOGUIDE_KB`` if set, else the data shipped in the package."""
-    override = os.environ.get(ENV_KB_DIR)
-    if override:
-        return Path(override)
-    return Path(str(resources.files("leptoguide").joinpath("data")))
+@cache
+def _schemas() -> dict[str, dict[str, Any]]:
+    schemas = resources.files("leptoguide.knowledge").joinpath("schemas")
+    return {
+        key: json.loads(schemas.joinpath(f"{key}.schema.json").read_text(encoding="utf-8"))
+        for key in RECORD_TYPES
+    }
 
 
 @cache
 def _validators() -> dict[str, Draft202012Validator]:
-    out = {}
-    schemas = resources.files("leptoguide.knowledge").joinpath("schemas")
-    for key in RECORD_TYPES:
-        schema = json.loads(schemas.joinpath(f"{key}.schema.json").read_text(encoding="utf-8"))
-        out[key] = Draft202012Validator(schema)
-    return out
+    """The reference validators: they word the problems reported for an invalid record."""
+    from jsonschema import Draft202012Validator
+
+    return {key: Draft202012Validator(schema) for key, schema in _schemas().items()}
+
+
+@cache
+def _fast_validators() -> dict[str, Any]:
+    """Compiled validators that only answer valid / invalid (about 50 times faster)."""
+    import jsonschema_rs
+
+    return {
+        key: jsonschema_rs.Draft202012Validator(schema, validate_formats=False)
+        for key, schema in _schemas().items()
+    }
+
+
+def _schema_errors(key: str, item: dict[str, Any]) -> list[Any]:
+    """Schema violations of one record (empty when valid), in the reference validator's words."""
+    if _fast_validators()[key].is_valid(item):
+        return []
+    return sorted(_validators()[key].iter_errors(item), key=lambda e: list(e.path))
 
 
 @dataclass
@@ -92,6 +116,7 @@ class KnowledgeBase:
     facts: dict[str, Fact] = field(default_factory=dict)
     units: dict[str, UnitGroup] = field(default_factory=dict)
     lexicons: dict[str, Lexicon] = field(default_factory=dict)
+    vocabulary: dict[str, Vocabulary] = field(default_factory=dict)
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
     content_hash: str = ""
 
@@ -158,13 +183,15 @@ class KnowledgeBase:
 
 
 def _read_yaml(path: Path, rel: str, problems: list[Problem]) -> Any:
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(rel, None, f"cannot read file: {exc}"))
         return None
     try:
-        return yaml.load(text, Loader=_StringDateLoader)
+        return yaml.load(text, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -233,7 +260,7 @@ def load_knowledge(root: Path | None = None, *, check_readability: bool = True) 
             if not isinstance(item, dict):
                 problems.append(Problem(where, None, "a record must be a mapping"))
                 continue
-            errors = sorted(_validators()[key].iter_errors(item), key=lambda e: list(e.path))
+            errors = _schema_errors(key, item)
             if errors:
                 for err in errors:
                     problems.append(Problem(where, _field_of(err.absolute_path), err.message))
@@ -345,6 +372,10 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
         for oid in rule.orders:
             if kb.concepts and oid not in kb.concepts:
                 problems.append(Problem(where, "orders", f"unknown concept '{oid}'"))
+        for rid_ in rule.order_routes:
+            if kb.concepts and rid_ not in kb.concepts:
+                problems.append(Problem(where, "order_routes", f"unknown concept '{rid_}'"))
+        problems.extend(_suggestion_problems(kb, rule, where))
     for pid, param in kb.parameters.items():
         where = _where(kb, "parameters", pid)
         refs = [("statement", param.statement), ("source", param.source)]
@@ -412,6 +443,20 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
                 problems.append(
                     Problem(_where(kb, "units", uid), "concepts", f"unknown concept '{cid}'")
                 )
+    for vid, entry in kb.vocabulary.items():
+        where = _where(kb, "vocabulary", vid)
+        for sid in entry.statements:
+            if sid not in kb.statements:
+                problems.append(Problem(where, "statements", f"unknown statement '{sid}'"))
+        for rid in entry.rules:
+            if rid not in kb.rules:
+                problems.append(Problem(where, "rules", f"unknown rule '{rid}'"))
+        if entry.role in ("same-as", "clarify") and not entry.means:
+            problems.append(Problem(where, "means", f"a '{entry.role}' entry needs 'means'"))
+        if entry.role == "scope-concepts" and kb.concepts:
+            for cid in entry.terms:
+                if cid not in kb.concepts:
+                    problems.append(Problem(where, "terms", f"unknown concept '{cid}'"))
     if check_readability and kb.statements:
         from leptoguide.knowledge.readability import reading_grade
 
@@ -436,5 +481,47 @@ def get_knowledge() -> KnowledgeBase:
 
     The reading-grade check is left to ``leptoguide kb validate`` (and the test suite): it costs about
     two seconds and the shipped content cannot change under a running process.
+
+    A compiled snapshot (:mod:`leptoguide.knowledge.snapshot`), keyed on the bytes of every
+    knowledge file and on the loader's code, is used when it matches; otherwise the files are
+    loaded and the snapshot rewritten.
     """
-    return load_knowledge(check_readability=False)
+    root = default_data_dir()
+    found = snapshot.read(root)
+    if found is not None and isinstance(found[1], KnowledgeBase) and found[1].version == found[0]:
+        found[1].root = root
+        return found[1]
+    kb = load_knowledge(root, check_readability=False)
+    snapshot.write(root, version=kb.version, value=kb)
+    return kb
+
+
+def _suggestion_problems(kb: KnowledgeBase, rule: Rule, where: str) -> list[Problem]:
+    """Suggestions name known concepts, facts and statements; at most one is recommended in an
+    ``at-most-one`` group; create and replace say what to create, delete and replace what to remove."""
+    problems: list[Problem] = []
+    for i, sug in enumerate(rule.suggestions):
+        fld = f"suggestions[{i}]"
+        for cid in [*sug.targets, *([sug.concept] if sug.concept else [])]:
+            if kb.concepts and cid not in kb.concepts:
+                problems.append(Problem(where, fld, f"unknown concept '{cid}'"))
+        for oid in sug.targets:
+            if oid not in rule.orders:
+                problems.append(
+                    Problem(where, fld, f"target '{oid}' is not one of the rule's orders")
+                )
+        for fid in sug.when_not_recorded:
+            if kb.facts and fid not in kb.facts:
+                problems.append(Problem(where, fld, f"reads unknown fact '{fid}'"))
+        for sid in sug.cites:
+            if sid not in kb.statements:
+                problems.append(Problem(where, fld, f"cites missing statement '{sid}'"))
+        if sug.action in ("create", "replace") and not sug.concept:
+            problems.append(Problem(where, fld, f"a {sug.action} suggestion needs 'concept'"))
+        if sug.action in ("delete", "replace") and not sug.targets:
+            problems.append(Problem(where, fld, f"a {sug.action} suggestion needs 'targets'"))
+    if rule.selection == "at-most-one" and sum(s.recommended for s in rule.suggestions) > 1:
+        problems.append(
+            Problem(where, "suggestions", "at most one suggestion may be recommended (at-most-one)")
+        )
+    return problems

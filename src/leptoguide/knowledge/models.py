@@ -39,7 +39,9 @@ FactType = Literal["number", "boolean", "code", "string", "datetime", "list", "o
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
 
 class Source(_Record):
@@ -141,6 +143,28 @@ class Statement(_Record):
         return self
 
 
+class OrderSuggestion(_Record):
+    """A suggested change to the orders being placed (a CDS Hooks card suggestion).
+
+    ``delete`` removes each draft order of a ``targets`` concept; ``replace`` removes it and
+    creates an order for ``concept``; ``create`` adds an order for ``concept`` (only when one of
+    the ``when_not_recorded`` facts is missing, stale or unreadable, if any are listed).
+    """
+
+    action: Literal["delete", "create", "replace"]
+    label: str = Field(min_length=3, max_length=139)
+    targets: list[Id] = Field(
+        default_factory=list, description="order concepts a delete or replace acts on"
+    )
+    concept: Id | None = Field(default=None, description="concept of the order to create")
+    when_not_recorded: list[Id] = Field(
+        default_factory=list,
+        description="facts: suggest the creation only when one is missing, stale or unreadable",
+    )
+    recommended: bool = False
+    cites: list[Id] = Field(default_factory=list, description="statements behind the suggestion")
+
+
 class Rule(_Record):
     """A declarative decision rule evaluated by the generic engine."""
 
@@ -165,6 +189,17 @@ class Rule(_Record):
     inputs: list[Id] = Field(default_factory=list, description="extra facts to report as inputs")
     suggestion: str | None = Field(default=None, description="label of a suggested action")
     suggestion_action: Literal["delete-order", "none"] = "none"
+    order_routes: list[Id] = Field(
+        default_factory=list,
+        description="medication orders make the rule relevant only by these routes "
+        "(procedure orders always do)",
+    )
+    suggestions: list[OrderSuggestion] = Field(
+        default_factory=list, description="order changes to suggest on the rule's card"
+    )
+    selection: Literal["at-most-one", "any"] = Field(
+        default="at-most-one", description="CDS Hooks selectionBehavior of the suggestions"
+    )
     withholds: list[Literal["schedules"]] = Field(
         default_factory=list,
         description="outputs withheld while this finding stands (schedules: no dose calendar "
@@ -305,6 +340,40 @@ class Coding(_Record):
     checked_in: str | None = None
 
 
+class NarrativeOutcome(_Record):
+    """One reading of a report: the value it gives when its signals hold (first match wins)."""
+
+    value: str = Field(min_length=1, description="a value of the concept's value_set")
+    affirmed: list[str] = Field(
+        default_factory=list, description="signals that must all be stated as present"
+    )
+    negated: list[str] = Field(
+        default_factory=list, description="signals that must all be stated as absent"
+    )
+    uncertain: list[str] = Field(
+        default_factory=list, description="signals of which one is stated as possible/uncertain"
+    )
+    absent: list[str] = Field(
+        default_factory=list, description="signals that must not be stated as present"
+    )
+
+
+class Narrative(_Record):
+    """How a concept's value is read from report text (DiagnosticReport, free-text Observation)."""
+
+    scope: list[str] = Field(
+        min_length=1, description="phrases that make a sentence about this concept"
+    )
+    signals: dict[str, list[str]] = Field(
+        description="signal name -> phrases; each occurrence gets a ConText assertion category"
+    )
+    outcomes: list[NarrativeOutcome] = Field(min_length=1)
+    detail: str | None = Field(
+        default=None,
+        description="regular expression whose first group is kept as a detail (a block level)",
+    )
+
+
 class Concept(_Record):
     """A terminology concept the FHIR reader and the retriever understand."""
 
@@ -323,10 +392,24 @@ class Concept(_Record):
             "concept (e.g. oral dose forms for an intravenous-only concept); free text only"
         ),
     )
+    narrative: Narrative | None = Field(
+        default=None, description="how the value is read from narrative report text"
+    )
 
 
 LexiconRole = Literal[
-    "negation-before", "negation-after", "scope-end", "strength-unit", "dose-form"
+    "negation-before",
+    "negation-after",
+    "possible-before",
+    "possible-after",
+    "hypothetical-before",
+    "hypothetical-after",
+    "historical-before",
+    "family-before",
+    "pseudo-cue",
+    "scope-end",
+    "strength-unit",
+    "dose-form",
 ]
 
 
@@ -336,14 +419,84 @@ class Lexicon(_Record):
     id: Id
     role: LexiconRole = Field(
         description=(
-            "negation-before: cue that negates concept phrases after it in the same clause; "
-            "negation-after: cue that negates phrases before it; scope-end: word that ends a "
-            "negation scope; strength-unit: unit word removed after a number; dose-form: word "
-            "removed before matching a product name"
+            "ConText assertion cues: negation-, possible-, hypothetical-, historical-, "
+            "family-before (cue governs the phrases after it in the same clause) and -after "
+            "(phrases before it); pseudo-cue: a phrase that contains a cue word but is no cue "
+            "('no change', 'gram negative'); scope-end: word that ends a cue's reach; "
+            "strength-unit: unit word removed after a number; dose-form: word removed before "
+            "matching a product name"
         )
     )
     description: str
     terms: list[str] = Field(min_length=1)
+
+
+VocabularyRole = Literal[
+    "scope",
+    "scope-concepts",
+    "scope-kinds",
+    "filler",
+    "same-as",
+    "variants",
+    "clarify",
+    "red-flag",
+    "personal",
+    "not-personal",
+    "intent",
+    "frequency",
+    "next-steps",
+]
+
+
+class Vocabulary(_Record):
+    """How people word questions (lay terms, shorthand, intended meanings, warning signs): data.
+
+    Read by the question answerer (``leptoguide.answer``), never by the chart reader. Terms are
+    matched at word boundaries, ignoring case, except one- and two-letter terms and terms that are
+    also function words ("IT", "BM", "OP"), which match only as written.
+    """
+
+    id: Id
+    role: VocabularyRole = Field(
+        description=(
+            "scope: words or phrases that place a question in LeptoGuide's domain; scope-concepts: "
+            "terminology concept ids that do; scope-kinds: concept kinds whose concepts do; "
+            "filler: everyday words that carry no topic (ignored by the evidence check); same-as: "
+            "the terms mean `means` (shorthand, lay words, common misspellings); variants: the "
+            "terms are other forms of one another (a group); clarify: the terms name something "
+            "people often confuse with the domain: the answer states `statements` first and also "
+            "answers `means`; red-flag: warning signs described now: the answer starts with "
+            "`statements` (seek urgent care); personal: the question asks for a personal diagnosis, "
+            "prognosis or treatment decision; not-personal: phrases that look personal but are "
+            "not; intent: a question the assessment engine can compute when it carries patient "
+            "values (`case` is added to the values read, `rules` are the findings that answer); "
+            "frequency: ways of writing a dosing frequency, `means` is the case-file code; "
+            "next-steps: `statements` offered to patients as what to ask their care team"
+        )
+    )
+    description: str
+    terms: list[str] = Field(min_length=1)
+    means: str | None = Field(
+        default=None,
+        description="same-as and clarify: what the terms are taken to mean; intent: its label",
+    )
+    statements: list[Id] = Field(
+        default_factory=list,
+        description="clarify and red-flag: statements stated first; next-steps: offered",
+    )
+    case: dict[str, Any] | None = Field(
+        default=None, description="intent: case-file fields added to the values read"
+    )
+    rules: list[Id] = Field(
+        default_factory=list, description="intent: rules whose findings answer, best first"
+    )
+    needs_values: bool = Field(
+        default=True, description="intent: only when the question carries at least one value"
+    )
+    also: list[str] = Field(
+        default_factory=list,
+        description="intent: the question must also contain one of these words (if any given)",
+    )
 
 
 class UnitDef(_Record):
@@ -405,5 +558,6 @@ RECORD_TYPES: dict[str, type[_Record]] = {
     "facts": Fact,
     "units": UnitGroup,
     "lexicons": Lexicon,
+    "vocabulary": Vocabulary,
 }
 """Top-level YAML key -> record model. The directory a file lives in does not matter."""

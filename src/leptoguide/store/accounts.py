@@ -27,6 +27,9 @@ MIN_PASSWORD = 10
 SESSION_HOURS = 12
 LOGIN_WINDOW = dt.timedelta(minutes=15)
 LOGIN_MAX_FAILURES = 5
+"""Failed sign-ins per account within the window before it is blocked."""
+LOGIN_MAX_CLIENT_FAILURES = 20
+"""Failed sign-ins per client address (any usernames) within the window before it is blocked."""
 ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
 
 _hasher = PasswordHasher()
@@ -107,20 +110,36 @@ def list_users(db: Database) -> list[dict[str, object]]:
         ]
 
 
-def _attempt_key(client: str, username: str) -> str:
-    return hashlib.sha256(f"{client}\x00{username.lower()}".encode()).hexdigest()
+def _account_key(username: str) -> str:
+    return hashlib.sha256(f"account\x00{username.lower()}".encode()).hexdigest()
+
+
+def _client_key(client: str) -> str:
+    return hashlib.sha256(f"client\x00{client}".encode()).hexdigest()
 
 
 def login_blocked(db: Database, client: str, username: str) -> bool:
-    """True when this client and username had too many recent failures."""
+    """True when this account, or this client address, had too many recent failures.
+
+    Counted per account (whatever address the attempts come from: a distributed guess at one
+    password) and per client (whatever usernames it tries: one address spraying many accounts).
+    The client address is the connection's, or the one a configured trusted proxy forwarded."""
     since = utcnow() - LOGIN_WINDOW
     with db.session() as session:
-        count = session.execute(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.key == _attempt_key(client, username), LoginAttempt.time >= since)
-        ).scalar_one()
-    return int(count) >= LOGIN_MAX_FAILURES
+
+        def failures(key: str) -> int:
+            return int(
+                session.execute(
+                    select(func.count())
+                    .select_from(LoginAttempt)
+                    .where(LoginAttempt.key == key, LoginAttempt.time >= since)
+                ).scalar_one()
+            )
+
+        return (
+            failures(_account_key(username)) >= LOGIN_MAX_FAILURES
+            or failures(_client_key(client)) >= LOGIN_MAX_CLIENT_FAILURES
+        )
 
 
 def authenticate(db: Database, client: str, username: str, password: str) -> User | None:
@@ -137,11 +156,13 @@ def authenticate(db: Database, client: str, username: str, password: str) -> Use
         if ok and row is not None and row.active:
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = _hasher.hash(password)
-            session.execute(
-                delete(LoginAttempt).where(LoginAttempt.key == _attempt_key(client, username))
-            )
+            # the account's counter resets; the client's does not (one known password must
+            # not reset a guessing address)
+            session.execute(delete(LoginAttempt).where(LoginAttempt.key == _account_key(username)))
             return User(row.id, row.username, row.role)
-        session.add(LoginAttempt(key=_attempt_key(client, username), time=utcnow()))
+        now = utcnow()
+        session.add(LoginAttempt(key=_account_key(username), time=now))
+        session.add(LoginAttempt(key=_client_key(client), time=now))
         session.execute(delete(LoginAttempt).where(LoginAttempt.time < utcnow() - 4 * LOGIN_WINDOW))
         return None
 

@@ -43,7 +43,7 @@ class WebSession(Base):
 
 
 class LoginAttempt(Base):
-    """One failed sign-in, keyed by a hash of client address and username (rate limiting)."""
+    """One failed sign-in, keyed by a hash of the account or of the client address (rate limiting)."""
 
     __tablename__ = "web_login_attempts"
 

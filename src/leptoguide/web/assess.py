@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 from leptoguide.assessment import Assessment, Finding, FindingInput
 from leptoguide.errors import InputError
 from leptoguide.store.models import AuditEvent
-from leptoguide.web import fmt
+from leptoguide.web import charts, fmt
 from leptoguide.web.caseform import (
     TZ_FIELD,
     FieldError,
@@ -220,6 +220,9 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
     web = ctx.web
     zone = display_zone(ctx)
     bottom = verdicts(web.kb, data, zone)
+    plain = data.model_dump()
+    timeline = charts.lp_timeline(web.kb, plain, zone)
+    lines = {str(f.get("rule")): charts.finding_number_lines(web.kb, f) for f in plain["findings"]}
     blocked = any(v.blocks_schedules for v in bottom)
     statuses = web.statuses()
     refs, by_rule = assessment_refs(data, web.kb, statuses)
@@ -283,6 +286,11 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
         "schedules_blocked": blocked,
         "verdicts": bottom,
         "tz": zone,
+        "timeline": timeline,
+        "number_lines": lines,
+        "calendars": {}
+        if blocked
+        else {str(s["regimen"]): charts.schedule_calendar(s) for s in plain["schedules"]},
     }
 
 
@@ -387,14 +395,14 @@ def router() -> APIRouter:
         ctx = context(request)
         require(ctx, "clinician")
         event, data = _load(ctx, event_id)
-        if not any(s.events for s in data.schedules):
-            raise WebError(404, "This assessment has no dated schedule.")
         if schedules_blocked(ctx.web.kb, data):
             raise WebError(
                 409,
                 "A critical finding blocks this treatment, so no calendar is offered. "
                 "Resolve the finding and assess again.",
             )
+        if not any(s.events for s in data.schedules):
+            raise WebError(404, "This assessment has no dated schedule.")
         from leptoguide.render.ics import render_ics
 
         return finish(

@@ -138,8 +138,11 @@ class ReaderBase:
         for coding in codeable.get("coding") or []:
             if isinstance(coding, Mapping) and (coding.get("code") or coding.get("display")):
                 system = normalize_system(coding.get("system")) or "no system"
-                code = coding.get("code") or f"'{coding.get('display')}'"
-                keys.append((system, str(code)))
+                code = str(coding.get("code") or "")
+                display = coding.get("display")
+                if isinstance(display, str) and display:
+                    code = f"{code} '{display[:50]}'".strip()
+                keys.append((system, code))
         if not keys:
             text = codeable.get("text")
             keys.append(("text only", f"'{text[:60]}'" if isinstance(text, str) else "(empty)"))
@@ -204,8 +207,7 @@ class ReaderBase:
         for cid, cue, text in result.negated:
             self.b.warn(
                 ctx.label,
-                f"text '{text}' mentions {cid} with the negation cue '{cue}'; "
-                "not recorded as present",
+                f"text '{text}' mentions {cid} with the {cue}; not recorded as present",
                 field,
             )
         for cid, word, text in result.excluded:

@@ -1,0 +1,128 @@
+"""Computed answers: a question that carries patient values is answered by the assessment engine.
+
+"plt 35, ok to tap?" names an intent (LP safety, from the question vocabulary) and a value
+(platelets 35). The values read, plus the intent's case fragment (a planned LP), become a case file
+that the ordinary case-file reader validates and the engine assesses under the site policy. The
+answer leads with the findings of the intent's rules, shows the thresholds with their sources and
+alternatives, lists the values read (so the user can correct them), says what is missing, and
+links to the assessment form pre-filled. No threshold, dose or drug name lives in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from leptoguide.answer.values import ValuesRead
+from leptoguide.answer.vocabulary import Intent
+from leptoguide.errors import LeptoGuideError
+
+if TYPE_CHECKING:
+    from leptoguide.assessment import Assessment, Finding, MissingItem, Threshold
+    from leptoguide.knowledge.loader import KnowledgeBase
+    from leptoguide.policy import Policy
+
+FORM_ROUTE = "/assess"
+MAX_LEAD_FINDINGS = 2
+
+
+@dataclass
+class Computed:
+    intent: Intent
+    assessment: Assessment
+    lead: list[Finding]
+    also: list[Finding]
+    missing: list[MissingItem]
+    values: ValuesRead
+    form_link: str
+    thresholds: list[Threshold] = field(default_factory=list)
+
+
+def build_case(intent: Intent, values: ValuesRead) -> dict[str, Any]:
+    """The case file: values read plus the intent's fragment (lists are joined)."""
+    doc: dict[str, Any] = {
+        k: (list(v) if isinstance(v, list) else v) for k, v in values.case.items()
+    }
+    for key, val in intent.case.items():
+        if isinstance(val, list):
+            items = [dict(x) if isinstance(x, dict) else x for x in val]
+            if key == "orders" and values.start:
+                for item in items:
+                    if isinstance(item, dict) and "time" not in item:
+                        item["time"] = values.start
+            doc[key] = [*doc.get(key, []), *items]
+        elif isinstance(val, dict):
+            doc[key] = {**val, **doc.get(key, {})}
+        else:
+            doc.setdefault(key, val)
+    return doc
+
+
+def form_link(intent: Intent, values: ValuesRead) -> str:
+    """The assessment form route with the values read as query parameters (form field names)."""
+    params = values.form()
+    orders = [o for o in intent.case.get("orders", []) if isinstance(o, dict)]
+    types = [str(o["type"]) for o in orders if "type" in o]
+    if types:
+        params["orders"] = ",".join(types)
+    drugs = [str(o["drug"]) for o in orders if o.get("route") == "intrathecal" and "drug" in o]
+    if drugs:
+        params["it_drug"] = drugs[0]
+    conditions = [str(c) for c in intent.case.get("conditions", []) if isinstance(c, str)]
+    if conditions:
+        params["conditions"] = ",".join(conditions)
+    if values.start:
+        params["date"] = values.start
+    return f"{FORM_ROUTE}?{urlencode(params)}" if params else FORM_ROUTE
+
+
+def compute(
+    intent: Intent,
+    values: ValuesRead,
+    *,
+    kb: KnowledgeBase,
+    policy: Policy,
+    at: dt.datetime,
+    audience: str,
+) -> Computed | None:
+    """Run the engine for ``intent`` with ``values``; None when the values cannot be read."""
+    from leptoguide.engine import assess
+    from leptoguide.intake.casefile import read_casefile
+
+    doc = build_case(intent, values)
+    try:
+        case = read_casefile(doc, name="question", kb=kb)
+    except LeptoGuideError:
+        return None
+    result = assess(case, kb=kb, policy=policy, at=at, audience=audience)
+    order = {rid: i for i, rid in enumerate(intent.rules)}
+    mine = sorted((f for f in result.findings if f.rule in order), key=lambda f: order[f.rule])
+    lead = mine[:MAX_LEAD_FINDINGS]
+    urgent = [
+        f
+        for f in result.findings
+        if f not in lead and (f.rule in order or f.severity in ("critical", "warning"))
+    ]
+    missing = [m for m in result.missing if any(r in order for r in m.needed_for)]
+    thresholds: list[Threshold] = []
+    seen: set[str] = set()
+    for f in lead:
+        for t in f.thresholds:
+            if t.id not in seen:
+                seen.add(t.id)
+                thresholds.append(t)
+    return Computed(
+        intent=intent,
+        assessment=result,
+        lead=lead,
+        also=urgent,
+        missing=missing,
+        values=values,
+        form_link=form_link(intent, values),
+        thresholds=thresholds,
+    )
+
+
+__all__ = ["FORM_ROUTE", "Computed", "build_case", "compute", "form_link"]

@@ -1,0 +1,276 @@
+"""Understanding how people ask: shorthand, lay words, misspellings, intended meanings, warning signs.
+
+Everything here is read from the knowledge base's ``vocabulary`` records
+(``data/terminology/questions.yaml``); this module only matches them. ``understand(question)``
+returns what was recognised: the retrieval query (the question plus what its shorthand and lay
+words mean, with misspellings corrected), warning signs, personal-question cues, clarifications
+("spondylodiscitis is not leptomeningeal") and the computable intents it names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from leptoguide.answer.expand import Lexicon, Phrase
+from leptoguide.answer.text import STOPWORDS, raw_tokens, tokens
+
+if TYPE_CHECKING:
+    from leptoguide.knowledge.loader import KnowledgeBase
+    from leptoguide.knowledge.models import Vocabulary
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    case: dict[str, Any]
+    rules: tuple[str, ...]
+    needs_values: bool
+    description: str
+
+
+@dataclass
+class Understanding:
+    """What the question says, as LeptoGuide reads it."""
+
+    question: str
+    query: str
+    meanings: list[tuple[str, str]] = field(default_factory=list)
+    """(term as written, what it was taken to mean)."""
+    corrections: list[tuple[str, str]] = field(default_factory=list)
+    """(word as written, correction)."""
+    red_flags: list[str] = field(default_factory=list)
+    red_flag_statements: list[str] = field(default_factory=list)
+    personal: list[str] = field(default_factory=list)
+    clarify_statements: list[str] = field(default_factory=list)
+    clarify_queries: list[str] = field(default_factory=list)
+    intents: list[Intent] = field(default_factory=list)
+
+    def explain(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.meanings:
+            out["read_as"] = [{"wrote": w, "means": m} for w, m in self.meanings]
+        if self.corrections:
+            out["spelling"] = [{"wrote": w, "read": c} for w, c in self.corrections]
+        if self.red_flags:
+            out["warning_signs"] = list(self.red_flags)
+        if self.personal:
+            out["personal"] = list(self.personal)
+        if self.intents:
+            out["computed"] = [i.id for i in self.intents]
+        return out
+
+
+class QuestionVocabulary:
+    """The vocabulary records of one knowledge base, compiled for matching."""
+
+    def __init__(self, entries: list[Vocabulary], kb_words: frozenset[str] = frozenset()) -> None:
+        self.entries = {e.id: e for e in entries}
+        by_role: dict[str, list[Vocabulary]] = {}
+        for e in entries:
+            by_role.setdefault(e.role, []).append(e)
+        self.by_role = by_role
+        self.lexicon = Lexicon.from_concepts(
+            (e.id, e.role, e.terms)
+            for e in entries
+            if e.role not in ("scope-concepts", "scope-kinds", "filler")
+        )
+        self.fillers = frozenset(
+            t.lower() for e in by_role.get("filler", []) for t in e.terms if " " not in t
+        )
+        self.scope_concepts = frozenset(
+            t for e in by_role.get("scope-concepts", []) for t in e.terms
+        )
+        self.scope_kinds = frozenset(t for e in by_role.get("scope-kinds", []) for t in e.terms)
+        self.kb_words = kb_words
+
+    @cached_property
+    def scope_words(self) -> frozenset[str]:
+        """Single scope words, lower case (multi-word scope terms are matched as phrases)."""
+        return frozenset(
+            t.lower() for e in self.by_role.get("scope", []) for t in e.terms if " " not in t
+        )
+
+    @cached_property
+    def known_words(self) -> frozenset[str]:
+        """Correctly spelt vocabulary words (targets for spelling correction): what shorthand
+        means, scope terms and word forms; never the misspellings some entries list."""
+        words: set[str] = set()
+        for e in self.entries.values():
+            texts = [e.means or ""]
+            if e.role in ("scope", "variants"):
+                texts += e.terms
+            for text in texts:
+                words.update(w for w in tokens(text) if len(w) >= 4)
+        return frozenset(words)
+
+    def find(self, text: str) -> list[Phrase]:
+        """Every vocabulary term in ``text`` (overlapping terms of different entries all count)."""
+        return self.lexicon.find_all(text)
+
+    def variants(self) -> list[tuple[str, str, list[str]]]:
+        """Word-form groups for the retrieval lexicon (kind 'variant': never a scope hit)."""
+        return [(e.id, "variant", list(e.terms)) for e in self.by_role.get("variants", [])]
+
+    def understand(
+        self, question: str, corrector: SpellingCorrector | None = None
+    ) -> Understanding:
+        text = _normalise_quotes(question)
+        corrections: list[tuple[str, str]] = []
+        if corrector is not None:
+            text, corrections = corrector.correct(text)
+        found = self.find(text)
+        und = Understanding(question=question, query=text, corrections=corrections)
+        und.personal = self._personal(text)
+        added: list[str] = []
+        seen: set[str] = set()
+        for phrase in found:
+            entry = self.entries[phrase.concept]
+            if entry.id in seen:
+                continue
+            seen.add(entry.id)
+            if entry.role == "same-as" and entry.means:
+                und.meanings.append((phrase.text, entry.means))
+                added.append(entry.means)
+            elif entry.role == "clarify":
+                und.meanings.append((phrase.text, entry.means or ""))
+                und.clarify_statements.extend(entry.statements)
+                if entry.means:
+                    und.clarify_queries.append(entry.means)
+            elif entry.role == "red-flag":
+                und.red_flags.append(phrase.text)
+                und.red_flag_statements.extend(entry.statements)
+        und.clarify_statements = list(dict.fromkeys(und.clarify_statements))
+        und.red_flag_statements = list(dict.fromkeys(und.red_flag_statements))
+        und.red_flags = list(dict.fromkeys(und.red_flags))
+        und.meanings = list(dict.fromkeys(und.meanings))
+        if added:
+            und.query = text + " " + " ".join(dict.fromkeys(added))
+        und.intents = self._intents(text, found)
+        return und
+
+    def _personal(self, text: str) -> list[str]:
+        """Personal-question cues in ``text``, ignoring those inside a 'not-personal' phrase."""
+        low = " " + " ".join(tokens(text)) + " "
+        for entry in self.by_role.get("not-personal", []):
+            for term in entry.terms:
+                low = low.replace(" " + " ".join(tokens(term)) + " ", " | ")
+        cues = [
+            term
+            for entry in self.by_role.get("personal", [])
+            for term in entry.terms
+            if " " + " ".join(tokens(term)) + " " in low
+        ]
+        return list(dict.fromkeys(cues))
+
+    def _intents(self, text: str, found: list[Phrase]) -> list[Intent]:
+        named = {p.concept for p in found}
+        low = " " + " ".join(tokens(text)) + " "
+        out = []
+        for entry in self.by_role.get("intent", []):
+            if entry.id not in named:
+                continue
+            if entry.also and not any(
+                f" {' '.join(tokens(a))} " in low or (a.isupper() and a in raw_tokens(text))
+                for a in entry.also
+            ):
+                continue
+            out.append(
+                Intent(
+                    entry.id,
+                    dict(entry.case or {}),
+                    tuple(entry.rules),
+                    entry.needs_values,
+                    entry.description,
+                )
+            )
+        return out
+
+
+def _normalise_quotes(text: str) -> str:
+    return text.replace("\u2019", "'").replace("\u2018", "'")
+
+
+class SpellingCorrector:
+    """Corrects misspelt words towards the knowledge base's own vocabulary.
+
+    A word is left alone when the knowledge base, the question vocabulary or a general English
+    dictionary knows it. Otherwise the closest known word at edit distance 1 (or 2 for words of 7
+    letters or more, towards knowledge-base words only) replaces it; ties go to the word that more
+    statements use. Numbers, short words and words written in capitals are never changed.
+    """
+
+    MIN_LENGTH = 5
+
+    def __init__(
+        self,
+        kb_words: dict[str, int],
+        extra: frozenset[str] = frozenset(),
+        english: frozenset[str] = frozenset(),
+    ) -> None:
+        self.kb_words = kb_words
+        self.extra = extra
+        self.english = english
+
+    def known(self, word: str) -> bool:
+        return word in self.kb_words or word in self.extra or word in self.english
+
+    def _score(self, word: str) -> tuple[int, int]:
+        return (1 if word in self.kb_words or word in self.extra else 0, self.kb_words.get(word, 0))
+
+    def suggest(self, word: str) -> str | None:
+        if len(word) < self.MIN_LENGTH or not word.isalpha() or self.known(word):
+            return None
+        first = _edits1(word)
+        cands = [w for w in first if w in self.kb_words or w in self.extra]
+        if not cands:
+            cands = [w for w in first if w in self.english and len(w) >= self.MIN_LENGTH - 1]
+        if not cands and len(word) >= 7:
+            cands = [
+                w2 for w1 in first for w2 in _edits1(w1) if w2 in self.kb_words or w2 in self.extra
+            ]
+        if not cands:
+            return None
+        return max(sorted(set(cands)), key=self._score)
+
+    def correct(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        fixes: list[tuple[str, str]] = []
+
+        def repl(m: re.Match[str]) -> str:
+            word = m.group(0)
+            if word.isupper() or word.lower() in STOPWORDS:
+                return word
+            fix = self.suggest(word.lower())
+            if fix is None:
+                return word
+            fixes.append((word, fix))
+            return fix
+
+        return re.sub(r"[A-Za-z]+", repl, text), fixes
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits1(word: str) -> set[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [a + b[1:] for a, b in splits if b]
+    transposes = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    replaces = [a + c + b[1:] for a, b in splits if b for c in _LETTERS]
+    inserts = [a + c + b for a, b in splits for c in _LETTERS]
+    return set(deletes + transposes + replaces + inserts)
+
+
+def vocabulary_for(kb: KnowledgeBase) -> QuestionVocabulary:
+    return QuestionVocabulary(list(getattr(kb, "vocabulary", {}).values()))
+
+
+__all__ = [
+    "Intent",
+    "QuestionVocabulary",
+    "SpellingCorrector",
+    "Understanding",
+    "vocabulary_for",
+]

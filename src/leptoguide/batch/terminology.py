@@ -1,0 +1,151 @@
+"""Lookup tables generated at run time from the knowledge data, for the SQL facts layer.
+
+The SQL never carries a code list or a conversion factor. Instead the distinct CodeableConcepts,
+units and timing codes found in the export are resolved here, once each, with the same terminology
+index (``intake.terminology``) and unit converter (``intake.units``) the single-chart reader uses,
+and joined back as small tables. A code the reader would match, the batch matches; a unit it would
+convert, the batch converts with the same factor; what it refuses stays unusable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from leptoguide.intake.common import timing_code
+from leptoguide.intake.terminology import TermIndex, term_index
+from leptoguide.intake.units import unit_converter
+from leptoguide.knowledge.loader import KnowledgeBase
+
+# What the single-chart reader asks the index for, per resource (see intake/fhir/*.py).
+KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, bool]] = {
+    "Observation": (("observation", "finding", "condition"), ("condition",), False),
+    "Condition": (("condition", "finding", "observation"), ("condition", "finding"), True),
+    "Procedure": (("procedure",), None, False),
+    "medication": (("medication",), None, True),
+}
+
+try:  # the reader's own constants when present, so a change there carries over
+    from leptoguide.intake.fhir.condition import COND_KINDS, COND_PHRASE_KINDS
+    from leptoguide.intake.fhir.observation import OBS_KINDS, OBS_PHRASE_KINDS
+    from leptoguide.intake.fhir.procedure import ORDER_KINDS
+
+    KINDS["Observation"] = (OBS_KINDS, OBS_PHRASE_KINDS, False)
+    KINDS["Condition"] = (COND_KINDS, COND_PHRASE_KINDS, True)
+    KINDS["Procedure"] = (ORDER_KINDS, None, False)
+except ImportError:  # pragma: no cover - older reader layout
+    pass
+
+
+def concepts_of(index: TermIndex, codeable: Mapping[str, Any], family: str) -> list[str]:
+    """Concept ids the single-chart reader records for this CodeableConcept (code, text, then
+    the free-text phrase stage; several only when the text names several)."""
+    kinds, phrase_kinds, multi = KINDS[family]
+    matches = index.match(codeable, kinds)
+    if not matches:
+        texts: list[str] = []
+        if isinstance(codeable.get("text"), str):
+            texts.append(codeable["text"])
+        for coding in codeable.get("coding") or []:
+            if isinstance(coding, Mapping) and isinstance(coding.get("display"), str):
+                texts.append(coding["display"])
+        matches = index.find_phrases(texts, phrase_kinds or kinds, multi=multi).matches
+    if not matches:
+        return []
+    if multi and len(matches) > 1 and matches[0].by == "text-contains":
+        return [m.concept.id for m in matches]
+    return [matches[0].concept.id]
+
+
+def _load(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def code_map(kb: KnowledgeBase, codes: Iterable[str | None], family: str) -> list[tuple[str, str]]:
+    """(CodeableConcept JSON text, concept id) rows for the distinct codes of one resource type."""
+    index = term_index(kb)
+    rows: list[tuple[str, str]] = []
+    for text in codes:
+        cc = _load(text)
+        if cc is None or text is None:
+            continue
+        for cid in concepts_of(index, cc, family):
+            rows.append((text, cid))
+    return rows
+
+
+def route_map(kb: KnowledgeBase, codes: Iterable[str | None]) -> list[tuple[str, str]]:
+    index = term_index(kb)
+    rows: list[tuple[str, str]] = []
+    for text in codes:
+        cc = _load(text)
+        if cc is None or text is None:
+            continue
+        matches = index.match(cc, ("route",))
+        if matches:
+            rows.append((text, matches[0].concept.id))
+    return rows
+
+
+def value_map(
+    kb: KnowledgeBase, concept: str, texts: Iterable[str | None]
+) -> list[tuple[str, str]]:
+    """(valueCodeableConcept JSON text, value code) for coded results (cytology, flow study)."""
+    index = term_index(kb)
+    rows: list[tuple[str, str]] = []
+    for text in texts:
+        cc = _load(text)
+        if cc is None or text is None:
+            continue
+        candidates: list[str] = []
+        for coding in cc.get("coding") or []:
+            if isinstance(coding, Mapping):
+                candidates += [str(coding[k]) for k in ("code", "display") if coding.get(k)]
+        if isinstance(cc.get("text"), str):
+            candidates.append(cc["text"])
+        for cand in candidates:
+            hit = index.value_code(concept, cand)
+            if hit:
+                rows.append((text, hit))
+                break
+    return rows
+
+
+def unit_map(
+    kb: KnowledgeBase, pairs: Iterable[tuple[str, str | None]]
+) -> list[tuple[str, str, float]]:
+    """(concept, unit as written, factor to the concept's unit) for convertible pairs; a unit
+    of '' stands for 'no unit' and converts only where the concept's unit may be implied."""
+    conv = unit_converter(kb)
+    rows: list[tuple[str, str, float]] = []
+    for concept_id, unit in pairs:
+        concept = kb.concepts.get(concept_id)
+        if concept is None or concept.unit is None:
+            continue
+        if unit is None or not unit.strip():
+            if conv.assumes_base(concept.unit):
+                rows.append((concept_id, "", 1.0))
+            continue
+        factor = conv.factor(concept_id, unit, concept.unit)
+        if factor is not None:
+            rows.append((concept_id, unit, factor))
+    return rows
+
+
+def timing_map(codes: Iterable[str | None]) -> list[tuple[str, float]]:
+    """(timing code as written, doses per day) with the reader's own timing parser."""
+    rows: list[tuple[str, float]] = []
+    for code in codes:
+        if code:
+            per_day = timing_code(code)
+            if per_day is not None:
+                rows.append((code, float(per_day)))
+    return rows

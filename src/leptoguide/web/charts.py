@@ -1,0 +1,432 @@
+"""Pictures for the web pages: server-rendered SVG with matplotlib, each with a text alternative.
+
+matplotlib is imported on first use (about a second), never at start-up, and only its SVG backend
+is used: no JavaScript, no CDN. The SVG is embedded as a ``data:`` image (the pages' CSP allows
+``img-src data:``), with the short text alternative in ``alt`` and the full description in the
+figure caption. Output is deterministic (fixed hash salt, no date) and cached by content, so a page
+shown twice draws nothing twice. The data always comes from the assessment or the knowledge base:
+this module draws, it never decides.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import io
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.web import fmt
+from leptoguide.web.citations import short_source
+
+CRIT = "#9b1c1c"
+WARN = "#7a4a00"
+OK = "#1d6b35"
+INK = "#1a1a1a"
+MUTED = "#4a4a4a"
+BRAND = "#0b4f6c"
+_CACHE: OrderedDict[str, str] = OrderedDict()
+_CACHE_SIZE = 256
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An SVG picture with its short text alternative and a longer description."""
+
+    id: str
+    title: str
+    svg: str
+    alt: str
+    description: str
+
+    @property
+    def src(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
+
+
+def _figure(width: float, height: float) -> Any:
+    import matplotlib
+
+    matplotlib.use("svg", force=False)
+    from matplotlib.figure import Figure
+
+    params: Any = {
+        "svg.fonttype": "none",  # text stays text: smaller, and searchable
+        "svg.hashsalt": "leptoguide",
+        "font.family": "DejaVu Sans",
+        "font.size": 10,
+        "axes.edgecolor": MUTED,
+        "axes.labelcolor": INK,
+        "xtick.color": INK,
+        "ytick.color": INK,
+    }
+    with matplotlib.rc_context(params):
+        fig = Figure(figsize=(width, height), dpi=100)
+    return fig, params
+
+
+def _render(key: dict[str, Any], draw: Callable[[], Any]) -> str:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+    with _LOCK:
+        hit = _CACHE.get(digest)
+        if hit is not None:
+            _CACHE.move_to_end(digest)
+            return hit
+    import matplotlib
+
+    fig, params = draw()
+    buf = io.StringIO()
+    with matplotlib.rc_context(params):
+        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    svg = buf.getvalue()
+    with _LOCK:
+        _CACHE[digest] = svg
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return svg
+
+
+def _time(raw: Any) -> dt.datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _clock(value: dt.datetime, zone: dt.tzinfo | None) -> str:
+    local = value.astimezone(zone or dt.UTC)
+    return f"{local.day} {local:%b} {local:%H:%M}"
+
+
+# --- LP timeline -------------------------------------------------------------------------------
+
+
+def lp_timeline(kb: KnowledgeBase, data: dict[str, Any], zone: dt.tzinfo | None) -> Chart | None:
+    """Labs with their age, antithrombotic doses with their hold windows, the LP time and the
+    earliest safe time, on one time axis. None when the assessment has nothing timed about an LP."""
+    drugs: list[dict[str, Any]] = []
+    labs: dict[str, dict[str, Any]] = {}
+    for f in data.get("findings") or []:
+        for item in f.get("inputs") or []:
+            value = item.get("value")
+            if isinstance(value, dict) and isinstance(value.get("drugs"), list):
+                for d in value["drugs"]:
+                    if isinstance(d, dict) and d.get("drug") not in {x.get("drug") for x in drugs}:
+                        drugs.append(d)
+            elif (
+                item.get("time")
+                and isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and item.get("fact") in _LP_LABS
+            ):
+                labs.setdefault(str(item["fact"]), item)
+    if "lp-planned" not in set((data.get("input") or {}).get("planned") or []) and not drugs:
+        return None
+    now = _time(data.get("evaluated_at"))
+    lp_time = next((_time(d.get("lp_time")) for d in drugs if d.get("lp_time")), None) or now
+    if lp_time is None or not (drugs or labs):
+        return None
+    rows: list[tuple[str, dt.datetime, dt.datetime | None, str]] = []  # label, start, end, colour
+    earliest: dt.datetime | None = None
+    sentences: list[str] = []
+    for d in drugs:
+        last = _time(d.get("last_dose"))
+        until = _time(d.get("earliest_lp"))
+        dose = f" {fmt.number(d['dose'])} {fmt.unit(d.get('dose_unit'))}" if d.get("dose") else ""
+        name = f"{d.get('drug')}{dose}"
+        if last is None:
+            sentences.append(f"{name}: time of the last dose not recorded")
+            continue
+        held = d.get("status") == "hold"
+        rows.append((name, last, until, CRIT if held else OK))
+        text = f"{name}: last dose {_clock(last, zone)}"
+        if until is not None:
+            text += f", hold {fmt.number(d.get('hold_hours') or 0)} h until {_clock(until, zone)}"
+            if held and (earliest is None or until > earliest):
+                earliest = until
+        sentences.append(text + (" (still within the hold)" if held else " (hold over)"))
+    for fact, item in labs.items():
+        taken = _time(item.get("time"))
+        if taken is None:
+            continue
+        hours = (lp_time - taken).total_seconds() / 3600
+        label = f"{fmt.label(kb, fact)} {fmt.number(item['value'])}"
+        rows.append((label, taken, None, BRAND))
+        sentences.append(
+            f"{label} measured {_clock(taken, zone)} ({fmt.number(round(hours))} h before the LP time)"
+        )
+    if not rows:
+        return None
+    sentences.append(f"LP time {_clock(lp_time, zone)}")
+    if earliest is not None:
+        sentences.append(f"earliest LP after the holds {_clock(earliest, zone)}")
+    zone_name = str(zone) if zone else "UTC"
+
+    def draw() -> Any:
+        import matplotlib.dates as mdates
+
+        fig, params = _figure(7.2, 0.9 + 0.45 * len(rows))
+        ax = fig.subplots()
+        times = [t for _, s, e, _ in rows for t in (s, e) if t is not None] + [lp_time]
+        if earliest:
+            times.append(earliest)
+        lo, hi = min(times), max(times)
+        pad = max((hi - lo) * 0.08, dt.timedelta(hours=1))
+        for i, (_label, start, end, colour) in enumerate(rows):
+            y = len(rows) - 1 - i
+            if end is not None:
+                ax.barh(y, end - start, left=start, height=0.5, color=colour, alpha=0.25)
+                ax.plot([start], [y], marker="v", color=colour, markersize=9)
+                ax.text(end, y, " hold ends", va="center", fontsize=8, color=colour)
+            else:
+                ax.plot([start], [y], marker="o", color=colour, markersize=8)
+        ax.axvline(lp_time, color=INK, linewidth=2)
+        ax.text(lp_time, len(rows) - 0.45, " LP time", fontsize=9, color=INK, va="bottom")
+        if earliest is not None:
+            ax.axvline(earliest, color=CRIT, linewidth=2, linestyle="--")
+            ax.text(earliest, -0.75, " earliest LP", fontsize=9, color=CRIT, va="bottom")
+        ax.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)])
+        ax.set_ylim(-0.8, len(rows) - 0.2)
+        ax.set_xlim(lo - pad, hi + pad * 2)
+        tz = zone or dt.UTC
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=7))  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M", tz=tz))  # type: ignore[no-untyped-call]
+        ax.set_xlabel(f"time ({zone_name})")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return fig, params
+
+    key = {"chart": "lp-timeline", "rows": rows, "lp": lp_time, "e": earliest, "z": zone_name}
+    svg = _render(key, draw)
+    alt = "LP timeline: " + "; ".join(sentences[:3]) + ("…" if len(sentences) > 3 else "")
+    return Chart("lp-timeline", "LP timeline", svg, alt[:240], "; ".join(sentences) + ".")
+
+
+_LP_LABS = ("platelets", "inr")
+
+
+# --- number line -------------------------------------------------------------------------------
+
+
+def _who(kb: KnowledgeBase, statement_id: str | None) -> str:
+    st = kb.statements.get(statement_id or "")
+    if st is None:
+        return statement_id or "source"
+    first = st.sources[0].source if st.sources else ""
+    return short_source(kb.sources.get(first), first) if first else st.title
+
+
+def number_line(
+    kb: KnowledgeBase,
+    label: str,
+    unit: str | None,
+    site: tuple[float, str | None] | None,
+    others: list[tuple[float, str | None, str | None]],
+    patient: float | None = None,
+) -> Chart:
+    """A value on a number line against each source's threshold and the site policy.
+
+    ``site``: (value, statement id); ``others``: (value, statement id, note) from other sources.
+    """
+    shown_unit = fmt.unit(unit)
+    marks: list[tuple[float, str, str]] = []  # value, label, colour
+    if site is not None:
+        marks.append((site[0], f"site policy {fmt.number(site[0])} ({_who(kb, site[1])})", BRAND))
+    for value, sid, _ in others:
+        marks.append((value, f"{fmt.number(value)} ({_who(kb, sid)})", MUTED))
+    parts = []
+    if patient is not None:
+        parts.append(f"patient {fmt.number(patient)} {shown_unit}".strip())
+    if site is not None:
+        parts.append(f"site policy {fmt.number(site[0])} from {_who(kb, site[1])}")
+    if others:
+        parts.append(
+            "other sources: "
+            + ", ".join(f"{fmt.number(v)} ({_who(kb, s)})" for v, s, _ in sorted(others))
+        )
+    description = (
+        f"{label} ({shown_unit}): " + "; ".join(parts)
+        if shown_unit
+        else f"{label}: " + "; ".join(parts)
+    )
+
+    def draw() -> Any:
+        fig, params = _figure(7.2, 1.2 + 0.22 * len(marks))
+        ax = fig.subplots()
+        values = [m[0] for m in marks] + ([patient] if patient is not None else [])
+        lo, hi = min(values), max(values)
+        span = (hi - lo) or max(abs(hi), 1.0)
+        ax.set_xlim(lo - span * 0.15, hi + span * 0.25)
+        ax.axhline(0, color=MUTED, linewidth=1)
+        for i, (value, text, colour) in enumerate(sorted(marks, key=lambda m: m[0])):
+            level = 0.35 + 0.28 * i
+            ax.plot([value, value], [0, level], color=colour, linewidth=2 if colour == BRAND else 1)
+            ax.text(value, level, " " + text, fontsize=8.5, color=colour, va="center")
+        if patient is not None:
+            ax.plot([patient], [0], marker="D", color=CRIT, markersize=11)
+            ax.text(
+                patient,
+                -0.32,
+                f"patient {fmt.number(patient)}",
+                color=CRIT,
+                ha="center",
+                va="top",
+                fontsize=9.5,
+                fontweight="bold",
+            )
+        ax.set_ylim(-0.7, 0.55 + 0.28 * len(marks))
+        ax.set_yticks([])
+        ax.set_xlabel(f"{label} ({shown_unit})" if shown_unit else label)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        return fig, params
+
+    key = {"chart": "number-line", "l": label, "u": unit, "m": marks, "p": patient}
+    svg = _render(key, draw)
+    return Chart(
+        "number-line-" + label.lower().replace(" ", "-"),
+        label,
+        svg,
+        description[:240],
+        description + ".",
+    )
+
+
+def finding_number_lines(kb: KnowledgeBase, finding: dict[str, Any]) -> list[Chart]:
+    """One number line per threshold of a finding that has a comparable patient value."""
+    out = []
+    values = {
+        str(i.get("fact")): i
+        for i in finding.get("inputs") or []
+        if isinstance(i.get("value"), int | float) and not isinstance(i.get("value"), bool)
+    }
+    for t in finding.get("thresholds") or []:
+        if not isinstance(t.get("value"), int | float):
+            continue
+        item = next(
+            (v for v in values.values() if (v.get("unit") or None) == (t.get("unit") or None)),
+            None,
+        )
+        if item is None:
+            continue
+        others = [
+            (float(a["value"]), a.get("statement"), a.get("note"))
+            for a in t.get("alternatives") or []
+            if isinstance(a.get("value"), int | float)
+        ]
+        out.append(
+            number_line(
+                kb,
+                fmt.label(kb, str(item.get("fact"))),
+                t.get("unit"),
+                (float(t["value"]), t.get("statement")),
+                others,
+                float(item["value"]),
+            )
+        )
+    return out
+
+
+# --- intrathecal schedule as a calendar --------------------------------------------------------
+
+
+def schedule_calendar(schedule: dict[str, Any]) -> Chart | None:
+    """The dated doses of a schedule as month calendars (weeks in rows, Monday first)."""
+    events = []
+    for e in schedule.get("events") or []:
+        try:
+            events.append(
+                (
+                    dt.date.fromisoformat(str(e.get("date"))),
+                    str(e.get("phase") or ""),
+                    e.get("dose"),
+                )
+            )
+        except ValueError:
+            continue
+    if not events:
+        return None
+    events.sort()
+    months = sorted({(d.year, d.month) for d, _, _ in events})
+    phases = sorted({p for _, p, _ in events})
+    palette = [BRAND, WARN, OK, CRIT, MUTED]
+    colour = {p: palette[i % len(palette)] for i, p in enumerate(phases)}
+    by_day = {d: (p, n) for d, p, n in events}
+    title = str(schedule.get("title") or "Schedule")
+    by_phase: dict[str, list[dt.date]] = {}
+    for d, p, _ in events:
+        by_phase.setdefault(p, []).append(d)
+    description = (
+        f"{title}: {len(events)} doses from {events[0][0]:%d %b %Y} to {events[-1][0]:%d %b %Y}. "
+        + "; ".join(
+            f"{p}: " + ", ".join(f"{d.day} {d:%b}" for d in ds) for p, ds in by_phase.items()
+        )
+    )
+
+    def draw() -> Any:
+        import calendar
+
+        cols = min(len(months), 3)
+        rows = (len(months) + cols - 1) // cols
+        fig, params = _figure(2.6 * cols, 2.4 * rows + 0.4)
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for idx, (year, month) in enumerate(months):
+            ax = axes[idx // cols][idx % cols]
+            weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+            for w, week in enumerate(weeks):
+                for k, day in enumerate(week):
+                    if day.month != month:
+                        continue
+                    hit = by_day.get(day)
+                    y = len(weeks) - 1 - w
+                    face = colour[hit[0]] if hit else "#ffffff"
+                    ax.add_patch(_rect(k, y, face))
+                    ax.text(
+                        k + 0.5,
+                        y + 0.5,
+                        str(day.day),
+                        ha="center",
+                        va="center",
+                        fontsize=7.5,
+                        color="#ffffff" if hit else INK,
+                        fontweight="bold" if hit else "normal",
+                    )
+            for k, name in enumerate("MTWTFSS"):
+                ax.text(k + 0.5, len(weeks) + 0.3, name, ha="center", fontsize=7, color=MUTED)
+            ax.set_xlim(0, 7)
+            ax.set_ylim(0, len(weeks) + 0.8)
+            ax.set_title(f"{calendar.month_name[month]} {year}", fontsize=9)
+            ax.axis("off")
+        for idx in range(len(months), rows * cols):
+            axes[idx // cols][idx % cols].axis("off")
+        handles = [_rect(0, 0, colour[p]) for p in phases]
+        fig.legend(
+            handles, phases, loc="lower center", ncol=max(1, len(phases)), fontsize=8, frameon=False
+        )
+        return fig, params
+
+    key = {"chart": "calendar", "t": title, "e": events}
+    svg = _render(key, draw)
+    return Chart(
+        "calendar-" + str(schedule.get("regimen") or "schedule"),
+        title,
+        svg,
+        description[:240],
+        description,
+    )
+
+
+def _rect(x: float, y: float, face: str) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x + 0.05, y + 0.05), 0.9, 0.9, facecolor=face, edgecolor="#c9d0d6")

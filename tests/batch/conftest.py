@@ -1,0 +1,42 @@
+"""Shared fixtures for the batch tests: one small synthetic export, one local Spark session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leptoguide.batch.synth import ExportStats, write_export
+
+pytest.importorskip("duckdb")
+
+
+@pytest.fixture(scope="session")
+def export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ExportStats]:
+    root = tmp_path_factory.mktemp("batch") / "export"
+    stats = write_export(root, patients=1500, seed=7, bad_every=997, part_lines=3000)
+    return root, stats
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[Any]:
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed (.ci/system-packages.sh installs it)")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("leptoguide-batch-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.ansi.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
