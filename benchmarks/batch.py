@@ -5,7 +5,8 @@
 
 Each size gets a seeded synthetic export (``leptoguide batch-synth``, reused if present under
 ``--work``); each run is a fresh ``leptoguide batch --audit lp-safety --charts 0`` process, timed
-from outside, its peak RSS taken from the child's rusage (the JVM included for Spark). The 1-minute
+from outside (wall and CPU seconds), its peak RSS taken from the children's rusage (the JVM is a
+grandchild for Spark and is not counted: its heap is capped by Spark's driver memory setting). The 1-minute
 load average is printed with every figure: the machine is shared.
 """
 
@@ -43,6 +44,7 @@ def main() -> None:
         size = sum(p.stat().st_size for p in export.iterdir()) / 1e6
         for run in range(args.runs):
             before = load()
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             proc = subprocess.run(
                 [
@@ -64,10 +66,12 @@ def main() -> None:
                 text=True,
             )
             wall = time.perf_counter() - t0
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+            peak_mb = r1.ru_maxrss / 1024
             print(
                 f"{args.engine} patients={n} export={size:.0f}MB run={run + 1} wall={wall:.1f}s "
-                f"patients/s={n / wall:,.0f} peak_rss_max_so_far={peak_mb:.0f}MB "
+                f"cpu={cpu:.1f}s patients/s={n / wall:,.0f} peak_rss_max_so_far={peak_mb:.0f}MB "
                 f"load_before={before} load_after={load()} :: {proc.stdout.strip()}",
                 flush=True,
             )

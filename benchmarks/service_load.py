@@ -1,5 +1,10 @@
 """Service load: req/s and p50/p95/p99 for order-sign and /api/ask at concurrency 1, 8 and 32.
 
+The order-sign request is the realistic shape: a full prefetch of about 90 resources (lab
+histories, conditions, medications, administrations, a device, orders, procedures) plus two draft
+orders, one of them also in the prefetch as a pending order. ``--stages N`` times each stage of an
+order-sign call in process instead (parse, assemble, intake, engine, cards, audit commit).
+
 Starts a real ``leptoguide serve`` (one worker, SQLite in a temporary state directory, loopback) and
 drives it from a load generator on the same machine: ``wrk`` with a Lua reporter when it is
 installed, else an httpx asyncio generator (closed loop: each of C workers sends its next request
@@ -32,7 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from service_cases import hook_request, lp_low_platelets  # noqa: E402
+from service_cases import hook_request, realistic_order_sign  # noqa: E402
 
 CONCURRENCY = (1, 8, 32)
 QUESTION = "What platelet count is needed before a lumbar puncture?"
@@ -174,11 +179,61 @@ def _wrk_run(
     }
 
 
+def realistic_body() -> bytes:
+    """An order-sign request as an EHR sends it: full prefetch (about 90 resources) + 2 drafts."""
+    chart, drafts = realistic_order_sign("p-real")
+    return json.dumps(hook_request("order-sign", "p-real", chart, drafts)).encode()
+
+
+def stages(iterations: int) -> dict[str, float]:
+    """Median milliseconds of each stage of one order-sign call, in process (no HTTP)."""
+    import orjson
+
+    from leptoguide.api import cds_hooks
+    from leptoguide.api.cards import build_cards
+    from leptoguide.api.cds_request import assemble, read_case
+    from leptoguide.api.state import ServiceState
+    from leptoguide.settings import Settings
+
+    home = Path(tempfile.mkdtemp(prefix="leptoguide-stages-"))
+    state = ServiceState.build(Settings.from_env(database_url=f"sqlite:///{home}/s.sqlite3"))
+    body = realistic_body()
+    times: dict[str, list[float]] = {k: [] for k in
+                                     ("parse", "assemble", "intake", "engine", "cards", "audit")}  # fmt: skip
+    try:
+        for i in range(iterations + 10):
+            t = [time.perf_counter()]
+            req = cds_hooks.CdsRequest.model_validate(orjson.loads(body))
+            t.append(time.perf_counter())
+            hook_input = assemble(req.prefetch or {}, req.context["draftOrders"], "p-real")
+            t.append(time.perf_counter())
+            case = read_case(hook_input, name="bench", kb=state.kb, patient_id="p-real")
+            t.append(time.perf_counter())
+            assessment = state.assess(case, at=None, audience="clinician")
+            t.append(time.perf_counter())
+            cards = build_cards(assessment, case, kb=state.kb, hook="order-sign",
+                                base="http://x", audit_id=str(i), draft_refs=hook_input.drafts,
+                                patient_id="p-real")  # fmt: skip
+            t.append(time.perf_counter())
+            state.record(service="bench", patient_id="p-real",
+                         input_data={"context": req.context, "bundle": hook_input.bundle},
+                         output={"response": {"cards": cards}, "assessment": assessment.model_dump()})  # fmt: skip
+            t.append(time.perf_counter())
+            if i >= 10:
+                for k, a, b in zip(times, t, t[1:], strict=False):
+                    times[k].append((b - a) * 1000)
+    finally:
+        state.db.dispose()
+        shutil.rmtree(home, ignore_errors=True)
+    out = {k: statistics.median(v) for k, v in times.items()}
+    out["total"] = sum(out.values())
+    return out
+
+
 def run(duration: float, generator: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     server = Server()
     try:
-        chart, drafts = lp_low_platelets()
-        sign = json.dumps(hook_request("order-sign", "p-lp", chart, drafts)).encode()
+        sign = realistic_body()
         ask = json.dumps({"question": QUESTION}).encode()
         targets = [
             ("/healthz (ceiling)", "GET", "/healthz", None),
@@ -271,7 +326,17 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     ap.add_argument("--generator", choices=["auto", "wrk", "httpx"], default="auto")
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
+    ap.add_argument("--stages", type=int, default=0, metavar="N",
+                    help="only time the stages of order-sign in process, N iterations")  # fmt: skip
     args = ap.parse_args()
+    if args.stages:
+        res = stages(args.stages)
+        print(
+            f"load average {os.getloadavg()[0]:.1f}; median ms per stage over {args.stages} calls:"
+        )
+        for k, v in res.items():
+            print(f"  {k:<9} {v:6.2f}")
+        return
     generator = args.generator
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "httpx"

@@ -22,10 +22,22 @@ import pytest
 from cdsutil import free_port
 
 
+@pytest.fixture(scope="session")
+def _snapshot_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One knowledge snapshot directory for the session, so CLI processes started by tests read
+    the compiled knowledge instead of each loading every file (it is keyed on the files)."""
+    path = tmp_path_factory.mktemp("snapshots")
+    path.chmod(0o700)
+    return path
+
+
 @pytest.fixture(autouse=True)
-def _leptoguide_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _leptoguide_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _snapshot_cache: Path
+) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("LEPTOGUIDE_HOME", str(home))
+    monkeypatch.setenv("LEPTOGUIDE_CACHE_DIR", str(_snapshot_cache))
     for var in (
         "LEPTOGUIDE_DATABASE_URL",
         "LEPTOGUIDE_TRUSTED_ISSUERS",

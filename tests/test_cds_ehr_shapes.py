@@ -350,3 +350,46 @@ def test_searchset_prefetch_with_outcome_entries_is_read(client: TestClient) -> 
     cards = _cards(client, SIGN, req)
     assert "lp-platelets-low" in _rules(cards)
     assert "not-read" not in _rules(cards)
+
+
+# ---- coded override reasons, counted per rule ---------------------------------------------------
+
+
+def test_override_analytics_per_rule(client: TestClient) -> None:
+    import datetime as dt
+    import uuid
+
+    from leptoguide.api.cards import card_topic
+
+    chart, drafts = _neonate()
+    cards = _cards(client, SIGN, hook_request("order-sign", "p-neo", chart, drafts))
+    (card,) = [c for c in cards if c["source"]["topic"]["code"] == "ceftriaxone-calcium-neonate"]
+    assert card_topic(card["uuid"], ["lp-platelets-low", "ceftriaxone-calcium-neonate"]) == (
+        "ceftriaxone-calcium-neonate"
+    )
+    assert card_topic(str(uuid.uuid4()), ["ceftriaxone-calcium-neonate"]) is None
+    reason = card["overrideReasons"][0]
+    assert set(reason) == {"system", "code", "display"}
+    now = dt.datetime.now(dt.UTC).isoformat()
+    feedback = {
+        "feedback": [
+            {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": now,
+             "overrideReason": {"reason": reason, "userComment": "calcium stopped"}},
+            {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": now,
+             "overrideReason": {"reason": reason}},
+            {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": now,
+             "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}]},
+            {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": now,
+             "overrideReason": {"userComment": "no reason picked"}},
+        ]
+    }  # fmt: skip
+    r = client.post(SIGN + "/feedback", json=feedback)
+    assert r.status_code == 200, r.text
+    rows = {row["rule"]: row for row in client.get("/api/cds/overrides").json()["rules"]}
+    neo = rows["ceftriaxone-calcium-neonate"]
+    assert (neo["accepted"], neo["overridden"], neo["comments"]) == (1, 2, 1)
+    assert neo["override_rate"] == round(2 / 3, 3) and neo["title"]
+    assert neo["reasons"] == [
+        {"reason": f"{reason['system']}|{reason['code']}", "display": reason["display"], "count": 2}
+    ]
+    assert rows[None]["reasons"][0]["reason"] == "uncoded"

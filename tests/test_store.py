@@ -160,3 +160,19 @@ def test_bad_database_url_is_an_input_error() -> None:
         Database("mysql://nope/x")
     with pytest.raises(InputError):
         Database("not a url")
+
+
+def test_fast_canonical_form_matches_the_reference_form() -> None:
+    """orjson's canonical bytes are the json module's canonical form (floats below 1e-4 may spell
+    the exponent differently, 1e-7 for 1e-07; the value is the same)."""
+    from leptoguide.store.audit import canonical_bytes, canonical_json
+
+    doc = {
+        "z": [1, 2.5, -0.0, 0.001, 1e16, 12345678901234567, None, True, False],
+        "a": {"ü": 'naïve ✓ \u2028 \n\t"quoted" \\ \u0001', "b": [], "c": {}},
+        "m": [{"k": 0.1 + 0.2}, {"k": 3.0}, {"nested": {"y": 1, "x": 2}}],
+        "date": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+    }
+    assert canonical_bytes(doc) == canonical_json(doc).encode("utf-8")
+    assert canonical_bytes({"big": 10**30}) == canonical_json({"big": 10**30}).encode()
+    assert json.loads(canonical_bytes([1e-07])) == json.loads(canonical_json([1e-07]))

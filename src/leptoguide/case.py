@@ -59,6 +59,9 @@ class MedicationEntry:
     intent: str | None = None
     authored: dt.datetime | None = None
     start: dt.datetime | None = None
+    ongoing: bool = False
+    """Exposure continues now: an administration in progress or with an open period (a running
+    infusion), or a statement of a drug being taken with no end. The last dose is 'now'."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 
 class LeptoGuideError(Exception):
@@ -33,8 +34,22 @@ class KnowledgeError(LeptoGuideError):
 
 
 class InputError(LeptoGuideError):
-    """Invalid user input: a case file, FHIR bundle, question or option."""
+    """Invalid user input: a case file, FHIR bundle, question or option that can be read but holds
+    a wrong or missing value. Faces answer HTTP 422 and CLI exit 2.
+
+    ``where`` and ``field`` name the input and the field (``audience``, ``at``), never a command-line
+    flag: the core does not know which face it serves.
+    """
+
+    kind: ClassVar[Literal["malformed", "invalid"]] = "invalid"
 
     def __init__(self, where: str, message: str, field: str | None = None) -> None:
         self.problem = Problem(where, field, message)
         super().__init__(str(self.problem))
+
+
+class MalformedInputError(InputError):
+    """Input that cannot be read at all: empty, not UTF-8 text, not JSON or YAML, not a JSON
+    object where a resource must be. Faces answer HTTP 400 and CLI exit 2."""
+
+    kind: ClassVar[Literal["malformed", "invalid"]] = "malformed"

@@ -18,7 +18,10 @@ variables or passes options to ``leptoguide serve``:
 ``LEPTOGUIDE_MAX_BODY_BYTES``       request body cap (default 10 MB; 413 above it)
 ``LEPTOGUIDE_FHIR_TIMEOUT``         hard deadline in seconds for all fhirServer reads of one call
 ``LEPTOGUIDE_FHIR_MAX_BYTES``       byte cap over all fhirServer responses of one call
-``LEPTOGUIDE_FRAME_ANCESTORS``      space-separated origins allowed to frame the SMART launch pages
+``LEPTOGUIDE_FRAME_ANCESTORS``      space-separated EHR origins allowed to frame the web pages (SMART)
+``LEPTOGUIDE_SMART_ISSUERS``        comma-separated FHIR base URLs (``iss``) trusted for SMART launch
+``LEPTOGUIDE_SMART_CLIENT_ID``      this app's SMART client id at those EHRs
+``LEPTOGUIDE_SMART_ROLE``           role of accounts opened by a SMART launch (default clinician)
 ==================================  ===================================================
 """
 
@@ -45,6 +48,9 @@ ENV_MAX_BODY_BYTES = "LEPTOGUIDE_MAX_BODY_BYTES"
 ENV_FHIR_TIMEOUT = "LEPTOGUIDE_FHIR_TIMEOUT"
 ENV_FHIR_MAX_BYTES = "LEPTOGUIDE_FHIR_MAX_BYTES"
 ENV_FRAME_ANCESTORS = "LEPTOGUIDE_FRAME_ANCESTORS"
+ENV_SMART_ISSUERS = "LEPTOGUIDE_SMART_ISSUERS"
+ENV_SMART_CLIENT_ID = "LEPTOGUIDE_SMART_CLIENT_ID"
+ENV_SMART_ROLE = "LEPTOGUIDE_SMART_ROLE"
 
 DATABASE_FILE = "leptoguide.sqlite3"
 AUDIT_KEY_FILE = "audit.key"
@@ -112,6 +118,9 @@ class Settings:
     max_body_bytes: int = 10_000_000
     trusted_proxies: tuple[str, ...] = ()
     frame_ancestors: tuple[str, ...] = ()
+    smart_issuers: tuple[str, ...] = ()
+    smart_client_id: str | None = None
+    smart_role: str = "clinician"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -134,6 +143,9 @@ class Settings:
             allow_unauthenticated=_flag(os.environ.get(ENV_ALLOW_UNAUTHENTICATED)),
             trusted_proxies=_words(os.environ.get(ENV_TRUSTED_PROXIES), ","),
             frame_ancestors=_words(os.environ.get(ENV_FRAME_ANCESTORS), " "),
+            smart_issuers=_words(os.environ.get(ENV_SMART_ISSUERS), ","),
+            smart_client_id=os.environ.get(ENV_SMART_CLIENT_ID) or None,
+            smart_role=os.environ.get(ENV_SMART_ROLE) or "clinician",
             max_body_bytes=_number(ENV_MAX_BODY_BYTES, int, 10_000_000),
             fhir_timeout_seconds=_number(ENV_FHIR_TIMEOUT, float, 5.0),
             fhir_max_response_bytes=_number(ENV_FHIR_MAX_BYTES, int, 20_000_000),

@@ -16,6 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli_inprocess import run_cli
 from leptoguide.case import (
     Case,
     ConditionEntry,
@@ -53,6 +54,14 @@ def full_kb(kb_dir: Path) -> KnowledgeBase:
 
 
 def cli(kb_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``leptoguide assess ARGS`` in process (see tests/cli_inprocess.py)."""
+    return run_cli("assess", *args, env={"LEPTOGUIDE_KB": str(kb_dir)}, stdin=stdin)
+
+
+def cli_process(
+    kb_dir: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``leptoguide assess ARGS`` as a real process (end-to-end: entry point, stdin, exit code)."""
     return subprocess.run(
         [sys.executable, "-m", "leptoguide", "assess", *args],
         capture_output=True,
@@ -125,7 +134,7 @@ def test_cli_json_is_byte_identical_and_valid(kb_dir: Path) -> None:
     assert a.returncode == 0, a.stderr
     assert a.stdout == b.stdout
     jsonschema.validate(json.loads(a.stdout), SCHEMA)
-    c = cli(
+    c = cli_process(
         kb_dir,
         "-",
         "--format",
@@ -139,7 +148,7 @@ def test_cli_json_is_byte_identical_and_valid(kb_dir: Path) -> None:
 
 def test_cli_malformed_json_exits_2_with_one_line(kb_dir: Path) -> None:
     bad = next(s for s in MANIFEST if s.get("exit") == 2)
-    out = cli(kb_dir, str(SCEN / bad["file"]))
+    out = cli_process(kb_dir, str(SCEN / bad["file"]))
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1
     assert Path(bad["file"]).name in out.stderr and "Traceback" not in out.stderr
@@ -199,7 +208,7 @@ def test_patient_audience_uses_plain_texts(full_kb: KnowledgeBase) -> None:
     clin = assess(case, kb=full_kb, policy=pol, at=AT).to_dict()
     pat = assess(case, kb=full_kb, policy=pol, at=AT, audience="patient").to_dict()
     assert [f["rule"] for f in clin["findings"]] == [f["rule"] for f in pat["findings"]]
-    f = next(f for f in pat["findings"] if f["rule"] == "csf-optimal-handling")
+    f = next(f for f in pat["findings"] if f["rule"] == "repeat-lp-after-negative-cytology")
     assert f["detail"] == "\n\n".join(
         full_kb.statements[c].patient for c in full_kb.rules[f["rule"]].cites
     )

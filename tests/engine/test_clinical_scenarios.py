@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from leptoguide.case import Case, ConditionEntry, MedicationEntry, Observed
+from leptoguide.case import Case, ConditionEntry, MedicationEntry, Observed, ProcedureEntry
 from leptoguide.engine import assess
 from leptoguide.engine.assessment import Assessment, Finding
 from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
@@ -324,3 +324,162 @@ def test_sclc_poor_risk_without_few_options_keeps_the_exception(
     f = finding(a, "poor-risk-chemosensitive-exception")
     assert "nccn-chemosensitive-exception" in cited(f)
     assert "supportive-care-poor-risk" not in fired(a)
+
+
+# 4. Time-aware facts ----------------------------------------------------------------------------
+
+
+def test_positive_then_negative_cytology_stays_confirmed(kb: KnowledgeBase, policy: Policy) -> None:
+    case = lm_chart(
+        obs("karnofsky", 80),
+        obs("csf-cytology", "negative", hours_ago=2),
+        obs("mri-lm-pattern", "linear", hours_ago=72),
+        conditions=("breast-cancer",),
+    )
+    a = run(kb, policy, case)
+    assert a.classification.certainty == "confirmed"
+    assert "repeat-lp-after-negative-cytology" not in fired(a)
+    f = finding(a, "lm-classification")
+    cyto = next(i for i in f.inputs if i.fact == "csf-cytology")
+    assert cyto.value == "positive"
+    assert cyto.note and "a later result (negative" in cyto.note
+    assert "eano-classification-confirmed" in cited(f)
+
+
+def test_negative_then_positive_cytology_is_positive(kb: KnowledgeBase, policy: Policy) -> None:
+    case = lm_chart(obs("csf-cytology", "negative", hours_ago=200))  # positive 48 h ago
+    assert run(kb, policy, case).classification.certainty == "confirmed"
+
+
+def test_flow_study_uses_the_latest_result(kb: KnowledgeBase, policy: Policy) -> None:
+    case = lm_patient(
+        medications=[it_order("methotrexate", 12)],
+        observations=[
+            obs("csf-flow-study", "blocked", hours_ago=400),
+            obs("csf-flow-study", "normal", hours_ago=20),
+        ],
+    )
+    a = run(kb, policy, case)
+    assert "it-chemo-csf-flow-block" not in fired(a)
+    assert a.schedules
+
+
+# 5. LMWH dose class -----------------------------------------------------------------------------
+
+
+def lp_case(*meds: MedicationEntry) -> Case:
+    return Case(
+        origin="case-file",
+        patient_reference="Patient/lp",
+        birth_date=born(70),
+        observations=[
+            obs("platelets", 210, "10*9/L"),
+            obs("inr", 1.0),
+            obs("body-weight", 80, "kg"),
+        ],
+        procedures=[
+            ProcedureEntry("lumbar-puncture", "request", "active", AT, "ServiceRequest/lp")
+        ],
+        medications=list(meds),
+    )
+
+
+def enox(kind: str, dose: float, per_day: float | None, hours_ago: float | None) -> MedicationEntry:
+    t = AT - dt.timedelta(hours=hours_ago) if hours_ago is not None else None
+    return MedicationEntry(
+        "enoxaparin",
+        kind,  # type: ignore[arg-type]
+        "active" if kind == "request" else "completed",
+        dose=dose,
+        dose_unit="mg",
+        route="subcutaneous",
+        frequency_per_day=per_day,
+        last_time=t,
+        times=(t,) if t else (),
+        reference=f"{'MedicationRequest' if kind == 'request' else 'MedicationAdministration'}/e",
+    )
+
+
+def test_prophylactic_enoxaparin_at_14h_order_frequency_wins(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(kb, policy, lp_case(enox("request", 40, 1, None), enox("administration", 40, None, 14)))
+    assert "lp-anticoagulant-timing" not in fired(a)
+
+
+def test_enoxaparin_40mg_at_8h_is_a_prophylactic_hold(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, lp_case(enox("request", 40, 1, None), enox("administration", 40, None, 8)))
+    f = finding(a, "lp-anticoagulant-timing")
+    assert f.severity == "critical"
+    assert "enoxaparin (lmwh-prophylactic)" in f.summary
+    assert "40 mg x 1/day = 40 mg/day <= 40" in f.detail
+    assert "lp-lmwh-prophylactic-12h" in cited(f)
+
+
+def test_enoxaparin_without_any_frequency_states_class_uncertain(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(kb, policy, lp_case(enox("administration", 40, None, 14)))
+    f = finding(a, "lp-anticoagulant-timing")
+    assert "enoxaparin (lmwh-treatment)" in f.summary
+    assert "class uncertain: 40 mg per dose with no frequency" in f.detail
+
+
+def test_enoxaparin_1mg_per_kg_twice_daily_is_treatment(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, lp_case(enox("request", 80, 2, None), enox("administration", 80, None, 14)))
+    f = finding(a, "lp-anticoagulant-timing")
+    assert "enoxaparin (lmwh-treatment)" in f.summary
+    assert "80 mg (1 mg/kg) x 2/day = 160 mg/day > 40" in f.detail
+    assert "lp-lmwh-treatment-24h" in cited(f)
+
+
+# 6. Alert budget --------------------------------------------------------------------------------
+
+
+def test_headache_in_a_cancer_patient_is_not_lm_context(kb: KnowledgeBase, policy: Policy) -> None:
+    case = Case(
+        origin="case-file",
+        patient_reference="Patient/h",
+        birth_date=born(50),
+        conditions=[cond("breast-cancer"), cond("headache")],
+        observations=[obs("typical-lm-signs", True)],
+    )
+    a = run(kb, policy, case)
+    assert a.classification.certainty == "not_applicable"
+    assert not {"lm-classification", "nccn-risk-group", "csf-examination-recommended"} & fired(a)
+
+
+def test_headache_with_an_lp_planned_is_a_suspicion(kb: KnowledgeBase, policy: Policy) -> None:
+    case = Case(
+        origin="case-file",
+        patient_reference="Patient/h",
+        birth_date=born(50),
+        conditions=[cond("breast-cancer"), cond("headache")],
+        observations=[obs("typical-lm-signs", True), obs("platelets", 200), obs("inr", 1.0)],
+        procedures=[
+            ProcedureEntry("lumbar-puncture", "request", "active", AT, "ServiceRequest/lp")
+        ],
+    )
+    a = run(kb, policy, case)
+    f = finding(a, "mri-before-lp")
+    assert f.severity == "info"  # its evidence is a recalled guideline passage and a digest
+    assert "eano-mri-before-lp" in cited(f)
+
+
+def test_lymphoma_is_not_classified_by_eano_esmo(kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(kb, policy, lm_chart(obs("karnofsky", 70), conditions=("lymphoma",)))
+    assert a.classification.certainty == "not_applicable"
+    assert "solid tumours" in a.classification.reasons[0]
+    assert "lm-classification" not in fired(a)
+    f = finding(a, "eano-not-for-haematological-cancer")
+    assert f.severity == "info" and "eano-esmo-2017-scope" in cited(f)
+
+
+def test_negative_cytology_gives_one_handling_finding(kb: KnowledgeBase, policy: Policy) -> None:
+    case = lm_chart(obs("csf-cytology", "negative", hours_ago=1), obs("karnofsky", 80))
+    case.observations = [o for o in case.observations if o.value != "positive"]
+    case.conditions.append(cond("leptomeningeal-metastasis"))
+    a = run(kb, policy, case)
+    f = finding(a, "repeat-lp-after-negative-cytology")
+    assert "eano-csf-volume-processing" in cited(f)
+    assert "csf-optimal-handling" not in fired(a)

@@ -167,16 +167,7 @@ MALFORMED: dict[str, tuple[str, bytes, str]] = {
     "huge number json": ("h.json", b'{"resourceType": "Patient", "x": 1e999}', "malformed JSON"),
     "scalar": ("s.yaml", b"42\n", "expected a FHIR Bundle"),
     "wrong resourceType": ("r.json", b'{"resourceType": "Banana"}', "resourceType"),
-    "entry null": ("n.json", b'{"resourceType": "Bundle", "entry": [null]}', "entry[0]"),
     "entry not list": ("n.json", b'{"resourceType": "Bundle", "entry": {"a": 1}}', "entry"),
-    "resource wrong type": ("n.json", b'{"resourceType": "Bundle", "entry": [{"resource": 5}]}',
-                            "entry[0].resource"),
-    "observation value string number": (
-        "o.json",
-        b'{"resourceType": "Observation", "status": "final", "code": {"text": "platelets"},'
-        b' "valueQuantity": {"value": "42"}}',
-        "valueQuantity.value",
-    ),
     "case file unknown key": ("c.yaml", b"case_id: x\nlabz: []\n", "labz"),
     "case file wrong type": ("c.yaml", b"case_id: x\nlabs: 5\n", "labs"),
     "case file bad date": ("c.yaml", b"case_id: x\ndate: '2026-02-30'\n", "2026-02-30"),
@@ -191,6 +182,28 @@ def test_malformed_files_are_one_clear_input_error(name: str) -> None:
     text = str(info.value)
     assert "\n" not in text and needle in text, text
     assert text.startswith(fname)
+
+
+LOCALLY_UNREADABLE: dict[str, tuple[bytes, str, str]] = {
+    # name: (content, dropped reference, field): one bad entry is dropped and named, not fatal
+    "entry null": (b'{"resourceType": "Bundle", "entry": [null]}', "entry[0]", "entry[0]"),
+    "resource wrong type": (b'{"resourceType": "Bundle", "entry": [{"resource": 5}]}', "entry[0]",
+                            "resource"),
+    "observation value string number": (
+        b'{"resourceType": "Observation", "id": "o", "status": "final", "code": {"text": '
+        b'"platelets"}, "valueQuantity": {"value": "42"}}',
+        "Observation/o",
+        "valueQuantity.value",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(LOCALLY_UNREADABLE))
+def test_one_bad_resource_is_dropped_and_named_not_fatal(name: str) -> None:
+    content, reference, field = LOCALLY_UNREADABLE[name]
+    case = read_input(content, name="n.json", kb=kb())
+    assert [(d.reference, d.field) for d in case.dropped] == [(reference, field)]
+    assert any(w.where == reference for w in case.warnings)
 
 
 @pytest.mark.parametrize("name", ["nan in yaml", "yaml alias bomb", "deep yaml", "binary"])

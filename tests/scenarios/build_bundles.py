@@ -238,10 +238,11 @@ sc(
         "nccn-risk-group",
         "systemic-therapy-by-driver",
         "repeat-lp-after-negative-cytology",
-        "csf-optimal-handling",
         "proton-csi-option",
     ],
     [
+        # the handling advice is inside the repeat-LP finding: one finding per message
+        "csf-optimal-handling",
         "supportive-care-poor-risk",
         "poor-risk-chemosensitive-exception",
         "mri-before-lp",
@@ -301,8 +302,13 @@ sc(
     .lm("mri-lm-pattern", "linear-and-nodular")
     .lm("csf-cytology", "equivocal")
     .lm("csf-cytology", "negative", hours=200),
-    ["lm-classification", "focal-rt-nodular-or-symptomatic", "csf-optimal-handling"],
-    ["repeat-lp-after-negative-cytology", "csf-examination-recommended", "mri-before-lp"],
+    ["lm-classification", "focal-rt-nodular-or-symptomatic"],
+    [
+        "csf-optimal-handling",
+        "repeat-lp-after-negative-cytology",
+        "csf-examination-recommended",
+        "mri-before-lp",
+    ],
     classification={"certainty": "possible", "type": "IIC"},
     risk="unknown",
 )

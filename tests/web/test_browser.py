@@ -78,11 +78,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEPTOGUIDE_")}
     env["LEPTOGUIDE_HOME"] = str(home)
     cli = [sys.executable, "-m", "leptoguide"]
-    for role, password in PASSWORDS.items():
+    accounts = [(f"{role}1", role) for role in PASSWORDS] + [("reviewer2", "reviewer")]
+    for name, role in accounts:
         pw = home / f"{role}.pw"
-        pw.write_text(password + "\n")
+        pw.write_text(PASSWORDS[role] + "\n")
         subprocess.run(
-            [*cli, "users", "add", f"{role}1", "--role", role, "--password-file", str(pw)],
+            [*cli, "users", "add", name, "--role", role, "--password-file", str(pw)],
             env=env,
             check=True,
             capture_output=True,
@@ -141,12 +142,13 @@ def check_a11y(page: Any) -> None:
     assert not bad, f"{page.url}: {json.dumps(detail, indent=1)}"
 
 
-def login(page: Any, base: str, role: str) -> None:
+def login(page: Any, base: str, role: str, name: str | None = None) -> None:
+    name = name or f"{role}1"
     page.goto(f"{base}/login")
-    page.fill("#username", f"{role}1")
+    page.fill("#username", name)
     page.fill("#password", PASSWORDS[role])
     page.click("form.narrow button[type=submit]")
-    page.wait_for_selector(f"text={role}1 ({role})")
+    page.wait_for_selector(f"text={name} ({role})")
 
 
 def test_assessment_from_uploaded_bundle(page: Any, server: str) -> None:
@@ -311,12 +313,20 @@ def test_reviewer_approves_a_draft(page: Any, server: str) -> None:
     page.fill("#comment", "Locator checked against the source table.")
     page.click("text=Record review")
     page.wait_for_selector("#history")
+    # two-person rule: the reviewer who submitted it cannot approve it
+    page.check("input[name=to_status][value=approved]")
+    page.fill("#comment", "My own check.")
+    page.click("text=Record review")
+    page.wait_for_selector("text=another reviewer must approve")
+    page.click("button:text('Sign out')")
+    login(page, server, "reviewer", "reviewer2")
+    page.goto(f"{server}/kb/statements/{draft.id}")
     page.check("input[name=to_status][value=approved]")
     page.fill("#comment", "Numbers match the primary source.")
     page.click("text=Record review")
     page.wait_for_selector("text=in review → approved")
     history = page.locator("section.history").inner_text()
-    assert "draft → in review" in history and "reviewer1" in history
+    assert "draft → in review" in history and "reviewer1" in history and "reviewer2" in history
     assert "Numbers match the primary source." in history
     shot(page, "statement-history")
     check_a11y(page)

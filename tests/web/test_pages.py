@@ -179,7 +179,8 @@ def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str])
         f"/kb/statements/{sid}/review",
         {"current": "draft", "to_status": "approved", "comment": "skip"},
     )
-    assert resp.status_code == 422  # draft cannot jump to approved
+    assert resp.status_code == 422  # two-person rule: no one approves a draft alone
+    assert "two-person rule" in resp.text
     resp = site.post(
         f"/kb/statements/{sid}/review",
         {"current": "draft", "to_status": "in_review", "comment": "Checked <b>table 2</b>"},
@@ -187,7 +188,27 @@ def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str])
     assert resp.status_code == 303
     resp = site.post(
         f"/kb/statements/{sid}/review",
-        {"current": "in_review", "to_status": "approved", "comment": "matches the source"},
+        {"current": "in_review", "to_status": "approved", "comment": "my own"},
+    )
+    assert resp.status_code == 422 and "another reviewer must approve" in resp.text
+    site.post("/logout")
+    from leptoguide.store.accounts import add_user
+
+    add_user(
+        site.client.app.state.leptoguide_web.db, "reviewer2", "reviewer-password-456", "reviewer"
+    )
+    site.login("reviewer2", "reviewer-password-456")
+    page = site.get(f"/kb/statements/{sid}").text
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version and version.group(1) == "1"
+    resp = site.post(
+        f"/kb/statements/{sid}/review",
+        {
+            "current": "in_review",
+            "to_status": "approved",
+            "comment": "matches the source",
+            "version": "1",
+        },
     )
     assert resp.status_code == 422  # approval needs the clinician's role
     resp = site.post(
@@ -208,9 +229,9 @@ def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str])
     # a stale form (status changed meanwhile) is refused
     resp = site.post(
         f"/kb/statements/{sid}/review",
-        {"current": "in_review", "to_status": "draft", "comment": "late"},
+        {"current": "in_review", "to_status": "draft", "comment": "late", "version": "1"},
     )
-    assert resp.status_code == 422
+    assert resp.status_code == 422 and "meanwhile" in resp.text
     assert "/kb/statements/" + sid in site.get("/kb?status=approved").text
 
 
@@ -415,3 +436,21 @@ def test_form_to_casefile_shape() -> None:
     assert doc["orders"] == [{"drug": "methotrexate", "route": "intrathecal"}]
     assert doc["findings"] == {"typical_lm_signs": False}
     assert "bogus" not in doc and "date" in doc
+
+
+def test_review_queue_filters(site: Site, users: dict[str, str]) -> None:
+    from leptoguide.knowledge.loader import get_knowledge
+
+    kb = get_knowledge()
+    site.login("reviewer1", users["reviewer"])
+    everything = site.get("/review").text
+    rule = next(r for r in sorted(kb.rules.values(), key=lambda r: r.id) if r.cites)
+    page = site.get(f"/review?rule={rule.id}").text
+    listed = set(re.findall(r'href="/kb/statements/([a-z0-9-]+)#review-heading"', page))
+    assert listed and listed <= set(rule.cites)
+    assert len(listed) < len(re.findall(r"#review-heading", everything))
+    topic = sorted({t for s in kb.statements.values() if s.status == "draft" for t in s.topics})[0]
+    page = site.get(f"/review?topic={topic}&status=draft").text
+    listed = set(re.findall(r'href="/kb/statements/([a-z0-9-]+)#review-heading"', page))
+    assert listed and all(topic in kb.statements[s].topics for s in listed)
+    assert f'<option value="{topic}" selected>' in page

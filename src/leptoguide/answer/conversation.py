@@ -145,7 +145,7 @@ class MemoryConversationStore:
 def check_id(conversation_id: str) -> str:
     if not ID_PATTERN.match(conversation_id):
         raise InputError(
-            "--conversation",
+            "conversation",
             "a conversation id is 1-64 letters, digits, '.', '_' or '-', starting with a letter "
             "or digit",
             "conversation",

@@ -204,13 +204,13 @@ class QA:
             )
         if audience not in AUDIENCES:
             raise InputError(
-                "--audience",
+                "audience",
                 f"unknown audience '{audience}' (use clinician or patient)",
                 "audience",
             )
         aud: Audience = "patient" if audience == "patient" else "clinician"
         if not 1 <= top_k <= MAX_TOP_K:
-            raise InputError("--top-k", f"top-k must be between 1 and {MAX_TOP_K}", "top_k")
+            raise InputError("top_k", f"top_k must be between 1 and {MAX_TOP_K}", "top_k")
         when = at or dt.datetime.now(dt.UTC).replace(microsecond=0)
 
         history: list[Turn] = []

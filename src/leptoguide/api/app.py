@@ -103,7 +103,19 @@ def _mount_web(app: FastAPI, settings: Settings) -> None:
     web.mount(app, settings)
 
 
+def freeze_startup_objects() -> None:
+    """Move everything built at start-up (knowledge, policy, indexes) out of the garbage
+    collector's view: full collections then skip those objects, which shortened tail latency of
+    the CDS endpoints in measurements. Call once per server process, after ``create_app``."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (used by ``leptoguide serve --workers N``)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    freeze_startup_objects()
+    return app

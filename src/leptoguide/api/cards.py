@@ -6,6 +6,7 @@ for order hooks, the order concepts that make it relevant (``orders``). Nothing 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,39 @@ OVERRIDE_REASONS: list[dict[str, str]] = [
         "display": "Does not apply to this patient",
     },
 ]
+
+
+def _topic_bits(topic: str) -> bytes:
+    return hashlib.sha256(topic.encode()).digest()[:8]
+
+
+def card_uuid(audit_id: str, topic: str) -> str:
+    """A card's uuid: unique per assessment and topic, and carrying the topic (a rule id, or
+    ``missing-data`` / ``not-read``) so feedback can be counted per rule without storing cards.
+
+    RFC 9562 version 8 (custom) layout: bytes 0-7 from ``uuid5(audit/topic)``, bytes 8-15 the
+    first bytes of SHA-256(topic), with the version and variant bits set."""
+    head = uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/{topic}").bytes[:8]
+    raw = bytearray(head + _topic_bits(topic))
+    raw[6] = (raw[6] & 0x0F) | 0x80
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def card_topic(card: str, topics: Iterable[str]) -> str | None:
+    """The topic (of ``topics``) a card uuid made by :func:`card_uuid` carries, if any."""
+    try:
+        raw = uuid.UUID(card).bytes
+    except ValueError:
+        return None
+    if raw[6] >> 4 != 8:
+        return None
+    tail = bytes([raw[8] & 0x3F]) + raw[9:]
+    for topic in topics:
+        bits = _topic_bits(topic)
+        if bytes([bits[0] & 0x3F]) + bits[1:] == tail:
+            return topic
+    return None
 
 
 @dataclass(frozen=True)
@@ -101,6 +135,28 @@ def relevant(rule: Rule, hook: str, orders: list[DraftOrder]) -> bool:
 def _clip(text: str) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
+
+
+def assessment_links(base: str, audit_id: str, smart: bool) -> list[dict[str, Any]]:
+    """The card's link to the full cited assessment: a SMART launch (``appContext`` = the audit
+    id, so the EHR session opens it without a second sign-in) when SMART is configured, else the
+    page itself."""
+    if smart:
+        return [
+            {
+                "label": "Full cited assessment in LeptoGuide",
+                "url": f"{base}/smart/launch",
+                "type": "smart",
+                "appContext": audit_id,
+            }
+        ]
+    return [
+        {
+            "label": "Full cited assessment in LeptoGuide",
+            "url": f"{base}/assess/{audit_id}",
+            "type": "absolute",
+        }
+    ]
 
 
 def citations_markdown(kb: KnowledgeBase, citations: list[Citation], base: str) -> str:
@@ -273,6 +329,7 @@ def card_for(
     audit_id: str,
     patient_id: str | None = None,
     assessment_missing: set[str] | None = None,
+    smart: bool = False,
 ) -> dict[str, Any]:
     """One CDS Hooks card for one finding."""
     parts = [finding.detail.strip()]
@@ -295,7 +352,7 @@ def card_for(
         parts.append("**Sources**\n\n" + refs)
     first_statement = next((c.statement for c in finding.citations if c.statement), None)
     card: dict[str, Any] = {
-        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/{rule.id}")),
+        "uuid": card_uuid(audit_id, rule.id),
         "summary": _clip(finding.summary or rule.title),
         "detail": "\n\n".join(p for p in parts if p),
         "indicator": INDICATORS.get(finding.severity, "info"),
@@ -306,13 +363,7 @@ def card_for(
             else f"{base}/kb/rules",
             "topic": {"system": RULE_SYSTEM, "code": rule.id, "display": rule.title},
         },
-        "links": [
-            {
-                "label": "Full cited assessment in LeptoGuide",
-                "url": f"{base}/assess/{audit_id}",
-                "type": "absolute",
-            }
-        ],
+        "links": assessment_links(base, audit_id, smart),
     }
     suggestions = build_suggestions(
         finding,
@@ -332,7 +383,7 @@ def card_for(
 
 
 def missing_data_card(
-    assessment: Assessment, rule_ids: set[str], *, base: str, audit_id: str
+    assessment: Assessment, rule_ids: set[str], *, base: str, audit_id: str, smart: bool = False
 ) -> dict[str, Any] | None:
     """One info card listing data the shown rules could not decide without."""
     items = [m for m in assessment.missing if not rule_ids or set(m.needed_for) & rule_ids]
@@ -345,7 +396,7 @@ def missing_data_card(
     names = ", ".join(m.item for m in items[:4])
     more = f" and {len(items) - 4} more" if len(items) > 4 else ""
     return {
-        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/missing-data")),
+        "uuid": card_uuid(audit_id, "missing-data"),
         "summary": _clip(f"Missing or stale data: {names}{more}"),
         "detail": "Rules that could not be decided without these data:\n\n" + "\n".join(lines),
         "indicator": "info",
@@ -354,18 +405,12 @@ def missing_data_card(
             "url": f"{base}/assess/{audit_id}",
             "topic": {"system": RULE_SYSTEM, "code": "missing-data", "display": "Missing data"},
         },
-        "links": [
-            {
-                "label": "Full cited assessment in LeptoGuide",
-                "url": f"{base}/assess/{audit_id}",
-                "type": "absolute",
-            }
-        ],
+        "links": assessment_links(base, audit_id, smart),
     }
 
 
 def dropped_card(
-    dropped: list[tuple[str, str | None, str]], *, base: str, audit_id: str
+    dropped: list[tuple[str, str | None, str]], *, base: str, audit_id: str, smart: bool = False
 ) -> dict[str, Any] | None:
     """One card listing what the request held that could not be used (location, reference, why).
 
@@ -382,7 +427,7 @@ def dropped_card(
         else f"{len(dropped)} resource(s) in the request could not be used"
     )
     return {
-        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{audit_id}/not-read")),
+        "uuid": card_uuid(audit_id, "not-read"),
         "summary": _clip(f"{head}; the rest was assessed."),
         "detail": "Left out of this assessment (missing data is never read as safe):\n\n"
         + "\n".join(lines[:50])
@@ -393,13 +438,7 @@ def dropped_card(
             "url": f"{base}/assess/{audit_id}",
             "topic": {"system": RULE_SYSTEM, "code": "not-read", "display": "Data not read"},
         },
-        "links": [
-            {
-                "label": "Full cited assessment in LeptoGuide",
-                "url": f"{base}/assess/{audit_id}",
-                "type": "absolute",
-            }
-        ],
+        "links": assessment_links(base, audit_id, smart),
     }
 
 
@@ -415,6 +454,7 @@ def build_cards(
     draft_refs: list[str] | None = None,
     patient_id: str | None = None,
     dropped: list[tuple[str, str | None, str]] | None = None,
+    smart: bool = False,
 ) -> list[dict[str, Any]]:
     """The cards for ``hook``: relevant findings (severity order kept), then missing data, then
     what could not be read."""
@@ -438,14 +478,15 @@ def build_cards(
                 audit_id=audit_id,
                 patient_id=patient_id,
                 assessment_missing=missing,
+                smart=smart,
             )
         )
     if hook == "patient-view":
         hook_rules = {r.id for r in kb.rules.values() if hook in r.hooks}
-        extra = missing_data_card(assessment, hook_rules, base=base, audit_id=audit_id)
+        extra = missing_data_card(assessment, hook_rules, base=base, audit_id=audit_id, smart=smart)
         if extra:
             cards.append(extra)
-    not_read = dropped_card(dropped or [], base=base, audit_id=audit_id)
+    not_read = dropped_card(dropped or [], base=base, audit_id=audit_id, smart=smart)
     if not_read:
         cards.append(not_read)
     return cards

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import (
@@ -27,11 +27,12 @@ from pydantic import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from leptoguide.api.cards import build_cards
+from leptoguide.api.cards import build_cards, card_topic
 from leptoguide.api.cds_request import Dropped, assemble, read_case
 from leptoguide.api.errors import ApiError, error_responses
 from leptoguide.api.fhir_client import FhirUnavailable, fetch_prefetch
 from leptoguide.api.jwt_auth import AuthResult
+from leptoguide.api.rest_auth import ApiPrincipal, require_clinician
 from leptoguide.api.state import ServiceState
 from leptoguide.knowledge.loader import KnowledgeBase
 
@@ -327,6 +328,7 @@ def run_hook(
         draft_refs=hook_input.drafts if service.hook != "patient-view" else None,
         patient_id=patient_id,
         dropped=[(d.where, d.reference, d.reason) for d in hook_input.dropped],
+        smart=bool(state.settings.smart_client_id and state.settings.smart_issuers),
     )
     response = {"cards": cards}
     state.record(
@@ -457,5 +459,26 @@ def router() -> APIRouter:
         items = [item.model_dump(exclude_none=True) for item in body.feedback]
         ids = await run_in_threadpool(store_feedback, state.db, service_id, items)
         return JSONResponse({"stored": len(ids)}, headers=auth.headers())
+
+    @r.get(
+        "/api/cds/overrides",
+        tags=["CDS Hooks"],
+        summary="Card feedback per rule: accepted, overridden, coded override reasons",
+        responses=error_responses(401, 403, 500),
+    )
+    async def overrides(
+        request: Request, who: Annotated[ApiPrincipal, Depends(require_clinician)]
+    ) -> JSONResponse:
+        state: ServiceState = request.app.state.leptoguide
+        from leptoguide.store.cds import override_analytics
+
+        topics = [*state.kb.rules, "missing-data", "not-read"]
+        rows = await run_in_threadpool(
+            override_analytics, state.db, lambda card: card_topic(card, topics)
+        )
+        titles = {rid: rule.title for rid, rule in state.kb.rules.items()}
+        for row in rows:
+            row["title"] = titles.get(str(row["rule"]))
+        return JSONResponse({"rules": rows}, headers=who.headers())
 
     return r

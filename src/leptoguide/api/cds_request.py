@@ -222,7 +222,10 @@ def read_case(
 
     for _ in range(MAX_DROPS + 1):
         try:
-            case = read_document(hook_input.bundle, name=name, kb=kb, patient_id=patient_id)
+            # the body was parsed by orjson (no NaN, infinities or huge integers)
+            case = read_document(
+                hook_input.bundle, name=name, kb=kb, patient_id=patient_id, numbers_checked=True
+            )
         except InputError as exc:
             index = _offender(hook_input, exc, name)
             if index is None:

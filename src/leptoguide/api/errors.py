@@ -98,12 +98,12 @@ def _loc_expression(loc: Sequence[Any]) -> str:
     return out or ".".join(str(p) for p in loc)
 
 
+INPUT_STATUS = {"malformed": 400, "invalid": 422}
+"""HTTP status per input error kind: unreadable input is 400, a readable one with a bad value 422."""
+
+
 def input_error_status(exc: InputError) -> int:
-    """Unparseable input is 400; well-formed input with a bad value is 422."""
-    msg = exc.problem.message.lower()
-    if any(w in msg for w in ("json", "yaml", "malformed", "parse", "utf-8", "empty", "encoding")):
-        return 400
-    return 422
+    return INPUT_STATUS[exc.kind]
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -4,6 +4,8 @@ the Spark engine transpiles each statement with sqlglot before running it."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +22,8 @@ class Engine(Protocol):
         """Register ``name`` as a relation (json, filename) over NDJSON(.gz) or Parquet files."""
 
     def materialize(self, name: str, select_sql: str) -> None: ...
+
+    def view(self, name: str, select_sql: str) -> None: ...
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
 
@@ -39,12 +43,23 @@ def _missing(extra: str, module: str) -> InputError:
 class DuckDBEngine:
     name = "duckdb"
 
-    def __init__(self, *, memory_limit: str | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, *, memory_limit: str | None = None, threads: int | None = None, on_disk: bool = False
+    ) -> None:
+        """``on_disk``: tables in a scratch database file (compressed, spilled under
+        ``memory_limit``; default ``$LEPTOGUIDE_BATCH_MEMORY`` or 1GB), removed on close."""
         try:
             import duckdb
         except ImportError as exc:
             raise _missing("batch", "duckdb") from exc
-        self.con = duckdb.connect(":memory:")
+        self._scratch: str | None = None
+        if on_disk:
+            self._scratch = tempfile.mkdtemp(prefix="leptoguide-batch-")
+            self.con = duckdb.connect(os.path.join(self._scratch, "work.duckdb"))
+            self.con.execute(f"SET temp_directory = '{os.path.join(self._scratch, 'spill')}'")
+            memory_limit = memory_limit or os.environ.get("LEPTOGUIDE_BATCH_MEMORY", "1GB")
+        else:
+            self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = false")
         if memory_limit:
@@ -67,10 +82,13 @@ class DuckDBEngine:
                 f"SELECT CAST(to_json(t) AS VARCHAR) AS json, t.filename AS filename "
                 f"FROM read_parquet({pq!r}, filename=true, union_by_name=true) t"
             )
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS " + " UNION ALL ".join(parts))
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS " + " UNION ALL ".join(parts))
 
     def materialize(self, name: str, select_sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select_sql}")
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {select_sql}")
+
+    def view(self, name: str, select_sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {select_sql}")
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return self.con.execute(sql).fetchall()
@@ -79,13 +97,16 @@ class DuckDBEngine:
         self, name: str, columns: Sequence[tuple[str, SQLType]], rows: Sequence[Sequence[Any]]
     ) -> None:
         cols = ", ".join(f"{c} {t}" for c, t in columns)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({cols})")
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} ({cols})")
         if rows:
             marks = ", ".join("?" for _ in columns)
             self.con.executemany(f"INSERT INTO {name} VALUES ({marks})", [list(r) for r in rows])
 
     def close(self) -> None:
         self.con.close()
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 _SPARK_TYPES = {"VARCHAR": "STRING", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN"}
@@ -157,6 +178,9 @@ class SparkEngine:
         self._cached.append(df)
         df.createOrReplaceTempView(name)
 
+    def view(self, name: str, select_sql: str) -> None:
+        self.spark.sql(self.sql(select_sql)).createOrReplaceTempView(name)
+
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.spark.sql(self.sql(sql)).collect()]
 
@@ -175,7 +199,7 @@ class SparkEngine:
 
 def make_engine(name: str) -> Engine:
     if name == "duckdb":
-        return DuckDBEngine()
+        return DuckDBEngine(on_disk=True)
     if name == "spark":
         return SparkEngine()
     raise InputError("--engine", f"unknown engine '{name}' (duckdb or spark)")

@@ -1,5 +1,5 @@
-"""``report.html``: counts, rates over time and per unit as inline SVG bar charts (no script, no
-network), and the flagged events with links to the patient's chart for a single-chart assessment."""
+"""``report.html``: counts, rates over time and per unit as inline SVG bar charts drawn with
+matplotlib (no script, no network), and the flagged events with links to the patient's chart for a single-chart assessment."""
 
 from __future__ import annotations
 
@@ -13,32 +13,45 @@ from jinja2 import Environment, select_autoescape
 
 from leptoguide.batch.run import Result
 
-BAR_W, GAP, HEIGHT = 28, 6, 140
 MAX_EVENTS = 2000
+BRAND = "#0b4f6c"
 
 
-def bars(series: list[tuple[str, float]], *, percent: bool = False) -> dict[str, Any]:
-    """Geometry of a vertical bar chart: one bar per (label, value)."""
-    top = max((v for _, v in series), default=0.0) or 1.0
-    items = []
-    for i, (label, value) in enumerate(series):
-        h = round(HEIGHT * value / top, 1)
-        items.append(
-            {
-                "x": 40 + i * (BAR_W + GAP),
-                "y": 10 + HEIGHT - h,
-                "h": h,
-                "label": label,
-                "text": f"{value:.1f}%" if percent else f"{value:g}",
-            }
-        )
-    return {
-        "items": items,
-        "width": 60 + len(series) * (BAR_W + GAP),
-        "height": HEIGHT + 70,
-        "bar": BAR_W,
-        "base": 10 + HEIGHT,
+def bar_chart(title: str, series: list[tuple[str, float]], *, percent: bool = False) -> str:
+    """An inline SVG bar chart drawn with matplotlib's SVG backend (the library the web pages
+    use; text stays text, output is deterministic)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("svg", force=False)
+    from matplotlib.figure import Figure
+
+    params: Any = {
+        "svg.fonttype": "none",
+        "svg.hashsalt": "leptoguide",
+        "font.family": "DejaVu Sans",
+        "font.size": 9,
     }
+    with matplotlib.rc_context(params):
+        fig = Figure(figsize=(max(4.0, 0.55 * len(series) + 1.5), 2.8), dpi=100)
+        ax = fig.add_subplot()
+        labels = [label for label, _ in series]
+        values = [v for _, v in series]
+        bars = ax.bar(range(len(values)), values, color=BRAND)
+        ax.bar_label(
+            bars, labels=[f"{v:.1f}%" if percent else f"{v:g}" for v in values], fontsize=8
+        )
+        ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right")
+        ax.set_ylabel("% of LPs" if percent else "findings")
+        ax.set_title(title, fontsize=10)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        fig.tight_layout()
+        out = io.StringIO()
+        fig.savefig(out, format="svg", metadata={"Date": None})
+    text = out.getvalue()
+    return text[text.index("<svg") :]
 
 
 def _rate(n: int, d: int) -> float:
@@ -59,14 +72,22 @@ def write_report(result: Result, out_dir: Path) -> None:
             seen.add(f["event_reference"])
             flagged_month[(f["event_time"] or "")[:7]] += 1
             flagged_place[f.get("location") or "not recorded"] += 1
+    month_rates = [(m, _rate(flagged_month[m], n)) for m, n in months.items()]
+    place_rates = [(p, _rate(flagged_place[p], n)) for p, n in places.items()]
     charts = {
-        "per_rule": bars([(k, float(v)) for k, v in s["findings_per_rule"].items()]),
-        "by_month": bars(
-            [(m, _rate(flagged_month[m], n)) for m, n in months.items()], percent=True
+        "per_rule": bar_chart(
+            "Findings per rule", [(k, float(v)) for k, v in s["findings_per_rule"].items()]
         ),
-        "by_place": bars(
-            [(p, _rate(flagged_place[p], n)) for p, n in places.items()], percent=True
-        ),
+        "by_month": bar_chart(
+            "Flagged lumbar punctures per month (% of LPs that month)", month_rates, percent=True
+        )
+        if month_rates
+        else "",
+        "by_place": bar_chart(
+            "Flagged lumbar punctures per unit (% of LPs in that unit)", place_rates, percent=True
+        )
+        if place_rates
+        else "",
     }
     links = s.get("charts", {})
     events = [

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -128,40 +128,47 @@ class Runner:
 
     # ------------------------------------------------------------------ load
 
-    def load(self) -> None:
+    def load(self, needed: set[str]) -> None:
+        """Register every type's files; materialize the views of the ``needed`` types (the
+        others are only counted)."""
         e = self.engine
+        parse_once = e.name == "duckdb"
         for rtype, view in self.views.items():
             files = self.files.by_type.get(rtype, []) + self.files.mixed
             if files:
                 e.source(f"src_{rtype}", files)
             else:
                 e.table(f"src_{rtype}", [("json", "VARCHAR"), ("filename", "VARCHAR")], [])
-            inner = view_sql(view, f"src_{rtype}").split("\nWHERE ")[0]
-            extra = "filename, json IS NULL AS x_bad, json ->> '$.resourceType' AS x_type,\n  "
-            e.materialize(f"all_{rtype}", inner.replace("SELECT\n  ", "SELECT\n  " + extra, 1))
-            e.materialize(
+            if rtype in needed:
+                e.materialize(f"all_{rtype}", view_sql(view, f"src_{rtype}", parse_once=parse_once))
+            else:
+                e.view(f"all_{rtype}", view_sql(replace(view, columns=()), f"src_{rtype}"))
+            e.view(
                 f"v_{rtype}", f"SELECT * FROM all_{rtype} WHERE NOT x_bad AND x_type = '{rtype}'"
             )
+        self.count_lines()
+
+    def count_lines(self) -> None:
+        e = self.engine
         bad_files: list[str] = []
         mixed = {str(p) for p in self.files.mixed}
         seen_mixed: set[str] = set()
         for rtype in self.views:
-            for fname, n, bad, other in e.rows(
-                f"SELECT filename, count(*), count(*) FILTER (WHERE x_bad), "
+            for fname, good, bad, other in e.rows(
+                f"SELECT x_file, count(*) FILTER (WHERE NOT x_bad AND x_type = '{rtype}'), "
+                f"count(*) FILTER (WHERE x_bad), "
                 f"count(*) FILTER (WHERE NOT x_bad AND x_type IS DISTINCT FROM '{rtype}') "
-                f"FROM all_{rtype} GROUP BY filename"
+                f"FROM all_{rtype} GROUP BY x_file"
             ):
+                self.rows_read[rtype] = self.rows_read.get(rtype, 0) + int(good)
+                if fname is None:
+                    continue
                 name = str(fname).removeprefix("file:")
                 if name in mixed:
-                    self.rows_read[rtype] = (
-                        self.rows_read.get(rtype, 0) + int(n) - int(bad) - int(other)
-                    )
                     if name in seen_mixed:
                         continue
                     seen_mixed.add(name)
                     other = 0
-                else:
-                    self.rows_read[rtype] = self.rows_read.get(rtype, 0) + int(n) - int(bad)
                 self.other_lines += int(other)
                 self.bad_count += int(bad)
                 if bad:
@@ -171,24 +178,31 @@ class Runner:
             if path.exists():
                 self.bad.extend(locate_bad_lines(path, self.files.root))
 
-    def maps(self) -> None:
+    def maps(self, needed: set[str]) -> None:
         e, kb = self.engine, self.kb
         for rtype in ("Observation", "Procedure", "Condition"):
-            codes = [
-                r[0] for r in e.rows(f"SELECT DISTINCT code FROM v_{rtype} WHERE code IS NOT NULL")
-            ]
+            codes = (
+                [
+                    r[0]
+                    for r in e.rows(f"SELECT DISTINCT code FROM v_{rtype} WHERE code IS NOT NULL")
+                ]
+                if rtype in needed
+                else []
+            )
             e.table(
                 f"map_{rtype}",
                 [("code", "VARCHAR"), ("concept", "VARCHAR")],
                 terminology.code_map(kb, codes, rtype),
             )
-        meds = [
-            r[0]
-            for r in e.rows(
-                "SELECT DISTINCT medication FROM (SELECT medication FROM v_MedicationAdministration "
-                "UNION ALL SELECT medication FROM v_MedicationRequest) m WHERE medication IS NOT NULL"
-            )
-        ]
+        has_meds = "MedicationAdministration" in needed
+
+        def distinct(sql: str) -> list[Any]:
+            return [r[0] for r in e.rows(sql)] if has_meds else []
+
+        meds = distinct(
+            "SELECT DISTINCT medication FROM (SELECT medication FROM v_MedicationAdministration "
+            "UNION ALL SELECT medication FROM v_MedicationRequest) m WHERE medication IS NOT NULL"
+        )
         rows = terminology.code_map(kb, meds, "medication")
         per_code = Counter(code for code, _ in rows)
         e.table(
@@ -196,25 +210,10 @@ class Runner:
             [("code", "VARCHAR"), ("concept", "VARCHAR"), ("n", "DOUBLE")],
             [(c, cid, float(per_code[c])) for c, cid in rows],
         )
-        routes = [
-            r[0]
-            for r in e.rows(
-                "SELECT DISTINCT route FROM (SELECT route FROM v_MedicationAdministration "
-                "UNION ALL SELECT route FROM v_MedicationRequest) m WHERE route IS NOT NULL"
-            )
-        ]
-        e.table(
-            "map_route",
-            [("code", "VARCHAR"), ("concept", "VARCHAR")],
-            terminology.route_map(kb, routes),
+        timing = distinct(
+            "SELECT DISTINCT c FROM (SELECT timing_code AS c FROM v_MedicationRequest "
+            "UNION ALL SELECT timing_text AS c FROM v_MedicationRequest) t WHERE c IS NOT NULL"
         )
-        timing = [
-            r[0]
-            for r in e.rows(
-                "SELECT DISTINCT c FROM (SELECT timing_code AS c FROM v_MedicationRequest "
-                "UNION ALL SELECT timing_text AS c FROM v_MedicationRequest) t WHERE c IS NOT NULL"
-            )
-        ]
         e.table(
             "timing_codes",
             [("code", "VARCHAR"), ("per_day", "DOUBLE")],
@@ -429,7 +428,7 @@ class Runner:
     def cohort(self, name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         from leptoguide.batch.replay import as_of, charts, read_chart
         from leptoguide.engine.classes import members
-        from leptoguide.engine.facts import build_facts
+        from leptoguide.engine.derive import build_facts
 
         spec = definitions()["cohorts"][name]
         cancer = members(self.kb, "cancer")
@@ -496,10 +495,15 @@ def run(
     defs = definitions()
     t0 = time.perf_counter()
     r = Runner(engine, kb, policy, opts, step)
+    needed: set[str] = set()
+    if audits:
+        needed |= {"Procedure", "Observation", "MedicationAdministration", "MedicationRequest"}
+    if cohorts:
+        needed |= {"Condition", "Observation"}
     with r.timed("read export"):
-        r.load()
+        r.load(needed)
     with r.timed("resolve codes and units"):
-        r.maps()
+        r.maps(needed)
     findings: list[dict[str, Any]] = []
     audit_info: dict[str, Any] = {}
     for audit in audits:

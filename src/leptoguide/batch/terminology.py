@@ -82,19 +82,6 @@ def code_map(kb: KnowledgeBase, codes: Iterable[str | None], family: str) -> lis
     return rows
 
 
-def route_map(kb: KnowledgeBase, codes: Iterable[str | None]) -> list[tuple[str, str]]:
-    index = term_index(kb)
-    rows: list[tuple[str, str]] = []
-    for text in codes:
-        cc = _load(text)
-        if cc is None or text is None:
-            continue
-        matches = index.match(cc, ("route",))
-        if matches:
-            rows.append((text, matches[0].concept.id))
-    return rows
-
-
 def value_map(
     kb: KnowledgeBase, concept: str, texts: Iterable[str | None]
 ) -> list[tuple[str, str]]:

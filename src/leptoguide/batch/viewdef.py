@@ -28,6 +28,7 @@ _OFTYPE = re.compile(r"^ofType\(([A-Za-z]+)\)$")
 _REFKEY = re.compile(r"^getReferenceKey\(([A-Za-z]+)\)$")
 _ELEMENT = re.compile(r"^[a-z][A-Za-z0-9]*$")
 COMPLEX = {"CodeableConcept", "Quantity", "Period", "Reference", "Coding"}
+NUMERIC = {"decimal", "integer", "positiveInt", "unsignedInt"}
 
 
 @dataclass(frozen=True)
@@ -112,25 +113,44 @@ def json_path(fhirpath: str, where: str = "view") -> tuple[str, str | None]:
     return "$." + ".".join(out), ref_type
 
 
-def column_sql(col: Column) -> str:
-    path, ref_type = json_path(col.path)
+def _typed(col: Column, text: str, raw: str) -> str:
+    """``text``: the value as text; ``raw``: the value as JSON text (for complex types)."""
+    _, ref_type = json_path(col.path)
     if ref_type is not None:
-        # the id after '<Type>/' ('' when the reference is to something else)
-        return (
-            f"NULLIF(regexp_extract(json ->> '{path}', '{ref_type}/([^/]+)', 1), '') AS {col.name}"
-        )
+        # the id after '<Type>/' (NULL when the reference is to something else)
+        return f"NULLIF(regexp_extract({text}, '{ref_type}/([^/]+)', 1), '') AS {col.name}"
     if col.type in COMPLEX:
-        return f"CAST(json -> '{path}' AS VARCHAR) AS {col.name}"
-    if col.type in ("decimal", "integer", "positiveInt", "unsignedInt"):
-        return f"TRY_CAST(json ->> '{path}' AS DOUBLE) AS {col.name}"
-    return f"json ->> '{path}' AS {col.name}"
+        return f"{raw} AS {col.name}"
+    if col.type in NUMERIC:
+        return f"TRY_CAST({text} AS DOUBLE) AS {col.name}"
+    return f"{text} AS {col.name}"
 
 
-def view_sql(view: View, source: str) -> str:
-    """SELECT of the view's columns over ``source`` (columns ``json``, ``filename``); lines that
-    are not this resource type are left out (they are counted separately)."""
-    cols = ",\n  ".join(column_sql(c) for c in view.columns)
+def column_sql(col: Column) -> str:
+    """One column extracted on its own (portable: transpiles to Spark's get_json_object)."""
+    path, _ = json_path(col.path)
+    return _typed(col, f"json ->> '{path}'", f"CAST(json -> '{path}' AS VARCHAR)")
+
+
+def view_sql(view: View, source: str, *, parse_once: bool = False) -> str:
+    """SELECT of the view's columns over ``source`` (columns ``json``, ``filename``), one row per
+    line, with ``x_bad`` (not JSON), ``x_type`` (its resourceType) and ``x_file`` (the file of a
+    bad line). ``parse_once`` (DuckDB): every path is read in one parse of the line."""
+    if parse_once:
+        paths = ["$.resourceType"] + [json_path(c.path)[0] for c in view.columns]
+        listed = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
+        cols = ",\n  ".join(
+            _typed(c, f"x_l[{i + 2}]", f"x_l[{i + 2}]") for i, c in enumerate(view.columns)
+        )
+        return (
+            f"SELECT x_bad, CASE WHEN x_bad OR x_l[1] IS DISTINCT FROM '{view.resource}' "
+            f"THEN x_file END AS x_file, x_l[1] AS x_type,\n  {cols}\n"
+            f"FROM (SELECT json IS NULL AS x_bad, filename AS x_file, "
+            f"json_extract_string(json, {listed}) AS x_l FROM {source}) s"
+        )
+    cols = "".join(",\n  " + column_sql(c) for c in view.columns)
     return (
-        f"SELECT\n  {cols}\nFROM {source}\n"
-        f"WHERE json IS NOT NULL AND json ->> '$.resourceType' = '{view.resource}'"
+        f"SELECT json IS NULL AS x_bad, CASE WHEN json IS NULL OR json ->> '$.resourceType' "
+        f"IS DISTINCT FROM '{view.resource}' THEN filename END AS x_file, "
+        f"json ->> '$.resourceType' AS x_type{cols}\nFROM {source}"
     )

@@ -94,7 +94,7 @@ def serve(
             os.environ[key] = value
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = s.Settings.from_env(port=port)
-    from leptoguide.api.app import create_app
+    from leptoguide.api.app import create_app, freeze_startup_objects
 
     # Build once in this process: migrates the database and fails fast on bad configuration.
     app = create_app(settings)
@@ -105,6 +105,7 @@ def serve(
     proxies = ",".join(settings.trusted_proxies)
     proxy: dict[str, Any] = {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
     if workers == 1:
+        freeze_startup_objects()
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, **proxy)
     else:
         uvicorn.run(

@@ -11,12 +11,74 @@ clear.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from leptoguide.case import MedicationEntry
 from leptoguide.engine.facts import Context, Facts, FactValue, aware, hours_between, iso
 
 PREFIX = "lp-hold-"
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class DrugTiming(BaseModel):
+    """One antithrombotic against the planned LP: class, last dose, hold and restart intervals.
+
+    Rule templates read these fields (``v('lp-antithrombotics').drugs``); the JSON output names the
+    class ``class``. Fields that only exist once a last dose is known are left out when empty.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    drug: str
+    drug_class: str = Field(alias="class")
+    dose: float | None
+    dose_unit: str | None
+    last_dose: str | None
+    hold_hours: float | None
+    restart_hours: float | None
+    reference: str | None
+    references: list[str]
+    lp_time: str | None
+    status: Literal["hold", "clear", "unknown"]
+    hours_since_last_dose: float | None = Field(default=None, exclude_if=_absent)
+    earliest_lp: str | None = Field(default=None, exclude_if=_absent)
+    restart_after_lp: str | None = Field(default=None, exclude_if=_absent)
+    note: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _contract_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        """Once the last dose is known, ``status`` follows the timing it was decided from (the
+        key order the JSON output has always had)."""
+        out: dict[str, object] = handler(self)
+        if "earliest_lp" not in out:
+            return out
+        status = out.pop("status")
+        keys = list(out)
+        at = keys.index("earliest_lp") + 1
+        items = list(out.items())
+        return dict([*items[:at], ("status", status), *items[at:]])
+
+
+class AntithromboticTiming(BaseModel):
+    """The ``lp-antithrombotics`` fact: overall status and one entry per drug."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["none", "hold", "clear", "unknown"]
+    drugs: list[DrugTiming]
+    policies: list[str]
+    statements: list[str]
 
 
 def _classes(ctx: Context) -> dict[str, tuple[str, list[str]]]:
@@ -30,32 +92,42 @@ def _classes(ctx: Context) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
-def _lmwh_class(m: MedicationEntry, ceiling: float) -> tuple[str, str]:
+def _lmwh_class(
+    m: MedicationEntry, ceiling: float, per_day: float | None, weight: float | None
+) -> tuple[str, str]:
+    """Prophylactic or treatment LMWH from the dose and its frequency (``per_day``: the record's
+    own, else the order's). A dose that cannot be classed is counted as a treatment dose (the
+    longer hold) and the reason says the class is uncertain."""
     unit = (m.dose_unit or "").strip().lower()
     if m.dose is None:
-        return "treatment", "dose not recorded: treated as a treatment dose (longer hold)"
+        return "treatment", "class uncertain: dose not recorded; counted as a treatment dose"
     if unit in ("mg/kg",):
         return "treatment", f"{m.dose:g} mg/kg is a weight-based (treatment) dose"
     if unit != "mg":
         return (
             "treatment",
-            f"dose in {m.dose_unit or 'no unit'} cannot be classed: treated as treatment dose",
+            f"class uncertain: dose in {m.dose_unit or 'no unit'}; counted as a treatment dose",
         )
-    if m.frequency_per_day is None:
+    per_kg = f" ({m.dose / weight:.2g} mg/kg)" if weight else ""
+    if per_day is None:
         if m.dose > ceiling:
-            return "treatment", f"{m.dose:g} mg per dose > {ceiling:g} mg/day"
-        return "treatment", "dose frequency not recorded: treated as a treatment dose"
-    daily = m.dose * m.frequency_per_day
+            return "treatment", f"{m.dose:g} mg{per_kg} per dose > {ceiling:g} mg/day"
+        return (
+            "treatment",
+            f"class uncertain: {m.dose:g} mg per dose with no frequency on any record "
+            f"(prophylactic once daily, treatment if more often); counted as a treatment dose",
+        )
+    daily = m.dose * per_day
     if daily <= ceiling:
-        return "prophylactic", f"{daily:g} mg/day <= {ceiling:g} mg/day (prophylactic)"
-    return "treatment", f"{daily:g} mg/day > {ceiling:g} mg/day (treatment dose)"
+        return "prophylactic", f"{m.dose:g} mg x {per_day:g}/day = {daily:g} mg/day <= {ceiling:g}"
+    return "treatment", f"{m.dose:g} mg{per_kg} x {per_day:g}/day = {daily:g} mg/day > {ceiling:g}"
 
 
 def _policy(ctx: Context, name: str) -> float | None:
     return float(ctx.policy.get(name)) if name in ctx.policy.values else None
 
 
-def assess_drugs(ctx: Context) -> dict[str, Any]:
+def assess_drugs(ctx: Context) -> AntithromboticTiming:
     classes = _classes(ctx)
     lp_time = ctx.at
     for p in ctx.case.procedures:
@@ -64,7 +136,17 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
             if t is not None and t > lp_time:
                 lp_time = t
     ceiling = _policy(ctx, "lmwh-prophylactic-max-mg-per-day") or 0.0
-    entries: list[dict[str, Any]] = []
+    weight = next(
+        (
+            float(o.value)
+            for o in sorted(ctx.case.observations, key=lambda o: str(o.time), reverse=True)
+            if o.concept == "body-weight"
+            and isinstance(o.value, (int, float))
+            and (o.unit or "kg") == "kg"
+        ),
+        None,
+    )
+    entries: list[DrugTiming] = []
     policies: set[str] = set()
     statements: set[str] = set()
     # One entry per drug: an order and its administrations are one exposure. The class (and so
@@ -78,15 +160,28 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
         base, stmts = classes[drug]
         statements.update(stmts)
         options: list[tuple[float, bool, str, str | None]] = []  # (hold, daily known, class, why)
+        # the order's frequency stands for administrations recorded without one
+        ordered = [x.frequency_per_day for x in meds if x.frequency_per_day is not None]
+        order_freq = next(
+            (
+                x.frequency_per_day
+                for x in meds
+                if x.kind != "administration" and x.frequency_per_day
+            ),
+            ordered[0] if ordered else None,
+        )
         for m in meds:
             cls, why = base, None
             if base == "lmwh":
-                dose_class, why = _lmwh_class(m, ceiling)
+                freq = m.frequency_per_day if m.frequency_per_day is not None else order_freq
+                dose_class, why = _lmwh_class(m, ceiling, freq, weight)
+                if m.frequency_per_day is None and freq is not None:
+                    why += " (frequency from the order)"
                 cls = f"lmwh-{dose_class}"
                 policies.add("lmwh-prophylactic-max-mg-per-day")
             hold_m = _policy(ctx, f"lp-hold-hours-{cls}")
             hold_key = hold_m if hold_m is not None else float("inf")
-            options.append((hold_key, m.frequency_per_day is not None, cls, why))
+            options.append((hold_key, m.frequency_per_day is not None or not ordered, cls, why))
         _, _, cls, why = max(options, key=lambda o: (o[0], o[1], o[2]))
         note_parts: list[str] = [why] if why else []
         hold_name, restart_name = f"lp-hold-hours-{cls}", f"lp-restart-hours-{cls}"
@@ -95,63 +190,71 @@ def assess_drugs(ctx: Context) -> dict[str, Any]:
         last: dt.datetime | None = None
         last_ref: str | None = None
         for m in meds:
-            for t in (aware(t) for t in (*m.times, m.last_time) if t is not None):
+            now = ctx.at if m.ongoing else None  # a running infusion: exposure is now
+            for t in (aware(t) for t in (*m.times, m.last_time, now) if t is not None):
                 if t is not None and t <= ctx.at and (last is None or t > last):
                     last, last_ref = t, m.reference
         chosen = next((m for m in meds if m.reference == last_ref), meds[0])
-        entry: dict[str, Any] = {
-            "drug": drug,
-            "class": cls,
-            "dose": chosen.dose,
-            "dose_unit": chosen.dose_unit,
-            "last_dose": iso(last),
-            "hold_hours": hold,
-            "restart_hours": restart,
-            "reference": chosen.reference,
-            "references": [m.reference for m in meds if m.reference],
-            "lp_time": iso(lp_time),
-        }
+        state: Literal["hold", "clear", "unknown"]
+        since: float | None = None
+        earliest: str | None = None
         if hold is None:
-            entry["status"] = "unknown"
+            state = "unknown"
             note_parts.append(f"no site policy {hold_name}")
         elif last is None:
-            entry["status"] = "unknown"
+            state = "unknown"
             note_parts.append("time of the last dose not recorded")
         else:
             elapsed = hours_between(last, lp_time)
-            entry["hours_since_last_dose"] = round(elapsed, 1)
-            earliest = last + dt.timedelta(hours=hold)
-            entry["earliest_lp"] = iso(earliest)
-            entry["status"] = "hold" if elapsed < hold else "clear"
-            if entry["status"] == "clear" and any(m.status == "active" for m in meds):
+            since = round(elapsed, 1)
+            earliest = iso(last + dt.timedelta(hours=hold))
+            state = "hold" if elapsed < hold else "clear"
+            if any(m.ongoing for m in meds):
+                state = "hold"
+                note_parts.append(
+                    "running now (infusion in progress or open period): the hold starts when "
+                    "it is stopped"
+                )
+            if state == "clear" and any(m.status == "active" for m in meds):
                 note_parts.append("no further dose before the LP")
-        if restart is not None:
-            entry["restart_after_lp"] = f"{restart:g} h"
-        entry["note"] = "; ".join(note_parts) or None
-        entries.append(entry)
+        entries.append(
+            DrugTiming(
+                drug=drug,
+                drug_class=cls,
+                dose=chosen.dose,
+                dose_unit=chosen.dose_unit,
+                last_dose=iso(last),
+                hold_hours=hold,
+                restart_hours=restart,
+                reference=chosen.reference,
+                references=[m.reference for m in meds if m.reference],
+                lp_time=iso(lp_time),
+                status=state,
+                hours_since_last_dose=since,
+                earliest_lp=earliest,
+                restart_after_lp=f"{restart:g} h" if restart is not None else None,
+                note="; ".join(note_parts) or None,
+            )
+        )
+    status: Literal["none", "hold", "clear", "unknown"]
     if not entries:
         status = "none"
-    elif any(e["status"] == "hold" for e in entries):
+    elif any(e.status == "hold" for e in entries):
         status = "hold"
-    elif any(e["status"] == "unknown" for e in entries):
+    elif any(e.status == "unknown" for e in entries):
         status = "unknown"
     else:
         status = "clear"
-    return {
-        "status": status,
-        "drugs": entries,
-        "policies": sorted(policies),
-        "statements": sorted(statements),
-    }
+    return AntithromboticTiming(
+        status=status, drugs=entries, policies=sorted(policies), statements=sorted(statements)
+    )
 
 
 def derive(ctx: Context, facts: Facts) -> None:
     result = assess_drugs(ctx)
-    refs = tuple(r for e in result["drugs"] for r in e["references"])
+    refs = tuple(r for e in result.drugs for r in e.references)
     ref = refs[0] if refs else None
     facts.set(
-        FactValue(
-            "lp-antithrombotic-status", "ok", result["status"], reference=ref, references=refs
-        )
+        FactValue("lp-antithrombotic-status", "ok", result.status, reference=ref, references=refs)
     )
     facts.set(FactValue("lp-antithrombotics", "ok", result, reference=ref, references=refs))

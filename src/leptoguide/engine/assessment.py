@@ -26,9 +26,10 @@ from leptoguide.assessment import (
 from leptoguide.assessment import Input as CaseInput
 from leptoguide.case import Case
 from leptoguide.engine import dosing
+from leptoguide.engine.derive import build_facts
 from leptoguide.engine.evaluate import evaluate, unknown_facts
-from leptoguide.engine.facts import Facts, FactValue, build_facts, iso
 from leptoguide.engine.templates import UNKNOWN, render
+from leptoguide.engine.types import Facts, FactValue, iso, jsonable
 from leptoguide.knowledge.conditions import (
     Compare,
     Literal,
@@ -371,11 +372,8 @@ def assess(
             if err:
                 warnings.append({"where": f"rule {rule.id}", "field": "template", "message": err})
         # a computed fact may name the statements and policy values its result rests on
-        dicts = [
-            facts.get(fid).value
-            for fid in [*facts_used(tree), *rule.inputs]
-            if isinstance(facts.get(fid).value, dict)
-        ]
+        plain = [jsonable(facts.get(fid).value) for fid in [*facts_used(tree), *rule.inputs]]
+        dicts = [d for d in plain if isinstance(d, dict)]
         citations, ev_status = _citations(
             kb, rule, [sid for d in dicts for sid in d.get("statements", [])]
         )
@@ -401,9 +399,7 @@ def assess(
     cls = facts.get("lm-classification").value or {}
     risk = facts.get("nccn-risk-detail").value or {"group": "unknown", "reasons": []}
     schedules = facts.get("schedules").value or []
-    if any(
-        f.severity == "critical" and "schedules" in kb.rules[f.rule].withholds for f in findings
-    ):
+    if any(f.rule in kb.rules and "schedules" in kb.rules[f.rule].withholds for f in findings):
         schedules = []  # no dose calendar (and so no iCalendar export) while such a finding stands
     return Assessment(
         knowledge_version=kb.version,

@@ -34,6 +34,16 @@ def classify(facts: Facts) -> dict[str, Any]:
             "reasons": ["no leptomeningeal disease is suspected or recorded in the input"],
             "unverified": False,
         }
+    if facts.value("haematological-cancer-only"):
+        return {
+            "certainty": "not_applicable",
+            "type": None,
+            "reasons": [
+                "EANO-ESMO criteria are for LM from solid tumours; only a haematological cancer "
+                "(lymphoma or leukaemia) is recorded, so they are not applied"
+            ],
+            "unverified": False,
+        }
     cyto = facts.get("csf-cytology")
     mri = facts.get("mri-lm-pattern")
     signs = facts.get("typical-lm-signs")

@@ -11,122 +11,21 @@ Status: ``ok`` | ``stale`` | ``missing`` | ``unparseable``. Only ``ok`` values a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from leptoguide.case import Case, Observed
+from leptoguide.case import Observed
+from leptoguide.engine.types import Computation as Computation
+from leptoguide.engine.types import Context as Context
+from leptoguide.engine.types import Facts as Facts
+from leptoguide.engine.types import FactValue as FactValue
+from leptoguide.engine.types import Status as Status
+from leptoguide.engine.types import aware as aware
+from leptoguide.engine.types import hours_between as hours_between
+from leptoguide.engine.types import iso as iso
+from leptoguide.engine.types import missing as missing
 from leptoguide.engine.units import convert
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Fact
-from leptoguide.policy import Policy
-
-Status = Literal["ok", "stale", "missing", "unparseable"]
-
-
-@dataclass(frozen=True)
-class FactValue:
-    """One fact as the engine sees it."""
-
-    id: str
-    status: Status
-    value: Any = None
-    unit: str | None = None
-    time: dt.datetime | None = None
-    reference: str | None = None
-    references: tuple[str, ...] = ()
-    note: str | None = None
-    items: tuple[tuple[str, str | None], ...] = ()
-    """For list facts: (item, FHIR reference) pairs, so inputs can name the resource."""
-
-    @property
-    def usable(self) -> bool:
-        return self.status == "ok"
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "fact": self.id,
-            "status": self.status,
-            "value": _jsonable(self.value) if self.status in ("ok", "stale") else None,
-            "unit": self.unit,
-            "time": iso(self.time),
-            "reference": self.reference,
-        }
-        if len(self.references) > 1:
-            out["references"] = list(self.references)
-        if self.note:
-            out["note"] = self.note
-        return out
-
-
-def iso(value: dt.datetime | dt.date | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    return value.isoformat()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, (dt.datetime, dt.date)):
-        return iso(value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
-def missing(fid: str, note: str | None = None, unit: str | None = None) -> FactValue:
-    return FactValue(fid, "missing", unit=unit, note=note)
-
-
-@dataclass
-class Facts:
-    """All facts for one evaluation. Unknown names read as missing (never as false)."""
-
-    values: dict[str, FactValue] = field(default_factory=dict)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-
-    def get(self, fid: str) -> FactValue:
-        return self.values.get(fid) or missing(fid)
-
-    def value(self, fid: str) -> Any:
-        fv = self.get(fid)
-        return fv.value if fv.usable else None
-
-    def set(self, fv: FactValue) -> None:
-        self.values[fv.id] = fv
-
-    def __iter__(self) -> Iterator[FactValue]:
-        return iter(self.values.values())
-
-    def warn(self, where: str, message: str, fld: str | None = None) -> None:
-        self.warnings.append({"where": where, "field": fld, "message": message})
-
-
-@dataclass(frozen=True)
-class Context:
-    """What computations receive."""
-
-    case: Case
-    at: dt.datetime
-    policy: Policy
-    kb: KnowledgeBase
-
-
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def hours_between(a: dt.datetime, b: dt.datetime) -> float:
-    return ((aware(b) or b) - (aware(a) or a)).total_seconds() / 3600.0
 
 
 def _convert(fact: Fact, value: float, unit: str | None, kb: KnowledgeBase | None) -> float | None:
@@ -187,6 +86,23 @@ def observation_fact(fact: Fact, ctx: Context, max_age_hours: float | None) -> F
         return missing(fact.id, unit=fact.unit)
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
     latest = max(candidates, key=lambda o: aware(o.time) or epoch)
+    later_note: str | None = None
+    if fact.sticky:  # "ever positive": a diagnostic result stands against a later different one
+        stuck = [
+            o
+            for o in candidates
+            if o.status != "unparseable" and _coerce(fact, o, ctx.kb)[0] in fact.sticky
+        ]
+        if stuck:
+            best = max(stuck, key=lambda o: aware(o.time) or epoch)
+            if best is not latest:
+                later, _ = _coerce(fact, latest, ctx.kb)
+                when = iso(aware(latest.time)) or "undated"
+                later_note = (
+                    f"{_coerce(fact, best, ctx.kb)[0]} on {iso(aware(best.time)) or 'undated'}; "
+                    f"a later result ({later or 'unreadable'}, {when}) does not undo it"
+                )
+                latest = best
     if latest.status == "unparseable":
         return FactValue(
             fact.id,
@@ -221,6 +137,8 @@ def observation_fact(fact: Fact, ctx: Context, max_age_hours: float | None) -> F
                 note = f"{age:.0f} h old; policy lab-max-age-hours is {max_age_hours:g} h"
     if latest.inferred and note is None:
         note = "value inferred by the reader"
+    if later_note:
+        note = later_note if note is None else f"{note}; {later_note}"
     return FactValue(
         fact.id,
         status,
@@ -231,78 +149,3 @@ def observation_fact(fact: Fact, ctx: Context, max_age_hours: float | None) -> F
         references=refs,
         note=note,
     )
-
-
-Computation = Callable[[Context, Facts], None]
-
-
-def _registry() -> dict[str, Computation]:
-    from leptoguide.engine import (
-        antithrombotic,
-        classification,
-        csf,
-        dosing,
-        intrathecal,
-        orders,
-        risk,
-        schedule,
-    )
-
-    return {
-        "age": orders.derive_age,
-        "orders": orders.derive_orders,
-        "lists": orders.derive_lists,
-        "known-cancer": orders.derive_known_cancer,
-        "antibiotic-timing": orders.derive_antibiotic_timing,
-        "procedure-timing": orders.derive_procedure_timing,
-        "csf-profile": csf.derive,
-        "eano-classification": classification.derive,
-        "nccn-risk": risk.derive,
-        "it-safety": intrathecal.derive,
-        "regimen-selection": dosing.derive_selection,
-        "antithrombotic": antithrombotic.derive,
-        "dosing": dosing.derive,
-        "schedule": schedule.derive,
-    }
-
-
-# Order matters: later computations read earlier facts.
-ORDER = (
-    "age",
-    "lists",
-    "orders",
-    "known-cancer",
-    "antibiotic-timing",
-    "procedure-timing",
-    "csf-profile",
-    "eano-classification",
-    "nccn-risk",
-    "it-safety",
-    "antithrombotic",
-    "dosing",
-    "regimen-selection",
-    "schedule",
-)
-
-
-def build_facts(case: Case, *, kb: KnowledgeBase, policy: Policy, at: dt.datetime) -> Facts:
-    """Every fact declared in the knowledge base, for this case at time ``at``."""
-    ctx = Context(case=case, at=aware(at) or at, policy=policy, kb=kb)
-    facts = Facts()
-    for w in case.warnings:
-        facts.warn(w.where, w.message, w.field)
-    lab_age = (
-        float(policy.get("lab-max-age-hours")) if "lab-max-age-hours" in policy.values else None
-    )
-    for fact in sorted(kb.facts.values(), key=lambda f: f.id):
-        if fact.concept and fact.derived_by in (None, "observation", "lab"):
-            fv = observation_fact(fact, ctx, lab_age if fact.derived_by == "lab" else None)
-            facts.set(fv)
-            if fv.status in ("unparseable", "stale"):
-                facts.warn(fv.reference or fact.id, f"{fact.id}: {fv.note}", "value")
-    registry = _registry()
-    wanted = {f.derived_by for f in kb.facts.values() if f.derived_by}
-    for name in ORDER:
-        if name in wanted or name in ("lists", "orders", "age"):
-            registry[name](ctx, facts)
-    return facts

@@ -26,7 +26,13 @@ def derive_age(ctx: Context, facts: Facts) -> None:
     refs = (ref,) if ref else ()
     if days < 0:
         facts.set(
-            FactValue("age-years", "unparseable", unit="a", reference=ref, note="birth after --at")
+            FactValue(
+                "age-years",
+                "unparseable",
+                unit="a",
+                reference=ref,
+                note="birth after the evaluation time",
+            )
         )
         facts.set(FactValue("age-days", "unparseable", unit="d", reference=ref))
         facts.warn(ref or "Patient", "birth date is after the evaluation time", "birthDate")
@@ -107,6 +113,11 @@ def derive_known_cancer(ctx: Context, facts: Facts) -> None:
     cancers = members(ctx.kb, "cancer")
     hits = sorted(c for c in conds if c in cancers)
     facts.set(_bool("known-cancer", bool(hits), [conds[c] for c in hits]))
+    haem = [c for c in hits if c in members(ctx.kb, "haematological-cancer")]
+    solid = [c for c in hits if c in members(ctx.kb, "solid-tumour")]
+    facts.set(
+        _bool("haematological-cancer-only", bool(haem) and not solid, [conds[c] for c in haem])
+    )
     cyto = facts.get("csf-cytology")
     mri = facts.get("mri-lm-pattern")
     signs = facts.get("typical-lm-signs")
@@ -118,7 +129,10 @@ def derive_known_cancer(ctx: Context, facts: Facts) -> None:
         lm = True
         refs.append(cyto.reference)
     if hits:
-        if signs.usable and signs.value is True:
+        # symptoms alone (a headache in a patient with cancer) are not a suspicion of LM: they
+        # count once an LP or intrathecal therapy is planned, i.e. the workup has begun
+        work_up = facts.value("lp-planned") or facts.value("it-planned")
+        if signs.usable and signs.value is True and work_up:
             lm = True
             refs.append(signs.reference)
         if mri.usable and mri.value in ("linear", "nodular", "linear-and-nodular"):

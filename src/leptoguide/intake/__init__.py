@@ -15,7 +15,7 @@ import orjson
 import yaml
 
 from leptoguide.case import Case
-from leptoguide.errors import InputError
+from leptoguide.errors import InputError, MalformedInputError
 from leptoguide.knowledge.loader import KnowledgeBase
 
 __all__ = ["load_document", "read_document", "read_input", "read_path"]
@@ -56,21 +56,23 @@ def load_document(data: bytes | str, *, name: str) -> Any:
         raw = data.removeprefix("\ufeff")
         first = raw.lstrip()[:1].encode()
     if not first:
-        raise InputError(name, "the input is empty")
+        raise MalformedInputError(name, "the input is empty")
     lower = name.lower()
+    if lower.endswith(".ndjson"):
+        return _ndjson(raw, name)
     is_yaml = lower.endswith((".yaml", ".yml"))
     if lower.endswith(".json") or (not is_yaml and first in (b"{", b"[")):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise InputError(
+            raise MalformedInputError(
                 name, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
             ) from None
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InputError(name, f"not UTF-8 text (byte {exc.start})") from None
+            raise MalformedInputError(name, f"not UTF-8 text (byte {exc.start})") from None
     else:
         text = raw
     try:
@@ -79,9 +81,27 @@ def load_document(data: bytes | str, *, name: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = " ".join(str(getattr(exc, "problem", None) or exc).split())
-        raise InputError(name, f"malformed YAML{where}: {reason}") from None
+        raise MalformedInputError(name, f"malformed YAML{where}: {reason}") from None
     _check_numbers(doc, name)
     return doc
+
+
+def _ndjson(raw: bytes | str, name: str) -> list[Any]:
+    """FHIR Bulk Data NDJSON: one resource per line, read as a list of resources."""
+    lines = (
+        raw.splitlines() if isinstance(raw, str) else raw.decode("utf-8", "replace").splitlines()
+    )
+    out: list[Any] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise InputError(
+                name, f"malformed JSON on line {number}, column {exc.colno}: {exc.msg}"
+            ) from None
+    return out
 
 
 MAX_YAML_DEPTH = 64
@@ -140,14 +160,22 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def read_document(
-    doc: Any, *, name: str, kb: KnowledgeBase | None = None, patient_id: str | None = None
+    doc: Any,
+    *,
+    name: str,
+    kb: KnowledgeBase | None = None,
+    patient_id: str | None = None,
+    numbers_checked: bool = False,
 ) -> Case:
     """Read an already parsed document: FHIR if it has a resourceType (or is a list), else case file.
 
     FHIR: one patient per case (``patient_id`` names it, e.g. a CDS Hooks ``patientId``); resources
     about another patient, and resources that cannot be read, are left out and listed in
-    ``Case.dropped`` (each with reference, field and reason) as well as in the warnings."""
-    _check_numbers(doc, name)  # parsed elsewhere too (CDS Hooks bodies allow NaN): check here
+    ``Case.dropped`` (each with reference, field and reason) as well as in the warnings.
+    ``numbers_checked``: the caller parsed ``doc`` with orjson, which refuses NaN, infinities and
+    integers beyond 64 bits, so the walk over every number is skipped."""
+    if not numbers_checked:  # parsed elsewhere too: check here unless the parser already refused
+        _check_numbers(doc, name)  # NaN, infinities and integers beyond a float
     if kb is None:
         from leptoguide.knowledge.loader import get_knowledge
 

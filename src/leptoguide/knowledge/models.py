@@ -361,6 +361,13 @@ class NarrativeOutcome(_Record):
 class Narrative(_Record):
     """How a concept's value is read from report text (DiagnosticReport, free-text Observation)."""
 
+    reports: list[str] = Field(
+        min_length=1,
+        description=(
+            "words in a report's or Observation's code or category text that say it can hold "
+            "this concept (MRI, cytology, flow study, molecular pathology)"
+        ),
+    )
     scope: list[str] = Field(
         min_length=1, description="phrases that make a sentence about this concept"
     )
@@ -539,6 +546,13 @@ class Fact(_Record):
     concept: Id | None = Field(default=None, description="terminology concept it is read from")
     regimen_group: Id | None = Field(
         default=None, description="derived_by regimen-selection: the regimen group it selects from"
+    )
+    sticky: list[str | bool] = Field(
+        default_factory=list,
+        description=(
+            "values that stand once recorded (a diagnostic result such as positive cytology): a "
+            "later different value does not replace them; other facts use the latest value"
+        ),
     )
 
 

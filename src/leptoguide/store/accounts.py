@@ -89,6 +89,17 @@ def add_user(db: Database, username: str, password: str, role: str) -> User:
         return User(row.id, row.username, row.role)
 
 
+def get_user(db: Database, username: str) -> User | None:
+    """The active account of this name, if any."""
+    with db.session() as session:
+        row = session.execute(
+            select(WebUser).where(WebUser.username == username)
+        ).scalar_one_or_none()
+    if row is None or not row.active:
+        return None
+    return User(row.id, row.username, row.role)
+
+
 def set_role(db: Database, username: str, role: str) -> None:
     _check_role(role)
     with db.session() as session, session.begin():

@@ -41,9 +41,9 @@ def create_token(
     """A new token for ``username``: returns (the token, shown once; its listing row)."""
     label = name if name is not None else "api"
     if not TOKEN_NAME.match(label):
-        raise InputError("--name", "1-80 letters, digits, spaces or _ . @ : -", "name")
+        raise InputError("token name", "1-80 letters, digits, spaces or _ . @ : -", "name")
     if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRES_DAYS:
-        raise InputError("--expires-days", f"between 1 and {MAX_EXPIRES_DAYS}", "expires_days")
+        raise InputError("token expiry", f"between 1 and {MAX_EXPIRES_DAYS}", "expires_days")
     token = secrets.token_urlsafe(32)
     now = utcnow()
     with db.session() as session, session.begin():

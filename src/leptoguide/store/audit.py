@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Table, func, insert, select, update
 
 from leptoguide.store.db import Database, as_utc, utcnow
@@ -32,6 +33,21 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def canonical_bytes(value: Any) -> bytes:
+    """The same canonical form as :func:`canonical_json` (sorted keys, no spaces, UTF-8), made by
+    orjson: several times faster on the large assessment documents the audit log stores. Values
+    orjson cannot represent (integers beyond 64 bits, NaN) fall back to :func:`canonical_json`.
+    The chain hash of an event keeps :func:`canonical_json`, so stored events verify unchanged."""
+    try:
+        return orjson.dumps(
+            value,
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS,
+            default=str,
+        )
+    except (orjson.JSONEncodeError, TypeError):
+        return canonical_json(value).encode("utf-8")
+
+
 def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
@@ -40,7 +56,7 @@ def input_hash(data: bytes | str | Any) -> str:
     """Hash of the input as received (bytes/str) or of its canonical JSON (parsed values)."""
     if isinstance(data, (bytes, str)):
         return sha256_hex(data)
-    return sha256_hex(canonical_json(data))
+    return sha256_hex(canonical_bytes(data))
 
 
 def event_hash(event: AuditEvent) -> str:
@@ -161,7 +177,7 @@ class AuditLog:
             knowledge_version=knowledge_version,
             policy_id=policy_id,
             policy_hash=policy_hash,
-            output=canonical_json(output),
+            output=canonical_bytes(output).decode("utf-8"),
             actor=actor,
             auth_method=auth_method,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -67,3 +68,42 @@ def claim_jti(db: Database, iss: str, jti: str, expires_at: dt.datetime) -> bool
     except IntegrityError:
         return False
     return True
+
+
+def override_analytics(db: Database, topic_of: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    """Feedback counted per rule: accepted, overridden, and the coded override reasons.
+
+    ``topic_of`` maps a card uuid to the rule (or other card topic) it was about; cards it cannot
+    map are counted under ``null``. Reasons are keyed ``system|code`` as the client sent them
+    (clients may add their own to the service's list)."""
+    per: dict[str | None, dict[str, Any]] = {}
+    with db.session() as session:
+        rows = session.execute(
+            select(CdsFeedback.card_uuid, CdsFeedback.outcome, CdsFeedback.override_reason)
+        ).all()
+    for card, outcome, reason_json in rows:
+        topic = topic_of(card)
+        item = per.setdefault(
+            topic,
+            {"rule": topic, "accepted": 0, "overridden": 0, "reasons": {}, "comments": 0},
+        )
+        item[outcome] = item.get(outcome, 0) + 1
+        if outcome != "overridden" or not reason_json:
+            continue
+        reason = json.loads(reason_json)
+        coding = reason.get("reason") or {}
+        key = f"{coding.get('system') or ''}|{coding.get('code') or ''}" if coding else "uncoded"
+        entry = item["reasons"].setdefault(key, {"count": 0, "display": coding.get("display")})
+        entry["count"] += 1
+        if reason.get("userComment"):
+            item["comments"] += 1
+    out = []
+    for item in per.values():
+        total = item["accepted"] + item["overridden"]
+        item["override_rate"] = round(item["overridden"] / total, 3) if total else None
+        item["reasons"] = [
+            {"reason": k, "display": v["display"], "count": v["count"]}
+            for k, v in sorted(item["reasons"].items(), key=lambda kv: -kv[1]["count"])
+        ]
+        out.append(item)
+    return sorted(out, key=lambda i: (-(i["accepted"] + i["overridden"]), str(i["rule"])))

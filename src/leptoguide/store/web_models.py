@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leptoguide.store.models import Base
@@ -56,9 +56,15 @@ class StatementReview(Base):
     """One status change of a statement by a reviewer (the review history)."""
 
     __tablename__ = "statement_reviews"
+    # Optimistic concurrency (revision 0004): each change of a statement takes the next version;
+    # two reviewers moving from the same version collide on this constraint, and only one wins.
+    __table_args__ = (
+        UniqueConstraint("statement_id", "version", name="uq_statement_reviews_version"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     statement_id: Mapped[str] = mapped_column(String(80), index=True)
+    version: Mapped[int] = mapped_column(Integer)
     from_status: Mapped[str] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     reviewer: Mapped[str] = mapped_column(String(80))

@@ -18,8 +18,10 @@ from fastapi.staticfiles import StaticFiles
 
 from leptoguide.settings import Settings
 from leptoguide.web import ask, assess, audit, auth, home, kb, patient, review
+from leptoguide.web import smart as smart
 from leptoguide.web.common import (
     ENV_APPROVED_ONLY,
+    ENV_TWO_PERSON,
     LoginRequired,
     ServiceLike,
     WebError,
@@ -42,11 +44,15 @@ def build_state(settings: Settings, service: ServiceLike) -> WebState:
     approved_only = bool(settings.extra.get("approved_only")) or _flag(
         os.environ.get(ENV_APPROVED_ONLY)
     )
+    two_person = settings.extra.get("review_two_person")
+    if two_person is None:
+        two_person = os.environ.get(ENV_TWO_PERSON, "1")
     return WebState(
         settings=settings,
         service=service,
         secret=load_secret(settings.home),
         approved_only=approved_only,
+        two_person=_flag(str(two_person)) if not isinstance(two_person, bool) else two_person,
     )
 
 
@@ -54,10 +60,10 @@ def mount(app: FastAPI, settings: Settings) -> None:
     """Add pages, static files, security headers and HTML error pages to ``app``."""
     service: ServiceLike = app.state.leptoguide
     app.state.leptoguide_web = build_state(settings, service)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     static = str(resources.files("leptoguide.web").joinpath("static"))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    for module in (home, ask, assess, patient, kb, review, auth, audit):
+    for module in (home, ask, assess, patient, kb, review, auth, audit, smart):
         app.include_router(module.router())
     # Loading the pronouncing dictionary for reading grades takes seconds; do it off the request path.
     threading.Thread(target=_warm_readability, name="leptoguide-warm", daemon=True).start()

@@ -39,6 +39,7 @@ from leptoguide.web.citations import group_refs, source_line
 ANON_COOKIE = "lg_anon"
 SECRET_FILE = "web.key"
 ENV_APPROVED_ONLY = "LEPTOGUIDE_APPROVED_ONLY"
+ENV_TWO_PERSON = "LEPTOGUIDE_REVIEW_TWO_PERSON"
 MAX_FORM_FIELDS = 200
 MAX_UPLOAD = 5 * 1024 * 1024
 
@@ -118,6 +119,8 @@ class WebState:
     service: ServiceLike
     secret: bytes
     approved_only: bool
+    two_person: bool = True
+    """Review two-person rule: the approver is not the reviewer who submitted for review."""
     env: Environment = field(default_factory=templates_env)
 
     @property

@@ -40,7 +40,13 @@ def statement_values(ctx: Ctx, st: Statement) -> dict[str, Any]:
         "feedback": feedback_web.feedback_for_statement(web.db, st.id)
         if ctx.has("reviewer")
         else [],
-        "transitions": reviews.TRANSITIONS.get(status, ()),
+        "transitions": [
+            t
+            for t in reviews.TRANSITIONS.get(status, ())
+            if not (web.two_person and status == "draft" and t == "approved")
+        ],
+        "version": reviews.current_version(web.db, st.id),
+        "two_person": web.two_person,
         "rules": rules_citing(ctx, st.id),
         "regimens": [g for g in web.kb.regimens.values() if st.id in g.statements],
         "parameters": [p for p in web.kb.parameters.values() if p.statement == st.id],

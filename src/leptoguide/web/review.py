@@ -60,7 +60,9 @@ def router() -> APIRouter:
         current = form_text(form, "current", 20)
         to_status = form_text(form, "to_status", 20)
         comment = form_text(form, "comment", 4000)
+        raw_version = form_text(form, "version", 12)
         clinical_role = form_text(form, "clinical_role", 120)
+        expected = int(raw_version) if raw_version.isdigit() else None
         effective = (await run_in_threadpool(web.statuses)).get(st.id, st.status)
         try:
             if current != effective:
@@ -78,6 +80,8 @@ def router() -> APIRouter:
                     reviewer=user.username,
                     comment=comment,
                     knowledge_version=web.kb.version,
+                    expected_version=expected,
+                    two_person=web.two_person,
                     clinical_role=clinical_role,
                 )
             )
@@ -92,24 +96,56 @@ def router() -> APIRouter:
 
     @r.get("/review", include_in_schema=False)
     def review_queue(request: Request) -> Response:
+        """Draft and in-review statements, filtered by topic, status, source and citing rule."""
         ctx = context(request)
         require(ctx, "reviewer")
         web = ctx.web
+        kb = web.kb
+        qp = request.query_params
+        want = {k: (qp.get(k) or "")[:80] for k in ("topic", "status", "source", "rule")}
         statuses = web.statuses()
         unhelpful = feedback_web.unhelpful_counts(web.db)
-        queue: dict[str, list[tuple[object, int]]] = {"in_review": [], "draft": []}
-        for st in sorted(web.kb.statements.values(), key=lambda s: s.id):
+        citing: dict[str, list[str]] = {}
+        for rule in kb.rules.values():
+            for sid in rule.cites:
+                citing.setdefault(sid, []).append(rule.id)
+        queue: dict[str, list[tuple[object, int, list[str]]]] = {
+            "in_review": [],
+            "verified": [],
+            "draft": [],
+        }
+        topics: set[str] = set()
+        sources: set[str] = set()
+        for st in sorted(kb.statements.values(), key=lambda s: s.id):
             status = statuses.get(st.id, st.status)
-            if status in queue:
-                queue[status].append((st, unhelpful.get(st.id, 0)))
+            if status not in queue:
+                continue
+            topics.update(st.topics)
+            sources.update(c.source for c in st.sources)
+            rules = sorted(citing.get(st.id, []))
+            if want["status"] and status != want["status"]:
+                continue
+            if want["topic"] and want["topic"] not in st.topics:
+                continue
+            if want["source"] and want["source"] not in {c.source for c in st.sources}:
+                continue
+            if want["rule"] and want["rule"] not in rules:
+                continue
+            queue[status].append((st, unhelpful.get(st.id, 0), rules))
         flagged = sorted(
-            ((web.kb.statements[s], n) for s, n in unhelpful.items() if s in web.kb.statements),
+            ((kb.statements[s], n) for s, n in unhelpful.items() if s in kb.statements),
             key=lambda pair: -pair[1],
         )
         return render(
             ctx,
             "review.html",
             queue=queue,
+            want=want,
+            topics=sorted(topics),
+            sources=sorted(sources),
+            source_names={s: kb.sources[s].title if s in kb.sources else s for s in sources},
+            rules=sorted(kb.rules.values(), key=lambda r: r.title),
+            two_person=web.two_person,
             flagged=flagged,
             recent=feedback_web.recent_feedback(web.db, 30),
         )

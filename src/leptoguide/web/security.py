@@ -20,11 +20,28 @@ COMMON = {
 CSP_EXEMPT = ("/docs",)
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware: adds the headers unless the handler already set them."""
+def csp_for(frame_ancestors: tuple[str, ...] = ()) -> str:
+    """The page CSP; ``frame_ancestors`` (EHR origins, SMART) replaces ``frame-ancestors 'none'``."""
+    if not frame_ancestors:
+        return CSP
+    return CSP.replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self' " + " ".join(frame_ancestors)
+    )
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """Pure ASGI middleware: adds the headers unless the handler already set them.
+
+    With ``frame_ancestors`` configured the pages may be framed by those origins (an EHR showing
+    the app after a SMART launch): CSP ``frame-ancestors`` lists them and ``X-Frame-Options``,
+    which cannot name origins, is left out."""
+
+    def __init__(self, app: ASGIApp, frame_ancestors: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.csp = csp_for(frame_ancestors).encode()
+        self.common = dict(COMMON)
+        if frame_ancestors:
+            self.common.pop(b"x-frame-options")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,9 +54,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                extra = dict(COMMON)
+                extra = dict(self.common)
                 if with_csp:
-                    extra[b"content-security-policy"] = CSP.encode()
+                    extra[b"content-security-policy"] = self.csp
                 headers.extend((k, v) for k, v in extra.items() if k not in present)
                 message["headers"] = headers
             await send(message)

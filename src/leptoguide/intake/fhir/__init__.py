@@ -64,6 +64,7 @@ class Reader(
             kinds = ", ".join(f"{k} x{n}" for k, n in sorted(ignored.items()))
             self.b.warn(self.name, f"resource types not read: {kinds}")
         self.summarise_unknown()
+        self.unknown_drug_warnings()
 
     def unreadable(self, ctx: Ctx, res: dict[str, Any], exc: InputError) -> None:
         """One resource could not be read: it is dropped and named; the rest of the chart is read.
@@ -102,6 +103,7 @@ READERS: dict[str, Callable[[Reader, Ctx, dict[str, Any]], None]] = {
     "ServiceRequest": Reader.service_request,
     "Procedure": Reader.procedure,
     "Device": Reader.device,
+    "DiagnosticReport": Reader.diagnostic_report,
 }
 MEDICATION_TYPES = {"MedicationRequest", "MedicationStatement", "MedicationAdministration"}
 KNOWN_OTHER = {"Medication"}

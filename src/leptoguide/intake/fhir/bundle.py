@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from leptoguide.case import DroppedResource
-from leptoguide.errors import InputError
+from leptoguide.errors import InputError, MalformedInputError
 from leptoguide.intake.common import show
 
 BUNDLE_TYPES = {"collection", "searchset", "transaction", "document", "batch"}
@@ -35,12 +35,14 @@ def _entries_of(
     obj: Any, name: str, prefix: str, readable: Collection[str], drops: list[DroppedResource]
 ) -> list[Entry]:
     if not isinstance(obj, dict):
-        raise InputError(name, f"expected a FHIR resource (a JSON object), got {show(obj)}")
+        raise MalformedInputError(
+            name, f"expected a FHIR resource (a JSON object), got {show(obj)}"
+        )
     rtype = obj.get("resourceType")
     if not isinstance(rtype, str):
         raise InputError(name, "not a FHIR resource: 'resourceType' is missing", "resourceType")
     if rtype != "Bundle":
-        if rtype not in readable:
+        if rtype not in readable and not prefix:  # in a list, it is counted as not read
             raise InputError(
                 name,
                 f"resourceType '{rtype}' is not a Bundle or a resource LeptoGuide reads",

@@ -26,6 +26,16 @@ _PERIOD_DAYS = {
 """UCUM time units of Timing.repeat.periodUnit, in days (FHIR defines mo/a as calendar units)."""
 
 
+ONGOING_ADMIN_STATUS = {"in-progress", "on-hold"}
+"""MedicationAdministration statuses that mean the drug is running now (FHIR R4 value set)."""
+ENDED_STATUS = {"completed", "stopped", "not-taken", "entered-in-error", "cancelled", "not-done"}
+"""Statuses that mean the exposure is over (FHIR R4 medication status value sets)."""
+LP_PROCEDURES = {"lumbar-puncture", "intrathecal-chemotherapy", "ommaya-placement"}
+"""Contract concept ids of procedures near which an unrecognised drug is a warning of its own."""
+NEURAXIAL_ROUTES = {"intrathecal", "intraventricular"}
+"""Contract concept ids of the routes into the CSF."""
+
+
 class MedicationReader(ReaderBase):
     def _medication_concept(
         self, ctx: Ctx, res: Mapping[str, Any]
@@ -89,8 +99,10 @@ class MedicationReader(ReaderBase):
             return
         concepts, text = self._medication_concept(ctx, res)
         if not concepts:
+            self.unknown_drugs.append((ctx.label, text or "no name", status, self._neuraxial(res)))
             return
         intent = self._str(res, "intent", ctx)
+        ongoing = False
         dose = dose_unit = route = freq = None
         last_time = authored = start = None
         kind: Literal["request", "statement", "administration"]
@@ -108,6 +120,7 @@ class MedicationReader(ReaderBase):
             last_time = self._time(res, "effectiveDateTime", ctx) or self._period(
                 res, "effectivePeriod", ctx, end_first=True
             )
+            ongoing = status == "active" and self._open_period(res, ctx)
             dosages = self._list(res, "dosage", ctx)
             if dosages:
                 dose, dose_unit, route, freq, start = self._dosage(ctx, dosages[0], "dosage[0].")
@@ -115,6 +128,9 @@ class MedicationReader(ReaderBase):
             kind = "administration"
             last_time = self._time(res, "effectiveDateTime", ctx) or self._period(
                 res, "effectivePeriod", ctx, end_first=True
+            )
+            ongoing = status in ONGOING_ADMIN_STATUS or (
+                status not in ENDED_STATUS and self._open_period(res, ctx)
             )
             if last_time is not None:
                 times = (last_time,)
@@ -143,9 +159,57 @@ class MedicationReader(ReaderBase):
             intent=intent,
             authored=authored,
             start=start,
+            ongoing=ongoing,
         )
         for concept in concepts:
             self.b.case.medications.append(replace(entry, concept=concept.id))
+
+    def _open_period(self, res: Mapping[str, Any], ctx: Ctx) -> bool:
+        """effectivePeriod with a start and no end: the exposure has not stopped."""
+        period = self._obj(res, "effectivePeriod", ctx)
+        return bool(period) and "start" in period and period.get("end") is None
+
+    def _neuraxial(self, res: Mapping[str, Any]) -> bool:
+        """True when a drug's route (coded or in the dosage text) is intrathecal/intraventricular;
+        read leniently: this only decides whether an unrecognised drug gets its own warning."""
+        dosages = res.get("dosageInstruction") or res.get("dosage") or []
+        if isinstance(dosages, Mapping):
+            dosages = [dosages]
+        for dosage in dosages if isinstance(dosages, list) else []:
+            if not isinstance(dosage, Mapping):
+                continue
+            route = dosage.get("route")
+            if isinstance(route, Mapping):
+                for m in self.b.index.match(route, ("route",)):
+                    if m.concept.id in NEURAXIAL_ROUTES:
+                        return True
+            text = dosage.get("text")
+            if isinstance(text, str) and _route_in_text(self, text) in NEURAXIAL_ROUTES:
+                return True
+        return False
+
+    def unknown_drug_warnings(self) -> None:
+        """An unrecognised drug on an intrathecal route, or in a chart with an LP or intrathecal
+        order, gets its own warning: it may be an anticoagulant or antiplatelet."""
+        if not self.unknown_drugs:
+            return
+        lp = any(p.concept in LP_PROCEDURES for p in self.b.case.procedures)
+        lp = lp or any(m.route in NEURAXIAL_ROUTES for m in self.b.case.medications)
+        for label, name, status, neuraxial in self.unknown_drugs:
+            if status in ENDED_STATUS:
+                continue
+            if neuraxial:
+                self.b.warn(
+                    label,
+                    f"unrecognised drug '{name}' on an intrathecal or intraventricular route: "
+                    "check it before the LP",
+                )
+            elif lp:
+                self.b.warn(
+                    label,
+                    f"unrecognised drug '{name}' with an LP or intrathecal order in the chart: "
+                    "check before the LP (it may affect bleeding risk)",
+                )
 
     def _dose_quantity(
         self, qty: Mapping[str, Any], ctx: Ctx, path: str

@@ -9,14 +9,15 @@ from typing import Any
 
 from leptoguide.case import ConditionEntry
 from leptoguide.intake.common import is_number, show
-from leptoguide.intake.fhir.base import Ctx, ReaderBase, describe
+from leptoguide.intake.fhir.base import Ctx, describe
+from leptoguide.intake.fhir.report import ReportReader
 from leptoguide.knowledge.models import Concept
 
 OBS_KINDS = ("observation", "finding", "condition")
 OBS_PHRASE_KINDS = ("condition",)
 
 
-class ObservationReader(ReaderBase):
+class ObservationReader(ReportReader):
     def observation(self, ctx: Ctx, res: dict[str, Any]) -> None:
         status = self._status(res, ctx)
         if self._skip_status(ctx, status):
@@ -34,7 +35,7 @@ class ObservationReader(ReaderBase):
         if matches:
             concept = self._first(matches, ctx, "code")
             self._observation_value(ctx, res, concept, time, "", status)
-        elif not components:
+        elif not components and not self.narrative_observation(ctx, res, code, time):
             self._unknown(ctx, "code", code, "Observation code")
         for i, comp in enumerate(components):
             path = f"component[{i}]."
@@ -187,6 +188,9 @@ class ObservationReader(ReaderBase):
             )
             return
         out, ok = b.coded_value(concept, candidates)
+        narrative = not ok and concept.narrative is not None
+        if narrative and self.concept_text(ctx, concept.id, candidates, time, status):
+            return
         self._emit(ctx, concept, out, ok, time, field, note)
 
     def _emit(

@@ -1,0 +1,195 @@
+"""DiagnosticReport and narrative Observations: MRI pattern, CSF cytology, CSF flow study and
+biomarkers read from report text, each value quoting the sentence it rests on.
+
+Text comes from ``conclusion``, ``presentedForm`` (text/plain or text/html, inline ``data``), and
+for Observations ``valueString`` and ``note``. Which concepts a text may speak of is decided by the
+report's code and category texts (``Concept.narrative.reports``), so a cytology diagnosis is never
+read as an MRI pattern. ``conclusionCode`` codings are matched by code like any other code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from leptoguide.case import ConditionEntry
+from leptoguide.intake.fhir.base import Ctx, ReaderBase
+from leptoguide.intake.narrative import (
+    Finding,
+    decode_attachment,
+    html_text,
+    narrative_concepts,
+    read_text,
+)
+
+REPORT_KINDS = ("finding", "observation", "condition")
+TEXT_TYPES = ("text/plain", "text/html", "text/markdown", "application/xhtml+xml")
+"""Attachment content types read as text (any charset parameter is ignored)."""
+
+
+class ReportReader(ReaderBase):
+    def diagnostic_report(self, ctx: Ctx, res: dict[str, Any]) -> None:
+        status = self._status(res, ctx)
+        if self._skip_status(ctx, status):
+            return
+        code = self._codeable(res, "code", ctx)
+        time = (
+            self._time(res, "effectiveDateTime", ctx)
+            or self._period(res, "effectivePeriod", ctx)
+            or self._time(res, "issued", ctx)
+        )
+        kind_texts = _texts_of(code)
+        for i, cat in enumerate(self._list(res, "category", ctx)):
+            key = f"category[{i}]"
+            kind_texts += _texts_of(self._codeable({key: cat}, key, ctx))
+        texts: list[str] = []
+        conclusion = self._str(res, "conclusion", ctx)
+        if conclusion:
+            texts.append(conclusion)
+        for i, form in enumerate(self._list(res, "presentedForm", ctx)):
+            text = self._attachment(ctx, form, f"presentedForm[{i}]")
+            if text:
+                texts.append(text)
+        read_any = self._read_narrative(ctx, kind_texts, texts, time, status)
+        speaks = bool(texts) and bool(narrative_concepts(self.b.index, kind_texts))
+        for i, cc in enumerate(self._list(res, "conclusionCode", ctx)):
+            field = f"conclusionCode[{i}]"
+            cc = self._codeable({field: cc}, field, ctx)
+            matches = self.b.index.match(cc)
+            matches = [m for m in matches if m.concept.kind in REPORT_KINDS]
+            for m in matches:
+                if m.concept.kind == "condition":
+                    self.b.case.conditions.append(
+                        ConditionEntry(concept=m.concept.id, reference=ctx.label, onset=time)
+                    )
+                    read_any = True
+            if not matches:
+                self._unknown(ctx, field, cc, "DiagnosticReport conclusionCode")
+        if speaks and not read_any:
+            self.b.warn(
+                ctx.label,
+                f"{kind_texts[0]}: the report text states no result LeptoGuide reads "
+                "(check it by hand)",
+                "conclusion",
+            )
+
+    def _attachment(self, ctx: Ctx, form: Any, path: str) -> str | None:
+        if not isinstance(form, dict):
+            raise ctx.error(path, "expected an object")
+        ctype = (self._str(form, "contentType", ctx, path + ".") or "text/plain").lower()
+        data = self._str(form, "data", ctx, path + ".")
+        if not data:
+            return None
+        if ctype.split(";")[0].strip() not in TEXT_TYPES:
+            return None
+        text = decode_attachment(data)
+        if text is None:
+            self.b.warn(ctx.label, "attachment data is not base64 UTF-8 text; not read", path)
+            return None
+        return html_text(text) if "html" in ctype else text
+
+    def _read_narrative(
+        self,
+        ctx: Ctx,
+        kind_texts: list[str],
+        texts: list[str],
+        time: dt.datetime | None,
+        status: str | None,
+    ) -> bool:
+        """Values for every narrative concept the report kind allows; True if any was read."""
+        if not texts:
+            return False
+        read_any = False
+        for concept in narrative_concepts(self.b.index, kind_texts):
+            finding = read_text(self.b.index, concept, texts)
+            if finding is None:
+                continue
+            read_any = True
+            self._add_finding(ctx, finding, time, status)
+        return read_any
+
+    def _add_finding(
+        self, ctx: Ctx, finding: Finding, time: dt.datetime | None, status: str | None
+    ) -> None:
+        concept = finding.concept
+        quote = f'"{finding.quote}"'
+        prefix = f"status {status}; " if status in ("preliminary", "registered", "partial") else ""
+        if finding.value is None:
+            self.b.add_value(
+                concept,
+                None,
+                time=time,
+                reference=ctx.label,
+                where=ctx.label,
+                field="text",
+                status="unparseable",
+                note=f"{prefix}report text not understood: {quote}",
+            )
+            self.b.warn(
+                ctx.label,
+                f"{concept.id}: the report text speaks of it but its result could not be read "
+                f"({quote}); kept as unreadable",
+                "text",
+            )
+            return
+        detail = f" ({finding.detail})" if finding.detail else ""
+        self.b.add_value(
+            concept,
+            finding.value,
+            time=time,
+            reference=ctx.label,
+            where=ctx.label,
+            field="text",
+            note=f"{prefix}read from the report text{detail}: {quote}",
+        )
+
+    def narrative_observation(
+        self, ctx: Ctx, res: Mapping[str, Any], code: Mapping[str, Any], time: dt.datetime | None
+    ) -> bool:
+        """An Observation whose code is not a LeptoGuide concept but whose text may hold one
+        (a radiology impression, a pathology final diagnosis). True if anything was read."""
+        texts: list[str] = []
+        value = res.get("valueString")
+        if isinstance(value, str) and value.strip():
+            texts.append(value)
+        for note in res.get("note") or []:
+            if isinstance(note, Mapping) and isinstance(note.get("text"), str):
+                texts.append(note["text"])
+        if not texts:
+            return False
+        kind_texts = _texts_of(code)
+        for cat in res.get("category") or []:
+            if isinstance(cat, Mapping):
+                kind_texts += _texts_of(cat)
+        status = res.get("status") if isinstance(res.get("status"), str) else None
+        return self._read_narrative(ctx, kind_texts, texts, time, status)
+
+    def concept_text(
+        self,
+        ctx: Ctx,
+        concept_id: str,
+        texts: list[str],
+        time: dt.datetime | None,
+        status: str | None,
+    ) -> bool:
+        """A known narrative concept given as free text (valueString 'Linear enhancement of the
+        folia'): read it with the concept's narrative spec. True if a value was read."""
+        concept = self.b.index.concepts[concept_id]
+        finding = read_text(self.b.index, concept, texts)
+        if finding is None or finding.value is None:
+            return False
+        self._add_finding(ctx, finding, time, status)
+        return True
+
+
+def _texts_of(codeable: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    if isinstance(codeable.get("text"), str):
+        out.append(codeable["text"])
+    for coding in codeable.get("coding") or []:
+        if isinstance(coding, Mapping):
+            for key in ("display", "code"):
+                if isinstance(coding.get(key), str):
+                    out.append(coding[key])
+    return out

@@ -1,0 +1,56 @@
+"""Run the ``leptoguide`` command line inside the test process.
+
+Goes through the same entry point as the installed command (``leptoguide.cli.main``: one line on
+stderr and exit 2 for a bad input, exit 1 for a failed check), with its own stdout, stderr, stdin,
+argv and environment, and returns what ``subprocess.run(..., text=True)`` would. Start-up is the
+only thing it does not exercise; a few end-to-end tests still start the real command for that.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+
+
+@contextmanager
+def _environ(env: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str] | None = None, stdin: str | bytes | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``leptoguide ARGS...`` in process: (returncode, stdout, stderr)."""
+    from leptoguide.cli import main
+    from leptoguide.knowledge.loader import get_knowledge
+
+    out, err = io.StringIO(), io.StringIO()
+    raw = stdin.encode("utf-8") if isinstance(stdin, str) else (stdin or b"")
+    fake_in = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8")
+    argv, real_in = sys.argv, sys.stdin
+    code = 0
+    with _environ(env or {}):
+        get_knowledge.cache_clear()  # the command may point LEPTOGUIDE_KB elsewhere
+        sys.argv, sys.stdin = ["leptoguide", *args], fake_in
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                main()
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        finally:
+            sys.argv, sys.stdin = argv, real_in
+            get_knowledge.cache_clear()
+    return subprocess.CompletedProcess(["leptoguide", *args], code, out.getvalue(), err.getvalue())
