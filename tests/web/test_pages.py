@@ -225,7 +225,7 @@ def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str])
     assert "in review → approved" in page and "draft → in review" in page
     assert "Checked &lt;b&gt;table 2&lt;/b&gt;" in page
     assert 'status-approved">approved at this site' in page
-    assert "Approved by reviewer1 (consultant neuro-oncologist)" in page
+    assert "Approved by reviewer2 (consultant neuro-oncologist)" in page
     # a stale form (status changed meanwhile) is refused
     resp = site.post(
         f"/kb/statements/{sid}/review",

@@ -123,12 +123,6 @@ def record_review(
     if len(comment) > 4000:
         raise InputError(where, "comment longer than 4000 characters")
     clinical_role = " ".join(clinical_role.split())
-    if to_status == "approved":
-        if not 3 <= len(clinical_role) <= 120:
-            raise InputError(
-                where, "approval needs your clinical role (3 to 120 characters)", "clinical_role"
-            )
-        comment = f"Approved by {reviewer} ({clinical_role}). {comment}"
     changed = InputError(where, "the statement changed meanwhile; reload the page", "to_status")
     try:
         with db.session() as session, session.begin():
@@ -161,6 +155,14 @@ def record_review(
                         "reviewer must approve it",
                         "to_status",
                     )
+            if to_status == "approved":
+                if not 3 <= len(clinical_role) <= 120:
+                    raise InputError(
+                        where,
+                        "approval needs your clinical role (3 to 120 characters)",
+                        "clinical_role",
+                    )
+                comment = f"Approved by {reviewer} ({clinical_role}). {comment}"
             row = StatementReview(
                 statement_id=statement_id,
                 version=version + 1,
