@@ -77,20 +77,26 @@ def _qa(kb: KnowledgeBase, url: str) -> QA:
 
 
 def test_supported_sentences_kept_unsupported_dropped(kb: KnowledgeBase, server: _Server) -> None:
+    plain = QA(kb, Options(dense=False, persist=False, use_llm=False))
+    composed = plain.ask("What is the adult ceftriaxone dose for meningitis?")
+    adult = next(c.n for c in composed.citations if c.statement == "ceftriaxone-adult")
+    child = next(c.n for c in composed.citations if c.statement == "ceftriaxone-child")
+    other = next(c.n for c in composed.citations if c.n not in (adult, child))
     server.replies.append(
-        "Adults with bacterial meningitis get ceftriaxone 2 g IV every 12 hours, 4 g per day [1]. "
-        "Give ceftriaxone 6 g daily for the first week [1]. "
-        "Zanubrutinib should always be added [2]. "
-        "Warfarin is also given [1]. "
+        f"Adults with bacterial meningitis get ceftriaxone 2 g IV every 12 hours, 4 g per day "
+        f"[{adult}]. "
+        f"Give ceftriaxone 6 g daily for the first week [{adult}]. "
+        f"Zanubrutinib should always be added [{other}]. "
+        f"Warfarin is also given [{adult}]. "
         "This is a well-known fact. "
-        "Children receive 100 mg/kg per day [3]. "
+        f"Children receive 100 mg/kg per day [{child}]. "
         "See also reference [9]."
     )
     ans = _qa(kb, server.url).ask("What is the adult ceftriaxone dose for meningitis?")
     assert server.requests and server.requests[0]["path"] == "/v1/chat/completions"
     assert ans.llm is not None and ans.llm["used"] is True
     assert "2 g IV every 12 hours" in ans.answer
-    assert "100 mg/kg per day [3]" in ans.answer
+    assert f"100 mg/kg per day [{child}]" in ans.answer
     reasons = {d["sentence"][:20]: d["reason"] for d in ans.llm["dropped"]}
     assert len(ans.llm["dropped"]) == 5
     assert any("number 6" in r for r in reasons.values())

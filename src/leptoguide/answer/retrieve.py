@@ -115,7 +115,10 @@ class Retriever:
         embedder: Embedder | None = None,
         store: PassageStore | None = None,
         config: RetrievalConfig | None = None,
+        ignore: frozenset[str] = frozenset(),
     ) -> None:
+        self.ignore = ignore
+        """Everyday words (vocabulary role 'filler') left out of the search."""
         self.index = index
         self.lexicon = lexicon
         self.store = store
@@ -150,7 +153,7 @@ class Retriever:
         return expansion.alternatives if self.config.alternatives else {}
 
     def retrieve(self, query: str, limit: int = 10) -> Retrieval:
-        terms = content_tokens(query)
+        terms = [t for t in content_tokens(query) if t not in self.ignore]
         expansion = self.lexicon.expand(query)
         match = self.match_expression(terms, expansion)
         qvec = self.embedder.encode([query])[0] if self.embedder is not None else None

@@ -135,6 +135,8 @@ class QuestionVocabulary:
                 und.meanings.append((phrase.text, entry.means))
                 added.append(entry.means)
             elif entry.role == "clarify":
+                if entry.also and not _mentions(text, entry.also):
+                    continue  # nothing to clarify: the question does not assume the confusion
                 und.meanings.append((phrase.text, entry.means or ""))
                 und.clarify_statements.extend(entry.statements)
                 if entry.means:
@@ -189,6 +191,11 @@ class QuestionVocabulary:
         return out
 
 
+def _mentions(text: str, terms: list[str]) -> bool:
+    low = " " + " ".join(tokens(text)) + " "
+    return any(f" {' '.join(tokens(term))} " in low for term in terms)
+
+
 def _normalise_quotes(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'")
 
@@ -209,13 +216,21 @@ class SpellingCorrector:
         kb_words: dict[str, int],
         extra: frozenset[str] = frozenset(),
         english: frozenset[str] = frozenset(),
+        fillers: frozenset[str] = frozenset(),
     ) -> None:
         self.kb_words = kb_words
         self.extra = extra
         self.english = english
+        self.fillers = fillers
 
     def known(self, word: str) -> bool:
-        return word in self.kb_words or word in self.extra or word in self.english
+        return (
+            word in self.kb_words
+            or word in self.extra
+            or word in self.english
+            or word in STOPWORDS
+            or word in self.fillers
+        )
 
     def _score(self, word: str) -> tuple[int, int]:
         return (1 if word in self.kb_words or word in self.extra else 0, self.kb_words.get(word, 0))
@@ -225,6 +240,8 @@ class SpellingCorrector:
             return None
         first = _edits1(word)
         cands = [w for w in first if w in self.kb_words or w in self.extra]
+        if not cands:  # function words before the dictionary (which lists many surnames)
+            cands = [w for w in first if w in STOPWORDS or w in self.fillers]
         if not cands:
             cands = [w for w in first if w in self.english and len(w) >= self.MIN_LENGTH - 1]
         if not cands and len(word) >= 7:

@@ -7,7 +7,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 from leptoguide.errors import InputError
@@ -18,7 +17,7 @@ SQLType = str  # "VARCHAR" | "DOUBLE" | "BOOLEAN"
 class Engine(Protocol):
     name: str
 
-    def source(self, name: str, files: Sequence[Path]) -> None:
+    def source(self, name: str, files: Sequence[str]) -> None:
         """Register ``name`` as a relation (json, filename) over NDJSON(.gz) or Parquet files."""
 
     def materialize(self, name: str, select_sql: str) -> None: ...
@@ -67,9 +66,13 @@ class DuckDBEngine:
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
 
-    def source(self, name: str, files: Sequence[Path]) -> None:
-        nd = [str(f) for f in files if not f.name.endswith(".parquet")]
-        pq = [str(f) for f in files if f.name.endswith(".parquet")]
+    def source(self, name: str, files: Sequence[str]) -> None:
+        if any("://" in f for f in files):
+            raise InputError(
+                "EXPORT_DIR", "object storage is read by the Spark engine (--engine spark)"
+            )
+        nd = [f for f in files if not f.endswith(".parquet")]
+        pq = [f for f in files if f.endswith(".parquet")]
         parts = []
         if nd:
             parts.append(
@@ -146,11 +149,21 @@ class SparkEngine:
     def sql(self, duck_sql: str) -> str:
         return str(self._sqlglot.transpile(duck_sql, read="duckdb", write="spark")[0])
 
-    def source(self, name: str, files: Sequence[Path]) -> None:
+    def source(self, name: str, files: Sequence[str]) -> None:
+        from pyspark.errors import AnalysisException
+
+        try:
+            self._source(name, files)
+        except AnalysisException as exc:
+            if "PATH_NOT_FOUND" not in str(exc) and "Path does not exist" not in str(exc):
+                raise
+            self.table(name, [("json", "VARCHAR"), ("filename", "VARCHAR")], [])
+
+    def _source(self, name: str, files: Sequence[str]) -> None:
         from pyspark.sql import functions as F
 
-        nd = [str(f) for f in files if not str(f).endswith(".parquet")]
-        pq = [str(f) for f in files if str(f).endswith(".parquet")]
+        nd = [f for f in files if not f.endswith(".parquet")]
+        pq = [f for f in files if f.endswith(".parquet")]
         frames = []
         if nd:
             df = self.spark.read.text(nd).withColumn("filename", F.input_file_name())

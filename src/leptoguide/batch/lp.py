@@ -10,8 +10,9 @@ dated) is replayed as if it were the order, at its own time T:
 - the antithrombotic status gathers the drugs of the ``lp-hold-<class>`` regimens recorded at or
   before T (administrations by their time, orders by when they were written): per drug the longest
   hold any record's class asks for (LMWH classed by daily dose against
-  ``lmwh-prophylactic-max-mg-per-day``), the last dose at or before T, and ``hold`` / ``unknown``
-  / ``clear`` as ``engine/antithrombotic.py`` decides them.
+  ``lmwh-prophylactic-max-mg-per-day``), the last dose at or before T, a running infusion (in
+  progress, or an open period) counting as a dose now, and ``hold`` / ``unknown`` / ``clear`` as
+  ``engine/antithrombotic.py`` decides them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 
 from leptoguide.engine.orders import _DONE as DONE
 from leptoguide.intake.fhir.base import SKIP_STATUS, UCUM
+from leptoguide.intake.fhir.medication import ENDED_STATUS, ONGOING_ADMIN_STATUS
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
 
@@ -52,6 +54,10 @@ def quantity_unit(prefix: str) -> str:
         f"rtrim({prefix}_system, '/') = '{UCUM}') THEN {prefix}_code "
         f"ELSE COALESCE({prefix}_unit, {prefix}_code) END"
     )
+
+
+def not_ended(col: str) -> str:
+    return f"({col} IS NULL OR {col} NOT IN {sql_list(ENDED_STATUS)})"
 
 
 def not_skipped(col: str) -> str:
@@ -142,7 +148,9 @@ def med_records_sql(have_requests: bool) -> str:
     {admin_t} AS dose_t, {admin_t} AS rec_t,
     CASE WHEN m.n = 1 THEN a.dose END AS dose,
     CASE WHEN m.n = 1 AND a.dose IS NOT NULL THEN {quantity_unit("a.dose")} END AS dose_unit,
-    CAST(NULL AS DOUBLE) AS per_day
+    CAST(NULL AS DOUBLE) AS per_day,
+    (a.status IN {sql_list(ONGOING_ADMIN_STATUS)} OR ({not_ended("a.status")}
+      AND a.effective_start IS NOT NULL AND a.effective_end IS NULL)) AS ongoing
   FROM v_MedicationAdministration a JOIN map_medication m ON m.code = a.medication
   WHERE {not_skipped("a.status")}"""
     if not have_requests:
@@ -158,7 +166,7 @@ def med_records_sql(have_requests: bool) -> str:
     CAST(NULL AS TIMESTAMPTZ) AS dose_t, {ts("r.authored")} AS rec_t,
     CASE WHEN m.n = 1 THEN r.dose END AS dose,
     CASE WHEN m.n = 1 AND r.dose IS NOT NULL THEN {quantity_unit("r.dose")} END AS dose_unit,
-    {per_day} AS per_day
+    {per_day} AS per_day, FALSE AS ongoing
   FROM v_MedicationRequest r JOIN map_medication m ON m.code = r.medication
   LEFT JOIN period_days pd ON pd.unit = r.period_unit
   LEFT JOIN timing_codes tc ON tc.code = r.timing_code
@@ -190,13 +198,16 @@ SELECT event_id,
     COALESCE(' hold ' || CAST(hold AS VARCHAR) || ' h', ' no hold policy'), '; ' ORDER BY drug) AS detail,
   string_agg(refs, ' ' ORDER BY drug) AS refs
 FROM (
-  SELECT event_id, drug, hold, last_dose, refs,
-    CASE WHEN hold IS NULL OR last_dose IS NULL THEN 'unknown'
+  SELECT event_id, drug, hold, last_dose, refs, ongoing,
+    CASE WHEN hold IS NULL THEN 'unknown'
+         WHEN ongoing = 1 THEN 'hold'
+         WHEN last_dose IS NULL THEN 'unknown'
          WHEN (epoch(ev_t) - epoch(last_dose)) / 3600.0 < hold THEN 'hold' ELSE 'clear' END AS status
   FROM (
     SELECT e.event_id, e.t AS ev_t, r.drug,
       CASE WHEN count(*) FILTER (WHERE h.hours IS NULL) > 0 THEN NULL ELSE max(h.hours) END AS hold,
       max(r.dose_t) FILTER (WHERE r.dose_t <= e.t) AS last_dose,
+      max(CASE WHEN r.ongoing THEN 1 ELSE 0 END) AS ongoing,
       string_agg(r.ref, ' ' ORDER BY r.ref) AS refs
     FROM lp_events e
     JOIN med_classed r ON r.patient = e.patient AND (r.rec_t IS NULL OR r.rec_t <= e.t)

@@ -51,7 +51,7 @@ def definitions() -> dict[str, Any]:
 
 @dataclass
 class Options:
-    export_dir: Path
+    export_dir: str | Path
     out_dir: Path
     audits: list[str] = field(default_factory=list)
     cohorts: list[str] = field(default_factory=list)
@@ -134,7 +134,7 @@ class Runner:
         e = self.engine
         parse_once = e.name == "duckdb"
         for rtype, view in self.views.items():
-            files = self.files.by_type.get(rtype, []) + self.files.mixed
+            files = self.files.for_type(rtype)
             if files:
                 e.source(f"src_{rtype}", files)
             else:
@@ -163,7 +163,7 @@ class Runner:
                 self.rows_read[rtype] = self.rows_read.get(rtype, 0) + int(good)
                 if fname is None:
                     continue
-                name = str(fname).removeprefix("file:")
+                name = str(Path(str(fname).removeprefix("file:")))
                 if name in mixed:
                     if name in seen_mixed:
                         continue

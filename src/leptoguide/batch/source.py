@@ -31,11 +31,14 @@ class ExportFiles:
     by_type: dict[str, list[Path]] = field(default_factory=dict)
     mixed: list[Path] = field(default_factory=list)
     """Files whose name names no resource type: read for every type."""
+    remote: str | None = None
+    """An object-storage URL (s3a://, abfss://, gs://, hdfs://): files found by the engine."""
     unreadable: list[str] = field(default_factory=list)
 
-    @property
-    def files(self) -> list[Path]:
-        return [p for paths in self.by_type.values() for p in paths] + self.mixed
+    def for_type(self, rtype: str) -> list[str]:
+        if self.remote is not None:
+            return [f"{self.remote}/*{rtype}*.ndjson*"]
+        return [str(p) for p in self.by_type.get(rtype, []) + self.mixed]
 
 
 def _open(path: Path) -> Iterator[bytes]:
@@ -82,8 +85,11 @@ def _type_of(path: Path) -> str | None:
 
 
 def discover(root: str | Path) -> ExportFiles:
-    """The export's files by resource type; an empty or missing directory is an input error."""
-    base = Path(root)
+    """The export's files by resource type; an empty or missing directory is an input error.
+    A URL is left to the engine (Spark globs ``*<Type>*.ndjson*`` under it)."""
+    if "://" in str(root) and not str(root).startswith("file://"):
+        return ExportFiles(root=Path("."), remote=str(root).rstrip("/"))
+    base = Path(str(root).removeprefix("file://"))
     if not base.is_dir():
         raise InputError(str(base), "not a directory (expected a FHIR Bulk Data export)")
     out = ExportFiles(root=base)

@@ -294,7 +294,12 @@ class _Patient:
             res["status"] = self.rng.choices(
                 ["completed", "entered-in-error", "not-done"], [94, 4, 2]
             )[0]
-            res["effectiveDateTime"] = _iso(t)
+            if name == "heparin" and self.rng.random() < 0.4:
+                # a running infusion: in progress, or an open period
+                res["status"] = self.rng.choice(["in-progress", "on-hold", "completed"])
+                res["effectivePeriod"] = {"start": _iso(t)}
+            else:
+                res["effectiveDateTime"] = _iso(t)
             res["dosage"] = {
                 "route": route_cc,
                 "dose": {"value": dose, "unit": unit, "system": UCUM, "code": unit},

@@ -48,18 +48,29 @@ def _print_text(answer: Answer) -> None:
     from rich.markdown import Markdown
 
     console = _console()
-    if answer.abstained:
+    if answer.abstained and not answer.citations:
         console.print(f"[bold yellow]No answer.[/] {answer.reason}")
+        if answer.suggestions:
+            console.print("You can ask, for example:")
+            for s in answer.suggestions:
+                console.print(f"  - {s}", markup=False)
         return
     console.print(Markdown(answer.answer))
+    read = answer.understood.get("read_as", []) + answer.understood.get("spelling", [])
+    if read:
+        shown = "; ".join(
+            f"{r['wrote']} -> {r.get('means') or r.get('read')}"
+            for r in read
+            if isinstance(r, dict)
+        )
+        console.print(f"[dim]Read as: {shown}[/]", markup=True)
     if answer.citations:
         console.print()
         console.print("[bold]References[/]")
         for c in answer.citations:
-            what = f"statement {c.statement}" if c.statement else f"passage {c.passage}"
             flags = f" [red]({'; '.join(c.flags)})[/]" if c.flags else ""
             console.print(
-                f"  [{c.n}] {c.title}, {c.locator} [dim]({c.source}; {what}; {c.status})[/]{flags}",
+                f"  [{c.n}] {c.title}, {c.locator} [dim]({c.status})[/]{flags}",
                 markup=True,
             )
     tail = f"knowledge {answer.knowledge_version}, confidence {answer.confidence:.2f}"

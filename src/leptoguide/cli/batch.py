@@ -29,7 +29,10 @@ def _date(value: str | None, option: str, *, end: bool = False) -> dt.datetime |
 def register(app: typer.Typer) -> None:
     @app.command()
     def batch(
-        export_dir: Annotated[Path, typer.Argument(help="FHIR Bulk Data export directory.")],
+        export_dir: Annotated[
+            str,
+            typer.Argument(help="FHIR Bulk Data export directory (or an s3a:// URL with Spark)."),
+        ],
         out: Annotated[Path, typer.Option("--out", help="Output directory.")],
         engine: Annotated[str, typer.Option("--engine", help="duckdb or spark.")] = "duckdb",
         audit: Annotated[

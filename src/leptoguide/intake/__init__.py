@@ -98,7 +98,7 @@ def _ndjson(raw: bytes | str, name: str) -> list[Any]:
         try:
             out.append(orjson.loads(line))
         except orjson.JSONDecodeError as exc:
-            raise InputError(
+            raise MalformedInputError(
                 name, f"malformed JSON on line {number}, column {exc.colno}: {exc.msg}"
             ) from None
     return out

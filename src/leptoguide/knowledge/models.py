@@ -502,7 +502,9 @@ class Vocabulary(_Record):
     )
     also: list[str] = Field(
         default_factory=list,
-        description="intent: the question must also contain one of these words (if any given)",
+        description=(
+            "intent and clarify: the question must also contain one of these words (if any given)"
+        ),
     )
 
 

@@ -36,6 +36,7 @@ import pickle
 import stat
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,30 @@ def write(root: Path, *, version: str, value: object) -> Path | None:
     except (OSError, pickle.PicklingError):
         return None
     return target
+
+
+def cached_words(name: str, source: Path, build: Callable[[], Iterable[str]]) -> frozenset[str]:
+    """A word list derived from the file ``source``, kept in the cache directory.
+
+    The cache file is keyed on the source's path, size and modification time and on ``name``, so
+    a changed source (a library upgrade) gives a new key; anything unexpected rebuilds the list.
+    """
+    try:
+        st = source.stat()
+        key = hashlib.sha256(f"{name}|{source.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+        path = cache_dir() / f"words-{name}-{key.hexdigest()[:24]}.txt"
+        if _private(path.parent) and path.is_file():
+            return frozenset(path.read_text(encoding="utf-8").split("\n"))
+    except OSError:
+        return frozenset(build())
+    words = frozenset(w for w in build() if w and "\n" not in w)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _private(path.parent):
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".words-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write("\n".join(sorted(words)))
+            os.replace(tmp, path)
+    except OSError:
+        pass
+    return words
