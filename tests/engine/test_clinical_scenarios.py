@@ -508,3 +508,21 @@ def test_adult_lp_platelet_finding_cites_the_adult_guideline(
     assert "lp-platelet-threshold-aabb-adult" in cited(f)
     assert any(c.source == "aabb-platelet-transfusion-2015" for c in f.citations)
     assert "AABB adult platelet transfusion guideline" in f.detail
+
+
+def test_enoxaparin_dose_inferred_from_the_syringe_strength(
+    kb: KnowledgeBase, policy: Policy
+) -> None:
+    order = MedicationEntry(
+        "enoxaparin",
+        "request",
+        frequency_per_day=1,
+        route="subcutaneous",
+        text="enoxaparin 40 MG in 0.4 ML Prefilled Syringe",
+        reference="MedicationRequest/e",
+    )
+    a = run(kb, policy, lp_case(order, enox("administration", 40, None, 8)))
+    f = finding(a, "lp-anticoagulant-timing")
+    assert "enoxaparin (lmwh-prophylactic)" in f.summary
+    a14 = run(kb, policy, lp_case(order, enox("administration", 40, None, 14)))
+    assert "lp-anticoagulant-timing" not in fired(a14)

@@ -842,6 +842,33 @@ sc(
     ["supportive-care-poor-risk", "nccn-single-poor-feature"],
     risk="good",
 )
+sc(
+    "it-methotrexate-120mg",
+    it_base().lm("csf-flow-study", "normal").med("Methotrexate", dose=120, route="Intrathecal"),
+    ["it-dose-out-of-range"],
+    ["it-mtx-schedule", "it-dose-unchecked", "it-never-intrathecal-drug"],
+)
+sc(
+    "it-vincristine-with-methotrexate",
+    B()
+    .cond("Diffuse large B-cell lymphoma")
+    .med("Methotrexate", dose=12, route="Intrathecal")
+    .med("Vincristine", dose=2, route="Intrathecal"),
+    ["it-never-intrathecal-drug"],
+    ["it-mtx-schedule", "lm-classification"],
+)
+sc(
+    "neonate-12-days-meningitis",
+    B("2026-11-09").cond("Bacterial meningitis").weight(3.4),
+    ["bacterial-meningitis-empiric-regimen"],
+    ["dexamethasone-bacterial-meningitis", "ceftriaxone-dose"],
+)
+sc(
+    "cryptococcal-meningitis-kidney-transplant",
+    B("1972-01-01").cond("Cryptococcal meningitis").cond("Kidney transplant status").weight(70),
+    ["cryptococcal-induction"],
+    ["tb-meningitis-regimen"],
+)
 
 sc("malformed-json", '{"resourceType": "Bundle", "entry": [}', [], [], exit=2)
 

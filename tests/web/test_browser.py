@@ -519,3 +519,25 @@ def test_bottom_line_is_in_the_first_screen(
         check_a11y(page)
     finally:
         page.context.close()
+
+
+def test_api_docs_render_without_internet(browser: Any, server: str) -> None:
+    """Every request the /docs page makes stays on this server (no CDN), and Swagger UI renders."""
+    context = browser.new_context(bypass_csp=False)
+    page = context.new_page()
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda req: (
+            outside.append(req.url)
+            if not req.url.startswith(server) and not req.url.startswith("data:")
+            else None
+        ),
+    )
+    try:
+        page.goto(f"{server}/docs")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=30000)
+        assert "LeptoGuide" in page.locator(".swagger-ui .info .title").inner_text()
+        assert not outside, outside
+    finally:
+        context.close()

@@ -454,3 +454,15 @@ def test_review_queue_filters(site: Site, users: dict[str, str]) -> None:
     listed = set(re.findall(r'href="/kb/statements/([a-z0-9-]+)#review-heading"', page))
     assert listed and all(topic in kb.statements[s].topics for s in listed)
     assert f'<option value="{topic}" selected>' in page
+
+
+def test_api_docs_are_served_offline(site: Site) -> None:
+    page = site.get("/docs")
+    assert page.status_code == 200
+    assert "/static/swagger-ui/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower() and "https://" not in page.text
+    bundle = site.get("/static/swagger-ui/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text[:200000]
+    assert site.get("/static/swagger-ui/swagger-ui.css").status_code == 200
+    assert site.get("/static/js/swagger-init.js").status_code == 200
+    assert site.get("/openapi.json").json()["info"]["title"] == "LeptoGuide"

@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs is served offline by the web app (packaged Swagger UI)
         redoc_url=None,
     )
     app.state.leptoguide = state

@@ -10,7 +10,9 @@ clear.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import (
@@ -99,6 +101,10 @@ def _lmwh_class(
     own, else the order's). A dose that cannot be classed is counted as a treatment dose (the
     longer hold) and the reason says the class is uncertain."""
     unit = (m.dose_unit or "").strip().lower()
+    strength = _strength_mg(m.text) if m.dose is None else None
+    if strength is not None:  # a single-strength product (e.g. a prefilled syringe): one unit
+        m = dataclasses.replace(m, dose=strength, dose_unit="mg")
+        unit = "mg"
     if m.dose is None:
         return "treatment", "class uncertain: dose not recorded; counted as a treatment dose"
     if unit in ("mg/kg",):
@@ -109,6 +115,8 @@ def _lmwh_class(
             f"class uncertain: dose in {m.dose_unit or 'no unit'}; counted as a treatment dose",
         )
     per_kg = f" ({m.dose / weight:.2g} mg/kg)" if weight else ""
+    if strength is not None:
+        per_kg += " (dose taken from the product strength)"
     if per_day is None:
         if m.dose > ceiling:
             return "treatment", f"{m.dose:g} mg{per_kg} per dose > {ceiling:g} mg/day"
@@ -121,6 +129,13 @@ def _lmwh_class(
     if daily <= ceiling:
         return "prophylactic", f"{m.dose:g} mg x {per_day:g}/day = {daily:g} mg/day <= {ceiling:g}"
     return "treatment", f"{m.dose:g} mg{per_kg} x {per_day:g}/day = {daily:g} mg/day > {ceiling:g}"
+
+
+def _strength_mg(text: str | None) -> float | None:
+    """The one mg strength named in a product text ('enoxaparin 40 MG in 0.4 ML Prefilled
+    Syringe'), else None (no strength, or several)."""
+    found = {float(x) for x in re.findall(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*kg)", text or "", re.I)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _policy(ctx: Context, name: str) -> float | None:

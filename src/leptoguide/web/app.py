@@ -31,6 +31,7 @@ from leptoguide.web.common import (
     load_secret,
     render,
 )
+from leptoguide.web.docs import mount_docs
 from leptoguide.web.security import SecurityHeaders
 
 
@@ -62,6 +63,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.state.leptoguide_web = build_state(settings, service)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     static = str(resources.files("leptoguide.web").joinpath("static"))
+    mount_docs(app)  # before /static, so /static/swagger-ui is not shadowed
     app.mount("/static", StaticFiles(directory=static), name="static")
     for module in (home, ask, assess, patient, kb, review, auth, audit, smart):
         app.include_router(module.router())
