@@ -312,3 +312,14 @@ def test_json_keeps_the_contract_and_adds_fields(qa: QA) -> None:
         assert key in d
     assert d["lead"] and d["values_read"] and d["assessment_form"].startswith("/assess?")
     assert "intent-lp-safety" not in d["answer"]  # no internal ids in the text
+
+
+def test_patient_refusals_are_plain_words(qa: QA) -> None:
+    from leptoguide.answer.abstain import REASON_PATIENT, REASON_PERSONAL
+    from leptoguide.knowledge.readability import reading_grade
+
+    for text in [*REASON_PATIENT.values(), REASON_PERSONAL["patient"]]:
+        assert reading_grade(text) <= 8, text
+    ans = qa.ask("How do I bake sourdough bread?", audience="patient")
+    assert ans.abstained and ans.reason == REASON_PATIENT["out-of-scope"]
+    assert ans.suggestions

@@ -51,6 +51,23 @@ REASON_WEAK = (
     "The knowledge base has no statement that answers this question well enough, so LeptoGuide "
     "does not answer it."
 )
+REASON_PATIENT = {
+    "out-of-scope": (
+        "LeptoGuide only answers questions about cancer in the linings of the brain and spine "
+        "(LM), meningitis, spinal taps and spine infections. Your question is about something "
+        "else, so it cannot help with it. Your doctor or nurse can."
+    ),
+    "unsupported": (
+        "LeptoGuide could not find anything it can rely on to answer this. You could ask it in "
+        "other words, or ask your care team."
+    ),
+    "empty": "LeptoGuide did not find a question to look up. Please ask it in a few words.",
+    "instructions": (
+        "Your message tells LeptoGuide what to do. It does not follow such commands. Please ask "
+        "your question on its own."
+    ),
+}
+"""Abstention reasons in plain words for patients (reading grade 8 or below; tested)."""
 REASON_PERSONAL = {
     "clinician": (
         "This asks for a judgement about one person (a diagnosis, a prognosis or a treatment "

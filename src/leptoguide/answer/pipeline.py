@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leptoguide.answer.abstain import (
+    REASON_PATIENT,
     REASON_PERSONAL,
     SUGGESTIONS,
     AbstainConfig,
@@ -430,6 +431,9 @@ class QA:
     ) -> None:
         answer.abstain_kind = verdict.kind
         answer.suggestions = list(SUGGESTIONS[answer.audience])
+        if answer.audience == "patient" and verdict.kind in REASON_PATIENT:
+            answer.reason = REASON_PATIENT[verdict.kind]
+            verdict.reason = answer.reason
         if verdict.kind == "personal":
             answer.reason = REASON_PERSONAL[answer.audience]
             # kind, not cold: general information that helps, and what to ask the team
