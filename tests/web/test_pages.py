@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -25,10 +26,10 @@ def _draft_id() -> str:
     )
 
 
-def _approved_id() -> str:
+def _verified_id() -> str:
     kb = get_knowledge()
     return next(
-        s.id for s in sorted(kb.statements.values(), key=lambda s: s.id) if s.status == "approved"
+        s.id for s in sorted(kb.statements.values(), key=lambda s: s.id) if s.status == "verified"
     )
 
 
@@ -88,7 +89,7 @@ def test_post_without_csrf_is_refused(site: Site) -> None:
 
 def test_statement_source_and_conflict_pages(site: Site) -> None:
     kb = get_knowledge()
-    sid = _approved_id()
+    sid = _verified_id()
     st = kb.statements[sid]
     html = site.get(f"/kb/statements/{sid}").text
     assert st.title.replace("'", "&#39;") in html
@@ -210,11 +211,22 @@ def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str])
             "version": "1",
         },
     )
+    assert resp.status_code == 422  # approval needs the clinician's role
+    resp = site.post(
+        f"/kb/statements/{sid}/review",
+        {
+            "current": "in_review",
+            "to_status": "approved",
+            "comment": "matches the source",
+            "clinical_role": "consultant neuro-oncologist",
+        },
+    )
     assert resp.status_code == 303
     page = site.get(f"/kb/statements/{sid}").text
     assert "in review → approved" in page and "draft → in review" in page
     assert "Checked &lt;b&gt;table 2&lt;/b&gt;" in page
-    assert 'status-approved">approved' in page
+    assert 'status-approved">approved at this site' in page
+    assert "Approved by reviewer2 (consultant neuro-oncologist)" in page
     # a stale form (status changed meanwhile) is refused
     resp = site.post(
         f"/kb/statements/{sid}/review",
@@ -236,7 +248,7 @@ def test_approved_only_hides_drafts(_leptoguide_home: Path) -> None:
 def test_ask_escapes_and_links_citations(
     site: Site, fake_answer: Callable[..., None], users: dict[str, str]
 ) -> None:
-    sid = _approved_id()
+    sid = _verified_id()
     fake_answer("Answer text **bold** [1] and [7].\n\n- item one [1]", statement=sid)
     payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
     resp = site.post("/ask", {"question": payload, "audience": "clinician"})
@@ -347,7 +359,7 @@ def test_assessment_needs_clinician_and_is_stored(
 def test_audit_viewer_is_admin_only(
     site: Site, users: dict[str, str], fake_answer: Callable[..., None]
 ) -> None:
-    fake_answer("text [1]", statement=_approved_id())
+    fake_answer("text [1]", statement=_verified_id())
     site.post("/ask", {"question": "q"})
     site.login("reviewer1", users["reviewer"])
     assert site.get("/admin/audit").status_code == 403
@@ -455,3 +467,35 @@ def test_api_docs_are_served_offline(site: Site) -> None:
     assert site.get("/static/swagger-ui/swagger-ui.css").status_code == 200
     assert site.get("/static/js/swagger-init.js").status_code == 200
     assert site.get("/openapi.json").json()["info"]["title"] == "LeptoGuide"
+
+
+def test_home_question_box_uses_the_audience_the_visitor_picked(
+    site: Site, fake_answer: Any
+) -> None:
+    fake_answer("It is cancer in the fluid around the brain [1].", statement="patient-what-is-lm")
+    home = site.get("/").text
+    box = home.split('class="inline-fieldset audience-choice"', 1)[1].split("</fieldset>", 1)[0]
+    assert "checked" not in box and "required" in box  # no preset: the visitor picks
+    site.post("/ask", {"question": "what is it", "audience": "patient"})
+    box = site.get("/").text.split("audience-choice", 1)[1].split("</fieldset>", 1)[0]
+    assert 'value="patient" required checked' in box
+    assert 'value="clinician" checked' not in box
+    box = site.get("/?audience=clinician").text.split("audience-choice", 1)[1]
+    assert 'value="clinician" checked' in box.split("</fieldset>", 1)[0]
+
+
+def test_patient_pages_have_diagrams_with_text_alternatives(site: Site) -> None:
+    from leptoguide.web.patient import page_definitions
+
+    pages = {p.id: p for p in page_definitions()}
+    drawn = [p for p in pages.values() if p.figures]
+    assert {"what-is-lm", "tests", "ommaya"} <= {p.id for p in drawn}
+    for p in drawn:
+        html = site.get(f"/patients/{p.id}").text
+        for f in p.figures:
+            assert f'<img src="{f["src"]}" alt="{f["alt"]}"' in html and len(f["alt"]) > 30
+            svg = site.get(f["src"])
+            assert svg.status_code == 200 and "<title" in svg.text and "<desc" in svg.text
+    index = site.get("/patients").text
+    assert "reviewed statement" not in index  # the index does not claim every sentence is reviewed
+    assert "draft" in index

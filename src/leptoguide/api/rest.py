@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide import __version__
 from leptoguide.api.errors import ApiError, error_responses
+from leptoguide.api.responses import SafeJSONResponse as JSONResponse
 from leptoguide.api.rest_auth import ApiPrincipal, require_clinician
 from leptoguide.api.state import ServiceState
 
@@ -209,7 +209,7 @@ def router() -> APIRouter:
     def statements(
         request: Request,
         topic: str | None = None,
-        status: Literal["draft", "in_review", "approved", "retired"] | None = None,
+        status: Literal["draft", "verified", "retired"] | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,

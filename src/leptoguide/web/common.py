@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 
 from leptoguide import __version__
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.status import is_approved, status_label
 from leptoguide.policy import Policy
 from leptoguide.settings import Settings
 from leptoguide.store import reviews
@@ -36,6 +37,8 @@ from leptoguide.web import fmt
 from leptoguide.web.citations import group_refs, source_line
 
 ANON_COOKIE = "lg_anon"
+AUDIENCE_COOKIE = "lg_audience"
+"""The question box's audience the visitor last picked (patient or clinician; no personal data)."""
 SECRET_FILE = "web.key"
 ENV_APPROVED_ONLY = "LEPTOGUIDE_APPROVED_ONLY"
 ENV_TWO_PERSON = "LEPTOGUIDE_REVIEW_TWO_PERSON"
@@ -93,6 +96,7 @@ def templates_env() -> Environment:
     )
     env.globals["group_refs"] = group_refs
     env.globals["source_line"] = source_line
+    env.globals["status_label"] = status_label
     env.filters["when"] = fmt.when
     env.filters["num"] = fmt.number
     env.filters["unit"] = fmt.unit
@@ -167,7 +171,7 @@ class WebState:
 
     def visible(self, status: str) -> bool:
         """Whether content with this effective status is shown (``--approved-only`` hides others)."""
-        return status == "approved" or not self.approved_only
+        return is_approved(status) or not self.approved_only
 
 
 def web_state(request: Request) -> WebState:
@@ -277,6 +281,12 @@ def form_text(form: FormData, name: str, max_len: int = 2000) -> str:
     if len(value) > max_len:
         raise WebError(422, f"field {name!r} is longer than {max_len} characters")
     return value.strip()
+
+
+def chosen_audience(request: Request) -> str | None:
+    """The audience the visitor picked (``?audience=``, else the remembered choice), or None."""
+    value = request.query_params.get("audience") or request.cookies.get(AUDIENCE_COOKIE) or ""
+    return value if value in ("patient", "clinician") else None
 
 
 def require(ctx: Ctx, role: str) -> User:
