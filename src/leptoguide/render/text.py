@@ -102,7 +102,8 @@ def _classification(con: Console, data: Assessment) -> None:
     con.print(f"[bold]EANO-ESMO classification:[/bold] {cls.certainty.replace('_', ' ')}{typ}")
     for r in cls.reasons:
         con.print(f"  - {escape(r)}")
-    con.print(f"[bold]NCCN risk group:[/bold] {risk.group}")
+    provisional = " (provisional: confirm the assumptions)" if risk.provisional else ""
+    con.print(f"[bold]NCCN risk group:[/bold] {risk.group}{provisional}")
     for r in risk.reasons:
         con.print(f"  - {escape(r)}")
 

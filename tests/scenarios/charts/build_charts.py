@@ -426,6 +426,10 @@ def build() -> tuple[dict[str, Res], list[Res]]:
         )
         approx["serum-glucose"] = 108.0
         put(f"labs-{v}", c, {"facts": facts, "approx": approx})
+    c = Chart()  # an Epic site reporting in SI units with the moles/volume LOINC codes
+    c.add(lab("epic", "Glucose", "14749-6", 6.0, "mmol/L", local="GLU"))
+    c.add(lab("epic", "Glucose, CSF", "14744-7", 2.0, "mmol/L", local="CSFGLU"))
+    put("labs-epic-si-glucose", c, {"approx": {"serum-glucose": 108.0, "csf-glucose": 36.0}})
     # --- mixed statuses -------------------------------------------------------------------
     c = Chart()
     c.add(lab("epic", "Platelet Count", "777-3", 20, "10*3/uL", status="entered-in-error"))
