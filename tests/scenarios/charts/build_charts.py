@@ -6,7 +6,9 @@ report categories), Cerner-style (code-set codings, text names, conventional US 
 laboratory style (text names, local codes, SI units), narrative reports, drug products named as
 text, mixed statuses, several patients in one bundle, one unreadable value among good ones, and a
 1,000-resource chart. No code here is invented: codings use only the LOINC, SNOMED CT and ICD-10
-codes already in the terminology (verified there) or vendor-local systems; drug products are text.
+codes already in the terminology (verified there), LOINC 18748-4 "Diagnostic imaging study" (FHIR R4
+document type value set), SNOMED CT 424132000 (as Synthea sends it), or vendor-local systems; drug
+products are text.
 """
 
 from __future__ import annotations
@@ -526,6 +528,48 @@ def build() -> tuple[dict[str, Res], list[Res]]:
         obs["category"] = [{"text": "Imaging" if "MRI" in title else "Pathology"}]
         c.add(obs)
         put(f"impression-{v}-{cid}-{value}", c, {"facts": {cid: value}})
+    c = Chart()  # a Cerner-style radiology report sent as a DocumentReference
+    text = MRI_TEXT["linear-and-nodular"]
+    c.add(
+        {
+            "resourceType": "DocumentReference",
+            "status": "current",
+            "docStatus": "final",
+            "type": {
+                "coding": [
+                    {"system": LOINC, "code": "18748-4", "display": "Diagnostic imaging study"}
+                ]
+            },
+            "description": "MR Brain and Spine w/wo Contrast",
+            "date": WHEN,
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "text/plain",
+                        "data": base64.b64encode(text.encode()).decode(),
+                        "title": "MR Brain and Spine w/wo Contrast",
+                    }
+                }
+            ],
+        }
+    )
+    c.add(
+        {
+            "resourceType": "DocumentReference",
+            "status": "current",
+            "type": {"text": "Progress note"},
+            "date": WHEN,
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "text/plain",
+                        "data": base64.b64encode(b"Possible LM.").decode(),
+                    }
+                }
+            ],
+        }
+    )
+    put("document-reference-mri", c, {"facts": {"mri-lm-pattern": "linear-and-nodular"}})
     # --- a CDS Hooks style prefetch: a list of a Patient and search Bundles ---------------
     c = lm_case("cerner", "nodular", "positive")
     patient, rest = c.entries[0], c.entries[1:]
