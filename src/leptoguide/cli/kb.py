@@ -100,9 +100,13 @@ def stats(directory: DirOption = None) -> None:
 
 
 def _status_style(status: str) -> str:
-    return {"approved": "green", "draft": "yellow", "in_review": "cyan", "retired": "red"}.get(
-        status, "white"
-    )
+    return {
+        "approved": "green",
+        "verified": "blue",
+        "draft": "yellow",
+        "in_review": "cyan",
+        "retired": "red",
+    }.get(status, "white")
 
 
 @app.command()
@@ -154,10 +158,11 @@ def show(
         )
         if evidence:
             lines += ["", f"Evidence: {evidence}"]
-        if st.review:
+        if st.verification:
+            read = "; ".join(f"{c.source} ({c.locator})" for c in st.verification.checked)
             lines.append(
-                f"Review: {st.review.reviewer}, {st.review.date}"
-                + (f" - {st.review.note}" if st.review.note else "")
+                f"Verified: {st.verification.by}, {st.verification.date}; read {read}"
+                + (f" - {st.verification.note}" if st.verification.note else "")
             )
         if st.conflicts_with:
             lines.append(f"[magenta]Disagrees with: {', '.join(st.conflicts_with)}[/magenta]")

@@ -42,6 +42,7 @@ from leptoguide.knowledge.conditions import (
 )
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Regimen, Rule
+from leptoguide.knowledge.status import weakest
 from leptoguide.policy import Policy
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -121,7 +122,7 @@ def regimen_text(regimen: Regimen) -> str:
     if regimen.companions:
         parts.append("with " + ", ".join(regimen.companions))
     text = "; ".join(parts)
-    return text if regimen.status == "approved" else f"{text} [{regimen.status}]"
+    return text if regimen.status == "verified" else f"{text} [{regimen.status}]"
 
 
 class _Env:
@@ -271,13 +272,12 @@ def _citations(
     kb: KnowledgeBase, rule: Rule, extra: list[str] | None = None
 ) -> tuple[list[Citation], str]:
     out = []
-    status = "approved"
-    for sid in dict.fromkeys([*rule.cites, *(extra or [])]):
+    cited = list(dict.fromkeys([*rule.cites, *(extra or [])]))
+    status = kb.status_of(cited)
+    for sid in cited:
         st = kb.statements.get(sid)
         if st is None:
             continue
-        if st.status != "approved":
-            status = "draft"
         for cit in st.sources:
             out.append(
                 Citation(
@@ -391,9 +391,7 @@ def assess(
                 inputs=_inputs(rule, tree, facts),
                 thresholds=[_threshold(policy, p) for p in pids if p in policy.values],
                 rule_status=rule.status,
-                evidence_status="draft"
-                if (ev_status == "draft" or rule.status != "approved")
-                else "approved",
+                evidence_status=weakest([ev_status, rule.status]),
                 suggestion=rule.suggestion,
             )
         )
