@@ -201,7 +201,8 @@ class Runner:
 
         meds = distinct(
             "SELECT DISTINCT medication FROM (SELECT medication FROM v_MedicationAdministration "
-            "UNION ALL SELECT medication FROM v_MedicationRequest) m WHERE medication IS NOT NULL"
+            "UNION ALL SELECT medication FROM v_MedicationRequest "
+            "UNION ALL SELECT medication FROM v_MedicationStatement) m WHERE medication IS NOT NULL"
         )
         rows = terminology.code_map(kb, meds, "medication")
         per_code = Counter(code for code, _ in rows)
@@ -212,7 +213,9 @@ class Runner:
         )
         timing = distinct(
             "SELECT DISTINCT c FROM (SELECT timing_code AS c FROM v_MedicationRequest "
-            "UNION ALL SELECT timing_text AS c FROM v_MedicationRequest) t WHERE c IS NOT NULL"
+            "UNION ALL SELECT timing_text AS c FROM v_MedicationRequest "
+            "UNION ALL SELECT timing_code AS c FROM v_MedicationStatement "
+            "UNION ALL SELECT timing_text AS c FROM v_MedicationStatement) t WHERE c IS NOT NULL"
         )
         e.table(
             "timing_codes",
@@ -269,7 +272,7 @@ class Runner:
             "ev_labs", lp.latest_lab_sql(lp.policy_value(self.policy, "lab-max-age-hours"))
         )
         ceiling = lp.policy_value(self.policy, "lmwh-prophylactic-max-mg-per-day") or 0.0
-        e.materialize("med_classed", lp.med_classed_sql(True, ceiling))
+        e.materialize("med_classed", lp.med_classed_sql(ceiling))
         e.materialize("ev_antithrombotic", lp.ANTITHROMBOTIC_SQL)
         e.materialize("lp_facts", lp.facts_sql(list(LAB_FACTS)))
         ((dated, undated),) = e.rows(
@@ -497,7 +500,13 @@ def run(
     r = Runner(engine, kb, policy, opts, step)
     needed: set[str] = set()
     if audits:
-        needed |= {"Procedure", "Observation", "MedicationAdministration", "MedicationRequest"}
+        needed |= {
+            "Procedure",
+            "Observation",
+            "MedicationAdministration",
+            "MedicationRequest",
+            "MedicationStatement",
+        }
     if cohorts:
         needed |= {"Condition", "Observation"}
     with r.timed("read export"):

@@ -9,8 +9,8 @@ exports on purpose, so the population audits meet what hospitals send:
   (``<20``), a few only named in text; INR with and without a unit;
 - results entered in error, cancelled or preliminary; labs older than the look-back;
 - lumbar punctures completed, not done or entered in error, some with a period instead of a time;
-- antithrombotics as administrations and as orders (RxNorm ingredient codes), LMWH at prophylactic
-  and treatment doses;
+- antithrombotics as administrations, orders and statements (RxNorm ingredient codes), LMWH at
+  prophylactic and treatment doses, running heparin infusions;
 - cancers by ICD-10-CM and SNOMED CT, leptomeningeal metastasis, CSF cytology and flow studies,
   intrathecal methotrexate, neonates given ceftriaxone and IV calcium;
 - optionally a few broken lines (``bad_every``), as a truncated transfer leaves them.
@@ -304,6 +304,18 @@ class _Patient:
                 "route": route_cc,
                 "dose": {"value": dose, "unit": unit, "system": UCUM, "code": unit},
             }
+        elif kind == "MedicationStatement":
+            res["status"] = self.rng.choice(["active", "completed", "entered-in-error"])
+            if self.rng.random() < 0.5:
+                res["effectivePeriod"] = {"start": _iso(t)}  # taking it, no end recorded
+            else:
+                res["effectiveDateTime"] = _iso(t)
+            dosage_s: dict[str, Any] = {
+                "doseAndRate": [{"doseQuantity": {"value": dose, "unit": unit}}]
+            }
+            if per_day:
+                dosage_s["timing"] = {"code": {"coding": [{"code": {1: "QD", 2: "BID"}[per_day]}]}}
+            res["dosage"] = [dosage_s]
         else:
             res["status"] = "active"
             res["intent"] = "order"
@@ -408,13 +420,14 @@ def patient_resources(rng: random.Random, n: int, prefix: str = "p") -> list[dic
             )
         if anticoag:
             drug = rng.choice(ANTITHROMBOTICS)
-            if rng.random() < 0.8:
+            roll = rng.random()
+            if roll < 0.7:
                 p.med(t - rng.uniform(1, 200) * h, drug)
             else:
                 p.med(
                     t - rng.uniform(1, 300) * h,
                     drug,
-                    kind="MedicationRequest",
+                    kind="MedicationRequest" if roll < 0.85 else "MedicationStatement",
                     per_day=rng.choice([None, 1, 2]),
                 )
         p.lp(t)
