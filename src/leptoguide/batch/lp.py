@@ -64,6 +64,14 @@ def not_skipped(col: str) -> str:
     return f"({col} IS NULL OR {col} NOT IN {sql_list(SKIP_STATUS)})"
 
 
+def medication_join(alias: str) -> str:
+    """The drug concept of a record: its own CodeableConcept, else the Medication it refers to."""
+    return (
+        f"LEFT JOIN v_Medication md_{alias} ON {alias}.medication_ref = 'Medication/' || md_{alias}.id "
+        f"JOIN map_medication m ON m.code = COALESCE({alias}.medication, md_{alias}.code)"
+    )
+
+
 def events_sql(concept: str, window: tuple[str | None, str | None]) -> str:
     """Performed procedures of ``concept`` (dated ones carry their time; undated ones stay, with
     a NULL time, so they can be counted)."""
@@ -171,7 +179,9 @@ def med_records_sql() -> str:
     CAST(NULL AS DOUBLE) AS per_day,
     (a.status IN {sql_list(ONGOING_ADMIN_STATUS)} OR ({not_ended("a.status")}
       AND a.effective_start IS NOT NULL AND a.effective_end IS NULL)) AS ongoing
-  FROM v_MedicationAdministration a JOIN map_medication m ON m.code = a.medication
+  FROM v_MedicationAdministration a
+  LEFT JOIN v_Medication md_a ON a.medication_ref = 'Medication/' || md_a.id
+  JOIN map_medication m ON m.code = COALESCE(a.medication, md_a.code)
   WHERE {not_skipped("a.status")}
   UNION ALL
   SELECT r.patient, m.concept AS drug, 'MedicationRequest/' || r.id AS ref, r.id,
@@ -179,7 +189,9 @@ def med_records_sql() -> str:
     CASE WHEN m.n = 1 THEN r.dose END AS dose,
     CASE WHEN m.n = 1 AND r.dose IS NOT NULL THEN {quantity_unit("r.dose")} END AS dose_unit,
     {_per_day("r")} AS per_day, FALSE AS ongoing
-  FROM v_MedicationRequest r JOIN map_medication m ON m.code = r.medication {_timing_joins("r")}
+  FROM v_MedicationRequest r
+  LEFT JOIN v_Medication md_r ON r.medication_ref = 'Medication/' || md_r.id
+  JOIN map_medication m ON m.code = COALESCE(r.medication, md_r.code) {_timing_joins("r")}
   WHERE {not_skipped("r.status")}
   UNION ALL
   SELECT s.patient, m.concept AS drug, 'MedicationStatement/' || s.id AS ref, s.id,
@@ -188,7 +200,9 @@ def med_records_sql() -> str:
     CASE WHEN m.n = 1 AND s.dose IS NOT NULL THEN {quantity_unit("s.dose")} END AS dose_unit,
     {_per_day("s")} AS per_day,
     (s.status = 'active' AND s.effective_start IS NOT NULL AND s.effective_end IS NULL) AS ongoing
-  FROM v_MedicationStatement s JOIN map_medication m ON m.code = s.medication {_timing_joins("s")}
+  FROM v_MedicationStatement s
+  LEFT JOIN v_Medication md_s ON s.medication_ref = 'Medication/' || md_s.id
+  JOIN map_medication m ON m.code = COALESCE(s.medication, md_s.code) {_timing_joins("s")}
   WHERE {not_skipped("s.status")}"""
 
 

@@ -202,7 +202,8 @@ class Runner:
         meds = distinct(
             "SELECT DISTINCT medication FROM (SELECT medication FROM v_MedicationAdministration "
             "UNION ALL SELECT medication FROM v_MedicationRequest "
-            "UNION ALL SELECT medication FROM v_MedicationStatement) m WHERE medication IS NOT NULL"
+            "UNION ALL SELECT medication FROM v_MedicationStatement "
+            "UNION ALL SELECT code FROM v_Medication) m WHERE medication IS NOT NULL"
         )
         rows = terminology.code_map(kb, meds, "medication")
         per_code = Counter(code for code, _ in rows)
@@ -388,7 +389,7 @@ class Runner:
         events = self.engine.rows(
             f"SELECT patient, ref, t, concept, kind FROM ("
             f"SELECT a.patient, 'MedicationAdministration/' || a.id AS ref, {admin_t} AS t, m.concept, 'medication' AS kind "
-            f"FROM v_MedicationAdministration a JOIN map_medication m ON m.code = a.medication "
+            f"FROM v_MedicationAdministration a {lp.medication_join('a')} "
             f"WHERE m.concept IN {clist} AND (a.status IS NULL OR a.status IN {done}) "
             f"UNION ALL SELECT p.patient, 'Procedure/' || p.id, {proc_t}, m.concept, 'procedure' "
             f"FROM v_Procedure p JOIN map_Procedure m ON m.code = p.code "
@@ -506,6 +507,7 @@ def run(
             "MedicationAdministration",
             "MedicationRequest",
             "MedicationStatement",
+            "Medication",
         }
     if cohorts:
         needed |= {"Condition", "Observation"}

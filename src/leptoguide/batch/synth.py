@@ -63,6 +63,12 @@ ANTITHROMBOTICS = [
     ("11289", "warfarin", 5.0, "mg", "26643006", "Oral route"),
     ("1037042", "dabigatran", 150.0, "mg", "26643006", "Oral route"),
 ]
+MEDICATIONS = {
+    **{code: name for code, name, *_ in ANTITHROMBOTICS},
+    "6851": "methotrexate",
+    "2193": "ceftriaxone",
+    "1908": "calcium gluconate",
+}
 CANCERS = [
     # (system, code, display, driver LOINC-less local finding or None)
     (ICD10CM, "C50.911", "Malignant neoplasm of unspecified site of right female breast"),
@@ -290,6 +296,10 @@ class _Patient:
             "medicationCodeableConcept": med,
             "subject": _ref(self.pid),
         }
+        if self.rng.random() < 0.2:
+            # as many EHR exports do: the drug is a Medication resource of the export
+            del res["medicationCodeableConcept"]
+            res["medicationReference"] = {"reference": f"Medication/rx{code}"}
         if kind == "MedicationAdministration":
             res["status"] = self.rng.choices(
                 ["completed", "entered-in-error", "not-done"], [94, 4, 2]
@@ -483,6 +493,19 @@ def write_export(
             if w is None:
                 w = writers[rtype] = _Writer(root, rtype, part_lines, gz, bad_every)
             w.write(res)
+    meds = _Writer(root, "Medication", part_lines, gz, 0)
+    for code, name in sorted(MEDICATIONS.items()):
+        meds.write(
+            {
+                "resourceType": "Medication",
+                "id": f"rx{code}",
+                "code": {
+                    "coding": [{"system": RXNORM, "code": code, "display": name}],
+                    "text": name,
+                },
+            }
+        )
+    writers["Medication"] = meds
     for w in writers.values():
         w.close()
     return ExportStats(
