@@ -110,9 +110,9 @@ def select_statements(
             return True
         return bool(_facts(f"{st.clinician} {st.patient}") - reviewed_facts)
 
-    kept = [h for h in qualified if is_reviewed(kb.statements[h.key]) or draft_adds(h)]
-    if DROP_DRAFTS and kept:
-        qualified = kept
+    answering = [h for h in qualified if is_reviewed(kb.statements[h.key]) or draft_adds(h)]
+    if DROP_DRAFTS and answering:
+        qualified = answering
 
     def for_patients(hit: Hit) -> bool:
         return PATIENT_TOPIC in kb.statements[hit.key].topics
