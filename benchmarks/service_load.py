@@ -53,13 +53,14 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 1, database: str | None = None) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="leptoguide-bench-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         exe = Path(sys.executable).with_name("leptoguide")
+        extra = ["--workers", str(workers)] + (["--database", database] if database else [])
         self.proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(self.port), "--log-level", "warning"],
+            [str(exe), "serve", "--port", str(self.port), "--log-level", "warning", *extra],
             env={**os.environ, "LEPTOGUIDE_HOME": str(self.home)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -186,7 +187,7 @@ def realistic_body() -> bytes:
 
 
 def stages(iterations: int) -> dict[str, float]:
-    """Median milliseconds of each stage of one order-sign call, in process (no HTTP)."""
+    """Median CPU milliseconds of each stage of one order-sign call, in process (no HTTP)."""
     import orjson
 
     from leptoguide.api import cds_hooks
@@ -202,23 +203,23 @@ def stages(iterations: int) -> dict[str, float]:
                                      ("parse", "assemble", "intake", "engine", "cards", "audit")}  # fmt: skip
     try:
         for i in range(iterations + 10):
-            t = [time.perf_counter()]
+            t = [time.process_time()]
             req = cds_hooks.CdsRequest.model_validate(orjson.loads(body))
-            t.append(time.perf_counter())
+            t.append(time.process_time())
             hook_input = assemble(req.prefetch or {}, req.context["draftOrders"], "p-real")
-            t.append(time.perf_counter())
+            t.append(time.process_time())
             case = read_case(hook_input, name="bench", kb=state.kb, patient_id="p-real")
-            t.append(time.perf_counter())
+            t.append(time.process_time())
             assessment = state.assess(case, at=None, audience="clinician")
-            t.append(time.perf_counter())
+            t.append(time.process_time())
             cards = build_cards(assessment, case, kb=state.kb, hook="order-sign",
                                 base="http://x", audit_id=str(i), draft_refs=hook_input.drafts,
                                 patient_id="p-real")  # fmt: skip
-            t.append(time.perf_counter())
+            t.append(time.process_time())
             state.record(service="bench", patient_id="p-real",
                          input_data={"context": req.context, "bundle": hook_input.bundle},
                          output={"response": {"cards": cards}, "assessment": assessment.model_dump()})  # fmt: skip
-            t.append(time.perf_counter())
+            t.append(time.process_time())
             if i >= 10:
                 for k, a, b in zip(times, t, t[1:], strict=False):
                     times[k].append((b - a) * 1000)
@@ -230,8 +231,59 @@ def stages(iterations: int) -> dict[str, float]:
     return out
 
 
-def run(duration: float, generator: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    server = Server()
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_request(n: int, database: str | None = None) -> dict[str, float]:
+    """Server CPU milliseconds per request (sequential calls, one worker): independent of how
+    busy the machine is, unlike latency. Measured from the server process's own CPU counters."""
+    server = Server(1, database)
+    try:
+        sign = realistic_body()
+        targets = {
+            "/healthz": ("GET", "/healthz", None),
+            "order-sign": ("POST", "/cds-services/leptoguide-order-sign", sign),
+            "/api/ask": ("POST", "/api/ask", json.dumps({"question": QUESTION}).encode()),
+        }
+        out: dict[str, float] = {}
+        # wait until start-up work in background threads (index warming) has finished
+        idle_deadline = time.time() + 120
+        last = _cpu_seconds(server.proc.pid)
+        while time.time() < idle_deadline:
+            time.sleep(1.0)
+            now = _cpu_seconds(server.proc.pid)
+            if now - last < 0.02:
+                break
+            last = now
+        with httpx.Client(base_url=server.url, timeout=60,
+                          headers={"content-type": "application/json"}) as client:  # fmt: skip
+            for label, (method, path, body) in targets.items():
+                for _ in range(20):
+                    client.request(method, path, content=body)
+                before = _cpu_seconds(server.proc.pid)
+                for _ in range(n):
+                    r = client.request(method, path, content=body)
+                    if r.status_code != 200:
+                        raise SystemExit(f"{path}: {r.status_code}")
+                out[label] = (_cpu_seconds(server.proc.pid) - before) * 1000 / n
+        return out
+    finally:
+        server.stop()
+
+
+def run(
+    duration: float,
+    generator: str,
+    *,
+    workers: int = 1,
+    database: str | None = None,
+    endpoints: tuple[str, ...] = ("/healthz (ceiling)", "order-sign", "/api/ask"),
+    concurrency: tuple[int, ...] = CONCURRENCY,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    server = Server(workers, database)
     try:
         sign = realistic_body()
         ask = json.dumps({"question": QUESTION}).encode()
@@ -248,7 +300,9 @@ def run(duration: float, generator: str) -> tuple[list[dict[str, Any]], dict[str
                 raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
         rows = []
         for label, method, path, body in targets:
-            for c in CONCURRENCY:
+            if label not in endpoints:
+                continue
+            for c in concurrency:
                 if generator == "wrk":
                     res = _wrk_run(server.url + path, method, body, c, duration)
                 else:
@@ -326,6 +380,12 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     ap.add_argument("--generator", choices=["auto", "wrk", "httpx"], default="auto")
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temporary directory)")
+    ap.add_argument("--scaling", action="store_true",
+                    help="only /healthz and order-sign at concurrency 8 (for worker scaling)")  # fmt: skip
+    ap.add_argument("--cpu", type=int, default=0, metavar="N",
+                    help="only server CPU per request over N sequential calls per endpoint")  # fmt: skip
     ap.add_argument("--stages", type=int, default=0, metavar="N",
                     help="only time the stages of order-sign in process, N iterations")  # fmt: skip
     args = ap.parse_args()
@@ -340,7 +400,22 @@ def main() -> None:
     generator = args.generator
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "httpx"
-    rows, version = run(args.duration, generator)
+    if args.cpu:
+        cpu = cpu_per_request(args.cpu, args.database)
+        print(
+            f"load average {os.getloadavg()[0]:.1f}; server CPU ms per request ({args.cpu} each):"
+        )
+        for k, v in cpu.items():
+            print(f"  {k:<12} {v:7.2f}  ({cpu['/healthz'] / v:6.1%} of /healthz throughput)")
+        return
+    if args.scaling:
+        rows, version = run(args.duration, generator, workers=args.workers,
+                            database=args.database,
+                            endpoints=("/healthz (ceiling)", "order-sign"), concurrency=(8,))  # fmt: skip
+        print(f"workers {args.workers}, database {'PostgreSQL' if args.database else 'SQLite'}, "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        return
+    rows, version = run(args.duration, generator, workers=args.workers, database=args.database)
     text = markdown(rows, generator, args.duration, version)
     print()
     print(text)

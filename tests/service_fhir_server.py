@@ -9,16 +9,15 @@ per read), ``/huge`` streams 64 MB without a Content-Length.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
+
+from loopback_server import LoopbackServer
 
 PAGE = 2
 
@@ -48,16 +47,13 @@ def _patient_of(resource: dict[str, Any]) -> str | None:
     return None
 
 
-class FhirTestServer:
+class FhirTestServer(LoopbackServer):
     def __init__(self, resources: list[dict[str, Any]], *, token: str | None = "fhir-token",
                  jwks: dict[str, Any] | None = None) -> None:  # fmt: skip
         self.resources = resources
         self.token = token
         self.jwks = jwks
         self.requests: list[str] = []
-        self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -149,25 +145,3 @@ class FhirTestServer:
                 Route("/{rtype}", search),
             ]
         )
-
-    def __enter__(self) -> FhirTestServer:
-        import socket
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)

@@ -11,32 +11,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
 import time
 from typing import Any
 from urllib.parse import urlencode
 
 import jwt
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from loopback_server import LoopbackServer
+
 CLIENT_ID = "leptoguide-test"
 
 
-class SmartServer:
+class SmartServer(LoopbackServer):
     def __init__(self, *, patient: str, app_context: str | None = None, s256: bool = True) -> None:
         self.patient = patient
         self.app_context = app_context
         self.s256 = s256
         self.launches: set[str] = {"launch-123"}
         self.codes: dict[str, dict[str, Any]] = {}
-        self.port = 0
         self.seen: list[dict[str, str]] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def iss(self) -> str:
@@ -106,25 +103,3 @@ class SmartServer:
             Route("/authorize", authorize),
             Route("/token", token, methods=["POST"]),
         ])  # fmt: skip
-
-    def __enter__(self) -> SmartServer:
-        import socket
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)

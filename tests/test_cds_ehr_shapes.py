@@ -30,6 +30,7 @@ from service_cases import (
     searchset,
 )
 from service_fhir_server import FhirTestServer
+from service_shapes import IV, ORAL, med_order
 
 SIGN = "/cds-services/leptoguide-order-sign"
 SELECT = "/cds-services/leptoguide-order-select"
@@ -54,26 +55,6 @@ def _cards(client: TestClient, path: str, req: dict[str, Any]) -> list[dict[str,
 
 def _rules(cards: list[dict[str, Any]]) -> set[str]:
     return {c["source"]["topic"]["code"] for c in cards}
-
-
-def _med_order(
-    pid: str, rid: str, code: str, name: str, route: tuple[str, str] | None, **extra: Any
-) -> dict[str, Any]:
-    res: dict[str, Any] = {
-        "resourceType": "MedicationRequest", "id": rid, "status": "draft", "intent": "order",
-        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code, "display": name}], "text": name},
-        "subject": {"reference": f"Patient/{pid}"},
-    }  # fmt: skip
-    if route:
-        res["dosageInstruction"] = [
-            {"route": {"coding": [{"system": SCT, "code": route[0], "display": route[1]}]}}
-        ]
-    res.update(extra)
-    return res
-
-
-IV = ("47625008", "Intravenous route")
-ORAL = ("26643006", "Oral route")
 
 
 # ---- draft orders are the truth ----------------------------------------------------------------
@@ -187,8 +168,8 @@ def _neonate(pid: str = "p-neo") -> tuple[list[dict[str, Any]], list[dict[str, A
     birth = (dt.date.today() - dt.timedelta(days=10)).isoformat()
     chart = [patient(pid, birth=birth, sex="male")]
     drafts = [
-        _med_order(pid, "cro", "2193", "ceftriaxone", IV),
-        _med_order(pid, "cagluc", "1908", "calcium gluconate", IV),
+        med_order(pid, "cro", "2193", "ceftriaxone", IV),
+        med_order(pid, "cagluc", "1908", "calcium gluconate", IV),
     ]
     return chart, drafts
 
@@ -218,7 +199,7 @@ def test_neonate_ceftriaxone_calcium_never_suggests_deleting_calcium(
 
 def test_at_most_one_recommended_even_with_two_target_orders(client: TestClient) -> None:
     chart, drafts = _neonate()
-    second = _med_order("p-neo", "cro-2", "2193", "ceftriaxone", IV)
+    second = med_order("p-neo", "cro-2", "2193", "ceftriaxone", IV)
     cards = _cards(client, SIGN, hook_request("order-sign", "p-neo", chart, [*drafts, second]))
     (card,) = [c for c in cards if c["source"]["topic"]["code"] == "ceftriaxone-calcium-neonate"]
     assert sum(s["isRecommended"] for s in card["suggestions"]) <= 1
@@ -231,8 +212,8 @@ def test_at_most_one_recommended_even_with_two_target_orders(client: TestClient)
 @pytest.mark.parametrize(
     "draft",
     [
-        _med_order("p-it", "tras-iv", "224905", "trastuzumab", IV),
-        _med_order("p-it", "mtx-po", "6851", "methotrexate", ORAL),
+        med_order("p-it", "tras-iv", "224905", "trastuzumab", IV),
+        med_order("p-it", "mtx-po", "6851", "methotrexate", ORAL),
     ],
     ids=["iv-trastuzumab", "oral-methotrexate"],
 )

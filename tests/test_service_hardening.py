@@ -200,3 +200,22 @@ def test_login_limits_per_account_and_per_client(db_url: str) -> None:
         assert not accounts.login_blocked(db, "192.0.2.8", "someone-new")
     finally:
         db.dispose()
+
+
+def test_json_bodies_hold_no_markup(open_mode: TestClient) -> None:
+    """Text reaching JSON (questions, ingested passages) leaves with < > & escaped; values intact."""
+    import json as _json
+
+    from leptoguide.api.responses import html_safe_json
+
+    doc = {"t": "<script>alert(1)</script> & <img src=x onerror=alert(2)>", "n": [1.5, None]}
+    raw = html_safe_json(doc)
+    assert b"<" not in raw and b">" not in raw and b"&" not in raw
+    assert _json.loads(raw) == doc
+    question = "<script>alert(1)</script> platelets before lumbar puncture?"
+    r = open_mode.post("/api/ask", json={"question": question})
+    assert r.status_code == 200, r.text
+    assert b"<script" not in r.content and b"\\u003cscript" in r.content
+    assert question in _json.dumps(r.json(), ensure_ascii=False)  # the value itself is unchanged
+    r = open_mode.post(SIGN, json=_req())
+    assert r.status_code == 200 and b"<" not in r.content

@@ -169,7 +169,9 @@ def test_unreadable_attachment_does_not_fail_the_report(real_kb: KnowledgeBase) 
 # ---- ongoing infusions and unrecognised drugs near an LP ---------------------------------------
 
 
-def _admin(status: str, period: dict[str, str], text: str = "Heparin 25,000 units/250 mL"):  # type: ignore[no-untyped-def]
+def _admin(
+    status: str, period: dict[str, str], text: str = "Heparin 25,000 units/250 mL"
+) -> dict[str, Any]:
     return {
         "resourceType": "MedicationAdministration",
         "id": "ma",

@@ -82,7 +82,7 @@ def test_lm_from_narrative_reports_is_classified(
     real_kb: KnowledgeBase, spec: dict[str, Any]
 ) -> None:
     case = read_path(HERE / spec["file"], kb=real_kb)
-    result = assess(case, kb=real_kb, policy=load_policy(real_kb), at=AT).to_dict()
+    result: Any = assess(case, kb=real_kb, policy=load_policy(real_kb), at=AT).to_dict()
     got = result["classification"]
     want = spec["classification"]
     assert (got["certainty"], got["type"]) == (want["certainty"], want["type"]), got

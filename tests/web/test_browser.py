@@ -541,3 +541,47 @@ def test_api_docs_render_without_internet(browser: Any, server: str) -> None:
         assert not outside, outside
     finally:
         context.close()
+
+
+PHONE_PAGES = [
+    "/",
+    "/ask",
+    "/assess",
+    "/patients",
+    "/patients/tests",
+    "/patients/ommaya",
+    "/kb",
+    "/kb/sources",
+    "/kb/conflicts",
+    "/kb/rules",
+    "/review",
+    "/admin/audit",
+]
+
+
+def test_phone_layout_fits_and_targets_are_large(browser: Any, server: str) -> None:
+    """At 390 px: no horizontal overflow, and every control and navigation link is >= 44 px high."""
+    context = browser.new_context(viewport=PHONE, bypass_csp=True)
+    page = context.new_page()
+    try:
+        login(page, server, "admin")
+        problems: list[str] = []
+        for path in PHONE_PAGES:
+            page.goto(server + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                problems.append(f"{path}: page is {width} px wide")
+            small = page.evaluate(
+                """() => Array.from(document.querySelectorAll(
+                    'main button, main select, main input[type=text], main input[type=search],'
+                    + ' main input[type=password], main input[type=datetime-local], nav a, .actions a'))
+                  .filter(e => e.offsetParent !== null)
+                  .map(e => [e.tagName + (e.id ? '#' + e.id : '') + ' ' + (e.textContent || '').trim().slice(0, 20),
+                             e.getBoundingClientRect().height])
+                  .filter(p => p[1] < 44)"""
+            )
+            problems += [f"{path}: {name} is {h:.0f} px high" for name, h in small[:5]]
+        assert not problems, "\n".join(problems)
+        shot(page, "phone-admin-audit")
+    finally:
+        context.close()

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -455,3 +456,35 @@ def test_api_docs_are_served_offline(site: Site) -> None:
     assert site.get("/static/swagger-ui/swagger-ui.css").status_code == 200
     assert site.get("/static/js/swagger-init.js").status_code == 200
     assert site.get("/openapi.json").json()["info"]["title"] == "LeptoGuide"
+
+
+def test_home_question_box_uses_the_audience_the_visitor_picked(
+    site: Site, fake_answer: Any
+) -> None:
+    fake_answer("It is cancer in the fluid around the brain [1].", statement="patient-what-is-lm")
+    home = site.get("/").text
+    box = home.split('class="inline-fieldset audience-choice"', 1)[1].split("</fieldset>", 1)[0]
+    assert "checked" not in box and "required" in box  # no preset: the visitor picks
+    site.post("/ask", {"question": "what is it", "audience": "patient"})
+    box = site.get("/").text.split("audience-choice", 1)[1].split("</fieldset>", 1)[0]
+    assert 'value="patient" required checked' in box
+    assert 'value="clinician" checked' not in box
+    box = site.get("/?audience=clinician").text.split("audience-choice", 1)[1]
+    assert 'value="clinician" checked' in box.split("</fieldset>", 1)[0]
+
+
+def test_patient_pages_have_diagrams_with_text_alternatives(site: Site) -> None:
+    from leptoguide.web.patient import page_definitions
+
+    pages = {p.id: p for p in page_definitions()}
+    drawn = [p for p in pages.values() if p.figures]
+    assert {"what-is-lm", "tests", "ommaya"} <= {p.id for p in drawn}
+    for p in drawn:
+        html = site.get(f"/patients/{p.id}").text
+        for f in p.figures:
+            assert f'<img src="{f["src"]}" alt="{f["alt"]}"' in html and len(f["alt"]) > 30
+            svg = site.get(f["src"])
+            assert svg.status_code == 200 and "<title" in svg.text and "<desc" in svg.text
+    index = site.get("/patients").text
+    assert "reviewed statement" not in index  # the index does not claim every sentence is reviewed
+    assert "draft" in index

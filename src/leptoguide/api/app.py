@@ -14,6 +14,7 @@ from leptoguide.api import cds_hooks, rest
 from leptoguide.api.errors import install_error_handlers
 from leptoguide.api.jwt_auth import UNAUTHENTICATED_WARNING, WARNING_HEADER
 from leptoguide.api.limits import BodySizeLimit
+from leptoguide.api.responses import SafeJSONResponse
 from leptoguide.api.rest import AUDIT_HEADER
 from leptoguide.api.rest_auth import document_security, log_api_security
 from leptoguide.api.state import ServiceState
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         openapi_url="/openapi.json",
         docs_url=None,  # /docs is served offline by the web app (packaged Swagger UI)
         redoc_url=None,
+        default_response_class=SafeJSONResponse,
     )
     app.state.leptoguide = state
     install_error_handlers(app)

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal, TypeVar
 import orjson
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -32,6 +31,7 @@ from leptoguide.api.cds_request import Dropped, assemble, read_case
 from leptoguide.api.errors import ApiError, error_responses
 from leptoguide.api.fhir_client import FhirUnavailable, fetch_prefetch
 from leptoguide.api.jwt_auth import AuthResult
+from leptoguide.api.responses import SafeJSONResponse as JSONResponse
 from leptoguide.api.rest_auth import ApiPrincipal, require_clinician
 from leptoguide.api.state import ServiceState
 from leptoguide.knowledge.loader import KnowledgeBase

@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from leptoguide.api.responses import SafeJSONResponse as JSONResponse
 from leptoguide.errors import InputError, KnowledgeError
 
 log = logging.getLogger("leptoguide.api")

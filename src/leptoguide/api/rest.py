@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide import __version__
 from leptoguide.api.errors import ApiError, error_responses
+from leptoguide.api.responses import SafeJSONResponse as JSONResponse
 from leptoguide.api.rest_auth import ApiPrincipal, require_clinician
 from leptoguide.api.state import ServiceState
 

@@ -82,14 +82,16 @@ def event_hash(event: AuditEvent) -> str:
     return sha256_hex(canonical_json(fields))
 
 
-def _scrub(value: Any, identifiers: frozenset[str]) -> Any:
-    if isinstance(value, str):
-        return REDACTED if value in identifiers else value
-    if isinstance(value, dict):
-        return {k: _scrub(v, identifiers) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v, identifiers) for v in value]
-    return value
+def _scrub_serialized(text: bytes, identifiers: frozenset[str]) -> bytes:
+    """Redact the patient identifier from serialised JSON: every JSON string equal to one of its
+    forms becomes :data:`REDACTED`.
+
+    A JSON string token is delimited by unescaped quotes, so ``"<identifier>"`` matches whole
+    string values only (a key equal to an identifier is redacted too). Linear in the size."""
+    redacted = orjson.dumps(REDACTED)
+    for ident in sorted(identifiers, key=len, reverse=True):
+        text = text.replace(orjson.dumps(ident), redacted)
+    return text
 
 
 def _identifier_forms(identifier: str) -> frozenset[str]:
@@ -165,8 +167,9 @@ class AuditLog:
         ``actor`` is who asked (an account's username, stored plain, or a CDS client's ``iss``);
         ``auth_method`` how they proved it (``bearer``, ``session``, ``jwt`` or ``none``).
         """
+        text = canonical_bytes(output)
         if patient_id and not self.store_identifiers:
-            output = _scrub(output, _identifier_forms(patient_id))
+            text = _scrub_serialized(text, _identifier_forms(patient_id))
         event = AuditEvent(
             id=event_id or str(uuid.uuid4()),
             time=utcnow(),
@@ -177,7 +180,7 @@ class AuditLog:
             knowledge_version=knowledge_version,
             policy_id=policy_id,
             policy_hash=policy_hash,
-            output=canonical_bytes(output).decode("utf-8"),
+            output=text.decode("utf-8"),
             actor=actor,
             auth_method=auth_method,
         )

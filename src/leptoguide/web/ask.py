@@ -14,12 +14,15 @@ from leptoguide.errors import InputError
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.web.citations import answer_refs, short_source
 from leptoguide.web.common import (
+    AUDIENCE_COOKIE,
     WebState,
     check_csrf,
+    chosen_audience,
     context,
     form_text,
     read_form,
     render,
+    set_cookie,
 )
 from leptoguide.web.markup import render_markdown
 
@@ -78,7 +81,7 @@ def router() -> APIRouter:
     @r.get("/ask", include_in_schema=False)
     def ask_page(request: Request) -> Response:
         ctx = context(request)
-        audience = "patient" if request.query_params.get("audience") == "patient" else "clinician"
+        audience = "patient" if chosen_audience(request) == "patient" else "clinician"
         return render(
             ctx,
             "ask.html",
@@ -141,6 +144,8 @@ def router() -> APIRouter:
             conversation_id=result.get("conversation_id") or conv,
             turns_next=[*turns, question][-MAX_TURNS:],
         )
-        return render(ctx, "ask.html", **values)
+        response = render(ctx, "ask.html", **values)
+        set_cookie(response, request, web, AUDIENCE_COOKIE, audience)  # the home page remembers
+        return response
 
     return r

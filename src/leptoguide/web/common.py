@@ -36,6 +36,8 @@ from leptoguide.web import fmt
 from leptoguide.web.citations import group_refs, source_line
 
 ANON_COOKIE = "lg_anon"
+AUDIENCE_COOKIE = "lg_audience"
+"""The question box's audience the visitor last picked (patient or clinician; no personal data)."""
 SECRET_FILE = "web.key"
 ENV_APPROVED_ONLY = "LEPTOGUIDE_APPROVED_ONLY"
 ENV_TWO_PERSON = "LEPTOGUIDE_REVIEW_TWO_PERSON"
@@ -277,6 +279,12 @@ def form_text(form: FormData, name: str, max_len: int = 2000) -> str:
     if len(value) > max_len:
         raise WebError(422, f"field {name!r} is longer than {max_len} characters")
     return value.strip()
+
+
+def chosen_audience(request: Request) -> str | None:
+    """The audience the visitor picked (``?audience=``, else the remembered choice), or None."""
+    value = request.query_params.get("audience") or request.cookies.get(AUDIENCE_COOKIE) or ""
+    return value if value in ("patient", "clinician") else None
 
 
 def require(ctx: Ctx, role: str) -> User:

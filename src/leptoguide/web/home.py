@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from leptoguide.web.common import context, render
+from leptoguide.web.common import chosen_audience, context, render
 
 
 def router() -> APIRouter:
@@ -13,6 +13,7 @@ def router() -> APIRouter:
 
     @r.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
-        return render(context(request), "home.html")
+        """The question box has no preset audience: the visitor picks, and the choice is kept."""
+        return render(context(request), "home.html", audience=chosen_audience(request))
 
     return r

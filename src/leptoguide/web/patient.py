@@ -28,6 +28,8 @@ class PatientPage:
     topics: tuple[str, ...]
     questions: tuple[str, ...]
     urgent: bool
+    figures: tuple[dict[str, str], ...] = ()
+    """Diagrams drawn for the project: ``{src, alt, caption}`` (``static/img/``)."""
 
 
 @cache
@@ -42,6 +44,9 @@ def page_definitions() -> tuple[PatientPage, ...]:
             topics=tuple(p.get("topics") or ()),
             questions=tuple(p.get("questions") or ()),
             urgent=bool(p.get("urgent", False)),
+            figures=tuple(
+                {k: str(f[k]) for k in ("src", "alt", "caption")} for f in p.get("figures") or ()
+            ),
         )
         for p in yaml.safe_load(text)["pages"]
     )

@@ -6,7 +6,9 @@ report categories), Cerner-style (code-set codings, text names, conventional US 
 laboratory style (text names, local codes, SI units), narrative reports, drug products named as
 text, mixed statuses, several patients in one bundle, one unreadable value among good ones, and a
 1,000-resource chart. No code here is invented: codings use only the LOINC, SNOMED CT and ICD-10
-codes already in the terminology (verified there) or vendor-local systems; drug products are text.
+codes already in the terminology (verified there), LOINC 18748-4 "Diagnostic imaging study" (FHIR R4
+document type value set), SNOMED CT 424132000 (as Synthea sends it), or vendor-local systems; drug
+products are text.
 """
 
 from __future__ import annotations
@@ -343,7 +345,7 @@ def build() -> tuple[dict[str, Res], list[Res]]:
     put("coded-not-phrase", c, {"absent_conditions": ["sclc", "altered-consciousness"],
                                 "absent_facts": ["gcs"]})  # fmt: skip
     # --- drug products as text, statements, infusions ---------------------------------------
-    for name, rtype, text, drug, extra in [
+    drugs: list[tuple[str, str, str, str, Res]] = [
         ("apixaban-scd-text", "MedicationRequest", "apixaban 5 MG Oral Tablet", "apixaban", {}),
         (
             "eliquis-brand",
@@ -367,7 +369,8 @@ def build() -> tuple[dict[str, Res], list[Res]]:
             {"effectiveDateTime": "2026-11-19"},
         ),
         ("rivaroxaban-text", "MedicationRequest", "Xarelto 20 mg tablet", "rivaroxaban", {}),
-    ]:
+    ]
+    for name, rtype, text, drug, extra in drugs:
         c = Chart()
         c.add(med(rtype, text, **extra))
         c.add(lp_order())
@@ -388,7 +391,7 @@ def build() -> tuple[dict[str, Res], list[Res]]:
     c.add(lp_order(status="draft"))
     put("drug-unrecognised-near-lp", c, {"warnings": ["unrecognised drug 'Zorblatinib"]})
     # --- laboratory codes and units (US and SI) ---------------------------------------------
-    labs = [
+    labs: list[tuple[str, str, str, dict[str, tuple[float, str]], float | None]] = [
         ("platelets", "Platelet Count", "777-3", {"epic": (42, "10*3/uL"),
          "cerner": (42, "x10^3/mcL"), "uk": (42, "10*9/L")}, 42.0),
         ("inr", "INR", "6301-6", {"epic": (1.6, "{INR}"), "cerner": (1.6, ""),
@@ -402,17 +405,17 @@ def build() -> tuple[dict[str, Res], list[Res]]:
     ]  # fmt: skip
     for v in vendors:
         c = Chart()
-        facts: Res = {}
+        lab_facts: Res = {}
         approx: Res = {}
-        for i, (cid, name, loinc, per, value) in enumerate(labs):
+        for i, (cid, name, loinc, per, expect) in enumerate(labs):
             qv, unit = per[v]
             uk_name = {"csf-wbc": "CSF white cell count", "csf-glucose": "CSF glucose",
                        "csf-protein": "CSF protein", "platelets": "Platelet count",
                        "inr": "INR"}[cid]  # fmt: skip
             c.add(lab(v, uk_name if v == "uk" else name, loinc if v == "epic" else None,
                       qv, unit or "1", local=f"L{i:03d}"))  # fmt: skip
-            if value is not None:
-                facts[cid] = value
+            if expect is not None:
+                lab_facts[cid] = expect
             else:
                 approx[cid] = 36.0
         c.add(
@@ -425,7 +428,7 @@ def build() -> tuple[dict[str, Res], list[Res]]:
             )
         )
         approx["serum-glucose"] = 108.0
-        put(f"labs-{v}", c, {"facts": facts, "approx": approx})
+        put(f"labs-{v}", c, {"facts": lab_facts, "approx": approx})
     c = Chart()  # an Epic site reporting in SI units with the moles/volume LOINC codes
     c.add(lab("epic", "Glucose", "14749-6", 6.0, "mmol/L", local="GLU"))
     c.add(lab("epic", "Glucose, CSF", "14744-7", 2.0, "mmol/L", local="CSFGLU"))
@@ -525,6 +528,48 @@ def build() -> tuple[dict[str, Res], list[Res]]:
         obs["category"] = [{"text": "Imaging" if "MRI" in title else "Pathology"}]
         c.add(obs)
         put(f"impression-{v}-{cid}-{value}", c, {"facts": {cid: value}})
+    c = Chart()  # a Cerner-style radiology report sent as a DocumentReference
+    text = MRI_TEXT["linear-and-nodular"]
+    c.add(
+        {
+            "resourceType": "DocumentReference",
+            "status": "current",
+            "docStatus": "final",
+            "type": {
+                "coding": [
+                    {"system": LOINC, "code": "18748-4", "display": "Diagnostic imaging study"}
+                ]
+            },
+            "description": "MR Brain and Spine w/wo Contrast",
+            "date": WHEN,
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "text/plain",
+                        "data": base64.b64encode(text.encode()).decode(),
+                        "title": "MR Brain and Spine w/wo Contrast",
+                    }
+                }
+            ],
+        }
+    )
+    c.add(
+        {
+            "resourceType": "DocumentReference",
+            "status": "current",
+            "type": {"text": "Progress note"},
+            "date": WHEN,
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "text/plain",
+                        "data": base64.b64encode(b"Possible LM.").decode(),
+                    }
+                }
+            ],
+        }
+    )
+    put("document-reference-mri", c, {"facts": {"mri-lm-pattern": "linear-and-nodular"}})
     # --- a CDS Hooks style prefetch: a list of a Patient and search Bundles ---------------
     c = lm_case("cerner", "nodular", "positive")
     patient, rest = c.entries[0], c.entries[1:]

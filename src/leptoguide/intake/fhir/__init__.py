@@ -60,6 +60,8 @@ class Reader(
             except InputError as exc:
                 self.unreadable(ctx, res, exc)
         self.b.case.resource_count = count
+        if self.documents_skipped:
+            ignored["DocumentReference (not a report kind read)"] = self.documents_skipped
         if ignored:
             kinds = ", ".join(f"{k} x{n}" for k, n in sorted(ignored.items()))
             self.b.warn(self.name, f"resource types not read: {kinds}")
@@ -104,6 +106,7 @@ READERS: dict[str, Callable[[Reader, Ctx, dict[str, Any]], None]] = {
     "Procedure": Reader.procedure,
     "Device": Reader.device,
     "DiagnosticReport": Reader.diagnostic_report,
+    "DocumentReference": Reader.document_reference,
 }
 MEDICATION_TYPES = {"MedicationRequest", "MedicationStatement", "MedicationAdministration"}
 KNOWN_OTHER = {"Medication"}

@@ -74,6 +74,48 @@ class ReportReader(ReaderBase):
                 "conclusion",
             )
 
+    def document_reference(self, ctx: Ctx, res: dict[str, Any]) -> None:
+        """A report sent as a document (radiology or pathology report as DocumentReference):
+        read like a DiagnosticReport when its type or category names a report kind LeptoGuide
+        reads; other documents (progress notes, discharge summaries) are not read."""
+        status = self._status(res, ctx)
+        if self._skip_status(ctx, status) or status == "superseded":
+            return
+        kind_texts = _texts_of(self._codeable(res, "type", ctx))
+        for i, cat in enumerate(self._list(res, "category", ctx)):
+            key = f"category[{i}]"
+            kind_texts += _texts_of(self._codeable({key: cat}, key, ctx))
+        description = self._str(res, "description", ctx)
+        if description:
+            kind_texts.append(description)
+        for content in self._list(res, "content", ctx):
+            attachment = content.get("attachment") if isinstance(content, dict) else None
+            if isinstance(attachment, dict) and isinstance(attachment.get("title"), str):
+                kind_texts.append(attachment["title"])
+        if not narrative_concepts(self.b.index, kind_texts):
+            self.documents_skipped += 1
+            return
+        time = self._time(res, "date", ctx)
+        if time is None:
+            context = self._obj(res, "context", ctx)
+            time = self._period(context, "period", ctx) if context else None
+        texts: list[str] = []
+        for i, content in enumerate(self._list(res, "content", ctx)):
+            if not isinstance(content, dict):
+                raise ctx.error(f"content[{i}]", "expected an object")
+            attachment = self._obj(content, "attachment", ctx, f"content[{i}].")
+            text = self._attachment(ctx, attachment, f"content[{i}].attachment")
+            if text:
+                texts.append(text)
+        doc_status = self._str(res, "docStatus", ctx)
+        if not self._read_narrative(ctx, kind_texts, texts, time, doc_status):
+            self.b.warn(
+                ctx.label,
+                f"{kind_texts[0]}: the document states no result LeptoGuide reads "
+                "(check it by hand)",
+                "content",
+            )
+
     def _attachment(self, ctx: Ctx, form: Any, path: str) -> str | None:
         if not isinstance(form, dict):
             raise ctx.error(path, "expected an object")
