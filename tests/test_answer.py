@@ -51,7 +51,7 @@ def test_dose_answer_quotes_the_statement_and_cites_it(qa: QA) -> None:
         "Table 6",
     )
     # the draft statement is marked, the overdue label flagged
-    assert "draft: not yet clinically reviewed" in ans.answer
+    assert "draft: not yet checked against its source" in ans.answer
     assert any("review overdue" in f for c in ans.citations for f in c.flags)
 
 

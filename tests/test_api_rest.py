@@ -111,9 +111,11 @@ def test_statements_and_sources(client: TestClient) -> None:
         ]
         assert st.id in [i["id"] for i in items] and all(topic in i["topics"] for i in items)
         status_items = client.get(
-            "/api/statements", params={"status": "approved", "limit": 1000}
+            "/api/statements", params={"status": "verified", "limit": 1000}
         ).json()["items"]
-        assert all(i["status"] == "approved" for i in status_items)
+        assert status_items and all(i["status"] == "verified" for i in status_items)
+        refused = client.get("/api/statements", params={"status": "approved"})
+        assert refused.status_code == 422  # approval lives in a site's review workflow
         q = client.get("/api/statements", params={"q": st.title[:12]}).json()["items"]
         assert st.id in [i["id"] for i in q]
         one = client.get(f"/api/statements/{st.id}").json()

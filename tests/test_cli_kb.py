@@ -118,7 +118,8 @@ def test_stats_shows_version_and_counts() -> None:
     out = run("kb", "stats")
     assert out.returncode == 0
     assert kb.version in out.stdout
-    assert "approved" in out.stdout and "draft" in out.stdout
+    assert "verified" in out.stdout and "draft" in out.stdout
+    assert "approved" not in out.stdout  # shipped content is never approved
 
 
 def test_policy_override_and_bad_policy(tmp_path: Path) -> None:

@@ -182,15 +182,22 @@ def test_patient_texts_meet_reading_grade_target() -> None:
 
 
 def test_verification_rules_for_status() -> None:
-    """Approved statements carry a review naming who checked them; draft ones carry none."""
+    """Verified statements say who read which passage, and when; drafts carry no verification."""
     from leptoguide.knowledge.loader import get_knowledge
 
     kb = get_knowledge()
     for st in kb.statements.values():
-        if st.status == "approved":
-            assert st.review is not None and st.review.reviewer, st.id
+        assert st.status in ("draft", "verified", "retired"), st.id
+        if st.status == "verified":
+            assert st.verification is not None and st.verification.checked, st.id
+            cited = {c.source for c in st.sources}
+            assert {c.source for c in st.verification.checked} <= cited, st.id
+            for c in st.verification.checked:
+                src = kb.sources[c.source]
+                assert src.verification != "M", f"{st.id}: verified on an unconfirmed source"
+                assert src.access in ("full-text", "abstract-only"), st.id
         if st.status == "draft":
-            assert st.review is None or st.review.reviewer, st.id
+            assert st.verification is None, st.id
 
 
 def test_disagreements_are_symmetric() -> None:

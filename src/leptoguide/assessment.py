@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 DISCLAIMER = "Decision support only; not a medical device. Check every finding."
 
-RecordStatus = Literal["draft", "in_review", "approved", "retired"]
+RecordStatus = Literal["draft", "verified", "in_review", "approved", "retired"]
 FactStatus = Literal["ok", "stale", "missing", "unparseable"]
 Kind = Literal["alert", "recommendation", "workup", "info"]
 Severity = Literal["critical", "warning", "info"]
@@ -139,7 +139,7 @@ class Finding(_Model):
     inputs: list[FindingInput]
     thresholds: list[Threshold]
     rule_status: RecordStatus
-    evidence_status: Literal["draft", "approved"]
+    evidence_status: RecordStatus
     suggestion: str | None = None
 
 

@@ -26,10 +26,10 @@ def _draft_id() -> str:
     )
 
 
-def _approved_id() -> str:
+def _verified_id() -> str:
     kb = get_knowledge()
     return next(
-        s.id for s in sorted(kb.statements.values(), key=lambda s: s.id) if s.status == "approved"
+        s.id for s in sorted(kb.statements.values(), key=lambda s: s.id) if s.status == "verified"
     )
 
 
@@ -89,7 +89,7 @@ def test_post_without_csrf_is_refused(site: Site) -> None:
 
 def test_statement_source_and_conflict_pages(site: Site) -> None:
     kb = get_knowledge()
-    sid = _approved_id()
+    sid = _verified_id()
     st = kb.statements[sid]
     html = site.get(f"/kb/statements/{sid}").text
     assert st.title.replace("'", "&#39;") in html
@@ -211,11 +211,22 @@ def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str])
             "version": "1",
         },
     )
+    assert resp.status_code == 422  # approval needs the clinician's role
+    resp = site.post(
+        f"/kb/statements/{sid}/review",
+        {
+            "current": "in_review",
+            "to_status": "approved",
+            "comment": "matches the source",
+            "clinical_role": "consultant neuro-oncologist",
+        },
+    )
     assert resp.status_code == 303
     page = site.get(f"/kb/statements/{sid}").text
     assert "in review → approved" in page and "draft → in review" in page
     assert "Checked &lt;b&gt;table 2&lt;/b&gt;" in page
-    assert 'status-approved">approved' in page
+    assert 'status-approved">approved at this site' in page
+    assert "Approved by reviewer2 (consultant neuro-oncologist)" in page
     # a stale form (status changed meanwhile) is refused
     resp = site.post(
         f"/kb/statements/{sid}/review",
@@ -237,7 +248,7 @@ def test_approved_only_hides_drafts(_leptoguide_home: Path) -> None:
 def test_ask_escapes_and_links_citations(
     site: Site, fake_answer: Callable[..., None], users: dict[str, str]
 ) -> None:
-    sid = _approved_id()
+    sid = _verified_id()
     fake_answer("Answer text **bold** [1] and [7].\n\n- item one [1]", statement=sid)
     payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
     resp = site.post("/ask", {"question": payload, "audience": "clinician"})
@@ -348,7 +359,7 @@ def test_assessment_needs_clinician_and_is_stored(
 def test_audit_viewer_is_admin_only(
     site: Site, users: dict[str, str], fake_answer: Callable[..., None]
 ) -> None:
-    fake_answer("text [1]", statement=_approved_id())
+    fake_answer("text [1]", statement=_verified_id())
     site.post("/ask", {"question": "q"})
     site.login("reviewer1", users["reviewer"])
     assert site.get("/admin/audit").status_code == 403

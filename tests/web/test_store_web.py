@@ -89,8 +89,18 @@ def test_reviews(db: Database) -> None:
         reviews.record_review(
             db, statement_id="s", current="in_review", to_status="approved", comment=" ", **kw
         )
+    with pytest.raises(InputError):  # approval names the clinician's role
+        reviews.record_review(
+            db, statement_id="s", current="in_review", to_status="approved", comment="ok", **kw
+        )
     reviews.record_review(
-        db, statement_id="s", current="in_review", to_status="approved", comment="ok", **kw
+        db,
+        statement_id="s",
+        current="in_review",
+        to_status="approved",
+        comment="ok",
+        clinical_role="consultant neurologist",
+        **kw,
     )
     hist = reviews.history(db, "s")
     assert [(h.from_status, h.to_status) for h in hist] == [

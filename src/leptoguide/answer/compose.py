@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from leptoguide.knowledge.models import Statement
 
 STATUS_NOTE = {
-    "draft": "draft: not yet clinically reviewed",
+    "draft": "draft: not yet checked against its source",
     "in_review": "in review: not yet approved",
 }
 PASSAGE_STATUS = "not reviewed"
@@ -444,7 +444,7 @@ def compose(
     notes: list[str] = []
     if any(not is_reviewed(st) for st in shown):
         notes.append(
-            "Statements marked draft have not been clinically reviewed yet; they are shown "
+            "Statements marked draft have not yet been checked against their sources; they are shown "
             "because no reviewed statement answers as well."
         )
     flagged: dict[str, tuple[str, ...]] = {}

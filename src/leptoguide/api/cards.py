@@ -16,6 +16,7 @@ from leptoguide.assessment import Assessment, Citation, Finding, as_assessment
 from leptoguide.case import Case
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Rule
+from leptoguide.knowledge.status import checked
 
 SUMMARY_MAX = 139  # the spec asks for "<140 characters"
 RULE_SYSTEM = "https://leptoguide.org/fhir/CodeSystem/rule"
@@ -171,7 +172,7 @@ def citations_markdown(kb: KnowledgeBase, citations: list[Citation], base: str) 
         title = src.title if src else c.source
         year = f" ({src.year})" if src and src.year else ""
         status = c.statement_status
-        flag = "" if status in (None, "approved") else f" *[{status}]*"
+        flag = "" if status in (None, "approved", "verified") else f" *[{status}]*"
         stmt = c.statement
         lines.append(
             f"{len(lines) + 1}. {title}{year}, {c.locator} "
@@ -341,10 +342,10 @@ def card_for(
                 for t in finding.thresholds
             )
         )
-    if finding.evidence_status == "draft":
+    if not checked(finding.evidence_status):
         parts.append(
-            "*Draft: part of this rule or its evidence has not been verified against the "
-            "primary source.*"
+            "*Draft: part of this rule or its evidence has not been checked against the "
+            "cited source.*"
         )
     refs = citations_markdown(kb, [*finding.citations, *suggestion_citations(kb, rule)], base)
     if refs:

@@ -209,7 +209,7 @@ def router() -> APIRouter:
     def statements(
         request: Request,
         topic: str | None = None,
-        status: Literal["draft", "in_review", "approved", "retired"] | None = None,
+        status: Literal["draft", "verified", "retired"] | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,

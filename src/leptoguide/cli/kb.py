@@ -100,9 +100,13 @@ def stats(directory: DirOption = None) -> None:
 
 
 def _status_style(status: str) -> str:
-    return {"approved": "green", "draft": "yellow", "in_review": "cyan", "retired": "red"}.get(
-        status, "white"
-    )
+    return {
+        "approved": "green",
+        "verified": "blue",
+        "draft": "yellow",
+        "in_review": "cyan",
+        "retired": "red",
+    }.get(status, "white")
 
 
 @app.command()
@@ -154,10 +158,11 @@ def show(
         )
         if evidence:
             lines += ["", f"Evidence: {evidence}"]
-        if st.review:
+        if st.verification:
+            read = "; ".join(f"{c.source} ({c.locator})" for c in st.verification.checked)
             lines.append(
-                f"Review: {st.review.reviewer}, {st.review.date}"
-                + (f" - {st.review.note}" if st.review.note else "")
+                f"Verified: {st.verification.by}, {st.verification.date}; read {read}"
+                + (f" - {st.verification.note}" if st.verification.note else "")
             )
         if st.conflicts_with:
             lines.append(f"[magenta]Disagrees with: {', '.join(st.conflicts_with)}[/magenta]")
@@ -210,6 +215,11 @@ def export(
                     for c in st.sources
                 ],
                 "status": st.status,
+                "verification": st.verification.model_dump(mode="json")
+                if st.verification
+                else None,
+                "kind": st.kind,
+                "about_claim": st.about_claim,
                 "evidence": st.evidence.model_dump(exclude_none=True),
                 "conflicts_with": st.conflicts_with,
                 "version": st.version,
@@ -219,6 +229,43 @@ def export(
     finally:
         if output:
             out.close()
+
+
+@app.command("review-report")
+def review_report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .html or .pdf.")],
+    topic: Annotated[
+        list[str] | None,
+        typer.Option("--topic", help="Only this main topic (repeatable); default every topic."),
+    ] = None,
+    directory: DirOption = None,
+) -> None:
+    """Write the printable sign-off packet: per topic, every statement with its sources and
+    locators, its status and the rules that use it (HTML, or PDF by the file suffix)."""
+    from leptoguide.errors import InputError
+    from leptoguide.render.review_report import (
+        render_review_report,
+        review_report_pdf,
+        topics_of,
+    )
+
+    kb = _load(directory)
+    known = topics_of(kb)
+    for t in topic or []:
+        if t not in known:
+            raise InputError("--topic", f"unknown topic '{t}' (known: {', '.join(known)})")
+    suffix = output.suffix.lower()
+    if suffix not in (".html", ".htm", ".pdf"):
+        raise InputError("--output", "the file name must end in .html or .pdf")
+    html = render_review_report(kb, list(topic) if topic else None)
+    try:
+        if suffix == ".pdf":
+            output.write_bytes(review_report_pdf(html))
+        else:
+            output.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(output), f"cannot write the report: {exc.strerror or exc}") from exc
+    typer.echo(f"wrote {output}")
 
 
 @app.command()

@@ -42,7 +42,10 @@ def serve(
         bool,
         typer.Option(
             "--approved-only",
-            help="Web pages hide (or clearly mark) content a reviewer has not approved.",
+            help=(
+                "Knowledge and patient pages show only statements a clinician approved at this "
+                "site (and say how many are hidden); answers and assessments mark the rest."
+            ),
         ),
     ] = False,
     public_url: Annotated[

@@ -42,6 +42,7 @@ from leptoguide.knowledge.conditions import (
 )
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Regimen, Rule
+from leptoguide.knowledge.status import checked, weakest
 from leptoguide.policy import Policy
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -121,7 +122,7 @@ def regimen_text(regimen: Regimen) -> str:
     if regimen.companions:
         parts.append("with " + ", ".join(regimen.companions))
     text = "; ".join(parts)
-    return text if regimen.status == "approved" else f"{text} [{regimen.status}]"
+    return text if regimen.status == "verified" else f"{text} [{regimen.status}]"
 
 
 class _Env:
@@ -267,7 +268,6 @@ def _threshold(policy: Policy, pid: str) -> Threshold:
     )
 
 
-CHECKED_STATUSES = ("verified", "approved")
 EVIDENCE_NOTE = (
     "Shown as a warning, not a critical alert: the evidence behind it is not yet verified against "
     "its source (draft or recalled from memory)."
@@ -280,7 +280,7 @@ def evidence_checked(kb: KnowledgeBase, statement_ids: list[str]) -> bool:
     this; otherwise it is shown as a warning."""
     for sid in statement_ids:
         st = kb.statements.get(sid)
-        if st is None or st.status not in CHECKED_STATUSES:
+        if st is None or not checked(st.status):
             continue
         for cit in st.sources:
             src = kb.sources.get(cit.source)
@@ -293,13 +293,12 @@ def _citations(
     kb: KnowledgeBase, rule: Rule, extra: list[str] | None = None
 ) -> tuple[list[Citation], str]:
     out = []
-    status = "approved"
-    for sid in dict.fromkeys([*rule.cites, *(extra or [])]):
+    cited = list(dict.fromkeys([*rule.cites, *(extra or [])]))
+    status = kb.status_of(cited)
+    for sid in cited:
         st = kb.statements.get(sid)
         if st is None:
             continue
-        if st.status != "approved":
-            status = "draft"
         for cit in st.sources:
             out.append(
                 Citation(
@@ -417,9 +416,7 @@ def assess(
                 inputs=_inputs(rule, tree, facts),
                 thresholds=[_threshold(policy, p) for p in pids if p in policy.values],
                 rule_status=rule.status,
-                evidence_status="draft"
-                if (ev_status == "draft" or rule.status != "approved")
-                else "approved",
+                evidence_status=weakest([ev_status, rule.status]),
                 suggestion=rule.suggestion,
             )
         )

@@ -44,6 +44,7 @@ from leptoguide.knowledge.models import (
 )
 from leptoguide.knowledge.snapshot import ENV_KB_DIR as ENV_KB_DIR
 from leptoguide.knowledge.snapshot import default_data_dir as default_data_dir
+from leptoguide.knowledge.status import RANK, weakest
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -163,6 +164,17 @@ class KnowledgeBase:
             if flags:
                 out[sid] = flags
         return out
+
+    def status_of(self, ids: Iterable[str], statuses: dict[str, str] | None = None) -> str:
+        """Weakest status of these statements; ``statuses`` (a review workflow's) wins over files."""
+        found = []
+        for sid in ids:
+            st = self.statements.get(sid)
+            if st is None:
+                found.append("draft")
+            else:
+                found.append((statuses or {}).get(sid, st.status))
+        return weakest(found)
 
     def statements_citing(self, source_id: str) -> list[str]:
         return sorted(
@@ -290,6 +302,25 @@ def _where(kb: KnowledgeBase, key: str, rid: str) -> str:
     return f"{kb.origin.get((key, rid), '?')} record '{rid}'"
 
 
+def _status_not_above_cited(
+    kb: KnowledgeBase, where: str, status: str, cited: list[str]
+) -> list[Problem]:
+    """A rule or regimen states the weakest status of the statements it rests on."""
+    known = [kb.statements[s].status for s in cited if s in kb.statements]
+    floor = weakest(known)
+    if status != "retired" and RANK[status] > RANK[floor]:
+        below = sorted(s for s in cited if s in kb.statements and kb.statements[s].status == floor)
+        return [
+            Problem(
+                where,
+                "status",
+                f"status '{status}' is stronger than what it cites: {', '.join(below)} "
+                f"{'is' if len(below) == 1 else 'are'} '{floor}'",
+            )
+        ]
+    return []
+
+
 def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> list[Problem]:
     """Cross-record checks: every reference resolves; locators present; patient reading grade."""
     problems: list[Problem] = []
@@ -318,13 +349,14 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
                 problems.append(
                     Problem(where, "conflicts_with", "a statement cannot conflict with itself")
                 )
-        if st.status in ("approved", "in_review") and st.review is None:
-            problems.append(Problem(where, "review", f"status '{st.status}' needs a review record"))
+        if st.about_claim is not None and st.about_claim not in kb.sources:
+            problems.append(Problem(where, "about_claim", f"unknown source '{st.about_claim}'"))
     for rid, rule in kb.rules.items():
         where = _where(kb, "rules", rid)
         for sid in rule.cites:
             if sid not in kb.statements:
                 problems.append(Problem(where, "cites", f"cites missing statement '{sid}'"))
+        problems.extend(_status_not_above_cited(kb, where, rule.status, rule.cites))
         try:
             tree = parse_condition(rule.when)
         except ConditionError as exc:  # pragma: no cover - model validation already parsed it
@@ -372,6 +404,8 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
                     problems.append(
                         Problem(where, f"bands[{i}].statements", f"cites missing statement '{sid}'")
                     )
+        everything = [*reg.statements, *(s for band in reg.bands for s in band.statements)]
+        problems.extend(_status_not_above_cited(kb, where, reg.status, everything))
         for drug in reg.drugs:
             if kb.concepts and drug not in kb.concepts:
                 problems.append(Problem(where, "drugs", f"unknown concept '{drug}'"))

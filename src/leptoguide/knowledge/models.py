@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leptoguide.knowledge.conditions import parse_condition
 
@@ -21,8 +21,15 @@ SourceKind = Literal[
     "guideline", "trial", "cohort", "review", "label", "patient-education", "consensus", "other"
 ]
 Access = Literal["full-text", "abstract-only", "secondary-report", "not-retrieved"]
-Verification = Literal["V", "R", "M"]
-Status = Literal["draft", "in_review", "approved", "retired"]
+SourceVerification = Literal["V", "R", "M"]
+"""How the source record itself was confirmed: V seen in the original, R known from a secondary
+report, M not yet confirmed against the original."""
+Status = Literal["draft", "verified", "retired"]
+"""Status a knowledge file may give a record. ``approved`` is never shipped: it exists only as a
+deployment's review decision (``leptoguide.store.reviews``), see ``leptoguide.knowledge.status``."""
+StatementKind = Literal["clinical", "claim-check"]
+"""``claim-check``: a statement about a named public page's claim and what the primary source says;
+shown only when a question is about that claim, never inside an answer or finding on another subject."""
 RuleKind = Literal["alert", "recommendation", "workup", "info"]
 Severity = Literal["critical", "warning", "info"]
 ConceptKind = Literal[
@@ -57,8 +64,7 @@ class Source(_Record):
     superseded_by: Id | None = None
     access: Access
     evidence_grading: str | None = None
-    brief_ref: str | None = None
-    verification: Verification
+    verification: SourceVerification
     notes: str | None = None
 
 
@@ -75,10 +81,30 @@ class Evidence(_Record):
     study_type: str | None = None
 
 
-class Review(_Record):
-    reviewer: str = Field(min_length=2)
+PIPELINE_WORDS = ("brief", "pipeline", "helper", "seed", "check", "script")
+"""Words that mark a process label rather than a person or role; not allowed as a verifier."""
+
+
+class Verification(_Record):
+    """Who checked a statement against the cited passage, when, and exactly what they read."""
+
+    by: str = Field(min_length=3, description="content editor's name or role (not a process label)")
     date: dt.date
+    checked: list[SourceCitation] = Field(
+        min_length=1, description="the source passages read: source id and exact locator"
+    )
     note: str | None = None
+
+    @field_validator("by")
+    @classmethod
+    def _a_person_or_role(cls, value: str) -> str:
+        low = value.lower()
+        bad = [w for w in PIPELINE_WORDS if w in low]
+        if bad or ("-" in value and " " not in value):
+            raise ValueError(
+                f"'{value}' looks like a process label, not a content editor's name or role"
+            )
+        return value
 
 
 class Statement(_Record):
@@ -91,10 +117,30 @@ class Statement(_Record):
     patient: str = Field(min_length=10)
     sources: list[SourceCitation] = Field(min_length=1)
     evidence: Evidence = Field(default_factory=Evidence)
+    kind: StatementKind = "clinical"
+    about_claim: Id | None = Field(
+        default=None,
+        description="claim-check only: the source id of the public page whose claim is checked",
+    )
     status: Status
-    review: Review | None = None
+    verification: Verification | None = None
     conflicts_with: list[Id] = Field(default_factory=list)
     version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _status_consistent(self) -> Statement:
+        if self.status == "verified" and self.verification is None:
+            raise ValueError("status 'verified' needs a verification record (by, date, checked)")
+        if self.status == "draft" and self.verification is not None:
+            raise ValueError("a draft statement cannot carry a verification record")
+        if self.verification is not None:
+            cited = {c.source for c in self.sources}
+            for c in self.verification.checked:
+                if c.source not in cited:
+                    raise ValueError(f"verification checked '{c.source}', which is not cited")
+        if (self.kind == "claim-check") != (self.about_claim is not None):
+            raise ValueError("a claim-check statement names about_claim, and only it does")
+        return self
 
 
 class OrderSuggestion(_Record):

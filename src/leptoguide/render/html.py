@@ -50,7 +50,7 @@ policy {{ d.policy.id }} ({{ d.policy.hash }}) &middot; audience {{ d.audience }
 {% for f in items %}
 <section class="finding {{ f.severity }}" id="{{ f.rule }}">
 {% if patient %}<p><strong>{{ summary(f) }}</strong> {{ cite(f) }}</p>
-{% else %}<p><strong>{{ f.title }}</strong> <span class="meta">{{ f.rule }}; {{ f.kind }}</span>{% if f.evidence_status != 'approved' %} <span class="draft">draft evidence</span>{% endif %}</p>
+{% else %}<p><strong>{{ f.title }}</strong> <span class="meta">{{ f.rule }}; {{ f.kind }}</span>{% if f.evidence_status not in ('verified', 'approved') %} <span class="draft">draft evidence</span>{% endif %}</p>
 <p>{{ summary(f) }} {{ cite(f) }}</p>{% endif %}
 {% set lines = detail(f) %}{% if lines %}<ul>{% for line in lines %}<li>{{ line.lstrip('- ') }}</li>{% endfor %}</ul>{% endif %}
 {% if not patient %}
@@ -65,7 +65,7 @@ policy {{ d.policy.id }} ({{ d.policy.hash }}) &middot; audience {{ d.audience }
 {% if d.warnings and not patient %}<h2>Data warnings</h2><ul>{% for w in d.warnings %}<li>{{ w.where }}{% if w.field %} ({{ w.field }}){% endif %}: {{ w.message }}</li>{% endfor %}</ul>{% endif %}
 {% for s in d.schedules %}<h2>Schedule: {{ s.title }} ({{ s.status }})</h2>
 <table><tr><th>dose</th><th>date</th><th>phase</th></tr>{% for e in s.events %}<tr><td>{{ e.dose }}</td><td>{{ e.date }}</td><td>{{ e.phase }}</td></tr>{% endfor %}</table>{% endfor %}
-{% if refs %}<h2>References</h2><ol>{% for r in refs %}<li id="ref-{{ r.n }}" value="{{ r.n }}">{{ r.statement_title }}{% if r.status and r.status != 'approved' %} [{{ r.status }}]{% endif %}<ul class="meta">{% for src in r.sources %}<li>{{ src.source_title }}{% if src.year %} ({{ src.year }}){% endif %}; {{ src.locator }}</li>{% endfor %}</ul></li>{% endfor %}</ol>{% endif %}
+{% if refs %}<h2>References</h2><ol>{% for r in refs %}<li id="ref-{{ r.n }}" value="{{ r.n }}">{{ r.statement_title }}{% if r.status and r.status not in ('verified', 'approved') %} [{{ r.status }}]{% endif %}<ul class="meta">{% for src in r.sources %}<li>{{ src.source_title }}{% if src.year %} ({{ src.year }}){% endif %}; {{ src.locator }}</li>{% endfor %}</ul></li>{% endfor %}</ol>{% endif %}
 <p class="meta">{{ d.disclaimer }}</p>
 </body></html>
 """

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from icalendar import Calendar, Event
 
 from leptoguide.assessment import Assessment, as_assessment
+from leptoguide.knowledge.status import checked
 
 
 def render_ics(data: Assessment | Mapping[str, object]) -> bytes:
@@ -17,7 +18,7 @@ def render_ics(data: Assessment | Mapping[str, object]) -> bytes:
     cal.add("version", "2.0")
     stamp = dt.datetime.fromisoformat(data.evaluated_at.replace("Z", "+00:00"))
     for s in data.schedules:
-        draft = " (DRAFT schedule, unverified)" if s.status != "approved" else ""
+        draft = " (DRAFT schedule, unverified)" if not checked(s.status) else ""
         for e in s.events:
             ev = Event()
             ev.add("uid", f"{s.regimen}-{s.start}-{e.dose}@leptoguide")

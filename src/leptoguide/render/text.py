@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from leptoguide.assessment import Assessment, Finding, as_assessment
+from leptoguide.knowledge.status import checked
 from leptoguide.render.common import (
     PATIENT_LABEL,
     SEVERITY_LABEL,
@@ -85,7 +86,7 @@ def render_text(
         con.print()
         con.print("[bold]References[/bold]")
         for r in refs:
-            status = f" [{r.status}]" if r.status and r.status != "approved" else ""
+            status = f" [{r.status}]" if r.status and not checked(r.status) else ""
             con.print(f"\\[{r.n}] {escape(r.statement_title)}{escape(status)}")
             for src in r.sources:
                 year = f" ({src.year})" if src.year else ""
@@ -115,7 +116,7 @@ def _finding(con: Console, f: Finding, n: int, numbers: dict[str, int], patient:
         for line in detail_lines(f):
             con.print(f"   {escape(line)}")
         return
-    draft = ", draft evidence" if f.evidence_status != "approved" else ""
+    draft = ", draft evidence" if not checked(f.evidence_status) else ""
     con.print(f"{n}. [bold]{escape(f.title)}[/bold] [dim]({f.rule}; {f.kind}{draft})[/dim]")
     con.print(f"   {escape(summary_text(f))} {escape(cites)}")
     for line in detail_lines(f):

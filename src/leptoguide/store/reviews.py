@@ -23,11 +23,13 @@ from leptoguide.store.web_models import StatementReview
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("in_review", "approved"),
+    "verified": ("in_review", "approved"),
     "in_review": ("approved", "draft"),
     "approved": ("in_review",),
     "retired": ("in_review",),
 }
-"""Allowed moves: draft -> in_review -> approved, and back one step. draft -> approved is the
+"""Allowed moves: draft or verified (the shipped file status) -> in_review -> approved, and back one
+step (to draft: ``verified`` is a content editor's check that a site reviewer does not grant). draft -> approved is the
 one-step review; under the two-person rule it is refused (someone else must approve)."""
 
 
@@ -103,11 +105,14 @@ def record_review(
     knowledge_version: str,
     expected_version: int | None = None,
     two_person: bool = False,
+    clinical_role: str = "",
 ) -> ReviewEntry:
     """Move a statement from ``current`` to ``to_status``.
 
     ``expected_version``: the version the reviewer saw (None: the latest). InputError if the move
     is not allowed, the statement changed meanwhile, or the two-person rule forbids it.
+    Approval is a named clinician's sign-off: it needs the reviewer's clinical role (e.g.
+    "consultant neurologist"), recorded with their name and the time in the review history.
     """
     where = f"statement {statement_id}"
     comment = comment.strip()
@@ -117,6 +122,7 @@ def record_review(
         raise InputError(where, "a comment is required", "comment")
     if len(comment) > 4000:
         raise InputError(where, "comment longer than 4000 characters")
+    clinical_role = " ".join(clinical_role.split())
     changed = InputError(where, "the statement changed meanwhile; reload the page", "to_status")
     try:
         with db.session() as session, session.begin():
@@ -149,6 +155,14 @@ def record_review(
                         "reviewer must approve it",
                         "to_status",
                     )
+            if to_status == "approved":
+                if not 3 <= len(clinical_role) <= 120:
+                    raise InputError(
+                        where,
+                        "approval needs your clinical role (3 to 120 characters)",
+                        "clinical_role",
+                    )
+                comment = f"Approved by {reviewer} ({clinical_role}). {comment}"
             row = StatementReview(
                 statement_id=statement_id,
                 version=version + 1,

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from leptoguide.assessment import Assessment, FindingInput
+from leptoguide.assessment import Assessment, Finding, FindingInput
 from leptoguide.errors import InputError
 from leptoguide.store.models import AuditEvent
 from leptoguide.web import charts, fmt
@@ -197,6 +197,14 @@ def _load(ctx: Ctx, event_id: str) -> tuple[AuditEvent, Assessment]:
     return event, data
 
 
+def _finding_status(web: WebState, finding: Finding, statuses: dict[str, str]) -> str:
+    """Weakest effective status of what a finding cites (this site's review decisions included)."""
+    rule = web.kb.rules.get(finding.rule)
+    if rule is not None:
+        return web.kb.status_of(rule.cites, statuses)
+    return web.kb.status_of([c.statement for c in finding.citations if c.statement], statuses)
+
+
 def display_zone(ctx: Ctx) -> zoneinfo.ZoneInfo | None:
     """The time zone the user asked to see times in (``?tz=``), else None (UTC as stored)."""
     raw = ctx.request.query_params.get("tz", "")
@@ -272,6 +280,7 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
         "statements": statements,
         "inputs_used": inputs_used,
         "has_draft": any(r.draft for r in refs),
+        "finding_status": {f.rule: _finding_status(web, f, statuses) for f in findings},
         "hidden_unapproved": web.approved_only,
         "has_schedule": not blocked and any(s.events for s in data.schedules),
         "schedules_blocked": blocked,

@@ -116,7 +116,7 @@ def _ref(
 ) -> Ref:
     st: Statement | None = kb.statements.get(statement_id) if statement_id else None
     src = kb.sources.get(source_id)
-    status = statuses.get(statement_id or "", fallback_status or ("approved" if st else "draft"))
+    status = statuses.get(statement_id or "", fallback_status or (st.status if st else "draft"))
     text = None
     if st is not None:
         text = st.patient if audience == "patient" else st.clinician

@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 
 from leptoguide import __version__
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.status import is_approved, status_label
 from leptoguide.policy import Policy
 from leptoguide.settings import Settings
 from leptoguide.store import reviews
@@ -95,6 +96,7 @@ def templates_env() -> Environment:
     )
     env.globals["group_refs"] = group_refs
     env.globals["source_line"] = source_line
+    env.globals["status_label"] = status_label
     env.filters["when"] = fmt.when
     env.filters["num"] = fmt.number
     env.filters["unit"] = fmt.unit
@@ -169,7 +171,7 @@ class WebState:
 
     def visible(self, status: str) -> bool:
         """Whether content with this effective status is shown (``--approved-only`` hides others)."""
-        return status == "approved" or not self.approved_only
+        return is_approved(status) or not self.approved_only
 
 
 def web_state(request: Request) -> WebState:

@@ -13,7 +13,7 @@ from leptoguide.web.citations import source_line, statement_refs
 from leptoguide.web.common import Ctx, WebError, context, render
 
 PAGE_SIZE = 50
-STATUSES = ("draft", "in_review", "approved", "retired")
+STATUSES = ("draft", "verified", "in_review", "approved", "retired")
 
 
 def _matches(st: Statement, words: list[str]) -> bool:

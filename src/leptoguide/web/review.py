@@ -61,6 +61,7 @@ def router() -> APIRouter:
         to_status = form_text(form, "to_status", 20)
         comment = form_text(form, "comment", 4000)
         raw_version = form_text(form, "version", 12)
+        clinical_role = form_text(form, "clinical_role", 120)
         expected = int(raw_version) if raw_version.isdigit() else None
         effective = (await run_in_threadpool(web.statuses)).get(st.id, st.status)
         try:
@@ -81,6 +82,7 @@ def router() -> APIRouter:
                     knowledge_version=web.kb.version,
                     expected_version=expected,
                     two_person=web.two_person,
+                    clinical_role=clinical_role,
                 )
             )
         except InputError as exc:
@@ -107,7 +109,11 @@ def router() -> APIRouter:
         for rule in kb.rules.values():
             for sid in rule.cites:
                 citing.setdefault(sid, []).append(rule.id)
-        queue: dict[str, list[tuple[object, int, list[str]]]] = {"in_review": [], "draft": []}
+        queue: dict[str, list[tuple[object, int, list[str]]]] = {
+            "in_review": [],
+            "verified": [],
+            "draft": [],
+        }
         topics: set[str] = set()
         sources: set[str] = set()
         for st in sorted(kb.statements.values(), key=lambda s: s.id):

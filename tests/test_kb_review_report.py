@@ -1,0 +1,90 @@
+"""`leptoguide kb review-report`: the printable sign-off packet, and clinical-content-only data."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from leptoguide.knowledge.loader import default_data_dir, get_knowledge
+from leptoguide.render.review_report import packets, render_review_report, users_of
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "leptoguide", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_packet_lists_every_statement_with_sources_status_and_rules() -> None:
+    kb = get_knowledge()
+    html = render_review_report(kb)
+    assert sum(len(p.statements) for p in packets(kb)) == len(kb.statements)
+    for st in kb.statements.values():
+        assert f'id="{st.id}"' in html, st.id
+    rule = next(r for r in kb.rules.values() if r.severity == "critical")
+    sid = rule.cites[0]
+    st = kb.statements[sid]
+    block = html.split(f'id="{sid}"', 1)[1].split('class="st"', 1)[0]
+    assert rule.title.replace("'", "&#39;") in block and "critical" in block
+    for cit in st.sources:
+        assert cit.locator.replace('"', "&#34;").replace("'", "&#39;")[:30] in block
+    assert ("verified against its source" in block) == (st.status == "verified")
+    assert ("rule", rule, f"{rule.title} ({rule.severity} {rule.kind})") in users_of(kb, sid)
+
+
+def test_review_report_cli_html_pdf_and_errors(tmp_path: Path) -> None:
+    out = _run("kb", "review-report", "--topic", "lp-safety", "-o", str(tmp_path / "r.html"))
+    assert out.returncode == 0, out.stderr
+    html = (tmp_path / "r.html").read_text()
+    assert "Topic: lp safety" in html and "Reviewer name and clinical role" in html
+    assert "Topic: diagnosis" not in html
+    out = _run("kb", "review-report", "--topic", "lp-safety", "-o", str(tmp_path / "r.pdf"))
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    bad = _run("kb", "review-report", "--topic", "no-such-topic", "-o", str(tmp_path / "x.html"))
+    assert bad.returncode == 2 and "unknown topic 'no-such-topic'" in bad.stderr
+    bad = _run("kb", "review-report", "-o", str(tmp_path / "x.docx"))
+    assert bad.returncode == 2 and ".html or .pdf" in bad.stderr
+
+
+LOCAL_PATH = re.compile(r"(/work/|/home/|/tmp/|[A-Z]:\\\\)")
+PROCESS_HEADER = re.compile(
+    r"\b(helper|owner|the brief|clinical brief|pipeline|integrator|verification\.md)\b|HELPER-BRIEF",
+    re.I,
+)
+PIPELINE_LABELS = ("clinical-reference-brief", "primary-source-check")
+
+
+def test_data_files_carry_no_process_headers_or_local_paths() -> None:
+    root = default_data_dir()
+    for path in sorted(root.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(root).as_posix()
+        assert not LOCAL_PATH.search(text), f"{rel}: local path"
+        assert "brief_ref" not in text, f"{rel}: brief_ref"
+        for label in PIPELINE_LABELS:
+            assert label not in text, f"{rel}: pipeline label {label}"
+        for line in text.splitlines():
+            if line.lstrip().startswith("#"):
+                assert not PROCESS_HEADER.search(line), f"{rel}: process header: {line}"
+    names = {p.name for p in root.rglob("*.yaml")}
+    assert not names & {"c2-extra.yaml", "c3-extra.yaml", "seed-facts.yaml", "seeds.yaml"}
+
+
+def test_kb_export_has_no_local_paths_or_pipeline_reviewers() -> None:
+    out = _run("kb", "export", "--format", "jsonl")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) == len(get_knowledge().statements)
+    for row in rows:
+        text = json.dumps(row, ensure_ascii=False)
+        assert not LOCAL_PATH.search(text), row["id"]
+        for label in PIPELINE_LABELS:
+            assert label not in text, row["id"]
+        assert row["status"] in ("draft", "verified", "retired"), row["id"]
+        if row["verification"]:
+            assert row["verification"]["checked"], row["id"]
+        assert row["kind"] in ("clinical", "claim-check")
