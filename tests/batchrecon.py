@@ -9,6 +9,7 @@ from typing import Any
 from leptoguide.batch.engine import Engine
 from leptoguide.batch.replay import charts, read_chart, replay
 from leptoguide.batch.run import Options, Result, run
+from leptoguide.batch.viewdef import load_views
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
 
@@ -31,14 +32,7 @@ def engine_lp(
     fired: set[tuple[str, str]] = set()
     for pid, resources in charts(
         engine,
-        [
-            "Patient",
-            "Observation",
-            "Procedure",
-            "MedicationAdministration",
-            "MedicationRequest",
-            "Condition",
-        ],
+        list(load_views()),
         sorted(by_patient),
     ):
         case, _ = read_chart(resources, f"Patient/{pid}", kb)

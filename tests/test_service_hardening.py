@@ -212,6 +212,7 @@ def test_json_bodies_hold_no_markup(open_mode: TestClient) -> None:
     raw = html_safe_json(doc)
     assert b"<" not in raw and b">" not in raw and b"&" not in raw
     assert _json.loads(raw) == doc
+    assert _json.loads(html_safe_json({"big": 10**30, "t": "<b>"})) == {"big": 10**30, "t": "<b>"}
     question = "<script>alert(1)</script> platelets before lumbar puncture?"
     r = open_mode.post("/api/ask", json={"question": question})
     assert r.status_code == 200, r.text

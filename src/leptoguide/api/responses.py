@@ -9,6 +9,7 @@ could embed verbatim. Serialised by orjson (also faster than the standard librar
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -18,8 +19,16 @@ _ESCAPES = ((b"&", b"\\u0026"), (b"<", b"\\u003c"), (b">", b"\\u003e"))
 
 
 def html_safe_json(content: Any) -> bytes:
-    """orjson bytes with ``& < >`` escaped (they only ever occur inside JSON strings)."""
-    body = orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
+    """orjson bytes with ``& < >`` escaped (they only ever occur inside JSON strings).
+
+    Values orjson cannot write (integers beyond 64 bits, echoed back from a request) go through
+    the standard library instead, with the same escaping."""
+    try:
+        body = orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
+    except (orjson.JSONEncodeError, TypeError):
+        body = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str).encode(
+            "utf-8"
+        )
     for raw, escaped in _ESCAPES:
         body = body.replace(raw, escaped)
     return body

@@ -64,6 +64,14 @@ def not_skipped(col: str) -> str:
     return f"({col} IS NULL OR {col} NOT IN {sql_list(SKIP_STATUS)})"
 
 
+def medication_join(alias: str) -> str:
+    """The drug concept of a record: its own CodeableConcept, else the Medication it refers to."""
+    return (
+        f"LEFT JOIN v_Medication md_{alias} ON {alias}.medication_ref = 'Medication/' || md_{alias}.id "
+        f"JOIN map_medication m ON m.code = COALESCE({alias}.medication, md_{alias}.code)"
+    )
+
+
 def events_sql(concept: str, window: tuple[str | None, str | None]) -> str:
     """Performed procedures of ``concept`` (dated ones carry their time; undated ones stay, with
     a NULL time, so they can be counted)."""
@@ -141,9 +149,29 @@ def hold_classes(kb: KnowledgeBase) -> dict[str, str]:
     return out
 
 
-def med_records_sql(have_requests: bool) -> str:
+def _per_day(a: str) -> str:
+    """Doses per day from Timing.repeat (frequency / period in days), else a timing code."""
+    return (
+        f"CASE WHEN {a}.period IS NOT NULL AND pd.days IS NOT NULL AND {a}.period > 0 "
+        f"THEN round(COALESCE({a}.frequency, 1) / ({a}.period * pd.days), 6) "
+        "ELSE COALESCE(tc.per_day, tt.per_day) END"
+    )
+
+
+def _timing_joins(a: str) -> str:
+    return (
+        f"LEFT JOIN period_days pd ON pd.unit = {a}.period_unit "
+        f"LEFT JOIN timing_codes tc ON tc.code = {a}.timing_code "
+        f"LEFT JOIN timing_codes tt ON tt.code = {a}.timing_text"
+    )
+
+
+def med_records_sql() -> str:
+    """Antithrombotic-relevant drug records: administrations (dose time = their time),
+    orders (no dose time; recorded when written) and statements (last time taken)."""
     admin_t = ts("COALESCE(a.effective_datetime, a.effective_end, a.effective_start)")
-    admin = f"""
+    stmt_t = ts("COALESCE(s.effective_datetime, s.effective_end, s.effective_start)")
+    return f"""
   SELECT a.patient, m.concept AS drug, 'MedicationAdministration/' || a.id AS ref, a.id,
     {admin_t} AS dose_t, {admin_t} AS rec_t,
     CASE WHEN m.n = 1 THEN a.dose END AS dose,
@@ -151,31 +179,34 @@ def med_records_sql(have_requests: bool) -> str:
     CAST(NULL AS DOUBLE) AS per_day,
     (a.status IN {sql_list(ONGOING_ADMIN_STATUS)} OR ({not_ended("a.status")}
       AND a.effective_start IS NOT NULL AND a.effective_end IS NULL)) AS ongoing
-  FROM v_MedicationAdministration a JOIN map_medication m ON m.code = a.medication
-  WHERE {not_skipped("a.status")}"""
-    if not have_requests:
-        return admin
-    per_day = (
-        "CASE WHEN r.period IS NOT NULL AND pd.days IS NOT NULL AND r.period > 0 "
-        "THEN round(COALESCE(r.frequency, 1) / (r.period * pd.days), 6) "
-        "WHEN r.period IS NULL AND r.frequency IS NULL THEN COALESCE(tc.per_day, tt.per_day) "
-        "WHEN r.period IS NOT NULL THEN NULL ELSE COALESCE(tc.per_day, tt.per_day) END"
-    )
-    request = f"""
+  FROM v_MedicationAdministration a
+  LEFT JOIN v_Medication md_a ON a.medication_ref = 'Medication/' || md_a.id
+  JOIN map_medication m ON m.code = COALESCE(a.medication, md_a.code)
+  WHERE {not_skipped("a.status")}
+  UNION ALL
   SELECT r.patient, m.concept AS drug, 'MedicationRequest/' || r.id AS ref, r.id,
     CAST(NULL AS TIMESTAMPTZ) AS dose_t, {ts("r.authored")} AS rec_t,
     CASE WHEN m.n = 1 THEN r.dose END AS dose,
     CASE WHEN m.n = 1 AND r.dose IS NOT NULL THEN {quantity_unit("r.dose")} END AS dose_unit,
-    {per_day} AS per_day, FALSE AS ongoing
-  FROM v_MedicationRequest r JOIN map_medication m ON m.code = r.medication
-  LEFT JOIN period_days pd ON pd.unit = r.period_unit
-  LEFT JOIN timing_codes tc ON tc.code = r.timing_code
-  LEFT JOIN timing_codes tt ON tt.code = r.timing_text
-  WHERE {not_skipped("r.status")}"""
-    return admin + "\n  UNION ALL\n" + request
+    {_per_day("r")} AS per_day, FALSE AS ongoing
+  FROM v_MedicationRequest r
+  LEFT JOIN v_Medication md_r ON r.medication_ref = 'Medication/' || md_r.id
+  JOIN map_medication m ON m.code = COALESCE(r.medication, md_r.code) {_timing_joins("r")}
+  WHERE {not_skipped("r.status")}
+  UNION ALL
+  SELECT s.patient, m.concept AS drug, 'MedicationStatement/' || s.id AS ref, s.id,
+    {stmt_t} AS dose_t, {stmt_t} AS rec_t,
+    CASE WHEN m.n = 1 THEN s.dose END AS dose,
+    CASE WHEN m.n = 1 AND s.dose IS NOT NULL THEN {quantity_unit("s.dose")} END AS dose_unit,
+    {_per_day("s")} AS per_day,
+    (s.status = 'active' AND s.effective_start IS NOT NULL AND s.effective_end IS NULL) AS ongoing
+  FROM v_MedicationStatement s
+  LEFT JOIN v_Medication md_s ON s.medication_ref = 'Medication/' || md_s.id
+  JOIN map_medication m ON m.code = COALESCE(s.medication, md_s.code) {_timing_joins("s")}
+  WHERE {not_skipped("s.status")}"""
 
 
-def med_classed_sql(have_requests: bool, ceiling: float) -> str:
+def med_classed_sql(ceiling: float) -> str:
     unit = "lower(trim(COALESCE(dose_unit, '')))"
     lmwh = (
         "CASE WHEN dose IS NULL THEN 'treatment' "
@@ -186,7 +217,7 @@ def med_classed_sql(have_requests: bool, ceiling: float) -> str:
     )
     return f"""
 SELECT r.*, c.base, CASE WHEN c.base = 'lmwh' THEN 'lmwh-' || {lmwh} ELSE c.base END AS cls
-FROM ({med_records_sql(have_requests)}) r JOIN hold_class c ON c.drug = r.drug"""
+FROM ({med_records_sql()}) r JOIN hold_class c ON c.drug = r.drug"""
 
 
 ANTITHROMBOTIC_SQL = """

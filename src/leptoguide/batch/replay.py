@@ -96,12 +96,15 @@ def replay(
 def charts(
     engine: Any, types: Iterable[str], patients: list[str]
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    types = list(types)
     """(patient id, resources) for the given patients, Patient first, then by type and id."""
     if not patients:
         return
     engine.table("cand_patients", [("patient", "VARCHAR")], [(p,) for p in patients])
     found: dict[str, list[tuple[str, str, dict[str, Any]]]] = {p: [] for p in patients}
     for rtype in types:
+        if rtype == "Medication":
+            continue
         rows = engine.rows(
             f"SELECT pk, json FROM (SELECT {PATIENT_KEY} AS pk, json FROM src_{rtype} "
             f"WHERE json IS NOT NULL) s WHERE pk IN (SELECT patient FROM cand_patients)"
@@ -118,6 +121,26 @@ def charts(
                     else "1" + str(res.get("resourceType"))
                 )
                 found[pk].append((order, str(res.get("id")), res))
+    # Medication resources the drug records refer to (they carry no patient)
+    wanted: dict[str, set[str]] = {}
+    for pid, items in found.items():
+        for _, _, res in items:
+            ref = (res.get("medicationReference") or {}).get("reference")
+            if isinstance(ref, str) and ref.startswith("Medication/"):
+                wanted.setdefault(ref.removeprefix("Medication/"), set()).add(pid)
+    if wanted and "Medication" in types:
+        engine.table("cand_medications", [("id", "VARCHAR")], [(m,) for m in sorted(wanted)])
+        for (text,) in engine.rows(
+            "SELECT json FROM src_Medication WHERE json IS NOT NULL AND "
+            "json ->> '$.id' IN (SELECT id FROM cand_medications)"
+        ):
+            try:
+                med = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(med, dict) and med.get("resourceType") == "Medication":
+                for pid in wanted.get(str(med.get("id")), ()):
+                    found[pid].append(("2Medication", str(med.get("id")), med))
     for pid in patients:
         items = sorted(found[pid], key=lambda x: (x[0], x[1]))
         yield pid, [r for _, _, r in items]

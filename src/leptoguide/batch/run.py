@@ -201,7 +201,9 @@ class Runner:
 
         meds = distinct(
             "SELECT DISTINCT medication FROM (SELECT medication FROM v_MedicationAdministration "
-            "UNION ALL SELECT medication FROM v_MedicationRequest) m WHERE medication IS NOT NULL"
+            "UNION ALL SELECT medication FROM v_MedicationRequest "
+            "UNION ALL SELECT medication FROM v_MedicationStatement "
+            "UNION ALL SELECT code FROM v_Medication) m WHERE medication IS NOT NULL"
         )
         rows = terminology.code_map(kb, meds, "medication")
         per_code = Counter(code for code, _ in rows)
@@ -212,7 +214,9 @@ class Runner:
         )
         timing = distinct(
             "SELECT DISTINCT c FROM (SELECT timing_code AS c FROM v_MedicationRequest "
-            "UNION ALL SELECT timing_text AS c FROM v_MedicationRequest) t WHERE c IS NOT NULL"
+            "UNION ALL SELECT timing_text AS c FROM v_MedicationRequest "
+            "UNION ALL SELECT timing_code AS c FROM v_MedicationStatement "
+            "UNION ALL SELECT timing_text AS c FROM v_MedicationStatement) t WHERE c IS NOT NULL"
         )
         e.table(
             "timing_codes",
@@ -269,7 +273,7 @@ class Runner:
             "ev_labs", lp.latest_lab_sql(lp.policy_value(self.policy, "lab-max-age-hours"))
         )
         ceiling = lp.policy_value(self.policy, "lmwh-prophylactic-max-mg-per-day") or 0.0
-        e.materialize("med_classed", lp.med_classed_sql(True, ceiling))
+        e.materialize("med_classed", lp.med_classed_sql(ceiling))
         e.materialize("ev_antithrombotic", lp.ANTITHROMBOTIC_SQL)
         e.materialize("lp_facts", lp.facts_sql(list(LAB_FACTS)))
         ((dated, undated),) = e.rows(
@@ -385,7 +389,7 @@ class Runner:
         events = self.engine.rows(
             f"SELECT patient, ref, t, concept, kind FROM ("
             f"SELECT a.patient, 'MedicationAdministration/' || a.id AS ref, {admin_t} AS t, m.concept, 'medication' AS kind "
-            f"FROM v_MedicationAdministration a JOIN map_medication m ON m.code = a.medication "
+            f"FROM v_MedicationAdministration a {lp.medication_join('a')} "
             f"WHERE m.concept IN {clist} AND (a.status IS NULL OR a.status IN {done}) "
             f"UNION ALL SELECT p.patient, 'Procedure/' || p.id, {proc_t}, m.concept, 'procedure' "
             f"FROM v_Procedure p JOIN map_Procedure m ON m.code = p.code "
@@ -497,7 +501,14 @@ def run(
     r = Runner(engine, kb, policy, opts, step)
     needed: set[str] = set()
     if audits:
-        needed |= {"Procedure", "Observation", "MedicationAdministration", "MedicationRequest"}
+        needed |= {
+            "Procedure",
+            "Observation",
+            "MedicationAdministration",
+            "MedicationRequest",
+            "MedicationStatement",
+            "Medication",
+        }
     if cohorts:
         needed |= {"Condition", "Observation"}
     with r.timed("read export"):

@@ -9,8 +9,8 @@ exports on purpose, so the population audits meet what hospitals send:
   (``<20``), a few only named in text; INR with and without a unit;
 - results entered in error, cancelled or preliminary; labs older than the look-back;
 - lumbar punctures completed, not done or entered in error, some with a period instead of a time;
-- antithrombotics as administrations and as orders (RxNorm ingredient codes), LMWH at prophylactic
-  and treatment doses;
+- antithrombotics as administrations, orders and statements (RxNorm ingredient codes), LMWH at
+  prophylactic and treatment doses, running heparin infusions;
 - cancers by ICD-10-CM and SNOMED CT, leptomeningeal metastasis, CSF cytology and flow studies,
   intrathecal methotrexate, neonates given ceftriaxone and IV calcium;
 - optionally a few broken lines (``bad_every``), as a truncated transfer leaves them.
@@ -63,6 +63,12 @@ ANTITHROMBOTICS = [
     ("11289", "warfarin", 5.0, "mg", "26643006", "Oral route"),
     ("1037042", "dabigatran", 150.0, "mg", "26643006", "Oral route"),
 ]
+MEDICATIONS = {
+    **{code: name for code, name, *_ in ANTITHROMBOTICS},
+    "6851": "methotrexate",
+    "2193": "ceftriaxone",
+    "1908": "calcium gluconate",
+}
 CANCERS = [
     # (system, code, display, driver LOINC-less local finding or None)
     (ICD10CM, "C50.911", "Malignant neoplasm of unspecified site of right female breast"),
@@ -290,6 +296,10 @@ class _Patient:
             "medicationCodeableConcept": med,
             "subject": _ref(self.pid),
         }
+        if self.rng.random() < 0.2:
+            # as many EHR exports do: the drug is a Medication resource of the export
+            del res["medicationCodeableConcept"]
+            res["medicationReference"] = {"reference": f"Medication/rx{code}"}
         if kind == "MedicationAdministration":
             res["status"] = self.rng.choices(
                 ["completed", "entered-in-error", "not-done"], [94, 4, 2]
@@ -304,6 +314,18 @@ class _Patient:
                 "route": route_cc,
                 "dose": {"value": dose, "unit": unit, "system": UCUM, "code": unit},
             }
+        elif kind == "MedicationStatement":
+            res["status"] = self.rng.choice(["active", "completed", "entered-in-error"])
+            if self.rng.random() < 0.5:
+                res["effectivePeriod"] = {"start": _iso(t)}  # taking it, no end recorded
+            else:
+                res["effectiveDateTime"] = _iso(t)
+            dosage_s: dict[str, Any] = {
+                "doseAndRate": [{"doseQuantity": {"value": dose, "unit": unit}}]
+            }
+            if per_day:
+                dosage_s["timing"] = {"code": {"coding": [{"code": {1: "QD", 2: "BID"}[per_day]}]}}
+            res["dosage"] = [dosage_s]
         else:
             res["status"] = "active"
             res["intent"] = "order"
@@ -408,13 +430,14 @@ def patient_resources(rng: random.Random, n: int, prefix: str = "p") -> list[dic
             )
         if anticoag:
             drug = rng.choice(ANTITHROMBOTICS)
-            if rng.random() < 0.8:
+            roll = rng.random()
+            if roll < 0.7:
                 p.med(t - rng.uniform(1, 200) * h, drug)
             else:
                 p.med(
                     t - rng.uniform(1, 300) * h,
                     drug,
-                    kind="MedicationRequest",
+                    kind="MedicationRequest" if roll < 0.85 else "MedicationStatement",
                     per_day=rng.choice([None, 1, 2]),
                 )
         p.lp(t)
@@ -470,6 +493,19 @@ def write_export(
             if w is None:
                 w = writers[rtype] = _Writer(root, rtype, part_lines, gz, bad_every)
             w.write(res)
+    meds = _Writer(root, "Medication", part_lines, gz, 0)
+    for code, name in sorted(MEDICATIONS.items()):
+        meds.write(
+            {
+                "resourceType": "Medication",
+                "id": f"rx{code}",
+                "code": {
+                    "coding": [{"system": RXNORM, "code": code, "display": name}],
+                    "text": name,
+                },
+            }
+        )
+    writers["Medication"] = meds
     for w in writers.values():
         w.close()
     return ExportStats(
