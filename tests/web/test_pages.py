@@ -499,3 +499,40 @@ def test_patient_pages_have_diagrams_with_text_alternatives(site: Site) -> None:
     index = site.get("/patients").text
     assert "reviewed statement" not in index  # the index does not claim every sentence is reviewed
     assert "draft" in index
+
+
+def test_disagreements_grouped_by_topic_with_number_lines(site: Site) -> None:
+    from leptoguide.knowledge.loader import get_knowledge
+
+    kb = get_knowledge()
+    html = site.get("/kb/conflicts").text
+    platelet = kb.parameters["lp-platelet-min"]
+    topic = kb.statements[platelet.statement or ""].topics[0]
+    section = html.split(f'id="topic-{topic}"', 1)[1].split('class="conflict-topic"', 1)[0]
+    assert platelet.title in section
+    after = section.split(platelet.title, 1)[1]
+    alt = re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="([^"]+)"', after)
+    assert alt and f"site policy {platelet.default}" in alt.group(1)
+    for a in platelet.alternatives:
+        assert f"{a.value} (" in alt.group(1)
+    # the platelet cut-offs come before any disagreement card on the page
+    assert html.index(platelet.title) < html.index('class="conflict"')
+    assert f'href="#topic-{topic}"' in html
+
+
+def test_open_access_sources_link_to_their_full_text(site: Site) -> None:
+    from leptoguide.knowledge.loader import get_knowledge
+
+    kb = get_knowledge()
+    st = next(
+        s
+        for s in sorted(kb.statements.values(), key=lambda s: s.id)
+        if any((kb.sources.get(c.source) or None) and kb.sources[c.source].pmcid for c in s.sources)
+    )
+    src = next(
+        kb.sources[c.source]
+        for c in st.sources
+        if c.source in kb.sources and kb.sources[c.source].pmcid
+    )
+    html = site.get(f"/kb/statements/{st.id}").text
+    assert f'href="https://pmc.ncbi.nlm.nih.gov/articles/{src.pmcid}/"' in html

@@ -24,6 +24,7 @@ def _move(db: Database, who: str, current: str, to: str, version: int | None, **
         comment=f"{who}: checked",
         knowledge_version="1",
         expected_version=version,
+        clinical_role="consultant neurologist",
         **kw,
     )
 

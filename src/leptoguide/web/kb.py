@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from leptoguide.knowledge.models import Rule, Statement
 from leptoguide.store import feedback_web, reviews
+from leptoguide.web import charts
 from leptoguide.web.citations import source_line, statement_refs
 from leptoguide.web.common import Ctx, WebError, context, render
 
@@ -23,6 +24,39 @@ def _matches(st: Statement, words: list[str]) -> bool:
 
 def rules_citing(ctx: Ctx, statement_id: str) -> list[Rule]:
     return [r for r in ctx.web.kb.rules.values() if statement_id in r.cites]
+
+
+def conflict_groups(web: Any, pairs: list[list[Any]]) -> dict[str, Any]:
+    """Disagreements grouped by topic, each topic with the number lines of its site-policy values
+    (the site's value against every source's), so the platelet cut-offs sit under "lp safety"."""
+    kb = web.kb
+    policy = web.service.policy
+    groups: dict[str, dict[str, list[Any]]] = {}
+
+    def group(topic: str) -> dict[str, list[Any]]:
+        return groups.setdefault(topic, {"pairs": [], "lines": []})
+
+    for pair in pairs:
+        a, b = pair[0][0], pair[1][0]
+        common = [t for t in a.topics if t in b.topics]
+        group((common or a.topics)[0])["pairs"].append(pair)
+    for param in sorted(kb.parameters.values(), key=lambda p: p.id):
+        numeric = [a for a in param.alternatives if isinstance(a.value, int | float)]
+        if not numeric or not isinstance(param.default, int | float):
+            continue
+        st = kb.statements.get(param.statement or "")
+        topic = st.topics[0] if st is not None else "site-policy"
+        in_force = policy.values.get(param.id)
+        value = in_force.value if in_force is not None else param.default
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        others = [(float(a.value), a.statement, a.note) for a in numeric]
+        line = charts.number_line(
+            kb, param.title, param.unit, (float(value), param.statement), others
+        )
+        group(topic)["lines"].append((param, line))
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]["lines"]), kv[0]))
+    return {"groups": ordered, "pairs": pairs}
 
 
 def statement_values(ctx: Ctx, st: Statement) -> dict[str, Any]:
@@ -176,7 +210,7 @@ def router() -> APIRouter:
                     refs, _ = statement_refs([s], web.kb, statuses, "clinician")
                     pair.append((s, statuses.get(s.id, s.status), refs))
                 pairs.append(pair)
-        return render(ctx, "kb_conflicts.html", pairs=pairs)
+        return render(ctx, "kb_conflicts.html", **conflict_groups(web, pairs))
 
     @r.get("/kb/rules", include_in_schema=False)
     def kb_rules(request: Request) -> Response:
