@@ -88,3 +88,33 @@ def test_kb_export_has_no_local_paths_or_pipeline_reviewers() -> None:
         if row["verification"]:
             assert row["verification"]["checked"], row["id"]
         assert row["kind"] in ("clinical", "claim-check")
+
+
+PROCESS_WORDS = re.compile(
+    r"\bseeds?\b|\bthe brief\b|\bclinical brief\b|\bhelper\b|\bpipeline\b|\bintegrator\b"
+    r"|\bS[0-4]-\d+\b|\bSeed S[0-4]\b|verification\.md|\[[VRM]\]",
+    re.I,
+)
+
+
+def test_statements_and_sources_speak_of_medicine_not_of_our_process() -> None:
+    kb = get_knowledge()
+    for st in kb.statements.values():
+        texts = [st.title, st.clinician, st.patient, *(c.locator for c in st.sources)]
+        for text in texts:
+            assert not PROCESS_WORDS.search(text), f"{st.id}: {text[:120]}"
+    for src in kb.sources.values():
+        for text in (src.title, src.notes or "", src.citation or ""):
+            assert not PROCESS_WORDS.search(text), f"{src.id}: {text[:120]}"
+
+
+def test_claim_checks_name_the_public_page_and_stay_out_of_rules() -> None:
+    kb = get_knowledge()
+    claims = {s.id for s in kb.statements.values() if s.kind == "claim-check"}
+    assert "ceftriaxone-dose-claim-ai-answer" in claims
+    assert "kps-70-seed-claim-unsupported" in claims
+    for sid in claims:
+        st = kb.statements[sid]
+        assert st.about_claim in {c.source for c in st.sources}, sid
+    for rule in kb.rules.values():
+        assert not claims & set(rule.cites), rule.id
