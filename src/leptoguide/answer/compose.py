@@ -92,15 +92,27 @@ def select_statements(
     qualified = [usable[0]] + [
         h for h in usable[1:] if h.coverage > 0 and h.coverage >= min_relative * best
     ]
+    reviewed_text = " ".join(
+        f"{kb.statements[h.key].clinician} {kb.statements[h.key].patient}"
+        for h in qualified
+        if is_reviewed(kb.statements[h.key])
+    )
+    reviewed_facts = _facts(reviewed_text)
     reviewed_best = max(
         (h.coverage for h in qualified if is_reviewed(kb.statements[h.key])), default=-1.0
     )
-    kept_drafts = [
-        h
-        for h in qualified
-        if is_reviewed(kb.statements[h.key]) or h.coverage > reviewed_best + 1e-9
-    ]
-    qualified = (kept_drafts or qualified) if DROP_DRAFTS else qualified
+
+    def draft_adds(hit: Hit) -> bool:
+        """A draft stays when it answers better than every reviewed statement, or states a
+        fact (a number) that no reviewed statement here states; it is then marked."""
+        st = kb.statements[hit.key]
+        if hit.coverage > reviewed_best + 1e-9:
+            return True
+        return bool(_facts(f"{st.clinician} {st.patient}") - reviewed_facts)
+
+    answering = [h for h in qualified if is_reviewed(kb.statements[h.key]) or draft_adds(h)]
+    if DROP_DRAFTS and answering:
+        qualified = answering
 
     def for_patients(hit: Hit) -> bool:
         return PATIENT_TOPIC in kb.statements[hit.key].topics
@@ -125,6 +137,14 @@ def select_statements(
     head_hit, rest = chosen[:1], chosen[1:]
     rest.sort(key=lambda h: is_recalled(kb, kb.statements[h.key]))
     return [h.key for h in head_hit + rest]
+
+
+def _facts(text: str) -> set[str]:
+    """Numbers with their unit word ("12 hours", "2 g"): what a statement states as fact."""
+    return {
+        f"{m.group(1)} {m.group(2).lower()}"
+        for m in re.finditer(r"(\d+(?:[.,]\d+)?)\s*([A-Za-z%/]+)", text)
+    }
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -223,7 +243,8 @@ LEAD_MAX_SENTENCES = 3
 TITLE_WEIGHT = 1.0
 """Weight of a statement title's shared words when choosing the lead statement."""
 DROP_DRAFTS = True
-"""Leave a draft out when a reviewed statement covers the question at least as well."""
+"""Leave a draft out when reviewed statements cover the question at least as well and it states
+no number they do not; drafts that stay are marked."""
 SECOND_SENTENCE_RATIO = 0.8
 """Another statement's sentence joins the lead when it scores at least this share of the best."""
 LEAD_POOL = 3
