@@ -115,9 +115,15 @@ def test_it_methotrexate_12_mg_adult_keeps_its_calendar(kb: KnowledgeBase, polic
 
 def test_it_methotrexate_child_uses_the_age_band(kb: KnowledgeBase, policy: Policy) -> None:
     child = lm_patient(birth_date=born(2, 30), medications=[it_order("methotrexate", 12)])
-    f = finding(run(kb, policy, child), "it-dose-out-of-range")
+    a = run(kb, policy, child)
+    f = finding(a, "it-dose-out-of-range")
     assert "12 mg exceeds the 10 mg maximum" in f.summary
     assert "it-mtx-paediatric-age-doses" in cited(f)
+    # the paediatric range is recalled from the label (draft): shown as a warning, not a critical,
+    # and the calendar is still withheld
+    assert f.severity == "warning"
+    assert f.detail.startswith("Shown as a warning, not a critical alert")
+    assert a.schedules == []
 
 
 def test_it_vincristine_is_a_never_event(kb: KnowledgeBase, policy: Policy) -> None:

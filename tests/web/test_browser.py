@@ -282,6 +282,9 @@ def test_keyboard_only_question(page: Any, server: str) -> None:
     else:
         raise AssertionError("the question box cannot be reached with Tab")
     page.keyboard.type("What symptoms does leptomeningeal metastasis cause?")
+    page.keyboard.press("Tab")  # the audience has no preset: the visitor picks it
+    page.keyboard.press("Space")
+    assert page.is_checked("input[name=audience][value=patient]")
     page.keyboard.press("Enter")
     page.wait_for_selector("h2#answer-heading")
 
@@ -322,6 +325,7 @@ def test_reviewer_approves_a_draft(page: Any, server: str) -> None:
     login(page, server, "reviewer", "reviewer2")
     page.goto(f"{server}/kb/statements/{draft.id}")
     page.check("input[name=to_status][value=approved]")
+    page.fill("#clinical_role", "consultant neuro-oncologist")
     page.fill("#comment", "Numbers match the primary source.")
     page.click("text=Record review")
     page.wait_for_selector("text=in review → approved")

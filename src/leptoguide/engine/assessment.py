@@ -42,7 +42,7 @@ from leptoguide.knowledge.conditions import (
 )
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Regimen, Rule
-from leptoguide.knowledge.status import weakest
+from leptoguide.knowledge.status import checked, weakest
 from leptoguide.policy import Policy
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -268,6 +268,27 @@ def _threshold(policy: Policy, pid: str) -> Threshold:
     )
 
 
+EVIDENCE_NOTE = (
+    "Shown as a warning, not a critical alert: the evidence behind it is not yet verified against "
+    "its source (draft or recalled from memory)."
+)
+
+
+def evidence_checked(kb: KnowledgeBase, statement_ids: list[str]) -> bool:
+    """True if any of the statements is checked against its source (verified or approved) and
+    rests on a source that was actually read (not memory, not unretrieved). A critical alert needs
+    this; otherwise it is shown as a warning."""
+    for sid in statement_ids:
+        st = kb.statements.get(sid)
+        if st is None or not checked(st.status):
+            continue
+        for cit in st.sources:
+            src = kb.sources.get(cit.source)
+            if src is not None and src.access != "not-retrieved" and src.verification != "M":
+                return True
+    return False
+
+
 def _citations(
     kb: KnowledgeBase, rule: Rule, extra: list[str] | None = None
 ) -> tuple[list[Citation], str]:
@@ -374,16 +395,20 @@ def assess(
         # a computed fact may name the statements and policy values its result rests on
         plain = [jsonable(facts.get(fid).value) for fid in [*facts_used(tree), *rule.inputs]]
         dicts = [d for d in plain if isinstance(d, dict)]
-        citations, ev_status = _citations(
-            kb, rule, [sid for d in dicts for sid in d.get("statements", [])]
-        )
+        dynamic = [sid for d in dicts for sid in d.get("statements", [])]
+        citations, ev_status = _citations(kb, rule, dynamic)
+        severity = rule.severity
+        # the statements the claim rests on: those the computation names, else the rule's
+        if severity == "critical" and not evidence_checked(kb, dynamic or list(rule.cites)):
+            severity = "warning"
+            detail = f"{EVIDENCE_NOTE}\n\n{detail}"
         extra = [pid for d in dicts for pid in d.get("policies", [])]
         pids = list(dict.fromkeys([*policies_used(tree), *rule.policy, *extra]))
         findings.append(
             Finding(
                 rule=rule.id,
                 kind=rule.kind,
-                severity=rule.severity,
+                severity=severity,
                 title=rule.title,
                 summary=_clip(summary),
                 detail=detail,
