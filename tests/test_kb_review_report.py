@@ -118,3 +118,14 @@ def test_claim_checks_name_the_public_page_and_stay_out_of_rules() -> None:
         assert st.about_claim in {c.source for c in st.sources}, sid
     for rule in kb.rules.values():
         assert not claims & set(rule.cites), rule.id
+
+
+def test_every_main_topic_states_its_currency() -> None:
+    kb = get_knowledge()
+    html = render_review_report(kb)
+    for packet in packets(kb):
+        topic = kb.topics.get(packet.topic)
+        assert topic is not None, f"no currency record for topic {packet.topic}"
+        assert topic.last_updated >= topic.literature_reviewed_through
+    assert "Literature reviewed through 2026-11-21" in html
+    assert "Currency not recorded" not in html

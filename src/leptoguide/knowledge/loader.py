@@ -39,6 +39,7 @@ from leptoguide.knowledge.models import (
     Rule,
     Source,
     Statement,
+    Topic,
     UnitGroup,
     Vocabulary,
 )
@@ -116,6 +117,7 @@ class KnowledgeBase:
     facts: dict[str, Fact] = field(default_factory=dict)
     units: dict[str, UnitGroup] = field(default_factory=dict)
     lexicons: dict[str, Lexicon] = field(default_factory=dict)
+    topics: dict[str, Topic] = field(default_factory=dict)
     vocabulary: dict[str, Vocabulary] = field(default_factory=dict)
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
     content_hash: str = ""

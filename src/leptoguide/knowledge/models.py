@@ -558,6 +558,18 @@ class Fact(_Record):
     )
 
 
+class Topic(_Record):
+    """Currency of one clinical topic, as a reader expects to see it (literature date, update date)."""
+
+    id: Id
+    title: str = Field(min_length=3)
+    literature_reviewed_through: dt.date = Field(
+        description="the literature for this topic was searched up to this date"
+    )
+    last_updated: dt.date = Field(description="the last change to this topic's statements")
+    scope: str | None = None
+
+
 class KnowledgeManifest(_Record):
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     name: str = "LeptoGuide knowledge base"
@@ -575,5 +587,6 @@ RECORD_TYPES: dict[str, type[_Record]] = {
     "units": UnitGroup,
     "lexicons": Lexicon,
     "vocabulary": Vocabulary,
+    "topics": Topic,
 }
 """Top-level YAML key -> record model. The directory a file lives in does not matter."""

@@ -84,6 +84,7 @@ hospital's review workflow makes a statement <strong>approved</strong>.</p>
 {% for p in packets %}
 <section class="topic">
 <h2>Topic: {{ p.topic|replace('-', ' ') }}</h2>
+{% set cur = kb.topics.get(p.topic) %}<p class="meta">{% if cur %}Literature reviewed through {{ cur.literature_reviewed_through }} · last updated {{ cur.last_updated }}{% else %}Currency not recorded for this topic{% endif %}</p>
 <p class="meta">{{ p.statements|length }} statement{{ 's' if p.statements|length != 1 }}:{% for s, n in p.counts|dictsort %} {{ n }} {{ s }}{{ ',' if not loop.last }}{% endfor %}</p>
 {% for st in p.statements %}
 <div class="st" id="{{ st.id }}">
