@@ -75,17 +75,24 @@ def test_bad_lines_counted_with_file_and_line(export: tuple[Path, ExportStats]) 
     assert result.summary["bad_lines"] == len(stats.bad_lines) > 0
 
 
-def test_gzip_and_a_stale_platelet_count(tmp_path: Path) -> None:
-    lines = [
-        {"resourceType": "Patient", "id": "a", "birthDate": "1970-01-01"},
+def patient_with_lp(pid: str, lp_id: str, when: str) -> list[dict[str, Any]]:
+    """A Patient and one completed lumbar puncture (SNOMED CT) at ``when``."""
+    return [
+        {"resourceType": "Patient", "id": pid, "birthDate": "1960-05-01"},
         {
             "resourceType": "Procedure",
-            "id": "lp1",
+            "id": lp_id,
             "status": "completed",
             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "277762005"}]},
-            "subject": {"reference": "Patient/a"},
-            "performedDateTime": "2025-03-10T10:00:00Z",
+            "subject": {"reference": f"Patient/{pid}"},
+            "performedDateTime": when,
         },
+    ]
+
+
+def test_gzip_and_a_stale_platelet_count(tmp_path: Path) -> None:
+    lines: list[dict[str, Any]] = [
+        *patient_with_lp("a", "lp1", "2025-03-10T10:00:00Z"),
         # 30 000 /uL = 30 x10^9/L, but 80 h old: stale, so no low-platelet finding
         {
             "resourceType": "Observation",
@@ -232,15 +239,7 @@ def test_spark_reads_a_missing_glob_as_empty(spark_session: Any, tmp_path: Path)
 
 def test_lp_during_a_running_heparin_infusion_agrees_with_the_engine(tmp_path: Path) -> None:
     lines: list[dict[str, Any]] = [
-        {"resourceType": "Patient", "id": "h", "birthDate": "1960-05-01"},
-        {
-            "resourceType": "Procedure",
-            "id": "lp",
-            "status": "completed",
-            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "277762005"}]},
-            "subject": {"reference": "Patient/h"},
-            "performedDateTime": "2025-06-01T12:00:00Z",
-        },
+        *patient_with_lp("h", "lp", "2025-06-01T12:00:00Z"),
         # started 10 days before the LP, never stopped: a dose 'now'
         {
             "resourceType": "MedicationAdministration",

@@ -48,6 +48,7 @@ def _open(path: Path) -> Iterator[bytes]:
 
 
 def _type_in_name(path: Path) -> str | None:
+    """``Observation`` in ``Observation.000.ndjson.gz`` or ``2.Observation.ndjson``."""
     name = path.name
     for suffix in SUFFIXES:
         if name.endswith(suffix):
@@ -59,15 +60,10 @@ def _type_in_name(path: Path) -> str | None:
 
 
 def _type_of(path: Path) -> str | None:
-    name = path.name
-    for suffix in SUFFIXES:
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    for m in _TYPE_IN_NAME.finditer(name):
-        return m.group(1)
-    if path.name.endswith(".parquet"):
-        return None
+    """The resource type a file name names, else the one of its first readable line."""
+    named = _type_in_name(path)
+    if named is not None or path.name.endswith(".parquet"):
+        return named
     try:
         for raw in _open(path):
             if not raw.strip():
