@@ -15,28 +15,21 @@ from typing import Any
 import orjson
 
 from leptoguide.intake.common import timing_code
-from leptoguide.intake.terminology import TermIndex, term_index
+from leptoguide.intake.fhir.condition import COND_KINDS, COND_PHRASE_KINDS
+from leptoguide.intake.fhir.observation import OBS_KINDS, OBS_PHRASE_KINDS
+from leptoguide.intake.fhir.procedure import ORDER_KINDS
+from leptoguide.intake.terminology import TermIndex, codeable_texts, is_coded, term_index
 from leptoguide.intake.units import unit_converter
 from leptoguide.knowledge.loader import KnowledgeBase
 
-# What the single-chart reader asks the index for, per resource (see intake/fhir/*.py).
+# What the single-chart reader asks the index for, per resource (its own constants, see
+# intake/fhir/*.py, so a change there carries over).
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, bool]] = {
-    "Observation": (("observation", "finding", "condition"), ("condition",), False),
-    "Condition": (("condition", "finding", "observation"), ("condition", "finding"), True),
-    "Procedure": (("procedure",), None, False),
+    "Observation": (OBS_KINDS, OBS_PHRASE_KINDS, False),
+    "Condition": (COND_KINDS, COND_PHRASE_KINDS, True),
+    "Procedure": (ORDER_KINDS, None, False),
     "medication": (("medication",), None, True),
 }
-
-try:  # the reader's own constants when present, so a change there carries over
-    from leptoguide.intake.fhir.condition import COND_KINDS, COND_PHRASE_KINDS
-    from leptoguide.intake.fhir.observation import OBS_KINDS, OBS_PHRASE_KINDS
-    from leptoguide.intake.fhir.procedure import ORDER_KINDS
-
-    KINDS["Observation"] = (OBS_KINDS, OBS_PHRASE_KINDS, False)
-    KINDS["Condition"] = (COND_KINDS, COND_PHRASE_KINDS, True)
-    KINDS["Procedure"] = (ORDER_KINDS, None, False)
-except ImportError:  # pragma: no cover - older reader layout
-    pass
 
 
 def concepts_of(index: TermIndex, codeable: Mapping[str, Any], family: str) -> list[str]:
@@ -45,13 +38,11 @@ def concepts_of(index: TermIndex, codeable: Mapping[str, Any], family: str) -> l
     kinds, phrase_kinds, multi = KINDS[family]
     matches = index.match(codeable, kinds)
     if not matches:
-        texts: list[str] = []
-        if isinstance(codeable.get("text"), str):
-            texts.append(codeable["text"])
-        for coding in codeable.get("coding") or []:
-            if isinstance(coding, Mapping) and isinstance(coding.get("display"), str):
-                texts.append(coding["display"])
-        matches = index.find_phrases(texts, phrase_kinds or kinds, multi=multi).matches
+        if "medication" not in kinds and is_coded(codeable):
+            return []  # coded data is never read as narrative (a product name is, for drugs)
+        matches = index.find_phrases(
+            codeable_texts(codeable), phrase_kinds or kinds, multi=multi
+        ).matches
     if not matches:
         return []
     if multi and len(matches) > 1 and matches[0].by == "text-contains":

@@ -82,6 +82,17 @@ STANDARD_SYSTEMS = frozenset(
 """Published code systems: a coding in one of them is coded data, never read as narrative."""
 
 
+def codeable_texts(codeable: Mapping[str, Any]) -> list[str]:
+    """The narrative of a CodeableConcept: its text, then each coding's display."""
+    texts: list[str] = []
+    if isinstance(codeable.get("text"), str):
+        texts.append(codeable["text"])
+    for coding in codeable.get("coding") or []:
+        if isinstance(coding, Mapping) and isinstance(coding.get("display"), str):
+            texts.append(coding["display"])
+    return texts
+
+
 def is_coded(codeable: Mapping[str, Any]) -> bool:
     """True when a CodeableConcept carries a code from a standard system or the project's own."""
     for coding in codeable.get("coding") or []:

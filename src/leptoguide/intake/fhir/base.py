@@ -15,7 +15,7 @@ from typing import Any
 from leptoguide.errors import InputError
 from leptoguide.intake.common import CaseBuilder, parse_datetime, show
 from leptoguide.intake.fhir.bundle import Entry
-from leptoguide.intake.terminology import Match, is_coded, normalize_system
+from leptoguide.intake.terminology import Match, codeable_texts, is_coded, normalize_system
 from leptoguide.knowledge.models import Concept
 
 UCUM = "http://unitsofmeasure.org"
@@ -198,12 +198,7 @@ class ReaderBase:
             return matches
         if "medication" not in kinds and is_coded(codeable):
             return []  # coded data is never read as narrative (a product name is, for drugs)
-        texts: list[str] = []
-        if isinstance(codeable.get("text"), str):
-            texts.append(codeable["text"])
-        for coding in codeable.get("coding") or []:
-            if isinstance(coding, Mapping) and isinstance(coding.get("display"), str):
-                texts.append(coding["display"])
+        texts = codeable_texts(codeable)
         result = index.find_phrases(texts, phrase_kinds or kinds, multi=multi)
         if result.negated or result.excluded or (result.ambiguous and not result.matches):
             self.explained.add((ctx.label, field))
