@@ -227,8 +227,7 @@ def test_csf_patterns() -> None:
 
 def test_traumatic_tap_correction_uses_policy_ratio() -> None:
     f = facts(csf_wbc=20, csf_rbc=7000, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.3)
-    assert csf.profile(f, CSF)["values"]["wbc_corrected"] == 10.0  # type: ignore[index]
-    assert (
-        csf.profile(f, {**CSF, "traumatic-tap-rbc-per-wbc": 1000})["values"]["wbc_corrected"]
-        == 13.0
-    )  # type: ignore[index]
+    default = csf.profile(f, CSF)
+    stricter = csf.profile(f, {**CSF, "traumatic-tap-rbc-per-wbc": 1000})
+    assert default is not None and default["values"]["wbc_corrected"] == 10.0
+    assert stricter is not None and stricter["values"]["wbc_corrected"] == 13.0
