@@ -200,7 +200,11 @@ def check_citations(kb: KnowledgeBase, answer: Any, score: Score) -> None:
 
 LEAD_SENTENCES = 3
 """The judge reads this many sentences from the start of the answer."""
-_MARKS = re.compile(r"\[\d+\]|\*\((?:draft|in review)[^)]*\)\*|\((?:draft|in review)[^)]*\)|[*_`>#]")
+_MARKS = re.compile(
+    r"\[\d+\]|\*\((?:draft|in review)[^)]*\)\*|\((?:draft|in review)[^)]*\)|[*_`>#]"
+)
+_HEADING = re.compile(r"^\s*\*\*[^*]+:\*\*\s*$")
+"""A heading line ("**Supporting points:**") is not a sentence."""
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
@@ -208,10 +212,12 @@ def first_sentences(answer: Any, n: int = LEAD_SENTENCES) -> str:
     """The first ``n`` sentences of the rendered answer, as a reader meets them.
 
     Independent of how the pipeline labels its lead: the answer's Markdown with citation markers,
-    status notes and emphasis removed, headings and bullets read as their own sentences.
+    status notes and emphasis removed; bullets read as sentences, heading lines are skipped.
     """
     sentences: list[str] = []
     for line in answer.answer.splitlines():
+        if _HEADING.match(line):
+            continue
         line = _MARKS.sub("", line).strip(" -\t")
         if not line:
             continue

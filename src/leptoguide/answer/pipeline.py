@@ -21,7 +21,13 @@ from leptoguide.answer.abstain import (
     scope_hits,
     topic_terms,
 )
-from leptoguide.answer.compose import STATUS_NOTE, Lead, compose, select_statements
+from leptoguide.answer.compose import (
+    STATUS_NOTE,
+    Lead,
+    asked_aspects,
+    compose,
+    select_statements,
+)
 from leptoguide.answer.computed import Computed, compute
 from leptoguide.answer.conversation import (
     ConversationStore,
@@ -513,8 +519,11 @@ class QA:
         und: Understanding,
     ) -> None:
         statements_ok = verdict.features.get("coverage", 0.0) >= self.options.abstain.min_coverage
+        aspects = asked_aspects(retrieval.query)
         chosen = (
-            select_statements(retrieval.statements, self.kb, top_k, answer.audience)
+            select_statements(
+                retrieval.statements, self.kb, top_k, answer.audience, aspects=aspects
+            )
             if statements_ok
             else []
         )
@@ -538,6 +547,7 @@ class QA:
             weights=weights,
             retrieved=frozenset(h.key for h in retrieval.statements),
             next_steps=self._next_steps() if answer.audience == "patient" else [],
+            aspects=aspects,
         )
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
