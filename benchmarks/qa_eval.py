@@ -89,6 +89,10 @@ class Score:
     failures: list[str] = field(default_factory=list)
     kinds: dict[str, KindScore] = field(default_factory=dict)
     calibration: list[tuple[float, bool]] = field(default_factory=list)
+    """(confidence, right) per answered in-scope question: right = every key fact, and the
+    first sentences answer."""
+    features: list[tuple[dict[str, float], bool]] = field(default_factory=list)
+    """(confidence features, right) for retrieved answers: what --calibrate fits on."""
     """(confidence, correct) of every answered in-scope question."""
 
     @property
@@ -152,8 +156,9 @@ class Score:
 
 
 def calibration_rows(pairs: list[tuple[float, bool]]) -> list[dict[str, Any]]:
-    """Key-fact accuracy per confidence band, and the expected calibration error."""
-    bands = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.85), (0.85, 1.01)]
+    """Share of right answers per confidence band (reliability bins), and the expected
+    calibration error."""
+    bands = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.01)]
     rows = []
     ece = 0.0
     for lo, hi in bands:
@@ -168,7 +173,7 @@ def calibration_rows(pairs: list[tuple[float, bool]]) -> list[dict[str, Any]]:
                 "confidence": f"{lo:.2f}-{min(hi, 1.0):.2f}",
                 "answers": len(inside),
                 "mean_confidence": round(conf, 3),
-                "key_fact_accuracy": round(acc, 3),
+                "right": round(acc, 3),
             }
         )
     if rows:
@@ -177,10 +182,39 @@ def calibration_rows(pairs: list[tuple[float, bool]]) -> list[dict[str, Any]]:
                 "confidence": "all (ECE)",
                 "answers": len(pairs),
                 "mean_confidence": round(sum(c for c, _ in pairs) / len(pairs), 3),
-                "key_fact_accuracy": round(ece, 3),
+                "right": round(ece, 3),
             }
         )
     return rows
+
+
+CAL_FEATURES = ("coverage", "top_coverage", "lead_reviewed", "aspect_missing", "lead_coverage")
+
+
+def fit_confidence(
+    samples: list[tuple[dict[str, float], bool]], l2: float = 1.0
+) -> dict[str, float]:
+    """Logistic regression (Newton's method, L2 on the weights) of right answers on the
+    confidence features: the ``ConfidenceModel`` settings."""
+    import numpy as np
+
+    x = np.array(
+        [
+            [1.0] + [f.get(k, 0.0 if k != "lead_reviewed" else 1.0) for k in CAL_FEATURES]
+            for f, _ in samples
+        ]
+    )
+    y = np.array([1.0 if ok else 0.0 for _, ok in samples])
+    w = np.zeros(x.shape[1])
+    reg = np.eye(x.shape[1]) * l2
+    reg[0, 0] = 0.0
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-x @ w))
+        grad = x.T @ (p - y) + reg @ w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + reg
+        w -= np.linalg.solve(hess, grad)
+    names = ("intercept", *CAL_FEATURES)
+    return {n: round(float(v), 3) for n, v in zip(names, w, strict=True)}
 
 
 def check_citations(kb: KnowledgeBase, answer: Any, score: Score) -> None:
@@ -325,7 +359,11 @@ def run(
             ks.ok += 1
         if wanted and not lead_ok:
             score.failures.append(f"{q['id']}: lead lacks {wanted}: {lead[:160]}")
-        score.calibration.append((ans.confidence, not missing))
+        right = not missing and (lead_ok or not wanted)
+        score.calibration.append((ans.confidence, right))
+        if not ans.computed and not q.get("red_flag"):
+            feats = dict(ans.retrieval.get("features", {}))
+            score.features.append((feats, right))
     return score
 
 
@@ -440,11 +478,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated config names")
     parser.add_argument("--failures", action="store_true", help="print failures of each config")
     parser.add_argument(
+        "--calibrate", action="store_true", help="fit the confidence model on dev and print it"
+    )
+    parser.add_argument(
         "--split", choices=["dev", "test"], help="score one split only (tune on dev, never test)"
     )
     args = parser.parse_args(argv)
     kb = get_knowledge()
     questions = load_questions()
+    if args.calibrate:
+        dev = run(kb, QA(kb, CONFIGS[next(iter(CONFIGS))]), questions, "dev", split="dev")
+        print(
+            "ConfidenceModel("
+            + ", ".join(f"{k}={v}" for k, v in fit_confidence(dev.features).items())
+            + ")"
+        )
+        return 0
     n_in = sum(1 for q in questions if not q.get("out_of_scope"))
     n_out = len(questions) - n_in
     print(

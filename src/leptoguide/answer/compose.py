@@ -345,6 +345,12 @@ def _sentence_score(sentence: str, weights: dict[str, float]) -> float:
     return sum(w for term, w in weights.items() if _stem(term) in stems)
 
 
+def lead_share(text: str, weights: dict[str, float]) -> float:
+    """The idf-weighted share of the question's words that ``text`` contains."""
+    total = sum(weights.values())
+    return _sentence_score(text, weights) / total if total else 0.0
+
+
 def best_sentences(
     text: str,
     terms: Sequence[str],

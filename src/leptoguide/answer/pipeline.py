@@ -17,6 +17,7 @@ from leptoguide.answer.abstain import (
     SUGGESTIONS,
     AbstainConfig,
     Verdict,
+    calibrated_confidence,
     judge,
     scope_hits,
     topic_terms,
@@ -26,6 +27,8 @@ from leptoguide.answer.compose import (
     Lead,
     asked_aspects,
     compose,
+    is_reviewed,
+    lead_share,
     select_statements,
 )
 from leptoguide.answer.computed import Computed, compute
@@ -518,7 +521,8 @@ class QA:
         top_k: int,
         und: Understanding,
     ) -> None:
-        statements_ok = verdict.features.get("coverage", 0.0) >= self.options.abstain.min_coverage
+        floor = verdict.features.get("floor", self.options.abstain.min_coverage)
+        statements_ok = verdict.features.get("coverage", 0.0) >= floor
         aspects = asked_aspects(retrieval.query)
         chosen = (
             select_statements(
@@ -552,6 +556,24 @@ class QA:
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
         answer.lead = comp.lead
+        answering = [
+            sid
+            for sid in comp.statements
+            if sid not in und.clarify_statements and sid not in und.red_flag_statements
+        ]
+        if answering:
+            # what the answer itself says about its reliability: the calibrated confidence
+            first = self.kb.statements[answering[0]]
+            verdict.features["lead_reviewed"] = float(is_reviewed(first))
+            total = sum(weights.values())
+            verdict.features["lead_coverage"] = (
+                round(lead_share(comp.lead, weights), 4) if total else 0.0
+            )
+            verdict.features["aspect_missing"] = float(
+                bool(aspects) and not any(a.form.search(comp.lead) for a in aspects)
+            )
+            confidence = calibrated_confidence(verdict.features)
+            answer.confidence = confidence if statements_ok else min(confidence, 0.4)
         answer.citations = comp.citations
         answer.statements = comp.statements
         answer.warnings = comp.warnings
