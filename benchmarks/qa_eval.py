@@ -83,6 +83,8 @@ class Score:
     unresolved: int = 0
     unused: int = 0
     bad_refs: int = 0
+    ids_shown: list[str] = field(default_factory=list)
+    """Internal statement ids found in rendered answer text (must stay empty)."""
     citations: int = 0
     lead_ok: int = 0
     lead_total: int = 0
@@ -133,6 +135,7 @@ class Score:
             "unresolved_citations": self.unresolved,
             "unused_citations": self.unused,
             "bad_citation_refs": self.bad_refs,
+            "ids_in_text": len(self.ids_shown),
         }
 
     def kind_rows(self) -> list[dict[str, Any]]:
@@ -230,6 +233,9 @@ def check_citations(kb: KnowledgeBase, answer: Any, score: Score) -> None:
                 score.bad_refs += 1
         elif c.passage is None:
             score.bad_refs += 1
+    for word in set(re.findall(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b", answer.answer)):
+        if word in kb.statements:
+            score.ids_shown.append(word)
 
 
 LEAD_SENTENCES = 3

@@ -151,6 +151,20 @@ def select_statements(
     return [h.key for h in head_hit + rest]
 
 
+_ID_LIKE = re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b")
+
+
+def without_ids(kb: KnowledgeBase, text: str) -> str:
+    """``text`` with references to other statements by id replaced by their titles: readers see
+    no internal ids."""
+
+    def title(m: re.Match[str]) -> str:
+        st = kb.statements.get(m.group(0))
+        return f"“{st.title.rstrip('.')}”" if st is not None else m.group(0)
+
+    return _ID_LIKE.sub(title, text)
+
+
 def _facts(text: str) -> set[str]:
     """Numbers with their unit word ("12 hours", "2 g"): what a statement states as fact."""
     return {
@@ -431,7 +445,7 @@ def compose(
     chosen = [kb.statements[s] for s in statement_ids if s in kb.statements]
 
     def text_of(st: Statement) -> str:
-        return st.patient if audience == "patient" else st.clinician
+        return without_ids(kb, st.patient if audience == "patient" else st.clinician)
 
     def note_of(st: Statement) -> str:
         note = STATUS_NOTE.get(st.status)

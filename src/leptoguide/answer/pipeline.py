@@ -30,6 +30,7 @@ from leptoguide.answer.compose import (
     is_reviewed,
     lead_share,
     select_statements,
+    without_ids,
 )
 from leptoguide.answer.computed import Computed, compute
 from leptoguide.answer.conversation import (
@@ -427,7 +428,7 @@ class QA:
             st = self.kb.statements.get(sid)
             if st is None:
                 continue
-            text = st.patient if audience == "patient" else st.clinician
+            text = without_ids(self.kb, st.patient if audience == "patient" else st.clinician)
             lines += [f"**{URGENT_LABEL[audience]}** {text} {cite([sid])}", ""]
 
     def _abstain(
