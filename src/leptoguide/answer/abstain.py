@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from leptoguide.answer.expand import Lexicon
 from leptoguide.answer.retrieve import Retrieval, Retriever, coverage
+from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import tokens
 from leptoguide.answer.vocabulary import QuestionVocabulary, Understanding
 
@@ -114,6 +115,21 @@ class AbstainConfig:
     """Ingested passages are shown only above this coverage."""
     coverage_top: int = 3
     """How many top statements the evidence gate looks at together."""
+
+    def __post_init__(self) -> None:
+        for name in (
+            "min_coverage",
+            "min_coverage_unanchored",
+            "min_cosine",
+            "min_passage_coverage",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"answer setting {name}: must be between 0 and 1, got {value}")
+        if self.coverage_top < 1:
+            raise ValueError(
+                f"answer setting coverage_top: must be 1 or more, got {self.coverage_top}"
+            )
 
 
 @dataclass
@@ -235,10 +251,12 @@ def judge(
     statements_ok = cov >= floor and (not retrieval.dense_used or cos >= config.min_cosine)
     passages_ok = pcov >= config.min_passage_coverage
     if not statements_ok and not passages_ok:
-        return Verdict(True, REASON_WEAK, round(cov * 0.5, 2), feats, "unsupported")
+        return Verdict(
+            True, REASON_WEAK, round(cov * SETTINGS.unsupported_share, 2), feats, "unsupported"
+        )
     confidence = calibrated_confidence(feats)
     if not statements_ok:
-        confidence = min(confidence, 0.4)
+        confidence = min(confidence, SETTINGS.weak_confidence_cap)
     return Verdict(False, None, confidence, feats)
 
 

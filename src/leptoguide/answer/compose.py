@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from leptoguide.answer.index import Document, Passage
 from leptoguide.answer.result import Audience, Citation
 from leptoguide.answer.retrieve import Hit
+from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import content_tokens, split_sentences
 
 if TYPE_CHECKING:
@@ -47,10 +48,6 @@ class Composition:
 
 PATIENT_TOPIC = "patient-education"
 REVIEWED = frozenset({"approved", "verified"})
-HEAD_POOL = 5
-"""The lead statement is the best-covering one among this many top hits."""
-COVERAGE_STEP = 0.05
-"""Coverage differences smaller than this do not reorder hits."""
 """Statement statuses that count as checked (anything else is shown only as a last resort)."""
 
 
@@ -71,7 +68,7 @@ def select_statements(
     kb: KnowledgeBase,
     top_k: int,
     audience: Audience = "clinician",
-    min_relative: float = 0.6,
+    min_relative: float | None = None,
     aspects: Sequence[Aspect] = (),
 ) -> list[str]:
     """The best-supported statements: the top hit plus those covering nearly as much of the question.
@@ -93,10 +90,11 @@ def select_statements(
         return any(a.form.search(text) for a in aspects)
 
     top = max(
-        usable[:HEAD_POOL],
-        key=lambda h: (round(h.coverage / COVERAGE_STEP), gives(h), -usable.index(h)),
+        usable[: SETTINGS.head_pool],
+        key=lambda h: (round(h.coverage / SETTINGS.coverage_step), gives(h), -usable.index(h)),
     )
     usable = [top] + [h for h in usable if h is not top]
+    min_relative = SETTINGS.min_relative if min_relative is None else min_relative
     best = max(h.coverage for h in usable[:3])
     qualified = [usable[0]] + [
         h for h in usable[1:] if h.coverage > 0 and h.coverage >= min_relative * best
@@ -126,7 +124,7 @@ def select_statements(
         return bool(_facts(f"{st.clinician} {st.patient}") - reviewed_facts)
 
     answering = [h for h in qualified if is_reviewed(kb.statements[h.key]) or draft_adds(h)]
-    if DROP_DRAFTS and answering:
+    if SETTINGS.drop_drafts and answering:
         qualified = answering
 
     if audience != "patient":
@@ -141,7 +139,8 @@ def select_statements(
         for hit in qualified:
             words = set(content_tokens(kb.statements[hit.key].patient))
             if all(
-                _jaccard(words, set(content_tokens(kb.statements[k.key].patient))) < 0.5
+                _jaccard(words, set(content_tokens(kb.statements[k.key].patient)))
+                < SETTINGS.duplicate_overlap
                 for k in kept
             ):
                 kept.append(hit)
@@ -267,19 +266,6 @@ DISAGREE_LABEL = {
     "clinician": "**Sources disagree here; each position is shown with its own citation.**",
     "patient": "**Experts do not all agree on this point.**",
 }
-LEAD_MAX_SENTENCES = 3
-TITLE_WEIGHT = 1.0
-"""Weight of a statement title's shared words when choosing the lead statement."""
-DROP_DRAFTS = True
-"""Leave a draft out when reviewed statements cover the question at least as well and it states
-no number they do not; drafts that stay are marked."""
-SECOND_SENTENCE_RATIO = 0.8
-"""Another statement's sentence joins the lead when it scores at least this share of the best."""
-LEAD_POOL = 3
-"""The lead comes from the best of this many top statements."""
-LEAD_SHORT_WORDS = 20
-"""A lead shorter than this many words is followed by the statement's next sentences (up to
-``LEAD_MAX_SENTENCES``): patient wordings use short sentences."""
 
 
 @dataclass(frozen=True)
@@ -335,8 +321,6 @@ ASPECTS = (
     ),
 )
 """What a question can ask for, and how a sentence that answers it looks (docs/qa.md)."""
-ASPECT_WEIGHT = 2.0
-"""A sentence that has the asked form gains this × the question's heaviest word weight."""
 
 
 def asked_aspects(question: str) -> tuple[Aspect, ...]:
@@ -347,7 +331,7 @@ def asked_aspects(question: str) -> tuple[Aspect, ...]:
 def _aspect_bonus(sentence: str, aspects: Sequence[Aspect], weights: dict[str, float]) -> float:
     if not aspects or not any(a.form.search(sentence) for a in aspects):
         return 0.0
-    return ASPECT_WEIGHT * max(weights.values(), default=1.0)
+    return SETTINGS.aspect_weight * max(weights.values(), default=1.0)
 
 
 def _stem(word: str) -> str:
@@ -392,8 +376,8 @@ def best_sentences(
     # short sentences (patient wording) are followed by the next ones until the lead says enough
     nxt = 1
     while (
-        len(chosen) < LEAD_MAX_SENTENCES
-        and sum(len(sentences[i].split()) for i in chosen) < LEAD_SHORT_WORDS
+        len(chosen) < SETTINGS.lead_max_sentences
+        and sum(len(sentences[i].split()) for i in chosen) < SETTINGS.lead_short_words
         and nxt < len(sentences)
     ):
         if nxt not in chosen:
@@ -411,7 +395,7 @@ def lead_statement(
     aspects: Sequence[Aspect] = (),
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
-    sentence plus its title (``TITLE_WEIGHT`` x the title's shared words), idf-weighted; ties go
+    sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement."""
     assert callable(text_of)
     best: tuple[float, int] | None = None
@@ -424,7 +408,7 @@ def lead_statement(
             ),
             default=0.0,
         )
-        score += TITLE_WEIGHT * _sentence_score(st.title, weights)
+        score += SETTINGS.title_weight * _sentence_score(st.title, weights)
         key = (score, -rank)
         if best is None or key > best:
             best, chosen = key, st
@@ -485,12 +469,12 @@ def compose(
         show(st)
         first, _rest = best_sentences(text_of(st), [])
         lead_parts.append(" ".join(first[:1]) + f" {cite(st)}")
-    pool = [st for st in chosen if st.id not in lead.clarify][:LEAD_POOL]
+    pool = [st for st in chosen if st.id not in lead.clarify][: SETTINGS.lead_pool]
     head = lead_statement(pool, text_of, lead.weights or {t: 1.0 for t in lead.terms}, lead.aspects)
     main = [head] if head is not None else []
     heads = main + [kb.statements[s] for s in lead.extra if s in kb.statements]
     for st in heads:
-        if len(lead_parts) >= LEAD_MAX_SENTENCES or st in shown:
+        if len(lead_parts) >= SETTINGS.lead_max_sentences or st in shown:
             continue
         sentences, rest = best_sentences(text_of(st), lead.terms, lead.weights, lead.aspects)
         if not sentences:
@@ -516,7 +500,7 @@ def compose(
         ]
         if options:
             score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))
-            if score > 0 and score >= SECOND_SENTENCE_RATIO * head_best:
+            if score > 0 and score >= SETTINGS.second_sentence_ratio * head_best:
                 show(st)
                 rest_of[st.id] = [s for j, s in enumerate(split_sentences(text_of(st))) if j != i]
                 lead_parts.append(f"{sentence} {cite(st)}{note_of(st)}")

@@ -55,6 +55,7 @@ from leptoguide.answer.index import (
 from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
+from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import content_tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
@@ -75,8 +76,6 @@ DEFAULT_TOP_K = 4
 MAX_TOP_K = 20
 MAX_QUESTION_CHARS = 2000
 MAX_PASSAGES = 2
-FOLLOW_UP_WEIGHT = 3.0
-"""In a follow-up, the follow-up's own words weigh this much more when choosing the lead."""
 
 
 @dataclass(frozen=True)
@@ -543,7 +542,9 @@ class QA:
         if retrieval.query != und.query:
             # a follow-up: its own words say what is asked now
             own = set(topic_terms(und, und.query, self.vocab))
-            weights = {t: w * (FOLLOW_UP_WEIGHT if t in own else 1.0) for t, w in weights.items()}
+            weights = {
+                t: w * (SETTINGS.follow_up_weight if t in own else 1.0) for t, w in weights.items()
+            }
         lead = Lead(
             urgent=und.red_flag_statements,
             clarify=und.clarify_statements,
@@ -574,7 +575,9 @@ class QA:
                 bool(aspects) and not any(a.form.search(comp.lead) for a in aspects)
             )
             confidence = calibrated_confidence(verdict.features)
-            answer.confidence = confidence if statements_ok else min(confidence, 0.4)
+            answer.confidence = (
+                confidence if statements_ok else min(confidence, SETTINGS.weak_confidence_cap)
+            )
         answer.citations = comp.citations
         answer.statements = comp.statements
         answer.warnings = comp.warnings
