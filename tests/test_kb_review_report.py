@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_inprocess import run_cli
 from leptoguide.knowledge.loader import default_data_dir, get_knowledge
 from leptoguide.render.review_report import packets, render_review_report, users_of
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "leptoguide", *args], capture_output=True, text=True, check=False
-    )
+    """``leptoguide ARGS`` in process (tests/cli_inprocess.py)."""
+    return run_cli(*args)
 
 
 def test_packet_lists_every_statement_with_sources_status_and_rules() -> None:
