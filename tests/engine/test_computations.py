@@ -11,19 +11,14 @@ import pytest
 from leptoguide.engine import classification, csf, dosing, risk, schedule
 from leptoguide.engine.facts import Facts, FactValue
 from leptoguide.engine.units import convert
-from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Regimen
 from leptoguide.policy import Policy, load_policy
 
 
 @pytest.fixture(scope="module")
-def shipped() -> KnowledgeBase:
-    return get_knowledge()
-
-
-@pytest.fixture(scope="module")
-def policy(shipped: KnowledgeBase) -> Policy:
-    return load_policy(shipped)
+def policy(shipped_kb: KnowledgeBase) -> Policy:
+    return load_policy(shipped_kb)
 
 
 def facts(**values: Any) -> Facts:
@@ -160,7 +155,7 @@ def test_eano_classification(
     certainty: str,
     typ: str,
     unverified: bool,
-    shipped: KnowledgeBase,
+    shipped_kb: KnowledgeBase,
     policy: Policy,
 ) -> None:
     f = facts(
@@ -170,16 +165,16 @@ def test_eano_classification(
         mri_lm_pattern=mri,
         typical_lm_signs=signs,
     )
-    res = classification.classify(f, shipped.classifications["eano-esmo-lm"], policy)
+    res = classification.classify(f, shipped_kb.classifications["eano-esmo-lm"], policy)
     assert (res.certainty, res.type, res.unverified) == (certainty, typ, unverified)
     if unverified:
         assert any("unverified" in r for r in res.reasons)
 
 
 def test_classification_not_applicable_without_lm_context(
-    shipped: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
-    table = shipped.classifications["eano-esmo-lm"]
+    table = shipped_kb.classifications["eano-esmo-lm"]
     assert classification.classify(facts(lm_context=False), table, policy).certainty == (
         "not_applicable"
     )
@@ -222,8 +217,8 @@ def test_nccn_provisional_good_and_poor_stays_decisive() -> None:
     assert not risk.stratify(facts(**GOOD), 60, 2, 4).provisional
 
 
-def test_csf_patterns(shipped: KnowledgeBase, policy: Policy) -> None:
-    table = shipped.scores["csf-pattern"]
+def test_csf_patterns(shipped_kb: KnowledgeBase, policy: Policy) -> None:
+    table = shipped_kb.scores["csf-pattern"]
 
     def pattern(f: Facts) -> str | None:
         got = csf.profile(f, table, policy)
@@ -247,9 +242,9 @@ def test_csf_patterns(shipped: KnowledgeBase, policy: Policy) -> None:
 
 
 def test_traumatic_tap_correction_uses_policy_ratio(
-    shipped: KnowledgeBase, policy: Policy, tmp_path: Path
+    shipped_kb: KnowledgeBase, policy: Policy, tmp_path: Path
 ) -> None:
-    table = shipped.scores["csf-pattern"]
+    table = shipped_kb.scores["csf-pattern"]
     f = facts(csf_wbc=20, csf_rbc=7000, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.3)
     got = csf.profile(f, table, policy)
     assert got is not None and got.values.wbc_corrected == 10.0
@@ -257,6 +252,6 @@ def test_traumatic_tap_correction_uses_policy_ratio(
     site.write_text(
         "policy:\n  id: site-tap\n  title: Site\n  values:\n    traumatic-tap-rbc-per-wbc: 1000\n"
     )
-    other = load_policy(shipped, site)
+    other = load_policy(shipped_kb, site)
     got = csf.profile(f, table, other)
     assert got is not None and got.values.wbc_corrected == 13.0

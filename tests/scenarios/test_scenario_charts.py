@@ -14,17 +14,12 @@ import yaml
 from leptoguide.case import Case
 from leptoguide.engine import assess
 from leptoguide.intake import read_path
-from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import load_policy
 
 HERE = Path(__file__).parent / "charts"
 CHARTS: list[dict[str, Any]] = yaml.safe_load((HERE / "expected.yaml").read_text())["charts"]
 AT = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def real_kb() -> KnowledgeBase:
-    return get_knowledge()
 
 
 def test_at_least_sixty_charts() -> None:
@@ -39,8 +34,8 @@ def _fact(case: Case, concept: str) -> Any:
 
 
 @pytest.mark.parametrize("spec", CHARTS, ids=[Path(c["file"]).stem for c in CHARTS])
-def test_chart_reads_every_expected_fact(real_kb: KnowledgeBase, spec: dict[str, Any]) -> None:
-    case = read_path(HERE / spec["file"], kb=real_kb)
+def test_chart_reads_every_expected_fact(shipped_kb: KnowledgeBase, spec: dict[str, Any]) -> None:
+    case = read_path(HERE / spec["file"], kb=shipped_kb)
     for concept, value in (spec.get("facts") or {}).items():
         obs = _fact(case, concept)
         assert obs.status == "ok" and obs.value == value, (concept, obs)
@@ -79,10 +74,10 @@ def test_chart_reads_every_expected_fact(real_kb: KnowledgeBase, spec: dict[str,
     ids=[Path(c["file"]).stem for c in CHARTS if "classification" in c],
 )
 def test_lm_from_narrative_reports_is_classified(
-    real_kb: KnowledgeBase, spec: dict[str, Any]
+    shipped_kb: KnowledgeBase, spec: dict[str, Any]
 ) -> None:
-    case = read_path(HERE / spec["file"], kb=real_kb)
-    result: Any = assess(case, kb=real_kb, policy=load_policy(real_kb), at=AT).to_dict()
+    case = read_path(HERE / spec["file"], kb=shipped_kb)
+    result: Any = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=AT).to_dict()
     got = result["classification"]
     want = spec["classification"]
     assert (got["certainty"], got["type"]) == (want["certainty"], want["type"]), got
