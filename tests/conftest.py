@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from cdsutil import free_port
 from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
@@ -54,6 +55,24 @@ def _leptoguide_home(
     ):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_password_hasher() -> Iterator[PasswordHasher]:
+    """Argon2 with its lightest parameters inside this test process; yields the production hasher.
+
+    Hashing and checking go through the same code, only cheaper: a production-strength argon2 hash
+    or check costs about 0.2 s of CPU and the web and API tests make hundreds. Servers the tests
+    start as processes keep the production parameters, and test_store_web.py checks them.
+    """
+    from leptoguide.store import accounts
+
+    light = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    production = accounts._hasher
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", light)
+        patch.setattr(accounts, "_DUMMY_HASH", light.hash(uuid.uuid4().hex))
+        yield production
 
 
 def _pg_bin() -> Path | None:
