@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from intake_helpers import LOINC, bundle, dumps, obs, qty
 
+from intake_helpers import LOINC, bundle, dumps, obs, qty
 from leptoguide.case import Case
 from leptoguide.intake import read_input
 from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
