@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,7 +19,7 @@ from leptoguide.knowledge.loader import load_knowledge
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _qa_eval():  # type: ignore[no-untyped-def]
+def _qa_eval() -> ModuleType:
     spec = importlib.util.spec_from_file_location("qa_eval", ROOT / "benchmarks" / "qa_eval.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web_helpers import Site, build_app
 
 from leptoguide.knowledge.loader import get_knowledge
+from web_helpers import Site, build_app
 
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -171,7 +171,9 @@ def test_login_next_is_local_only(site: Site, users: dict[str, str]) -> None:
     assert resp.headers["location"] == "/"
 
 
-def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str]) -> None:
+def test_review_moves_draft_and_history_shows(
+    app: FastAPI, site: Site, users: dict[str, str]
+) -> None:
     sid = _draft_id()
     site.login("clinician1", users["clinician"])
     resp = site.post(
@@ -202,9 +204,7 @@ def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str])
     site.post("/logout")
     from leptoguide.store.accounts import add_user
 
-    add_user(
-        site.client.app.state.leptoguide_web.db, "reviewer2", "reviewer-password-456", "reviewer"
-    )
+    add_user(app.state.leptoguide_web.db, "reviewer2", "reviewer-password-456", "reviewer")
     site.login("reviewer2", "reviewer-password-456")
     page = site.get(f"/kb/statements/{sid}").text
     version = re.search(r'name="version" value="(\d+)"', page)
