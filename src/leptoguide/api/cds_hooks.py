@@ -410,7 +410,9 @@ def router() -> APIRouter:
     ) -> JSONResponse:
         auth = await authenticate(request, authorization)
         state: ServiceState = request.app.state.leptoguide
-        return JSONResponse(discovery(state.kb), headers=auth.headers())
+        return JSONResponse(
+            state.derived("discovery", lambda: discovery(state.kb)), headers=auth.headers()
+        )
 
     @r.post(
         "/cds-services/{service_id}",
@@ -430,7 +432,9 @@ def router() -> APIRouter:
         body = await read_body(request, CdsRequest)
         state: ServiceState = request.app.state.leptoguide
         _check_context(service, body)
-        templates = prefetch_templates(state.kb, service.hook)
+        templates = state.derived(
+            f"prefetch:{service.hook}", lambda: prefetch_templates(state.kb, service.hook)
+        )
         prefetch, unusable = await resolve_prefetch(state, body, templates)
         base = state.public_base(str(request.base_url))
         result = await run_in_threadpool(

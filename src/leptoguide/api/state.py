@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from leptoguide.api.jwt_auth import JwtVerifier, load_issuers
 from leptoguide.assessment import Assessment
@@ -23,6 +24,8 @@ from leptoguide.store.db import Database
 
 log = logging.getLogger("leptoguide.api")
 
+_T = TypeVar("_T")
+
 
 @dataclass
 class ServiceState:
@@ -32,6 +35,7 @@ class ServiceState:
     db: Database
     audit: AuditLog
     verifier: JwtVerifier
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, *, kb: KnowledgeBase | None = None) -> ServiceState:
@@ -50,6 +54,15 @@ class ServiceState:
 
         verifier = JwtVerifier(settings, issuers, claim)
         return cls(settings, kb, policy, db, audit, verifier)
+
+    def derived(self, key: str, build: Callable[[], _T]) -> _T:
+        """A value computed once per process from the knowledge and policy (both fixed for the
+        process's life), e.g. a hook's prefetch templates: built on first use, then reused."""
+        try:
+            value: _T = self._derived[key]
+        except KeyError:
+            value = self._derived[key] = build()
+        return value
 
     def assess(self, case: Case, *, at: dt.datetime | None, audience: str) -> Assessment:
         """Run the engine (site policy stays server-side)."""
