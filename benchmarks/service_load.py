@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -55,6 +56,7 @@ from service_cases import hook_request, realistic_order_sign  # noqa: E402
 
 QUESTION = "What platelet count is needed before a lumbar puncture?"
 PID = "p-real"
+PG: ThrowawayPostgres | None = None
 HOOK_PATH = "/cds-services/leptoguide-{hook}"
 
 
@@ -87,6 +89,49 @@ def _children(pid: int) -> list[int]:
     return kids + [g for k in kids for g in _children(k)]
 
 
+class ThrowawayPostgres:
+    """``--database postgres``: a PostgreSQL cluster of the system's server binaries in a
+    temporary directory on a free loopback port, with production durability (fsync and
+    synchronous_commit on); a fresh database per server run."""
+
+    def __init__(self) -> None:
+        import glob
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))  # fmt: skip
+        if not found:
+            raise SystemExit("--database postgres needs /usr/lib/postgresql/*/bin (PostgreSQL)")
+        self.bin = Path(found[-1]).parent
+        self.root = Path(tempfile.mkdtemp(prefix="leptoguide-bench-pg-"))
+        self.sudo: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            self.sudo = ["runuser", "-u", "postgres", "--"]
+        self.port = _free_port()
+        data = self.root / "data"
+        subprocess.run([*self.sudo, str(self.bin / "initdb"), "-D", str(data), "-U", "postgres",
+                        "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)  # fmt: skip
+        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c max_connections=200"
+        subprocess.run([*self.sudo, str(self.bin / "pg_ctl"), "-D", str(data), "-l",
+                        str(self.root / "log"), "-o", opts, "-w", "start"],
+                       check=True, capture_output=True)  # fmt: skip
+
+    def database(self) -> str:
+        import uuid
+
+        import psycopg
+
+        name = "bench_" + uuid.uuid4().hex[:8]
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres",
+                             autocommit=True) as conn:  # fmt: skip
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        subprocess.run([*self.sudo, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"),
+                        "-m", "fast", "-w", "stop"], capture_output=True)  # fmt: skip
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f} / {five:.2f}"
@@ -96,6 +141,8 @@ class Server:
     """A real ``leptoguide serve`` in a temporary state directory, ready and idle on return."""
 
     def __init__(self, workers: int = 1, database: str | None = None, *, jwt: bool = False) -> None:
+        if database == "postgres":
+            database = PG.database() if PG is not None else None
         self.home = Path(tempfile.mkdtemp(prefix="leptoguide-bench-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -106,22 +153,24 @@ class Server:
             extra += ["--trusted-issuers", str(write_issuers(self.home / "issuers", self.key))]
         env = {**os.environ, "LEPTOGUIDE_HOME": str(self.home)}
         env.pop("LEPTOGUIDE_PUBLIC_URL", None)  # serve sets http://127.0.0.1:PORT on loopback
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(
             [str(exe), "serve", "--port", str(self.port), "--log-level", "warning", *extra],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
+        deadline, ready = time.time() + 120, False
+        while not ready and time.time() < deadline and self.proc.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                ready = httpx.get(self.url + "/readyz", timeout=1).status_code == 200
+            if not ready:
                 time.sleep(0.2)
-        else:
+        if not ready:
+            self.log.seek(0)
+            tail = self.log.read().decode(errors="replace")[-2000:]
             self.stop()
-            raise SystemExit("server did not become ready")
+            raise SystemExit(f"server did not become ready:\n{tail}")
         self.wait_idle()
 
     def wait_idle(self, timeout: float = 120) -> None:
@@ -143,6 +192,7 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
+        self.log.close()
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -495,7 +545,9 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,8", help="comma-separated (default 1,8)")
     ap.add_argument("--generator", choices=["auto", "wrk", "httpx"], default="auto")
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
-    ap.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temporary directory)")
+    ap.add_argument("--database",
+                    help="SQLAlchemy URL, or 'postgres' for a throwaway local PostgreSQL cluster "
+                    "(default: SQLite in a temporary directory)")  # fmt: skip
     ap.add_argument("--jwt", action="store_true",
                     help="trusted issuer configured; every hook call carries a fresh ES384 JWT")  # fmt: skip
     ap.add_argument("--only", help="comma-separated endpoints (/healthz,order-sign,...)")
@@ -512,6 +564,17 @@ def main() -> None:
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "httpx"
     db = "PostgreSQL" if args.database else "SQLite"
+    global PG
+    if args.database == "postgres":
+        PG = ThrowawayPostgres()
+    try:
+        _main(args, generator, db)
+    finally:
+        if PG is not None:
+            PG.stop()
+
+
+def _main(args: argparse.Namespace, generator: str, db: str) -> None:
     print(f"load average (1 / 5 min) at start: {load()}; {os.cpu_count()} CPUs")
     if args.stages:
         res = stages(args.stages)
@@ -530,16 +593,15 @@ def main() -> None:
         for k, v in cpu.items():
             print(f"  {k:<14} {v:7.2f}  ({cpu['/healthz'] / v:6.1%} of /healthz throughput)")
     elif args.scaling:
-        rows = []
+        sign: dict[int, float] = {}
         for w in (1, 2):
-            print(f"{w} worker(s), {db}, load at start {load()}", file=sys.stderr)
-            for r in run(args.duration, generator, (8,), workers=w, database=args.database,
-                         jwt=args.jwt, only=("/healthz", "order-sign"),
-                         max_rps=args.max_rps):  # fmt: skip
-                rows.append(
-                    {**r, "endpoint": f"{r['endpoint']} ({w} worker{'s' if w > 1 else ''})"}
-                )
-        print(table(rows))
+            rows = run(args.duration, generator, (8,), workers=w, database=args.database,
+                       jwt=args.jwt, only=("/healthz", "order-sign"),
+                       max_rps=args.max_rps)  # fmt: skip
+            print(f"{w} worker(s), {db}, load at end of the run {load()}")
+            print(table(rows))
+            sign[w] = next(r["rps"] for r in rows if r["endpoint"] == "order-sign")
+        print(f"order-sign throughput, 2 workers / 1 worker: {sign[2] / sign[1]:.2f}x")
     else:
         conc = tuple(int(c) for c in args.concurrency.split(","))
         only = tuple(args.only.split(",")) if args.only else None

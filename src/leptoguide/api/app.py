@@ -18,6 +18,7 @@ from leptoguide.api.responses import SafeJSONResponse
 from leptoguide.api.rest import AUDIT_HEADER
 from leptoguide.api.rest_auth import document_security, log_api_security
 from leptoguide.api.state import ServiceState
+from leptoguide.api.system_actions import check_system_actions
 from leptoguide.errors import InputError
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.settings import Settings
@@ -60,6 +61,7 @@ def check_security(settings: Settings, issuer_count: int) -> None:
 def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the app: migrate the database, load knowledge and policy, mount every router."""
     settings = settings or Settings.from_env()
+    check_system_actions(settings.cds_system_actions)
     state = ServiceState.build(settings, kb=kb)
     check_security(settings, len(state.verifier.issuers))
     app = FastAPI(

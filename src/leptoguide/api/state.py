@@ -10,7 +10,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
 
 from leptoguide.api.jwt_auth import JwtVerifier, load_issuers
 from leptoguide.assessment import Assessment
@@ -103,3 +105,13 @@ class ServiceState:
     def public_base(self, request_base: str) -> str:
         """The external base URL for links (configured, else the request's)."""
         return (self.settings.public_url or request_base).rstrip("/")
+
+
+def service_state(request: Request) -> ServiceState:
+    """FastAPI dependency: the process's :class:`ServiceState` (set by ``create_app``)."""
+    state: ServiceState = request.app.state.leptoguide
+    return state
+
+
+State = Annotated[ServiceState, Depends(service_state)]
+"""A handler parameter typed ``State`` receives the process's :class:`ServiceState`."""
