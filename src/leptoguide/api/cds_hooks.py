@@ -31,6 +31,7 @@ from leptoguide.api.cds_request import Dropped, assemble, read_case
 from leptoguide.api.errors import ApiError, error_responses
 from leptoguide.api.fhir_client import FhirUnavailable, fetch_prefetch
 from leptoguide.api.jwt_auth import AuthResult
+from leptoguide.api.report_results import fetch_report_results, sent_reports
 from leptoguide.api.responses import SafeJSONResponse as JSONResponse
 from leptoguide.api.rest_auth import Clinician
 from leptoguide.api.state import ServiceState, State
@@ -477,6 +478,15 @@ def router() -> APIRouter:
             f"prefetch:{service.hook}", lambda: prefetch_templates(state.kb, service.hook)
         )
         prefetch, unusable = await resolve_prefetch(state, body, templates)
+        prefetch = await fetch_report_results(
+            body.fhirServer,
+            body.fhirAuthorization.model_dump() if body.fhirAuthorization else None,
+            prefetch,
+            body.context,
+            reports=sent_reports(body.prefetch, templates),
+            timeout=state.settings.fhir_timeout_seconds,
+            max_bytes=state.settings.fhir_max_response_bytes,
+        )
         base = state.public_base(str(request.base_url))
         result = await run_in_threadpool(
             run_hook, state, service, body, prefetch, base, auth, unusable
