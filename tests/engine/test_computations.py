@@ -232,3 +232,43 @@ def test_traumatic_tap_correction_uses_policy_ratio() -> None:
         csf.profile(f, {**CSF, "traumatic-tap-rbc-per-wbc": 1000})["values"]["wbc_corrected"]
         == 13.0
     )  # type: ignore[index]
+
+
+def test_csf_pattern_bands_are_the_scoring() -> None:
+    """The ranges a picture draws give exactly the points the scoring gives (same policy values)."""
+    bands = csf.pattern_bands(CSF)
+    assert {b.pattern for b in bands} == set(csf.PATTERNS)
+    serum = 5.0
+    checked = 0
+    for wbc in (3, 5, 6, 99, 100, 2000):
+        for cells in (
+            ("csf_neutrophils_pct", 10),
+            ("csf_neutrophils_pct", 50),
+            ("csf_lymphocytes_pct", 49),
+            ("csf_lymphocytes_pct", 80),
+        ):
+            for ratio in (0.1, 0.3, 0.45, 0.5, 0.8):
+                for protein in (0.4, 1.0, 2.5):
+                    values = {
+                        "csf-wbc-corrected": float(wbc),
+                        cells[0].replace("_", "-"): float(cells[1]),
+                        "csf-glucose-ratio": ratio,
+                        "csf-protein": protein,
+                    }
+                    f = facts(
+                        csf_wbc=wbc,
+                        csf_glucose=ratio * serum,
+                        serum_glucose=serum,
+                        csf_protein=protein,
+                        **{cells[0]: cells[1]},
+                    )
+                    result = csf.profile(f, CSF)
+                    assert result is not None
+                    got = {d["pattern"]: d["score"] for d in result["differential"]}
+                    expected = {k: 0 for k in csf.PATTERNS}
+                    for b in bands:
+                        if b.measure in values and b.contains(values[b.measure]):
+                            expected[b.pattern] += b.points
+                    assert got == {k: v for k, v in expected.items() if v >= 2}, values
+                    checked += 1
+    assert checked == 6 * 4 * 5 * 3

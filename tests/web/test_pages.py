@@ -536,3 +536,51 @@ def test_open_access_sources_link_to_their_full_text(site: Site) -> None:
     )
     html = site.get(f"/kb/statements/{st.id}").text
     assert f'href="https://pmc.ncbi.nlm.nih.gov/articles/{src.pmcid}/"' in html
+
+
+def _upload(site: Site, name: str, raw: bytes, at: str) -> str:
+    resp = site.client.post(
+        "/assess/upload",
+        data={"csrf_token": site.csrf, "at": at},
+        files={"bundle": (name, raw, "application/octet-stream")},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:800]
+    return str(resp.headers["location"])
+
+
+def test_assessment_page_draws_csf_patterns_and_lab_trends(
+    site: Site, users: dict[str, str]
+) -> None:
+    site.login("clinician1", users["clinician"])
+    site.get("/assess")
+    root = Path(__file__).resolve().parents[2]
+    tb = (root / "examples/fhir/tb-meningitis-csf.json").read_bytes()
+    page = site.get(_upload(site, "tb.json", tb, "2026-11-18T12:00")).text
+    figure = re.search(r'<figure class="chart" id="chart-csf-patterns">.*?</figure>', page, re.S)
+    assert figure, "CSF picture missing"
+    assert re.search(
+        r'<img src="data:image/svg\+xml;base64,[^"]+" alt="CSF values[^"]+">', figure[0]
+    )
+    assert "Closest pattern: tuberculous (TB)." in figure[0]
+    assert "Lab trends" not in page  # one value of each lab: nothing to trend
+    case = {
+        "date": "2026-11-20T06:10:00Z",
+        "labs": [
+            {"test": "platelets", "value": 120, "unit": "10*9/L", "time": "2026-11-14T07:00:00Z"},
+            {"test": "platelets", "value": 42, "unit": "10*9/L", "time": "2026-11-20T05:00:00Z"},
+            {"test": "INR", "value": 1.0, "time": "2026-11-15T07:00:00Z"},
+            {"test": "INR", "value": 1.3, "time": "2026-11-19T07:00:00Z"},
+        ],
+        "orders": [{"type": "lumbar-puncture"}],
+    }
+    site.get("/assess")
+    url = _upload(site, "case.json", json.dumps(case).encode(), "2026-11-20T06:10")
+    page = site.get(url).text
+    assert '<h2 id="trends-heading">Lab trends</h2>' in page
+    for fact in ("platelets", "inr"):
+        figure = re.search(
+            rf'<figure class="chart" id="chart-trend-{fact}">.*?</figure>', page, re.S
+        )
+        assert figure and 'alt="Trend of ' in figure[0] and "site policy" in figure[0]
+    assert "chart-csf-patterns" not in page

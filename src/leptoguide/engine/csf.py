@@ -7,11 +7,15 @@ drove it. Cut-offs are policy parameters (cited), not constants here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from leptoguide.engine.facts import Context, Facts, FactValue, missing
 
 PATTERNS = ("bacterial", "tuberculous", "fungal", "viral", "neoplastic")
+PREDOMINANCE_PCT = 50.0
+"""A differential count at or above this share (%) makes that cell type predominant."""
 
 
 def profile(facts: Facts, p: dict[str, float]) -> dict[str, Any] | None:
@@ -49,9 +53,9 @@ def profile(facts: Facts, p: dict[str, float]) -> dict[str, Any] | None:
     lymph = facts.get("csf-lymphocytes-pct")
     predominant = None
     if neut.usable:
-        predominant = "neutrophils" if neut.value >= 50 else "lymphocytes"
+        predominant = "neutrophils" if neut.value >= PREDOMINANCE_PCT else "lymphocytes"
     elif lymph.usable:
-        predominant = "lymphocytes" if lymph.value >= 50 else "neutrophils"
+        predominant = "lymphocytes" if lymph.value >= PREDOMINANCE_PCT else "neutrophils"
     if predominant:
         values["predominant"] = predominant
     cyto = facts.get("csf-cytology")
@@ -168,3 +172,123 @@ def derive(ctx: Context, facts: Facts) -> None:
         if ratio is not None
         else missing("csf-glucose-ratio", note="CSF or serum glucose missing")
     )
+
+
+# --- the patterns as bands (what a picture draws) ------------------------------------------------
+
+PARAMETERS = (
+    "traumatic-tap-rbc-per-wbc",
+    "csf-wbc-normal-max",
+    "csf-wbc-bacterial-min",
+    "csf-glucose-ratio-low",
+    "csf-glucose-ratio-very-low",
+    "csf-protein-high",
+)
+"""The policy values the scoring reads."""
+
+
+@dataclass(frozen=True)
+class Band:
+    """Where a measure scores a point (or more) for a pattern: ``low``/``high`` bounds (None =
+    open), whether each bound is included, and the policy values that set them."""
+
+    pattern: str
+    measure: str
+    low: float | None
+    high: float | None
+    low_inclusive: bool
+    high_inclusive: bool
+    points: int
+    bounds: tuple[str, ...]
+
+    def contains(self, value: float) -> bool:
+        if self.low is not None and (
+            value < self.low or (value == self.low and not self.low_inclusive)
+        ):
+            return False
+        return not (
+            self.high is not None
+            and (value > self.high or (value == self.high and not self.high_inclusive))
+        )
+
+
+MEASURES = (
+    "csf-wbc-corrected",
+    "csf-neutrophils-pct",
+    "csf-lymphocytes-pct",
+    "csf-glucose-ratio",
+    "csf-protein",
+)
+"""The fact each band is about, in the order a picture shows them."""
+
+
+def pattern_bands(p: Mapping[str, float]) -> list[Band]:
+    """The ranges in which :func:`profile` gives each pattern points, from the same policy values.
+
+    The neoplastic pattern has no glucose band (the scoring does not use glucose for it), and
+    positive cytology, Gram stain or culture, which outweigh every band, are not ranges.
+    """
+    normal, bact = p["csf-wbc-normal-max"], p["csf-wbc-bacterial-min"]
+    low, very_low, high = (
+        p["csf-glucose-ratio-low"],
+        p["csf-glucose-ratio-very-low"],
+        p["csf-protein-high"],
+    )
+    cut = PREDOMINANCE_PCT
+    lymphocytic = ("viral", "tuberculous", "fungal", "neoplastic")
+    out = [
+        Band(
+            "bacterial", "csf-wbc-corrected", bact, None, True, False, 1, ("csf-wbc-bacterial-min",)
+        ),
+        Band("bacterial", "csf-neutrophils-pct", cut, None, True, False, 1, ()),
+        Band("bacterial", "csf-lymphocytes-pct", None, cut, False, False, 1, ()),
+        Band(
+            "bacterial", "csf-glucose-ratio", None, low, False, False, 1, ("csf-glucose-ratio-low",)
+        ),
+        Band("bacterial", "csf-protein", high, None, False, False, 1, ("csf-protein-high",)),
+    ]
+    for k in lymphocytic:
+        out += [
+            Band(
+                k,
+                "csf-wbc-corrected",
+                normal,
+                bact,
+                False,
+                False,
+                1,
+                ("csf-wbc-normal-max", "csf-wbc-bacterial-min"),
+            ),
+            Band(k, "csf-neutrophils-pct", None, cut, False, False, 1, ()),
+            Band(k, "csf-lymphocytes-pct", cut, None, True, False, 1, ()),
+        ]
+    out += [
+        Band(
+            "tuberculous",
+            "csf-glucose-ratio",
+            None,
+            very_low,
+            False,
+            False,
+            2,
+            ("csf-glucose-ratio-very-low",),
+        ),
+        Band(
+            "tuberculous",
+            "csf-glucose-ratio",
+            very_low,
+            low,
+            True,
+            False,
+            1,
+            ("csf-glucose-ratio-very-low", "csf-glucose-ratio-low"),
+        ),
+        Band("fungal", "csf-glucose-ratio", None, low, False, False, 1, ("csf-glucose-ratio-low",)),
+        Band("viral", "csf-glucose-ratio", low, None, True, False, 1, ("csf-glucose-ratio-low",)),
+        Band("viral", "csf-protein", None, high, False, True, 1, ("csf-protein-high",)),
+    ]
+    out += [
+        Band(k, "csf-protein", high, None, False, False, 1, ("csf-protein-high",))
+        for k in ("tuberculous", "fungal", "neoplastic")
+    ]
+    return out
