@@ -584,3 +584,61 @@ def test_assessment_page_draws_csf_patterns_and_lab_trends(
         )
         assert figure and 'alt="Trend of ' in figure[0] and "site policy" in figure[0]
     assert "chart-csf-patterns" not in page
+
+
+def _main(html: str) -> str:
+    m = re.search(r"<main[^>]*>(.*)</main>", html, re.S)
+    assert m
+    return m.group(1)
+
+
+def test_patient_pages_answer_from_cited_statements_only(site: Site) -> None:
+    """Every paragraph of a patient page's answer is a statement's patient text with its
+    citation marks; the page says truthfully how many answers are verified or draft."""
+    from leptoguide.web.patient import page_definitions, page_parts
+
+    kb = get_knowledge()
+    for p in page_definitions():
+        html = site.get(f"/patients/{p.id}").text
+        main = _main(html)
+        parts = page_parts(p, kb)
+        assert parts.main, p.id
+        for para in re.findall(r'<section class="patient-item"[^>]*>.*?<p>(.*?)</p>', main, re.S):
+            assert 'class="cite"' in para, (p.id, para[:80])
+        shown = parts.all()
+        for st in shown:
+            text = st.patient.replace("'", "&#39;").replace('"', "&#34;")
+            assert text in main, (p.id, st.id)
+        statuses = [st.status for st in shown]
+        summary = re.search(r'<p class="status-summary">(.*?)</p>', main, re.S)
+        assert summary, p.id
+        for status in ("verified", "draft"):
+            n = statuses.count(status)
+            assert (f"{n} {status} (" in summary.group(1)) == (n > 0), (p.id, summary.group(1))
+        assert "Not all are approved by a doctor at this hospital." in summary.group(1)
+        drafts = [st for st in shown if st.status == "draft"]
+        assert main.count("status-draft") >= len(drafts)
+        if p.urgent:
+            urgent = re.search(r'<aside class="notice urgent"[^>]*>(.*?)</aside>', main, re.S)
+            assert urgent and 'class="cite"' in urgent.group(1)
+    index = _main(site.get("/patients").text)
+    assert "emergency number" not in index  # no uncited advice: the index links to the page
+
+
+def test_topic_currency_on_clinician_and_patient_pages(site: Site) -> None:
+    kb = get_knowledge()
+    csf = kb.topics["csf"]
+    lit = f"{csf.literature_reviewed_through.day} {csf.literature_reviewed_through:%b %Y}"
+    upd = f"{csf.last_updated.day} {csf.last_updated:%b %Y}"
+
+    def currency(html: str) -> str:
+        m = re.search(r'<div class="currency meta" role="note">(.*?)</div>', html, re.S)
+        assert m, "no currency line"
+        text = re.sub(r"<[^>]+>", "", m.group(1))
+        assert f"Literature reviewed through {lit}" in text and f"last updated {upd}" in text
+        return text
+
+    assert "CSF" in currency(site.get("/kb?topic=csf").text)
+    assert "CSF" in currency(site.get("/kb/statements/csf-profile-bacterial").text)
+    currency(site.get("/patients/tests").text)
+    assert '<div class="currency' not in site.get("/kb").text  # no topic chosen, no date claimed

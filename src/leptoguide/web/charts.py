@@ -517,8 +517,7 @@ def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any]) -> Chart | None:
         f"{lead}. "
         + ". ".join(sentences)
         + ". Darker bars count double. A positive cytology, Gram stain or culture outweighs"
-        " these ranges."
-        + (f" {best}" if best else "")
+        " these ranges." + (f" {best}" if best else "")
     )
     alt = (
         "CSF values against the typical patterns"
