@@ -105,7 +105,7 @@ def test_show_unknown_id_is_one_clear_line() -> None:
     assert "no-such-thing" in out.stderr
 
 
-def test_sources_stale_lists_overdue_seed_pages() -> None:
+def test_sources_stale_lists_overdue_patient_pages() -> None:
     out = run("kb", "sources", "--stale", env={"COLUMNS": "250"})
     assert out.returncode == 0
     flat = " ".join(out.stdout.split())

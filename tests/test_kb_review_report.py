@@ -112,7 +112,7 @@ def test_claim_checks_name_the_public_page_and_stay_out_of_rules() -> None:
     kb = get_knowledge()
     claims = {s.id for s in kb.statements.values() if s.kind == "claim-check"}
     assert "ceftriaxone-dose-claim-ai-answer" in claims
-    assert "kps-70-seed-claim-unsupported" in claims
+    assert "droracle-ai-answer-kps-70-claim" in claims
     for sid in claims:
         st = kb.statements[sid]
         assert st.about_claim in {c.source for c in st.sources}, sid

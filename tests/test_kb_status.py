@@ -111,3 +111,56 @@ def test_site_approval_overrides_file_status_but_not_upwards_for_others() -> Non
     partly = dict(approved)
     partly[rule.cites[0]] = "in_review"
     assert kb.status_of(rule.cites, partly) == "in_review"
+
+
+def _status_doc() -> str:
+    return (Path(__file__).resolve().parents[1] / "docs" / "knowledge-status.md").read_text()
+
+
+def test_status_doc_counts_match_the_data() -> None:
+    """docs/knowledge-status.md states the counts the knowledge files hold today."""
+    import re
+    from collections import Counter
+
+    kb = get_knowledge()
+    doc = _status_doc()
+    for label, records in (
+        ("Statements", kb.statements),
+        ("Rules", kb.rules),
+        ("Regimens", kb.regimens),
+    ):
+        counts = Counter(r.status for r in records.values())
+        row = rf"\| {label} \| {counts['verified']} \| {counts['draft']} \| {len(records)} \|"
+        assert re.search(row, doc), f"docs/knowledge-status.md: {label} row should read {row}"
+
+
+def test_status_doc_lists_what_critical_and_warning_rules_cite() -> None:
+    """The table of statements behind critical and warning rules is recomputed from the data."""
+    import re
+
+    kb = get_knowledge()
+    cited = kb.cited_by_severity()
+    assert cited and set(cited) <= set(kb.statements)
+    unchecked = [sid for sid in cited if kb.statements[sid].status != "verified"]
+    doc = _status_doc()
+    expected = {
+        "Statements cited by critical or warning rules": len(cited),
+        "`verified`": len(cited) - len(unchecked),
+        r"`draft` \(still to verify\)": len(unchecked),
+    }
+    for label, n in expected.items():
+        assert re.search(rf"\| {label} \| {n} \|", doc), f"docs/knowledge-status.md: {label} = {n}"
+    listed = re.search(r"^Still draft: (.*)\.$", doc, re.MULTILINE)
+    assert listed, "docs/knowledge-status.md lacks the 'Still draft:' line"
+    assert re.findall(r"`([a-z0-9-]+)`", listed.group(1)) == unchecked
+
+
+def test_cited_by_severity_includes_suggestion_citations() -> None:
+    kb = get_knowledge()
+    cited = set(kb.cited_by_severity())
+    for rule in kb.rules.values():
+        if rule.severity in ("critical", "warning"):
+            assert set(rule.cites) <= cited
+            for suggestion in rule.suggestions:
+                assert set(suggestion.cites) <= cited
+    assert set(kb.cited_by_severity(("info",))) - cited, "info rules cite statements of their own"

@@ -250,7 +250,8 @@ def test_adult_tbm_is_9_to_12_months_with_weight_doses(kb: KnowledgeBase, policy
 
 def test_adult_tbm_with_hiv_names_art_timing(kb: KnowledgeBase, policy: Policy) -> None:
     f = finding(run(kb, policy, tbm(35, 60, "hiv")), "tb-meningitis-regimen")
-    assert "ART is delayed until 4-8 weeks" in f.detail
+    assert "delaying ART until 4-8 weeks after TB treatment starts may be considered" in f.detail
+    assert "tbm-art-timing-hiv-adults" in cited(f)
 
 
 def test_child_tbm_with_hiv_excludes_the_short_regimen(kb: KnowledgeBase, policy: Policy) -> None:

@@ -95,6 +95,18 @@ def stats(directory: DirOption = None) -> None:
         for key, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])):
             table.add_row(key, str(n))
         con.print(table)
+    cited = kb.cited_by_severity()
+    by_status = Counter(kb.statements[sid].status for sid in cited if sid in kb.statements)
+    table = Table(title="Statements cited by critical or warning rules", title_justify="left")
+    table.add_column("status")
+    table.add_column("count", justify="right")
+    table.add_row("all", str(len(cited)))
+    for key, n in sorted(by_status.items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(key, str(n))
+    con.print(table)
+    unchecked = [sid for sid in cited if kb.statements[sid].status != "verified"]
+    if unchecked:
+        con.print("Not yet verified: " + ", ".join(unchecked))
     stale = kb.stale_sources()
     con.print(f"Stale or superseded sources: {len(stale)} (see `leptoguide kb sources --stale`)")
 

@@ -178,6 +178,17 @@ class KnowledgeBase:
                 found.append((statuses or {}).get(sid, st.status))
         return weakest(found)
 
+    def cited_by_severity(self, severities: Iterable[str] = ("critical", "warning")) -> list[str]:
+        """Statements that rules of these severities cite, directly or behind an order suggestion."""
+        wanted = set(severities)
+        cited: set[str] = set()
+        for rule in self.rules.values():
+            if rule.severity in wanted and rule.status != "retired":
+                cited.update(rule.cites)
+                for suggestion in rule.suggestions:
+                    cited.update(suggestion.cites)
+        return sorted(cited)
+
     def statements_citing(self, source_id: str) -> list[str]:
         return sorted(
             s.id for s in self.statements.values() if any(c.source == source_id for c in s.sources)
