@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -641,4 +642,29 @@ def test_topic_currency_on_clinician_and_patient_pages(site: Site) -> None:
     assert "CSF" in currency(site.get("/kb?topic=csf").text)
     assert "CSF" in currency(site.get("/kb/statements/csf-profile-bacterial").text)
     currency(site.get("/patients/tests").text)
+    currency(site.get("/kb/conflicts").text)  # each disagreement topic too
     assert '<div class="currency' not in site.get("/kb").text  # no topic chosen, no date claimed
+
+
+def test_full_text_sources_without_pmc_link_to_their_text(site: Site) -> None:
+    """A source read in full at a public address (no PubMed Central id) is linked from each
+    statement that cites it, with the locator to look for, and from its source page."""
+    kb = get_knowledge()
+
+    def cites(pred: Callable[[Any], bool]) -> tuple[str, Any]:
+        for s in sorted(kb.statements.values(), key=lambda s: s.id):
+            for c in s.sources:
+                src = kb.sources.get(c.source)
+                if src is not None and pred(src):
+                    return s.id, src
+        raise AssertionError("no such source in the knowledge base")
+
+    sid, src = cites(
+        lambda x: x.access == "full-text" and not x.pmcid and (x.url or "").startswith("https://")
+    )
+    html = site.get(f"/kb/statements/{sid}").text
+    href = re.escape(html_escape(src.url))
+    link = re.search(rf'<a href="{href}" rel="noopener" class="full-text">([^<]+)</a>', html)
+    assert link and link.group(1).startswith("Full text online")
+    page = site.get(f"/kb/sources/{src.id}").text
+    assert f'<a href="{html_escape(src.url)}" rel="noopener">' in page

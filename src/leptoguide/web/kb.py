@@ -56,7 +56,8 @@ def conflict_groups(web: Any, pairs: list[list[Any]]) -> dict[str, Any]:
         )
         group(topic)["lines"].append((param, line))
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]["lines"]), kv[0]))
-    return {"groups": ordered, "pairs": pairs}
+    currency = {topic: fmt.topic_currency(kb, [topic]) for topic in groups}
+    return {"groups": ordered, "pairs": pairs, "currency": currency}
 
 
 def statement_values(ctx: Ctx, st: Statement) -> dict[str, Any]:
