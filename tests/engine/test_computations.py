@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,19 @@ import pytest
 from leptoguide.engine import classification, csf, dosing, risk, schedule
 from leptoguide.engine.facts import Facts, FactValue
 from leptoguide.engine.units import convert
+from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
 from leptoguide.knowledge.models import Regimen
+from leptoguide.policy import Policy, load_policy
+
+
+@pytest.fixture(scope="module")
+def shipped() -> KnowledgeBase:
+    return get_knowledge()
+
+
+@pytest.fixture(scope="module")
+def policy(shipped: KnowledgeBase) -> Policy:
+    return load_policy(shipped)
 
 
 def facts(**values: Any) -> Facts:
@@ -141,7 +154,14 @@ def test_schedule_calendar_dates() -> None:
     ],
 )
 def test_eano_classification(
-    cyto: str, mri: str, signs: bool, certainty: str, typ: str, unverified: bool
+    cyto: str,
+    mri: str,
+    signs: bool,
+    certainty: str,
+    typ: str,
+    unverified: bool,
+    shipped: KnowledgeBase,
+    policy: Policy,
 ) -> None:
     f = facts(
         lm_context=True,
@@ -150,14 +170,19 @@ def test_eano_classification(
         mri_lm_pattern=mri,
         typical_lm_signs=signs,
     )
-    res = classification.classify(f)
-    assert (res["certainty"], res["type"], res["unverified"]) == (certainty, typ, unverified)
+    res = classification.classify(f, shipped.classifications["eano-esmo-lm"], policy)
+    assert (res.certainty, res.type, res.unverified) == (certainty, typ, unverified)
     if unverified:
-        assert any("unverified" in r for r in res["reasons"])
+        assert any("unverified" in r for r in res.reasons)
 
 
-def test_classification_not_applicable_without_lm_context() -> None:
-    assert classification.classify(facts(lm_context=False))["certainty"] == "not_applicable"
+def test_classification_not_applicable_without_lm_context(
+    shipped: KnowledgeBase, policy: Policy
+) -> None:
+    table = shipped.classifications["eano-esmo-lm"]
+    assert classification.classify(facts(lm_context=False), table, policy).certainty == (
+        "not_applicable"
+    )
 
 
 GOOD = dict(
@@ -172,103 +197,120 @@ GOOD = dict(
 
 
 def test_nccn_good_poor_unknown() -> None:
-    assert risk.stratify(facts(**GOOD), 60)["group"] == "good"
-    assert risk.stratify(facts(**{**GOOD, "karnofsky": 50}), 60)["group"] == "poor"
-    assert risk.stratify(facts(**{**GOOD, "karnofsky": 65}), 70)["group"] == "poor"
-    assert risk.stratify(facts(**{**GOOD, "encephalopathy": True}), 60)["group"] == "poor"
+    assert risk.stratify(facts(**GOOD), 60, 2, 4).group == "good"
+    assert risk.stratify(facts(**{**GOOD, "karnofsky": 50}), 60, 2, 4).group == "poor"
+    assert risk.stratify(facts(**{**GOOD, "karnofsky": 65}), 70, 2, 4).group == "poor"
+    assert risk.stratify(facts(**{**GOOD, "encephalopathy": True}), 60, 2, 4).group == "poor"
     no_kps = {k: v for k, v in GOOD.items() if k != "karnofsky"}
-    ecog2 = risk.stratify(facts(**no_kps, ecog=2), 60)
-    assert ecog2["group"] == "good" and ecog2["provisional"]
-    assert any("ECOG 2 (no KPS): read as KPS >= 60" in a for a in ecog2["assumptions"])
-    ecog3 = risk.stratify(facts(**no_kps, ecog=3), 60)
-    assert ecog3["group"] == "unknown" and "mappings disagree" in ecog3["reasons"][0]
-    ecog4 = risk.stratify(facts(**no_kps, ecog=4), 60)
-    assert ecog4["group"] == "poor" and ecog4["poor_features"] == 1
+    ecog2 = risk.stratify(facts(**no_kps, ecog=2), 60, 2, 4)
+    assert ecog2.group == "good" and ecog2.provisional
+    assert any("ECOG 2 (no KPS): read as KPS >= 60" in a for a in ecog2.assumptions)
+    ecog3 = risk.stratify(facts(**no_kps, ecog=3), 60, 2, 4)
+    assert ecog3.group == "unknown" and "mappings disagree" in ecog3.reasons[0]
+    ecog4 = risk.stratify(facts(**no_kps, ecog=4), 60, 2, 4)
+    assert ecog4.group == "poor" and ecog4.poor_features == 1
 
 
 def test_nccn_provisional_good_and_poor_stays_decisive() -> None:
-    kps_only = risk.stratify(facts(lm_context=True, karnofsky=80), 60)
-    assert kps_only["group"] == "good" and kps_only["provisional"]
-    assert "encephalopathy: not recorded (taken as absent)" in kps_only["assumptions"]
-    assert kps_only["assumptions"][-1].startswith("extent of systemic disease not recorded")
-    bulky = risk.stratify(facts(lm_context=True, ecog=1, bulky_cns_disease=True), 60)
-    assert bulky["group"] == "poor" and bulky["poor_features"] == 1
-    assert any("only one is recorded" in r for r in bulky["reasons"])
-    assert not risk.stratify(facts(**GOOD), 60)["provisional"]
+    kps_only = risk.stratify(facts(lm_context=True, karnofsky=80), 60, 2, 4)
+    assert kps_only.group == "good" and kps_only.provisional
+    assert "encephalopathy: not recorded (taken as absent)" in kps_only.assumptions
+    assert kps_only.assumptions[-1].startswith("extent of systemic disease not recorded")
+    bulky = risk.stratify(facts(lm_context=True, ecog=1, bulky_cns_disease=True), 60, 2, 4)
+    assert bulky.group == "poor" and bulky.poor_features == 1
+    assert any("only one is recorded" in r for r in bulky.reasons)
+    assert not risk.stratify(facts(**GOOD), 60, 2, 4).provisional
 
 
-CSF = {
-    "traumatic-tap-rbc-per-wbc": 700,
-    "csf-wbc-normal-max": 5,
-    "csf-wbc-bacterial-min": 100,
-    "csf-glucose-ratio-low": 0.5,
-    "csf-glucose-ratio-very-low": 0.3,
-    "csf-protein-high": 1.0,
-}
+def test_csf_patterns(shipped: KnowledgeBase, policy: Policy) -> None:
+    table = shipped.scores["csf-pattern"]
 
+    def pattern(f: Facts) -> str | None:
+        got = csf.profile(f, table, policy)
+        return got.pattern if got else None
 
-def test_csf_patterns() -> None:
     bact = facts(
         csf_wbc=2000, csf_neutrophils_pct=90, csf_glucose=1.0, serum_glucose=6.0, csf_protein=2.5
     )
-    assert csf.profile(bact, CSF)["pattern"] == "bacterial"  # type: ignore[index]
+    assert pattern(bact) == "bacterial"
     viral = facts(
         csf_wbc=80, csf_lymphocytes_pct=90, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.7
     )
-    assert csf.profile(viral, CSF)["pattern"] == "viral"  # type: ignore[index]
+    assert pattern(viral) == "viral"
     tb = facts(
         csf_wbc=200, csf_lymphocytes_pct=85, csf_glucose=1.2, serum_glucose=6.0, csf_protein=2.0
     )
-    assert csf.profile(tb, CSF)["pattern"] == "tuberculous"  # type: ignore[index]
+    assert pattern(tb) == "tuberculous"
     normal = facts(csf_wbc=2, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.3)
-    assert csf.profile(normal, CSF)["pattern"] == "normal"  # type: ignore[index]
-    assert csf.profile(facts(), CSF) is None
+    assert pattern(normal) == "normal"
+    assert pattern(facts()) is None
 
 
-def test_traumatic_tap_correction_uses_policy_ratio() -> None:
+def test_traumatic_tap_correction_uses_policy_ratio(
+    shipped: KnowledgeBase, policy: Policy, tmp_path: Path
+) -> None:
+    table = shipped.scores["csf-pattern"]
     f = facts(csf_wbc=20, csf_rbc=7000, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.3)
-    assert csf.profile(f, CSF)["values"]["wbc_corrected"] == 10.0  # type: ignore[index]
-    assert (
-        csf.profile(f, {**CSF, "traumatic-tap-rbc-per-wbc": 1000})["values"]["wbc_corrected"]
-        == 13.0
-    )  # type: ignore[index]
+    got = csf.profile(f, table, policy)
+    assert got is not None and got.values.wbc_corrected == 10.0
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "policy:\n  id: site-tap\n  title: Site\n  values:\n    traumatic-tap-rbc-per-wbc: 1000\n"
+    )
+    other = load_policy(shipped, site)
+    got = csf.profile(f, table, other)
+    assert got is not None and got.values.wbc_corrected == 13.0
 
 
-def test_csf_pattern_bands_are_the_scoring() -> None:
-    """The ranges a picture draws give exactly the points the scoring gives (same policy values)."""
-    bands = csf.pattern_bands(CSF)
-    assert {b.pattern for b in bands} == set(csf.PATTERNS)
+def test_csf_bands_are_the_scoring(shipped: KnowledgeBase, policy: Policy) -> None:
+    """The ranges a picture draws give exactly the points the CSF scoring table gives, alone and
+    beside the other values (a neutrophil share makes the lymphocyte share count for nothing)."""
+    from leptoguide.engine.bands import bands
+
+    table = shipped.scores["csf-pattern"]
+    alone = bands(table, policy)
+    assert {b.measure for b in alone} == {
+        "csf-wbc-corrected",
+        "csf-neutrophils-pct",
+        "csf-lymphocytes-pct",
+        "csf-glucose-ratio",
+        "csf-protein",
+    }
+    tb_ratio = [b for b in alone if b.outcome == "tuberculous" and b.measure == "csf-glucose-ratio"]
+    assert [(b.high, b.points) for b in tb_ratio] == [(0.3, 2), (0.5, 1)]  # policy cut-offs
     serum = 5.0
     checked = 0
     for wbc in (3, 5, 6, 99, 100, 2000):
         for cells in (
-            ("csf_neutrophils_pct", 10),
-            ("csf_neutrophils_pct", 50),
-            ("csf_lymphocytes_pct", 49),
-            ("csf_lymphocytes_pct", 80),
+            {"csf-neutrophils-pct": 10.0},
+            {"csf-neutrophils-pct": 50.0},
+            {"csf-lymphocytes-pct": 49.0},
+            {"csf-lymphocytes-pct": 80.0},
+            {"csf-neutrophils-pct": 80.0, "csf-lymphocytes-pct": 20.0},
         ):
             for ratio in (0.1, 0.3, 0.45, 0.5, 0.8):
                 for protein in (0.4, 1.0, 2.5):
                     values = {
                         "csf-wbc-corrected": float(wbc),
-                        cells[0].replace("_", "-"): float(cells[1]),
                         "csf-glucose-ratio": ratio,
                         "csf-protein": protein,
+                        **cells,
                     }
                     f = facts(
                         csf_wbc=wbc,
                         csf_glucose=ratio * serum,
                         serum_glucose=serum,
                         csf_protein=protein,
-                        **{cells[0]: cells[1]},
+                        **{k.replace("-", "_"): v for k, v in cells.items()},
                     )
-                    result = csf.profile(f, CSF)
+                    result = csf.profile(f, table, policy)
                     assert result is not None
-                    got = {d["pattern"]: d["score"] for d in result["differential"]}
-                    expected = {k: 0 for k in csf.PATTERNS}
-                    for b in bands:
+                    got = {d.pattern: d.score for d in result.differential}
+                    expected = dict.fromkeys(table.outcomes, 0)
+                    for b in bands(table, policy, values):
                         if b.measure in values and b.contains(values[b.measure]):
-                            expected[b.pattern] += b.points
-                    assert got == {k: v for k, v in expected.items() if v >= 2}, values
+                            expected[b.outcome] += b.points
+                    want = {k: v for k, v in expected.items() if v >= table.listed_from}
+                    assert got == want, values
                     checked += 1
-    assert checked == 6 * 4 * 5 * 3
+    assert checked == 6 * 5 * 5 * 3

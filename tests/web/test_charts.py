@@ -112,13 +112,13 @@ TB_AT = dt.datetime(2026, 11, 18, 12, tzinfo=dt.UTC)
 
 def test_csf_picture_draws_the_values_against_each_pattern() -> None:
     finding = _csf_finding(_assess_at(TB, TB_AT))
-    chart = charts.csf_patterns(get_knowledge(), finding)
+    chart = charts.csf_patterns(get_knowledge(), finding, load_policy(get_knowledge(), None))
     assert chart is not None and "<svg" in chart.svg
     text = chart.description
     # every measured value, where it falls, and the ranges the scoring uses, in words
     assert "180 /µL: within the range of bacterial (ranges: bacterial at least 100 /µL" in text
     assert "viral above 5 and below 100 /µL" in text
-    assert "85%: within the range of viral, tuberculous (TB), fungal, LM (neoplastic)" in text
+    assert "85%: within the range of tuberculous (TB), fungal, viral, LM (neoplastic)" in text
     assert "0.27: within the range of bacterial, tuberculous (TB) (counts double), fungal" in text
     assert (
         "2.5 g/L: within the range of bacterial, tuberculous (TB), fungal, LM (neoplastic)" in text
@@ -136,9 +136,9 @@ def test_csf_picture_follows_the_site_policy(tmp_path: Path) -> None:
     pol = tmp_path / "policy.yaml"
     pol.write_text("policy: {id: site-x, values: {csf-wbc-bacterial-min: 200}}\n")
     finding = _csf_finding(_assess_at(TB, TB_AT, pol))
-    chart = charts.csf_patterns(get_knowledge(), finding)
+    chart = charts.csf_patterns(get_knowledge(), finding, load_policy(get_knowledge(), None))
     assert chart is not None
-    assert "180 /µL: within the range of viral, tuberculous (TB), fungal, LM (neoplastic)" in (
+    assert "180 /µL: within the range of tuberculous (TB), fungal, viral, LM (neoplastic)" in (
         chart.description
     )
     assert "bacterial at least 200 /µL" in chart.description
@@ -148,7 +148,10 @@ def test_no_csf_picture_without_csf_values(tmp_path: Path) -> None:
     data = _assess(tmp_path, LP_CASE)
     findings = data["findings"]
     assert isinstance(findings, list)
-    assert all(charts.csf_patterns(get_knowledge(), f) is None for f in findings)
+    assert all(
+        charts.csf_patterns(get_knowledge(), f, load_policy(get_knowledge(), None)) is None
+        for f in findings
+    )
 
 
 TREND_CASE = {

@@ -433,6 +433,7 @@ class Runner:
         from leptoguide.batch.replay import as_of, charts, read_chart
         from leptoguide.engine.classes import members
         from leptoguide.engine.derive import build_facts
+        from leptoguide.engine.types import LmClassification
 
         spec = definitions()["cohorts"][name]
         cancer = members(self.kb, "cancer")
@@ -454,8 +455,8 @@ class Runner:
         for pid, res in charts(self.engine, self.views, sorted(str(c) for c in candidates)):
             case, _ = read_chart(res, f"Patient/{pid}", self.kb)
             facts = build_facts(as_of(case, at), kb=self.kb, policy=self.policy, at=at)
-            cls = facts.get("lm-classification").value or {}
-            certainty = cls.get("certainty", "not_applicable")
+            cls = facts.typed("lm-classification", LmClassification)
+            certainty = cls.certainty if cls else "not_applicable"
             counts[certainty] += 1
             if certainty not in spec["certainty"]:
                 continue
@@ -478,7 +479,7 @@ class Runner:
                     "patient": f"Patient/{pid}",
                     "cohort": name,
                     "certainty": certainty,
-                    "type": cls.get("type"),
+                    "type": cls.type if cls else None,
                     "primary": ";".join(primary),
                     "driver": ";".join(driver),
                     "references": " ".join(refs),

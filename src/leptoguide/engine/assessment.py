@@ -29,7 +29,14 @@ from leptoguide.engine.derive import build_facts
 from leptoguide.engine.evaluate import evaluate, unknown_facts
 from leptoguide.engine.series import series, threshold
 from leptoguide.engine.templates import UNKNOWN, render
-from leptoguide.engine.types import Facts, FactValue, iso, jsonable
+from leptoguide.engine.types import (
+    Facts,
+    FactValue,
+    LmClassification,
+    RiskDetail,
+    iso,
+    jsonable,
+)
 from leptoguide.knowledge.conditions import (
     Compare,
     Literal,
@@ -405,8 +412,8 @@ def assess(
             )
         )
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind], f.rule))
-    cls = facts.get("lm-classification").value or {}
-    risk = facts.get("nccn-risk-detail").value or {"group": "unknown", "reasons": []}
+    cls = facts.typed("lm-classification", LmClassification)
+    risk = facts.typed("nccn-risk-detail", RiskDetail)
     schedules = facts.get("schedules").value or []
     if any(f.rule in kb.rules and "schedules" in kb.rules[f.rule].withholds for f in findings):
         schedules = []  # no dose calendar (and so no iCalendar export) while such a finding stands
@@ -428,17 +435,18 @@ def assess(
             ),
         ),
         classification=Classification(
-            certainty=cls.get("certainty", "not_applicable"),
-            type=cls.get("type"),
-            reasons=list(cls.get("reasons", [])),
-            unverified=bool(cls.get("unverified", False)),
-        ),
+            certainty=cls.certainty, type=cls.type, reasons=cls.reasons, unverified=cls.unverified
+        )
+        if cls
+        else Classification(),
         risk=Risk(
-            group=risk.get("group", "unknown"),
-            reasons=list(risk.get("reasons", [])),
-            provisional=bool(risk.get("provisional", False)),
-            assumptions=list(risk.get("assumptions", [])),
-        ),
+            group=risk.group,
+            reasons=risk.reasons,
+            provisional=risk.provisional,
+            assumptions=risk.assumptions,
+        )
+        if risk
+        else Risk(),
         findings=findings,
         missing=[MissingItem.model_validate(missing[k]) for k in sorted(missing)],
         warnings=[

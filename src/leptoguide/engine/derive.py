@@ -32,9 +32,18 @@ from leptoguide.engine import (
     schedule,
 )
 from leptoguide.engine.facts import observation_fact
-from leptoguide.engine.types import Computation, Context, Facts, aware
+from leptoguide.engine.types import (
+    Computation,
+    Context,
+    CsfProfile,
+    Facts,
+    LmClassification,
+    RiskDetail,
+    aware,
+)
 from leptoguide.errors import KnowledgeError, Problem
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.tables import table_reads
 from leptoguide.policy import Policy
 
 OBSERVED = (None, "observation", "lab")
@@ -58,6 +67,8 @@ class Step:
     """Run even when no knowledge fact names it (its facts feed the list-valued rule inputs)."""
     types: tuple[tuple[str, type[BaseModel]], ...] = ()
     """Facts whose value is a typed model (rule templates read its fields), with that model."""
+    tables: tuple[tuple[str, str], ...] = ()
+    """Knowledge tables it applies, as (record type, id): the facts they read are its reads too."""
 
 
 STEPS: tuple[Step, ...] = (
@@ -118,6 +129,8 @@ STEPS: tuple[Step, ...] = (
             "serum-glucose",
         ),
         writes=("csf-glucose-ratio", "csf-pattern", "csf-profile", "csf-wbc-corrected"),
+        types=(("csf-profile", CsfProfile),),
+        tables=(("scores", csf.TABLE),),
     ),
     Step(
         "eano-classification",
@@ -131,6 +144,8 @@ STEPS: tuple[Step, ...] = (
             "typical-lm-signs",
         ),
         writes=("lm-certainty", "lm-classification", "lm-type"),
+        types=(("lm-classification", LmClassification),),
+        tables=(("classifications", classification.TABLE),),
     ),
     Step(
         "nccn-risk",
@@ -147,6 +162,7 @@ STEPS: tuple[Step, ...] = (
             "systemic-options",
         ),
         writes=("nccn-poor-features", "nccn-risk", "nccn-risk-detail"),
+        types=(("nccn-risk-detail", RiskDetail),),
     ),
     Step(
         "it-safety",
@@ -188,6 +204,17 @@ def _writes(step: Step, kb: KnowledgeBase | None) -> set[str]:
     return out
 
 
+def _reads(step: Step, kb: KnowledgeBase | None) -> set[str]:
+    out = set(step.reads)
+    if kb is None:
+        return out
+    for key, tid in step.tables:
+        table = getattr(kb, key).get(tid)
+        if table is not None:
+            out |= set(table_reads(table))
+    return out
+
+
 def order(steps: tuple[Step, ...] = STEPS, kb: KnowledgeBase | None = None) -> list[Step]:
     """The steps in an order where every fact is written before it is read (ties: as declared).
 
@@ -202,7 +229,8 @@ def order(steps: tuple[Step, ...] = STEPS, kb: KnowledgeBase | None = None) -> l
                 )
             writer[fid] = step.name
     after: dict[str, set[str]] = {
-        s.name: {writer[f] for f in s.reads if f in writer and writer[f] != s.name} for s in steps
+        s.name: {writer[f] for f in _reads(s, kb) if f in writer and writer[f] != s.name}
+        for s in steps
     }
     done: list[Step] = []
     left = list(steps)
@@ -231,7 +259,7 @@ def _plan(kb: KnowledgeBase) -> tuple[Step, ...]:
 def check_knowledge(kb: KnowledgeBase) -> list[Problem]:
     """Facts whose ``derived_by`` names no computation (``leptoguide kb validate`` reports them)."""
     known = {s.name for s in STEPS} | set(OBSERVED)
-    return [
+    problems = [
         Problem(
             f"{kb.origin.get(('facts', f.id), 'facts')} record '{f.id}'",
             "derived_by",
@@ -241,6 +269,19 @@ def check_knowledge(kb: KnowledgeBase) -> list[Problem]:
         for f in sorted(kb.facts.values(), key=lambda f: f.id)
         if f.derived_by not in known
     ]
+    used = {f.derived_by for f in kb.facts.values()}
+    for step in STEPS:
+        for key, tid in step.tables:
+            if step.name in used and tid not in getattr(kb, key):
+                problems.append(
+                    Problem(
+                        key,
+                        "id",
+                        f"computation {step.name!r} applies the {key} table {tid!r}, which the "
+                        "knowledge base does not have",
+                    )
+                )
+    return problems
 
 
 def _make_plan(kb: KnowledgeBase) -> tuple[Step, ...]:
@@ -256,7 +297,7 @@ def _make_plan(kb: KnowledgeBase) -> tuple[Step, ...]:
     while stack:  # a wanted step also needs the steps that write what it reads
         name = stack.pop()
         step = next((s for s in ordered if s.name == name), None)
-        for fid in step.reads if step else ():
+        for fid in _reads(step, kb) if step else ():
             dep = writer.get(fid)
             if dep and dep not in wanted:
                 wanted.add(dep)

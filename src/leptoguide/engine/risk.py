@@ -15,9 +15,8 @@ always say which grade was used and that KPS is the measure NCCN names.
 
 from __future__ import annotations
 
-from typing import Any
-
 from leptoguide.engine.facts import Context, Facts, FactValue
+from leptoguide.engine.types import RiskDetail
 
 STATUS_TEXT = {
     "missing": "not recorded",
@@ -89,18 +88,16 @@ def _present(facts: Facts, fid: str) -> tuple[bool | None, str]:
     return bool(fv.value), "ok"
 
 
-def stratify(
-    facts: Facts, kps_min: float, ecog_good: float = 2, ecog_poor: float = 4
-) -> dict[str, Any]:
+def stratify(facts: Facts, kps_min: float, ecog_good: float, ecog_poor: float) -> RiskDetail:
     if not facts.value("lm-context"):
-        return {
-            "group": "unknown",
-            "reasons": ["not applicable: no LM context"],
-            "missing": [],
-            "poor_features": 0,
-            "provisional": False,
-            "assumptions": [],
-        }
+        return RiskDetail(
+            group="unknown",
+            reasons=["not applicable: no LM context"],
+            missing=[],
+            poor_features=0,
+            provisional=False,
+            assumptions=[],
+        )
     poor: list[str] = []
     good: list[str] = []
     assumptions: list[str] = []
@@ -147,53 +144,51 @@ def stratify(
         )
         if good:
             reasons.append("good-risk features also recorded: " + "; ".join(good))
-        return {
-            "group": "poor",
-            "reasons": reasons,
-            "missing": [],
-            "poor_features": n,
-            "provisional": False,
-            "assumptions": [],
-        }
+        return RiskDetail(
+            group="poor",
+            reasons=reasons,
+            missing=[],
+            poor_features=n,
+            provisional=False,
+            assumptions=[],
+        )
     if side is None:
-        return {
-            "group": "unknown",
-            "reasons": [f"unknown because {ps_reason}"]
+        return RiskDetail(
+            group="unknown",
+            reasons=[f"unknown because {ps_reason}"]
             + [f"good-risk feature present: {g}" for g in good],
-            "missing": [ps_reason],
-            "poor_features": 0,
-            "provisional": False,
-            "assumptions": [],
-        }
+            missing=[ps_reason],
+            poor_features=0,
+            provisional=False,
+            assumptions=[],
+        )
     provisional = bool(assumptions)
     reasons = [f"good-risk feature: {g}" for g in good]
     if provisional:
         reasons.insert(0, "provisional: no poor-risk feature is recorded; confirm the assumptions")
         reasons += [f"assumption: {a}" for a in assumptions]
-    return {
-        "group": "good",
-        "reasons": reasons,
-        "missing": [],
-        "poor_features": 0,
-        "provisional": provisional,
-        "assumptions": assumptions,
-    }
-
-
-def _policy(ctx: Context, pid: str, default: float) -> float:
-    return float(ctx.policy.get(pid)) if pid in ctx.policy.values else default
+    return RiskDetail(
+        group="good",
+        reasons=reasons,
+        missing=[],
+        poor_features=0,
+        provisional=provisional,
+        assumptions=assumptions,
+    )
 
 
 def derive(ctx: Context, facts: Facts) -> None:
     result = stratify(
         facts,
         float(ctx.policy.get("nccn-kps-good-risk-min")),
-        _policy(ctx, "nccn-ecog-max-good", 2),
-        _policy(ctx, "nccn-ecog-min-poor", 4),
+        float(ctx.policy.get("nccn-ecog-max-good")),
+        float(ctx.policy.get("nccn-ecog-min-poor")),
     )
-    result["policies"] = ["nccn-kps-good-risk-min", "nccn-ecog-max-good", "nccn-ecog-min-poor"]
+    result = result.model_copy(
+        update={"policies": ["nccn-kps-good-risk-min", "nccn-ecog-max-good", "nccn-ecog-min-poor"]}
+    )
     refs = tuple(r for fid in INPUTS for r in facts.get(fid).references)
-    group = result["group"]
+    group = result.group
     ref = refs[0] if refs else None
     facts.set(
         FactValue(
@@ -202,16 +197,16 @@ def derive(ctx: Context, facts: Facts) -> None:
             group,
             reference=ref,
             references=refs,
-            note="provisional" if result["provisional"] else None,
+            note="provisional" if result.provisional else None,
         )
         if group != "unknown"
-        else FactValue("nccn-risk", "missing", note="; ".join(result["reasons"]), references=refs)
+        else FactValue("nccn-risk", "missing", note="; ".join(result.reasons), references=refs)
     )
     facts.set(
         FactValue(
             "nccn-poor-features",
             "ok" if group != "unknown" else "missing",
-            result["poor_features"],
+            result.poor_features,
             references=refs,
         )
     )

@@ -9,15 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from leptoguide.assessment import Certainty, LmType, RiskGroup
 from leptoguide.case import Case
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
 
 Status = Literal["ok", "stale", "missing", "unparseable"]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ class Facts:
         fv = self.get(fid)
         return fv.value if fv.usable else None
 
+    def typed(self, fid: str, model: type[M]) -> M | None:
+        """The value of a computation's typed output, or None when it is not usable."""
+        fv = self.get(fid)
+        return fv.value if fv.usable and isinstance(fv.value, model) else None
+
     def set(self, fv: FactValue) -> None:
         self.values[fv.id] = fv
 
@@ -126,6 +133,66 @@ def aware(value: dt.datetime | None) -> dt.datetime | None:
 
 def hours_between(a: dt.datetime, b: dt.datetime) -> float:
     return ((aware(b) or b) - (aware(a) or a)).total_seconds() / 3600.0
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CsfPatternScore(_Output):
+    """One pattern of the CSF differential: its score and the features that gave it points."""
+
+    pattern: str
+    score: int
+    reasons: list[str]
+
+
+class CsfValues(_Output):
+    """The CSF values the profile was read from (values not recorded are left out)."""
+
+    wbc: float
+    rbc: float | None = Field(default=None, exclude_if=_absent)
+    wbc_corrected: float
+    glucose_ratio: float | None = Field(default=None, exclude_if=_absent)
+    protein: float | None = Field(default=None, exclude_if=_absent)
+    predominant: str | None = Field(default=None, exclude_if=_absent)
+
+
+class CsfProfile(_Output):
+    """The ``csf-profile`` fact: the pattern it most resembles, the ranked differential, the values
+    and the arithmetic that drove it (traumatic-tap correction, glucose ratio)."""
+
+    pattern: str
+    differential: list[CsfPatternScore]
+    values: CsfValues
+    drivers: list[str]
+
+
+class LmClassification(_Output):
+    """The ``lm-classification`` fact: EANO-ESMO certainty and type with the reasons; ``unverified``
+    when the matrix cell that decided it rests on an unverified statement."""
+
+    certainty: Certainty
+    type: LmType | None
+    reasons: list[str]
+    unverified: bool
+
+
+class RiskDetail(_Output):
+    """The ``nccn-risk-detail`` fact: NCCN risk group, reasons, what is missing, the number of poor-
+    risk features, whether the group is provisional (with its assumptions) and the policy values read."""
+
+    group: RiskGroup
+    reasons: list[str]
+    missing: list[str] = Field(default_factory=list)
+    poor_features: int = 0
+    provisional: bool = False
+    assumptions: list[str] = Field(default_factory=list)
+    policies: list[str] = Field(default_factory=list)
 
 
 Computation = Callable[[Context, Facts], None]

@@ -30,6 +30,7 @@ from leptoguide.knowledge.conditions import (
 )
 from leptoguide.knowledge.models import (
     RECORD_TYPES,
+    ClassificationTable,
     Concept,
     Fact,
     KnowledgeManifest,
@@ -37,8 +38,10 @@ from leptoguide.knowledge.models import (
     PolicyParameter,
     Regimen,
     Rule,
+    ScoreTable,
     Source,
     Statement,
+    TableCitation,
     Topic,
     UnitGroup,
     Vocabulary,
@@ -119,6 +122,8 @@ class KnowledgeBase:
     lexicons: dict[str, Lexicon] = field(default_factory=dict)
     topics: dict[str, Topic] = field(default_factory=dict)
     vocabulary: dict[str, Vocabulary] = field(default_factory=dict)
+    scores: dict[str, ScoreTable] = field(default_factory=dict)
+    classifications: dict[str, ClassificationTable] = field(default_factory=dict)
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
     content_hash: str = ""
 
@@ -470,6 +475,10 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
             for cid in entry.terms:
                 if cid not in kb.concepts:
                     problems.append(Problem(where, "terms", f"unknown concept '{cid}'"))
+    for tid, score in kb.scores.items():
+        problems.extend(_score_problems(kb, _where(kb, "scores", tid), score))
+    for tid, table in kb.classifications.items():
+        problems.extend(_classification_problems(kb, _where(kb, "classifications", tid), table))
     if check_readability and kb.statements:
         from leptoguide.knowledge.readability import reading_grade
 
@@ -507,6 +516,94 @@ def get_knowledge() -> KnowledgeBase:
     kb = load_knowledge(root, check_readability=False)
     snapshot.write(root, version=kb.version, value=kb)
     return kb
+
+
+def _citation_problems(
+    kb: KnowledgeBase, where: str, fld: str, cit: TableCitation
+) -> list[Problem]:
+    """A table row cites a known statement, and that statement cites the source at the locator."""
+    st = kb.statements.get(cit.statement)
+    if st is None:
+        return [Problem(where, f"{fld}.statement", f"unknown statement '{cit.statement}'")]
+    if not any(c.source == cit.source and c.locator == cit.locator for c in st.sources):
+        return [
+            Problem(
+                where,
+                f"{fld}.locator",
+                f"statement '{cit.statement}' does not cite source '{cit.source}' at "
+                f"'{cit.locator}'",
+            )
+        ]
+    return []
+
+
+def _reads_problems(
+    kb: KnowledgeBase,
+    where: str,
+    fld: str,
+    when: dict[str, Any] | None,
+    texts: list[tuple[str, str]],
+    local: frozenset[str] = frozenset(),
+) -> list[Problem]:
+    """A table row's condition and texts read only known facts, policy values and table names."""
+    from leptoguide.knowledge.tables import unknown_names
+
+    problems: list[Problem] = []
+    if when is not None:
+        tree = parse_condition(when)
+        for fid in facts_used(tree):
+            if fid not in kb.facts and fid not in local:
+                problems.append(Problem(where, f"{fld}.when", f"reads unknown fact '{fid}'"))
+        for pid in policies_used(tree):
+            if pid not in kb.parameters:
+                problems.append(
+                    Problem(where, f"{fld}.when", f"reads unknown policy parameter '{pid}'")
+                )
+    for tfld, text in texts:
+        try:
+            bad = unknown_names(text, set(kb.facts), set(kb.parameters), local)
+        except ValueError as exc:
+            problems.append(Problem(where, f"{fld}.{tfld}", f"malformed placeholder: {exc}"))
+            continue
+        for name in bad:
+            problems.append(Problem(where, f"{fld}.{tfld}", f"unknown placeholder '{{{name}}}'"))
+    return problems
+
+
+def _score_problems(kb: KnowledgeBase, where: str, table: ScoreTable) -> list[Problem]:
+    problems = _reads_problems(kb, where, "normal", table.normal, [])
+    outcomes = set(table.outcomes)
+    for i, row in enumerate(table.features):
+        fld = f"features[{i}]"
+        texts = [("reason", row.reason), *((f"reasons.{k}", v) for k, v in row.reasons.items())]
+        problems += _reads_problems(kb, where, fld, row.when, texts)
+        for j, cit in enumerate(row.cites):
+            problems += _citation_problems(kb, where, f"{fld}.cites[{j}]", cit)
+        for key in [*row.points, *row.reasons]:
+            if key not in outcomes:
+                problems.append(Problem(where, f"{fld}.points", f"unknown outcome '{key}'"))
+    return problems
+
+
+def _classification_problems(
+    kb: KnowledgeBase, where: str, table: ClassificationTable
+) -> list[Problem]:
+    problems: list[Problem] = []
+    local = frozenset(lk.id for lk in table.lookups)
+    for i, lk in enumerate(table.lookups):
+        if lk.fact not in kb.facts:
+            problems.append(Problem(where, f"lookups[{i}].fact", f"unknown fact '{lk.fact}'"))
+        for j, cit in enumerate(lk.cites):
+            problems += _citation_problems(kb, where, f"lookups[{i}].cites[{j}]", cit)
+    for i, step in enumerate(table.steps):
+        fld = f"steps[{i}]"
+        texts = [("reason", step.reason)]
+        if step.result is not None and step.result.type is not None:
+            texts.append(("result.type", step.result.type))
+        problems += _reads_problems(kb, where, fld, step.when, texts, local)
+        for j, cit in enumerate(step.cites):
+            problems += _citation_problems(kb, where, f"{fld}.cites[{j}]", cit)
+    return problems
 
 
 def _suggestion_problems(kb: KnowledgeBase, rule: Rule, where: str) -> list[Problem]:

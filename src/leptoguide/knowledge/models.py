@@ -570,6 +570,118 @@ class Topic(_Record):
     scope: str | None = None
 
 
+class TableCitation(_Record):
+    """Where a table row comes from: a statement of the knowledge base and one of its source
+    citations (the loader checks that the statement cites that source at that locator)."""
+
+    statement: Id
+    source: Id
+    locator: str = Field(min_length=2, description="as in the statement's citation of the source")
+
+
+def _parses(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None:
+        parse_condition(value)
+    return value
+
+
+class ScoreFeature(_Record):
+    """One row of a scoring table: when its condition holds, the outcomes it names gain points."""
+
+    id: Id
+    group: Id | None = Field(
+        default=None,
+        description="rows sharing a group are alternatives: only the first that holds counts",
+    )
+    when: dict[str, Any] = Field(description="condition in the LeptoGuide condition language")
+    points: dict[Id, int] = Field(min_length=1, description="outcome -> points it gains")
+    reason: str = Field(min_length=3, description="why (placeholders: see Tables)")
+    reasons: dict[Id, str] = Field(
+        default_factory=dict, description="outcome -> its own reason, where it differs"
+    )
+    sets: dict[Id, str] = Field(
+        default_factory=dict, description="profile values this row sets when it holds"
+    )
+    cites: list[TableCitation] = Field(min_length=1)
+
+    _when = field_validator("when")(_parses)
+
+
+class ScoreTable(_Record):
+    """A pattern-scoring table (the CSF pattern match): features give outcomes points; the outcome
+    with the most points is the pattern, a tie is indeterminate."""
+
+    id: Id
+    title: str = Field(min_length=3)
+    outcomes: list[Id] = Field(min_length=2, description="the outcomes, in the order ties list")
+    listed_from: int = Field(
+        ge=1, description="an outcome is listed in the differential from this score"
+    )
+    decisive: int = Field(
+        ge=1, description="a score at or above this is never read as a normal profile"
+    )
+    normal: dict[str, Any] = Field(
+        description="condition under which the values are normal (no outcome being decisive)"
+    )
+    normal_outcome: str = "normal"
+    tie_outcome: str = "indeterminate"
+    features: list[ScoreFeature] = Field(min_length=1)
+    status: Status = "draft"
+
+    _normal = field_validator("normal")(_parses)
+
+
+class Lookup(_Record):
+    """A table-local name read from a fact through a value map (MRI pattern -> EANO-ESMO type)."""
+
+    id: Id
+    fact: Id
+    map: dict[str, str] = Field(min_length=1)
+    cites: list[TableCitation] = Field(min_length=1)
+
+
+class ClassificationResult(_Record):
+    certainty: Literal["confirmed", "probable", "possible", "lacking_evidence", "not_applicable"]
+    type: str | None = Field(
+        default=None, description="text with placeholders; no type when a placeholder is missing"
+    )
+
+
+class ClassificationStep(_Record):
+    """One step of a classification table, read in order: when it holds its reason is added; a
+    step with a result ends the classification."""
+
+    when: dict[str, Any] | None = Field(default=None, description="absent: always holds")
+    reason: str = Field(min_length=3)
+    result: ClassificationResult | None = None
+    unverified: bool = Field(
+        default=False, description="the cell rests on an unverified statement (said in the reason)"
+    )
+    cites: list[TableCitation] = Field(min_length=1)
+
+    _when = field_validator("when")(_parses)
+
+
+class ClassificationTable(_Record):
+    """A classification read as an ordered list of steps (the EANO-ESMO LM matrix)."""
+
+    id: Id
+    title: str = Field(min_length=3)
+    lookups: list[Lookup] = Field(default_factory=list)
+    steps: list[ClassificationStep] = Field(min_length=1)
+    unverified_note: str = Field(
+        min_length=3, description="appended ('; ' + note) to the reason of an unverified step"
+    )
+    status: Status = "draft"
+
+    @model_validator(mode="after")
+    def _always_decides(self) -> ClassificationTable:
+        last = self.steps[-1]
+        if last.when is not None or last.result is None:
+            raise ValueError("the last step must have no 'when' and a 'result'")
+        return self
+
+
 class KnowledgeManifest(_Record):
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     name: str = "LeptoGuide knowledge base"
@@ -588,5 +700,7 @@ RECORD_TYPES: dict[str, type[_Record]] = {
     "lexicons": Lexicon,
     "vocabulary": Vocabulary,
     "topics": Topic,
+    "scores": ScoreTable,
+    "classifications": ClassificationTable,
 }
 """Top-level YAML key -> record model. The directory a file lives in does not matter."""

@@ -224,7 +224,7 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
     timeline = charts.lp_timeline(web.kb, plain, zone)
     lines = {str(f.get("rule")): charts.finding_number_lines(web.kb, f) for f in plain["findings"]}
     for f in plain["findings"]:
-        csf_chart = charts.csf_patterns(web.kb, f)
+        csf_chart = charts.csf_patterns(web.kb, f, web.service.policy)
         if csf_chart is not None:
             lines.setdefault(str(f.get("rule")), []).append(csf_chart)
     trends = [

@@ -11,6 +11,7 @@ this module draws, it never decides.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.policy import Policy
 from leptoguide.web import fmt
 from leptoguide.web.citations import short_source
 
@@ -445,6 +447,21 @@ PATTERN_LABELS = {
 """How the pictures name the engine's patterns (presentation only)."""
 
 
+def _pattern_label(outcome: str | None) -> str:
+    return PATTERN_LABELS.get(outcome or "", outcome or "")
+
+
+def _policy_as_used(policy: Policy, finding: dict[str, Any]) -> Policy:
+    """``policy`` with the values the finding was computed with (a stored assessment may have
+    run under other site values than the server has now)."""
+    values = dict(policy.values)
+    for t in finding.get("thresholds") or []:
+        pid = str(t.get("id"))
+        if pid in values and t.get("value") is not None:
+            values[pid] = dataclasses.replace(values[pid], value=t["value"])
+    return dataclasses.replace(policy, values=values)
+
+
 def _span(band: Any, unit: str) -> str:
     low, high = band.low, band.high
     u = f" {unit}" if unit and unit != "%" else unit
@@ -459,60 +476,62 @@ def _span(band: Any, unit: str) -> str:
     return f"{above} {fmt.number(low)} and {below} {fmt.number(high)}{u}"
 
 
-def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any]) -> Chart | None:
-    """The patient's CSF values against the ranges in which the engine's pattern scoring counts
-    each pattern (bacterial, viral, TB, fungal, LM), from the policy values the finding used.
+def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any], policy: Policy) -> Chart | None:
+    """The patient's CSF values against the ranges in which the CSF pattern scoring table gives
+    each pattern (bacterial, viral, TB, fungal, LM) points.
 
-    None unless the finding carries those policy values and at least one CSF value. The ranges
-    come from :func:`leptoguide.engine.csf.pattern_bands`, the scoring's own description.
+    The ranges are :func:`leptoguide.engine.bands.bands` of the knowledge base's ``csf-pattern``
+    table (the table the engine scores with) under ``policy`` with the values the finding used,
+    given the patient's other values. None unless the finding shows a CSF pattern and a value.
     """
     from leptoguide.engine import csf
+    from leptoguide.engine.bands import bands as table_bands
 
-    params = {
-        str(t.get("id")): float(t["value"])
-        for t in finding.get("thresholds") or []
-        if isinstance(t.get("value"), int | float)
-    }
-    if not set(csf.PARAMETERS) <= set(params):
+    table = kb.scores.get(csf.TABLE)
+    if table is None:
         return None
-    bands = csf.pattern_bands(params)
-    values: dict[str, tuple[float, str | None]] = {}
     pattern = None
+    values: dict[str, tuple[float, str | None]] = {}
     for item in finding.get("inputs") or []:
         value, fact = item.get("value"), str(item.get("fact"))
         if fact == "csf-pattern" and item.get("status") == "ok":
             pattern = str(value)
-        if item.get("status") != "ok" or not isinstance(value, int | float):
-            continue
-        if isinstance(value, bool) or fact not in csf.MEASURES:
-            continue
-        values[fact] = (float(value), item.get("unit"))
-    # the engine reads the neutrophil share first, the lymphocyte share only without it
-    if "csf-neutrophils-pct" in values:
-        values.pop("csf-lymphocytes-pct", None)
-    measures = [m for m in csf.MEASURES if m in values]
+        ok = item.get("status") == "ok"
+        if ok and isinstance(value, int | float) and not isinstance(value, bool):
+            values[fact] = (float(value), item.get("unit"))
+    if pattern is None:
+        return None
+    used = _policy_as_used(policy, finding)
+    context = {k: v for k, (v, _) in values.items()}
+    bands = table_bands(table, used, context)
+    measured = {b.measure for b in bands}
+    measures = [
+        m
+        for m in dict.fromkeys(b.measure for b in table_bands(table, used))
+        if m in values and m in measured
+    ]
     if not measures:
         return None
+    order = list(table.outcomes)
     units = {m: (values[m][1] or (kb.facts[m].unit if m in kb.facts else None)) for m in measures}
     names = {m: fmt.label(kb, m) for m in measures}
-    order = [p for p in csf.PATTERNS if p in PATTERN_LABELS]
     sentences: list[str] = []
     for m in measures:
         value, _ = values[m]
         unit = fmt.unit(units[m])
         hits = [b for b in bands if b.measure == m and b.contains(value)]
         where = ", ".join(
-            PATTERN_LABELS[b.pattern] + (" (counts double)" if b.points > 1 else "") for b in hits
+            _pattern_label(b.outcome) + (" (counts double)" if b.points > 1 else "") for b in hits
         )
         ranges = "; ".join(
-            f"{PATTERN_LABELS[b.pattern]} {_span(b, unit)}" for b in bands if b.measure == m
+            f"{_pattern_label(b.outcome)} {_span(b, unit)}" for b in bands if b.measure == m
         )
         shown = f"{fmt.number(value)}{'' if unit == '%' else ' '}{unit}".strip()
         sentences.append(
             f"{names[m]} {shown}: within the range of {where or 'no pattern'} (ranges: {ranges})"
         )
     lead = "CSF values against the typical patterns (a pattern match, not a diagnosis)"
-    best = f"Closest pattern: {PATTERN_LABELS.get(pattern or '', pattern)}." if pattern else ""
+    best = f"Closest pattern: {_pattern_label(pattern)}." if pattern else ""
     description = (
         f"{lead}. "
         + ". ".join(sentences)
@@ -521,7 +540,7 @@ def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any]) -> Chart | None:
     )
     alt = (
         "CSF values against the typical patterns"
-        + (f", closest {PATTERN_LABELS.get(pattern or '', pattern)}" if pattern else "")
+        + (f", closest {_pattern_label(pattern)}" if pattern else "")
         + ": "
         + "; ".join(
             (
@@ -550,7 +569,7 @@ def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any]) -> Chart | None:
                 lo, hi = 0.0, max(finite) * 1.6
             for i, p in enumerate(order):
                 y = len(order) - 1 - i
-                mine = [b for b in mbands if b.pattern == p]
+                mine = [b for b in mbands if b.outcome == p]
                 if not mine:
                     ax.text(
                         lo if not log else lo * 1.1,
@@ -585,7 +604,7 @@ def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any]) -> Chart | None:
                 ax.set_xscale("log")
             ax.set_xlim(lo, hi)
             ax.set_ylim(-0.6, len(order) + 0.2)
-            ax.set_yticks(range(len(order)), [PATTERN_LABELS[p] for p in reversed(order)])
+            ax.set_yticks(range(len(order)), [_pattern_label(p) for p in reversed(order)])
             unit = fmt.unit(units[m])
             ax.set_xlabel(f"{names[m]} ({unit})" if unit else names[m], fontsize=9)
             ax.tick_params(labelsize=8)
