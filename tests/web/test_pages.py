@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web_helpers import Site, build_app
 
 from leptoguide.knowledge.loader import get_knowledge
+from web_helpers import Site, build_app
 
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -115,6 +115,12 @@ def test_kb_filters(site: Site) -> None:
     assert "0 statement(s)" in html
 
 
+def _visible_text(html: str) -> str:
+    """What a reader sees: the page without tags, attributes and scripts."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
 def test_patient_page_shows_patient_text_grade_and_citations(site: Site) -> None:
     kb = get_knowledge()
     html = site.get("/patients/what-is-lm").text
@@ -122,6 +128,7 @@ def test_patient_page_shows_patient_text_grade_and_citations(site: Site) -> None
     assert st.patient.split(".")[0].replace("'", "&#39;") in html
     assert "Reading grade:" in html and "Where this comes from" in html
     assert 'id="ref-1"' in html
+    assert "patient-what-is-lm" not in _visible_text(html)
     assert site.get("/patients/nope").status_code == 404
 
 
@@ -165,7 +172,9 @@ def test_login_next_is_local_only(site: Site, users: dict[str, str]) -> None:
     assert resp.headers["location"] == "/"
 
 
-def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str]) -> None:
+def test_review_moves_draft_and_history_shows(
+    app: FastAPI, site: Site, users: dict[str, str]
+) -> None:
     sid = _draft_id()
     site.login("clinician1", users["clinician"])
     resp = site.post(
@@ -196,9 +205,7 @@ def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str])
     site.post("/logout")
     from leptoguide.store.accounts import add_user
 
-    add_user(
-        site.client.app.state.leptoguide_web.db, "reviewer2", "reviewer-password-456", "reviewer"
-    )
+    add_user(app.state.leptoguide_web.db, "reviewer2", "reviewer-password-456", "reviewer")
     site.login("reviewer2", "reviewer-password-456")
     page = site.get(f"/kb/statements/{sid}").text
     version = re.search(r'name="version" value="(\d+)"', page)
@@ -259,6 +266,8 @@ def test_ask_escapes_and_links_citations(
     assert "&lt;img src=x onerror=" in html
     assert '<a class="cite" href="#ref-1"' in html
     assert "[7]" in html and 'href="#ref-7"' not in html  # unknown numbers stay text
+    # citations show source and locator; the statement id stays in links, never in the text
+    assert f"/kb/statements/{sid}" in html and sid not in _visible_text(html)
     assert "<strong>bold</strong>" in html and "<li>item one" in html
     conv = re.search(r'name="conversation_id" value="(web-[0-9a-f]{16})"', html)
     assert conv
@@ -668,3 +677,43 @@ def test_full_text_sources_without_pmc_link_to_their_text(site: Site) -> None:
     assert link and link.group(1).startswith("Full text online")
     page = site.get(f"/kb/sources/{src.id}").text
     assert f'<a href="{html_escape(src.url)}" rel="noopener">' in page
+
+
+def _two_patient_searchset() -> bytes:
+    def patient(pid: str) -> dict[str, Any]:
+        return {"resourceType": "Patient", "id": pid, "birthDate": "1970-01-01", "gender": "male"}
+
+    return json.dumps(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": patient("pa")}, {"resource": patient("pb")}],
+        }
+    ).encode()
+
+
+def test_upload_patient_field_chooses_the_patient(
+    app: FastAPI, site: Site, users: dict[str, str]
+) -> None:
+    site.login("clinician1", users["clinician"])
+    page = site.get("/assess")
+    assert 'name="patient"' in page.text
+    resp = site.client.post(
+        "/assess/upload",
+        data={"csrf_token": site.csrf, "patient": "pb"},
+        files={"bundle": ("two.json", _two_patient_searchset(), "application/json")},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:800]
+    event = app.state.leptoguide.audit.get(resp.headers["location"].rsplit("/", 1)[-1])
+    audit = app.state.leptoguide.audit
+    assert (
+        event.patient_hash == audit.patient_hash("Patient/pb") != audit.patient_hash("Patient/pa")
+    )
+    resp = site.client.post(
+        "/assess/upload",
+        data={"csrf_token": site.csrf, "patient": "nobody"},
+        files={"bundle": ("two.json", _two_patient_searchset(), "application/json")},
+    )
+    assert resp.status_code == 422
+    assert "no patient" in resp.text and "nobody" in resp.text
