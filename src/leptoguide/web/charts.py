@@ -606,7 +606,9 @@ def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any], policy: Policy) -> 
             ax.set_ylim(-0.6, len(order) + 0.2)
             ax.set_yticks(range(len(order)), [_pattern_label(p) for p in reversed(order)])
             unit = fmt.unit(units[m])
-            ax.set_xlabel(f"{names[m]} ({unit})" if unit else names[m], fontsize=9)
+            ax.set_xlabel(
+                f"{names[m]} ({unit})" if unit and unit not in names[m] else names[m], fontsize=9
+            )
             ax.tick_params(labelsize=8)
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)
