@@ -2,7 +2,7 @@
 
 The SQL never carries a code list or a conversion factor. Instead the distinct CodeableConcepts,
 units and timing codes found in the export are resolved here, once each, with the same terminology
-index (``intake.terminology``) and unit converter (``intake.units``) the single-chart reader uses,
+index (``intake.terminology``) and unit converter (``knowledge.units``) the single-chart reader uses,
 and joined back as small tables. A code the reader would match, the batch matches; a unit it would
 convert, the batch converts with the same factor; what it refuses stays unusable.
 """
@@ -19,8 +19,8 @@ from leptoguide.intake.fhir.condition import COND_KINDS, COND_PHRASE_KINDS
 from leptoguide.intake.fhir.observation import OBS_KINDS, OBS_PHRASE_KINDS
 from leptoguide.intake.fhir.procedure import ORDER_KINDS
 from leptoguide.intake.terminology import TermIndex, codeable_texts, is_coded, term_index
-from leptoguide.intake.units import unit_converter
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.units import unit_converter
 
 # What the single-chart reader asks the index for, per resource (its own constants, see
 # intake/fhir/*.py, so a change there carries over).

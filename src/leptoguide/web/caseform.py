@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from leptoguide.intake.units import unit_converter
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.units import unit_converter
 from leptoguide.web import fmt
 
 MAX_MED_ROWS = 4
