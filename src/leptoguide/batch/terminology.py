@@ -73,30 +73,6 @@ def code_map(kb: KnowledgeBase, codes: Iterable[str | None], family: str) -> lis
     return rows
 
 
-def value_map(
-    kb: KnowledgeBase, concept: str, texts: Iterable[str | None]
-) -> list[tuple[str, str]]:
-    """(valueCodeableConcept JSON text, value code) for coded results (cytology, flow study)."""
-    index = term_index(kb)
-    rows: list[tuple[str, str]] = []
-    for text in texts:
-        cc = _load(text)
-        if cc is None or text is None:
-            continue
-        candidates: list[str] = []
-        for coding in cc.get("coding") or []:
-            if isinstance(coding, Mapping):
-                candidates += [str(coding[k]) for k in ("code", "display") if coding.get(k)]
-        if isinstance(cc.get("text"), str):
-            candidates.append(cc["text"])
-        for cand in candidates:
-            hit = index.value_code(concept, cand)
-            if hit:
-                rows.append((text, hit))
-                break
-    return rows
-
-
 def unit_map(
     kb: KnowledgeBase, pairs: Iterable[tuple[str, str | None]]
 ) -> list[tuple[str, str, float]]:
