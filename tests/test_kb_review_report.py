@@ -108,6 +108,32 @@ def test_statements_and_sources_speak_of_medicine_not_of_our_process() -> None:
             assert not PROCESS_WORDS.search(text), f"{src.id}: {text[:120]}"
 
 
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def test_no_knowledge_record_names_our_process_paths_or_internal_files() -> None:
+    """Every text field of every record type (statements to facts) is free of process words."""
+    from process_words import find_process_words
+
+    kb = get_knowledge()
+    found: dict[str, list[str]] = {}
+    for key in ("statements", "sources", "rules", "parameters", "regimens", "concepts", "facts"):
+        for rid, record in kb.collection(key).items():
+            hits = [
+                h for s in _strings(record.model_dump(mode="json")) for h in find_process_words(s)
+            ]
+            if hits:
+                found[f"{key}/{rid}"] = hits
+    assert not found, found
+
+
 def test_claim_checks_name_the_public_page_and_stay_out_of_rules() -> None:
     kb = get_knowledge()
     claims = {s.id for s in kb.statements.values() if s.kind == "claim-check"}

@@ -62,6 +62,12 @@ class MedicationEntry:
     ongoing: bool = False
     """Exposure continues now: an administration in progress or with an open period (a running
     infusion), or a statement of a drug being taken with no end. The last dose is 'now'."""
+    dose_source: str | None = None
+    """Set when ``dose`` was not written in the order but taken from the product's strength
+    (one unit of a tablet or prefilled syringe, or a count of units): says which product."""
+    dose_unknown: str | None = None
+    """Why no dose could be taken from the product (a vial, a concentration, several
+    strengths), when the order gives none."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ that ingredient."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from intake_helpers import RXNORM, bundle, dumps
 
@@ -57,3 +59,62 @@ def test_unknown_product_code_with_a_product_display_still_names_the_drug() -> N
     }
     case = read_input(dumps(bundle(res)), name="m.json", kb=KB)
     assert [m.concept for m in case.medications] == ["apixaban"]
+
+
+RULE_DRUGS_WITH_PRODUCTS = [
+    # intrathecal agents and drugs that must never go into the CSF
+    "methotrexate", "cytarabine", "liposomal-cytarabine", "thiotepa", "pemetrexed", "trastuzumab",
+    "vincristine", "vinblastine", "vinorelbine", "bortezomib",
+    # antibiotics, antifungals, TB drugs
+    "ceftriaxone", "cefotaxime", "vancomycin", "ampicillin", "amoxicillin", "gentamicin",
+    "flucytosine", "fluconazole", "isoniazid", "rifampicin", "pyrazinamide", "ethambutol",
+    "ethionamide",
+    # steroids, calcium, folate rescue
+    "dexamethasone", "prednisolone", "prednisone", "calcium-iv", "leucovorin",
+    # immune checkpoint inhibitors and targeted agents
+    "pembrolizumab", "nivolumab", "ipilimumab", "osimertinib", "tucatinib", "capecitabine",
+    "ceritinib", "lorlatinib", "dabrafenib", "trametinib", "vemurafenib", "trastuzumab-deruxtecan",
+    "infliximab",
+]  # fmt: skip
+"""Drug concepts the rules read whose RxNorm product codes are listed (beyond antithrombotics).
+Not listed, so read by ingredient code and name only: alectinib, aumolertinib, amphotericin B
+(conventional and liposomal), vindesine (no public RxNorm product list was read for them)."""
+
+
+@pytest.mark.parametrize("cid", RULE_DRUGS_WITH_PRODUCTS)
+def test_every_rule_drug_class_has_verified_product_codes(cid: str) -> None:
+    products = [p for p in PRODUCTS if p[0] == cid]
+    assert products, cid
+
+
+def test_product_displays_parse_as_rxnorm_names() -> None:
+    """Every listed product display is in the RxNorm clinical/branded drug or pack shape, so its
+    strength can be read from it (or a reason given why one unit is not a dose)."""
+    from leptoguide.intake.strength import rxnorm_dose
+    from leptoguide.intake.terminology import term_index
+
+    forms = term_index(KB).unit_forms
+    named = [(cid, d) for cid, _, d in PRODUCTS if re.search(r"\d (MG|MCG|UNT|MEQ|ML)\b", d)]
+    assert len(named) >= 500
+    unparsed = [(cid, d) for cid, d in named if rxnorm_dose(d, forms) is None]
+    assert unparsed == []
+
+
+BRANDS = sorted(
+    {(cid, brand) for cid, _, display in PRODUCTS for brand in re.findall(r"\[([^\]]+)\]", display)}
+)
+
+
+@pytest.mark.parametrize(("cid", "brand"), BRANDS, ids=[b for _, b in BRANDS])
+def test_brand_name_as_text_only_reads_as_the_ingredient(cid: str, brand: str) -> None:
+    """A text-only order naming an RxNorm branded product ('Keytruda 200 mg IV') is read as the
+    ingredient the rules expect: brand names are data (the concept's synonyms)."""
+    res = {
+        "resourceType": "MedicationRequest",
+        "id": "m",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": f"{brand} 1 vial"},
+    }
+    case = read_input(dumps(bundle(res)), name="m.json", kb=KB)
+    assert [m.concept for m in case.medications] == [cid]

@@ -536,3 +536,43 @@ def test_open_access_sources_link_to_their_full_text(site: Site) -> None:
     )
     html = site.get(f"/kb/statements/{st.id}").text
     assert f'href="https://pmc.ncbi.nlm.nih.gov/articles/{src.pmcid}/"' in html
+
+
+def _two_patient_searchset() -> bytes:
+    def patient(pid: str) -> dict[str, Any]:
+        return {"resourceType": "Patient", "id": pid, "birthDate": "1970-01-01", "gender": "male"}
+
+    return json.dumps(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": patient("pa")}, {"resource": patient("pb")}],
+        }
+    ).encode()
+
+
+def test_upload_patient_field_chooses_the_patient(
+    app: FastAPI, site: Site, users: dict[str, str]
+) -> None:
+    site.login("clinician1", users["clinician"])
+    page = site.get("/assess")
+    assert 'name="patient"' in page.text
+    resp = site.client.post(
+        "/assess/upload",
+        data={"csrf_token": site.csrf, "patient": "pb"},
+        files={"bundle": ("two.json", _two_patient_searchset(), "application/json")},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:800]
+    event = app.state.leptoguide.audit.get(resp.headers["location"].rsplit("/", 1)[-1])
+    audit = app.state.leptoguide.audit
+    assert (
+        event.patient_hash == audit.patient_hash("Patient/pb") != audit.patient_hash("Patient/pa")
+    )
+    resp = site.client.post(
+        "/assess/upload",
+        data={"csrf_token": site.csrf, "patient": "nobody"},
+        files={"bundle": ("two.json", _two_patient_searchset(), "application/json")},
+    )
+    assert resp.status_code == 422
+    assert "no patient" in resp.text and "nobody" in resp.text

@@ -459,7 +459,7 @@ def compose(
     if any(not is_reviewed(st) for st in shown):
         notes.append(
             "Statements marked draft have not yet been checked against their sources; they are shown "
-            "because no reviewed statement answers as well."
+            "because no statement checked against its source answers as well."
         )
     flagged: dict[str, tuple[str, ...]] = {}
     for c in citer.citations:

@@ -28,7 +28,7 @@ ASSESS_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "A FHIR R4 Bundle or a LeptoGuide case file (JSON or YAML). In JSON, the "
-        "input may also be wrapped as {input, at, audience}.",
+        "input may also be wrapped as {input, at, audience, patient}.",
         "content": {
             "application/json": {"schema": {"type": ["object", "array"]}},
             "application/fhir+json": {"schema": {"type": ["object", "array"]}},
@@ -89,10 +89,11 @@ def _do_assess(
     audience: str,
     name: str,
     who: ApiPrincipal,
+    patient: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     from leptoguide.intake import read_input
 
-    case = read_input(raw, name=name, kb=state.kb)
+    case = read_input(raw, name=name, kb=state.kb, patient_id=patient)
     result = state.assess(case, at=at, audience=audience).model_dump()
     audit_id = state.record(
         service="assess",
@@ -149,6 +150,16 @@ def router() -> APIRouter:
             str | None, Query(description="evaluation time (ISO 8601)", min_length=10)
         ] = None,
         audience: Annotated[Audience, Query()] = "clinician",
+        patient: Annotated[
+            str | None,
+            Query(
+                description="FHIR Patient id the case is about, when the Bundle holds several "
+                "(default: the only Patient, else the first; the others' resources are left out "
+                "and reported). An id not in the input is a 422 naming 'patient'.",
+                min_length=1,
+                max_length=200,
+            ),
+        ] = None,
     ) -> JSONResponse:
         state = _state(request)
         raw = await request.body()
@@ -167,7 +178,7 @@ def router() -> APIRouter:
             except orjson.JSONDecodeError:
                 parsed = None  # let the reader report where the JSON breaks
             if isinstance(parsed, dict) and "input" in parsed and "resourceType" not in parsed:
-                extra = set(parsed) - {"input", "at", "audience"}
+                extra = set(parsed) - {"input", "at", "audience", "patient"}
                 if extra:
                     raise ApiError(
                         422, f"unknown key {sorted(extra)[0]!r}", expression=[sorted(extra)[0]]
@@ -180,6 +191,12 @@ def router() -> APIRouter:
                             422, "audience is clinician or patient", expression=["audience"]
                         )
                     audience = parsed["audience"]
+                if parsed.get("patient") is not None:
+                    if not isinstance(parsed["patient"], str) or not parsed["patient"].strip():
+                        raise ApiError(
+                            422, "patient is a FHIR Patient id (a string)", expression=["patient"]
+                        )
+                    patient = parsed["patient"].strip()
                 if not isinstance(parsed["input"], dict):
                     raise ApiError(422, "input must be a JSON object", expression=["input"])
                 raw = orjson.dumps(parsed["input"])
@@ -187,7 +204,7 @@ def router() -> APIRouter:
             raise ApiError(415, f"unsupported content type {ctype!r} (JSON or YAML)")
         name = "request body" + (".yaml" if "yaml" in ctype else "")
         result, audit_id = await run_in_threadpool(
-            _do_assess, state, raw, when, audience, name, who
+            _do_assess, state, raw, when, audience, name, who, patient
         )
         return JSONResponse(result, headers={AUDIT_HEADER: audit_id, **who.headers()})
 

@@ -39,11 +39,12 @@ def parse_at(value: str | None) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def read_case(path: str, kb: KnowledgeBase) -> Case:
-    """The Case from a file path or '-' (stdin), through the intake reader."""
+def read_case(path: str, kb: KnowledgeBase, patient: str | None = None) -> Case:
+    """The Case from a file path or '-' (stdin), through the intake reader; ``patient`` names the
+    FHIR Patient id the case is about (default: the only Patient, else the first)."""
     from leptoguide.intake import read_path
 
-    return read_path(path, kb=kb)
+    return read_path(path, kb=kb, patient_id=patient or None)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,6 +66,15 @@ def register(app: typer.Typer) -> None:
         ics: Annotated[
             Path | None, typer.Option("--ics", help="Also write dated schedules as iCalendar.")
         ] = None,
+        patient: Annotated[
+            str | None,
+            typer.Option(
+                "--patient",
+                help="FHIR Patient id (or Patient/<id>) the case is about, when the input holds "
+                "several (default: the only Patient, else the first; the others' resources are "
+                "left out and reported).",
+            ),
+        ] = None,
     ) -> None:
         """Assess a case: classification, risk group, cited findings, missing data."""
         from leptoguide.engine import assess as run
@@ -74,7 +84,7 @@ def register(app: typer.Typer) -> None:
         when = parse_at(at)
         kb = get_knowledge()
         pol = load_policy(kb, policy)
-        case = read_case(path, kb)
+        case = read_case(path, kb, patient)
         data = run(case, kb=kb, policy=pol, at=when, audience=audience.value)
         if ics is not None:
             from leptoguide.render.ics import render_ics

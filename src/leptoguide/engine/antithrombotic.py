@@ -101,11 +101,18 @@ def _lmwh_class(
     own, else the order's). A dose that cannot be classed is counted as a treatment dose (the
     longer hold) and the reason says the class is uncertain."""
     unit = (m.dose_unit or "").strip().lower()
-    strength = _strength_mg(m.text) if m.dose is None else None
+    # the reader already took the dose from a coded product's strength (m.dose_source) or said
+    # why it could not (m.dose_unknown); a case file's free text is read here
+    strength = _strength_mg(m.text) if m.dose is None and m.dose_unknown is None else None
     if strength is not None:  # a single-strength product (e.g. a prefilled syringe): one unit
         m = dataclasses.replace(m, dose=strength, dose_unit="mg")
         unit = "mg"
     if m.dose is None:
+        if m.dose_unknown:
+            return (
+                "treatment",
+                f"class uncertain: dose unknown ({m.dose_unknown}); counted as a treatment dose",
+            )
         return "treatment", "class uncertain: dose not recorded; counted as a treatment dose"
     if unit in ("mg/kg",):
         return "treatment", f"{m.dose:g} mg/kg is a weight-based (treatment) dose"
@@ -115,7 +122,9 @@ def _lmwh_class(
             f"class uncertain: dose in {m.dose_unit or 'no unit'}; counted as a treatment dose",
         )
     per_kg = f" ({m.dose / weight:.2g} mg/kg)" if weight else ""
-    if strength is not None:
+    if m.dose_source:
+        per_kg += f" ({m.dose_source})"
+    elif strength is not None:
         per_kg += " (dose taken from the product strength)"
     if per_day is None:
         if m.dose > ceiling:
@@ -127,7 +136,11 @@ def _lmwh_class(
         )
     daily = m.dose * per_day
     if daily <= ceiling:
-        return "prophylactic", f"{m.dose:g} mg x {per_day:g}/day = {daily:g} mg/day <= {ceiling:g}"
+        src = f" ({m.dose_source})" if m.dose_source else ""
+        return (
+            "prophylactic",
+            f"{m.dose:g} mg{src} x {per_day:g}/day = {daily:g} mg/day <= {ceiling:g}",
+        )
     return "treatment", f"{m.dose:g} mg{per_kg} x {per_day:g}/day = {daily:g} mg/day > {ceiling:g}"
 
 

@@ -83,15 +83,22 @@ def check_drug(
     entry["range_label"] = "; ".join(dict.fromkeys(b.label for _, b in pool))
     entry["statements"] = sorted({s for r, b in pool for s in _band_statements(r, b)})
     unreadable = [m for m, d in doses if d is None]
+    sourced = [m.dose_source for m, d in doses if d is not None and m.dose_source]
+    if sourced:
+        entry["dose_source"] = sourced[0]
     if known and max(known) > top + 1e-9:
         entry["status"] = "above"
         entry["note"] = f"{max(known):g} mg is above the highest source dose of {top:g} mg" + (
             "" if fitting else " for any age band (age not recorded)"
         )
+        if sourced:
+            entry["note"] += f"; dose taken from the {sourced[0]}"
         return entry
     if unreadable:
         m = unreadable[0]
         what = "no dose recorded" if m.dose is None else f"dose in {m.dose_unit or 'no unit'}"
+        if m.dose is None and m.dose_unknown:
+            what = f"dose unknown ({m.dose_unknown})"
         entry.update(status="unchecked", note=f"{what}: cannot be compared with the mg range")
         return entry
     if not fitting:
@@ -99,6 +106,8 @@ def check_drug(
         return entry
     entry["status"] = "ok"
     entry["note"] = f"{max(known):g} mg within the source range {low:g}-{top:g} mg"
+    if sourced:
+        entry["note"] += f"; dose taken from the {sourced[0]}"
     return entry
 
 

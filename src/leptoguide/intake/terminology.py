@@ -151,6 +151,10 @@ class TermIndex:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
     cues: dict[str, PhraseSet] = field(default_factory=dict)
+    unit_forms: tuple[tuple[str, ...], ...] = ()
+    """Normalized ``unit-dose-form`` phrases: one unit of such a product is one dose."""
+    count_units: frozenset[str] = frozenset()
+    """Normalized ``count-unit`` words (singular): a dose unit that counts product units."""
     excludes: dict[str, PhraseSet] = field(default_factory=dict)
     units: frozenset[str] = frozenset()
     context: CueSet = field(default_factory=lambda: CueSet({}))
@@ -197,6 +201,8 @@ class TermIndex:
             )
         index.cues = {role: PhraseSet(t for t in terms if t) for role, terms in cues.items()}
         index.units = frozenset(t[0] for t in cues.get("strength-unit", []) if len(t) == 1)
+        index.unit_forms = tuple(t for t in cues.get("unit-dose-form", []) if t)
+        index.count_units = frozenset(" ".join(t) for t in cues.get("count-unit", []) if t)
         index.context = CueSet(cues)
         return index
 

@@ -417,6 +417,8 @@ LexiconRole = Literal[
     "scope-end",
     "strength-unit",
     "dose-form",
+    "unit-dose-form",
+    "count-unit",
 ]
 
 
@@ -431,7 +433,9 @@ class Lexicon(_Record):
             "(phrases before it); pseudo-cue: a phrase that contains a cue word but is no cue "
             "('no change', 'gram negative'); scope-end: word that ends a cue's reach; "
             "strength-unit: unit word removed after a number; dose-form: word removed before "
-            "matching a product name"
+            "matching a product name; unit-dose-form: a product form one unit of which is one "
+            "dose (tablet, prefilled syringe); count-unit: a dose unit that counts such units "
+            "('1 syringe', '2 tablets')"
         )
     )
     description: str

@@ -52,15 +52,22 @@ from leptoguide.web.markup import render_markdown
 from leptoguide.web.verdict import verdicts
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+PATIENT_FIELD = "patient"
+"""Upload form field naming the FHIR Patient id (the reader reports an unknown id on it)."""
 
 
 def _assess(
-    web: WebState, raw: bytes, name: str, at: dt.datetime | None, actor: str | None = None
+    web: WebState,
+    raw: bytes,
+    name: str,
+    at: dt.datetime | None,
+    actor: str | None = None,
+    patient: str | None = None,
 ) -> str:
     from leptoguide.engine import assess
     from leptoguide.intake import read_input
 
-    case = read_input(raw, name=name, kb=web.kb)
+    case = read_input(raw, name=name, kb=web.kb, patient_id=patient)
     when = at or dt.datetime.now(dt.UTC)
     result = assess(case, kb=web.kb, policy=web.service.policy, at=when)
     return web.record(
@@ -310,6 +317,7 @@ def router() -> APIRouter:
         form = await read_form(request)
         check_csrf(ctx, form)
         values = _form_values(form)
+        patient = ""
         tz_raw = values.get(TZ_FIELD, "").strip()
         zone = time_zone(tz_raw) if tz_raw else dt.UTC
         try:
@@ -328,6 +336,8 @@ def router() -> APIRouter:
                 if not raw.strip():
                     raise InputError("upload", "the file is empty", "bundle")
                 name = f"uploaded file {upload.filename or ''}".strip()
+                chosen = form.get(PATIENT_FIELD)
+                patient = chosen.strip()[:200] if isinstance(chosen, str) else ""
             else:
                 result = read_case_form(form, ctx.web.kb)
                 if result.errors:
@@ -341,7 +351,13 @@ def router() -> APIRouter:
                 raw = json.dumps(result.casefile, ensure_ascii=False).encode("utf-8")
                 name = "assessment form"
             event_id = await run_in_threadpool(
-                _assess, ctx.web, raw, name, at, ctx.user.username if ctx.user else None
+                _assess,
+                ctx.web,
+                raw,
+                name,
+                at,
+                ctx.user.username if ctx.user else None,
+                (patient or None) if kind == "upload" else None,
             )
         except InputError as exc:
             problem = exc.problem

@@ -27,7 +27,11 @@ from leptoguide.intake.fhir.procedure import ProcedureReader
 from leptoguide.intake.fhir.subject import select_patient
 from leptoguide.knowledge.loader import KnowledgeBase
 
-__all__ = ["read_fhir"]
+__all__ = ["PATIENT_FIELD", "read_fhir"]
+
+PATIENT_FIELD = "patient"
+"""The field an unknown patient id is reported on (the CLI's --patient, the REST ``patient``
+parameter, the web form's patient field)."""
 
 
 class Reader(
@@ -124,6 +128,16 @@ def read_fhir(obj: Any, *, name: str, kb: KnowledgeBase, patient_id: str | None 
     drops: list[DroppedResource] = []
     entries = flatten(obj, name, READERS.keys() | KNOWN_OTHER, drops)
     selection = select_patient(entries, patient_id)
+    unknown = patient_id and selection.label is None and not selection.named
+    if unknown and (selection.others or selection.dropped):
+        held = selection.others or [d.reference for d in selection.dropped]
+        raise InputError(
+            name,
+            f"no patient '{patient_id}' in the input; it is about "
+            + ", ".join(dict.fromkeys(held[:5]))
+            + (" ..." if len(held) > 5 else ""),
+            PATIENT_FIELD,
+        )
     case = builder.case
     for drop in drops:
         builder.warn(drop.reference, f"unreadable entry ({drop.reason}); not used", drop.field)

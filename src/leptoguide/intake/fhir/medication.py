@@ -11,7 +11,8 @@ from typing import Any, Literal
 from leptoguide.case import MedicationEntry
 from leptoguide.intake.common import is_number, parse_datetime, show, timing_code
 from leptoguide.intake.fhir.base import Ctx, ReaderBase
-from leptoguide.intake.terminology import normalize_text
+from leptoguide.intake.strength import ProductDose, rxnorm_dose, text_dose
+from leptoguide.intake.terminology import normalize_system, normalize_text
 from leptoguide.knowledge.models import Concept
 
 _PERIOD_DAYS = {
@@ -39,7 +40,7 @@ NEURAXIAL_ROUTES = {"intrathecal", "intraventricular"}
 class MedicationReader(ReaderBase):
     def _medication_concept(
         self, ctx: Ctx, res: Mapping[str, Any]
-    ) -> tuple[list[Concept], str | None]:
+    ) -> tuple[list[Concept], str | None, list[str]]:
         if "medicationCodeableConcept" in res:
             cc = self._codeable(res, "medicationCodeableConcept", ctx)
             field = "medicationCodeableConcept"
@@ -69,7 +70,7 @@ class MedicationReader(ReaderBase):
                         f"medication reference '{target}' not found in the bundle; ignored",
                         "medicationReference",
                     )
-                    return [], None
+                    return [], None, []
                 cc = {"text": display}
                 field = "medicationReference.display"
         else:
@@ -80,24 +81,71 @@ class MedicationReader(ReaderBase):
         )
         if not matches:
             self._unknown(ctx, field, cc, "medication")
-            return [], text
+            return [], text, []
         if len(matches) > 1 and matches[0].by == "text-contains":
-            names = ", ".join(m.concept.id for m in matches)
+            several = ", ".join(m.concept.id for m in matches)
             self.b.warn(
                 ctx.label,
-                f"text '{matches[0].key}' names several medications ({names}); each is "
+                f"text '{matches[0].key}' names several medications ({several}); each is "
                 "recorded, without the dose",
                 field,
             )
-            return [m.concept for m in matches], text
-        return [self._first(matches, ctx, field)], text
+            return [m.concept for m in matches], text, []
+        concept = self._first(matches, ctx, field)
+        return [concept], text, self._product_names(concept, cc)
+
+    def _product_names(self, concept: Concept, cc: Mapping[str, Any]) -> list[str]:
+        """Names that may state the product's strength, most trusted first: the knowledge
+        base's display of a matched product code, then the codings' displays and the text."""
+        names: list[str] = []
+        for coding in cc.get("coding") or []:
+            code, system = coding.get("code"), coding.get("system")
+            ids, how = self.b.index.by_coding(system, code)
+            if how == "code" and concept.id in ids:
+                sys_ = normalize_system(system)
+                names += [
+                    c.display
+                    for c in concept.codes
+                    if c.display and c.code == code and normalize_system(c.system) == sys_
+                ]
+        names += [c["display"] for c in cc.get("coding") or [] if c.get("display")]
+        if cc.get("text"):
+            names.append(cc["text"])
+        return list(dict.fromkeys(names))
+
+    def _product_dose(
+        self, names: list[str], dose: float | None, unit: str | None
+    ) -> tuple[float | None, str | None, str | None, str | None]:
+        """(dose, unit, dose_source, dose_unknown): the order's own dose when it is in a mass or
+        volume unit; else one unit of the product (times a count such as '1 syringe'), when the
+        product name makes that unambiguous; else the reason the dose is unknown."""
+        count = None
+        if dose is not None:
+            if normalize_text(unit or "").removesuffix("s") not in self.b.index.count_units:
+                return dose, unit, None, None
+            count = dose
+        found: ProductDose | None = None
+        for name in names:
+            found = rxnorm_dose(name, self.b.index.unit_forms) or text_dose(name)
+            if found is not None:
+                break
+        if found is None or found.amount is None:
+            if count is not None:
+                why = found.why if found else "the product names no strength per unit"
+                return None, None, None, f"dose given as {count:g} {unit}, but {why}"
+            return None, None, None, (found.why if found else None)
+        amount = found.amount * (count if count is not None else 1.0)
+        source = f"product strength: {found.why}" + (
+            f" x {count:g} ({count:g} {unit})" if count is not None else " (one unit)"
+        )
+        return round(amount, 6), found.unit, source, None
 
     def medication(self, ctx: Ctx, res: dict[str, Any]) -> None:
         rtype = res["resourceType"]
         status = self._status(res, ctx)
         if self._skip_status(ctx, status):
             return
-        concepts, text = self._medication_concept(ctx, res)
+        concepts, text, names = self._medication_concept(ctx, res)
         if not concepts:
             self.unknown_drugs.append((ctx.label, text or "no name", status, self._neuraxial(res)))
             return
@@ -143,6 +191,9 @@ class MedicationReader(ReaderBase):
             dosage = self._obj(res, "dosage", ctx)
             if dosage:
                 dose, dose_unit, route = self._admin_dosage(ctx, dosage)
+        dose_source = dose_unknown = None
+        if len(concepts) == 1:
+            dose, dose_unit, dose_source, dose_unknown = self._product_dose(names, dose, dose_unit)
         entry = MedicationEntry(
             concept=concepts[0].id,
             kind=kind,
@@ -160,6 +211,8 @@ class MedicationReader(ReaderBase):
             authored=authored,
             start=start,
             ongoing=ongoing,
+            dose_source=dose_source,
+            dose_unknown=dose_unknown,
         )
         for concept in concepts:
             self.b.case.medications.append(replace(entry, concept=concept.id))

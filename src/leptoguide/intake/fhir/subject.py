@@ -38,6 +38,8 @@ class Selection:
     others: list[str] = field(default_factory=list)
     dropped: list[DroppedResource] = field(default_factory=list)
     kept: list[Entry] = field(default_factory=list)
+    named: bool = False
+    """Some kept resource names the chosen patient as its subject."""
 
 
 def _aliases(label: str, res: Mapping[str, Any], full_url: str | None) -> set[str]:
@@ -112,5 +114,6 @@ def select_patient(entries: list[Entry], patient_id: str | None) -> Selection:
                     )
                 )
                 continue
+            sel.named = True
         sel.kept.append(entry)
     return sel
