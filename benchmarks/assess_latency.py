@@ -22,15 +22,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 SCEN = ROOT / "tests" / "scenarios"
-sys.path.insert(0, str(SCEN))
-
-from build_bundles import AT, B  # noqa: E402
+TESTS = ROOT / "tests"
+sys.path.insert(0, str(TESTS))
 
 from leptoguide.engine import assess  # noqa: E402
 from leptoguide.errors import InputError  # noqa: E402
 from leptoguide.intake import read_input  # noqa: E402
 from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge  # noqa: E402
 from leptoguide.policy import load_policy  # noqa: E402
+from scenarios.build_bundles import AT, B  # noqa: E402
 
 
 def reader_kb(kb: KnowledgeBase) -> KnowledgeBase:

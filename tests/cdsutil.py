@@ -28,12 +28,15 @@ class EhrKey:
     def __init__(self, alg: str = "ES384", kid: str | None = None) -> None:
         self.alg = alg
         self.kid = kid or uuid.uuid4().hex[:8]
+        self.private: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
         if alg == "ES384":
-            self.private = ec.generate_private_key(ec.SECP384R1())
-            jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private.public_key()))
+            ec_key = ec.generate_private_key(ec.SECP384R1())
+            jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key()))
+            self.private = ec_key
         else:
-            self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # type: ignore[assignment]
-            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private.public_key()))
+            rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+            self.private = rsa_key
         jwk.update({"kid": self.kid, "alg": alg, "use": "sig"})
         self.jwks = {"keys": [jwk]}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "qa_kb"
 
 
 @pytest.fixture(autouse=True)
-def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from leptoguide.knowledge.loader import get_knowledge
 
     monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))

@@ -23,7 +23,7 @@ from service_shapes import shapes
 
 SERVICES = {"order-select": "/cds-services/leptoguide-order-select",
             "order-sign": "/cds-services/leptoguide-order-sign"}  # fmt: skip
-SHAPES = {name: rest for name, *rest in shapes()}
+SHAPES = {name: (pid, chart, drafts, tweak) for name, pid, chart, drafts, tweak in shapes()}
 # The card topic each shape must raise ("!" prefix: must not raise)
 EXPECTED = {
     "lp-low-platelets": ["lp-platelets-low"],

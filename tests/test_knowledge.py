@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ STATEMENT = {
 }
 
 
-def _write(path: Path, key: str, records: list[dict[str, object]]) -> None:
+def _write(path: Path, key: str, records: Sequence[Mapping[str, object]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({key: records}, sort_keys=False))
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from leptoguide.api.app import create_app
@@ -20,12 +22,12 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_rest_api_conforms(case: schemathesis.Case) -> None:
+def test_rest_api_conforms(case: schemathesis.Case[Any]) -> None:
     response = case.call()
     assert response.status_code < 500, response.text
     # /api/assess declares its body as "an object" (a FHIR Bundle or a case file are richer than
     # OpenAPI says), so a schema-valid object may still be rejected with a precise 422.
-    excluded = [positive_data_acceptance] if case.path == "/api/assess" else []
+    excluded: list[CheckFunction] = [positive_data_acceptance] if case.path == "/api/assess" else []
     case.validate_response(response, excluded_checks=excluded)
 
 
@@ -60,8 +62,8 @@ public_schema = schemathesis.openapi.from_asgi("/openapi.json", public_app).incl
 
 @public_schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_rest_api_conforms_with_auth_required(case: schemathesis.Case) -> None:
+def test_rest_api_conforms_with_auth_required(case: schemathesis.Case[Any]) -> None:
     response = case.call(headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code < 500, response.text
-    excluded = [positive_data_acceptance] if case.path == "/api/assess" else []
+    excluded: list[CheckFunction] = [positive_data_acceptance] if case.path == "/api/assess" else []
     case.validate_response(response, excluded_checks=excluded)

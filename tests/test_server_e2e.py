@@ -146,8 +146,11 @@ def test_rest_and_audit_cli(env: Env) -> None:
 
     exe = str(Path(sys.executable).with_name("leptoguide"))
     db = env.server.cmd[env.server.cmd.index("--database") + 1]
-    run = lambda *a: subprocess.run([exe, "audit", *a, "--database", db], env=env.server.env,  # noqa: E731
-                                    capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, "audit", *a, "--database", db], env=env.server.env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
     out = run("list")
     assert (
         out.returncode == 0

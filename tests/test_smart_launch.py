@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -17,6 +17,9 @@ from leptoguide.api.app import create_app
 from leptoguide.settings import Settings
 from service_cases import hook_request, lp_low_platelets
 from smart_server import CLIENT_ID, SmartServer
+
+if TYPE_CHECKING:  # what the TestClient of this Starlette answers with
+    from httpx2 import Response
 
 SIGN = "/cds-services/leptoguide-order-sign"
 EHR_ORIGIN = "https://ehr.hospital.example"
@@ -40,7 +43,7 @@ def _card_link(client: TestClient) -> dict[str, Any]:
     return link
 
 
-def _launch(client: TestClient, smart: SmartServer, path: str, **query: str) -> httpx.Response:
+def _launch(client: TestClient, smart: SmartServer, path: str, **query: str) -> Response:
     """Follow the launch through the authorization server back to LeptoGuide's callback."""
     r = client.get(path, params=query)
     assert r.status_code == 302, r.text

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli_inprocess import run_cli
+from leptoguide.assessment import Assessment
 from leptoguide.case import (
     Case,
     ConditionEntry,
@@ -117,14 +118,14 @@ def test_thresholds_name_value_source_and_alternatives(full_kb: KnowledgeBase) -
         / next(Path(s["file"]).name for s in MANIFEST if "platelets-30000" in s["file"]),
         kb=full_kb,
     )
-    data = assess(case, kb=full_kb, policy=load_policy(full_kb), at=AT).to_dict()
-    f = next(f for f in data["findings"] if f["rule"] == "lp-platelets-low")
-    t = next(t for t in f["thresholds"] if t["id"] == "lp-platelet-min")
-    assert t["value"] == 50 and t["statement"] == "lp-platelet-threshold-chop"
-    assert {a["value"] for a in t["alternatives"]} == {40, 100}
-    plt = next(i for i in f["inputs"] if i["fact"] == "platelets")
-    assert plt["value"] == 30 and plt["unit"] == "10*9/L" and plt["reference"] and plt["time"]
-    assert data["policy"]["id"] == "leptoguide-default"
+    result = assess(case, kb=full_kb, policy=load_policy(full_kb), at=AT)
+    f = next(f for f in result.findings if f.rule == "lp-platelets-low")
+    t = next(t for t in f.thresholds if t.id == "lp-platelet-min")
+    assert t.value == 50 and t.statement == "lp-platelet-threshold-chop"
+    assert {a.value for a in t.alternatives} == {40, 100}
+    plt = next(i for i in f.inputs if i.fact == "platelets")
+    assert plt.value == 30 and plt.unit == "10*9/L" and plt.reference and plt.time
+    assert result.policy.id == "leptoguide-default"
 
 
 def test_cli_json_is_byte_identical_and_valid(kb_dir: Path) -> None:
@@ -205,14 +206,14 @@ def test_patient_audience_uses_plain_texts(full_kb: KnowledgeBase) -> None:
     s = MANIFEST[0]
     case = read_path(SCEN / s["file"], kb=full_kb)
     pol = load_policy(full_kb)
-    clin = assess(case, kb=full_kb, policy=pol, at=AT).to_dict()
-    pat = assess(case, kb=full_kb, policy=pol, at=AT, audience="patient").to_dict()
-    assert [f["rule"] for f in clin["findings"]] == [f["rule"] for f in pat["findings"]]
-    f = next(f for f in pat["findings"] if f["rule"] == "repeat-lp-after-negative-cytology")
-    assert f["detail"] == "\n\n".join(
-        full_kb.statements[c].patient for c in full_kb.rules[f["rule"]].cites
+    clin = assess(case, kb=full_kb, policy=pol, at=AT)
+    pat = assess(case, kb=full_kb, policy=pol, at=AT, audience="patient")
+    assert [f.rule for f in clin.findings] == [f.rule for f in pat.findings]
+    f = next(f for f in pat.findings if f.rule == "repeat-lp-after-negative-cytology")
+    assert f.detail == "\n\n".join(
+        full_kb.statements[c].patient for c in full_kb.rules[f.rule].cites
     )
-    assert pat["audience"] == "patient"
+    assert pat.audience == "patient"
 
 
 def test_template_errors_render_unknown_not_crash() -> None:
@@ -265,8 +266,8 @@ def _case(values: dict[str, float], anticoag_hours: float | None) -> Case:
     )
 
 
-def _safety_score(data: dict[str, Any]) -> int:
-    return sum(1 for f in data["findings"] if f["rule"] in SAFETY) + len(data["missing"])
+def _safety_score(result: Assessment) -> int:
+    return sum(1 for f in result.findings if f.rule in SAFETY) + len(result.missing)
 
 
 @settings(
@@ -299,10 +300,10 @@ def test_removing_a_lab_never_reads_as_safer(
         "body-weight": weight,
     }
     pol = load_policy(full_kb)
-    full = assess(_case(values, anticoag), kb=full_kb, policy=pol, at=AT).to_dict()
+    full = assess(_case(values, anticoag), kb=full_kb, policy=pol, at=AT)
     less_values = {k: v for k, v in values.items() if k != drop}
-    less = assess(_case(less_values, anticoag), kb=full_kb, policy=pol, at=AT).to_dict()
+    less = assess(_case(less_values, anticoag), kb=full_kb, policy=pol, at=AT)
     assert _safety_score(less) >= _safety_score(full)
     if drop in ("platelets", "inr"):
-        assert "lp-safety-data-missing" in {f["rule"] for f in less["findings"]}
-        assert drop in {m["item"] for m in less["missing"]}
+        assert "lp-safety-data-missing" in {f.rule for f in less.findings}
+        assert drop in {m.item for m in less.missing}

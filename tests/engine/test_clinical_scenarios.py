@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from leptoguide.assessment import Assessment, Finding
 from leptoguide.case import Case, ConditionEntry, MedicationEntry, Observed, ProcedureEntry
 from leptoguide.engine import assess
-from leptoguide.engine.assessment import Assessment, Finding
 from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
 from leptoguide.policy import Policy, load_policy
 from leptoguide.render.ics import render_ics

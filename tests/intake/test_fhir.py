@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from intake_helpers import ICD10CM, LM, LOINC, RXNORM, SNOMED, bundle, dumps, obs, qty
 
+from intake_helpers import ICD10CM, LM, LOINC, RXNORM, SNOMED, bundle, dumps, obs, qty
 from leptoguide.case import Case
 from leptoguide.errors import InputError
 from leptoguide.intake import read_document, read_input

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from intake_helpers import LM, LOINC, bundle, dumps, obs, qty
 
+from intake_helpers import LM, LOINC, bundle, dumps, obs, qty
 from leptoguide.errors import InputError
 from leptoguide.intake import read_input
 from leptoguide.knowledge.loader import KnowledgeBase

@@ -8,8 +8,8 @@ import base64
 from typing import Any
 
 import pytest
-from intake_helpers import LOINC, bundle, dumps
 
+from intake_helpers import LOINC, bundle, dumps
 from leptoguide.intake import read_input
 from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
 

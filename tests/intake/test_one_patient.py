@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from intake_helpers import LOINC, bundle, dumps, obs, qty
-
 from leptoguide.intake import read_document, read_input
 from leptoguide.knowledge.loader import KnowledgeBase
 

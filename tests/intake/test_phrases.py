@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 import pytest
-from intake_helpers import bundle, dumps
 
+from intake_helpers import bundle, dumps
 from leptoguide.intake import read_input
 from leptoguide.intake.terminology import TermIndex, term_index
 from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge

@@ -10,11 +10,11 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from intake_helpers import RXNORM, bundle, dumps
 
+from intake_helpers import RXNORM, bundle, dumps
+from leptoguide.assessment import Assessment
 from leptoguide.case import Case, MedicationEntry
 from leptoguide.engine import assess
-from leptoguide.engine.assessment import Assessment
 from leptoguide.intake import read_input
 from leptoguide.intake.strength import rxnorm_dose, text_dose
 from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from intake_helpers import RXNORM, bundle, dumps
 
+from intake_helpers import RXNORM, bundle, dumps
 from leptoguide.intake import read_input
 from leptoguide.intake.terminology import normalize_system, normalize_text
 from leptoguide.knowledge.loader import get_knowledge

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redteam_util import REASSURING
 
 from leptoguide.api.app import create_app
 from leptoguide.settings import Settings
+from redteam_util import REASSURING
 from service_cases import bundle, hook_request, lp_low_platelets, lp_order, patient
 
 SIGN = "/cds-services/leptoguide-order-sign"
@@ -88,7 +88,7 @@ def test_assess_20_mb_body_is_413(client: TestClient) -> None:
 @pytest.mark.parametrize("at", ["yesterday", "2026-13-01T00:00", "2026-11-20T25:00:00"])
 def test_assess_bad_at_query(client: TestClient, at: str) -> None:
     chart, drafts = lp_low_platelets()
-    outcome(client.post(f"/api/assess?at={at}", json=bundle(chart + drafts)), 422, "at")
+    outcome(client.post(f"/api/assess?at={at}", json=bundle(chart + drafts)), 422, expression="at")
 
 
 @settings(

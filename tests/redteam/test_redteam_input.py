@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redteam_util import AT, kb, outputs
 
 from leptoguide.engine import assess
 from leptoguide.errors import InputError, LeptoGuideError
 from leptoguide.intake import load_document, read_document, read_input
 from leptoguide.policy import load_policy
+from redteam_util import AT, kb, outputs
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
@@ -250,11 +250,9 @@ def test_schedule_near_year_9999_is_not_a_crash() -> None:
     doc["orders"][0]["time"] = "9999-12-30"
     doc["findings"]["flow_study"] = "normal"  # a flow block withholds the calendar altogether
     k = kb()
-    data = assess(
-        read_document(doc, name="it.yaml", kb=k), kb=k, policy=load_policy(k), at=AT
-    ).to_dict()
-    sched = data["schedules"][0]
-    assert sched["events"] == [] and "9999" in sched["start_note"]
+    result = assess(read_document(doc, name="it.yaml", kb=k), kb=k, policy=load_policy(k), at=AT)
+    sched = result.schedules[0]
+    assert sched.events == [] and sched.start_note is not None and "9999" in sched.start_note
 
 
 POLICIES: dict[str, tuple[bytes, str]] = {

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import yaml
-from redteam_util import AT, kb
 
 from leptoguide.api.cards import build_cards
 from leptoguide.engine import assess
@@ -20,6 +19,7 @@ from leptoguide.intake import read_path
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import load_policy
 from leptoguide.render.text import render_text
+from redteam_util import AT, kb
 
 ROOT = Path(__file__).parents[2]
 INPUTS = (

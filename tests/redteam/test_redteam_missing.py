@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from redteam_util import missing, outputs, reassuring, rules, run
 
 LP_ORDER = {"type": "lumbar-puncture", "time": "2026-11-20T14:00:00Z"}

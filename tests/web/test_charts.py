@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 11, 20, 18, tzinfo=dt.UTC)
 
 
-def _assess(tmp_path: Path, doc: dict[str, object]) -> dict[str, object]:
+def _assess(tmp_path: Path, doc: Mapping[str, object]) -> dict[str, object]:
     kb = get_knowledge()
     path = tmp_path / "case.yaml"
     path.write_text(yaml.safe_dump(doc))

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web_helpers import Site, build_app
 
 from leptoguide.knowledge.loader import get_knowledge
+from web_helpers import Site, build_app
 
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -114,6 +114,12 @@ def test_kb_filters(site: Site) -> None:
     assert "0 statement(s)" in html
 
 
+def _visible_text(html: str) -> str:
+    """What a reader sees: the page without tags, attributes and scripts."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
 def test_patient_page_shows_patient_text_grade_and_citations(site: Site) -> None:
     kb = get_knowledge()
     html = site.get("/patients/what-is-lm").text
@@ -121,6 +127,7 @@ def test_patient_page_shows_patient_text_grade_and_citations(site: Site) -> None
     assert st.patient.split(".")[0].replace("'", "&#39;") in html
     assert "Reading grade:" in html and "Where this comes from" in html
     assert 'id="ref-1"' in html
+    assert "patient-what-is-lm" not in _visible_text(html)
     assert site.get("/patients/nope").status_code == 404
 
 
@@ -164,7 +171,9 @@ def test_login_next_is_local_only(site: Site, users: dict[str, str]) -> None:
     assert resp.headers["location"] == "/"
 
 
-def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str]) -> None:
+def test_review_moves_draft_and_history_shows(
+    app: FastAPI, site: Site, users: dict[str, str]
+) -> None:
     sid = _draft_id()
     site.login("clinician1", users["clinician"])
     resp = site.post(
@@ -195,9 +204,7 @@ def test_review_moves_draft_and_history_shows(site: Site, users: dict[str, str])
     site.post("/logout")
     from leptoguide.store.accounts import add_user
 
-    add_user(
-        site.client.app.state.leptoguide_web.db, "reviewer2", "reviewer-password-456", "reviewer"
-    )
+    add_user(app.state.leptoguide_web.db, "reviewer2", "reviewer-password-456", "reviewer")
     site.login("reviewer2", "reviewer-password-456")
     page = site.get(f"/kb/statements/{sid}").text
     version = re.search(r'name="version" value="(\d+)"', page)
@@ -258,6 +265,8 @@ def test_ask_escapes_and_links_citations(
     assert "&lt;img src=x onerror=" in html
     assert '<a class="cite" href="#ref-1"' in html
     assert "[7]" in html and 'href="#ref-7"' not in html  # unknown numbers stay text
+    # citations show source and locator; the statement id stays in links, never in the text
+    assert f"/kb/statements/{sid}" in html and sid not in _visible_text(html)
     assert "<strong>bold</strong>" in html and "<li>item one" in html
     conv = re.search(r'name="conversation_id" value="(web-[0-9a-f]{16})"', html)
     assert conv

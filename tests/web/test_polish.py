@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+
 from web_helpers import Site
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from web_helpers import Site
-
 from leptoguide.knowledge.loader import get_knowledge
 from leptoguide.web.patient import page_definitions
 from process_words import find_process_words
+from web_helpers import Site
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 BUNDLES = (

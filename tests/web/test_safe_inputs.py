@@ -13,10 +13,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
-from web_helpers import Site
 
 from leptoguide.knowledge.loader import get_knowledge
 from leptoguide.web.caseform import read_case_form
+from web_helpers import Site
 
 ROOT = Path(__file__).resolve().parents[2]
 CHICAGO = ZoneInfo("America/Chicago")

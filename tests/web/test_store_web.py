@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 from sqlalchemy import inspect
 
@@ -75,8 +77,13 @@ def test_rate_limit_counts_only_failures(db: Database) -> None:
     assert not accounts.login_blocked(db, "ip", "bob")
 
 
+class _Reviewer(TypedDict):
+    reviewer: str
+    knowledge_version: str
+
+
 def test_reviews(db: Database) -> None:
-    kw = {"reviewer": "ann", "knowledge_version": "1"}  # two-person rule off (store default)
+    kw: _Reviewer = {"reviewer": "ann", "knowledge_version": "1"}  # two-person rule off (default)
     reviews.record_review(
         db, statement_id="s", current="draft", to_status="in_review", comment="c", **kw
     )

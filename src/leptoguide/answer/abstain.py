@@ -18,11 +18,13 @@ Gates, in order:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
 from leptoguide.answer.expand import Lexicon
 from leptoguide.answer.retrieve import Retrieval, Retriever, coverage
+from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import tokens
 from leptoguide.answer.vocabulary import QuestionVocabulary, Understanding
 
@@ -103,12 +105,31 @@ class AbstainConfig:
 
     min_coverage: float = 0.45
     """Evidence gate: share of the question's idf-weighted topic words the top statements cover."""
+    min_coverage_unanchored: float = 0.75
+    """Evidence gate when only a drug, route, procedure or device places the question in scope
+    (a drug has uses outside the domain): the top statements must cover this much. Chosen on dev:
+    such in-scope questions lie at 1.0, the out-of-scope one at 0.41."""
     min_cosine: float = 0.0
     """Dense gate (only with a dense model): floor on the best cosine; 0 = off."""
     min_passage_coverage: float = 0.7
     """Ingested passages are shown only above this coverage."""
     coverage_top: int = 3
     """How many top statements the evidence gate looks at together."""
+
+    def __post_init__(self) -> None:
+        for name in (
+            "min_coverage",
+            "min_coverage_unanchored",
+            "min_cosine",
+            "min_passage_coverage",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"answer setting {name}: must be between 0 and 1, got {value}")
+        if self.coverage_top < 1:
+            raise ValueError(
+                f"answer setting coverage_top: must be 1 or more, got {self.coverage_top}"
+            )
 
 
 @dataclass
@@ -145,6 +166,30 @@ def scope_hits(
         if kind in vocab.scope_kinds or phrase.concept in vocab.scope_concepts:
             found.append(phrase.concept)
     return list(dict.fromkeys(found))
+
+
+def anchored(
+    text: str,
+    lexicon: Lexicon,
+    vocab: QuestionVocabulary,
+    jargon: frozenset[str] = frozenset(),
+) -> bool:
+    """Whether ``text`` names the domain itself (a condition, test, place or technical word of
+    the knowledge base), not only a drug, route, procedure or device, which have uses elsewhere."""
+    kind_words = {
+        w.lower()
+        for phrase in lexicon.find(text)
+        if lexicon.kinds.get(phrase.concept) in vocab.scope_kinds
+        and phrase.concept not in vocab.scope_concepts
+        for w in phrase.words
+    }
+    for t in tokens(text):
+        if t in vocab.scope_words or (t in jargon and t not in kind_words):
+            return True
+    for phrase in vocab.find(text):
+        if vocab.entries[phrase.concept].role == "scope":
+            return True
+    return any(phrase.concept in vocab.scope_concepts for phrase in lexicon.find(text))
 
 
 def topic_terms(und: Understanding, query: str, vocab: QuestionVocabulary) -> list[str]:
@@ -198,23 +243,64 @@ def judge(
     feats["passage_coverage"] = round(pcov, 4)
     if und.personal:
         return Verdict(True, None, 0.0, feats, "personal")
-    statements_ok = cov >= config.min_coverage and (
-        not retrieval.dense_used or cos >= config.min_cosine
-    )
+    floor = config.min_coverage
+    if not anchored(query, retriever.lexicon, vocab, retriever.index.jargon):
+        # only a drug, route or device places it in scope: it may be asked about another use
+        floor = max(floor, config.min_coverage_unanchored)
+    feats["floor"] = floor
+    statements_ok = cov >= floor and (not retrieval.dense_used or cos >= config.min_cosine)
     passages_ok = pcov >= config.min_passage_coverage
     if not statements_ok and not passages_ok:
-        return Verdict(True, REASON_WEAK, round(cov * 0.5, 2), feats, "unsupported")
-    confidence = calibrated_confidence(cov, best)
+        return Verdict(
+            True, REASON_WEAK, round(cov * SETTINGS.unsupported_share, 2), feats, "unsupported"
+        )
+    confidence = calibrated_confidence(feats)
     if not statements_ok:
-        confidence = min(confidence, 0.4)
+        confidence = min(confidence, SETTINGS.weak_confidence_cap)
     return Verdict(False, None, confidence, feats)
 
 
-CONFIDENCE_WEIGHTS = (0.5, 0.5)
-"""Confidence = weights . (coverage of the top statements, coverage of the best one), clipped to
-[0, 1]; checked against key-fact correctness on the gold set (docs/qa.md "Calibration")."""
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """Confidence that the answer is right: a logistic model over what the pipeline knows when
+    it answers. Fitted on the dev split of the gold set (``python benchmarks/qa_eval.py
+    --calibrate``), where "right" means every key fact is in the answer and its first sentences
+    answer the question; docs/qa.md reports its calibration on the test split."""
+
+    intercept: float
+    coverage: float
+    """Weight of the share of the question's topic words the top statements cover."""
+    top_coverage: float
+    """Weight of the share the best statement covers alone."""
+    lead_reviewed: float
+    """Weight of a lead statement that has been checked against its source (verified)."""
+    aspect_missing: float
+    """Weight of a lead that lacks what the question asks for (a dose, a time, ...)."""
+    lead_coverage: float
+    """Weight of the share of the question's (idf-weighted) words the lead itself contains."""
+
+    def __call__(self, features: dict[str, float]) -> float:
+        z = (
+            self.intercept
+            + self.coverage * features.get("coverage", 0.0)
+            + self.top_coverage * features.get("top_coverage", 0.0)
+            + self.lead_reviewed * features.get("lead_reviewed", 1.0)
+            + self.aspect_missing * features.get("aspect_missing", 0.0)
+            + self.lead_coverage * features.get("lead_coverage", features.get("top_coverage", 0.0))
+        )
+        return round(1.0 / (1.0 + math.exp(-z)), 2)
 
 
-def calibrated_confidence(cov: float, best: float) -> float:
-    a, b = CONFIDENCE_WEIGHTS
-    return round(max(0.0, min(1.0, a * cov + b * best)), 2)
+CONFIDENCE = ConfidenceModel(
+    intercept=1.221,
+    coverage=-0.032,
+    top_coverage=-0.119,
+    lead_reviewed=0.386,
+    aspect_missing=0.614,
+    lead_coverage=0.764,
+)
+"""The fitted confidence model (named settings; docs/qa.md "Calibration")."""
+
+
+def calibrated_confidence(features: dict[str, float]) -> float:
+    return CONFIDENCE(features)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from leptoguide.answer.index import Document, Passage
 from leptoguide.answer.result import Audience, Citation
 from leptoguide.answer.retrieve import Hit
+from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import content_tokens, split_sentences
 
 if TYPE_CHECKING:
@@ -46,10 +47,6 @@ class Composition:
 
 PATIENT_TOPIC = "patient-education"
 REVIEWED = frozenset({"approved", "verified"})
-HEAD_POOL = 5
-"""The lead statement is the best-covering one among this many top hits."""
-COVERAGE_STEP = 0.05
-"""Coverage differences smaller than this do not reorder hits."""
 """Statement statuses that count as checked (anything else is shown only as a last resort)."""
 
 
@@ -70,7 +67,8 @@ def select_statements(
     kb: KnowledgeBase,
     top_k: int,
     audience: Audience = "clinician",
-    min_relative: float = 0.6,
+    min_relative: float | None = None,
+    aspects: Sequence[Aspect] = (),
 ) -> list[str]:
     """The best-supported statements: the top hit plus those covering nearly as much of the question.
 
@@ -82,23 +80,38 @@ def select_statements(
     usable = [h for h in hits if h.key in kb.statements]
     if not usable:
         return []
+
     # the statement that covers most of the question leads (ties keep the retrieval order)
+    # (a statement that gives what the question asks for, a dose or a time, goes first on a tie)
+    def gives(hit: Hit) -> bool:
+        st = kb.statements[hit.key]
+        text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
+        return any(a.form.search(text) for a in aspects)
+
     top = max(
-        usable[:HEAD_POOL], key=lambda h: (round(h.coverage / COVERAGE_STEP), -usable.index(h))
+        usable[: SETTINGS.head_pool],
+        key=lambda h: (round(h.coverage / SETTINGS.coverage_step), gives(h), -usable.index(h)),
     )
     usable = [top] + [h for h in usable if h is not top]
+    min_relative = SETTINGS.min_relative if min_relative is None else min_relative
     best = max(h.coverage for h in usable[:3])
     qualified = [usable[0]] + [
         h for h in usable[1:] if h.coverage > 0 and h.coverage >= min_relative * best
     ]
+
+    def for_patients(hit: Hit) -> bool:
+        return PATIENT_TOPIC in kb.statements[hit.key].topics
+
+    # a draft is weighed against the reviewed statements this audience will be shown
+    seen = [h for h in qualified if audience == "patient" or not for_patients(h)]
     reviewed_text = " ".join(
         f"{kb.statements[h.key].clinician} {kb.statements[h.key].patient}"
-        for h in qualified
+        for h in seen
         if is_reviewed(kb.statements[h.key])
     )
     reviewed_facts = _facts(reviewed_text)
     reviewed_best = max(
-        (h.coverage for h in qualified if is_reviewed(kb.statements[h.key])), default=-1.0
+        (h.coverage for h in seen if is_reviewed(kb.statements[h.key])), default=-1.0
     )
 
     def draft_adds(hit: Hit) -> bool:
@@ -110,11 +123,8 @@ def select_statements(
         return bool(_facts(f"{st.clinician} {st.patient}") - reviewed_facts)
 
     answering = [h for h in qualified if is_reviewed(kb.statements[h.key]) or draft_adds(h)]
-    if DROP_DRAFTS and answering:
+    if SETTINGS.drop_drafts and answering:
         qualified = answering
-
-    def for_patients(hit: Hit) -> bool:
-        return PATIENT_TOPIC in kb.statements[hit.key].topics
 
     if audience != "patient":
         clinical = [h for h in qualified if not for_patients(h)]
@@ -128,7 +138,8 @@ def select_statements(
         for hit in qualified:
             words = set(content_tokens(kb.statements[hit.key].patient))
             if all(
-                _jaccard(words, set(content_tokens(kb.statements[k.key].patient))) < 0.5
+                _jaccard(words, set(content_tokens(kb.statements[k.key].patient)))
+                < SETTINGS.duplicate_overlap
                 for k in kept
             ):
                 kept.append(hit)
@@ -136,6 +147,20 @@ def select_statements(
     head_hit, rest = chosen[:1], chosen[1:]
     rest.sort(key=lambda h: is_recalled(kb, kb.statements[h.key]))
     return [h.key for h in head_hit + rest]
+
+
+_ID_LIKE = re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b")
+
+
+def without_ids(kb: KnowledgeBase, text: str) -> str:
+    """``text`` with references to other statements by id replaced by their titles: readers see
+    no internal ids."""
+
+    def title(m: re.Match[str]) -> str:
+        st = kb.statements.get(m.group(0))
+        return f"“{st.title.rstrip('.')}”" if st is not None else m.group(0)
+
+    return _ID_LIKE.sub(title, text)
 
 
 def _facts(text: str) -> set[str]:
@@ -225,6 +250,8 @@ class Lead:
     """Statements retrieval reached: a disagreement is shown when both sides are among them."""
     next_steps: list[str] = field(default_factory=list)
     """Patient answers: statements with questions to ask the care team."""
+    aspects: tuple[Aspect, ...] = ()
+    """What the question asks for (a dose, a time, ...): a sentence that gives it leads."""
 
 
 URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
@@ -232,18 +259,72 @@ DISAGREE_LABEL = {
     "clinician": "**Sources disagree here; each position is shown with its own citation.**",
     "patient": "**Experts do not all agree on this point.**",
 }
-LEAD_MAX_SENTENCES = 3
-TITLE_WEIGHT = 1.0
-"""Weight of a statement title's shared words when choosing the lead statement."""
-DROP_DRAFTS = True
-"""Leave a draft out when reviewed statements cover the question at least as well and it states
-no number they do not; drafts that stay are marked."""
-SECOND_SENTENCE_RATIO = 0.8
-"""Another statement's sentence joins the lead when it scores at least this share of the best."""
-LEAD_POOL = 3
-"""The lead comes from the best of this many top statements."""
-LEAD_SHORT_WORDS = 12
-"""A lead sentence shorter than this is followed by the statement's next sentence."""
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """Something a question asks for (a dose, a time, a threshold, a rate) and the form of a
+    sentence that gives it: such a sentence leads."""
+
+    name: str
+    cue: re.Pattern[str]
+    form: re.Pattern[str]
+
+
+_NUM = r"\d+(?:[.,]\d+)?(?:\s*(?:-|to|–)\s*\d+(?:[.,]\d+)?)?"
+ASPECTS = (
+    Aspect(
+        "dose",
+        re.compile(r"\b(doses?|dosing|dosage|how much|regimen)\b", re.I),
+        re.compile(_NUM + r"\s*(mg|g|mcg|µg|micrograms?|units?|mmol|ml)\b", re.I),
+    ),
+    Aspect(
+        "time",
+        re.compile(
+            r"\b(how long|how soon|how quickly|how many (days|hours|weeks|months)|duration|"
+            r"timing|hold|held|stop|stopped|withh\w+|restart\w*|window|when)\b",
+            re.I,
+        ),
+        re.compile(_NUM + r"\s*(minutes?|min|hours?|h|days?|weeks?|months?|years?)\b", re.I),
+    ),
+    Aspect(
+        "threshold",
+        re.compile(
+            r"\b(count|level|threshold|cut-?off|minimum|maximum|min|max|ratio|acceptable|"
+            r"needed)\b",
+            re.I,
+        ),
+        re.compile(r"\d"),
+    ),
+    Aspect(
+        "rate",
+        re.compile(
+            r"\b(how common|how often|how many|rate|incidence|yield|sensitivity|survival|"
+            r"proportion|outcomes?|percent\w*)\b",
+            re.I,
+        ),
+        re.compile(r"\d\s*%|\bin every\b|\b\d+ (of|in) \d+\b|\d+(\.\d+)? months", re.I),
+    ),
+    Aspect(
+        "meaning",
+        re.compile(
+            r"^\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b|\bmeaning\b", re.I
+        ),
+        re.compile(r"\b(is called|are called|means|is short for|is an?|are the)\b", re.I),
+    ),
+)
+"""What a question can ask for, and how a sentence that answers it looks (docs/qa.md)."""
+
+
+def asked_aspects(question: str) -> tuple[Aspect, ...]:
+    """The aspects ``question`` asks for (none for a plain "what is" question)."""
+    return tuple(a for a in ASPECTS if a.cue.search(question))
+
+
+def _aspect_bonus(sentence: str, aspects: Sequence[Aspect], weights: dict[str, float]) -> float:
+    if not aspects or not any(a.form.search(sentence) for a in aspects):
+        return 0.0
+    return SETTINGS.aspect_weight * max(weights.values(), default=1.0)
 
 
 def _stem(word: str) -> str:
@@ -255,8 +336,17 @@ def _sentence_score(sentence: str, weights: dict[str, float]) -> float:
     return sum(w for term, w in weights.items() if _stem(term) in stems)
 
 
+def lead_share(text: str, weights: dict[str, float]) -> float:
+    """The idf-weighted share of the question's words that ``text`` contains."""
+    total = sum(weights.values())
+    return _sentence_score(text, weights) / total if total else 0.0
+
+
 def best_sentences(
-    text: str, terms: Sequence[str], weights: dict[str, float] | None = None
+    text: str,
+    terms: Sequence[str],
+    weights: dict[str, float] | None = None,
+    aspects: Sequence[Aspect] = (),
 ) -> tuple[list[str], list[str]]:
     """The lead sentences of ``text`` (and the rest of it).
 
@@ -272,31 +362,46 @@ def best_sentences(
         wts.setdefault(term, 1.0)
 
     chosen = [0]
-    scores = [_sentence_score(s, wts) for s in sentences]
+    scores = [_sentence_score(s, wts) + _aspect_bonus(s, aspects, wts) for s in sentences]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i)) if wts else 0
     if best != 0 and scores[best] > scores[0]:
         chosen.append(best)
-    elif len(sentences[0].split()) < LEAD_SHORT_WORDS and len(sentences) > 1:
-        chosen.append(1)
+    # short sentences (patient wording) are followed by the next ones until the lead says enough
+    nxt = 1
+    while (
+        len(chosen) < SETTINGS.lead_max_sentences
+        and sum(len(sentences[i].split()) for i in chosen) < SETTINGS.lead_short_words
+        and nxt < len(sentences)
+    ):
+        if nxt not in chosen:
+            chosen.append(nxt)
+        nxt += 1
     lead = [sentences[i] for i in sorted(chosen)]
     rest = [s for i, s in enumerate(sentences) if i not in chosen]
     return lead, rest
 
 
 def lead_statement(
-    candidates: Sequence[Statement], text_of: object, weights: dict[str, float]
+    candidates: Sequence[Statement],
+    text_of: object,
+    weights: dict[str, float],
+    aspects: Sequence[Aspect] = (),
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
-    sentence plus its title (``TITLE_WEIGHT`` x the title's shared words), idf-weighted; ties go
+    sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement."""
     assert callable(text_of)
     best: tuple[float, int] | None = None
     chosen: Statement | None = None
     for rank, st in enumerate(candidates):
         score = max(
-            (_sentence_score(s, weights) for s in split_sentences(text_of(st))), default=0.0
+            (
+                _sentence_score(s, weights) + _aspect_bonus(s, aspects, weights)
+                for s in split_sentences(text_of(st))
+            ),
+            default=0.0,
         )
-        score += TITLE_WEIGHT * _sentence_score(st.title, weights)
+        score += SETTINGS.title_weight * _sentence_score(st.title, weights)
         key = (score, -rank)
         if best is None or key > best:
             best, chosen = key, st
@@ -317,7 +422,7 @@ def compose(
     chosen = [kb.statements[s] for s in statement_ids if s in kb.statements]
 
     def text_of(st: Statement) -> str:
-        return st.patient if audience == "patient" else st.clinician
+        return without_ids(kb, st.patient if audience == "patient" else st.clinician)
 
     def note_of(st: Statement) -> str:
         note = STATUS_NOTE.get(st.status)
@@ -357,14 +462,14 @@ def compose(
         show(st)
         first, _rest = best_sentences(text_of(st), [])
         lead_parts.append(" ".join(first[:1]) + f" {cite(st)}")
-    pool = [st for st in chosen if st.id not in lead.clarify][:LEAD_POOL]
-    head = lead_statement(pool, text_of, lead.weights or {t: 1.0 for t in lead.terms})
+    pool = [st for st in chosen if st.id not in lead.clarify][: SETTINGS.lead_pool]
+    head = lead_statement(pool, text_of, lead.weights or {t: 1.0 for t in lead.terms}, lead.aspects)
     main = [head] if head is not None else []
     heads = main + [kb.statements[s] for s in lead.extra if s in kb.statements]
     for st in heads:
-        if len(lead_parts) >= LEAD_MAX_SENTENCES or st in shown:
+        if len(lead_parts) >= SETTINGS.lead_max_sentences or st in shown:
             continue
-        sentences, rest = best_sentences(text_of(st), lead.terms, lead.weights)
+        sentences, rest = best_sentences(text_of(st), lead.terms, lead.weights, lead.aspects)
         if not sentences:
             continue
         show(st)
@@ -374,17 +479,21 @@ def compose(
     wts = lead.weights or {t: 1.0 for t in lead.terms}
     if head is not None and len(lead_parts) == len(lead.clarify) + 1 and wts:
         head_best = max(
-            (_sentence_score(s, wts) for s in split_sentences(text_of(head))), default=0.0
+            (
+                _sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts)
+                for s in split_sentences(text_of(head))
+            ),
+            default=0.0,
         )
         options = [
-            (_sentence_score(s, wts), -rank, i, st, s)
+            (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
             for rank, st in enumerate(pool)
             if st is not head and st not in shown
             for i, s in enumerate(split_sentences(text_of(st)))
         ]
         if options:
             score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))
-            if score > 0 and score >= SECOND_SENTENCE_RATIO * head_best:
+            if score > 0 and score >= SETTINGS.second_sentence_ratio * head_best:
                 show(st)
                 rest_of[st.id] = [s for j, s in enumerate(split_sentences(text_of(st))) if j != i]
                 lead_parts.append(f"{sentence} {cite(st)}{note_of(st)}")

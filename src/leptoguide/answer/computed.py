@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.values import ValuesRead
 from leptoguide.answer.vocabulary import Intent
 from leptoguide.errors import LeptoGuideError
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from leptoguide.policy import Policy
 
 FORM_ROUTE = "/assess"
-MAX_LEAD_FINDINGS = 2
 
 
 @dataclass
@@ -99,7 +99,7 @@ def compute(
     result = assess(case, kb=kb, policy=policy, at=at, audience=audience)
     order = {rid: i for i, rid in enumerate(intent.rules)}
     mine = sorted((f for f in result.findings if f.rule in order), key=lambda f: order[f.rule])
-    lead = mine[:MAX_LEAD_FINDINGS]
+    lead = mine[: SETTINGS.max_lead_findings]
     urgent = [
         f
         for f in result.findings

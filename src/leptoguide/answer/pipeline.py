@@ -17,11 +17,21 @@ from leptoguide.answer.abstain import (
     SUGGESTIONS,
     AbstainConfig,
     Verdict,
+    calibrated_confidence,
     judge,
     scope_hits,
     topic_terms,
 )
-from leptoguide.answer.compose import STATUS_NOTE, Lead, compose, select_statements
+from leptoguide.answer.compose import (
+    STATUS_NOTE,
+    Lead,
+    asked_aspects,
+    compose,
+    is_reviewed,
+    lead_share,
+    select_statements,
+    without_ids,
+)
 from leptoguide.answer.computed import Computed, compute
 from leptoguide.answer.conversation import (
     ConversationStore,
@@ -45,6 +55,7 @@ from leptoguide.answer.index import (
 from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
+from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import content_tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
@@ -65,8 +76,6 @@ DEFAULT_TOP_K = 4
 MAX_TOP_K = 20
 MAX_QUESTION_CHARS = 2000
 MAX_PASSAGES = 2
-FOLLOW_UP_WEIGHT = 3.0
-"""In a follow-up, the follow-up's own words weigh this much more when choosing the lead."""
 
 
 @dataclass(frozen=True)
@@ -418,7 +427,7 @@ class QA:
             st = self.kb.statements.get(sid)
             if st is None:
                 continue
-            text = st.patient if audience == "patient" else st.clinician
+            text = without_ids(self.kb, st.patient if audience == "patient" else st.clinician)
             lines += [f"**{URGENT_LABEL[audience]}** {text} {cite([sid])}", ""]
 
     def _abstain(
@@ -512,9 +521,13 @@ class QA:
         top_k: int,
         und: Understanding,
     ) -> None:
-        statements_ok = verdict.features.get("coverage", 0.0) >= self.options.abstain.min_coverage
+        floor = verdict.features.get("floor", self.options.abstain.min_coverage)
+        statements_ok = verdict.features.get("coverage", 0.0) >= floor
+        aspects = asked_aspects(retrieval.query)
         chosen = (
-            select_statements(retrieval.statements, self.kb, top_k, answer.audience)
+            select_statements(
+                retrieval.statements, self.kb, top_k, answer.audience, aspects=aspects
+            )
             if statements_ok
             else []
         )
@@ -529,7 +542,9 @@ class QA:
         if retrieval.query != und.query:
             # a follow-up: its own words say what is asked now
             own = set(topic_terms(und, und.query, self.vocab))
-            weights = {t: w * (FOLLOW_UP_WEIGHT if t in own else 1.0) for t, w in weights.items()}
+            weights = {
+                t: w * (SETTINGS.follow_up_weight if t in own else 1.0) for t, w in weights.items()
+            }
         lead = Lead(
             urgent=und.red_flag_statements,
             clarify=und.clarify_statements,
@@ -538,10 +553,31 @@ class QA:
             weights=weights,
             retrieved=frozenset(h.key for h in retrieval.statements),
             next_steps=self._next_steps() if answer.audience == "patient" else [],
+            aspects=aspects,
         )
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
         answer.lead = comp.lead
+        answering = [
+            sid
+            for sid in comp.statements
+            if sid not in und.clarify_statements and sid not in und.red_flag_statements
+        ]
+        if answering:
+            # what the answer itself says about its reliability: the calibrated confidence
+            first = self.kb.statements[answering[0]]
+            verdict.features["lead_reviewed"] = float(is_reviewed(first))
+            total = sum(weights.values())
+            verdict.features["lead_coverage"] = (
+                round(lead_share(comp.lead, weights), 4) if total else 0.0
+            )
+            verdict.features["aspect_missing"] = float(
+                bool(aspects) and not any(a.form.search(comp.lead) for a in aspects)
+            )
+            confidence = calibrated_confidence(verdict.features)
+            answer.confidence = (
+                confidence if statements_ok else min(confidence, SETTINGS.weak_confidence_cap)
+            )
         answer.citations = comp.citations
         answer.statements = comp.statements
         answer.warnings = comp.warnings

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from leptoguide.answer.compose import without_ids
 from leptoguide.assessment import Assessment
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Source, Statement
@@ -119,7 +120,7 @@ def _ref(
     status = statuses.get(statement_id or "", fallback_status or (st.status if st else "draft"))
     text = None
     if st is not None:
-        text = st.patient if audience == "patient" else st.clinician
+        text = without_ids(kb, st.patient if audience == "patient" else st.clinician)
     return Ref(
         n=n,
         statement_id=statement_id,

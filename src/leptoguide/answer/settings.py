@@ -1,0 +1,76 @@
+"""Every tuning number of question answering, named, documented and checked.
+
+The numbers that decide how an answer is composed live here, in one frozen dataclass; the
+abstention thresholds are ``AbstainConfig`` and the confidence model is ``ConfidenceModel``
+(``answer/abstain.py``). docs/qa.md "Settings" lists each with its value and what chose it, and
+a test keeps that table and these defaults in step. Values out of range are refused when the
+settings are built, with the setting's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How an answer is composed (docs/qa.md "Settings")."""
+
+    head_pool: int = 5
+    """The statement shown first is the best-covering one among this many top hits."""
+    coverage_step: float = 0.05
+    """Coverage differences smaller than this do not reorder hits."""
+    min_relative: float = 0.6
+    """Other statements are shown when they cover at least this share of the best one."""
+    duplicate_overlap: float = 0.5
+    """Patient answers: a statement whose patient wording shares this much (Jaccard) with one
+    already shown says the same thing and is left out."""
+    lead_pool: int = 3
+    """The lead comes from the best of this many shown statements."""
+    lead_max_sentences: int = 3
+    """At most this many lead sentences."""
+    lead_short_words: int = 20
+    """A lead shorter than this many words runs on to the statement's next sentences."""
+    title_weight: float = 1.0
+    """Weight of a statement title's shared words when choosing the lead statement."""
+    second_sentence_ratio: float = 0.8
+    """Another statement's sentence joins the lead when it scores this share of the best."""
+    aspect_weight: float = 2.0
+    """A sentence that gives what the question asks for (a dose, a time, a threshold, a rate, a
+    meaning) gains this many times the question's heaviest word weight."""
+    drop_drafts: bool = True
+    """Leave a draft out when reviewed statements cover the question at least as well and it
+    states no number they do not; drafts that stay are marked."""
+    follow_up_weight: float = 3.0
+    """In a follow-up, the follow-up's own words weigh this much more when choosing the lead."""
+    max_lead_findings: int = 2
+    """Engine findings in the lead of a computed answer."""
+    weak_confidence_cap: float = 0.4
+    """Confidence never exceeds this when only ingested passages (no statement) pass the gate."""
+    unsupported_share: float = 0.5
+    """An abstention for weak evidence reports this share of the coverage as its confidence."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, int) and value < 1:
+                raise ValueError(f"answer setting {f.name}: must be 1 or more, got {value}")
+            if isinstance(value, float) and value < 0:
+                raise ValueError(f"answer setting {f.name}: must not be negative, got {value}")
+        for name in (
+            "coverage_step",
+            "min_relative",
+            "duplicate_overlap",
+            "second_sentence_ratio",
+            "weak_confidence_cap",
+            "unsupported_share",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"answer setting {name}: must be between 0 and 1, got {value}")
+
+
+SETTINGS = AnswerSettings()
+"""The settings in use."""
