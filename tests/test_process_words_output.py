@@ -102,3 +102,15 @@ def test_findings_of_every_scenario_chart_carry_no_process_words() -> None:
                     found[f"{chart.name} {audience} {fmt}"] = hits
     assert rendered >= 6 * 120
     assert not {k: v for k, v in found.items() if v}, found
+
+
+def test_review_packet_and_policy_listing_carry_no_process_words() -> None:
+    """The sign-off packet hospital reviewers print, and the site-policy listing, speak clinically."""
+    from leptoguide.render.review_report import render_review_report
+
+    packet = render_review_report(get_knowledge())
+    assert not find_process_words(packet), find_process_words(packet)[:10]
+    listing = run_cli("kb", "policy", env={"COLUMNS": "200"})
+    assert listing.returncode == 0, listing.stderr
+    assert "lp-hold-hours-doac-xa" in listing.stdout
+    assert not find_process_words(listing.stdout), find_process_words(listing.stdout)

@@ -434,6 +434,20 @@ def check_integrity(kb: KnowledgeBase, *, check_readability: bool = True) -> lis
                 )
             )
     for cid, concept in kb.concepts.items():
+        for i, imp in enumerate(concept.implies):
+            target = kb.concepts.get(imp.condition)
+            if target is None or target.kind != "condition":
+                problems.append(
+                    Problem(
+                        _where(kb, "concepts", cid),
+                        f"implies[{i}].condition",
+                        f"'{imp.condition}' is not a condition concept",
+                    )
+                )
+            if not (imp.values or imp.above is not None or imp.contains):
+                problems.append(
+                    Problem(_where(kb, "concepts", cid), f"implies[{i}]", "names no result")
+                )
         for i, text in enumerate(concept.text_excludes):
             if not text.strip():
                 problems.append(
