@@ -16,10 +16,14 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from cdsutil import free_port
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 @pytest.fixture(scope="session")
@@ -134,3 +138,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     return cluster.create_database()
+
+
+@pytest.fixture
+def api_client(db_url: str) -> Iterator[TestClient]:
+    """The service in process on a fresh database (SQLite, then PostgreSQL)."""
+    from fastapi.testclient import TestClient
+
+    from leptoguide.api.app import create_app
+    from leptoguide.settings import Settings
+
+    app = create_app(Settings.from_env(database_url=db_url))
+    with TestClient(app) as c:
+        yield c
+    app.state.leptoguide.db.dispose()

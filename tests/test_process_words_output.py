@@ -2,7 +2,8 @@
 
 ``leptoguide ask`` is run for a spread of the gold questions (clinician and patient, JSON and text),
 and every scenario chart under tests/scenarios is assessed and rendered as JSON, text and HTML for
-both audiences. Nothing a reader sees may contain a process word, a local path or an internal file
+both audiences; CDS Hooks cards, the reviewers' sign-off packet and the site-policy listing are
+checked too. Nothing a reader sees may contain a process word, a local path or an internal file
 name (``tests/process_words.py``; the web pages are covered in tests/web).
 """
 
@@ -114,3 +115,39 @@ def test_review_packet_and_policy_listing_carry_no_process_words() -> None:
     assert listing.returncode == 0, listing.stderr
     assert "lp-hold-hours-doac-xa" in listing.stdout
     assert not find_process_words(listing.stdout), find_process_words(listing.stdout)
+
+
+def test_cds_hooks_cards_carry_no_process_words(tmp_path: Path) -> None:
+    """Cards an EHR shows at order-sign and patient-view: summaries, details, sources, suggestions."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from leptoguide.api.app import create_app
+    from leptoguide.settings import Settings
+    from service_cases import (
+        hook_request,
+        it_mtx_flow_block,
+        lp_low_platelets,
+        realistic_order_sign,
+    )
+
+    app = create_app(Settings.from_env(database_url=f"sqlite:///{tmp_path / 'cards.sqlite3'}"))
+    cards = 0
+    with TestClient(app) as client:
+        for pid, (chart, drafts) in (
+            ("p-lp", lp_low_platelets()),
+            ("p-it", it_mtx_flow_block()),
+            ("p-real", realistic_order_sign()),
+        ):
+            for hook in ("order-sign", "patient-view"):
+                resp = client.post(
+                    f"/cds-services/leptoguide-{hook}", json=hook_request(hook, pid, chart, drafts)
+                )
+                assert resp.status_code == 200, resp.text[:400]
+                body = resp.json()
+                cards += len(body["cards"])
+                text = json.dumps(body, ensure_ascii=False)
+                assert not find_process_words(text), (pid, hook, find_process_words(text))
+    app.state.leptoguide.db.dispose()
+    assert cards >= 3

@@ -4,17 +4,13 @@ service's bounded prefetch client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from leptoguide.api.app import create_app
 from leptoguide.api.report_results import missing_results
 from leptoguide.intake import read_document
 from leptoguide.knowledge.loader import get_knowledge
-from leptoguide.settings import Settings
 from service_cases import hook_request, lp_low_platelets
 from service_fhir_server import FhirTestServer
 
@@ -78,19 +74,11 @@ def test_missing_results_lists_only_absent_observations() -> None:
     assert missing_results(prefetch) == ["Observation/x1"]
 
 
-@pytest.fixture
-def client(db_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings.from_env(database_url=db_url))
-    with TestClient(app) as c:
-        yield c
-    app.state.leptoguide.db.dispose()
-
-
 def _low_platelet_card(body: dict[str, Any]) -> bool:
     return any(c["source"]["topic"]["code"] == "lp-platelets-low" for c in body["cards"])
 
 
-def test_cds_fetches_referenced_results_from_the_fhir_server(client: TestClient) -> None:
+def test_cds_fetches_referenced_results_from_the_fhir_server(api_client: TestClient) -> None:
     chart, drafts = lp_low_platelets()
     platelets = chart[1]
     without = [r for r in chart if r is not platelets]
@@ -100,20 +88,20 @@ def test_cds_fetches_referenced_results_from_the_fhir_server(client: TestClient)
         req["prefetch"]["diagnosticReports"] = {
             "resourceType": "Bundle", "type": "searchset", "entry": [{"resource": report}]
         }  # fmt: skip
-        r = client.post(SIGN, json=req)
+        r = api_client.post(SIGN, json=req)
         assert r.status_code == 200, r.text
         assert any("Observation?_id=obs-plt" in u for u in fhir.requests), fhir.requests
     assert _low_platelet_card(r.json())
 
 
-def test_cds_without_fhir_server_reports_the_result_missing(client: TestClient) -> None:
+def test_cds_without_fhir_server_reports_the_result_missing(api_client: TestClient) -> None:
     chart, drafts = lp_low_platelets()
     platelets = chart[1]
     without = [r for r in chart if r is not platelets]
     report = cbc_report("p-lp", [(f"Observation/{platelets['id']}", "Platelets")])
     req = hook_request("order-sign", "p-lp", without, drafts)
     req["prefetch"]["diagnosticReports"] = report
-    r = client.post(SIGN, json=req)
+    r = api_client.post(SIGN, json=req)
     assert r.status_code == 200, r.text
     body = r.json()
     assert not _low_platelet_card(body)
@@ -121,7 +109,7 @@ def test_cds_without_fhir_server_reports_the_result_missing(client: TestClient) 
     assert "unreadable" in text.lower() or "not provided" in text.lower(), text[:2000]
 
 
-def test_cds_unreachable_fhir_server_still_answers(client: TestClient) -> None:
+def test_cds_unreachable_fhir_server_still_answers(api_client: TestClient) -> None:
     chart, drafts = lp_low_platelets()
     platelets = chart[1]
     without = [r for r in chart if r is not platelets]
@@ -129,6 +117,6 @@ def test_cds_unreachable_fhir_server_still_answers(client: TestClient) -> None:
     with FhirTestServer([platelets], token="another-token") as fhir:  # refuses our token
         req = hook_request("order-sign", "p-lp", without, drafts, fhir_server=fhir.url)
         req["prefetch"]["diagnosticReports"] = report
-        r = client.post(SIGN, json=req)
+        r = api_client.post(SIGN, json=req)
     assert r.status_code == 200, r.text
     assert not _low_platelet_card(r.json())
