@@ -10,7 +10,6 @@ import pytest
 
 from leptoguide.engine import classification, csf, dosing, risk, schedule
 from leptoguide.engine.facts import Facts, FactValue
-from leptoguide.engine.units import convert
 from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
 from leptoguide.knowledge.models import Regimen
 from leptoguide.policy import Policy, load_policy
@@ -31,32 +30,6 @@ def facts(**values: Any) -> Facts:
     for k, v in values.items():
         f.set(FactValue(k.replace("_", "-"), "ok", v))
     return f
-
-
-@pytest.mark.parametrize(
-    ("value", "unit", "canonical", "expected"),
-    [
-        (30000, "/uL", "10*9/L", 30.0),
-        (30, "10*3/uL", "10*9/L", 30.0),
-        (30, "x10^9/L", "10*9/L", 30.0),
-        (45, "mg/dL", "g/L", 0.45),
-        (72.06, "mg/dL", "mmol/L", 4.0),
-        (250, "mm[H2O]", "cm[H2O]", 25.0),
-        (154, "[lb_av]", "kg", 69.85),
-        (1.2, None, None, 1.2),
-    ],
-)
-def test_unit_conversion(
-    value: float, unit: str | None, canonical: str | None, expected: float
-) -> None:
-    got = convert(value, unit, canonical)
-    assert got is not None and abs(got - expected) < 0.01
-
-
-def test_unknown_unit_is_never_guessed() -> None:
-    assert convert(30, "furlongs", "10*9/L") is None
-    assert convert(30, None, "10*9/L") is None
-    assert convert(1.2, "mg", None) is None
 
 
 CEF = Regimen.model_validate(

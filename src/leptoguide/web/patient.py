@@ -7,10 +7,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from leptoguide import yamlsafe
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Statement
 from leptoguide.web import fmt
@@ -62,7 +62,7 @@ def page_definitions() -> tuple[PatientPage, ...]:
                 {k: str(f[k]) for k in ("src", "alt", "caption")} for f in p.get("figures") or ()
             ),
         )
-        for p in yaml.safe_load(text)["pages"]
+        for p in yamlsafe.load(text, untrusted=False)["pages"]
     )
 
 
