@@ -1,18 +1,29 @@
-"""Service load: req/s and p50/p95/p99 for order-sign and /api/ask at concurrency 1, 8 and 32.
+"""Service load: median, p95 and throughput of /healthz, every CDS hook and /api/ask.
 
-The order-sign request is the realistic shape: a full prefetch of about 90 resources (lab
-histories, conditions, medications, administrations, a device, orders, procedures) plus two draft
-orders, one of them also in the prefetch as a pending order. ``--stages N`` times each stage of an
-order-sign call in process instead (parse, assemble, intake, engine, cards, audit commit).
+One command prints the table (and the machine load before and after):
 
-Starts a real ``leptoguide serve`` (one worker, SQLite in a temporary state directory, loopback) and
-drives it from a load generator on the same machine: ``wrk`` with a Lua reporter when it is
-installed, else an httpx asyncio generator (closed loop: each of C workers sends its next request
-when the previous answer arrived). ``/healthz`` gives the ceiling of the stack itself.
+    python benchmarks/service_load.py                 # concurrency 1 and 8, 5 s each
+    python benchmarks/service_load.py --concurrency 1,8,32 --jwt --database postgresql+psycopg://...
 
-    python benchmarks/service_load.py [--duration 5] [--write-docs]
+The hook requests are the realistic shape: a full prefetch of about 90 resources (lab histories,
+conditions, medications, administrations, a device, orders, procedures) plus, for order-select and
+order-sign, two draft orders, one of them also in the prefetch as a pending order. ``--jwt`` runs
+the server with a trusted issuer and sends a freshly signed ES384 token with every hook call
+(minted before the run), as an EHR does.
 
-Every response must be 200 (errors are counted and reported); each order-sign call is a full
+Starts a real ``leptoguide serve`` (``--workers N``, SQLite in a temporary state directory unless
+``--database``, loopback), waits until its start-up work is done, and drives it from a load
+generator on the same machine: ``wrk`` with a Lua reporter when it is installed, else an httpx
+asyncio generator (closed loop: each of C connections sends its next request when the previous
+answer arrived). ``/healthz`` gives the ceiling of the stack itself; every other row also shows
+its throughput as a share of /healthz at the same concurrency.
+
+Other modes: ``--cpu N`` (server CPU per request from the process's own counters, which machine
+load barely moves), ``--stages N`` (where an order-sign call's CPU goes: parse, assemble, intake,
+engine, cards, audit commit, JWT check, and the HTTP/middleware remainder), ``--scaling`` (order-sign
+at concurrency 8 with 1 and 2 workers, back to back).
+
+Every response must be 200 (errors are counted and reported); each hook call is a full
 assessment, card building and a committed, hash-chained audit row.
 """
 
@@ -20,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -29,6 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +51,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from cdsutil import EhrKey, write_issuers  # noqa: E402
 from service_cases import hook_request, realistic_order_sign  # noqa: E402
 
-CONCURRENCY = (1, 8, 32)
 QUESTION = "What platelet count is needed before a lumbar puncture?"
-SECTION = "## Service"
+PID = "p-real"
+PG: ThrowawayPostgres | None = None
+HOOK_PATH = "/cds-services/leptoguide-{hook}"
 
 
 def _free_port() -> int:
@@ -52,33 +68,168 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (Linux /proc), in seconds."""
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    kids = [int(x) for x in text.split()]
+    return kids + [g for k in kids for g in _children(k)]
+
+
+class ThrowawayPostgres:
+    """``--database postgres``: a PostgreSQL cluster of the system's server binaries in a
+    temporary directory on a free loopback port, with production durability (fsync and
+    synchronous_commit on); a fresh database per server run."""
+
+    def __init__(self) -> None:
+        import glob
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))  # fmt: skip
+        if not found:
+            raise SystemExit("--database postgres needs /usr/lib/postgresql/*/bin (PostgreSQL)")
+        self.bin = Path(found[-1]).parent
+        self.root = Path(tempfile.mkdtemp(prefix="leptoguide-bench-pg-"))
+        self.sudo: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            self.sudo = ["runuser", "-u", "postgres", "--"]
+        self.port = _free_port()
+        data = self.root / "data"
+        subprocess.run([*self.sudo, str(self.bin / "initdb"), "-D", str(data), "-U", "postgres",
+                        "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)  # fmt: skip
+        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c max_connections=200"
+        subprocess.run([*self.sudo, str(self.bin / "pg_ctl"), "-D", str(data), "-l",
+                        str(self.root / "log"), "-o", opts, "-w", "start"],
+                       check=True, capture_output=True)  # fmt: skip
+
+    def database(self) -> str:
+        import uuid
+
+        import psycopg
+
+        name = "bench_" + uuid.uuid4().hex[:8]
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres",
+                             autocommit=True) as conn:  # fmt: skip
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        subprocess.run([*self.sudo, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"),
+                        "-m", "fast", "-w", "stop"], capture_output=True)  # fmt: skip
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f} / {five:.2f}"
+
+
 class Server:
-    def __init__(self, workers: int = 1, database: str | None = None) -> None:
+    """A real ``leptoguide serve`` in a temporary state directory, ready and idle on return."""
+
+    def __init__(self, workers: int = 1, database: str | None = None, *, jwt: bool = False) -> None:
+        if database == "postgres":
+            database = PG.database() if PG is not None else None
         self.home = Path(tempfile.mkdtemp(prefix="leptoguide-bench-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.key = EhrKey() if jwt else None
         exe = Path(sys.executable).with_name("leptoguide")
         extra = ["--workers", str(workers)] + (["--database", database] if database else [])
+        if self.key is not None:
+            extra += ["--trusted-issuers", str(write_issuers(self.home / "issuers", self.key))]
+        env = {**os.environ, "LEPTOGUIDE_HOME": str(self.home)}
+        env.pop("LEPTOGUIDE_PUBLIC_URL", None)  # serve sets http://127.0.0.1:PORT on loopback
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(
             [str(exe), "serve", "--port", str(self.port), "--log-level", "warning", *extra],
-            env={**os.environ, "LEPTOGUIDE_HOME": str(self.home)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
+        deadline, ready = time.time() + 120, False
+        while not ready and time.time() < deadline and self.proc.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                ready = httpx.get(self.url + "/readyz", timeout=1).status_code == 200
+            if not ready:
                 time.sleep(0.2)
-        self.stop()
-        raise SystemExit("server did not become ready")
+        if not ready:
+            self.log.seek(0)
+            tail = self.log.read().decode(errors="replace")[-2000:]
+            self.stop()
+            raise SystemExit(f"server did not become ready:\n{tail}")
+        self.wait_idle()
+
+    def wait_idle(self, timeout: float = 120) -> None:
+        """Wait until start-up work in background threads (dictionary warming) has finished:
+        measuring while it runs would charge its CPU and garbage collections to the requests."""
+        deadline = time.time() + timeout
+        last = _cpu_seconds(self.proc.pid)
+        while time.time() < deadline:
+            time.sleep(1.0)
+            now = _cpu_seconds(self.proc.pid)
+            if now - last < 0.03:
+                return
+            last = now
+
+    def token(self, path: str) -> str:
+        assert self.key is not None
+        return "Bearer " + self.key.token(self.url + path)
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=20)
+        self.proc.wait(timeout=30)
+        self.log.close()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def hook_bodies() -> dict[str, bytes]:
+    """The three hooks as an EHR calls them for one LM patient: full prefetch (about 90
+    resources); order-select and order-sign with two drafts (an LP and intrathecal methotrexate),
+    the LP also returned by the ServiceRequest search as a pending order."""
+    chart, drafts = realistic_order_sign(PID)
+    return {
+        hook: json.dumps(hook_request(hook, PID, chart, drafts)).encode()
+        for hook in ("patient-view", "order-select", "order-sign")
+    }
+
+
+def realistic_body() -> bytes:
+    """An order-sign request as an EHR sends it: full prefetch (about 90 resources) + 2 drafts."""
+    return hook_bodies()["order-sign"]
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    method: str
+    path: str
+    body: bytes | None
+    signed: bool = False  # a CDS call: carries a fresh JWT when the server verifies them
+
+
+def targets(only: tuple[str, ...] | None = None) -> list[Target]:
+    bodies = hook_bodies()
+    out = [Target("/healthz", "GET", "/healthz", None)]
+    out += [
+        Target(hook, "POST", HOOK_PATH.format(hook=hook), body, signed=True)
+        for hook, body in bodies.items()
+    ]
+    out.append(Target("/api/ask", "POST", "/api/ask", json.dumps({"question": QUESTION}).encode()))
+    return [t for t in out if only is None or t.label in only]
 
 
 def _pct(sorted_ms: list[float], p: float) -> float:
@@ -88,21 +239,35 @@ def _pct(sorted_ms: list[float], p: float) -> float:
     return sorted_ms[k]
 
 
+def _tokens(server: Server, target: Target, n: int) -> Iterator[str | None]:
+    """Authorization values for ``n`` calls: fresh JWTs (each ``jti`` is used once), signed here
+    before the measurement starts, or nothing when the server runs without trusted issuers."""
+    if server.key is None or not target.signed:
+        return iter([None] * n)
+    return iter([server.token(target.path) for _ in range(n)])
+
+
 async def _httpx_run(
-    url: str, method: str, body: bytes | None, concurrency: int, duration: float
+    server: Server, target: Target, concurrency: int, duration: float, tokens: Iterator[str | None]
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
-    headers = {"content-type": "application/json"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
 
         async def worker(stop_at: float, record: bool) -> None:
             nonlocal errors
             while time.perf_counter() < stop_at:
+                headers = {"content-type": "application/json"}
+                token = next(tokens)
+                if token:
+                    headers["authorization"] = token
                 t0 = time.perf_counter()
                 try:
-                    r = await client.request(method, url, content=body, headers=headers)
+                    r = await client.request(
+                        target.method, server.url + target.path, content=target.body,
+                        headers=headers,
+                    )  # fmt: skip
                     ok = r.status_code == 200
                 except httpx.HTTPError:
                     ok = False
@@ -123,7 +288,6 @@ async def _httpx_run(
         "p50": _pct(latencies, 50),
         "p95": _pct(latencies, 95),
         "p99": _pct(latencies, 99),
-        "mean": statistics.fmean(latencies) if latencies else float("nan"),
     }
 
 
@@ -131,9 +295,17 @@ LUA = """
 wrk.method = "{method}"
 wrk.headers["Content-Type"] = "application/json"
 {body}
-errors = 0
-response = function(status, headers, body)
-  if status ~= 200 then errors = errors + 1 end
+local tokens = {{}}
+local next_token = 1
+{tokens}
+request = function()
+  if #tokens > 0 then
+    local t = tokens[next_token]
+    next_token = next_token + 1
+    if t == nil then t = "exhausted" end
+    return wrk.format(nil, nil, {{["Authorization"] = t}})
+  end
+  return wrk.format()
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %d %d %f %f %f %f\\n", summary.requests,
@@ -144,27 +316,46 @@ end
 """
 
 
+def _wrk_once(
+    server: Server, target: Target, concurrency: int, seconds: float, tokens: list[str]
+) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        body_lua = ""
+        if target.body:
+            (Path(tmp) / "body.json").write_bytes(target.body)
+            body_lua = (
+                f'local f = io.open("{tmp}/body.json", "rb"); wrk.body = f:read("*a"); f:close()'
+            )
+        tokens_lua = ""
+        if tokens:
+            (Path(tmp) / "tokens.txt").write_text("\n".join(tokens) + "\n")
+            tokens_lua = (
+                f'for line in io.lines("{tmp}/tokens.txt") do tokens[#tokens + 1] = line end'
+            )
+        script = Path(tmp) / "bench.lua"
+        script.write_text(LUA.format(method=target.method, body=body_lua, tokens=tokens_lua))
+        return subprocess.run(
+            ["wrk", "-t1", "-c", str(concurrency), "-d", f"{seconds:g}s", "-s", str(script),
+             "--timeout", "10s", server.url + target.path],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+
+
 def _wrk_run(
-    url: str, method: str, body: bytes | None, concurrency: int, duration: float
+    server: Server,
+    target: Target,
+    concurrency: int,
+    duration: float,
+    tokens: Iterator[str | None],
+    max_rps: int,
 ) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        body_lua = f"wrk.body = {json.dumps(body.decode())}" if body else ""
-        fh.write(LUA.format(method=method, body=body_lua))
-        script = fh.name
-    try:
-        subprocess.run(
-            ["wrk", "-t1", "-c", str(concurrency), "-d", "1s", "-s", script, url],
-            capture_output=True,
-            check=True,
-        )  # warm-up
-        out = subprocess.run(
-            ["wrk", "-t1", "-c", str(concurrency), "-d", f"{duration:g}s", "-s", script, url],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(script)
+    def batch(seconds: float) -> list[str]:
+        if server.key is None or not target.signed:
+            return []
+        return [str(next(tokens)) for _ in range(int(max_rps * seconds) + 100)]
+
+    _wrk_once(server, target, concurrency, 1, batch(1))  # warm-up
+    out = _wrk_once(server, target, concurrency, duration, batch(duration))
     m = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not m or not rps:
@@ -176,18 +367,125 @@ def _wrk_run(
         "p50": float(m.group(3)),
         "p95": float(m.group(4)),
         "p99": float(m.group(5)),
-        "mean": float(m.group(6)),
     }
 
 
-def realistic_body() -> bytes:
-    """An order-sign request as an EHR sends it: full prefetch (about 90 resources) + 2 drafts."""
-    chart, drafts = realistic_order_sign("p-real")
-    return json.dumps(hook_request("order-sign", "p-real", chart, drafts)).encode()
+def run(
+    duration: float,
+    generator: str,
+    concurrency: tuple[int, ...],
+    *,
+    workers: int = 1,
+    database: str | None = None,
+    jwt: bool = False,
+    only: tuple[str, ...] | None = None,
+    max_rps: int = 400,
+) -> list[dict[str, Any]]:
+    server = Server(workers, database, jwt=jwt)
+    try:
+        chosen = targets(only)
+        for t in chosen:  # each target answers 200 before anything is measured
+            headers = {"content-type": "application/json"}
+            if server.key is not None and t.signed:
+                headers["authorization"] = server.token(t.path)
+            r = httpx.request(t.method, server.url + t.path, content=t.body, timeout=60,
+                              headers=headers)  # fmt: skip
+            if r.status_code != 200:
+                raise SystemExit(f"{t.path}: {r.status_code} {r.text[:300]}")
+        server.wait_idle()
+        rows = []
+        for t in chosen:
+            for c in concurrency:
+                budget = int(max_rps * (duration + 1)) + 1000
+                tokens = _tokens(server, t, budget)
+                if generator == "wrk":
+                    res = _wrk_run(server, t, c, duration, tokens, max_rps)
+                else:
+                    res = asyncio.run(_httpx_run(server, t, c, duration, tokens))
+                rows.append({"endpoint": t.label, "concurrency": c, **res})
+                print(
+                    f"  {t.label:<14} c={c:<3} {res['rps']:8.1f} req/s  median {res['p50']:7.2f}"
+                    f"  p95 {res['p95']:7.2f}  p99 {res['p99']:7.2f} ms  errors {res['errors']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        return rows
+    finally:
+        server.stop()
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    ceiling = {r["concurrency"]: r["rps"] for r in rows if r["endpoint"] == "/healthz"}
+    lines = [
+        "| endpoint | concurrency | req/s | median ms | p95 ms | p99 ms | errors | of /healthz |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        share = r["rps"] / ceiling[r["concurrency"]] if r["concurrency"] in ceiling else None
+        lines.append(
+            f"| {r['endpoint']} | {r['concurrency']} | {r['rps']:.1f} | {r['p50']:.1f} | "
+            f"{r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} | "
+            + (f"{share:.1%}" if share is not None else "")
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def verdict(rows: list[dict[str, Any]]) -> list[str]:
+    by = {(r["endpoint"], r["concurrency"]): r for r in rows}
+    out = []
+    sign = by.get(("order-sign", 8))
+    if sign:
+        ok = sign["p95"] < 100 and sign["errors"] == 0
+        out.append(
+            f"order-sign p95 < 100 ms at concurrency 8: {'met' if ok else 'NOT met'} "
+            f"({sign['p95']:.1f} ms, {sign['errors']} errors)"
+        )
+        if ("/healthz", 8) in by:
+            share = sign["rps"] / by[("/healthz", 8)]["rps"]
+            out.append(
+                f"order-sign throughput >= 30% of /healthz at concurrency 8: "
+                f"{'met' if share >= 0.3 else 'NOT met'} ({share:.1%})"
+            )
+    return out
+
+
+# ---- CPU per request and where it goes ---------------------------------------------------------
+
+
+def cpu_per_request(n: int, database: str | None = None, *, jwt: bool = False) -> dict[str, float]:
+    """Server CPU milliseconds per request (sequential calls, one worker), from the server
+    process's own CPU counters: independent of how busy the machine is, unlike latency."""
+    server = Server(1, database, jwt=jwt)
+    try:
+        out: dict[str, float] = {}
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+
+            def call(t: Target, token: str | None) -> httpx.Response:
+                headers = {"content-type": "application/json"}
+                if token:
+                    headers["authorization"] = token
+                return client.request(t.method, t.path, content=t.body, headers=headers)
+
+            for t in targets():
+                tokens = _tokens(server, t, 2 * n + 20)
+                for _ in range(20):
+                    call(t, next(tokens))
+                minted = [next(tokens) for _ in range(n)]  # tokens signed outside the measure
+                before = _cpu_seconds(server.proc.pid)
+                for token in minted:
+                    r = call(t, token)
+                    if r.status_code != 200:
+                        raise SystemExit(f"{t.path}: {r.status_code} {r.text[:200]}")
+                out[t.label] = (_cpu_seconds(server.proc.pid) - before) * 1000 / n
+        return out
+    finally:
+        server.stop()
 
 
 def stages(iterations: int) -> dict[str, float]:
-    """Median CPU milliseconds of each stage of one order-sign call, in process (no HTTP)."""
+    """Median CPU milliseconds of each stage of one order-sign call, in process (no HTTP), plus
+    the JWT check of a signed call (signature, claims, replay record)."""
     import orjson
 
     from leptoguide.api import cds_hooks
@@ -197,230 +495,124 @@ def stages(iterations: int) -> dict[str, float]:
     from leptoguide.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="leptoguide-stages-"))
-    state = ServiceState.build(Settings.from_env(database_url=f"sqlite:///{home}/s.sqlite3"))
+    key = EhrKey()
+    url = "http://127.0.0.1:8000"
+    state = ServiceState.build(
+        Settings.from_env(
+            database_url=f"sqlite:///{home}/s.sqlite3",
+            trusted_issuers_file=write_issuers(home / "issuers", key),
+            public_url=url,
+        )
+    )
     body = realistic_body()
-    times: dict[str, list[float]] = {k: [] for k in
-                                     ("parse", "assemble", "intake", "engine", "cards", "audit")}  # fmt: skip
+    aud = url + HOOK_PATH.format(hook="order-sign")
+    tokens = ["Bearer " + key.token(aud) for _ in range(iterations + 10)]
+    names = ("parse", "assemble", "intake", "engine", "cards", "audit", "jwt")
+    times: dict[str, list[float]] = {k: [] for k in names}
     try:
         for i in range(iterations + 10):
             t = [time.process_time()]
             req = cds_hooks.CdsRequest.model_validate(orjson.loads(body))
             t.append(time.process_time())
-            hook_input = assemble(req.prefetch or {}, req.context["draftOrders"], "p-real")
+            hook_input = assemble(req.prefetch or {}, req.context["draftOrders"], PID)
             t.append(time.process_time())
-            case = read_case(hook_input, name="bench", kb=state.kb, patient_id="p-real")
+            case = read_case(hook_input, name="bench", kb=state.kb, patient_id=PID)
             t.append(time.process_time())
             assessment = state.assess(case, at=None, audience="clinician")
             t.append(time.process_time())
             cards = build_cards(assessment, case, kb=state.kb, hook="order-sign",
-                                base="http://x", audit_id=str(i), draft_refs=hook_input.drafts,
-                                patient_id="p-real")  # fmt: skip
+                                base=url, audit_id=str(i), draft_refs=hook_input.drafts,
+                                patient_id=PID)  # fmt: skip
             t.append(time.process_time())
-            state.record(service="bench", patient_id="p-real",
+            state.record(service="bench", patient_id=PID,
                          input_data={"context": req.context, "bundle": hook_input.bundle},
                          output={"response": {"cards": cards}, "assessment": assessment.model_dump()})  # fmt: skip
             t.append(time.process_time())
+            state.verifier.verify(tokens[i], aud)
+            t.append(time.process_time())
             if i >= 10:
-                for k, a, b in zip(times, t, t[1:], strict=False):
+                for k, a, b in zip(names, t, t[1:], strict=False):
                     times[k].append((b - a) * 1000)
     finally:
         state.db.dispose()
         shutil.rmtree(home, ignore_errors=True)
-    out = {k: statistics.median(v) for k, v in times.items()}
-    out["total"] = sum(out.values())
-    return out
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_per_request(n: int, database: str | None = None) -> dict[str, float]:
-    """Server CPU milliseconds per request (sequential calls, one worker): independent of how
-    busy the machine is, unlike latency. Measured from the server process's own CPU counters."""
-    server = Server(1, database)
-    try:
-        sign = realistic_body()
-        targets = {
-            "/healthz": ("GET", "/healthz", None),
-            "order-sign": ("POST", "/cds-services/leptoguide-order-sign", sign),
-            "/api/ask": ("POST", "/api/ask", json.dumps({"question": QUESTION}).encode()),
-        }
-        out: dict[str, float] = {}
-        # wait until start-up work in background threads (index warming) has finished
-        idle_deadline = time.time() + 120
-        last = _cpu_seconds(server.proc.pid)
-        while time.time() < idle_deadline:
-            time.sleep(1.0)
-            now = _cpu_seconds(server.proc.pid)
-            if now - last < 0.02:
-                break
-            last = now
-        with httpx.Client(base_url=server.url, timeout=60,
-                          headers={"content-type": "application/json"}) as client:  # fmt: skip
-            for label, (method, path, body) in targets.items():
-                for _ in range(20):
-                    client.request(method, path, content=body)
-                before = _cpu_seconds(server.proc.pid)
-                for _ in range(n):
-                    r = client.request(method, path, content=body)
-                    if r.status_code != 200:
-                        raise SystemExit(f"{path}: {r.status_code}")
-                out[label] = (_cpu_seconds(server.proc.pid) - before) * 1000 / n
-        return out
-    finally:
-        server.stop()
-
-
-def run(
-    duration: float,
-    generator: str,
-    *,
-    workers: int = 1,
-    database: str | None = None,
-    endpoints: tuple[str, ...] = ("/healthz (ceiling)", "order-sign", "/api/ask"),
-    concurrency: tuple[int, ...] = CONCURRENCY,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    server = Server(workers, database)
-    try:
-        sign = realistic_body()
-        ask = json.dumps({"question": QUESTION}).encode()
-        targets = [
-            ("/healthz (ceiling)", "GET", "/healthz", None),
-            ("order-sign", "POST", "/cds-services/leptoguide-order-sign", sign),
-            ("/api/ask", "POST", "/api/ask", ask),
-        ]
-        # sanity: each target answers 200 before measuring
-        for _, method, path, body in targets:
-            r = httpx.request(method, server.url + path, content=body, timeout=60,
-                              headers={"content-type": "application/json"})  # fmt: skip
-            if r.status_code != 200:
-                raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
-        rows = []
-        for label, method, path, body in targets:
-            if label not in endpoints:
-                continue
-            for c in concurrency:
-                if generator == "wrk":
-                    res = _wrk_run(server.url + path, method, body, c, duration)
-                else:
-                    res = asyncio.run(_httpx_run(server.url + path, method, body, c, duration))
-                rows.append({"endpoint": label, "concurrency": c, **res})
-                print(
-                    f"{label:<20} c={c:<3} {res['rps']:8.1f} req/s  p50 {res['p50']:7.2f}  "
-                    f"p95 {res['p95']:7.2f}  p99 {res['p99']:7.2f} ms  errors {res['errors']}",
-                    flush=True,
-                )
-        audit = httpx.get(server.url + "/api/version", timeout=10).json()
-        return rows, audit
-    finally:
-        server.stop()
-
-
-def markdown(
-    rows: list[dict[str, Any]], generator: str, duration: float, version: dict[str, Any]
-) -> str:
-    by = {(r["endpoint"], r["concurrency"]): r for r in rows}
-    lines = [
-        SECTION,
-        "",
-        f"`python benchmarks/service_load.py --duration {duration:g}` on {os.cpu_count()} cores, "
-        f"load generator: {generator} on the same machine over loopback; one uvicorn worker; "
-        f"SQLite (WAL) in a temporary state directory; knowledge {version.get('knowledge')}. "
-        "Each order-sign call runs the intake reader, the full rule engine, card building and a "
-        "committed, hash-chained audit row before it answers. Load average of the machine when "
-        f"the run ended: {os.getloadavg()[0]:.1f} (other jobs share the cores; rerun on a quiet "
-        "machine for clean figures).",
-        "",
-        "| endpoint | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['endpoint']} | {r['concurrency']} | {r['rps']:.1f} | {r['p50']:.2f} | "
-            f"{r['p95']:.2f} | {r['p99']:.2f} | {r['errors']} |"
-        )
-    lines.append("")
-    for c in CONCURRENCY:
-        ceiling = by[("/healthz (ceiling)", c)]["rps"]
-        parts = [
-            f"{name} {by[(name, c)]['rps'] / ceiling:.1%}"
-            for name in ("order-sign", "/api/ask")
-            if (name, c) in by
-        ]
-        lines.append(
-            f"- Ratio to the `/healthz` ceiling at concurrency {c}: " + ", ".join(parts) + "."
-        )
-    s8 = by[("order-sign", 8)]
-    verdict = "meets" if s8["p95"] < 100 and s8["errors"] == 0 else "MISSES"
-    lines.append(
-        f"- Target (order-sign p95 < 100 ms at concurrency 8, no errors): **{verdict}** "
-        f"(p95 {s8['p95']:.1f} ms, {s8['errors']} errors)."
-    )
-    lines.append("")
-    return "\n".join(lines)
-
-
-def write_docs(text: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION in doc:
-        start = doc.index(SECTION)
-        nxt = doc.find("\n## ", start + len(SECTION))
-        doc = doc[:start] + text + (doc[nxt + 1 :] if nxt != -1 else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    ap.add_argument("--concurrency", default="1,8", help="comma-separated (default 1,8)")
     ap.add_argument("--generator", choices=["auto", "wrk", "httpx"], default="auto")
-    ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
-    ap.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temporary directory)")
+    ap.add_argument("--database",
+                    help="SQLAlchemy URL, or 'postgres' for a throwaway local PostgreSQL cluster "
+                    "(default: SQLite in a temporary directory)")  # fmt: skip
+    ap.add_argument("--jwt", action="store_true",
+                    help="trusted issuer configured; every hook call carries a fresh ES384 JWT")  # fmt: skip
+    ap.add_argument("--only", help="comma-separated endpoints (/healthz,order-sign,...)")
+    ap.add_argument("--max-rps", type=int, default=400,
+                    help="upper bound of hook req/s, for the number of JWTs minted in advance")  # fmt: skip
     ap.add_argument("--scaling", action="store_true",
-                    help="only /healthz and order-sign at concurrency 8 (for worker scaling)")  # fmt: skip
+                    help="/healthz and order-sign at concurrency 8 with 1 and with 2 workers")  # fmt: skip
     ap.add_argument("--cpu", type=int, default=0, metavar="N",
                     help="only server CPU per request over N sequential calls per endpoint")  # fmt: skip
     ap.add_argument("--stages", type=int, default=0, metavar="N",
-                    help="only time the stages of order-sign in process, N iterations")  # fmt: skip
+                    help="only where order-sign's CPU goes, N iterations in process")  # fmt: skip
     args = ap.parse_args()
-    if args.stages:
-        res = stages(args.stages)
-        print(
-            f"load average {os.getloadavg()[0]:.1f}; median ms per stage over {args.stages} calls:"
-        )
-        for k, v in res.items():
-            print(f"  {k:<9} {v:6.2f}")
-        return
     generator = args.generator
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "httpx"
-    if args.cpu:
-        cpu = cpu_per_request(args.cpu, args.database)
-        print(
-            f"load average {os.getloadavg()[0]:.1f}; server CPU ms per request ({args.cpu} each):"
-        )
+    db = "PostgreSQL" if args.database else "SQLite"
+    global PG
+    if args.database == "postgres":
+        PG = ThrowawayPostgres()
+    try:
+        _main(args, generator, db)
+    finally:
+        if PG is not None:
+            PG.stop()
+
+
+def _main(args: argparse.Namespace, generator: str, db: str) -> None:
+    print(f"load average (1 / 5 min) at start: {load()}; {os.cpu_count()} CPUs")
+    if args.stages:
+        res = stages(args.stages)
+        cpu = cpu_per_request(max(100, args.stages // 2), args.database, jwt=True)
+        pipeline = sum(res.values())
+        print(f"order-sign, median CPU ms per stage over {args.stages} calls in process:")
+        for k, v in res.items():
+            print(f"  {k:<18} {v:6.2f}")
+        print(f"  {'HTTP + middleware':<18} {cpu['order-sign'] - pipeline:6.2f}  "
+              f"(server CPU per signed call {cpu['order-sign']:.2f} minus the stages)")  # fmt: skip
+        print(f"  {'/healthz (whole)':<18} {cpu['/healthz']:6.2f}")
+    elif args.cpu:
+        cpu = cpu_per_request(args.cpu, args.database, jwt=args.jwt)
+        print(f"server CPU ms per request ({args.cpu} sequential calls each, {db}"
+              f"{', JWT' if args.jwt else ''}):")  # fmt: skip
         for k, v in cpu.items():
-            print(f"  {k:<12} {v:7.2f}  ({cpu['/healthz'] / v:6.1%} of /healthz throughput)")
-        return
-    if args.scaling:
-        rows, version = run(args.duration, generator, workers=args.workers,
-                            database=args.database,
-                            endpoints=("/healthz (ceiling)", "order-sign"), concurrency=(8,))  # fmt: skip
-        print(f"workers {args.workers}, database {'PostgreSQL' if args.database else 'SQLite'}, "
-              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-        return
-    rows, version = run(args.duration, generator, workers=args.workers, database=args.database)
-    text = markdown(rows, generator, args.duration, version)
-    print()
-    print(text)
-    if args.write_docs:
-        write_docs(text)
+            print(f"  {k:<14} {v:7.2f}  ({cpu['/healthz'] / v:6.1%} of /healthz throughput)")
+    elif args.scaling:
+        sign: dict[int, float] = {}
+        for w in (1, 2):
+            rows = run(args.duration, generator, (8,), workers=w, database=args.database,
+                       jwt=args.jwt, only=("/healthz", "order-sign"),
+                       max_rps=args.max_rps)  # fmt: skip
+            print(f"{w} worker(s), {db}, load at end of the run {load()}")
+            print(table(rows))
+            sign[w] = next(r["rps"] for r in rows if r["endpoint"] == "order-sign")
+        print(f"order-sign throughput, 2 workers / 1 worker: {sign[2] / sign[1]:.2f}x")
+    else:
+        conc = tuple(int(c) for c in args.concurrency.split(","))
+        only = tuple(args.only.split(",")) if args.only else None
+        rows = run(args.duration, generator, conc, workers=args.workers, database=args.database,
+                   jwt=args.jwt, only=only, max_rps=args.max_rps)  # fmt: skip
+        print(f"{args.workers} worker(s), {db}, generator {generator}, {args.duration:g} s per row"
+              f"{', JWT-signed hook calls' if args.jwt else ''}")  # fmt: skip
+        print(table(rows))
+        for line in verdict(rows):
+            print("- " + line)
+    print(f"load average (1 / 5 min) at end: {load()}")
 
 
 if __name__ == "__main__":

@@ -19,12 +19,16 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from argon2 import PasswordHasher
 
 from cdsutil import free_port
 from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 @pytest.fixture(scope="session")
@@ -205,3 +209,17 @@ def intake_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
 def qa_kb() -> KnowledgeBase:
     """The small question-answering knowledge base in tests/fixtures/qa_kb (read only)."""
     return load_knowledge(QA_KB_DIR)
+
+
+@pytest.fixture
+def api_client(db_url: str) -> Iterator[TestClient]:
+    """The service in process on a fresh database (SQLite, then PostgreSQL)."""
+    from fastapi.testclient import TestClient
+
+    from leptoguide.api.app import create_app
+    from leptoguide.settings import Settings
+
+    app = create_app(Settings.from_env(database_url=db_url))
+    with TestClient(app) as c:
+        yield c
+    app.state.leptoguide.db.dispose()

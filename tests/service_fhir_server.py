@@ -1,4 +1,4 @@
-"""A tiny FHIR R4 REST server for tests: read by id and search by patient (and code), on loopback.
+"""A tiny FHIR R4 REST server for tests: read by id; search by patient, code and _id; on loopback.
 
 It requires ``Authorization: Bearer <token>`` when a token is given, pages search results (two
 entries a page, ``next`` links) and can serve a JWK Set at ``/jwks.json``. Two misbehaving bases
@@ -93,11 +93,13 @@ class FhirTestServer(LoopbackServer):
             rtype = request.path_params["rtype"]
             patient = request.query_params.get("patient")
             codes = set(filter(None, (request.query_params.get("code") or "").split(",")))
+            ids = set(filter(None, (request.query_params.get("_id") or "").split(",")))
             hits = [
                 r for r in self.resources
                 if r["resourceType"] == rtype
                 and (patient is None or _patient_of(r) == patient.rsplit("/", 1)[-1])
                 and (not codes or _codes(r) & codes)
+                and (not ids or r.get("id") in ids)
             ]  # fmt: skip
             offset = int(request.query_params.get("_offset", "0"))
             page = hits[offset : offset + PAGE]

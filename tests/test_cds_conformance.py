@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -165,6 +166,7 @@ def test_every_request_shape_answers_conformant_cards(ehr: Ehr, hook: str, shape
     assert r.status_code == 200, r.text
     body = r.json()
     assert_conforms("CDSHooksResponse", body)
+    assert "systemActions" not in body  # off unless the site enables them
     refs = _draft_refs(req)
     for card in body["cards"]:
         assert len(card["summary"]) < 140
@@ -208,3 +210,107 @@ def test_feedback_round_trip_conforms(ehr: Ehr) -> None:
         assert violations("CDSHooksFeedback", {"feedback": [bad]})
         r = ehr.call("POST", "/cds-services/leptoguide-order-sign/feedback", {"feedback": [bad]})
         assert r.status_code == 422, r.text
+
+
+# ---- systemActions (opt-in per site) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ehr_actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ehr]:
+    """A server whose site enabled the DetectedIssue system action."""
+    home = tmp_path_factory.mktemp("system-actions")
+    key = EhrKey("ES384")
+    issuers = write_issuers(home / "cfg", key)
+    db = f"sqlite:///{home / 'actions.sqlite3'}"
+    env = {"LEPTOGUIDE_CDS_SYSTEM_ACTIONS": "detected-issue"}
+    with ServerProcess(home, db, "--trusted-issuers", str(issuers), env=env) as server:
+        e = Ehr(server, key)
+        yield e
+        e.http.close()
+
+
+def _rule_cards(body: dict[str, Any], rules: set[str]) -> list[dict[str, Any]]:
+    return [
+        c
+        for c in body["cards"]
+        if c["indicator"] in ("warning", "critical") and c["source"]["topic"]["code"] in rules
+    ]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_enabled_system_actions_record_detected_issues(ehr_actions: Ehr, shape: str) -> None:
+    from fhir.resources.R4B.detectedissue import DetectedIssue
+
+    from leptoguide.knowledge.loader import get_knowledge
+
+    pid, chart, drafts, tweak = SHAPES[shape]
+    req = hook_request("order-sign", pid, chart, drafts)
+    tweak(req)
+    r = ehr_actions.call("POST", SERVICES["order-sign"], req)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert_conforms("CDSHooksResponse", body)
+    actions = body.get("systemActions", [])
+    refs = _draft_refs(req) | {
+        a["resourceId"]
+        for c in body["cards"]
+        for s in c.get("suggestions") or []
+        for a in s["actions"]
+        if a["type"] == "delete"
+    }
+    cards = {c["uuid"]: c for c in body["cards"]}
+    for action in actions:
+        assert action["type"] == "create"  # never an update or delete of an order
+        issue = action["resource"]
+        DetectedIssue.model_validate(issue)  # a valid FHIR R4 resource
+        assert issue["status"] == "preliminary"
+        assert issue["patient"] == {"reference": f"Patient/{pid}"}
+        card = cards[issue["identifier"][0]["value"].removeprefix("urn:uuid:")]
+        assert card["indicator"] in ("warning", "critical")
+        assert issue["severity"] == {"critical": "high", "warning": "moderate"}[card["indicator"]]
+        assert issue["code"]["coding"][0]["code"] == card["source"]["topic"]["code"]
+        assert issue["implicated"] and all(i["reference"] in refs for i in issue["implicated"])
+        assert issue["reference"].startswith(ehr_actions.server.url + "/assess/")
+    rules = set(get_knowledge().rules)
+    recorded = {a["resource"]["code"]["coding"][0]["code"] for a in actions}
+    for want in EXPECTED[shape]:
+        if want in rules and not want.startswith("!") and _rule_cards(body, {want}):
+            assert want in recorded, (want, recorded)
+    assert "not-read" not in recorded and "missing-data" not in recorded
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("hook", ["order-select", "patient-view"])
+def test_system_actions_only_at_order_sign(ehr_actions: Ehr, hook: str) -> None:
+    pid, chart, drafts, _tweak = SHAPES["lp-low-platelets"]
+    req = hook_request(hook, pid, chart, drafts)
+    r = ehr_actions.call("POST", f"/cds-services/leptoguide-{hook}", req)
+    assert r.status_code == 200, r.text
+    assert "lp-platelets-low" in {c["source"]["topic"]["code"] for c in r.json()["cards"]} or (
+        hook == "patient-view"
+    )
+    assert "systemActions" not in r.json()
+
+
+@pytest.mark.server
+def test_discovery_says_when_system_actions_are_on(ehr_actions: Ehr, ehr: Ehr) -> None:
+    on = ehr_actions.call("GET", "/cds-services").json()
+    off = ehr.call("GET", "/cds-services").json()
+    assert_conforms("CDSHooksServices", on)
+    usage = {s["id"]: s["usageRequirements"] for s in on["services"]}
+    assert "DetectedIssue" in usage["leptoguide-order-sign"]
+    assert "DetectedIssue" not in usage["leptoguide-order-select"]
+    assert all("DetectedIssue" not in s["usageRequirements"] for s in off["services"])
+
+
+def test_unknown_system_action_refuses_to_start(tmp_path: Path) -> None:
+    from leptoguide.api.app import create_app
+    from leptoguide.errors import InputError
+    from leptoguide.settings import Settings
+
+    settings = Settings.from_env(
+        database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", cds_system_actions=("update-order",)
+    )
+    with pytest.raises(InputError, match="unknown system action 'update-order'"):
+        create_app(settings)

@@ -6,7 +6,6 @@ out and reported. An id not in the input is a clear error naming the field."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli_inprocess import run_cli
-from leptoguide.api.app import create_app
-from leptoguide.settings import Settings
 
 AT = "2026-11-20T12:00:00Z"
 
@@ -102,39 +99,31 @@ def test_cli_unknown_patient_is_exit_2_naming_the_field(chart: Path) -> None:
     assert "Patient/eA1b2" in res.stderr and "Traceback" not in res.stderr
 
 
-@pytest.fixture
-def client(db_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings.from_env(database_url=db_url))
-    with TestClient(app) as c:
-        yield c
-    app.state.leptoguide.db.dispose()
-
-
-def test_rest_patient_query_parameter(client: TestClient) -> None:
-    r = client.post(f"/api/assess?at={AT}&patient=eZ9y8", json=_searchset())
+def test_rest_patient_query_parameter(api_client: TestClient) -> None:
+    r = api_client.post(f"/api/assess?at={AT}&patient=eZ9y8", json=_searchset())
     assert r.status_code == 200, r.text
     assert r.json()["input"]["patient"] == "Patient/eZ9y8"
     assert _low_platelets(r.json())
-    r = client.post(f"/api/assess?at={AT}", json=_searchset())
+    r = api_client.post(f"/api/assess?at={AT}", json=_searchset())
     assert r.json()["input"]["patient"] == "Patient/eA1b2"
     assert not _low_platelets(r.json())
 
 
-def test_rest_patient_wrapper_key(client: TestClient) -> None:
+def test_rest_patient_wrapper_key(api_client: TestClient) -> None:
     body = {"input": _searchset(), "at": AT, "patient": "Patient/eZ9y8"}
-    r = client.post("/api/assess", json=body)
+    r = api_client.post("/api/assess", json=body)
     assert r.status_code == 200, r.text
     assert _low_platelets(r.json())
 
 
 @pytest.mark.parametrize("how", ["query", "wrapper"])
 def test_rest_unknown_patient_is_422_operation_outcome_naming_patient(
-    client: TestClient, how: str
+    api_client: TestClient, how: str
 ) -> None:
     if how == "query":
-        r = client.post(f"/api/assess?at={AT}&patient=nobody", json=_searchset())
+        r = api_client.post(f"/api/assess?at={AT}&patient=nobody", json=_searchset())
     else:
-        r = client.post("/api/assess", json={"input": _searchset(), "patient": "nobody"})
+        r = api_client.post("/api/assess", json={"input": _searchset(), "patient": "nobody"})
     assert r.status_code == 422, r.text
     body = r.json()
     assert body["resourceType"] == "OperationOutcome"
@@ -143,7 +132,7 @@ def test_rest_unknown_patient_is_422_operation_outcome_naming_patient(
     assert "no patient 'nobody'" in issue["diagnostics"]
 
 
-def test_rest_patient_wrapper_key_must_be_a_string(client: TestClient) -> None:
-    r = client.post("/api/assess", json={"input": _searchset(), "patient": 7})
+def test_rest_patient_wrapper_key_must_be_a_string(api_client: TestClient) -> None:
+    r = api_client.post("/api/assess", json={"input": _searchset(), "patient": 7})
     assert r.status_code == 422
     assert r.json()["issue"][0]["expression"] == ["patient"]

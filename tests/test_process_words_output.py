@@ -2,7 +2,8 @@
 
 ``leptoguide ask`` is run for a spread of the gold questions (clinician and patient, JSON and text),
 and every scenario chart under tests/scenarios is assessed and rendered as JSON, text and HTML for
-both audiences. Nothing a reader sees may contain a process word, a local path or an internal file
+both audiences; CDS Hooks cards, the reviewers' sign-off packet and the site-policy listing are
+checked too. Nothing a reader sees may contain a process word, a local path or an internal file
 name (``tests/process_words.py``; the web pages are covered in tests/web).
 """
 
@@ -61,6 +62,10 @@ def test_the_pattern_finds_process_words_and_spares_clinical_text() -> None:
     assert find_process_words("Every S4 claim was checked")
     assert not find_process_words("German S1 guideline, Table 2: platelets above 50,000/uL")
     assert not find_process_words("Withhold IT chemotherapy while CSF flow is blocked.")
+    assert not find_process_words(
+        "CD3+CD4+ (T4 helper) cells in blood; helper T cells; T helper cells"
+    )
+    assert find_process_words("the helper wrote this statement")
 
 
 @pytest.mark.parametrize("question", QUESTIONS, ids=[q["id"] for q in QUESTIONS])
@@ -102,3 +107,51 @@ def test_findings_of_every_scenario_chart_carry_no_process_words() -> None:
                     found[f"{chart.name} {audience} {fmt}"] = hits
     assert rendered >= 6 * 120
     assert not {k: v for k, v in found.items() if v}, found
+
+
+def test_review_packet_and_policy_listing_carry_no_process_words() -> None:
+    """The sign-off packet hospital reviewers print, and the site-policy listing, speak clinically."""
+    from leptoguide.render.review_report import render_review_report
+
+    packet = render_review_report(get_knowledge())
+    assert not find_process_words(packet), find_process_words(packet)[:10]
+    listing = run_cli("kb", "policy", env={"COLUMNS": "200"})
+    assert listing.returncode == 0, listing.stderr
+    assert "lp-hold-hours-doac-xa" in listing.stdout
+    assert not find_process_words(listing.stdout), find_process_words(listing.stdout)
+
+
+def test_cds_hooks_cards_carry_no_process_words(tmp_path: Path) -> None:
+    """Cards an EHR shows at order-sign and patient-view: summaries, details, sources, suggestions."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from leptoguide.api.app import create_app
+    from leptoguide.settings import Settings
+    from service_cases import (
+        hook_request,
+        it_mtx_flow_block,
+        lp_low_platelets,
+        realistic_order_sign,
+    )
+
+    app = create_app(Settings.from_env(database_url=f"sqlite:///{tmp_path / 'cards.sqlite3'}"))
+    cards = 0
+    with TestClient(app) as client:
+        for pid, (chart, drafts) in (
+            ("p-lp", lp_low_platelets()),
+            ("p-it", it_mtx_flow_block()),
+            ("p-real", realistic_order_sign()),
+        ):
+            for hook in ("order-sign", "patient-view"):
+                resp = client.post(
+                    f"/cds-services/leptoguide-{hook}", json=hook_request(hook, pid, chart, drafts)
+                )
+                assert resp.status_code == 200, resp.text[:400]
+                body = resp.json()
+                cards += len(body["cards"])
+                text = json.dumps(body, ensure_ascii=False)
+                assert not find_process_words(text), (pid, hook, find_process_words(text))
+    app.state.leptoguide.db.dispose()
+    assert cards >= 3

@@ -51,6 +51,7 @@ ENV_FRAME_ANCESTORS = "LEPTOGUIDE_FRAME_ANCESTORS"
 ENV_SMART_ISSUERS = "LEPTOGUIDE_SMART_ISSUERS"
 ENV_SMART_CLIENT_ID = "LEPTOGUIDE_SMART_CLIENT_ID"
 ENV_SMART_ROLE = "LEPTOGUIDE_SMART_ROLE"
+ENV_CDS_SYSTEM_ACTIONS = "LEPTOGUIDE_CDS_SYSTEM_ACTIONS"
 
 DATABASE_FILE = "leptoguide.sqlite3"
 AUDIT_KEY_FILE = "audit.key"
@@ -121,6 +122,7 @@ class Settings:
     smart_issuers: tuple[str, ...] = ()
     smart_client_id: str | None = None
     smart_role: str = "clinician"
+    cds_system_actions: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -146,6 +148,7 @@ class Settings:
             smart_issuers=_words(os.environ.get(ENV_SMART_ISSUERS), ","),
             smart_client_id=os.environ.get(ENV_SMART_CLIENT_ID) or None,
             smart_role=os.environ.get(ENV_SMART_ROLE) or "clinician",
+            cds_system_actions=_words(os.environ.get(ENV_CDS_SYSTEM_ACTIONS), ","),
             max_body_bytes=_number(ENV_MAX_BODY_BYTES, int, 10_000_000),
             fhir_timeout_seconds=_number(ENV_FHIR_TIMEOUT, float, 5.0),
             fhir_max_response_bytes=_number(ENV_FHIR_MAX_BYTES, int, 20_000_000),

@@ -108,7 +108,7 @@ def test_contract_concepts_exist_in_concepts_yaml(shipped_kb: KnowledgeBase) -> 
 
 
 def test_canonical_units_are_known_to_the_converter(shipped_kb: KnowledgeBase) -> None:
-    from leptoguide.intake.units import unit_converter
+    from leptoguide.knowledge.units import unit_converter
 
     conv = unit_converter(shipped_kb)
     unknown = sorted(

@@ -23,7 +23,7 @@ from leptoguide.policy import load_policy
 KB = get_knowledge()
 AT = dt.datetime(2026, 11, 20, 14, tzinfo=dt.UTC)
 EPIC_MED = "urn:oid:1.2.840.114350.1.13.0.1.7.2.698288"
-UNIT_FORMS: tuple[tuple[str, ...], ...] = (("tablet",), ("prefilled", "syringe"))
+UNIT_FORMS: tuple[tuple[str, ...], ...] = (("tablet",), ("prefilled", "syringe"), ("syringe",))
 
 
 def patient() -> dict[str, Any]:
@@ -260,8 +260,10 @@ def test_rxnorm_names(name: str, amount: float | None) -> None:
         ("enoxaparin 100 mg/mL", None),
         ("enoxaparin 1 mg/kg", None),
         ("methotrexate 12 mg or 15 mg", None),
+        ("enoxaparin 300 mg/3 mL multi-dose vial", None),
+        ("methotrexate 50 mg/2 mL vial", None),
     ],
 )
 def test_text_strengths(text: str, amount: float | None) -> None:
-    found = text_dose(text)
+    found = text_dose(text, UNIT_FORMS)
     assert (found.amount if found else None) == amount

@@ -26,14 +26,17 @@ from pydantic import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from leptoguide.api.cards import build_cards, card_topic
+from leptoguide.api.cards import build_cards, card_topic, draft_orders
 from leptoguide.api.cds_request import Dropped, assemble, read_case
 from leptoguide.api.errors import ApiError, error_responses
 from leptoguide.api.fhir_client import FhirUnavailable, fetch_prefetch
 from leptoguide.api.jwt_auth import AuthResult
+from leptoguide.api.report_results import fetch_report_results, sent_reports
 from leptoguide.api.responses import SafeJSONResponse as JSONResponse
-from leptoguide.api.rest_auth import ApiPrincipal, require_clinician
-from leptoguide.api.state import ServiceState
+from leptoguide.api.rest_auth import Clinician
+from leptoguide.api.state import ServiceState, State
+from leptoguide.api.system_actions import describe as describe_system_actions
+from leptoguide.api.system_actions import system_actions
 from leptoguide.knowledge.loader import KnowledgeBase
 
 PATIENT = "{{context.patientId}}"
@@ -116,7 +119,13 @@ def prefetch_templates(kb: KnowledgeBase, hook: str) -> dict[str, str]:
     return templates
 
 
-def discovery(kb: KnowledgeBase) -> dict[str, Any]:
+USAGE = (
+    "Send a signed JWT (ES384 or RS384) from a trusted issuer. Prefetch is optional: without it "
+    "the service reads fhirServer with fhirAuthorization."
+)
+
+
+def discovery(kb: KnowledgeBase, system_actions: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "services": [
             {
@@ -125,9 +134,9 @@ def discovery(kb: KnowledgeBase) -> dict[str, Any]:
                 "description": s.description,
                 "id": s.id,
                 "prefetch": prefetch_templates(kb, s.hook),
-                "usageRequirements": "Send a signed JWT (ES384 or RS384) from a trusted issuer. "
-                "Prefetch is optional: without it the service reads fhirServer with "
-                "fhirAuthorization.",
+                "usageRequirements": " ".join(
+                    p for p in (USAGE, describe_system_actions(system_actions, s.hook)) if p
+                ),
             }
             for s in SERVICES.values()
         ]
@@ -330,7 +339,21 @@ def run_hook(
         dropped=[(d.where, d.reference, d.reason) for d in hook_input.dropped],
         smart=bool(state.settings.smart_client_id and state.settings.smart_issuers),
     )
-    response = {"cards": cards}
+    response: dict[str, Any] = {"cards": cards}
+    actions = system_actions(
+        cards,
+        enabled=state.settings.cds_system_actions,
+        hook=service.hook,
+        kb=state.kb,
+        orders=draft_orders(case, None, hook_input.drafts)
+        if service.hook != "patient-view"
+        else [],
+        patient_id=patient_id,
+        identified=assessment.evaluated_at,
+        assessment_url=f"{base}/assess/{audit_id}",
+    )
+    if actions:  # an optional array is omitted rather than sent empty
+        response["systemActions"] = actions
     state.record(
         service=f"cds-hooks/{service.id}",
         patient_id=patient_id,
@@ -364,12 +387,39 @@ def audience_url(state: ServiceState, request: Request) -> str:
     return (state.settings.public_url or "") + request.url.path
 
 
-async def authenticate(request: Request, authorization: str | None) -> AuthResult:
-    state: ServiceState = request.app.state.leptoguide
+async def cds_client(
+    request: Request,
+    state: State,
+    authorization: Annotated[str | None, Header()] = None,
+) -> AuthResult:
+    """FastAPI dependency: the CDS client's verified JWT (or the open-mode warning). Only the
+    header is read: the body stays unread until the caller is known."""
     audience = audience_url(state, request) if state.settings.public_url else ""
     if not state.verifier.required:  # nothing to verify with keys: no thread hop
         return state.verifier.verify(authorization, audience)
     return await run_in_threadpool(state.verifier.verify, authorization, audience)
+
+
+CdsClient = Annotated[AuthResult, Depends(cds_client)]
+
+
+def hook_service(service_id: str) -> HookService:
+    """FastAPI dependency: the service named in the path (404 before any credential is checked)."""
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise ApiError(404, f"no CDS service {service_id!r}", expression=["service_id"])
+    return service
+
+
+async def service_client(
+    _service: Annotated[HookService, Depends(hook_service)], auth: CdsClient
+) -> AuthResult:
+    """The CDS client of a call to a known service: the path is checked first, then the JWT."""
+    return auth
+
+
+Service = Annotated[HookService, Depends(hook_service)]
+ServiceClient = Annotated[AuthResult, Depends(service_client)]
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -405,12 +455,13 @@ def router() -> APIRouter:
     errs = error_responses(400, 401, 404, 412, 422, 500)
 
     @r.get("/cds-services", summary="CDS Hooks discovery", responses=error_responses(401, 500))
-    async def get_discovery(
-        request: Request, authorization: str | None = Header(default=None)
-    ) -> JSONResponse:
-        auth = await authenticate(request, authorization)
-        state: ServiceState = request.app.state.leptoguide
-        return JSONResponse(discovery(state.kb), headers=auth.headers())
+    async def get_discovery(state: State, auth: CdsClient) -> JSONResponse:
+        return JSONResponse(
+            state.derived(
+                "discovery", lambda: discovery(state.kb, state.settings.cds_system_actions)
+            ),
+            headers=auth.headers(),
+        )
 
     @r.post(
         "/cds-services/{service_id}",
@@ -419,19 +470,23 @@ def router() -> APIRouter:
         openapi_extra=_body_schema(CdsRequest),
     )
     async def call_service(
-        service_id: str,
-        request: Request,
-        authorization: str | None = Header(default=None),
+        service: Service, auth: ServiceClient, request: Request, state: State
     ) -> JSONResponse:
-        service = SERVICES.get(service_id)
-        if service is None:
-            raise ApiError(404, f"no CDS service {service_id!r}", expression=["service_id"])
-        auth = await authenticate(request, authorization)  # before a byte of the body is read
-        body = await read_body(request, CdsRequest)
-        state: ServiceState = request.app.state.leptoguide
+        body = await read_body(request, CdsRequest)  # only now, after authentication
         _check_context(service, body)
-        templates = prefetch_templates(state.kb, service.hook)
+        templates = state.derived(
+            f"prefetch:{service.hook}", lambda: prefetch_templates(state.kb, service.hook)
+        )
         prefetch, unusable = await resolve_prefetch(state, body, templates)
+        prefetch = await fetch_report_results(
+            body.fhirServer,
+            body.fhirAuthorization.model_dump() if body.fhirAuthorization else None,
+            prefetch,
+            body.context,
+            reports=sent_reports(body.prefetch, templates),
+            timeout=state.settings.fhir_timeout_seconds,
+            max_bytes=state.settings.fhir_max_response_bytes,
+        )
         base = state.public_base(str(request.base_url))
         result = await run_in_threadpool(
             run_hook, state, service, body, prefetch, base, auth, unusable
@@ -445,19 +500,13 @@ def router() -> APIRouter:
         openapi_extra=_body_schema(FeedbackRequest),
     )
     async def feedback(
-        service_id: str,
-        request: Request,
-        authorization: str | None = Header(default=None),
+        service: Service, auth: ServiceClient, request: Request, state: State
     ) -> JSONResponse:
-        if service_id not in SERVICES:
-            raise ApiError(404, f"no CDS service {service_id!r}", expression=["service_id"])
-        auth = await authenticate(request, authorization)
         body = await read_body(request, FeedbackRequest)
-        state: ServiceState = request.app.state.leptoguide
         from leptoguide.store.cds import store_feedback
 
         items = [item.model_dump(exclude_none=True) for item in body.feedback]
-        ids = await run_in_threadpool(store_feedback, state.db, service_id, items)
+        ids = await run_in_threadpool(store_feedback, state.db, service.id, items)
         return JSONResponse({"stored": len(ids)}, headers=auth.headers())
 
     @r.get(
@@ -466,10 +515,7 @@ def router() -> APIRouter:
         summary="Card feedback per rule: accepted, overridden, coded override reasons",
         responses=error_responses(401, 403, 500),
     )
-    async def overrides(
-        request: Request, who: Annotated[ApiPrincipal, Depends(require_clinician)]
-    ) -> JSONResponse:
-        state: ServiceState = request.app.state.leptoguide
+    async def overrides(state: State, who: Clinician) -> JSONResponse:
         from leptoguide.store.cds import override_analytics
 
         topics = [*state.kb.rules, "missing-data", "not-read"]

@@ -10,15 +10,15 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide import __version__
 from leptoguide.api.errors import ApiError, error_responses
 from leptoguide.api.responses import SafeJSONResponse as JSONResponse
-from leptoguide.api.rest_auth import ApiPrincipal, require_clinician
-from leptoguide.api.state import ServiceState
+from leptoguide.api.rest_auth import ApiPrincipal, Clinician
+from leptoguide.api.state import ServiceState, State
 
 AUDIT_HEADER = "X-LeptoGuide-Audit-Id"
 MAX_BODY = 5 * 1024 * 1024
@@ -63,11 +63,6 @@ class AskRequest(BaseModel):
         if isinstance(value, (bool, str)):
             raise ValueError("top_k must be an integer")
         return value
-
-
-def _state(request: Request) -> ServiceState:
-    state: ServiceState = request.app.state.leptoguide
-    return state
 
 
 def _parse_at(value: Any, field: str) -> dt.datetime | None:
@@ -145,7 +140,8 @@ def router() -> APIRouter:
     )
     async def assess(
         request: Request,
-        who: Annotated[ApiPrincipal, Depends(require_clinician)],
+        state: State,
+        who: Clinician,
         at: Annotated[
             str | None, Query(description="evaluation time (ISO 8601)", min_length=10)
         ] = None,
@@ -161,7 +157,6 @@ def router() -> APIRouter:
             ),
         ] = None,
     ) -> JSONResponse:
-        state = _state(request)
         raw = await request.body()
         if len(raw) > MAX_BODY:
             raise ApiError(413, f"body larger than {MAX_BODY} bytes")
@@ -214,24 +209,20 @@ def router() -> APIRouter:
         summary="Ask a question; a cited answer or an abstention",
         responses={200: {"description": "The answer"}, **guarded},
     )
-    async def ask(
-        body: AskRequest,
-        request: Request,
-        who: Annotated[ApiPrincipal, Depends(require_clinician)],
-    ) -> JSONResponse:
-        result, audit_id = await run_in_threadpool(_do_ask, _state(request), body, who)
+    async def ask(body: AskRequest, state: State, who: Clinician) -> JSONResponse:
+        result, audit_id = await run_in_threadpool(_do_ask, state, body, who)
         return JSONResponse(result, headers={AUDIT_HEADER: audit_id, **who.headers()})
 
     @r.get("/api/statements", tags=["knowledge"], responses=errs)
     def statements(
-        request: Request,
+        state: State,
         topic: str | None = None,
         status: Literal["draft", "verified", "retired"] | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
-        kb = _state(request).kb
+        kb = state.kb
         needle = (q or "").lower()
         items = [
             s.model_dump(mode="json")
@@ -248,8 +239,8 @@ def router() -> APIRouter:
         return _page(items, limit, offset)
 
     @r.get("/api/statements/{statement_id}", tags=["knowledge"], responses=errs)
-    def statement(statement_id: str, request: Request) -> dict[str, Any]:
-        kb = _state(request).kb
+    def statement(statement_id: str, state: State) -> dict[str, Any]:
+        kb = state.kb
         st = kb.statements.get(statement_id)
         if st is None:
             raise ApiError(404, f"no statement {statement_id!r}", expression=["statement_id"])
@@ -267,13 +258,13 @@ def router() -> APIRouter:
 
     @r.get("/api/sources", tags=["knowledge"], responses=errs)
     def sources(
-        request: Request,
+        state: State,
         kind: str | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
-        kb = _state(request).kb
+        kb = state.kb
         needle = (q or "").lower()
         items = [
             s.model_dump(mode="json")
@@ -284,8 +275,8 @@ def router() -> APIRouter:
         return _page(items, limit, offset)
 
     @r.get("/api/sources/{source_id}", tags=["knowledge"], responses=errs)
-    def source(source_id: str, request: Request) -> dict[str, Any]:
-        kb = _state(request).kb
+    def source(source_id: str, state: State) -> dict[str, Any]:
+        kb = state.kb
         src = kb.sources.get(source_id)
         if src is None:
             raise ApiError(404, f"no source {source_id!r}", expression=["source_id"])
@@ -295,8 +286,8 @@ def router() -> APIRouter:
         return out
 
     @r.get("/api/rules", tags=["knowledge"], responses=errs)
-    def rules(request: Request, hook: str | None = None) -> dict[str, Any]:
-        kb = _state(request).kb
+    def rules(state: State, hook: str | None = None) -> dict[str, Any]:
+        kb = state.kb
         items = [
             r.model_dump(mode="json")
             for r in sorted(kb.rules.values(), key=lambda r: r.id)
@@ -305,15 +296,14 @@ def router() -> APIRouter:
         return {"total": len(items), "items": items}
 
     @r.get("/api/policy", tags=["knowledge"], responses=error_responses(500))
-    def policy(request: Request) -> dict[str, Any]:
-        pol = _state(request).policy
+    def policy(state: State) -> dict[str, Any]:
+        pol = state.policy
         return {**pol.describe(), "values": pol.as_table()}
 
     @r.get("/api/version", tags=["service"], responses=error_responses(500))
-    def version(request: Request) -> dict[str, Any]:
+    def version(state: State) -> dict[str, Any]:
         from leptoguide.store.db import current_revision
 
-        state = _state(request)
         return {
             "leptoguide": __version__,
             "knowledge": state.kb.version,
@@ -326,8 +316,7 @@ def router() -> APIRouter:
         return {"status": "ok"}
 
     @r.get("/readyz", tags=["service"], responses=error_responses(503, 500))
-    def readyz(request: Request) -> dict[str, Any]:
-        state = _state(request)
+    def readyz(state: State) -> dict[str, Any]:
         if not state.db.ping():
             raise ApiError(503, "database not reachable")
         if not state.kb.statements and not state.kb.sources:

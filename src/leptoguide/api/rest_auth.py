@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from leptoguide.api.errors import ApiError
 from leptoguide.api.jwt_auth import WARNING_HEADER
-from leptoguide.api.state import ServiceState
+from leptoguide.api.state import ServiceState, State
 from leptoguide.settings import Settings
 from leptoguide.store.accounts import SESSION_COOKIE, User, resolve_session
 from leptoguide.store.api_tokens import resolve_token
@@ -151,12 +151,16 @@ def resolve_principal(request: Request, state: ServiceState, role: str) -> ApiPr
 
 async def require_clinician(
     request: Request,
+    state: State,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     _session: Annotated[str | None, Depends(session_scheme)],
 ) -> ApiPrincipal:
     """FastAPI dependency for the patient-data endpoints (the two schemes document the OpenAPI)."""
-    state: ServiceState = request.app.state.leptoguide
     return await run_in_threadpool(resolve_principal, request, state, REQUIRED_ROLE)
+
+
+Clinician = Annotated[ApiPrincipal, Depends(require_clinician)]
+"""A handler parameter typed ``Clinician`` receives the caller, checked as clinician or above."""
 
 
 def document_security(app: FastAPI, settings: Settings) -> None:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
 
 from leptoguide.api.jwt_auth import JwtVerifier, load_issuers
 from leptoguide.assessment import Assessment
@@ -23,6 +26,8 @@ from leptoguide.store.db import Database
 
 log = logging.getLogger("leptoguide.api")
 
+_T = TypeVar("_T")
+
 
 @dataclass
 class ServiceState:
@@ -32,6 +37,7 @@ class ServiceState:
     db: Database
     audit: AuditLog
     verifier: JwtVerifier
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, *, kb: KnowledgeBase | None = None) -> ServiceState:
@@ -50,6 +56,15 @@ class ServiceState:
 
         verifier = JwtVerifier(settings, issuers, claim)
         return cls(settings, kb, policy, db, audit, verifier)
+
+    def derived(self, key: str, build: Callable[[], _T]) -> _T:
+        """A value computed once per process from the knowledge and policy (both fixed for the
+        process's life), e.g. a hook's prefetch templates: built on first use, then reused."""
+        try:
+            value: _T = self._derived[key]
+        except KeyError:
+            value = self._derived[key] = build()
+        return value
 
     def assess(self, case: Case, *, at: dt.datetime | None, audience: str) -> Assessment:
         """Run the engine (site policy stays server-side)."""
@@ -90,3 +105,13 @@ class ServiceState:
     def public_base(self, request_base: str) -> str:
         """The external base URL for links (configured, else the request's)."""
         return (self.settings.public_url or request_base).rstrip("/")
+
+
+def service_state(request: Request) -> ServiceState:
+    """FastAPI dependency: the process's :class:`ServiceState` (set by ``create_app``)."""
+    state: ServiceState = request.app.state.leptoguide
+    return state
+
+
+State = Annotated[ServiceState, Depends(service_state)]
+"""A handler parameter typed ``State`` receives the process's :class:`ServiceState`."""

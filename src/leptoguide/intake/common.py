@@ -10,9 +10,9 @@ from typing import Any, TypeGuard
 from leptoguide.case import Case, ConditionEntry, Observed, ReadWarning
 from leptoguide.errors import InputError
 from leptoguide.intake.terminology import TermIndex, normalize_text, term_index
-from leptoguide.intake.units import UnitConverter, unit_converter
 from leptoguide.knowledge.loader import KnowledgeBase
-from leptoguide.knowledge.models import Concept
+from leptoguide.knowledge.models import Concept, Implication
+from leptoguide.knowledge.units import UnitConverter, unit_converter
 
 TYPICAL_SIGNS = "typical-lm-signs"
 """Contract concept id of the 'typical clinical signs of LM' finding."""
@@ -107,6 +107,8 @@ def _show(value: Any) -> str:
 
 
 show = _show
+_TITRE = re.compile(r"^\s*(<)?\s*1\s*:\s*\d+\s*$")
+"""A titre: '1:640' (antigen detected at that dilution) or '<1:2' (not detected)."""
 
 
 @dataclass
@@ -159,10 +161,16 @@ class CaseBuilder:
                 converted = self.units.convert(concept.id, float(value), unit, target)
                 if converted is None:
                     status = "unparseable"
+                    have, want = self.units.kind(unit), self.units.kind(target)
+                    what = (
+                        f" ({have.lower()}, not {want.lower()})"
+                        if have and want and have != want
+                        else ""
+                    )
                     self.warn(
                         where,
-                        f"{concept.id}: unit '{unit}' cannot be converted to {target}; "
-                        f"value {value:g} {unit} kept but not used",
+                        f"{concept.id}: unreadable unit '{unit}'{what}: cannot be converted to "
+                        f"{target}; value {value:g} {unit} kept but not used",
                         field,
                     )
                 else:
@@ -223,17 +231,30 @@ class CaseBuilder:
             vs = set(concept.value_set)
             if {"positive", "negative"} <= vs:
                 for cand in candidates:
-                    b = bool_word(cand)
+                    b = self._result_bool(cand)
                     if b is not None:
                         return ("positive" if b else "negative"), True
             return (candidates[0] if candidates else None), False
         for cand in candidates:
-            b = bool_word(cand)
+            b = self._result_bool(cand)
             if b is not None:
                 return b, True
         if concept.unit is None and candidates:
             return candidates[0], True
         return (candidates[0] if candidates else None), False
+
+    def _result_bool(self, text: str) -> bool | None:
+        """A yes/no word, a laboratory result phrase ('Reactive', 'No growth after 48 hours',
+        'MTB DETECTED LOW; RIF resistance NOT DETECTED') or a titre ('1:640' is detected,
+        '<1:2' is not); else None."""
+        b = bool_word(text)
+        if b is None:
+            b = self.index.result_word(text)
+        if b is None:
+            m = _TITRE.match(text)
+            if m:
+                b = not m.group(1)
+        return b
 
     def bool_to_value(self, concept: Concept, value: bool) -> tuple[Any, bool]:
         if concept.value_set:
@@ -247,6 +268,7 @@ class CaseBuilder:
 
     def finish(self) -> Case:
         infer_typical_signs(self)
+        infer_implied_conditions(self)
         return self.case
 
 
@@ -284,6 +306,44 @@ def infer_typical_signs(builder: CaseBuilder) -> None:
             note="inferred from " + ", ".join(names),
         )
     )
+
+
+def _implied(imp: Implication, value: Any) -> bool:
+    if isinstance(value, bool):
+        return str(value).lower() in imp.values
+    if isinstance(value, int | float):
+        return imp.above is not None and value > imp.above
+    if isinstance(value, str):
+        low = value.lower()
+        return value in imp.values or any(c.lower() in low for c in imp.contains)
+    return False
+
+
+def infer_implied_conditions(builder: CaseBuilder) -> None:
+    """Conditions a laboratory result establishes (``Concept.implies``): a positive CSF
+    cryptococcal antigen adds cryptococcal meningitis, a detected HIV-1 RNA adds HIV, quoting the
+    result. Only readable, current results count; a condition already recorded (in any status)
+    is left as recorded."""
+    case = builder.case
+    concepts = builder.kb.concepts
+    recorded = {c.concept for c in case.conditions}
+    added: dict[str, ConditionEntry] = {}
+    for obs in sorted(case.observations, key=lambda o: str(o.time)):
+        concept = concepts.get(obs.concept)
+        if concept is None or not concept.implies or obs.status != "ok":
+            continue
+        for imp in concept.implies:
+            if imp.condition in recorded or not _implied(imp, obs.value):
+                continue
+            shown = obs.original_value if obs.original_value is not None else obs.value
+            added[imp.condition] = ConditionEntry(
+                concept=imp.condition,
+                reference=obs.reference,
+                onset=obs.time,
+                text=f"established by {concept.display}: {shown}"
+                + (f" ({obs.reference})" if obs.reference else ""),
+            )
+    case.conditions.extend(added.values())
 
 
 def timing_code(code: str) -> float | None:

@@ -91,16 +91,23 @@ def rxnorm_dose(name: str, unit_forms: tuple[tuple[str, ...], ...]) -> ProductDo
     return ProductDose(round(amount, 6), unit, f"one {unit_form} of '{name}'")
 
 
-def text_dose(text: str) -> ProductDose | None:
-    """The one mass strength an order text names ('enoxaparin 40 mg/0.4 mL syringe'), or None.
+def text_dose(text: str, unit_forms: tuple[tuple[str, ...], ...] = ()) -> ProductDose | None:
+    """The one mass strength an order text names ('Lovenox 40 mg SC daily'), or None.
 
-    A strength per millilitre, per kg, per m2 or per unit of time is not a dose; two different
-    strengths are ambiguous."""
+    A strength per millilitre, per kg, per m2 or per unit of time is not a dose; an amount in a
+    volume ('40 mg/0.4 mL') is one only for a unit-dose form named in the text (a syringe), not
+    for a vial or bag; two different strengths are ambiguous."""
+    words = f" {normalize_text(text)} "
+    unit_dose = any(f" {' '.join(t)} " in words for t in unit_forms)
     doses: set[tuple[float, str]] = set()
     for m in _TEXT_MASS.finditer(text):
         per = (m.group("per") or "").lower()
         if per and not (per in ("ml", "l") and m.group("pernum")) and per != "dose":
             continue
+        if per in ("ml", "l") and not unit_dose:
+            return ProductDose(
+                None, None, f"'{text}' gives an amount per container, which need not be one dose"
+            )
         doses.add((float(m.group("amt")), _MASS[m.group("unit").lower()]))
     if len(doses) == 1:
         amount, unit = doses.pop()

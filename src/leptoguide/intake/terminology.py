@@ -139,6 +139,10 @@ class Match:
     key: str  # the system|code or the text that matched
 
 
+_CLAUSE = re.compile(r"[;,.\n]")
+_TIME_TAIL = re.compile(r"(?:\s+(?:after|at|in|to)\s+(?:\d+\s*(?:hours?|hrs?|h|days?|d)|date))+$")
+
+
 @dataclass
 class TermIndex:
     """Dictionaries from codes and normalized texts to concept ids."""
@@ -155,6 +159,17 @@ class TermIndex:
     """Normalized ``unit-dose-form`` phrases: one unit of such a product is one dose."""
     count_units: frozenset[str] = frozenset()
     """Normalized ``count-unit`` words (singular): a dose unit that counts product units."""
+    result_words: dict[str, bool] = field(default_factory=dict)
+    """Normalized laboratory result phrases: True for ``result-positive``, False for
+    ``result-negative``."""
+
+    def result_word(self, text: str) -> bool | None:
+        """Detected (True) / not detected (False) for a laboratory result text, from its first
+        clause without a trailing incubation time ('No growth after 48 hours'); else None."""
+        first = _CLAUSE.split(text, maxsplit=1)[0]
+        norm = _TIME_TAIL.sub("", normalize_text(first))
+        return self.result_words.get(norm)
+
     excludes: dict[str, PhraseSet] = field(default_factory=dict)
     units: frozenset[str] = frozenset()
     context: CueSet = field(default_factory=lambda: CueSet({}))
@@ -203,6 +218,10 @@ class TermIndex:
         index.units = frozenset(t[0] for t in cues.get("strength-unit", []) if len(t) == 1)
         index.unit_forms = tuple(t for t in cues.get("unit-dose-form", []) if t)
         index.count_units = frozenset(" ".join(t) for t in cues.get("count-unit", []) if t)
+        index.result_words = {
+            **{" ".join(t): False for t in cues.get("result-negative", []) if t},
+            **{" ".join(t): True for t in cues.get("result-positive", []) if t},
+        }
         index.context = CueSet(cues)
         return index
 

@@ -381,6 +381,24 @@ class Narrative(_Record):
     )
 
 
+class Implication(_Record):
+    """A result that establishes a condition (a positive CSF cryptococcal antigen: cryptococcal
+    meningitis). The reader adds the condition, quoting the result, unless it is already recorded."""
+
+    condition: Id = Field(description="the condition concept the result establishes")
+    values: list[str] = Field(
+        default_factory=list,
+        description="result values that establish it ('positive'; 'true' for a yes/no result)",
+    )
+    above: float | None = Field(
+        default=None, description="a numeric result above this (in the concept's unit) does too"
+    )
+    contains: list[str] = Field(
+        default_factory=list,
+        description="a text result naming one of these (case-insensitive; an organism) does too",
+    )
+
+
 class Concept(_Record):
     """A terminology concept the FHIR reader and the retriever understand."""
 
@@ -402,6 +420,10 @@ class Concept(_Record):
     narrative: Narrative | None = Field(
         default=None, description="how the value is read from narrative report text"
     )
+    implies: list[Implication] = Field(
+        default_factory=list,
+        description="conditions a result of this concept establishes (laboratory diagnosis)",
+    )
 
 
 LexiconRole = Literal[
@@ -419,6 +441,8 @@ LexiconRole = Literal[
     "dose-form",
     "unit-dose-form",
     "count-unit",
+    "result-positive",
+    "result-negative",
 ]
 
 
@@ -435,7 +459,8 @@ class Lexicon(_Record):
             "strength-unit: unit word removed after a number; dose-form: word removed before "
             "matching a product name; unit-dose-form: a product form one unit of which is one "
             "dose (tablet, prefilled syringe); count-unit: a dose unit that counts such units "
-            "('1 syringe', '2 tablets')"
+            "('1 syringe', '2 tablets'); result-positive / result-negative: a laboratory result "
+            "text that means detected / not detected ('reactive', 'no growth')"
         )
     )
     description: str
@@ -519,6 +544,13 @@ class UnitDef(_Record):
     factor: float = Field(gt=0, description="value in the base unit = value in this unit x factor")
     aliases: list[str] = Field(
         default_factory=list, description="other spellings met in real data (matched ignoring case)"
+    )
+    case_sensitive: list[str] = Field(
+        default_factory=list,
+        description=(
+            "spellings matched only exactly, case included, where another case means another unit "
+            "(UCUM: G/L is giga per litre, g/L grams per litre)"
+        ),
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 
 from leptoguide.store.db import Database, as_utc, utcnow
 from leptoguide.store.models import AuditEvent, AuditHead
@@ -133,6 +133,20 @@ def event_dict(event: AuditEvent) -> dict[str, Any]:
     return out
 
 
+_HEAD = cast(Table, AuditHead.__table__)
+_EVENTS = cast(Table, AuditEvent.__table__)
+# Built once: the three statements of an append (SQLAlchemy then reuses their compiled form).
+# The UPDATE comes first: it takes the write lock before anything is read.
+_CLAIM_SEQ = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.last_hash)
+)
+_INSERT_EVENT = insert(_EVENTS)
+_SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("new_hash"))
+
+
 class AuditLog:
     """Append, read and verify the audit log in one database."""
 
@@ -184,23 +198,13 @@ class AuditLog:
             actor=actor,
             auth_method=auth_method,
         )
-        head = cast(Table, AuditHead.__table__)
-        events = cast(Table, AuditEvent.__table__)
         with self.db.writing(), self.db.engine.begin() as conn:
-            # The UPDATE comes first: it takes the write lock before anything is read.
-            seq, last = conn.execute(
-                update(head)
-                .where(head.c.id == 1)
-                .values(seq=head.c.seq + 1)
-                .returning(head.c.seq, head.c.last_hash)
-            ).one()
+            seq, last = conn.execute(_CLAIM_SEQ).one()
             event.seq = int(seq)
             event.prev_hash = last
             event.hash = event_hash(event)
-            conn.execute(
-                insert(events).values({c.name: getattr(event, c.name) for c in events.columns})
-            )
-            conn.execute(update(head).where(head.c.id == 1).values(last_hash=event.hash))
+            conn.execute(_INSERT_EVENT, {c.name: getattr(event, c.name) for c in _EVENTS.columns})
+            conn.execute(_SET_HEAD, {"new_hash": event.hash})
         return event
 
     def count(self, service: str | None = None) -> int:

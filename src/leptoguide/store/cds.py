@@ -6,9 +6,9 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from leptoguide.store.db import Database, as_utc, utcnow
@@ -57,14 +57,20 @@ def list_feedback(db: Database, card_uuid: str | None = None) -> list[dict[str, 
         ]
 
 
+_JTI = cast(Table, JwtJti.__table__)
+# Built once (one per hook call; SQLAlchemy reuses the compiled statements).
+_PURGE_JTI = delete(_JTI).where(_JTI.c.expires_at < bindparam("now"))
+_CLAIM_JTI = insert(_JTI)
+
+
 def claim_jti(db: Database, iss: str, jti: str, expires_at: dt.datetime) -> bool:
-    """Record a JWT id; False if the same issuer already used it (a replay)."""
+    """Record a JWT id; False if the same issuer already used it (a replay). Expired ids are
+    purged in the same transaction."""
     key = hashlib.sha256(f"{iss}\x00{jti}".encode()).hexdigest()
-    now = utcnow()
     try:
-        with db.writing(), db.session() as session, session.begin():
-            session.execute(delete(JwtJti).where(JwtJti.expires_at < now))
-            session.add(JwtJti(key=key, iss=iss[:512], expires_at=expires_at))
+        with db.writing(), db.engine.begin() as conn:
+            conn.execute(_PURGE_JTI, {"now": utcnow()})
+            conn.execute(_CLAIM_JTI, {"key": key, "iss": iss[:512], "expires_at": expires_at})
     except IntegrityError:
         return False
     return True

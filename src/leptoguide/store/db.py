@@ -40,7 +40,9 @@ def make_engine(url: str) -> Engine:
             "database URL", f"not a valid SQLAlchemy URL: {url!r}", "database"
         ) from exc
     backend = parsed.get_backend_name()
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # A server restart drops PostgreSQL connections: test each one as it leaves the pool. A SQLite
+    # file has no server to lose, so the extra round trip per transaction is skipped.
+    kwargs: dict[str, Any] = {"pool_pre_ping": backend != "sqlite"}
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -433,6 +433,130 @@ def build() -> tuple[dict[str, Res], list[Res]]:
     c.add(lab("epic", "Glucose", "14749-6", 6.0, "mmol/L", local="GLU"))
     c.add(lab("epic", "Glucose, CSF", "14744-7", 2.0, "mmol/L", local="CSFGLU"))
     put("labs-epic-si-glucose", c, {"approx": {"serum-glucose": 108.0, "csf-glucose": 36.0}})
+    # --- CSF microbiology, CD4 and HIV status: results that establish an infection ----------
+    # (name per vendor, LOINC sent by the Epic-style site where a verified code exists)
+    micro: dict[str, dict[str, tuple[str, str | None]]] = {
+        "crag": {"epic": ("Cryptococcus Ag, CSF", "29896-8"),
+                 "cerner": ("Cryptococcus Ag Screen w/Titer, CSF", None),
+                 "uk": ("CSF cryptococcal antigen", None)},
+        "crag-titre": {"epic": ("Cryptococcus Ag Titer, CSF", "32674-4"),
+                       "cerner": ("Cryptococcus Ag Titer, LFA, CSF", None),
+                       "uk": ("CSF cryptococcal antigen titre", None)},
+        "india-ink": {"epic": ("India Ink Prep, CSF", "638-7"),
+                      "cerner": ("India Ink Preparation, Spinal Fluid", None),
+                      "uk": ("CSF India ink", None)},
+        "serum-crag": {"epic": ("Cryptococcus Ag Screen w/Titer, S", None),
+                       "cerner": ("Cryptococcal Antigen, Serum", None),
+                       "uk": ("Serum cryptococcal antigen", None)},
+        "cd4": {"epic": ("CD4 T-Cell Count", "24467-3"), "cerner": ("CD4 Absolute", None),
+                "uk": ("CD4 count", None)},
+        "hiv": {"epic": ("HIV 1/2 Ag/Ab 4th Generation", "56888-1"),
+                "cerner": ("HIV-1/2 Antigen/Antibody Screen", None), "uk": ("HIV 1/2 Ag/Ab", None)},
+        "vl": {"epic": ("HIV-1 RNA Quant", "20447-9"), "cerner": ("HIV-1 RNA, Quantitative", None),
+               "uk": ("HIV-1 viral load", None)},
+        "xpert": {"epic": ("Xpert MTB/RIF Ultra, CSF", None), "cerner": ("MTB PCR, CSF", None),
+                  "uk": ("CSF Xpert MTB/RIF Ultra", None)},
+        "afb": {"epic": ("AFB Smear, CSF", "32188-5"), "cerner": ("AFB Stain, CSF", None),
+                "uk": ("CSF ZN stain", None)},
+        "gram": {"epic": ("Gram Stain, CSF", "14357-8"), "cerner": ("CSF Gram Stain", None),
+                 "uk": ("CSF Gram stain", None)},
+        "culture": {"epic": ("Culture, CSF", "606-4"), "cerner": ("CSF Culture", None),
+                    "uk": ("CSF culture", None)},
+    }  # fmt: skip
+
+    def mlab(c: Chart, v: str, key: str, value: float | str, unit: str = "") -> None:
+        name, loinc = micro[key][v]
+        c.add(lab(v, name, loinc if v == "epic" else None, value, unit or "1",
+                  local=f"M{len(c.entries):03d}"))  # fmt: skip
+
+    for v in vendors:
+        c = Chart(sex="male")
+        mlab(c, v, "hiv", "Reactive" if v != "cerner" else "REACTIVE")
+        mlab(c, v, "vl", 245000, "{copies}/mL" if v == "epic" else "copies/mL")
+        mlab(c, v, "cd4", 0.045 if v == "uk" else 45, "10*9/L" if v == "uk" else "cells/uL")
+        mlab(c, v, "serum-crag", "Positive")
+        mlab(c, v, "crag", "POSITIVE" if v == "cerner" else "Positive")
+        mlab(c, v, "crag-titre", "1:640")
+        mlab(c, v, "india-ink", "Encapsulated yeast seen")
+        mlab(c, v, "gram", "No organisms seen")
+        put(f"infection-cryptococcal-hiv-{v}", c, {
+            "facts": {"hiv-screen": "positive", "hiv-viral-load": 245000.0, "cd4-count": 45.0,
+                      "serum-crag": "positive", "csf-crag": "positive", "csf-india-ink": "positive",
+                      "csf-gram-stain": False},
+            "conditions": ["cryptococcal-meningitis", "hiv"],
+            "rules": ["cryptococcal-induction"],
+            "absent_rules": ["bacterial-meningitis-empiric-regimen", "tb-meningitis-regimen"]})  # fmt: skip
+        c = Chart(sex="female")
+        mlab(c, v, "xpert", "MTB DETECTED LOW; Rif Resistance NOT DETECTED")
+        mlab(c, v, "afb", "No acid fast bacilli seen")
+        mlab(c, v, "culture", "No growth after 48 hours" if v != "uk" else "No growth")
+        mlab(c, v, "hiv", "Non-reactive" if v != "cerner" else "NONREACTIVE")
+        put(f"infection-tuberculous-{v}", c, {
+            "facts": {"csf-mtb-naat": "positive", "csf-afb-smear": "negative",
+                      "csf-culture": False, "hiv-screen": "negative"},
+            "conditions": ["tuberculous-meningitis"],
+            "absent_conditions": ["hiv", "cryptococcal-meningitis"],
+            "rules": ["tb-meningitis-regimen"],
+            "absent_rules": ["bacterial-meningitis-empiric-regimen", "cryptococcal-induction"]})  # fmt: skip
+        c = Chart(birth="1984-06-01")
+        si = v == "uk"
+        c.add(
+            lab(
+                v,
+                "CSF white cell count" if si else "Nucleated Cell Count, CSF",
+                "26465-5" if v == "epic" else None,
+                2400,
+                "10*6/L" if si else "cells/uL",
+                local="CSFWBC",
+            )
+        )
+        c.add(
+            lab(
+                v,
+                "CSF protein" if si else "Protein, CSF",
+                "2880-3" if v == "epic" else None,
+                2.1 if si else 210,
+                "g/L" if si else "mg/dL",
+                local="CSFPRO",
+            )
+        )
+        c.add(
+            lab(
+                v,
+                "CSF glucose" if si else "Glucose, CSF",
+                "2342-4" if v == "epic" else None,
+                1.1 if si else 20,
+                "mmol/L" if si else "mg/dL",
+                local="CSFGLU",
+            )
+        )
+        c.add(lab(v, "Plasma glucose" if si else "Glucose, Serum", "2345-7" if v == "epic" else None,
+                  6.5 if si else 117, "mmol/L" if si else "mg/dL", local="GLU"))  # fmt: skip
+        mlab(c, v, "gram", "Gram positive diplococci seen")
+        mlab(c, v, "culture", "Streptococcus pneumoniae")
+        mlab(c, v, "crag", "Negative")
+        put(f"infection-bacterial-{v}", c, {
+            "facts": {"csf-gram-stain": "Gram positive diplococci seen",
+                      "csf-culture": "Streptococcus pneumoniae", "csf-crag": "negative"},
+            "absent_conditions": ["cryptococcal-meningitis", "tuberculous-meningitis"],
+            "rules": ["bacterial-meningitis-empiric-regimen"],
+            "absent_rules": ["cryptococcal-induction", "tb-meningitis-regimen"]})  # fmt: skip
+        c = Chart(birth="1979-02-11")
+        mlab(c, v, "gram", "No organisms seen")
+        mlab(c, v, "culture", "No growth to date")
+        mlab(c, v, "crag", "Not detected")
+        mlab(c, v, "india-ink", "No encapsulated yeast seen")
+        mlab(c, v, "xpert", "MTB NOT DETECTED")
+        mlab(c, v, "hiv", "Non-reactive")
+        mlab(c, v, "vl", "Not detected")
+        put(f"infection-microbiology-negative-{v}", c, {
+            "facts": {"csf-gram-stain": False, "csf-culture": False, "csf-crag": "negative",
+                      "csf-india-ink": "negative", "csf-mtb-naat": "negative",
+                      "hiv-screen": "negative", "hiv-viral-load": False},
+            "absent_conditions": ["cryptococcal-meningitis", "tuberculous-meningitis", "hiv",
+                                  "bacterial-meningitis"],
+            "absent_rules": ["bacterial-meningitis-empiric-regimen", "cryptococcal-induction",
+                             "tb-meningitis-regimen"]})  # fmt: skip
     # --- mixed statuses -------------------------------------------------------------------
     c = Chart()
     c.add(lab("epic", "Platelet Count", "777-3", 20, "10*3/uL", status="entered-in-error"))

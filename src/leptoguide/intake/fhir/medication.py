@@ -126,7 +126,8 @@ class MedicationReader(ReaderBase):
             count = dose
         found: ProductDose | None = None
         for name in names:
-            found = rxnorm_dose(name, self.b.index.unit_forms) or text_dose(name)
+            forms = self.b.index.unit_forms
+            found = rxnorm_dose(name, forms) or text_dose(name, forms)
             if found is not None:
                 break
         if found is None or found.amount is None:

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from leptoguide.case import ConditionEntry
+from leptoguide.case import ConditionEntry, Observed
 from leptoguide.intake.fhir.base import Ctx, ReaderBase
 from leptoguide.intake.narrative import (
     Finding,
@@ -73,6 +73,56 @@ class ReportReader(ReaderBase):
                 "(check it by hand)",
                 "conclusion",
             )
+        self._missing_results(ctx, res, time)
+
+    def _missing_results(self, ctx: Ctx, res: Mapping[str, Any], time: dt.datetime | None) -> None:
+        """``result`` references the input does not hold: reported as "referenced result not
+        provided", never read as normal. A result whose ``display`` names an observation concept
+        is kept as that concept, present but unreadable, so a check that needs it says so."""
+        results = res.get("result")
+        if not isinstance(results, list):
+            if results is not None:
+                self.b.warn(ctx.label, "expected a list of references; not read", "result")
+            return
+        missing: list[str] = []
+        for i, item in enumerate(results):
+            ref = item.get("reference") if isinstance(item, Mapping) else None
+            if not isinstance(ref, str) or not ref.strip():
+                continue
+            ref = ref.strip()
+            if ref.startswith("#") or self._resolves(ref):
+                continue
+            display = item.get("display")
+            shown = f"{ref} ({display})" if isinstance(display, str) and display else ref
+            missing.append(shown)
+            if isinstance(display, str) and display:
+                for m in self.b.index.match({"text": display}, ("observation",))[:1]:
+                    self.b.case.observations.append(
+                        Observed(
+                            concept=m.concept.id,
+                            value=None,
+                            time=time,
+                            reference=ref,
+                            status="unparseable",
+                            note=f"referenced result not provided (result[{i}] of {ctx.label})",
+                        )
+                    )
+        if missing:
+            self.b.warn(
+                ctx.label,
+                f"{len(missing)} referenced result(s) not provided in the input: "
+                + ", ".join(missing[:5])
+                + (" ..." if len(missing) > 5 else "")
+                + "; their values are unknown, not normal",
+                "result",
+            )
+
+    def _resolves(self, ref: str) -> bool:
+        """Whether a reference names a resource in the input (relative, absolute or urn:uuid)."""
+        if ref in self.by_ref:
+            return True
+        parts = ref.split("/_history/")[0].rstrip("/").split("/")
+        return len(parts) >= 2 and f"{parts[-2]}/{parts[-1]}" in self.by_ref
 
     def document_reference(self, ctx: Ctx, res: dict[str, Any]) -> None:
         """A report sent as a document (radiology or pathology report as DocumentReference):

@@ -1,0 +1,124 @@
+"""DiagnosticReport results the CDS client referenced but did not send: read from its fhirServer.
+
+A prefetched DiagnosticReport lists its Observations in ``result``; an EHR often sends the report
+without them. When the request names a ``fhirServer``, the referenced Observations are read with
+the service's bounded prefetch client (:func:`leptoguide.api.fhir_client.fetch_prefetch`: one
+search ``Observation?_id=a,b,...`` under its hard deadline and byte cap). What cannot be read stays missing, and the reader
+reports it as "referenced result not provided" (never as normal); it never fails the hook.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from leptoguide.api.fhir_client import FhirUnavailable, fetch_prefetch
+
+log = logging.getLogger("leptoguide.api")
+
+MAX_RESULTS = 50
+"""At most this many referenced results are read per request (the rest stay 'not provided')."""
+PREFETCH_KEY = "reportResults"
+"""The key the reports and fetched results are added under (a collection Bundle)."""
+REPORT_TYPES = ("DiagnosticReport", "DocumentReference")
+"""Report resources kept when a client sends them under a prefetch key of its own."""
+_REF = re.compile(r"^(?:.*/)?(Observation)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+
+
+def _resources(value: Any) -> Iterator[dict[str, Any]]:
+    if not isinstance(value, dict):
+        return
+    if value.get("resourceType") == "Bundle":
+        for entry in value.get("entry") or []:
+            if isinstance(entry, dict):
+                yield from _resources(entry.get("resource"))
+    else:
+        yield value
+
+
+def missing_results(prefetch: dict[str, Any]) -> list[str]:
+    """'Observation/<id>' of every DiagnosticReport.result not among the prefetched resources
+    (relative or absolute references to the same server; contained '#id' ones are skipped)."""
+    have: set[str] = set()
+    refs: list[str] = []
+    for value in prefetch.values():
+        for res in _resources(value):
+            rtype, rid = res.get("resourceType"), res.get("id")
+            if isinstance(rtype, str) and isinstance(rid, str):
+                have.add(f"{rtype}/{rid}")
+            if rtype != "DiagnosticReport" or not isinstance(res.get("result"), list):
+                continue
+            for item in res["result"]:
+                ref = item.get("reference") if isinstance(item, dict) else None
+                m = _REF.match(ref.strip()) if isinstance(ref, str) else None
+                if m:
+                    refs.append(f"{m.group(1)}/{m.group(2)}")
+    return [r for r in dict.fromkeys(refs) if r not in have][:MAX_RESULTS]
+
+
+def sent_reports(sent: dict[str, Any] | None, templates: dict[str, str]) -> list[dict[str, Any]]:
+    """DiagnosticReports and DocumentReferences a client sent under prefetch keys the service did
+    not ask for (EHRs send reports with a chart); they are read like the rest of the prefetch."""
+    return [
+        res
+        for key, value in (sent or {}).items()
+        if key not in templates
+        for res in _resources(value)
+        if res.get("resourceType") in REPORT_TYPES
+    ]
+
+
+async def fetch_report_results(
+    fhir_server: str | None,
+    authorization: dict[str, Any] | None,
+    prefetch: dict[str, Any],
+    context: dict[str, Any],
+    *,
+    reports: list[dict[str, Any]] | None = None,
+    timeout: float,
+    max_bytes: int,
+) -> dict[str, Any]:
+    """``prefetch`` plus, under :data:`PREFETCH_KEY`, the ``reports`` a client sent and the
+    results they reference, read from the server; the results are left out when there is no
+    server, nothing is missing, or the server fails (the reader then reports them missing)."""
+    reports = reports or []
+    with_reports = (
+        {**prefetch, PREFETCH_KEY: _collection(reports)} if reports and PREFETCH_KEY not in prefetch
+        else prefetch
+    )  # fmt: skip
+    refs = missing_results(with_reports)
+    if not fhir_server or not refs:
+        return with_reports
+    ids = ",".join(ref.split("/", 1)[1] for ref in refs)
+    try:  # one search for all of them: an id the server does not hold is simply not returned
+        fetched = await fetch_prefetch(
+            fhir_server,
+            authorization,
+            {"results": f"Observation?_id={ids}"},
+            context,
+            timeout=timeout,
+            max_bytes=max_bytes,
+        )
+    except FhirUnavailable as exc:
+        log.warning("referenced report results not read from the FHIR server: %s", exc)
+        return with_reports
+    wanted = set(refs)
+    entries = [
+        {"resource": res}
+        for res in _resources(fetched.get("results"))
+        if res.get("resourceType") == "Observation" and f"Observation/{res.get('id')}" in wanted
+    ]
+    found = [e["resource"] for e in entries]
+    if not found:
+        return with_reports
+    return {**prefetch, PREFETCH_KEY: _collection([*reports, *found])}
+
+
+def _collection(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }
