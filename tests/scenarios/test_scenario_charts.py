@@ -90,19 +90,19 @@ INFECTION = [c for c in CHARTS if "rules" in c or "absent_rules" in c or "condit
 
 @pytest.mark.parametrize("spec", INFECTION, ids=[Path(c["file"]).stem for c in INFECTION])
 def test_laboratory_results_establish_infections_and_the_rules_fire(
-    real_kb: KnowledgeBase, spec: dict[str, Any]
+    shipped_kb: KnowledgeBase, spec: dict[str, Any]
 ) -> None:
     """CSF microbiology, CD4 and HIV results (US and UK shapes) become the facts the infection
     rules read: a positive CSF CrAg or India ink gives cryptococcal meningitis, a detected CSF
     MTB NAAT TB meningitis, a reactive HIV test or a detected viral load HIV; negative results
     ('No growth', 'No organisms seen', 'Non-reactive') establish nothing."""
-    case = read_path(HERE / spec["file"], kb=real_kb)
+    case = read_path(HERE / spec["file"], kb=shipped_kb)
     conditions = {c.concept for c in case.conditions if c.active}
     assert set(spec.get("conditions") or []) <= conditions, conditions
     for cid in spec.get("conditions") or []:
         entry = next(c for c in case.conditions if c.concept == cid)
         assert entry.text and "established by" in entry.text and entry.reference, entry
-    result: Any = assess(case, kb=real_kb, policy=load_policy(real_kb), at=AT).to_dict()
+    result: Any = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=AT).to_dict()
     fired = {f["rule"] for f in result["findings"]}
     assert set(spec.get("rules") or []) <= fired, fired
     assert not set(spec.get("absent_rules") or []) & fired, fired
