@@ -238,6 +238,8 @@ def test_print_hides_controls_and_expands_references(browser: Any, server: str) 
         assert sources.count() >= 1
         assert all(sources.nth(i).is_visible() for i in range(sources.count()))
         assert page.locator(".ref-statement-text").count() == 0  # the page text is the wording
+        more = page.locator(".more-about .patient-item p")
+        assert more.count() >= 1 and more.first.is_visible()  # folded answers print open
         page.screenshot(path=str(SHOTS / "patient-page-print.png"), full_page=True)
         page.emulate_media(media="screen")
         assert not sources.first.is_visible()  # closed on screen until opened
