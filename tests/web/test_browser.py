@@ -340,7 +340,17 @@ def test_reviewer_approves_a_draft(page: Any, server: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/kb", "/kb/sources", "/kb/conflicts", "/kb/rules", "/login", "/admin/audit"],
+    [
+        "/",
+        "/kb",
+        "/kb?topic=csf",
+        "/kb/statements/csf-profile-bacterial",
+        "/kb/sources",
+        "/kb/conflicts",
+        "/kb/rules",
+        "/login",
+        "/admin/audit",
+    ],
 )
 def test_pages_have_no_serious_a11y_violations(page: Any, server: str, path: str) -> None:
     if path.startswith("/admin"):
@@ -591,9 +601,6 @@ def test_phone_layout_fits_and_targets_are_large(browser: Any, server: str) -> N
         shot(page, "phone-admin-audit")
     finally:
         context.close()
-
-
-PHONE = {"width": 390, "height": 844}
 
 
 def test_patient_pages_fit_three_phone_screens(browser: Any, server: str) -> None:
