@@ -11,7 +11,7 @@ import re
 
 PROCESS_WORDS = re.compile(
     r"\bseeds?\b|\bseed (?:page|answer|document|question|claim)s?\b"
-    r"|\bthe brief\b|\bclinical brief\b|\bbrief_ref\b|\bhelpers?\b|\bpipelines?\b|\bintegrators?\b"
+    r"|\bthe brief\b|\bclinical brief\b|\bbrief_ref\b|(?<!T4 )(?<!T )\bhelpers?\b(?!\s+(?:T\b|cells?\b))|\bpipelines?\b|\bintegrators?\b"
     r"|\bour inputs?\b|\bour notes\b|\bstarting documents?\b"
     r"|\bS[0-4]-\d+\b|\bSeed S[0-4]\b|\(S[0-4]\)|\bS[0-4] (?:claim|page|answer)s?\b|\[[VRM]\]"
     r"|/work/|/home/|/tmp/|\bTODO\b|\bFIXME\b|\bXXX\b"

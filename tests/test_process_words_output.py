@@ -62,6 +62,10 @@ def test_the_pattern_finds_process_words_and_spares_clinical_text() -> None:
     assert find_process_words("Every S4 claim was checked")
     assert not find_process_words("German S1 guideline, Table 2: platelets above 50,000/uL")
     assert not find_process_words("Withhold IT chemotherapy while CSF flow is blocked.")
+    assert not find_process_words(
+        "CD3+CD4+ (T4 helper) cells in blood; helper T cells; T helper cells"
+    )
+    assert find_process_words("the helper wrote this statement")
 
 
 @pytest.mark.parametrize("question", QUESTIONS, ids=[q["id"] for q in QUESTIONS])

@@ -292,12 +292,12 @@ class ConfidenceModel:
 
 
 CONFIDENCE = ConfidenceModel(
-    intercept=1.221,
-    coverage=-0.032,
-    top_coverage=-0.119,
-    lead_reviewed=0.386,
-    aspect_missing=0.614,
-    lead_coverage=0.764,
+    intercept=1.442,
+    coverage=0.2,
+    top_coverage=0.102,
+    lead_reviewed=-0.231,
+    aspect_missing=-0.066,
+    lead_coverage=0.68,
 )
 """The fitted confidence model (named settings; docs/qa.md "Calibration")."""
 
