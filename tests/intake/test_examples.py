@@ -116,7 +116,7 @@ def test_contract_concepts_exist_in_concepts_yaml(real_kb: KnowledgeBase) -> Non
 
 
 def test_canonical_units_are_known_to_the_converter(real_kb: KnowledgeBase) -> None:
-    from leptoguide.intake.units import unit_converter
+    from leptoguide.knowledge.units import unit_converter
 
     conv = unit_converter(real_kb)
     unknown = sorted(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from leptoguide.intake.units import unit_converter, unit_key
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.units import unit_converter, unit_key
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,6 @@ STATUS_NOTE = {
     "in_review": "in review: not yet approved",
 }
 PASSAGE_STATUS = "not reviewed"
-_ACRONYMS = {"lp": "LP", "csf": "CSF", "mri": "MRI", "it": "IT", "tb": "TB"}
 
 
 @dataclass
@@ -174,12 +173,6 @@ def _facts(text: str) -> set[str]:
 
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
-
-
-def _topic_label(topic: str) -> str:
-    words = [_ACRONYMS.get(w, w) for w in topic.split("-")]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
 
 
 def _excerpt(text: str, limit: int = 360) -> str:
