@@ -238,6 +238,8 @@ def test_print_hides_controls_and_expands_references(browser: Any, server: str) 
         assert sources.count() >= 1
         assert all(sources.nth(i).is_visible() for i in range(sources.count()))
         assert page.locator(".ref-statement-text").count() == 0  # the page text is the wording
+        more = page.locator(".more-about .patient-item p")
+        assert more.count() >= 1 and more.first.is_visible()  # folded answers print open
         page.screenshot(path=str(SHOTS / "patient-page-print.png"), full_page=True)
         page.emulate_media(media="screen")
         assert not sources.first.is_visible()  # closed on screen until opened
@@ -338,7 +340,17 @@ def test_reviewer_approves_a_draft(page: Any, server: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/kb", "/kb/sources", "/kb/conflicts", "/kb/rules", "/login", "/admin/audit"],
+    [
+        "/",
+        "/kb",
+        "/kb?topic=csf",
+        "/kb/statements/csf-profile-bacterial",
+        "/kb/sources",
+        "/kb/conflicts",
+        "/kb/rules",
+        "/login",
+        "/admin/audit",
+    ],
 )
 def test_pages_have_no_serious_a11y_violations(page: Any, server: str, path: str) -> None:
     if path.startswith("/admin"):
@@ -589,9 +601,6 @@ def test_phone_layout_fits_and_targets_are_large(browser: Any, server: str) -> N
         shot(page, "phone-admin-audit")
     finally:
         context.close()
-
-
-PHONE = {"width": 390, "height": 844}
 
 
 def test_patient_pages_fit_three_phone_screens(browser: Any, server: str) -> None:

@@ -191,3 +191,31 @@ def test_lab_trend_has_the_site_line_and_the_stale_window(tmp_path: Path) -> Non
     assert "values older than 72 h (before 17 Nov 18:00) are stale" in text
     assert chart.alt.startswith("Trend of Platelet count") and "site policy 50" in chart.alt
     assert ">site policy 50<" in chart.svg.replace(" site policy", "site policy")
+
+
+def test_repeated_csf_values_are_trended_without_a_lab_window(tmp_path: Path) -> None:
+    """A second CSF sample (an Epic-shaped Observation with a LOINC code) makes a CSF protein
+    trend, in g/L, with no stale window (CSF values are observations, not labs that expire)."""
+    import copy
+    import json
+
+    bundle = json.loads(TB.read_text())
+    first = next(e for e in bundle["entry"] if e["resource"].get("id") == "o-csfprot")
+    later = copy.deepcopy(first)
+    later["fullUrl"] = "urn:uuid:0b7e5a52-3c1e-4a43-9a57-6c1d1f6a0a01"
+    later["resource"]["id"] = "o-csfprot-2"
+    later["resource"]["effectiveDateTime"] = "2026-11-04T10:00:00+02:00"
+    later["resource"]["valueQuantity"]["value"] = 90
+    bundle["entry"].append(later)
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    data = _assess_at(path, TB_AT)
+    series = data["series"]
+    assert isinstance(series, list)
+    protein = next(s for s in series if s["fact"] == "csf-protein")
+    assert [p["value"] for p in protein["points"]] == [0.9, 2.5]  # mg/dL read as g/L
+    assert protein["max_age_hours"] is None
+    chart = charts.lab_trend(get_knowledge(), protein, data["evaluated_at"], None)
+    assert chart is not None
+    assert "0.9 on 4 Nov 08:00, 2.5 on 18 Nov 09:00" in chart.description
+    assert "stale" not in chart.description

@@ -628,6 +628,12 @@ def test_patient_pages_answer_from_cited_statements_only(site: Site) -> None:
         assert "Not all are approved by a doctor at this hospital." in summary.group(1)
         drafts = [st for st in shown if st.status == "draft"]
         assert main.count("status-draft") >= len(drafts)
+        for f in p.figures:  # a diagram is backed by a statement on the page, and cites it
+            assert f["statement"] in {st.id for st in shown}, (p.id, f["src"])
+            caption = re.search(
+                rf'<img src="{re.escape(f["src"])}"[^>]*><figcaption>(.*?)</figcaption>', main, re.S
+            )
+            assert caption and 'class="cite"' in caption.group(1), (p.id, f["src"])
         if p.urgent:
             urgent = re.search(r'<aside class="notice urgent"[^>]*>(.*?)</aside>', main, re.S)
             assert urgent and 'class="cite"' in urgent.group(1)

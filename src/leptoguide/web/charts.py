@@ -553,6 +553,8 @@ def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any], policy: Policy) -> 
     )
 
     def draw() -> Any:
+        from matplotlib.ticker import FuncFormatter
+
         fig, params_ = _figure(6.0, 0.5 + 1.75 * len(measures))
         axes = fig.subplots(len(measures), 1, squeeze=False)
         for row, m in enumerate(measures):
@@ -602,6 +604,8 @@ def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any], policy: Policy) -> 
             )
             if log:
                 ax.set_xscale("log")
+                ax.minorticks_off()  # the log axis would draw dozens of unlabelled ticks
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(round(v, 6))))
             ax.set_xlim(lo, hi)
             ax.set_ylim(-0.6, len(order) + 0.2)
             ax.set_yticks(range(len(order)), [_pattern_label(p) for p in reversed(order)])

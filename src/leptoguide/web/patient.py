@@ -43,7 +43,8 @@ class PatientPage:
     more: tuple[str, ...] = ()
     """Further statements folded under "More about this" (with those on ``topics``)."""
     figures: tuple[dict[str, str], ...] = ()
-    """Diagrams drawn for the project: ``{src, alt, caption}`` (``static/img/``)."""
+    """Diagrams drawn for the project: ``{src, alt, caption, statement}`` (``static/img/``); the
+    statement, shown on the page, backs what the diagram shows and lends it its citations."""
 
 
 @cache
@@ -59,7 +60,8 @@ def page_definitions() -> tuple[PatientPage, ...]:
             urgent=p.get("urgent"),
             more=tuple(p.get("more") or ()),
             figures=tuple(
-                {k: str(f[k]) for k in ("src", "alt", "caption")} for f in p.get("figures") or ()
+                {k: str(f[k]) for k in ("src", "alt", "caption", "statement")}
+                for f in p.get("figures") or ()
             ),
         )
         for p in yamlsafe.load(text, untrusted=False)["pages"]
@@ -154,6 +156,7 @@ def page_values(web: WebState, page: PatientPage) -> dict[str, Any]:
         "page": page,
         "urgent": items(urgent)[0] if urgent else None,
         "items": items(main),
+        "figure_refs": {f["src"]: by_statement.get(f["statement"], []) for f in page.figures},
         "more_items": items(more),
         "refs": refs,
         "hidden": hidden,
