@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leptoguide.knowledge.loader import KnowledgeBase
-from leptoguide.knowledge.units import unit_converter, unit_key
+from leptoguide.knowledge.units import unit_converter
 
 
 @pytest.mark.parametrize(
@@ -53,17 +53,6 @@ def test_conversions(
 )
 def test_not_convertible(kb: KnowledgeBase, concept: str, unit: str, target: str) -> None:
     assert unit_converter(kb).convert(concept, 1.0, unit, target) is None
-
-
-def test_no_alias_is_shared_by_two_units(kb: KnowledgeBase) -> None:
-    seen: dict[str, str] = {}
-    for group in kb.units.values():
-        for udef in group.units:
-            for spelling in (udef.unit, *udef.aliases):
-                key = unit_key(spelling)
-                assert seen.setdefault(key, udef.unit) == udef.unit, (
-                    f"'{spelling}' means both {seen[key]} and {udef.unit}"
-                )
 
 
 def test_shipped_units_load_with_the_real_kb() -> None:
