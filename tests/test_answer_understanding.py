@@ -281,6 +281,22 @@ def test_instructions_in_questions_are_text(qa: QA, question: str) -> None:
     assert ans.citations == [] and "always safe" not in ans.answer.replace(question, "")
 
 
+def test_a_drug_asked_for_another_use_needs_one_statement_covering_it(qa: QA) -> None:
+    # only a drug places these in scope: the best single statement must cover the question;
+    # words spread over the top three statements do not show the use is covered
+    other_use = qa.ask("heparin dose for a pulmonary embolism", at=AT)
+    feats = other_use.retrieval["features"]
+    assert isinstance(feats, dict)
+    assert other_use.abstained and other_use.abstain_kind == "unsupported"
+    assert other_use.citations == []
+    assert feats["evidence"] == feats["top_coverage"] < feats["floor"] <= feats["coverage"]
+    in_domain = qa.ask("Is liposomal cytarabine (DepoCyt) still available?", at=AT)
+    assert not in_domain.abstained and in_domain.statements
+    in_feats = in_domain.retrieval["features"]
+    assert isinstance(in_feats, dict)
+    assert in_feats["evidence"] == in_feats["top_coverage"] >= in_feats["floor"]
+
+
 def test_conversation_goes_on_after_an_abstention(qa: QA) -> None:
     store = MemoryConversationStore()
     first = qa.ask("How do I bake sourdough bread?", conversation_id="c1", conversations=store)

@@ -88,11 +88,16 @@ def select_statements(
         text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
         return any(a.form.search(text) for a in aspects)
 
-    top = max(
-        usable[: SETTINGS.head_pool],
-        key=lambda h: (round(h.coverage / SETTINGS.coverage_step), gives(h), -usable.index(h)),
-    )
-    usable = [top] + [h for h in usable if h is not top]
+    order = {id(h): i for i, h in enumerate(usable)}
+
+    def head_first(pool: list[Hit]) -> list[Hit]:
+        top = max(
+            pool[: SETTINGS.head_pool],
+            key=lambda h: (round(h.coverage / SETTINGS.coverage_step), gives(h), -order[id(h)]),
+        )
+        return [top] + [h for h in pool if h is not top]
+
+    usable = head_first(usable)
     min_relative = SETTINGS.min_relative if min_relative is None else min_relative
     best = max(h.coverage for h in usable[:3])
     qualified = [usable[0]] + [
@@ -124,7 +129,8 @@ def select_statements(
 
     answering = [h for h in qualified if is_reviewed(kb.statements[h.key]) or draft_adds(h)]
     if SETTINGS.drop_drafts and answering:
-        qualified = answering
+        # when the best-covering hit was a draft left out, the head is chosen again
+        qualified = head_first(answering) if answering[0] is not qualified[0] else answering
 
     if audience != "patient":
         clinical = [h for h in qualified if not for_patients(h)]
