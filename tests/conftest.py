@@ -223,3 +223,21 @@ def api_client(db_url: str) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
     app.state.leptoguide.db.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules that start a browser, a server or Spark run first (order within a module kept).
+
+    With two workers (``make test``) whole modules go to one worker each; starting the long ones
+    first keeps both workers busy to the end instead of leaving one on a late, slow module.
+    """
+
+    def slow(item: pytest.Item) -> bool:
+        return bool(
+            item.get_closest_marker("browser")
+            or item.get_closest_marker("server")
+            or "spark_session" in getattr(item, "fixturenames", ())
+        )
+
+    slow_files = {item.nodeid.split("::")[0] for item in items if slow(item)}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow_files)
