@@ -35,8 +35,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist), whole modules per worker so module and session set-ups (servers,
+# browser, Spark, PostgreSQL) start once per worker; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 unit: $(STAMP)
-	$(BIN)/pytest -q --cov --cov-report=term
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope --cov --cov-report=term
 
 test: setup lint typecheck unit
 

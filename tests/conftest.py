@@ -1,4 +1,7 @@
-"""Shared fixtures: state directory, a throwaway PostgreSQL cluster, SQLite/PostgreSQL databases.
+"""Shared fixtures: state directory, knowledge bases, a throwaway PostgreSQL cluster, databases.
+
+Knowledge: one fixture per meaning (``shipped_kb``, ``shipped_kb_dir``, ``kb_copy``, ``intake_kb``,
+``qa_kb``), listed with what each holds further down.
 
 PostgreSQL: when ``/usr/lib/postgresql/*/bin`` exists, one cluster per test session is created with
 ``initdb`` (as user ``postgres`` via ``runuser`` when running as root) in a temporary directory and
@@ -19,8 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from argon2 import PasswordHasher
 
 from cdsutil import free_port
+from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -54,6 +59,24 @@ def _leptoguide_home(
     ):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_password_hasher() -> Iterator[PasswordHasher]:
+    """Argon2 with its lightest parameters inside this test process; yields the production hasher.
+
+    Hashing and checking go through the same code, only cheaper: a production-strength argon2 hash
+    or check costs about 0.2 s of CPU and the web and API tests make hundreds. Servers the tests
+    start as processes keep the production parameters, and test_store_web.py checks them.
+    """
+    from leptoguide.store import accounts
+
+    light = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    production = accounts._hasher
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", light)
+        patch.setattr(accounts, "_DUMMY_HASH", light.hash(uuid.uuid4().hex))
+        yield production
 
 
 def _pg_bin() -> Path | None:
@@ -138,6 +161,54 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     return cluster.create_database()
+
+
+# ---- Knowledge fixtures: one per meaning ---------------------------------------------------------
+# shipped_kb       the knowledge base as shipped (src/leptoguide/data), loaded once per session
+# shipped_kb_dir   the shipped knowledge directory, for commands that take one (LEPTOGUIDE_KB)
+# kb_copy          a private, writable copy of the shipped knowledge directory (one per test)
+# intake_kb        a minimal knowledge base for reader tests: the fixture concepts in
+#                  tests/intake/fixtures/kb plus the shipped unit groups
+# qa_kb            the small question-answering knowledge base in tests/fixtures/qa_kb
+# The session-wide ones are shared by many modules: never change them in a test (use kb_copy).
+
+QA_KB_DIR = Path(__file__).parent / "fixtures" / "qa_kb"
+INTAKE_KB_DIR = Path(__file__).parent / "intake" / "fixtures" / "kb"
+
+
+@pytest.fixture(scope="session")
+def shipped_kb() -> KnowledgeBase:
+    """The knowledge base as shipped, loaded once per session (read only)."""
+    return load_knowledge(check_readability=False)
+
+
+@pytest.fixture(scope="session")
+def shipped_kb_dir() -> Path:
+    """The shipped knowledge directory (read only: a test that changes files uses ``kb_copy``)."""
+    return default_data_dir()
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A private, writable copy of the shipped knowledge directory."""
+    target = tmp_path / "kb"
+    shutil.copytree(default_data_dir(), target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def intake_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """A minimal knowledge base for reader tests: fixture concepts plus the shipped unit groups."""
+    root = tmp_path_factory.mktemp("intake-kb")
+    shutil.copytree(INTAKE_KB_DIR, root, dirs_exist_ok=True)
+    shutil.copy(default_data_dir() / "terminology" / "units.yaml", root / "terminology")
+    return load_knowledge(root, check_readability=False)
+
+
+@pytest.fixture(scope="session")
+def qa_kb() -> KnowledgeBase:
+    """The small question-answering knowledge base in tests/fixtures/qa_kb (read only)."""
+    return load_knowledge(QA_KB_DIR)
 
 
 @pytest.fixture

@@ -31,3 +31,15 @@ def find_process_words(text: str) -> list[str]:
         start, end = max(0, match.start() - 40), min(len(text), match.end() + 40)
         hits.append(" ".join(text[start:end].split()))
     return hits
+
+
+PATHS_AND_FILES = re.compile(
+    r"/work/|/home/|/tmp/|\b[\w-]+\.md\b|\b(?:c[0-9]-extra|seed-facts|seeds)\.yaml\b|\bbrief_ref\b",
+    re.IGNORECASE,
+)
+"""Local paths and internal file names only: for terminology, whose clinical vocabulary may hold
+words that are process words elsewhere (a radioactive seed, T helper cells)."""
+
+
+def find_paths_and_files(text: str) -> list[str]:
+    return [m.group(0) for m in PATHS_AND_FILES.finditer(text)]

@@ -11,7 +11,7 @@ from leptoguide.answer import QA, Options
 from leptoguide.answer.conversation import MemoryConversationStore, Turn, contextualize
 from leptoguide.answer.expand import lexicon_for
 from leptoguide.errors import InputError
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 
 FIXTURE = Path(__file__).parent / "fixtures" / "qa_kb"
 
@@ -23,14 +23,9 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return load_knowledge(FIXTURE)
-
-
 @pytest.fixture()
-def qa(kb: KnowledgeBase) -> QA:
-    return QA(kb, Options(dense=False, use_llm=False, persist=False))
+def qa(qa_kb: KnowledgeBase) -> QA:
+    return QA(qa_kb, Options(dense=False, use_llm=False, persist=False))
 
 
 def _markers(text: str) -> set[int]:
@@ -105,23 +100,23 @@ def test_patient_audience_uses_patient_wording_and_reports_grade(qa: QA) -> None
     assert ans.reading_grade is not None and ans.reading_grade <= 8
 
 
-def test_synonym_expansion_finds_the_other_name(kb: KnowledgeBase) -> None:
-    on = QA(kb, Options(dense=False, use_llm=False, persist=False))
-    off = QA(kb, Options(dense=False, use_llm=False, persist=False, expand_docs=False))
+def test_synonym_expansion_finds_the_other_name(qa_kb: KnowledgeBase) -> None:
+    on = QA(qa_kb, Options(dense=False, use_llm=False, persist=False))
+    off = QA(qa_kb, Options(dense=False, use_llm=False, persist=False, expand_docs=False))
     query_side = QA(
-        kb, Options(dense=False, use_llm=False, persist=False, expand=True, expand_docs=False)
+        qa_kb, Options(dense=False, use_llm=False, persist=False, expand=True, expand_docs=False)
     )
     question = "platelet count before a spinal tap"
     assert on.ask(question).statements[0] == "lp-platelets"
     hits = off.retriever.retrieve(question).statements
-    assert "spinal" not in " ".join(kb.statements["lp-platelets"].clinician.lower().split())
+    assert "spinal" not in " ".join(qa_kb.statements["lp-platelets"].clinician.lower().split())
     assert on.retriever.retrieve(question).statements[0].coverage > hits[0].coverage
     assert query_side.retriever.retrieve(question).statements[0].key == "lp-platelets"
     assert "lumbar puncture" in query_side.retriever.retrieve(question).match
 
 
-def test_short_uppercase_synonym_is_case_sensitive(kb: KnowledgeBase) -> None:
-    lex = lexicon_for(kb)
+def test_short_uppercase_synonym_is_case_sensitive(qa_kb: KnowledgeBase) -> None:
+    lex = lexicon_for(qa_kb)
     assert "intrathecal" in {p.concept for p in lex.find("What is the IT dose?")}
     assert "intrathecal" not in {p.concept for p in lex.find("what is it for")}
 
@@ -149,10 +144,10 @@ def test_contextualize_replaces_population_words() -> None:
     assert contextualize("What is LM?", hist, in_scope=True) == "What is LM?"
 
 
-def test_sqlite_conversation_store_round_trip(kb: KnowledgeBase) -> None:
+def test_sqlite_conversation_store_round_trip(qa_kb: KnowledgeBase) -> None:
     from leptoguide.answer.conversation import SQLiteConversationStore
 
-    qa = QA(kb, Options(dense=False, use_llm=False, persist=False))
+    qa = QA(qa_kb, Options(dense=False, use_llm=False, persist=False))
     qa.ask("What is the adult ceftriaxone dose for meningitis?", conversation_id="abc")
     assert SQLiteConversationStore().history("abc")[0].statements[0] == "ceftriaxone-adult"
     assert qa.ask("and for a child?", conversation_id="abc").statements[0] == "ceftriaxone-child"
@@ -173,16 +168,16 @@ def test_bad_input_raises_input_error(qa: QA, kwargs: dict[str, object], field: 
     assert info.value.problem.field == field
 
 
-def test_persisted_index_is_reused_and_rebuilt_on_change(kb: KnowledgeBase) -> None:
+def test_persisted_index_is_reused_and_rebuilt_on_change(qa_kb: KnowledgeBase) -> None:
     from leptoguide.answer.pipeline import index_file
 
-    QA(kb, Options(dense=False, use_llm=False))
-    path = index_file(kb)
+    QA(qa_kb, Options(dense=False, use_llm=False))
+    path = index_file(qa_kb)
     assert path.is_file()
     stamp = path.stat().st_mtime_ns
-    QA(kb, Options(dense=False, use_llm=False))
+    QA(qa_kb, Options(dense=False, use_llm=False))
     assert path.stat().st_mtime_ns == stamp
-    QA(kb, Options(dense=False, use_llm=False, expand_docs=False))
+    QA(qa_kb, Options(dense=False, use_llm=False, expand_docs=False))
     assert path.stat().st_mtime_ns != stamp
 
 

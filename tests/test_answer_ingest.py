@@ -10,7 +10,7 @@ from leptoguide.answer import QA, Options
 from leptoguide.answer.index import PassageStore
 from leptoguide.answer.ingest import ingest, read_document
 from leptoguide.errors import InputError
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 
 FIXTURE = Path(__file__).parent / "fixtures" / "qa_kb"
 
@@ -38,11 +38,6 @@ HTML = """<html><head><title>Ward guide</title><style>p{color:red}</style></head
 def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LEPTOGUIDE_LLM_URL", raising=False)
-
-
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return load_knowledge(FIXTURE)
 
 
 def test_markdown_sections_are_kept(tmp_path: Path) -> None:
@@ -107,13 +102,13 @@ def test_store_add_list_replace_remove(tmp_path: Path) -> None:
 
 
 def test_passages_are_cited_after_statements_and_labelled(
-    kb: KnowledgeBase, tmp_path: Path
+    qa_kb: KnowledgeBase, tmp_path: Path
 ) -> None:
     path = tmp_path / "protocol.md"
     path.write_text(MD)
     store = PassageStore(tmp_path / "docs.sqlite")
     ingest([path], store)
-    qa = QA(kb, Options(dense=False, use_llm=False, persist=False), store=store)
+    qa = QA(qa_kb, Options(dense=False, use_llm=False, persist=False), store=store)
     ans = qa.ask("How is the Ommaya reservoir flushed?")
     assert not ans.abstained
     passage_cites = [c for c in ans.citations if c.passage]
@@ -130,10 +125,10 @@ def test_passages_are_cited_after_statements_and_labelled(
     assert "not reviewed" in ans.answer
 
 
-def test_passage_only_question_still_needs_scope(kb: KnowledgeBase, tmp_path: Path) -> None:
+def test_passage_only_question_still_needs_scope(qa_kb: KnowledgeBase, tmp_path: Path) -> None:
     path = tmp_path / "bread.txt"
     path.write_text("Knead the sourdough bread for ten minutes and bake it at a high heat.")
     store = PassageStore(tmp_path / "docs.sqlite")
     ingest([path], store)
-    qa = QA(kb, Options(dense=False, use_llm=False, persist=False), store=store)
+    qa = QA(qa_kb, Options(dense=False, use_llm=False, persist=False), store=store)
     assert qa.ask("How long do I knead sourdough bread?").abstained

@@ -12,7 +12,7 @@ import pytest
 
 from leptoguide.answer import QA, Options
 from leptoguide.answer.llm import LLMConfig, check_sentence, load_config
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 
 FIXTURE = Path(__file__).parent / "fixtures" / "qa_kb"
 
@@ -67,17 +67,14 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LEPTOGUIDE_LLM_MODEL", raising=False)
 
 
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return load_knowledge(FIXTURE)
+def _qa(qa_kb: KnowledgeBase, url: str) -> QA:
+    return QA(qa_kb, Options(dense=False, persist=False), llm=LLMConfig(url=url, model="scripted"))
 
 
-def _qa(kb: KnowledgeBase, url: str) -> QA:
-    return QA(kb, Options(dense=False, persist=False), llm=LLMConfig(url=url, model="scripted"))
-
-
-def test_supported_sentences_kept_unsupported_dropped(kb: KnowledgeBase, server: _Server) -> None:
-    plain = QA(kb, Options(dense=False, persist=False, use_llm=False))
+def test_supported_sentences_kept_unsupported_dropped(
+    qa_kb: KnowledgeBase, server: _Server
+) -> None:
+    plain = QA(qa_kb, Options(dense=False, persist=False, use_llm=False))
     composed = plain.ask("What is the adult ceftriaxone dose for meningitis?")
     adult = next(c.n for c in composed.citations if c.statement == "ceftriaxone-adult")
     child = next(c.n for c in composed.citations if c.statement == "ceftriaxone-child")
@@ -92,7 +89,7 @@ def test_supported_sentences_kept_unsupported_dropped(kb: KnowledgeBase, server:
         f"Children receive 100 mg/kg per day [{child}]. "
         "See also reference [9]."
     )
-    ans = _qa(kb, server.url).ask("What is the adult ceftriaxone dose for meningitis?")
+    ans = _qa(qa_kb, server.url).ask("What is the adult ceftriaxone dose for meningitis?")
     assert server.requests and server.requests[0]["path"] == "/v1/chat/completions"
     assert ans.llm is not None and ans.llm["used"] is True
     assert "2 g IV every 12 hours" in ans.answer
@@ -111,7 +108,7 @@ def test_supported_sentences_kept_unsupported_dropped(kb: KnowledgeBase, server:
     assert "draft" in ans.answer
 
 
-def test_drug_name_not_in_cited_statement_is_dropped(kb: KnowledgeBase) -> None:
+def test_drug_name_not_in_cited_statement_is_dropped(qa_kb: KnowledgeBase) -> None:
     support = {1: "Adults with bacterial meningitis receive ceftriaxone 2 g IV every 12 hours."}
     assert (
         check_sentence("Give ceftriaxone 2 g every 12 hours [1].", support, ["ceftriaxone"]) is None
@@ -120,23 +117,23 @@ def test_drug_name_not_in_cited_statement_is_dropped(kb: KnowledgeBase) -> None:
     assert why is not None and "methotrexate" in why
 
 
-def test_server_failure_keeps_composed_answer(kb: KnowledgeBase, server: _Server) -> None:
-    ans = _qa(kb, server.url).ask("What is the adult ceftriaxone dose for meningitis?")
+def test_server_failure_keeps_composed_answer(qa_kb: KnowledgeBase, server: _Server) -> None:
+    ans = _qa(qa_kb, server.url).ask("What is the adult ceftriaxone dose for meningitis?")
     assert ans.llm is not None and ans.llm["used"] is False and "error" in ans.llm
     assert "2 g IV every 12 hours (4 g per day)" in ans.answer
 
 
 def test_all_sentences_unsupported_keeps_composed_answer(
-    kb: KnowledgeBase, server: _Server
+    qa_kb: KnowledgeBase, server: _Server
 ) -> None:
     server.replies.append("Ceftriaxone 1 g is plenty [1]. Trust me.")
-    ans = _qa(kb, server.url).ask("What is the adult ceftriaxone dose for meningitis?")
+    ans = _qa(qa_kb, server.url).ask("What is the adult ceftriaxone dose for meningitis?")
     assert ans.llm is not None and ans.llm["used"] is False and len(ans.llm["dropped"]) == 2
     assert "2 g IV every 12 hours (4 g per day)" in ans.answer
 
 
-def test_abstention_never_calls_the_model(kb: KnowledgeBase, server: _Server) -> None:
-    ans = _qa(kb, server.url).ask("How do I bake bread?")
+def test_abstention_never_calls_the_model(qa_kb: KnowledgeBase, server: _Server) -> None:
+    ans = _qa(qa_kb, server.url).ask("How do I bake bread?")
     assert ans.abstained and server.requests == [] and ans.llm is None
 
 

@@ -21,7 +21,7 @@ from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import SpellingCorrector, vocabulary_for
 from leptoguide.engine import assess
 from leptoguide.intake.casefile import read_casefile
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy, load_policy
 
 AT = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
@@ -35,28 +35,23 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return load_knowledge(check_readability=False)
+def policy(shipped_kb: KnowledgeBase) -> Policy:
+    return load_policy(shipped_kb)
 
 
 @pytest.fixture(scope="module")
-def policy(kb: KnowledgeBase) -> Policy:
-    return load_policy(kb)
-
-
-@pytest.fixture(scope="module")
-def qa(kb: KnowledgeBase, policy: Policy) -> QA:
+def qa(shipped_kb: KnowledgeBase, policy: Policy) -> QA:
     return QA(
-        kb,
+        shipped_kb,
         Options(dense=False, use_llm=False, persist=False, use_store=False),
         policy=policy,
     )
 
 
-def _engine(kb: KnowledgeBase, policy: Policy, doc: dict[str, Any]) -> dict[str, str]:
+def _engine(shipped_kb: KnowledgeBase, policy: Policy, doc: dict[str, Any]) -> dict[str, str]:
     """Rule id -> finding summary, from the engine itself, for the same case."""
-    case = read_casefile({"date": AT.isoformat(), **doc}, name="expected", kb=kb)
-    result = assess(case, kb=kb, policy=policy, at=AT)
+    case = read_casefile({"date": AT.isoformat(), **doc}, name="expected", kb=shipped_kb)
+    result = assess(case, kb=shipped_kb, policy=policy, at=AT)
     return {f.rule: f.summary for f in result.findings}
 
 
@@ -68,10 +63,12 @@ def _markers_resolve(answer: Any) -> None:
 # ---------------------------------------------------------------- computed answers
 
 
-def test_lp_platelets_computed_from_the_question(qa: QA, kb: KnowledgeBase, policy: Policy) -> None:
+def test_lp_platelets_computed_from_the_question(
+    qa: QA, shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
     ans = qa.ask("plt 35, ok to tap?", at=AT)
     expected = _engine(
-        kb,
+        shipped_kb,
         policy,
         {
             "labs": [{"test": "platelets", "value": 35, "unit": "10*9/L"}],
@@ -92,11 +89,11 @@ def test_lp_platelets_computed_from_the_question(qa: QA, kb: KnowledgeBase, poli
 
 
 def test_platelets_written_per_microlitre_are_converted(
-    qa: QA, kb: KnowledgeBase, policy: Policy
+    qa: QA, shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
     ans = qa.ask("platelets 45000, can we do the LP today?", at=AT)
     expected = _engine(
-        kb,
+        shipped_kb,
         policy,
         {
             "labs": [{"test": "platelets", "value": 45, "unit": "10*9/L"}],
@@ -114,11 +111,11 @@ def test_no_alert_when_values_are_within_policy(qa: QA) -> None:
     assert {v["what"] for v in ans.values_read} == {"platelets", "INR"}
 
 
-def test_doac_timing_uses_the_last_dose(qa: QA, kb: KnowledgeBase, policy: Policy) -> None:
+def test_doac_timing_uses_the_last_dose(qa: QA, shipped_kb: KnowledgeBase, policy: Policy) -> None:
     ans = qa.ask("apixaban 5 bd, last dose 20 hours ago, can I do the LP?", at=AT)
     last = (AT - dt.timedelta(hours=20)).isoformat()
     expected = _engine(
-        kb,
+        shipped_kb,
         policy,
         {
             "medications": [
@@ -132,10 +129,12 @@ def test_doac_timing_uses_the_last_dose(qa: QA, kb: KnowledgeBase, policy: Polic
     assert "apixaban 5 mg BID" in drug["value"]
 
 
-def test_ceftriaxone_dose_for_weight_and_age(qa: QA, kb: KnowledgeBase, policy: Policy) -> None:
+def test_ceftriaxone_dose_for_weight_and_age(
+    qa: QA, shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
     ans = qa.ask("ceftriaxone dose for bacterial meningitis, 45 year old, 70 kg", at=AT)
     expected = _engine(
-        kb,
+        shipped_kb,
         policy,
         {
             "patient": {"age_years": 45, "weight_kg": 70},
@@ -146,10 +145,10 @@ def test_ceftriaxone_dose_for_weight_and_age(qa: QA, kb: KnowledgeBase, policy: 
     assert {v["what"] for v in ans.values_read} == {"age", "weight"}
 
 
-def test_dexamethasone_dose_for_a_child(qa: QA, kb: KnowledgeBase, policy: Policy) -> None:
+def test_dexamethasone_dose_for_a_child(qa: QA, shipped_kb: KnowledgeBase, policy: Policy) -> None:
     ans = qa.ask("dex for bacterial meningitis 8 yo 25 kg", at=AT)
     expected = _engine(
-        kb,
+        shipped_kb,
         policy,
         {"patient": {"age_years": 8, "weight_kg": 25}, "conditions": ["bacterial-meningitis"]},
     )
@@ -157,7 +156,7 @@ def test_dexamethasone_dose_for_a_child(qa: QA, kb: KnowledgeBase, policy: Polic
 
 
 def test_intrathecal_methotrexate_schedule_from_a_start_date(
-    qa: QA, kb: KnowledgeBase, policy: Policy
+    qa: QA, shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
     ans = qa.ask("IT methotrexate schedule for LMD starting 2026-12-07", at=AT)
     case = read_casefile(
@@ -167,9 +166,9 @@ def test_intrathecal_methotrexate_schedule_from_a_start_date(
             "conditions": ["leptomeningeal-metastasis"],
         },
         name="expected",
-        kb=kb,
+        kb=shipped_kb,
     )
-    result = assess(case, kb=kb, policy=policy, at=AT)
+    result = assess(case, kb=shipped_kb, policy=policy, at=AT)
     summaries = {f.rule: f.summary for f in result.findings}
     assert ans.lead.startswith(summaries["it-mtx-schedule"])
     dates = [str(e.date) for e in result.schedules[0].events[:4]]
@@ -192,8 +191,8 @@ def test_patients_get_the_general_answer_not_a_computation(qa: QA) -> None:
 # ---------------------------------------------------------------- understanding people
 
 
-def test_shorthand_and_lay_words_are_read(kb: KnowledgeBase) -> None:
-    vocab = vocabulary_for(kb)
+def test_shorthand_and_lay_words_are_read(shipped_kb: KnowledgeBase) -> None:
+    vocab = vocabulary_for(shipped_kb)
     und = vocab.understand("IT MTX dose for lepto mets, plt ok?")
     means = {m for _, m in und.meanings}
     assert "intrathecal" in means and "methotrexate" in means and "platelets" in means
@@ -224,13 +223,13 @@ def test_leptomeningeal_infection_of_the_spine_is_explained_and_answered(qa: QA)
     assert len(re.findall(r"\[\d+\]", ans.lead)) >= 2  # the correction and an answer
 
 
-def test_values_read_from_question_text(kb: KnowledgeBase) -> None:
-    vocab = vocabulary_for(kb)
-    vals = read_values("65-year-old, 80kg, INR 1.8, plts 150", kb, vocab, AT)
+def test_values_read_from_question_text(shipped_kb: KnowledgeBase) -> None:
+    vocab = vocabulary_for(shipped_kb)
+    vals = read_values("65-year-old, 80kg, INR 1.8, plts 150", shipped_kb, vocab, AT)
     got = {v.label: v.value for v in vals.values}
     assert got == {"age": 65, "weight": 80, "INR": 1.8, "platelets": 150}
     assert vals.case["patient"] == {"age_years": 65, "weight_kg": 80}
-    vals = read_values("3 month old baby", kb, vocab, AT)
+    vals = read_values("3 month old baby", shipped_kb, vocab, AT)
     assert vals.case["patient"]["age_days"] > 85
 
 
@@ -280,6 +279,22 @@ def test_instructions_in_questions_are_text(qa: QA, question: str) -> None:
     ans = qa.ask(question)
     assert ans.abstained and ans.abstain_kind == "instructions"
     assert ans.citations == [] and "always safe" not in ans.answer.replace(question, "")
+
+
+def test_a_drug_asked_for_another_use_needs_one_statement_covering_it(qa: QA) -> None:
+    # only a drug places these in scope: the best single statement must cover the question;
+    # words spread over the top three statements do not show the use is covered
+    other_use = qa.ask("heparin dose for a pulmonary embolism", at=AT)
+    feats = other_use.retrieval["features"]
+    assert isinstance(feats, dict)
+    assert other_use.abstained and other_use.abstain_kind == "unsupported"
+    assert other_use.citations == []
+    assert feats["evidence"] == feats["top_coverage"] < feats["floor"] <= feats["coverage"]
+    in_domain = qa.ask("Is liposomal cytarabine (DepoCyt) still available?", at=AT)
+    assert not in_domain.abstained and in_domain.statements
+    in_feats = in_domain.retrieval["features"]
+    assert isinstance(in_feats, dict)
+    assert in_feats["evidence"] == in_feats["top_coverage"] >= in_feats["floor"]
 
 
 def test_conversation_goes_on_after_an_abstention(qa: QA) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from cdsutil import EhrKey, write_issuers
+from cli_inprocess import run_cli
 from leptoguide.api.app import create_app
 from leptoguide.api.state import ServiceState
 from leptoguide.settings import Settings
@@ -305,12 +305,8 @@ def test_audit_actor_is_hashed_and_old_events_still_verify(loopback: TestClient)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "leptoguide", "users", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """``leptoguide users ARGS`` in process (tests/cli_inprocess.py)."""
+    return run_cli("users", *args)
 
 
 def test_token_cli_create_list_revoke(tmp_path: Path) -> None:

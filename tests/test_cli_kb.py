@@ -1,4 +1,7 @@
-"""The `leptoguide kb` commands, driven as a user would: real process, exit codes, output."""
+"""The `leptoguide kb` commands, driven as a user would: exit codes and output.
+
+In process (tests/cli_inprocess.py); ``--version`` and ``kb validate`` also start the real command.
+"""
 
 from __future__ import annotations
 
@@ -11,28 +14,34 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cli_inprocess import run_cli
 from leptoguide.knowledge.loader import get_knowledge
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, env={"COLUMNS": "250", **(env or {})})
+
+
+def run_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed entry point as a real process (start-up included)."""
     return subprocess.run(
         [sys.executable, "-m", "leptoguide", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "COLUMNS": "250", **(env or {})},
+        env={**os.environ, "COLUMNS": "250"},
         timeout=120,
     )
 
 
 def test_version_reports_package_and_knowledge() -> None:
     kb = get_knowledge()
-    out = run("--version")
+    out = run_process("--version")
     assert out.returncode == 0
     assert f"knowledge {kb.version}" in out.stdout
 
 
 def test_validate_ok_on_shipped_data() -> None:
-    out = run("kb", "validate")
+    out = run_process("kb", "validate")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok: knowledge ")
 

@@ -14,7 +14,7 @@ import pytest
 
 from leptoguide.engine import assess
 from leptoguide.intake import read_path
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import load_policy
 from leptoguide.render.html import render_html
 from leptoguide.render.text import render_text
@@ -128,16 +128,13 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return load_knowledge(check_readability=False)
-
-
-def run(kb: KnowledgeBase, name: str, audience: str = "clinician") -> dict[str, Any]:
+def run(shipped_kb: KnowledgeBase, name: str, audience: str = "clinician") -> dict[str, Any]:
     spec = CASES[name]
-    case = read_path(EXAMPLES / f"{name}.json", kb=kb)
+    case = read_path(EXAMPLES / f"{name}.json", kb=shipped_kb)
     at = dt.datetime.fromisoformat(spec["at"].replace("Z", "+00:00"))
-    return assess(case, kb=kb, policy=load_policy(kb, None), at=at, audience=audience).to_dict()
+    return assess(
+        case, kb=shipped_kb, policy=load_policy(shipped_kb, None), at=at, audience=audience
+    ).to_dict()
 
 
 def test_every_example_is_covered() -> None:
@@ -145,9 +142,9 @@ def test_every_example_is_covered() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_example_rules(kb: KnowledgeBase, name: str) -> None:
+def test_example_rules(shipped_kb: KnowledgeBase, name: str) -> None:
     spec = CASES[name]
-    data = run(kb, name)
+    data = run(shipped_kb, name)
     fired = {f["rule"]: f for f in data["findings"]}
     for rule, severity in spec["fire"].items():
         assert rule in fired, f"{name}: {rule} did not fire; fired {sorted(fired)}"
@@ -170,9 +167,9 @@ def test_example_rules(kb: KnowledgeBase, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_example_reading(kb: KnowledgeBase, name: str) -> None:
+def test_example_reading(shipped_kb: KnowledgeBase, name: str) -> None:
     spec = CASES[name]
-    case = read_path(EXAMPLES / f"{name}.json", kb=kb)
+    case = read_path(EXAMPLES / f"{name}.json", kb=shipped_kb)
     meds = {m.concept for m in case.medications}
     conds = {c.concept for c in case.conditions if c.active}
     assert set(spec.get("medications", [])) <= meds
@@ -183,50 +180,50 @@ def test_example_reading(kb: KnowledgeBase, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_example_renders(kb: KnowledgeBase, name: str) -> None:
-    data = run(kb, name)
-    text = render_text(data, kb, width=100)
-    html = render_html(data, kb)
+def test_example_renders(shipped_kb: KnowledgeBase, name: str) -> None:
+    data = run(shipped_kb, name)
+    text = render_text(data, shipped_kb, width=100)
+    html = render_html(data, shipped_kb)
     for f in data["findings"]:
         assert f["rule"] in text and f["rule"] in html and f["title"] in text
     assert "unknown regimen" not in text and ": ;" not in text
-    patient = render_text(run(kb, name, audience="patient"), kb, width=100)
+    patient = render_text(run(shipped_kb, name, audience="patient"), shipped_kb, width=100)
     assert "References" in patient or not data["findings"]
 
 
-def test_citations_numbered_once_per_statement(kb: KnowledgeBase) -> None:
+def test_citations_numbered_once_per_statement(shipped_kb: KnowledgeBase) -> None:
     from leptoguide.assessment import as_assessment
     from leptoguide.render.common import finding_refs, number_citations, ranges
 
-    data = as_assessment(run(kb, "adult-bacterial-meningitis-sepsis"))
-    numbers, refs = number_citations(data, kb)
+    data = as_assessment(run(shipped_kb, "adult-bacterial-meningitis-sepsis"))
+    numbers, refs = number_citations(data, shipped_kb)
     cited = {c.statement for f in data.findings for c in f.citations}
     assert len(refs) == len(cited) == len(numbers)
     assert [r.n for r in refs] == list(range(1, len(refs) + 1))
     # a statement cited by two findings keeps one number
     assert ranges([1, 2, 3, 5, 7, 8]) == "[1-3, 5, 7-8]" and ranges([]) == ""
-    text = render_text(data, kb, width=100)
+    text = render_text(data, shipped_kb, width=100)
     for f in data.findings:
         assert ranges(finding_refs(f, numbers)) in text
 
 
-def test_patient_report_plain_and_same_numbers(kb: KnowledgeBase) -> None:
+def test_patient_report_plain_and_same_numbers(shipped_kb: KnowledgeBase) -> None:
     from leptoguide.render.common import number_citations
 
-    clin = run(kb, "neonate-ceftriaxone-calcium")
-    pat = run(kb, "neonate-ceftriaxone-calcium", audience="patient")
-    assert number_citations(clin, kb)[0] == number_citations(pat, kb)[0]
-    text = render_text(pat, kb, width=100)
+    clin = run(shipped_kb, "neonate-ceftriaxone-calcium")
+    pat = run(shipped_kb, "neonate-ceftriaxone-calcium", audience="patient")
+    assert number_citations(clin, shipped_kb)[0] == number_citations(pat, shipped_kb)[0]
+    text = render_text(pat, shipped_kb, width=100)
     assert "ceftriaxone-calcium-neonate" not in text  # no rule ids
     assert "thresholds:" not in text and "inputs:" not in text and "…" not in text
     assert "Babies up to 28 days old" in text
-    html = render_html(pat, kb)
+    html = render_html(pat, shipped_kb)
     assert "Babies up to 28 days old" in html and 'href="#ref-1"' in html
 
 
-def test_text_report_has_no_duplicate_summary_lines(kb: KnowledgeBase) -> None:
-    data = run(kb, "adult-bacterial-meningitis-sepsis")
-    text = render_text(data, kb, width=200)
+def test_text_report_has_no_duplicate_summary_lines(shipped_kb: KnowledgeBase) -> None:
+    data = run(shipped_kb, "adult-bacterial-meningitis-sepsis")
+    text = render_text(data, shipped_kb, width=200)
     assert "Empiric therapy: Empiric therapy" not in text
     assert text.count("Empiric therapy from 2 years without Listeria risk") == 1
     assert "What is missing" not in text or "needed for" in text

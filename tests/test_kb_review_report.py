@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_inprocess import run_cli
 from leptoguide.knowledge.loader import default_data_dir, get_knowledge
 from leptoguide.render.review_report import packets, render_review_report, users_of
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "leptoguide", *args], capture_output=True, text=True, check=False
-    )
+    """``leptoguide ARGS`` in process (tests/cli_inprocess.py)."""
+    return run_cli(*args)
 
 
 def test_packet_lists_every_statement_with_sources_status_and_rules() -> None:
@@ -120,15 +119,15 @@ def _strings(value: object) -> list[str]:
 
 def test_no_knowledge_record_names_our_process_paths_or_internal_files() -> None:
     """Every text field of every record type (statements to facts) is free of process words."""
-    from process_words import find_process_words
+    from process_words import find_paths_and_files, find_process_words
 
     kb = get_knowledge()
     found: dict[str, list[str]] = {}
     for key in ("statements", "sources", "rules", "parameters", "regimens", "concepts", "facts"):
+        # terminology keeps its clinical vocabulary; only paths and file names are refused there
+        find = find_paths_and_files if key in ("concepts", "facts") else find_process_words
         for rid, record in kb.collection(key).items():
-            hits = [
-                h for s in _strings(record.model_dump(mode="json")) for h in find_process_words(s)
-            ]
+            hits = [h for s in _strings(record.model_dump(mode="json")) for h in find(s)]
             if hits:
                 found[f"{key}/{rid}"] = hits
     assert not found, found

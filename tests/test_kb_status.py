@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from leptoguide.errors import KnowledgeError
-from leptoguide.knowledge.loader import default_data_dir, get_knowledge, load_knowledge
+from leptoguide.knowledge.loader import get_knowledge, load_knowledge
 from leptoguide.knowledge.status import RANK, weakest
 
 SOURCE = {
@@ -36,11 +35,10 @@ CHECKED = {
 
 
 @pytest.fixture()
-def kb_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "kb"
-    shutil.copytree(default_data_dir(), target)
-    (target / "sources" / "zz-a.yaml").write_text(yaml.safe_dump({"sources": [SOURCE]}))
-    return target
+def kb_with_test_source(kb_copy: Path) -> Path:
+    """``kb_copy`` plus one test source (``test-source-2020``) for statements to cite."""
+    (kb_copy / "sources" / "zz-a.yaml").write_text(yaml.safe_dump({"sources": [SOURCE]}))
+    return kb_copy
 
 
 def _problems(root: Path, statements: list[dict[str, object]]) -> list[str]:
@@ -50,27 +48,31 @@ def _problems(root: Path, statements: list[dict[str, object]]) -> list[str]:
     return [str(p) for p in info.value.problems]
 
 
-def test_files_cannot_ship_approved(kb_copy: Path) -> None:
-    problems = _problems(kb_copy, [dict(STATEMENT, status="approved")])
+def test_files_cannot_ship_approved(kb_with_test_source: Path) -> None:
+    problems = _problems(kb_with_test_source, [dict(STATEMENT, status="approved")])
     assert any("zz-s.yaml record 'test-statement'" in p and "status" in p for p in problems)
 
 
-def test_verified_needs_who_when_and_what_was_read(kb_copy: Path) -> None:
-    problems = _problems(kb_copy, [dict(STATEMENT, status="verified")])
+def test_verified_needs_who_when_and_what_was_read(kb_with_test_source: Path) -> None:
+    problems = _problems(kb_with_test_source, [dict(STATEMENT, status="verified")])
     assert any("needs a verification record" in p for p in problems), problems
     elsewhere = dict(CHECKED, checked=[{"source": "other-source", "locator": "p. 3"}])
-    problems = _problems(kb_copy, [dict(STATEMENT, status="verified", verification=elsewhere)])
+    problems = _problems(
+        kb_with_test_source, [dict(STATEMENT, status="verified", verification=elsewhere)]
+    )
     assert any("not cited" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("label", ["clinical-reference-brief", "primary-source-check", "seed"])
-def test_process_labels_are_not_verifiers(kb_copy: Path, label: str) -> None:
+def test_process_labels_are_not_verifiers(kb_with_test_source: Path, label: str) -> None:
     checked = dict(CHECKED, by=label)
-    problems = _problems(kb_copy, [dict(STATEMENT, status="verified", verification=checked)])
+    problems = _problems(
+        kb_with_test_source, [dict(STATEMENT, status="verified", verification=checked)]
+    )
     assert any("verification.by" in p and "process label" in p for p in problems), problems
 
 
-def test_a_rule_cannot_claim_more_than_it_cites(kb_copy: Path) -> None:
+def test_a_rule_cannot_claim_more_than_it_cites(kb_with_test_source: Path) -> None:
     rule = {
         "id": "test-rule",
         "title": "Test rule",
@@ -82,8 +84,8 @@ def test_a_rule_cannot_claim_more_than_it_cites(kb_copy: Path) -> None:
         "cites": ["test-statement"],
         "status": "verified",
     }
-    (kb_copy / "rules" / "zz-r.yaml").write_text(yaml.safe_dump({"rules": [rule]}))
-    problems = _problems(kb_copy, [STATEMENT])
+    (kb_with_test_source / "rules" / "zz-r.yaml").write_text(yaml.safe_dump({"rules": [rule]}))
+    problems = _problems(kb_with_test_source, [STATEMENT])
     assert any(
         "zz-r.yaml record 'test-rule'" in p and "test-statement is 'draft'" in p for p in problems
     ), problems

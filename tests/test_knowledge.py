@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 import yaml
 
 from leptoguide.errors import KnowledgeError
-from leptoguide.knowledge.loader import default_data_dir, load_knowledge
+from leptoguide.knowledge.loader import load_knowledge
 from leptoguide.knowledge.schemas import build_schemas, render
 
 SCHEMA_DIR = Path(__file__).parents[1] / "src" / "leptoguide" / "knowledge" / "schemas"
@@ -26,13 +25,6 @@ def test_published_schemas_match_models() -> None:
         assert (SCHEMA_DIR / f"{key}.schema.json").read_text() == render(schema), (
             f"{key}.schema.json is out of date: run python -m leptoguide.knowledge.schemas"
         )
-
-
-@pytest.fixture()
-def kb_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "kb"
-    shutil.copytree(default_data_dir(), target)
-    return target
 
 
 SOURCE = {

@@ -182,6 +182,39 @@ class Schedule(_Model):
     notes: str | None = None
 
 
+class SeriesPoint(_Model):
+    """One dated value of a repeated measurement, in the fact's unit."""
+
+    time: DateTime
+    value: float
+    reference: str | None
+
+
+class SeriesLimit(_Model):
+    """A site-policy value a rule compares the measurement with (``op`` as in the rule: ``lt``,
+    ``gt`` ...), and the rules that do."""
+
+    op: str
+    threshold: Threshold
+    rules: list[str]
+
+
+class Series(_Model):
+    """A measurement recorded more than once (platelets, INR, CSF cells ...): every dated value up to
+    the assessment time, the policy values rules compare it with, and, for labs, how old a value
+    may be before it is stale."""
+
+    fact: str
+    unit: str | None
+    points: Annotated[list[SeriesPoint], Field(json_schema_extra={"minItems": 2})]
+    limits: list[SeriesLimit]
+    max_age_hours: float | None
+    shown: int
+    """How many of the recorded values are in ``points`` (the latest ones)."""
+    total: int
+    """How many dated values the chart holds up to the assessment time."""
+
+
 class Assessment(_Model):
     """The result of evaluating every rule for one case, time, policy and knowledge version."""
 
@@ -196,6 +229,8 @@ class Assessment(_Model):
     missing: list[MissingItem] = Field(default_factory=list)
     warnings: list[DataWarning] = Field(default_factory=list)
     schedules: list[Schedule] = Field(default_factory=list)
+    series: list[Series] = Field(default_factory=list)
+    """Measurements recorded more than once, for trends."""
     disclaimer: str = DISCLAIMER
 
     def to_dict(self) -> dict[str, JsonValue]:

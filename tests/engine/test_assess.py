@@ -28,7 +28,7 @@ from leptoguide.case import (
 from leptoguide.engine import assess
 from leptoguide.engine.templates import render
 from leptoguide.intake import read_path
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import load_policy
 from leptoguide.render.html import render_html
 from leptoguide.render.ics import render_ics
@@ -49,18 +49,15 @@ SAFETY = {
 }
 
 
-@pytest.fixture(scope="module")
-def full_kb(kb_dir: Path) -> KnowledgeBase:
-    return load_knowledge(kb_dir, check_readability=False)
-
-
-def cli(kb_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    shipped_kb_dir: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """``leptoguide assess ARGS`` in process (see tests/cli_inprocess.py)."""
-    return run_cli("assess", *args, env={"LEPTOGUIDE_KB": str(kb_dir)}, stdin=stdin)
+    return run_cli("assess", *args, env={"LEPTOGUIDE_KB": str(shipped_kb_dir)}, stdin=stdin)
 
 
 def cli_process(
-    kb_dir: Path, *args: str, stdin: str | None = None
+    shipped_kb_dir: Path, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``leptoguide assess ARGS`` as a real process (end-to-end: entry point, stdin, exit code)."""
     return subprocess.run(
@@ -68,57 +65,57 @@ def cli_process(
         capture_output=True,
         text=True,
         input=stdin,
-        env={**os.environ, "LEPTOGUIDE_KB": str(kb_dir)},
+        env={**os.environ, "LEPTOGUIDE_KB": str(shipped_kb_dir)},
         timeout=120,
     )
 
 
-def outputs(full_kb: KnowledgeBase) -> list[dict[str, Any]]:
+def outputs(shipped_kb: KnowledgeBase) -> list[dict[str, Any]]:
     out = []
     for s in MANIFEST:
         if s.get("exit"):
             continue
-        case = read_path(SCEN / s["file"], kb=full_kb)
-        pol = load_policy(full_kb, SCEN / s["policy"] if s.get("policy") else None)
-        out.append(assess(case, kb=full_kb, policy=pol, at=AT).to_dict())
+        case = read_path(SCEN / s["file"], kb=shipped_kb)
+        pol = load_policy(shipped_kb, SCEN / s["policy"] if s.get("policy") else None)
+        out.append(assess(case, kb=shipped_kb, policy=pol, at=AT).to_dict())
     return out
 
 
-def test_every_scenario_output_matches_the_schema(full_kb: KnowledgeBase) -> None:
+def test_every_scenario_output_matches_the_schema(shipped_kb: KnowledgeBase) -> None:
     validator = jsonschema.Draft202012Validator(SCHEMA)
-    for data in outputs(full_kb):
+    for data in outputs(shipped_kb):
         errors = list(validator.iter_errors(json.loads(render_json(data))))
         assert not errors, errors[0].message
 
 
-def test_schema_rejects_a_finding_without_citations(full_kb: KnowledgeBase) -> None:
-    data = next(d for d in outputs(full_kb) if d["findings"])
+def test_schema_rejects_a_finding_without_citations(shipped_kb: KnowledgeBase) -> None:
+    data = next(d for d in outputs(shipped_kb) if d["findings"])
     data["findings"][0]["citations"] = []
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, SCHEMA)
 
 
-def test_every_cited_statement_and_source_exists(full_kb: KnowledgeBase) -> None:
-    for rule in full_kb.rules.values():
+def test_every_cited_statement_and_source_exists(shipped_kb: KnowledgeBase) -> None:
+    for rule in shipped_kb.rules.values():
         assert rule.cites
         for sid in rule.cites:
-            st_ = full_kb.statements[sid]
-            assert all(c.source in full_kb.sources for c in st_.sources)
-    for data in outputs(full_kb):
+            st_ = shipped_kb.statements[sid]
+            assert all(c.source in shipped_kb.sources for c in st_.sources)
+    for data in outputs(shipped_kb):
         for f in data["findings"]:
             assert f["citations"]
             for c in f["citations"]:
-                assert c["statement"] in full_kb.statements and c["source"] in full_kb.sources
+                assert c["statement"] in shipped_kb.statements and c["source"] in shipped_kb.sources
 
 
-def test_thresholds_name_value_source_and_alternatives(full_kb: KnowledgeBase) -> None:
+def test_thresholds_name_value_source_and_alternatives(shipped_kb: KnowledgeBase) -> None:
     case = read_path(
         SCEN
         / "bundles"
         / next(Path(s["file"]).name for s in MANIFEST if "platelets-30000" in s["file"]),
-        kb=full_kb,
+        kb=shipped_kb,
     )
-    result = assess(case, kb=full_kb, policy=load_policy(full_kb), at=AT)
+    result = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=AT)
     f = next(f for f in result.findings if f.rule == "lp-platelets-low")
     t = next(t for t in f.thresholds if t.id == "lp-platelet-min")
     assert t.value == 50 and t.statement == "lp-platelet-threshold-chop"
@@ -128,15 +125,15 @@ def test_thresholds_name_value_source_and_alternatives(full_kb: KnowledgeBase) -
     assert result.policy.id == "leptoguide-default"
 
 
-def test_cli_json_is_byte_identical_and_valid(kb_dir: Path) -> None:
+def test_cli_json_is_byte_identical_and_valid(shipped_kb_dir: Path) -> None:
     path = str(SCEN / MANIFEST[0]["file"])
-    a = cli(kb_dir, path, "--format", "json", "--at", "2026-11-21T12:00:00Z")
-    b = cli(kb_dir, path, "--format", "json", "--at", "2026-11-21T12:00:00Z")
+    a = cli(shipped_kb_dir, path, "--format", "json", "--at", "2026-11-21T12:00:00Z")
+    b = cli(shipped_kb_dir, path, "--format", "json", "--at", "2026-11-21T12:00:00Z")
     assert a.returncode == 0, a.stderr
     assert a.stdout == b.stdout
     jsonschema.validate(json.loads(a.stdout), SCHEMA)
     c = cli_process(
-        kb_dir,
+        shipped_kb_dir,
         "-",
         "--format",
         "json",
@@ -147,9 +144,9 @@ def test_cli_json_is_byte_identical_and_valid(kb_dir: Path) -> None:
     assert json.loads(c.stdout)["findings"] == json.loads(a.stdout)["findings"]
 
 
-def test_cli_malformed_json_exits_2_with_one_line(kb_dir: Path) -> None:
+def test_cli_malformed_json_exits_2_with_one_line(shipped_kb_dir: Path) -> None:
     bad = next(s for s in MANIFEST if s.get("exit") == 2)
-    out = cli_process(kb_dir, str(SCEN / bad["file"]))
+    out = cli_process(shipped_kb_dir, str(SCEN / bad["file"]))
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1
     assert Path(bad["file"]).name in out.stderr and "Traceback" not in out.stderr
@@ -158,30 +155,30 @@ def test_cli_malformed_json_exits_2_with_one_line(kb_dir: Path) -> None:
 @pytest.mark.parametrize(
     "args", [["--at", "yesterday"], ["--format", "pdf"], ["--audience", "nurse"]]
 )
-def test_cli_bad_options_exit_2(kb_dir: Path, args: list[str]) -> None:
-    out = cli(kb_dir, str(SCEN / MANIFEST[0]["file"]), *args)
+def test_cli_bad_options_exit_2(shipped_kb_dir: Path, args: list[str]) -> None:
+    out = cli(shipped_kb_dir, str(SCEN / MANIFEST[0]["file"]), *args)
     assert out.returncode == 2 and "Traceback" not in out.stderr
 
 
-def test_cli_missing_file_and_bad_policy_exit_2(kb_dir: Path, tmp_path: Path) -> None:
-    assert cli(kb_dir, str(tmp_path / "nope.json")).returncode == 2
+def test_cli_missing_file_and_bad_policy_exit_2(shipped_kb_dir: Path, tmp_path: Path) -> None:
+    assert cli(shipped_kb_dir, str(tmp_path / "nope.json")).returncode == 2
     pol = tmp_path / "p.yaml"
     pol.write_text("policy: {id: x-y, values: {lp-platelet-min: 5000}}\n")
-    out = cli(kb_dir, str(SCEN / MANIFEST[0]["file"]), "--policy", str(pol))
+    out = cli(shipped_kb_dir, str(SCEN / MANIFEST[0]["file"]), "--policy", str(pol))
     assert out.returncode == 2 and "lp-platelet-min" in out.stderr
 
 
-def test_cli_text_html_and_ics(kb_dir: Path, tmp_path: Path) -> None:
+def test_cli_text_html_and_ics(shipped_kb_dir: Path, tmp_path: Path) -> None:
     s = next(s for s in MANIFEST if "schedule_start" in s)
     ics = tmp_path / "mtx.ics"
-    text = cli(kb_dir, str(SCEN / s["file"]), "--at", s["at"], "--ics", str(ics))
+    text = cli(shipped_kb_dir, str(SCEN / s["file"]), "--at", s["at"], "--ics", str(ics))
     assert text.returncode == 0, text.stderr
     assert "it-mtx-schedule" in text.stdout and "References" in text.stdout and "[1]" in text.stdout
     cal = ics.read_text()
     assert (
         cal.count("BEGIN:VEVENT") == 15 and "DTSTART;VALUE=DATE:20261123" in cal and "DRAFT" in cal
     )
-    html = cli(kb_dir, str(SCEN / s["file"]), "--at", s["at"], "--format", "html")
+    html = cli(shipped_kb_dir, str(SCEN / s["file"]), "--at", s["at"], "--format", "html")
     assert (
         html.returncode == 0
         and html.stdout.startswith("<!DOCTYPE html>")
@@ -189,29 +186,29 @@ def test_cli_text_html_and_ics(kb_dir: Path, tmp_path: Path) -> None:
     )
 
 
-def test_html_escapes_input_text(full_kb: KnowledgeBase) -> None:
+def test_html_escapes_input_text(shipped_kb: KnowledgeBase) -> None:
     case = Case(origin="fhir")
     case.warnings.append(
         __import__("leptoguide.case", fromlist=["ReadWarning"]).ReadWarning(
             "<script>x</script>", "<b>bad</b>"
         )
     )
-    data = assess(case, kb=full_kb, policy=load_policy(full_kb), at=AT).to_dict()
-    page = render_html(data, full_kb)
+    data = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=AT).to_dict()
+    page = render_html(data, shipped_kb)
     assert "<script>x" not in page and "&lt;script&gt;x" in page
-    assert "<b>bad</b>" in render_text(data, full_kb)  # plain text keeps it literally
+    assert "<b>bad</b>" in render_text(data, shipped_kb)  # plain text keeps it literally
 
 
-def test_patient_audience_uses_plain_texts(full_kb: KnowledgeBase) -> None:
+def test_patient_audience_uses_plain_texts(shipped_kb: KnowledgeBase) -> None:
     s = MANIFEST[0]
-    case = read_path(SCEN / s["file"], kb=full_kb)
-    pol = load_policy(full_kb)
-    clin = assess(case, kb=full_kb, policy=pol, at=AT)
-    pat = assess(case, kb=full_kb, policy=pol, at=AT, audience="patient")
+    case = read_path(SCEN / s["file"], kb=shipped_kb)
+    pol = load_policy(shipped_kb)
+    clin = assess(case, kb=shipped_kb, policy=pol, at=AT)
+    pat = assess(case, kb=shipped_kb, policy=pol, at=AT, audience="patient")
     assert [f.rule for f in clin.findings] == [f.rule for f in pat.findings]
     f = next(f for f in pat.findings if f.rule == "repeat-lp-after-negative-cytology")
     assert f.detail == "\n\n".join(
-        full_kb.statements[c].patient for c in full_kb.rules[f.rule].cites
+        shipped_kb.statements[c].patient for c in shipped_kb.rules[f.rule].cites
     )
     assert pat.audience == "patient"
 
@@ -221,11 +218,11 @@ def test_template_errors_render_unknown_not_crash() -> None:
     assert render("{{ v('x') }}", {"v": lambda _n: "ok"}) == ("ok", None)
 
 
-def test_ics_is_deterministic(full_kb: KnowledgeBase) -> None:
+def test_ics_is_deterministic(shipped_kb: KnowledgeBase) -> None:
     s = next(s for s in MANIFEST if "schedule_start" in s)
-    case = read_path(SCEN / s["file"], kb=full_kb)
-    d1 = assess(case, kb=full_kb, policy=load_policy(full_kb), at=AT).to_dict()
-    d2 = assess(case, kb=full_kb, policy=load_policy(full_kb), at=AT).to_dict()
+    case = read_path(SCEN / s["file"], kb=shipped_kb)
+    d1 = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=AT).to_dict()
+    d2 = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=AT).to_dict()
     assert render_ics(d1) == render_ics(d2)
 
 
@@ -283,7 +280,7 @@ def _safety_score(result: Assessment) -> int:
     drop=st.sampled_from(LABS),
 )
 def test_removing_a_lab_never_reads_as_safer(
-    full_kb: KnowledgeBase,
+    shipped_kb: KnowledgeBase,
     platelets: float,
     inr: float,
     gcs: int,
@@ -299,10 +296,10 @@ def test_removing_a_lab_never_reads_as_safer(
         "creatinine-clearance": crcl,
         "body-weight": weight,
     }
-    pol = load_policy(full_kb)
-    full = assess(_case(values, anticoag), kb=full_kb, policy=pol, at=AT)
+    pol = load_policy(shipped_kb)
+    full = assess(_case(values, anticoag), kb=shipped_kb, policy=pol, at=AT)
     less_values = {k: v for k, v in values.items() if k != drop}
-    less = assess(_case(less_values, anticoag), kb=full_kb, policy=pol, at=AT)
+    less = assess(_case(less_values, anticoag), kb=shipped_kb, policy=pol, at=AT)
     assert _safety_score(less) >= _safety_score(full)
     if drop in ("platelets", "inr"):
         assert "lp-safety-data-missing" in {f.rule for f in less.findings}

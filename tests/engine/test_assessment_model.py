@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from leptoguide.assessment import Assessment, Finding, as_assessment, json_schema, schema_text
 from leptoguide.engine import assess
 from leptoguide.intake import read_path
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import load_policy
 from leptoguide.render.json import render_json
 from leptoguide.render.text import render_text
@@ -22,11 +22,6 @@ from leptoguide.render.text import render_text
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "fhir" / "it-methotrexate-blocked-flow.json"
 AT = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def shipped_kb(kb_dir: Path) -> KnowledgeBase:
-    return load_knowledge(kb_dir, check_readability=False)
 
 
 @pytest.fixture(scope="module")

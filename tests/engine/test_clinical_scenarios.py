@@ -12,7 +12,7 @@ import pytest
 from leptoguide.assessment import Assessment, Finding
 from leptoguide.case import Case, ConditionEntry, MedicationEntry, Observed, ProcedureEntry
 from leptoguide.engine import assess
-from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy, load_policy
 from leptoguide.render.ics import render_ics
 
@@ -20,13 +20,8 @@ AT = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return load_knowledge(default_data_dir(), check_readability=False)
-
-
-@pytest.fixture(scope="module")
-def policy(kb: KnowledgeBase) -> Policy:
-    return load_policy(kb, None)
+def policy(shipped_kb: KnowledgeBase) -> Policy:
+    return load_policy(shipped_kb, None)
 
 
 def born(years: float = 0, days: int = 0) -> dt.date:
@@ -56,8 +51,8 @@ def it_order(drug: str, dose: float | None, unit: str | None = "mg") -> Medicati
     )
 
 
-def run(kb: KnowledgeBase, policy: Policy, case: Case) -> Assessment:
-    return assess(case, kb=kb, policy=policy, at=AT)
+def run(shipped_kb: KnowledgeBase, policy: Policy, case: Case) -> Assessment:
+    return assess(case, kb=shipped_kb, policy=policy, at=AT)
 
 
 def finding(a: Assessment, rule: str) -> Finding:
@@ -90,9 +85,9 @@ def lm_patient(**kw: Any) -> Case:
 
 
 def test_it_methotrexate_120_mg_is_a_critical_with_cancel_and_no_calendar(
-    kb: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
-    a = run(kb, policy, lm_patient(medications=[it_order("methotrexate", 120)]))
+    a = run(shipped_kb, policy, lm_patient(medications=[it_order("methotrexate", 120)]))
     f = finding(a, "it-dose-out-of-range")
     assert f.severity == "critical"
     assert "120 mg exceeds the 15 mg maximum" in f.summary
@@ -104,8 +99,10 @@ def test_it_methotrexate_120_mg_is_a_critical_with_cancel_and_no_calendar(
     assert b"VEVENT" not in render_ics(a.to_dict())
 
 
-def test_it_methotrexate_12_mg_adult_keeps_its_calendar(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, lm_patient(medications=[it_order("methotrexate", 12)]))
+def test_it_methotrexate_12_mg_adult_keeps_its_calendar(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(shipped_kb, policy, lm_patient(medications=[it_order("methotrexate", 12)]))
     assert {"it-dose-out-of-range", "it-dose-unchecked", "it-never-intrathecal-drug"}.isdisjoint(
         fired(a)
     )
@@ -113,9 +110,9 @@ def test_it_methotrexate_12_mg_adult_keeps_its_calendar(kb: KnowledgeBase, polic
     assert b"VEVENT" in render_ics(a.to_dict())
 
 
-def test_it_methotrexate_child_uses_the_age_band(kb: KnowledgeBase, policy: Policy) -> None:
+def test_it_methotrexate_child_uses_the_age_band(shipped_kb: KnowledgeBase, policy: Policy) -> None:
     child = lm_patient(birth_date=born(2, 30), medications=[it_order("methotrexate", 12)])
-    a = run(kb, policy, child)
+    a = run(shipped_kb, policy, child)
     f = finding(a, "it-dose-out-of-range")
     assert "12 mg exceeds the 10 mg maximum" in f.summary
     assert "it-mtx-paediatric-age-doses" in cited(f)
@@ -126,12 +123,12 @@ def test_it_methotrexate_child_uses_the_age_band(kb: KnowledgeBase, policy: Poli
     assert a.schedules == []
 
 
-def test_it_vincristine_is_a_never_event(kb: KnowledgeBase, policy: Policy) -> None:
+def test_it_vincristine_is_a_never_event(shipped_kb: KnowledgeBase, policy: Policy) -> None:
     case = lm_patient(
         conditions=[cond("lymphoma")],
         medications=[it_order("methotrexate", 12), it_order("vincristine", 2)],
     )
-    a = run(kb, policy, case)
+    a = run(shipped_kb, policy, case)
     f = finding(a, "it-never-intrathecal-drug")
     assert f.severity == "critical"
     assert f.summary.startswith("vincristine ordered into the CSF")
@@ -142,25 +139,27 @@ def test_it_vincristine_is_a_never_event(kb: KnowledgeBase, policy: Policy) -> N
     assert "it-mtx-schedule" not in fired(a)
 
 
-def test_intravenous_vincristine_is_not_flagged(kb: KnowledgeBase, policy: Policy) -> None:
+def test_intravenous_vincristine_is_not_flagged(shipped_kb: KnowledgeBase, policy: Policy) -> None:
     iv = MedicationEntry("vincristine", "request", dose=2, dose_unit="mg", route="intravenous")
-    a = run(kb, policy, lm_patient(conditions=[cond("lymphoma")], medications=[iv]))
+    a = run(shipped_kb, policy, lm_patient(conditions=[cond("lymphoma")], medications=[iv]))
     assert "it-never-intrathecal-drug" not in fired(a)
 
 
-def test_it_dose_without_a_unit_is_unchecked_never_safe(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, lm_patient(medications=[it_order("methotrexate", 12, unit=None)]))
+def test_it_dose_without_a_unit_is_unchecked_never_safe(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(shipped_kb, policy, lm_patient(medications=[it_order("methotrexate", 12, unit=None)]))
     f = finding(a, "it-dose-unchecked")
     assert f.severity == "warning"
     assert "dose in no unit" in f.summary
 
 
-def test_flow_block_withholds_the_calendar(kb: KnowledgeBase, policy: Policy) -> None:
+def test_flow_block_withholds_the_calendar(shipped_kb: KnowledgeBase, policy: Policy) -> None:
     case = lm_patient(
         medications=[it_order("methotrexate", 12)],
         observations=[obs("csf-flow-study", "blocked")],
     )
-    a = run(kb, policy, case)
+    a = run(shipped_kb, policy, case)
     assert finding(a, "it-chemo-csf-flow-block").severity == "critical"
     assert a.schedules == []
 
@@ -178,8 +177,8 @@ def meningitis(years: float = 0, days: int = 0, *extra: str, weight: float = 70)
     )
 
 
-def test_12_day_old_gets_no_dexamethasone(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, meningitis(0, 12, weight=3.4))
+def test_12_day_old_gets_no_dexamethasone(shipped_kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(shipped_kb, policy, meningitis(0, 12, weight=3.4))
     assert "dexamethasone-bacterial-meningitis" not in fired(a)
     f = finding(a, "bacterial-meningitis-empiric-regimen")
     assert f.summary.startswith("Empiric therapy under 1 month")
@@ -187,10 +186,12 @@ def test_12_day_old_gets_no_dexamethasone(kb: KnowledgeBase, policy: Policy) -> 
     assert "dexamethasone-bm-not-neonates" in cited(f)
 
 
-def test_child_and_adult_still_get_dexamethasone(kb: KnowledgeBase, policy: Policy) -> None:
-    child = finding(run(kb, policy, meningitis(6, weight=20)), "dexamethasone-bacterial-meningitis")
+def test_child_and_adult_still_get_dexamethasone(shipped_kb: KnowledgeBase, policy: Policy) -> None:
+    child = finding(
+        run(shipped_kb, policy, meningitis(6, weight=20)), "dexamethasone-bacterial-meningitis"
+    )
     assert "3 mg every 6 h" in child.summary
-    adult = finding(run(kb, policy, meningitis(40)), "dexamethasone-bacterial-meningitis")
+    adult = finding(run(shipped_kb, policy, meningitis(40)), "dexamethasone-bacterial-meningitis")
     assert "10 mg every 6 h" in adult.summary
 
 
@@ -205,9 +206,9 @@ def crypto(*hosts: str) -> Case:
 
 
 def test_transplant_recipient_is_not_offered_the_who_hiv_regimen(
-    kb: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
-    f = finding(run(kb, policy, crypto("solid-organ-transplant")), "cryptococcal-induction")
+    f = finding(run(shipped_kb, policy, crypto("solid-organ-transplant")), "cryptococcal-induction")
     assert f.severity == "warning"
     assert f.summary.startswith("Cryptococcal meningitis: Organ transplant recipients (IDSA 2010)")
     assert "10 mg/kg" not in f.summary
@@ -215,16 +216,18 @@ def test_transplant_recipient_is_not_offered_the_who_hiv_regimen(
     assert "crypto-idsa-transplant-induction" in cited(f)
 
 
-def test_hiv_patient_gets_the_who_single_dose_regimen(kb: KnowledgeBase, policy: Policy) -> None:
-    f = finding(run(kb, policy, crypto("hiv")), "cryptococcal-induction")
+def test_hiv_patient_gets_the_who_single_dose_regimen(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    f = finding(run(shipped_kb, policy, crypto("hiv")), "cryptococcal-induction")
     assert f.summary.startswith("Cryptococcal meningitis: People with HIV, WHO preferred induction")
     assert "600 mg" in f.detail  # 10 mg/kg x 60 kg single dose
 
 
 def test_crypto_without_hiv_or_transplant_says_test_for_hiv(
-    kb: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
-    f = finding(run(kb, policy, crypto()), "cryptococcal-induction")
+    f = finding(run(shipped_kb, policy, crypto()), "cryptococcal-induction")
     assert f.summary.startswith("Cryptococcal meningitis: Neither HIV nor transplant (IDSA 2010)")
     assert "test for HIV" in f.detail
 
@@ -239,8 +242,10 @@ def tbm(years: float, weight: float, *extra: str) -> Case:
     )
 
 
-def test_adult_tbm_is_9_to_12_months_with_weight_doses(kb: KnowledgeBase, policy: Policy) -> None:
-    f = finding(run(kb, policy, tbm(35, 60)), "tb-meningitis-regimen")
+def test_adult_tbm_is_9_to_12_months_with_weight_doses(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    f = finding(run(shipped_kb, policy, tbm(35, 60)), "tb-meningitis-regimen")
     assert "9-12 months" in f.summary
     assert "isoniazid (12 months): 300 mg" in f.detail
     assert "rifampicin (12 months): 600 mg" in f.detail
@@ -248,19 +253,21 @@ def test_adult_tbm_is_9_to_12_months_with_weight_doses(kb: KnowledgeBase, policy
     assert "dexamethasone or prednisolone" in f.detail
 
 
-def test_adult_tbm_with_hiv_names_art_timing(kb: KnowledgeBase, policy: Policy) -> None:
-    f = finding(run(kb, policy, tbm(35, 60, "hiv")), "tb-meningitis-regimen")
+def test_adult_tbm_with_hiv_names_art_timing(shipped_kb: KnowledgeBase, policy: Policy) -> None:
+    f = finding(run(shipped_kb, policy, tbm(35, 60, "hiv")), "tb-meningitis-regimen")
     assert "delaying ART until 4-8 weeks after TB treatment starts may be considered" in f.detail
     assert "tbm-art-timing-hiv-adults" in cited(f)
 
 
-def test_child_tbm_with_hiv_excludes_the_short_regimen(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, tbm(6, 20, "hiv"))
+def test_child_tbm_with_hiv_excludes_the_short_regimen(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(shipped_kb, policy, tbm(6, 20, "hiv"))
     f = finding(a, "tb-meningitis-regimen")
     assert "2HRZE/10HR (12 months)" in f.summary
     assert "not with HIV infection" in f.detail
     assert "isoniazid (12 months): 200 mg" in f.detail
-    child = finding(run(kb, policy, tbm(6, 20)), "tb-meningitis-regimen")
+    child = finding(run(shipped_kb, policy, tbm(6, 20)), "tb-meningitis-regimen")
     assert "6HRZEto" in child.detail
     assert (
         "not this patient: TB meningitis, children and adolescents without HIV" not in child.detail
@@ -280,8 +287,8 @@ def lm_chart(*observations: Observed, conditions: tuple[str, ...] = ("breast-can
     )
 
 
-def test_ecog_4_only_is_poor_with_one_feature(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, lm_chart(obs("ecog", 4)))
+def test_ecog_4_only_is_poor_with_one_feature(shipped_kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(shipped_kb, policy, lm_chart(obs("ecog", 4)))
     assert a.risk.group == "poor" and not a.risk.provisional
     f = finding(a, "nccn-single-poor-feature")
     assert f.severity == "info"
@@ -290,8 +297,10 @@ def test_ecog_4_only_is_poor_with_one_feature(kb: KnowledgeBase, policy: Policy)
     assert "supportive-care-poor-risk" not in fired(a)
 
 
-def test_kps_80_with_nothing_else_is_provisional_good(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, lm_chart(obs("karnofsky", 80)))
+def test_kps_80_with_nothing_else_is_provisional_good(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(shipped_kb, policy, lm_chart(obs("karnofsky", 80)))
     assert a.risk.group == "good" and a.risk.provisional
     assert "encephalopathy: not recorded (taken as absent)" in a.risk.assumptions
     f = finding(a, "nccn-risk-group")
@@ -299,14 +308,14 @@ def test_kps_80_with_nothing_else_is_provisional_good(kb: KnowledgeBase, policy:
     assert {"nccn-good-risk-features", "ecog-kps-nccn-side"} <= cited(f)
 
 
-def test_ecog_3_stays_unknown(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, lm_chart(obs("ecog", 3)))
+def test_ecog_3_stays_unknown(shipped_kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(shipped_kb, policy, lm_chart(obs("ecog", 3)))
     assert a.risk.group == "unknown"
     assert "mappings disagree" in a.risk.reasons[0]
 
 
 def test_sclc_with_few_options_gets_supportive_care_not_the_exception(
-    kb: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
     case = lm_chart(
         obs("karnofsky", 40),
@@ -315,7 +324,7 @@ def test_sclc_with_few_options_gets_supportive_care_not_the_exception(
         obs("systemic-options", "few"),
         conditions=("sclc",),
     )
-    a = run(kb, policy, case)
+    a = run(shipped_kb, policy, case)
     f = finding(a, "supportive-care-poor-risk")
     assert f.severity == "warning"
     assert f.summary.startswith("NCCN poor risk (3 poor-risk features)")
@@ -325,9 +334,9 @@ def test_sclc_with_few_options_gets_supportive_care_not_the_exception(
 
 
 def test_sclc_poor_risk_without_few_options_keeps_the_exception(
-    kb: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
-    a = run(kb, policy, lm_chart(obs("karnofsky", 40), conditions=("sclc",)))
+    a = run(shipped_kb, policy, lm_chart(obs("karnofsky", 40), conditions=("sclc",)))
     f = finding(a, "poor-risk-chemosensitive-exception")
     assert "nccn-chemosensitive-exception" in cited(f)
     assert "supportive-care-poor-risk" not in fired(a)
@@ -336,14 +345,16 @@ def test_sclc_poor_risk_without_few_options_keeps_the_exception(
 # 4. Time-aware facts ----------------------------------------------------------------------------
 
 
-def test_positive_then_negative_cytology_stays_confirmed(kb: KnowledgeBase, policy: Policy) -> None:
+def test_positive_then_negative_cytology_stays_confirmed(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
     case = lm_chart(
         obs("karnofsky", 80),
         obs("csf-cytology", "negative", hours_ago=2),
         obs("mri-lm-pattern", "linear", hours_ago=72),
         conditions=("breast-cancer",),
     )
-    a = run(kb, policy, case)
+    a = run(shipped_kb, policy, case)
     assert a.classification.certainty == "confirmed"
     assert "repeat-lp-after-negative-cytology" not in fired(a)
     f = finding(a, "lm-classification")
@@ -353,12 +364,14 @@ def test_positive_then_negative_cytology_stays_confirmed(kb: KnowledgeBase, poli
     assert "eano-classification-confirmed" in cited(f)
 
 
-def test_negative_then_positive_cytology_is_positive(kb: KnowledgeBase, policy: Policy) -> None:
+def test_negative_then_positive_cytology_is_positive(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
     case = lm_chart(obs("csf-cytology", "negative", hours_ago=200))  # positive 48 h ago
-    assert run(kb, policy, case).classification.certainty == "confirmed"
+    assert run(shipped_kb, policy, case).classification.certainty == "confirmed"
 
 
-def test_flow_study_uses_the_latest_result(kb: KnowledgeBase, policy: Policy) -> None:
+def test_flow_study_uses_the_latest_result(shipped_kb: KnowledgeBase, policy: Policy) -> None:
     case = lm_patient(
         medications=[it_order("methotrexate", 12)],
         observations=[
@@ -366,7 +379,7 @@ def test_flow_study_uses_the_latest_result(kb: KnowledgeBase, policy: Policy) ->
             obs("csf-flow-study", "normal", hours_ago=20),
         ],
     )
-    a = run(kb, policy, case)
+    a = run(shipped_kb, policy, case)
     assert "it-chemo-csf-flow-block" not in fired(a)
     assert a.schedules
 
@@ -408,14 +421,24 @@ def enox(kind: str, dose: float, per_day: float | None, hours_ago: float | None)
 
 
 def test_prophylactic_enoxaparin_at_14h_order_frequency_wins(
-    kb: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
-    a = run(kb, policy, lp_case(enox("request", 40, 1, None), enox("administration", 40, None, 14)))
+    a = run(
+        shipped_kb,
+        policy,
+        lp_case(enox("request", 40, 1, None), enox("administration", 40, None, 14)),
+    )
     assert "lp-anticoagulant-timing" not in fired(a)
 
 
-def test_enoxaparin_40mg_at_8h_is_a_prophylactic_hold(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, lp_case(enox("request", 40, 1, None), enox("administration", 40, None, 8)))
+def test_enoxaparin_40mg_at_8h_is_a_prophylactic_hold(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(
+        shipped_kb,
+        policy,
+        lp_case(enox("request", 40, 1, None), enox("administration", 40, None, 8)),
+    )
     f = finding(a, "lp-anticoagulant-timing")
     assert f.severity == "critical"
     assert "enoxaparin (lmwh-prophylactic)" in f.summary
@@ -424,16 +447,22 @@ def test_enoxaparin_40mg_at_8h_is_a_prophylactic_hold(kb: KnowledgeBase, policy:
 
 
 def test_enoxaparin_without_any_frequency_states_class_uncertain(
-    kb: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
-    a = run(kb, policy, lp_case(enox("administration", 40, None, 14)))
+    a = run(shipped_kb, policy, lp_case(enox("administration", 40, None, 14)))
     f = finding(a, "lp-anticoagulant-timing")
     assert "enoxaparin (lmwh-treatment)" in f.summary
     assert "class uncertain: 40 mg per dose with no frequency" in f.detail
 
 
-def test_enoxaparin_1mg_per_kg_twice_daily_is_treatment(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, lp_case(enox("request", 80, 2, None), enox("administration", 80, None, 14)))
+def test_enoxaparin_1mg_per_kg_twice_daily_is_treatment(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(
+        shipped_kb,
+        policy,
+        lp_case(enox("request", 80, 2, None), enox("administration", 80, None, 14)),
+    )
     f = finding(a, "lp-anticoagulant-timing")
     assert "enoxaparin (lmwh-treatment)" in f.summary
     assert "80 mg (1 mg/kg) x 2/day = 160 mg/day > 40" in f.detail
@@ -443,7 +472,9 @@ def test_enoxaparin_1mg_per_kg_twice_daily_is_treatment(kb: KnowledgeBase, polic
 # 6. Alert budget --------------------------------------------------------------------------------
 
 
-def test_headache_in_a_cancer_patient_is_not_lm_context(kb: KnowledgeBase, policy: Policy) -> None:
+def test_headache_in_a_cancer_patient_is_not_lm_context(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
     case = Case(
         origin="case-file",
         patient_reference="Patient/h",
@@ -451,12 +482,14 @@ def test_headache_in_a_cancer_patient_is_not_lm_context(kb: KnowledgeBase, polic
         conditions=[cond("breast-cancer"), cond("headache")],
         observations=[obs("typical-lm-signs", True)],
     )
-    a = run(kb, policy, case)
+    a = run(shipped_kb, policy, case)
     assert a.classification.certainty == "not_applicable"
     assert not {"lm-classification", "nccn-risk-group", "csf-examination-recommended"} & fired(a)
 
 
-def test_headache_with_an_lp_planned_is_a_suspicion(kb: KnowledgeBase, policy: Policy) -> None:
+def test_headache_with_an_lp_planned_is_a_suspicion(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
     case = Case(
         origin="case-file",
         patient_reference="Patient/h",
@@ -467,14 +500,14 @@ def test_headache_with_an_lp_planned_is_a_suspicion(kb: KnowledgeBase, policy: P
             ProcedureEntry("lumbar-puncture", "request", "active", AT, "ServiceRequest/lp")
         ],
     )
-    a = run(kb, policy, case)
+    a = run(shipped_kb, policy, case)
     f = finding(a, "mri-before-lp")
     assert f.severity == "info"  # its evidence is a recalled guideline passage and a digest
     assert "eano-mri-before-lp" in cited(f)
 
 
-def test_lymphoma_is_not_classified_by_eano_esmo(kb: KnowledgeBase, policy: Policy) -> None:
-    a = run(kb, policy, lm_chart(obs("karnofsky", 70), conditions=("lymphoma",)))
+def test_lymphoma_is_not_classified_by_eano_esmo(shipped_kb: KnowledgeBase, policy: Policy) -> None:
+    a = run(shipped_kb, policy, lm_chart(obs("karnofsky", 70), conditions=("lymphoma",)))
     assert a.classification.certainty == "not_applicable"
     assert "solid tumours" in a.classification.reasons[0]
     assert "lm-classification" not in fired(a)
@@ -482,11 +515,13 @@ def test_lymphoma_is_not_classified_by_eano_esmo(kb: KnowledgeBase, policy: Poli
     assert f.severity == "info" and "eano-esmo-2017-scope" in cited(f)
 
 
-def test_negative_cytology_gives_one_handling_finding(kb: KnowledgeBase, policy: Policy) -> None:
+def test_negative_cytology_gives_one_handling_finding(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
     case = lm_chart(obs("csf-cytology", "negative", hours_ago=1), obs("karnofsky", 80))
     case.observations = [o for o in case.observations if o.value != "positive"]
     case.conditions.append(cond("leptomeningeal-metastasis"))
-    a = run(kb, policy, case)
+    a = run(shipped_kb, policy, case)
     f = finding(a, "repeat-lp-after-negative-cytology")
     assert "eano-csf-volume-processing" in cited(f)
     assert "csf-optimal-handling" not in fired(a)
@@ -495,9 +530,9 @@ def test_negative_cytology_gives_one_handling_finding(kb: KnowledgeBase, policy:
 # 7. Knowledge fixes -----------------------------------------------------------------------------
 
 
-def test_her2_low_breast_lm_is_offered_tdxd_only(kb: KnowledgeBase, policy: Policy) -> None:
+def test_her2_low_breast_lm_is_offered_tdxd_only(shipped_kb: KnowledgeBase, policy: Policy) -> None:
     case = lm_chart(obs("her2-status", "low"), obs("body-weight", 60, "kg"), obs("karnofsky", 80))
-    f = finding(run(kb, policy, case), "systemic-therapy-by-driver")
+    f = finding(run(shipped_kb, policy, case), "systemic-therapy-by-driver")
     assert "HER2-low" in f.summary
     assert "Trastuzumab deruxtecan (HER2-positive or HER2-low breast LM)" in f.detail
     assert "324 mg" in f.detail  # 5.4 mg/kg x 60 kg
@@ -506,11 +541,11 @@ def test_her2_low_breast_lm_is_offered_tdxd_only(kb: KnowledgeBase, policy: Poli
 
 
 def test_adult_lp_platelet_finding_cites_the_adult_guideline(
-    kb: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
     case = lp_case()
     case.observations = [obs("platelets", 30, "10*9/L"), obs("inr", 1.0)]
-    f = finding(run(kb, policy, case), "lp-platelets-low")
+    f = finding(run(shipped_kb, policy, case), "lp-platelets-low")
     assert f.severity == "critical"
     assert "lp-platelet-threshold-aabb-adult" in cited(f)
     assert any(c.source == "aabb-platelet-transfusion-2015" for c in f.citations)
@@ -518,7 +553,7 @@ def test_adult_lp_platelet_finding_cites_the_adult_guideline(
 
 
 def test_enoxaparin_dose_inferred_from_the_syringe_strength(
-    kb: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
     order = MedicationEntry(
         "enoxaparin",
@@ -528,8 +563,8 @@ def test_enoxaparin_dose_inferred_from_the_syringe_strength(
         text="enoxaparin 40 MG in 0.4 ML Prefilled Syringe",
         reference="MedicationRequest/e",
     )
-    a = run(kb, policy, lp_case(order, enox("administration", 40, None, 8)))
+    a = run(shipped_kb, policy, lp_case(order, enox("administration", 40, None, 8)))
     f = finding(a, "lp-anticoagulant-timing")
     assert "enoxaparin (lmwh-prophylactic)" in f.summary
-    a14 = run(kb, policy, lp_case(order, enox("administration", 40, None, 14)))
+    a14 = run(shipped_kb, policy, lp_case(order, enox("administration", 40, None, 14)))
     assert "lp-anticoagulant-timing" not in fired(a14)

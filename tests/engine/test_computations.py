@@ -10,20 +10,14 @@ import pytest
 
 from leptoguide.engine import classification, csf, dosing, risk, schedule
 from leptoguide.engine.facts import Facts, FactValue
-from leptoguide.engine.units import convert
-from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Regimen
 from leptoguide.policy import Policy, load_policy
 
 
 @pytest.fixture(scope="module")
-def shipped() -> KnowledgeBase:
-    return get_knowledge()
-
-
-@pytest.fixture(scope="module")
-def policy(shipped: KnowledgeBase) -> Policy:
-    return load_policy(shipped)
+def policy(shipped_kb: KnowledgeBase) -> Policy:
+    return load_policy(shipped_kb)
 
 
 def facts(**values: Any) -> Facts:
@@ -31,32 +25,6 @@ def facts(**values: Any) -> Facts:
     for k, v in values.items():
         f.set(FactValue(k.replace("_", "-"), "ok", v))
     return f
-
-
-@pytest.mark.parametrize(
-    ("value", "unit", "canonical", "expected"),
-    [
-        (30000, "/uL", "10*9/L", 30.0),
-        (30, "10*3/uL", "10*9/L", 30.0),
-        (30, "x10^9/L", "10*9/L", 30.0),
-        (45, "mg/dL", "g/L", 0.45),
-        (72.06, "mg/dL", "mmol/L", 4.0),
-        (250, "mm[H2O]", "cm[H2O]", 25.0),
-        (154, "[lb_av]", "kg", 69.85),
-        (1.2, None, None, 1.2),
-    ],
-)
-def test_unit_conversion(
-    value: float, unit: str | None, canonical: str | None, expected: float
-) -> None:
-    got = convert(value, unit, canonical)
-    assert got is not None and abs(got - expected) < 0.01
-
-
-def test_unknown_unit_is_never_guessed() -> None:
-    assert convert(30, "furlongs", "10*9/L") is None
-    assert convert(30, None, "10*9/L") is None
-    assert convert(1.2, "mg", None) is None
 
 
 CEF = Regimen.model_validate(
@@ -160,7 +128,7 @@ def test_eano_classification(
     certainty: str,
     typ: str,
     unverified: bool,
-    shipped: KnowledgeBase,
+    shipped_kb: KnowledgeBase,
     policy: Policy,
 ) -> None:
     f = facts(
@@ -170,16 +138,16 @@ def test_eano_classification(
         mri_lm_pattern=mri,
         typical_lm_signs=signs,
     )
-    res = classification.classify(f, shipped.classifications["eano-esmo-lm"], policy)
+    res = classification.classify(f, shipped_kb.classifications["eano-esmo-lm"], policy)
     assert (res.certainty, res.type, res.unverified) == (certainty, typ, unverified)
     if unverified:
         assert any("unverified" in r for r in res.reasons)
 
 
 def test_classification_not_applicable_without_lm_context(
-    shipped: KnowledgeBase, policy: Policy
+    shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
-    table = shipped.classifications["eano-esmo-lm"]
+    table = shipped_kb.classifications["eano-esmo-lm"]
     assert classification.classify(facts(lm_context=False), table, policy).certainty == (
         "not_applicable"
     )
@@ -222,8 +190,8 @@ def test_nccn_provisional_good_and_poor_stays_decisive() -> None:
     assert not risk.stratify(facts(**GOOD), 60, 2, 4).provisional
 
 
-def test_csf_patterns(shipped: KnowledgeBase, policy: Policy) -> None:
-    table = shipped.scores["csf-pattern"]
+def test_csf_patterns(shipped_kb: KnowledgeBase, policy: Policy) -> None:
+    table = shipped_kb.scores["csf-pattern"]
 
     def pattern(f: Facts) -> str | None:
         got = csf.profile(f, table, policy)
@@ -247,9 +215,9 @@ def test_csf_patterns(shipped: KnowledgeBase, policy: Policy) -> None:
 
 
 def test_traumatic_tap_correction_uses_policy_ratio(
-    shipped: KnowledgeBase, policy: Policy, tmp_path: Path
+    shipped_kb: KnowledgeBase, policy: Policy, tmp_path: Path
 ) -> None:
-    table = shipped.scores["csf-pattern"]
+    table = shipped_kb.scores["csf-pattern"]
     f = facts(csf_wbc=20, csf_rbc=7000, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.3)
     got = csf.profile(f, table, policy)
     assert got is not None and got.values.wbc_corrected == 10.0
@@ -257,6 +225,60 @@ def test_traumatic_tap_correction_uses_policy_ratio(
     site.write_text(
         "policy:\n  id: site-tap\n  title: Site\n  values:\n    traumatic-tap-rbc-per-wbc: 1000\n"
     )
-    other = load_policy(shipped, site)
+    other = load_policy(shipped_kb, site)
     got = csf.profile(f, table, other)
     assert got is not None and got.values.wbc_corrected == 13.0
+
+
+def test_csf_bands_are_the_scoring(shipped_kb: KnowledgeBase, policy: Policy) -> None:
+    """The ranges a picture draws give exactly the points the CSF scoring table gives, alone and
+    beside the other values (a neutrophil share makes the lymphocyte share count for nothing)."""
+    from leptoguide.engine.bands import bands
+
+    table = shipped_kb.scores["csf-pattern"]
+    alone = bands(table, policy)
+    assert {b.measure for b in alone} == {
+        "csf-wbc-corrected",
+        "csf-neutrophils-pct",
+        "csf-lymphocytes-pct",
+        "csf-glucose-ratio",
+        "csf-protein",
+    }
+    tb_ratio = [b for b in alone if b.outcome == "tuberculous" and b.measure == "csf-glucose-ratio"]
+    assert [(b.high, b.points) for b in tb_ratio] == [(0.3, 2), (0.5, 1)]  # policy cut-offs
+    serum = 5.0
+    checked = 0
+    for wbc in (3, 5, 6, 99, 100, 2000):
+        for cells in (
+            {"csf-neutrophils-pct": 10.0},
+            {"csf-neutrophils-pct": 50.0},
+            {"csf-lymphocytes-pct": 49.0},
+            {"csf-lymphocytes-pct": 80.0},
+            {"csf-neutrophils-pct": 80.0, "csf-lymphocytes-pct": 20.0},
+        ):
+            for ratio in (0.1, 0.3, 0.45, 0.5, 0.8):
+                for protein in (0.4, 1.0, 2.5):
+                    values = {
+                        "csf-wbc-corrected": float(wbc),
+                        "csf-glucose-ratio": ratio,
+                        "csf-protein": protein,
+                        **cells,
+                    }
+                    f = facts(
+                        csf_wbc=wbc,
+                        csf_glucose=ratio * serum,
+                        serum_glucose=serum,
+                        csf_protein=protein,
+                        **{k.replace("-", "_"): v for k, v in cells.items()},
+                    )
+                    result = csf.profile(f, table, policy)
+                    assert result is not None
+                    got = {d.pattern: d.score for d in result.differential}
+                    expected = dict.fromkeys(table.outcomes, 0)
+                    for b in bands(table, policy, values):
+                        if b.measure in values and b.contains(values[b.measure]):
+                            expected[b.outcome] += b.points
+                    want = {k: v for k, v in expected.items() if v >= table.listed_from}
+                    assert got == want, values
+                    checked += 1
+    assert checked == 6 * 5 * 5 * 3

@@ -15,7 +15,7 @@ from leptoguide.engine import derive, types
 from leptoguide.engine.derive import STEPS, DerivationError, Step, check_knowledge, order
 from leptoguide.errors import KnowledgeError
 from leptoguide.intake import read_path
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import load_policy
 
 ROOT = Path(__file__).parents[2]
@@ -31,15 +31,10 @@ def _noop(ctx: types.Context, facts: types.Facts) -> None:
     return None
 
 
-@pytest.fixture(scope="module")
-def shipped(kb_dir: Path) -> KnowledgeBase:
-    return load_knowledge(kb_dir, check_readability=False)
-
-
-def test_every_fact_is_written_before_it_is_read(shipped: KnowledgeBase) -> None:
+def test_every_fact_is_written_before_it_is_read(shipped_kb: KnowledgeBase) -> None:
     ran: set[str] = set()
-    written_by = {f: s.name for s in STEPS for f in derive._writes(s, shipped)}
-    for step in order(STEPS, shipped):
+    written_by = {f: s.name for s in STEPS for f in derive._writes(s, shipped_kb)}
+    for step in order(STEPS, shipped_kb):
         for fid in step.reads:
             writer = written_by.get(fid)
             assert writer is None or writer == step.name or writer in ran, (step.name, fid)
@@ -72,20 +67,20 @@ def test_ties_keep_the_declared_order() -> None:
     assert [s.name for s in order(steps)] == ["first", "late", "other"]
 
 
-def test_shipped_knowledge_names_only_known_computations(shipped: KnowledgeBase) -> None:
-    assert check_knowledge(shipped) == []
+def test_shipped_knowledge_names_only_known_computations(shipped_kb: KnowledgeBase) -> None:
+    assert check_knowledge(shipped_kb) == []
 
 
-def test_an_unknown_derived_by_is_a_knowledge_error(shipped: KnowledgeBase) -> None:
-    fact = next(f for f in shipped.facts.values() if f.derived_by == "nccn-risk")
-    odd = dataclasses.replace(shipped)
-    odd.facts = {**shipped.facts, fact.id: fact.model_copy(update={"derived_by": "nccn-risc"})}
+def test_an_unknown_derived_by_is_a_knowledge_error(shipped_kb: KnowledgeBase) -> None:
+    fact = next(f for f in shipped_kb.facts.values() if f.derived_by == "nccn-risk")
+    odd = dataclasses.replace(shipped_kb)
+    odd.facts = {**shipped_kb.facts, fact.id: fact.model_copy(update={"derived_by": "nccn-risc"})}
     problems = check_knowledge(odd)
     assert [(p.field, fact.id in p.where) for p in problems] == [("derived_by", True)]
     assert "no computation named 'nccn-risc'" in problems[0].message
     with pytest.raises(KnowledgeError, match="nccn-risc"):
         derive.build_facts(
-            read_path(str(CHARTS[0]), kb=shipped), kb=odd, policy=load_policy(shipped), at=AT
+            read_path(str(CHARTS[0]), kb=shipped_kb), kb=odd, policy=load_policy(shipped_kb), at=AT
         )
 
 
@@ -127,24 +122,24 @@ def watched(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, dict[str, set
 
 
 def test_computations_read_and_write_only_what_they_declare(
-    shipped: KnowledgeBase, watched: dict[str, dict[str, set[str]]]
+    shipped_kb: KnowledgeBase, watched: dict[str, dict[str, set[str]]]
 ) -> None:
-    policy = load_policy(shipped)
+    policy = load_policy(shipped_kb)
     charts = 0
     for path in CHARTS:
         try:
-            case = read_path(str(path), kb=shipped)
+            case = read_path(str(path), kb=shipped_kb)
         except KnowledgeError:
             raise
         except Exception:  # the malformed-input scenario
             continue
-        derive.build_facts(case, kb=shipped, policy=policy, at=AT)
+        derive.build_facts(case, kb=shipped_kb, policy=policy, at=AT)
         charts += 1
     assert charts > 50
     for step in STEPS:
         got = watched[step.name]
-        writes = derive._writes(step, shipped)
+        writes = derive._writes(step, shipped_kb)
         assert got["writes"] <= writes, (step.name, sorted(got["writes"] - writes))
-        undeclared = got["reads"] - derive._reads(step, shipped) - writes
+        undeclared = got["reads"] - derive._reads(step, shipped_kb) - writes
         assert not undeclared, (step.name, sorted(undeclared))
     assert {name for name, got in watched.items() if got["writes"]} == {s.name for s in STEPS}

@@ -13,7 +13,6 @@ import datetime as dt
 import typing
 from pathlib import Path
 
-import pytest
 from jinja2 import nodes
 from pydantic import BaseModel
 
@@ -21,7 +20,7 @@ from leptoguide.engine.assessment import _Env
 from leptoguide.engine.derive import build_facts, output_types
 from leptoguide.engine.templates import environment, render
 from leptoguide.intake import read_path
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Rule
 from leptoguide.policy import load_policy
 
@@ -32,11 +31,6 @@ CHARTS = [
 ]
 AT = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
 TEXTS = ("summary", "detail", "patient")
-
-
-@pytest.fixture(scope="module")
-def shipped(kb_dir: Path) -> KnowledgeBase:
-    return load_knowledge(kb_dir, check_readability=False)
 
 
 def _fact_call(node: nodes.Node) -> str | None:
@@ -100,12 +94,12 @@ def _models(declared: dict[str, type[BaseModel]]) -> dict[str, type[BaseModel]]:
     return out
 
 
-def test_templates_read_only_fields_the_declared_types_have(shipped: KnowledgeBase) -> None:
+def test_templates_read_only_fields_the_declared_types_have(shipped_kb: KnowledgeBase) -> None:
     declared = output_types()
     assert declared, "no computation declares a typed output"
     models = _models(declared)
     checked = 0
-    for rule in shipped.rules.values():
+    for rule in shipped_kb.rules.values():
         for name in TEXTS:
             source = getattr(rule, name)
             if not source:
@@ -130,25 +124,25 @@ def _allowed(error: str) -> bool:
     return "'Unknown'" in error and "unsupported operand" in error
 
 
-def test_every_template_renders_against_every_chart(shipped: KnowledgeBase) -> None:
-    policy = load_policy(shipped)
+def test_every_template_renders_against_every_chart(shipped_kb: KnowledgeBase) -> None:
+    policy = load_policy(shipped_kb)
     declared = output_types()
     rendered = 0
     typed_seen: set[str] = set()
     for path in CHARTS:
         try:
-            case = read_path(str(path), kb=shipped)
+            case = read_path(str(path), kb=shipped_kb)
         except Exception:  # the malformed-input scenario
             continue
-        facts = build_facts(case, kb=shipped, policy=policy, at=AT)
+        facts = build_facts(case, kb=shipped_kb, policy=policy, at=AT)
         for fid, model in declared.items():
             fv = facts.get(fid)
             if fv.usable:
                 assert isinstance(fv.value, model), (path.name, fid, type(fv.value))
                 typed_seen.add(fid)
         for audience in ("clinician", "patient"):
-            ctx = _Env(shipped, facts, policy, audience).context()
-            for rule in sorted(shipped.rules.values(), key=lambda r: r.id):
+            ctx = _Env(shipped_kb, facts, policy, audience).context()
+            for rule in sorted(shipped_kb.rules.values(), key=lambda r: r.id):
                 rendered += _render_all(rule, ctx, path.name)
     assert rendered > 1000
     assert typed_seen == set(declared), "a typed output never appeared in the charts"

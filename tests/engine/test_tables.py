@@ -11,7 +11,7 @@ import pytest
 
 from leptoguide.engine import assess
 from leptoguide.engine.derive import build_facts
-from leptoguide.engine.types import CsfProfile, LmClassification
+from leptoguide.engine.types import CsfProfile, Facts, LmClassification
 from leptoguide.errors import KnowledgeError
 from leptoguide.intake import read_path
 from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
@@ -36,6 +36,16 @@ def _copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
 
 def _load(root: Path) -> KnowledgeBase:
     return load_knowledge(root, check_readability=False)
+
+
+def _facts(kb: KnowledgeBase, chart: Path) -> Facts:
+    return build_facts(read_path(str(chart), kb=kb), kb=kb, policy=load_policy(kb), at=AT)
+
+
+def _profile(kb: KnowledgeBase) -> CsfProfile:
+    got = _facts(kb, BACTERIAL).typed("csf-profile", CsfProfile)
+    assert got is not None
+    return got
 
 
 def _problems(root: Path) -> list[str]:
@@ -65,30 +75,17 @@ def test_a_changed_matrix_cell_changes_the_classification(tmp_path: Path) -> Non
 
 def test_a_changed_mri_type_map_changes_the_type(tmp_path: Path) -> None:
     root = _copy(tmp_path, "eano-esmo.yaml", "{linear: A,", "{linear: B,")
-    kb = _load(root)
-    facts = build_facts(read_path(str(PROBABLE), kb=kb), kb=kb, policy=load_policy(kb), at=AT)
-    cls = facts.typed("lm-classification", LmClassification)
+    cls = _facts(_load(root), PROBABLE).typed("lm-classification", LmClassification)
     assert cls is not None and cls.type == "IIB"
     assert "MRI pattern linear (type B)" in cls.reasons
 
 
 def test_changed_points_change_the_csf_pattern(tmp_path: Path) -> None:
-    shipped = _load(default_data_dir())
-    policy = load_policy(shipped)
-    facts = build_facts(read_path(str(BACTERIAL), kb=shipped), kb=shipped, policy=policy, at=AT)
-    before = facts.typed("csf-profile", CsfProfile)
-    assert before is not None and before.pattern == "bacterial"
+    before = _profile(_load(default_data_dir()))
+    assert before.pattern == "bacterial"
     # outcomes with a single point are now listed in the differential
-    root = _copy(
-        tmp_path,
-        "csf-pattern.yaml",
-        "    listed_from: 2\n",
-        "    listed_from: 1\n",
-    )
-    kb = _load(root)
-    facts = build_facts(read_path(str(BACTERIAL), kb=kb), kb=kb, policy=load_policy(kb), at=AT)
-    listed = facts.typed("csf-profile", CsfProfile)
-    assert listed is not None
+    root = _copy(tmp_path, "csf-pattern.yaml", "    listed_from: 2\n", "    listed_from: 1\n")
+    listed = _profile(_load(root))
     assert [p.pattern for p in listed.differential] != [p.pattern for p in before.differential]
     assert min(p.score for p in listed.differential) == 1
     # the bacterial-range white-cell row now gives the viral pattern a decisive score
@@ -99,10 +96,8 @@ def test_changed_points_change_the_csf_pattern(tmp_path: Path) -> None:
         '        points: {viral: 9}\n        reason: "WBC',
     )
     kb2 = _load(root2)
-    facts = build_facts(read_path(str(BACTERIAL), kb=kb2), kb=kb2, policy=load_policy(kb2), at=AT)
-    after = facts.typed("csf-profile", CsfProfile)
-    assert after is not None and after.pattern == "viral"
-    assert facts.get("csf-pattern").value == "viral"
+    assert _profile(kb2).pattern == "viral"
+    assert _facts(kb2, BACTERIAL).get("csf-pattern").value == "viral"
 
 
 def test_a_row_citing_a_locator_its_statement_does_not_have_is_a_load_error(

@@ -16,8 +16,8 @@ from leptoguide.knowledge.loader import KnowledgeBase
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
-def read(kb: KnowledgeBase, doc: dict[str, Any]) -> Case:
-    return read_input(yaml.safe_dump(doc), name="case.yaml", kb=kb)
+def read(intake_kb: KnowledgeBase, doc: dict[str, Any]) -> Case:
+    return read_input(yaml.safe_dump(doc), name="case.yaml", kb=intake_kb)
 
 
 @pytest.mark.parametrize(
@@ -38,36 +38,36 @@ def read(kb: KnowledgeBase, doc: dict[str, Any]) -> Case:
     ],
 )
 def test_schema_errors_name_the_field(
-    kb: KnowledgeBase, doc: dict[str, Any], field: str, words: str
+    intake_kb: KnowledgeBase, doc: dict[str, Any], field: str, words: str
 ) -> None:
     with pytest.raises(InputError) as info:
-        read(kb, doc)
+        read(intake_kb, doc)
     assert info.value.problem.where == "case.yaml"
     assert info.value.problem.field == field
     assert words in info.value.problem.message
 
 
-def test_malformed_yaml(kb: KnowledgeBase) -> None:
+def test_malformed_yaml(intake_kb: KnowledgeBase) -> None:
     with pytest.raises(InputError) as info:
-        read_input("patient: {sex: female\nlabs: [", name="c.yaml", kb=kb)
+        read_input("patient: {sex: female\nlabs: [", name="c.yaml", kb=intake_kb)
     assert str(info.value).startswith("c.yaml: malformed YAML at line")
 
 
-def test_bad_date(kb: KnowledgeBase) -> None:
+def test_bad_date(intake_kb: KnowledgeBase) -> None:
     with pytest.raises(InputError) as info:
         read(
-            kb,
+            intake_kb,
             {"labs": [{"test": "platelets", "value": 30, "unit": "10*9/L", "time": "20/11/2026"}]},
         )
     assert info.value.problem.field == "labs[0].time" and "20/11/2026" in str(info.value)
 
 
-def test_json_case_file(kb: KnowledgeBase) -> None:
-    case = read_input(b'{"patient": {"age_years": 50, "sex": "M"}}', name="c.json", kb=kb)
+def test_json_case_file(intake_kb: KnowledgeBase) -> None:
+    case = read_input(b'{"patient": {"age_years": 50, "sex": "M"}}', name="c.json", kb=intake_kb)
     assert case.origin == "case-file" and case.sex == "male" and case.birth_date_estimated
 
 
-def test_terms_by_id_display_and_synonym(kb: KnowledgeBase) -> None:
+def test_terms_by_id_display_and_synonym(intake_kb: KnowledgeBase) -> None:
     doc = {
         "date": "2026-11-20",
         "labs": [
@@ -77,7 +77,7 @@ def test_terms_by_id_display_and_synonym(kb: KnowledgeBase) -> None:
         ],
         "medications": [{"drug": "Lovenox", "route": "SC", "frequency": "BID"}],
     }
-    case = read(kb, doc)
+    case = read(intake_kb, doc)
     assert case.latest("platelets").value == 30.0  # type: ignore[union-attr]
     assert case.latest("inr").value == 1.4  # type: ignore[union-attr]
     assert case.latest("creatinine-clearance").value == 60.0  # type: ignore[union-attr]
@@ -86,9 +86,9 @@ def test_terms_by_id_display_and_synonym(kb: KnowledgeBase) -> None:
     assert case.warnings == []
 
 
-def test_unknown_terms_warn(kb: KnowledgeBase) -> None:
+def test_unknown_terms_warn(intake_kb: KnowledgeBase) -> None:
     case = read(
-        kb,
+        intake_kb,
         {
             "labs": [{"test": "ferritin", "value": 3, "unit": "ug/L"}],
             "medications": [{"drug": "aspirin-ish"}],
@@ -97,9 +97,9 @@ def test_unknown_terms_warn(kb: KnowledgeBase) -> None:
     assert [w.field for w in case.warnings] == ["labs[0].test", "medications[0].drug"]
 
 
-def test_default_csf_units_and_explicit_units(kb: KnowledgeBase) -> None:
+def test_default_csf_units_and_explicit_units(intake_kb: KnowledgeBase) -> None:
     case = read(
-        kb,
+        intake_kb,
         {
             "date": "2026-11-20",
             "csf": {
@@ -116,15 +116,15 @@ def test_default_csf_units_and_explicit_units(kb: KnowledgeBase) -> None:
     assert case.latest("csf-opening-pressure").unit == "cm[H2O]"  # type: ignore[union-attr]
 
 
-def test_undated_values_warn_without_a_case_date(kb: KnowledgeBase) -> None:
-    case = read(kb, {"labs": [{"test": "platelets", "value": 90, "unit": "10*9/L"}]})
+def test_undated_values_warn_without_a_case_date(intake_kb: KnowledgeBase) -> None:
+    case = read(intake_kb, {"labs": [{"test": "platelets", "value": 90, "unit": "10*9/L"}]})
     assert case.latest("platelets").time is None  # type: ignore[union-attr]
     assert "no date" in case.warnings[0].message and case.warnings[0].field == "labs[0]"
 
 
-def test_orders_are_drafts(kb: KnowledgeBase) -> None:
+def test_orders_are_drafts(intake_kb: KnowledgeBase) -> None:
     case = read(
-        kb,
+        intake_kb,
         {
             "orders": [
                 {"type": "LP"},
@@ -144,20 +144,20 @@ def test_orders_are_drafts(kb: KnowledgeBase) -> None:
     assert mtx.frequency_per_day == pytest.approx(2 / 7, rel=1e-4)
 
 
-def test_symptoms_infer_typical_signs_and_absent_ones_do_not(kb: KnowledgeBase) -> None:
+def test_symptoms_infer_typical_signs_and_absent_ones_do_not(intake_kb: KnowledgeBase) -> None:
     with_symptoms = read(
-        kb, {"symptoms": ["headache", {"name": "back pain", "onset": "2026-11-01"}]}
+        intake_kb, {"symptoms": ["headache", {"name": "back pain", "onset": "2026-11-01"}]}
     )
     signs = with_symptoms.latest("typical-lm-signs")
     assert signs is not None and signs.inferred and "back-pain" in (signs.note or "")
-    absent = read(kb, {"symptoms": [{"name": "headache", "present": False}]})
+    absent = read(intake_kb, {"symptoms": [{"name": "headache", "present": False}]})
     assert absent.latest("typical-lm-signs") is None
-    none = read(kb, {"findings": {"cytology": "negative"}})
+    none = read(intake_kb, {"findings": {"cytology": "negative"}})
     assert none.latest("typical-lm-signs") is None
 
 
-def test_age_in_days_sets_estimated_birth_date(kb: KnowledgeBase) -> None:
-    case = read(kb, {"date": "2026-11-20", "patient": {"age_days": 6}})
+def test_age_in_days_sets_estimated_birth_date(intake_kb: KnowledgeBase) -> None:
+    case = read(intake_kb, {"date": "2026-11-20", "patient": {"age_days": 6}})
     assert case.birth_date is not None and case.birth_date.isoformat() == "2026-11-14"
 
 
@@ -176,9 +176,9 @@ def _summary(case: Case) -> dict[str, Any]:
     }
 
 
-def test_case_file_and_fhir_give_the_same_case(kb: KnowledgeBase) -> None:
-    fhir = read_path(EXAMPLES / "fhir" / "her2-breast-confirmed-lm-ommaya.json", kb=kb)
-    hand = read_path(EXAMPLES / "cases" / "her2-breast-confirmed-lm.yaml", kb=kb)
+def test_case_file_and_fhir_give_the_same_case(intake_kb: KnowledgeBase) -> None:
+    fhir = read_path(EXAMPLES / "fhir" / "her2-breast-confirmed-lm-ommaya.json", kb=intake_kb)
+    hand = read_path(EXAMPLES / "cases" / "her2-breast-confirmed-lm.yaml", kb=intake_kb)
     a, b = _summary(fhir), _summary(hand)
     # the FHIR text "Double vision, worse on left gaze" is found by the phrase stage
     assert "diplopia" in a["conditions"]

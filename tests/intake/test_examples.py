@@ -13,7 +13,7 @@ from leptoguide.intake import read_path
 from leptoguide.intake.casefile import CANCER, CSF, FINDINGS, PATIENT, PERFORMANCE
 from leptoguide.intake.common import SYMPTOM_CLASS, TYPICAL_SIGNS
 from leptoguide.intake.terminology import term_index
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 FHIR = sorted((EXAMPLES / "fhir").glob("*.json"))
@@ -37,8 +37,8 @@ def test_there_are_enough_examples() -> None:
 
 
 @pytest.mark.parametrize("path", FHIR + CASES, ids=lambda p: p.name)
-def test_example_reads(kb: KnowledgeBase, path: Path) -> None:
-    case = read_path(path, kb=kb)
+def test_example_reads(intake_kb: KnowledgeBase, path: Path) -> None:
+    case = read_path(path, kb=intake_kb)
     assert case.observations or case.conditions or case.medications
 
 
@@ -68,8 +68,8 @@ EXPECTED: dict[str, list[tuple[str, Any]]] = {
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_values(kb: KnowledgeBase, name: str) -> None:
-    case = read_path(EXAMPLES / "fhir" / name, kb=kb)
+def test_example_values(intake_kb: KnowledgeBase, name: str) -> None:
+    case = read_path(EXAMPLES / "fhir" / name, kb=intake_kb)
     for concept, value in EXPECTED[name]:
         obs = case.latest(concept)
         assert obs is not None, concept
@@ -77,11 +77,11 @@ def test_example_values(kb: KnowledgeBase, name: str) -> None:
         assert got == value, concept
 
 
-def test_draft_orders_in_examples(kb: KnowledgeBase) -> None:
-    lp = read_path(EXAMPLES / "fhir" / "lp-order-low-platelets-enoxaparin.json", kb=kb)
+def test_draft_orders_in_examples(intake_kb: KnowledgeBase) -> None:
+    lp = read_path(EXAMPLES / "fhir" / "lp-order-low-platelets-enoxaparin.json", kb=intake_kb)
     assert [(p.concept, p.draft) for p in lp.procedures] == [("lumbar-puncture", True)]
     assert len([m for m in lp.medications if m.kind == "administration"]) == 2
-    mtx = read_path(EXAMPLES / "fhir" / "it-methotrexate-blocked-flow.json", kb=kb)
+    mtx = read_path(EXAMPLES / "fhir" / "it-methotrexate-blocked-flow.json", kb=intake_kb)
     m = mtx.medications[0]
     assert (m.concept, m.route, m.draft) == ("methotrexate", "intrathecal", True)
 
@@ -97,39 +97,31 @@ def _codings(node: Any) -> Iterator[dict[str, Any]]:
             yield from _codings(item)
 
 
-@pytest.fixture(scope="module")
-def real_kb() -> KnowledgeBase:
-    kb = load_knowledge(check_readability=False)
-    if not kb.concepts:
-        pytest.skip("the shipped knowledge base has no terminology concepts yet")
-    return kb
-
-
-def test_contract_concepts_exist_in_concepts_yaml(real_kb: KnowledgeBase) -> None:
+def test_contract_concepts_exist_in_concepts_yaml(shipped_kb: KnowledgeBase) -> None:
     needed = {TYPICAL_SIGNS, *FINDINGS.values(), *CANCER.values(), *PERFORMANCE.values()}
     needed |= {cid for cid, _ in CSF.values()} | {cid for cid, _ in PATIENT.values()}
-    for group in real_kb.units.values():
+    for group in shipped_kb.units.values():
         needed |= set(group.concepts)
-    missing = sorted(needed - set(real_kb.concepts))
+    missing = sorted(needed - set(shipped_kb.concepts))
     assert not missing, f"concepts.yaml lacks {missing}"
-    assert any(SYMPTOM_CLASS in c.classes for c in real_kb.concepts.values())
+    assert any(SYMPTOM_CLASS in c.classes for c in shipped_kb.concepts.values())
 
 
-def test_canonical_units_are_known_to_the_converter(real_kb: KnowledgeBase) -> None:
-    from leptoguide.intake.units import unit_converter
+def test_canonical_units_are_known_to_the_converter(shipped_kb: KnowledgeBase) -> None:
+    from leptoguide.knowledge.units import unit_converter
 
-    conv = unit_converter(real_kb)
+    conv = unit_converter(shipped_kb)
     unknown = sorted(
         f"{c.id}: {c.unit}"
-        for c in real_kb.concepts.values()
+        for c in shipped_kb.concepts.values()
         if c.unit and conv.canonical_spelling(c.unit) is None
     )
     assert not unknown, f"canonical units missing from units.yaml: {unknown}"
 
 
 @pytest.mark.parametrize("path", FHIR, ids=lambda p: p.name)
-def test_example_codes_exist_in_concepts_yaml(real_kb: KnowledgeBase, path: Path) -> None:
-    index = term_index(real_kb)
+def test_example_codes_exist_in_concepts_yaml(shipped_kb: KnowledgeBase, path: Path) -> None:
+    index = term_index(shipped_kb)
     doc = json.loads(path.read_text())
     missing = []
     for coding in _codings(doc):
@@ -137,7 +129,7 @@ def test_example_codes_exist_in_concepts_yaml(real_kb: KnowledgeBase, path: Path
             continue
         ids, _ = index.by_coding(coding["system"], coding["code"])
         is_value = coding["system"].startswith("https://leptoguide.org") and any(
-            coding["code"] in (c.value_set or []) for c in real_kb.concepts.values()
+            coding["code"] in (c.value_set or []) for c in shipped_kb.concepts.values()
         )
         if not ids and not is_value:
             missing.append(f"{coding['system']}|{coding['code']}")

@@ -12,9 +12,9 @@ from leptoguide.intake import read_input
 from leptoguide.knowledge.loader import KnowledgeBase
 
 
-def test_platelets_per_microlitre_converted(kb: KnowledgeBase) -> None:
+def test_platelets_per_microlitre_converted(intake_kb: KnowledgeBase) -> None:
     b = bundle(obs("777-3", valueQuantity=qty(30000, "/uL")))
-    case = read_input(dumps(b), name="b.json", kb=kb)
+    case = read_input(dumps(b), name="b.json", kb=intake_kb)
     plt = case.latest("platelets")
     assert plt is not None
     assert plt.value == 30.0 and plt.unit == "10*9/L" and plt.status == "ok"
@@ -23,13 +23,13 @@ def test_platelets_per_microlitre_converted(kb: KnowledgeBase) -> None:
     assert case.warnings == []
 
 
-def test_malformed_json_message(kb: KnowledgeBase) -> None:
+def test_malformed_json_message(intake_kb: KnowledgeBase) -> None:
     with pytest.raises(InputError) as info:
-        read_input(b'{"resourceType": "Bundle",\n "entry": [}', name="bad.json", kb=kb)
+        read_input(b'{"resourceType": "Bundle",\n "entry": [}', name="bad.json", kb=intake_kb)
     assert str(info.value).startswith("bad.json: malformed JSON at line 2")
 
 
-def test_wrong_type_drops_that_resource_only(kb: KnowledgeBase) -> None:
+def test_wrong_type_drops_that_resource_only(intake_kb: KnowledgeBase) -> None:
     b = bundle(
         obs(
             "777-3",
@@ -39,7 +39,7 @@ def test_wrong_type_drops_that_resource_only(kb: KnowledgeBase) -> None:
             valueQuantity={"value": "abc", "unit": "10*9/L"},
         )
     )
-    case = read_input(dumps(b), name="b.json", kb=kb)
+    case = read_input(dumps(b), name="b.json", kb=intake_kb)
     (drop,) = case.dropped
     assert drop.reference == "Observation/abc" and drop.field == "valueQuantity.value"
     assert "expected a number" in drop.reason
@@ -47,7 +47,7 @@ def test_wrong_type_drops_that_resource_only(kb: KnowledgeBase) -> None:
     assert plt is not None and plt.status == "unparseable"  # present, not understood
 
 
-def test_lm_code_system_values(kb: KnowledgeBase) -> None:
+def test_lm_code_system_values(intake_kb: KnowledgeBase) -> None:
     b = bundle(
         obs(
             "csf-cytology",
@@ -58,7 +58,7 @@ def test_lm_code_system_values(kb: KnowledgeBase) -> None:
         obs("mri-lm-pattern", LM, "c2", valueCodeableConcept={"text": "Linear and nodular"}),
         obs("typical-lm-signs", LM, "c3", valueBoolean=True),
     )
-    case = read_input(dumps(b), name="b.json", kb=kb)
+    case = read_input(dumps(b), name="b.json", kb=intake_kb)
     cyt, mri, signs = (
         case.latest(c) for c in ("csf-cytology", "mri-lm-pattern", "typical-lm-signs")
     )
@@ -68,7 +68,7 @@ def test_lm_code_system_values(kb: KnowledgeBase) -> None:
 
 
 def test_read_path_stdin_and_missing_file(
-    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    intake_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     import io
     import sys
@@ -77,7 +77,7 @@ def test_read_path_stdin_and_missing_file(
 
     data = dumps(bundle(obs("777-3", valueQuantity=qty(80, "10*9/L"))))
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
-    assert read_path("-", kb=kb).latest("platelets") is not None
+    assert read_path("-", kb=intake_kb).latest("platelets") is not None
     with pytest.raises(InputError) as info:
-        read_path(tmp_path / "nope.json", kb=kb)
+        read_path(tmp_path / "nope.json", kb=intake_kb)
     assert "cannot read file" in str(info.value)

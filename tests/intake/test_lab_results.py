@@ -11,12 +11,7 @@ import pytest
 from intake_helpers import LOINC, bundle, dumps, obs, qty
 from leptoguide.case import Case
 from leptoguide.intake import read_input
-from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
-
-
-@pytest.fixture(scope="module")
-def real_kb() -> KnowledgeBase:
-    return get_knowledge()
+from leptoguide.knowledge.loader import KnowledgeBase
 
 
 def _read(kb: KnowledgeBase, *resources: dict[str, Any]) -> Case:
@@ -41,8 +36,8 @@ def _text_obs(name: str, value: str, rid: str = "o1") -> dict[str, Any]:
         ("Cryptococcal antigen detected", "positive"),
     ],
 )
-def test_csf_crag_results(real_kb: KnowledgeBase, value: str, expected: str) -> None:
-    case = _read(real_kb, obs("29896-8", LOINC, "c", valueString=value))
+def test_csf_crag_results(shipped_kb: KnowledgeBase, value: str, expected: str) -> None:
+    case = _read(shipped_kb, obs("29896-8", LOINC, "c", valueString=value))
     got = case.latest("csf-crag")
     assert got is not None and (got.status, got.value) == ("ok", expected)
     has = any(c.concept == "cryptococcal-meningitis" for c in case.conditions)
@@ -59,39 +54,39 @@ def test_csf_crag_results(real_kb: KnowledgeBase, value: str, expected: str) -> 
         ("Cryptococcus neoformans", "Cryptococcus neoformans"),
     ],
 )
-def test_csf_culture_results(real_kb: KnowledgeBase, value: str, expected: Any) -> None:
-    case = _read(real_kb, obs("606-4", LOINC, "c", valueString=value))
+def test_csf_culture_results(shipped_kb: KnowledgeBase, value: str, expected: Any) -> None:
+    case = _read(shipped_kb, obs("606-4", LOINC, "c", valueString=value))
     got = case.latest("csf-culture")
     assert got is not None and got.value == expected
     crypto = any(c.concept == "cryptococcal-meningitis" for c in case.conditions)
     assert crypto == ("Cryptococcus" in value)
 
 
-def test_xpert_wording_reads_detected_and_not_detected(real_kb: KnowledgeBase) -> None:
-    detected = _read(real_kb, _text_obs("Xpert MTB/RIF Ultra, CSF", "MTB DETECTED VERY LOW; RIF "
+def test_xpert_wording_reads_detected_and_not_detected(shipped_kb: KnowledgeBase) -> None:
+    detected = _read(shipped_kb, _text_obs("Xpert MTB/RIF Ultra, CSF", "MTB DETECTED VERY LOW; RIF "
                                    "Resistance INDETERMINATE"))  # fmt: skip
     assert detected.latest("csf-mtb-naat").value == "positive"  # type: ignore[union-attr]
     tbm = next(c for c in detected.conditions if c.concept == "tuberculous-meningitis")
     assert tbm.reference == "Observation/o1" and tbm.text and "established by" in tbm.text
-    negative = _read(real_kb, _text_obs("CSF Xpert MTB/RIF Ultra", "MTB NOT DETECTED"))
+    negative = _read(shipped_kb, _text_obs("CSF Xpert MTB/RIF Ultra", "MTB NOT DETECTED"))
     assert negative.latest("csf-mtb-naat").value == "negative"  # type: ignore[union-attr]
     assert not negative.conditions
 
 
-def test_serum_antigen_alone_is_not_meningitis(real_kb: KnowledgeBase) -> None:
-    case = _read(real_kb, _text_obs("Serum cryptococcal antigen", "Positive"))
+def test_serum_antigen_alone_is_not_meningitis(shipped_kb: KnowledgeBase) -> None:
+    case = _read(shipped_kb, _text_obs("Serum cryptococcal antigen", "Positive"))
     assert case.latest("serum-crag").value == "positive"  # type: ignore[union-attr]
     assert not case.conditions
 
 
-def test_a_recorded_condition_is_not_overridden(real_kb: KnowledgeBase) -> None:
+def test_a_recorded_condition_is_not_overridden(shipped_kb: KnowledgeBase) -> None:
     resolved = {
         "resourceType": "Condition",
         "id": "hiv-old",
         "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "B20"}]},
         "clinicalStatus": {"coding": [{"code": "resolved"}]},
     }
-    case = _read(real_kb, resolved, obs("56888-1", LOINC, "h", valueString="Reactive"))
+    case = _read(shipped_kb, resolved, obs("56888-1", LOINC, "h", valueString="Reactive"))
     entries = [c for c in case.conditions if c.concept == "hiv"]
     assert [(c.reference, c.active) for c in entries] == [("Condition/hiv-old", False)]
 
@@ -106,13 +101,13 @@ def test_a_recorded_condition_is_not_overridden(real_kb: KnowledgeBase) -> None:
     ],
 )
 def test_viral_load_establishes_hiv_only_when_detected(
-    real_kb: KnowledgeBase, value: dict[str, Any], hiv: bool
+    shipped_kb: KnowledgeBase, value: dict[str, Any], hiv: bool
 ) -> None:
-    case = _read(real_kb, obs("20447-9", LOINC, "v", **value))
+    case = _read(shipped_kb, obs("20447-9", LOINC, "v", **value))
     assert any(c.concept == "hiv" for c in case.conditions) == hiv
 
 
-def test_uk_cd4_in_si_units(real_kb: KnowledgeBase) -> None:
-    case = _read(real_kb, obs("24467-3", LOINC, "cd4", valueQuantity=qty(0.045, "10*9/L")))
+def test_uk_cd4_in_si_units(shipped_kb: KnowledgeBase) -> None:
+    case = _read(shipped_kb, obs("24467-3", LOINC, "cd4", valueQuantity=qty(0.045, "10*9/L")))
     got = case.latest("cd4-count")
     assert got is not None and got.value == pytest.approx(45.0) and got.unit == "/uL"

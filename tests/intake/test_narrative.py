@@ -11,17 +11,12 @@ import pytest
 
 from intake_helpers import LOINC, bundle, dumps
 from leptoguide.intake import read_input
-from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 
 MRI = "MRI brain and total spine with and without contrast"
 CYTO = "CSF cytology"
 FLOW = "NM CSF flow study (In-111 DTPA cisternography)"
 MOLECULAR = "Molecular pathology report"
-
-
-@pytest.fixture(scope="module")
-def real_kb() -> KnowledgeBase:
-    return get_knowledge()
 
 
 def report(title: str, text: str, *, html: bool = False, rid: str = "r1") -> dict[str, Any]:
@@ -80,9 +75,9 @@ CASES: list[tuple[str, str, str, str | None]] = [
 
 @pytest.mark.parametrize(("kind", "text", "concept", "value"), CASES)
 def test_report_text(
-    real_kb: KnowledgeBase, kind: str, text: str, concept: str, value: str | None
+    shipped_kb: KnowledgeBase, kind: str, text: str, concept: str, value: str | None
 ) -> None:
-    case = read_input(dumps(bundle(report(kind, text))), name="r.json", kb=real_kb)
+    case = read_input(dumps(bundle(report(kind, text))), name="r.json", kb=shipped_kb)
     found = case.latest(concept)
     if value is None:
         assert found is None or found.status != "ok", found
@@ -92,43 +87,43 @@ def test_report_text(
     assert found.note is not None and "read from the report text" in found.note
 
 
-def test_flow_block_level_and_quote(real_kb: KnowledgeBase) -> None:
+def test_flow_block_level_and_quote(shipped_kb: KnowledgeBase) -> None:
     case = read_input(
         dumps(bundle(report(FLOW, "Impression: complete block at T10. Delayed images obtained."))),
         name="r.json",
-        kb=real_kb,
+        kb=shipped_kb,
     )
     flow = case.latest("csf-flow-study")
     assert flow is not None and flow.value == "blocked"
     assert flow.note is not None and "(T10)" in flow.note and "complete block at T10" in flow.note
 
 
-def test_html_presented_form(real_kb: KnowledgeBase) -> None:
+def test_html_presented_form(shipped_kb: KnowledgeBase) -> None:
     html = "<html><body><p>FINAL DIAGNOSIS</p><p>CSF: <b>Positive</b> for malignant cells.</p>"
-    case = read_input(dumps(bundle(report(CYTO, html, html=True))), name="r.json", kb=real_kb)
+    case = read_input(dumps(bundle(report(CYTO, html, html=True))), name="r.json", kb=shipped_kb)
     cyto = case.latest("csf-cytology")
     assert cyto is not None and cyto.value == "positive"
 
 
-def test_cytology_report_is_not_read_as_mri(real_kb: KnowledgeBase) -> None:
+def test_cytology_report_is_not_read_as_mri(shipped_kb: KnowledgeBase) -> None:
     text = "Malignant cells present, consistent with leptomeningeal carcinomatosis."
-    case = read_input(dumps(bundle(report(CYTO, text))), name="r.json", kb=real_kb)
+    case = read_input(dumps(bundle(report(CYTO, text))), name="r.json", kb=shipped_kb)
     assert case.latest("mri-lm-pattern") is None
     assert case.latest("csf-cytology") is not None
 
 
-def test_unqualified_enhancement_is_unreadable_not_absent(real_kb: KnowledgeBase) -> None:
+def test_unqualified_enhancement_is_unreadable_not_absent(shipped_kb: KnowledgeBase) -> None:
     case = read_input(
         dumps(bundle(report(MRI, "Leptomeningeal enhancement is present."))),
         name="r.json",
-        kb=real_kb,
+        kb=shipped_kb,
     )
     mri = case.latest("mri-lm-pattern")
     assert mri is not None and mri.status == "unparseable"
     assert any("could not be read" in w.message for w in case.warnings)
 
 
-def test_impression_observation_with_unknown_code(real_kb: KnowledgeBase) -> None:
+def test_impression_observation_with_unknown_code(shipped_kb: KnowledgeBase) -> None:
     obs = {
         "resourceType": "Observation",
         "id": "imp",
@@ -137,13 +132,13 @@ def test_impression_observation_with_unknown_code(real_kb: KnowledgeBase) -> Non
         "effectiveDateTime": "2026-11-18T10:00:00Z",
         "valueString": "1. Nodular leptomeningeal enhancement along the conus medullaris.",
     }
-    case = read_input(dumps(bundle(obs)), name="o.json", kb=real_kb)
+    case = read_input(dumps(bundle(obs)), name="o.json", kb=shipped_kb)
     mri = case.latest("mri-lm-pattern")
     assert mri is not None and mri.value == "nodular" and mri.reference == "Observation/imp"
     assert not any("not recognised" in w.message for w in case.warnings)
 
 
-def test_known_concept_given_as_free_text(real_kb: KnowledgeBase) -> None:
+def test_known_concept_given_as_free_text(shipped_kb: KnowledgeBase) -> None:
     lm = "https://leptoguide.org/fhir/CodeSystem/lm"
     obs = {
         "resourceType": "Observation",
@@ -153,15 +148,15 @@ def test_known_concept_given_as_free_text(real_kb: KnowledgeBase) -> None:
         "effectiveDateTime": "2026-11-18T10:00:00Z",
         "valueString": "Atypical lymphoid cells, suspicious for malignancy; repeat sampling advised",
     }
-    case = read_input(dumps(bundle(obs)), name="o.json", kb=real_kb)
+    case = read_input(dumps(bundle(obs)), name="o.json", kb=shipped_kb)
     cyto = case.latest("csf-cytology")
     assert cyto is not None and cyto.value == "equivocal" and cyto.status == "ok"
 
 
-def test_unreadable_attachment_does_not_fail_the_report(real_kb: KnowledgeBase) -> None:
+def test_unreadable_attachment_does_not_fail_the_report(shipped_kb: KnowledgeBase) -> None:
     res = report(CYTO, "No malignant cells identified.")
     res["presentedForm"] = [{"contentType": "text/plain", "data": "!!not base64!!"}]
-    case = read_input(dumps(bundle(res)), name="r.json", kb=real_kb)
+    case = read_input(dumps(bundle(res)), name="r.json", kb=shipped_kb)
     cyto = case.latest("csf-cytology")
     assert cyto is not None and cyto.value == "negative"
 
@@ -192,14 +187,14 @@ def _admin(
     ],
 )
 def test_running_infusion_is_ongoing_exposure(
-    real_kb: KnowledgeBase, status: str, period: dict[str, str], ongoing: bool
+    shipped_kb: KnowledgeBase, status: str, period: dict[str, str], ongoing: bool
 ) -> None:
-    case = read_input(dumps(bundle(_admin(status, period))), name="a.json", kb=real_kb)
+    case = read_input(dumps(bundle(_admin(status, period))), name="a.json", kb=shipped_kb)
     (med,) = case.medications
     assert med.concept == "heparin" and med.ongoing is ongoing
 
 
-def test_running_heparin_infusion_holds_the_lp(real_kb: KnowledgeBase) -> None:
+def test_running_heparin_infusion_holds_the_lp(shipped_kb: KnowledgeBase) -> None:
     import datetime as dt
 
     from leptoguide.engine import assess
@@ -214,14 +209,14 @@ def test_running_heparin_infusion_holds_the_lp(real_kb: KnowledgeBase) -> None:
         "occurrenceDateTime": "2026-11-21T12:00:00Z",
     }
     infusion = _admin("in-progress", {"start": "2026-11-18T06:00:00Z"})
-    case = read_input(dumps(bundle(infusion, lp)), name="a.json", kb=real_kb)
+    case = read_input(dumps(bundle(infusion, lp)), name="a.json", kb=shipped_kb)
     at = dt.datetime(2026, 11, 21, 10, tzinfo=dt.UTC)
-    result = assess(case, kb=real_kb, policy=load_policy(real_kb), at=at)
+    result = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=at)
     fired = {f.rule for f in result.findings}
     assert "lp-anticoagulant-timing" in fired, fired
 
 
-def test_unrecognised_drug_near_an_lp_is_its_own_warning(real_kb: KnowledgeBase) -> None:
+def test_unrecognised_drug_near_an_lp_is_its_own_warning(shipped_kb: KnowledgeBase) -> None:
     lp = {
         "resourceType": "ServiceRequest",
         "id": "lp",
@@ -244,10 +239,10 @@ def test_unrecognised_drug_near_an_lp_is_its_own_warning(real_kb: KnowledgeBase)
         "medicationCodeableConcept": {"text": "Investigational agent X"},
         "dosageInstruction": [{"route": {"text": "Intrathecal"}}],
     }
-    case = read_input(dumps(bundle(lp, odd, it)), name="m.json", kb=real_kb)
+    case = read_input(dumps(bundle(lp, odd, it)), name="m.json", kb=shipped_kb)
     by = {w.where: w.message for w in case.warnings}
     assert "unrecognised drug 'Zorblatinib 40 mg tablet'" in by["MedicationRequest/odd"]
     assert "check before the LP" in by["MedicationRequest/odd"]
     assert "intrathecal or intraventricular route" in by["MedicationRequest/it"]
-    case = read_input(dumps(bundle(odd)), name="m.json", kb=real_kb)
+    case = read_input(dumps(bundle(odd)), name="m.json", kb=shipped_kb)
     assert "MedicationRequest/odd" not in {w.where for w in case.warnings}

@@ -30,8 +30,8 @@ def _two_patients() -> dict[str, Any]:
     )
 
 
-def test_two_patients_first_is_used_and_other_dropped(kb: KnowledgeBase) -> None:
-    case = read_input(dumps(_two_patients()), name="s.json", kb=kb)
+def test_two_patients_first_is_used_and_other_dropped(intake_kb: KnowledgeBase) -> None:
+    case = read_input(dumps(_two_patients()), name="s.json", kb=intake_kb)
     assert case.patient_reference == "Patient/a" and str(case.birth_date) == "1960-01-01"
     assert [o.value for o in case.observations] == [180.0]
     assert {(d.reference, d.kind) for d in case.dropped} == {
@@ -42,14 +42,14 @@ def test_two_patients_first_is_used_and_other_dropped(kb: KnowledgeBase) -> None
     assert "holds 2 patients; the case is Patient/a" in text and "Observation/pb" in text
 
 
-def test_patient_id_names_the_patient(kb: KnowledgeBase) -> None:
-    case = read_document(_two_patients(), name="hook", kb=kb, patient_id="b")
+def test_patient_id_names_the_patient(intake_kb: KnowledgeBase) -> None:
+    case = read_document(_two_patients(), name="hook", kb=intake_kb, patient_id="b")
     assert case.patient_reference == "Patient/b"
     assert [o.value for o in case.observations] == [20.0]
     assert any(d.reference == "Observation/pa" for d in case.dropped)
 
 
-def test_urn_uuid_and_absolute_references(kb: KnowledgeBase) -> None:
+def test_urn_uuid_and_absolute_references(intake_kb: KnowledgeBase) -> None:
     doc = {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -60,21 +60,21 @@ def test_urn_uuid_and_absolute_references(kb: KnowledgeBase) -> None:
             {"resource": _plt("o3", "urn:uuid:someone-else", 10)},
         ],
     }
-    case = read_document(doc, name="t", kb=kb)
+    case = read_document(doc, name="t", kb=intake_kb)
     assert sorted(o.value for o in case.observations) == [90.0, 91.0]
     assert [d.reference for d in case.dropped] == ["Observation/o3"]
 
 
-def test_no_patient_resource_first_subject_stands(kb: KnowledgeBase) -> None:
+def test_no_patient_resource_first_subject_stands(intake_kb: KnowledgeBase) -> None:
     prefetch = [_plt("x", "Patient/1", 100), _plt("y", "Patient/2", 15)]
-    case = read_document(prefetch, name="hook", kb=kb)
+    case = read_document(prefetch, name="hook", kb=intake_kb)
     assert [o.value for o in case.observations] == [100.0]
-    case = read_document(prefetch, name="hook", kb=kb, patient_id="2")
+    case = read_document(prefetch, name="hook", kb=intake_kb, patient_id="2")
     assert [o.value for o in case.observations] == [15.0]
     assert "Patient/2 is not in the input" in " ".join(w.message for w in case.warnings)
 
 
-def test_subjectless_resources_are_kept(kb: KnowledgeBase) -> None:
+def test_subjectless_resources_are_kept(intake_kb: KnowledgeBase) -> None:
     loose = obs("777-3", LOINC, "n", "2026-11-20", valueQuantity=qty(50, "10*9/L"))
-    case = read_document(bundle(_patient("a", "1960-01-01"), loose), name="t", kb=kb)
+    case = read_document(bundle(_patient("a", "1960-01-01"), loose), name="t", kb=intake_kb)
     assert [o.value for o in case.observations] == [50.0] and case.dropped == []

@@ -10,7 +10,7 @@ import pytest
 from intake_helpers import bundle, dumps
 from leptoguide.intake import read_input
 from leptoguide.intake.terminology import TermIndex, term_index
-from leptoguide.knowledge.loader import KnowledgeBase, load_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 
 MEDS = ("medication",)
 PROCS = ("procedure",)
@@ -19,13 +19,8 @@ CONDS = ("condition", "finding")
 
 
 @pytest.fixture(scope="module")
-def real_kb() -> KnowledgeBase:
-    return load_knowledge(check_readability=False)
-
-
-@pytest.fixture(scope="module")
-def index(real_kb: KnowledgeBase) -> TermIndex:
-    return term_index(real_kb)
+def index(shipped_kb: KnowledgeBase) -> TermIndex:
+    return term_index(shipped_kb)
 
 
 def ids(index: TermIndex, text: str, kinds: tuple[str, ...], multi: bool = False) -> list[str]:
@@ -180,7 +175,7 @@ def _med(rid: str, text: str) -> dict[str, Any]:
     }
 
 
-def test_reader_uses_phrases_and_warns_on_refusals(real_kb: KnowledgeBase) -> None:
+def test_reader_uses_phrases_and_warns_on_refusals(shipped_kb: KnowledgeBase) -> None:
     b = bundle(
         _cond("c1", "Double vision, worse on left gaze"),
         _cond("c2", "No headache"),
@@ -202,7 +197,7 @@ def test_reader_uses_phrases_and_warns_on_refusals(real_kb: KnowledgeBase) -> No
             "authoredOn": "2026-11-20T08:00:00Z",
         },
     )
-    case = read_input(dumps(b), name="b.json", kb=real_kb)
+    case = read_input(dumps(b), name="b.json", kb=shipped_kb)
     assert [c.concept for c in case.conditions] == ["diplopia"]
     assert [m.concept for m in case.medications] == ["osimertinib", "dabrafenib", "trametinib"]
     assert [m.dose for m in case.medications[1:]] == [None, None]

@@ -128,8 +128,8 @@ def enox(case: Case, kind: str = "request") -> MedicationEntry:
     return next(m for m in case.medications if m.concept == "enoxaparin" and m.kind == kind)
 
 
-def run(case: Case, kb: KnowledgeBase = KB) -> Assessment:
-    return assess(case, kb=kb, policy=load_policy(kb, None), at=AT)
+def run(case: Case, intake_kb: KnowledgeBase = KB) -> Assessment:
+    return assess(case, kb=intake_kb, policy=load_policy(intake_kb, None), at=AT)
 
 
 def lp_timing_detail(a: Assessment) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from leptoguide.intake.units import unit_converter, unit_key
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.units import unit_converter
 
 
 @pytest.mark.parametrize(
@@ -37,9 +37,11 @@ from leptoguide.knowledge.loader import KnowledgeBase
     ],
 )
 def test_conversions(
-    kb: KnowledgeBase, concept: str, value: float, unit: str, target: str, expected: float
+    intake_kb: KnowledgeBase, concept: str, value: float, unit: str, target: str, expected: float
 ) -> None:
-    assert unit_converter(kb).convert(concept, value, unit, target) == pytest.approx(expected)
+    assert unit_converter(intake_kb).convert(concept, value, unit, target) == pytest.approx(
+        expected
+    )
 
 
 @pytest.mark.parametrize(
@@ -51,24 +53,10 @@ def test_conversions(
         ("csf-wbc", "furlongs", "/uL"),
     ],
 )
-def test_not_convertible(kb: KnowledgeBase, concept: str, unit: str, target: str) -> None:
-    assert unit_converter(kb).convert(concept, 1.0, unit, target) is None
+def test_not_convertible(intake_kb: KnowledgeBase, concept: str, unit: str, target: str) -> None:
+    assert unit_converter(intake_kb).convert(concept, 1.0, unit, target) is None
 
 
-def test_no_alias_is_shared_by_two_units(kb: KnowledgeBase) -> None:
-    seen: dict[str, str] = {}
-    for group in kb.units.values():
-        for udef in group.units:
-            for spelling in (udef.unit, *udef.aliases):
-                key = unit_key(spelling)
-                assert seen.setdefault(key, udef.unit) == udef.unit, (
-                    f"'{spelling}' means both {seen[key]} and {udef.unit}"
-                )
-
-
-def test_shipped_units_load_with_the_real_kb() -> None:
-    from leptoguide.knowledge.loader import load_knowledge
-
-    kb = load_knowledge(check_readability=False)
-    assert "cell-concentration" in kb.units
-    assert kb.units["glucose-molar-mass"].concepts == ["csf-glucose", "serum-glucose"]
+def test_shipped_units_load_with_the_real_kb(shipped_kb: KnowledgeBase) -> None:
+    assert "cell-concentration" in shipped_kb.units
+    assert shipped_kb.units["glucose-molar-mass"].concepts == ["csf-glucose", "serum-glucose"]

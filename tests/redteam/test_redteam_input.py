@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli_inprocess import run_cli
 from leptoguide.engine import assess
 from leptoguide.errors import InputError, LeptoGuideError
 from leptoguide.intake import load_document, read_document, read_input
@@ -35,12 +34,10 @@ BAD_VALUES: list[Any] = [
 def cli(
     *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "leptoguide", *args],
-        input=stdin,
-        capture_output=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
+    """``leptoguide ARGS`` in process (tests/cli_inprocess.py), output as bytes."""
+    out = run_cli(*args, env=env, stdin=stdin)
+    return subprocess.CompletedProcess(
+        out.args, out.returncode, out.stdout.encode(), out.stderr.encode()
     )
 
 

@@ -14,17 +14,12 @@ import yaml
 from leptoguide.case import Case
 from leptoguide.engine import assess
 from leptoguide.intake import read_path
-from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import load_policy
 
 HERE = Path(__file__).parent / "charts"
 CHARTS: list[dict[str, Any]] = yaml.safe_load((HERE / "expected.yaml").read_text())["charts"]
 AT = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def real_kb() -> KnowledgeBase:
-    return get_knowledge()
 
 
 def test_at_least_sixty_charts() -> None:
@@ -39,8 +34,8 @@ def _fact(case: Case, concept: str) -> Any:
 
 
 @pytest.mark.parametrize("spec", CHARTS, ids=[Path(c["file"]).stem for c in CHARTS])
-def test_chart_reads_every_expected_fact(real_kb: KnowledgeBase, spec: dict[str, Any]) -> None:
-    case = read_path(HERE / spec["file"], kb=real_kb)
+def test_chart_reads_every_expected_fact(shipped_kb: KnowledgeBase, spec: dict[str, Any]) -> None:
+    case = read_path(HERE / spec["file"], kb=shipped_kb)
     for concept, value in (spec.get("facts") or {}).items():
         obs = _fact(case, concept)
         assert obs.status == "ok" and obs.value == value, (concept, obs)
@@ -79,10 +74,10 @@ def test_chart_reads_every_expected_fact(real_kb: KnowledgeBase, spec: dict[str,
     ids=[Path(c["file"]).stem for c in CHARTS if "classification" in c],
 )
 def test_lm_from_narrative_reports_is_classified(
-    real_kb: KnowledgeBase, spec: dict[str, Any]
+    shipped_kb: KnowledgeBase, spec: dict[str, Any]
 ) -> None:
-    case = read_path(HERE / spec["file"], kb=real_kb)
-    result: Any = assess(case, kb=real_kb, policy=load_policy(real_kb), at=AT).to_dict()
+    case = read_path(HERE / spec["file"], kb=shipped_kb)
+    result: Any = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=AT).to_dict()
     got = result["classification"]
     want = spec["classification"]
     assert (got["certainty"], got["type"]) == (want["certainty"], want["type"]), got
@@ -95,19 +90,19 @@ INFECTION = [c for c in CHARTS if "rules" in c or "absent_rules" in c or "condit
 
 @pytest.mark.parametrize("spec", INFECTION, ids=[Path(c["file"]).stem for c in INFECTION])
 def test_laboratory_results_establish_infections_and_the_rules_fire(
-    real_kb: KnowledgeBase, spec: dict[str, Any]
+    shipped_kb: KnowledgeBase, spec: dict[str, Any]
 ) -> None:
     """CSF microbiology, CD4 and HIV results (US and UK shapes) become the facts the infection
     rules read: a positive CSF CrAg or India ink gives cryptococcal meningitis, a detected CSF
     MTB NAAT TB meningitis, a reactive HIV test or a detected viral load HIV; negative results
     ('No growth', 'No organisms seen', 'Non-reactive') establish nothing."""
-    case = read_path(HERE / spec["file"], kb=real_kb)
+    case = read_path(HERE / spec["file"], kb=shipped_kb)
     conditions = {c.concept for c in case.conditions if c.active}
     assert set(spec.get("conditions") or []) <= conditions, conditions
     for cid in spec.get("conditions") or []:
         entry = next(c for c in case.conditions if c.concept == cid)
         assert entry.text and "established by" in entry.text and entry.reference, entry
-    result: Any = assess(case, kb=real_kb, policy=load_policy(real_kb), at=AT).to_dict()
+    result: Any = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=AT).to_dict()
     fired = {f["rule"] for f in result["findings"]}
     assert set(spec.get("rules") or []) <= fired, fired
     assert not set(spec.get("absent_rules") or []) & fired, fired

@@ -238,6 +238,8 @@ def test_print_hides_controls_and_expands_references(browser: Any, server: str) 
         assert sources.count() >= 1
         assert all(sources.nth(i).is_visible() for i in range(sources.count()))
         assert page.locator(".ref-statement-text").count() == 0  # the page text is the wording
+        more = page.locator(".more-about .patient-item p")
+        assert more.count() >= 1 and more.first.is_visible()  # folded answers print open
         page.screenshot(path=str(SHOTS / "patient-page-print.png"), full_page=True)
         page.emulate_media(media="screen")
         assert not sources.first.is_visible()  # closed on screen until opened
@@ -338,7 +340,17 @@ def test_reviewer_approves_a_draft(page: Any, server: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/kb", "/kb/sources", "/kb/conflicts", "/kb/rules", "/login", "/admin/audit"],
+    [
+        "/",
+        "/kb",
+        "/kb?topic=csf",
+        "/kb/statements/csf-profile-bacterial",
+        "/kb/sources",
+        "/kb/conflicts",
+        "/kb/rules",
+        "/login",
+        "/admin/audit",
+    ],
 )
 def test_pages_have_no_serious_a11y_violations(page: Any, server: str, path: str) -> None:
     if path.startswith("/admin"):
@@ -589,3 +601,82 @@ def test_phone_layout_fits_and_targets_are_large(browser: Any, server: str) -> N
         shot(page, "phone-admin-audit")
     finally:
         context.close()
+
+
+def test_patient_pages_fit_three_phone_screens(browser: Any, server: str) -> None:
+    """Each patient page (short answer, pictures, folded extras and sources) is at most three
+    screens of a 390x844 phone, does not scroll sideways, and passes axe."""
+    from leptoguide.web.patient import page_definitions
+
+    context = browser.new_context(viewport=PHONE, bypass_csp=True, device_scale_factor=1)
+    page = context.new_page()
+    heights: dict[str, int] = {}
+    try:
+        for p in page_definitions():
+            page.goto(f"{server}/patients/{p.id}")
+            heights[p.id] = int(page.evaluate("document.documentElement.scrollHeight"))
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], p.id
+            assert page.locator("main p").count() >= 2
+            check_a11y(page)
+            shot(page, f"patient-{p.id}-phone")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        (SHOTS / "patient-page-heights.json").write_text(json.dumps(heights, indent=1))
+        too_long = {
+            k: round(v / PHONE["height"], 2) for k, v in heights.items() if v > 3 * PHONE["height"]
+        }
+        assert not too_long, f"pages longer than three phone screens (in screens): {too_long}"
+    finally:
+        context.close()
+
+
+def test_csf_picture_and_lab_trends_on_the_assessment_page(
+    page: Any, server: str, tmp_path: Path
+) -> None:
+    """The CSF pattern picture and the lab trends are drawn, each with a text alternative and a
+    caption that says the same in words, and the page stays free of serious axe violations."""
+    login(page, server, "clinician")
+    page.goto(f"{server}/assess")
+    page.set_input_files("#bundle", str(EXAMPLES / "tb-meningitis-csf.json"))
+    page.click("text=Assess the file")
+    page.wait_for_selector("h2#summary-heading")
+    csf = page.locator("#chart-csf-patterns")
+    assert csf.is_visible()
+    assert csf.locator("img").get_attribute("alt").startswith("CSF values against the typical")
+    assert "Closest pattern: tuberculous (TB)." in csf.locator("figcaption").inner_text()
+    assert csf.locator("img").evaluate("i => i.naturalWidth > 0")  # the SVG decodes
+    shot(page, "assess-csf-patterns")
+    check_a11y(page)
+    case = tmp_path / "trend.json"
+    case.write_text(
+        json.dumps(
+            {
+                "date": "2026-11-20T06:10:00Z",
+                "labs": [
+                    {"test": "platelets", "value": v, "unit": "10*9/L", "time": t}
+                    for v, t in (
+                        (120, "2026-11-14T07:00:00Z"),
+                        (62, "2026-11-18T07:00:00Z"),
+                        (42, "2026-11-20T05:00:00Z"),
+                    )
+                ]
+                + [
+                    {"test": "INR", "value": 1.0, "time": "2026-11-15T07:00:00Z"},
+                    {"test": "INR", "value": 1.3, "time": "2026-11-19T07:00:00Z"},
+                ],
+                "orders": [{"type": "lumbar-puncture"}],
+            }
+        )
+    )
+    page.goto(f"{server}/assess")
+    page.fill("#at-upload", "2026-11-20T06:10")
+    page.set_input_files("#bundle", str(case))
+    page.click("text=Assess the file")
+    page.wait_for_selector("h2#trends-heading")
+    for fact in ("platelets", "inr"):
+        fig = page.locator(f"#chart-trend-{fact}")
+        assert fig.is_visible()
+        assert fig.locator("img").get_attribute("alt").startswith("Trend of ")
+        assert "site policy" in fig.locator("figcaption").inner_text()
+        assert fig.locator("img").evaluate("i => i.naturalWidth > 0")
+    shot(page, "assess-lab-trends")
+    check_a11y(page)

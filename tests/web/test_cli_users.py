@@ -1,4 +1,7 @@
-"""``leptoguide users``: the first admin from a password file; errors are one line, exit 2."""
+"""``leptoguide users``: the first admin from a password file; errors are one line, exit 2.
+
+In process (tests/cli_inprocess.py), except the password prompt, which a real process answers.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cli_inprocess import run_cli
 
-def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("users", *args)
+
+
+def _process(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "leptoguide", "users", *args],
         capture_output=True,
@@ -36,6 +45,8 @@ def test_users_add_list_set_role(tmp_path: Path) -> None:
 
 
 def test_users_add_prompts_without_echo(tmp_path: Path) -> None:
-    out = _run("add", "ann", "--role", "reviewer", stdin="secret-password-1\nsecret-password-1\n")
+    out = _process(
+        "add", "ann", "--role", "reviewer", stdin="secret-password-1\nsecret-password-1\n"
+    )
     assert out.returncode == 0, out.stderr
     assert "secret-password-1" not in out.stdout + out.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -545,6 +546,143 @@ def test_open_access_sources_link_to_their_full_text(site: Site) -> None:
     )
     html = site.get(f"/kb/statements/{st.id}").text
     assert f'href="https://pmc.ncbi.nlm.nih.gov/articles/{src.pmcid}/"' in html
+
+
+def _upload(site: Site, name: str, raw: bytes, at: str) -> str:
+    resp = site.client.post(
+        "/assess/upload",
+        data={"csrf_token": site.csrf, "at": at},
+        files={"bundle": (name, raw, "application/octet-stream")},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:800]
+    return str(resp.headers["location"])
+
+
+def test_assessment_page_draws_csf_patterns_and_lab_trends(
+    site: Site, users: dict[str, str]
+) -> None:
+    site.login("clinician1", users["clinician"])
+    site.get("/assess")
+    root = Path(__file__).resolve().parents[2]
+    tb = (root / "examples/fhir/tb-meningitis-csf.json").read_bytes()
+    page = site.get(_upload(site, "tb.json", tb, "2026-11-18T12:00")).text
+    figure = re.search(r'<figure class="chart" id="chart-csf-patterns">.*?</figure>', page, re.S)
+    assert figure, "CSF picture missing"
+    assert re.search(
+        r'<img src="data:image/svg\+xml;base64,[^"]+" alt="CSF values[^"]+">', figure[0]
+    )
+    assert "Closest pattern: tuberculous (TB)." in figure[0]
+    assert "Lab trends" not in page  # one value of each lab: nothing to trend
+    case = {
+        "date": "2026-11-20T06:10:00Z",
+        "labs": [
+            {"test": "platelets", "value": 120, "unit": "10*9/L", "time": "2026-11-14T07:00:00Z"},
+            {"test": "platelets", "value": 42, "unit": "10*9/L", "time": "2026-11-20T05:00:00Z"},
+            {"test": "INR", "value": 1.0, "time": "2026-11-15T07:00:00Z"},
+            {"test": "INR", "value": 1.3, "time": "2026-11-19T07:00:00Z"},
+        ],
+        "orders": [{"type": "lumbar-puncture"}],
+    }
+    site.get("/assess")
+    url = _upload(site, "case.json", json.dumps(case).encode(), "2026-11-20T06:10")
+    page = site.get(url).text
+    assert '<h2 id="trends-heading">Lab trends</h2>' in page
+    for fact in ("platelets", "inr"):
+        figure = re.search(
+            rf'<figure class="chart" id="chart-trend-{fact}">.*?</figure>', page, re.S
+        )
+        assert figure and 'alt="Trend of ' in figure[0] and "site policy" in figure[0]
+    assert "chart-csf-patterns" not in page
+
+
+def _main(html: str) -> str:
+    m = re.search(r"<main[^>]*>(.*)</main>", html, re.S)
+    assert m
+    return m.group(1)
+
+
+def test_patient_pages_answer_from_cited_statements_only(site: Site) -> None:
+    """Every paragraph of a patient page's answer is a statement's patient text with its
+    citation marks; the page says truthfully how many answers are verified or draft."""
+    from leptoguide.web.patient import page_definitions, page_parts
+
+    kb = get_knowledge()
+    for p in page_definitions():
+        html = site.get(f"/patients/{p.id}").text
+        main = _main(html)
+        parts = page_parts(p, kb)
+        assert parts.main, p.id
+        for para in re.findall(r'<section class="patient-item"[^>]*>.*?<p>(.*?)</p>', main, re.S):
+            assert 'class="cite"' in para, (p.id, para[:80])
+        shown = parts.all()
+        for st in shown:
+            text = st.patient.replace("'", "&#39;").replace('"', "&#34;")
+            assert text in main, (p.id, st.id)
+        statuses = [st.status for st in shown]
+        summary = re.search(r'<p class="status-summary">(.*?)</p>', main, re.S)
+        assert summary, p.id
+        for status in ("verified", "draft"):
+            n = statuses.count(status)
+            assert (f"{n} {status} (" in summary.group(1)) == (n > 0), (p.id, summary.group(1))
+        assert "Not all are approved by a doctor at this hospital." in summary.group(1)
+        drafts = [st for st in shown if st.status == "draft"]
+        assert main.count("status-draft") >= len(drafts)
+        for f in p.figures:  # a diagram is backed by a statement on the page, and cites it
+            assert f["statement"] in {st.id for st in shown}, (p.id, f["src"])
+            caption = re.search(
+                rf'<img src="{re.escape(f["src"])}"[^>]*><figcaption>(.*?)</figcaption>', main, re.S
+            )
+            assert caption and 'class="cite"' in caption.group(1), (p.id, f["src"])
+        if p.urgent:
+            urgent = re.search(r'<aside class="notice urgent"[^>]*>(.*?)</aside>', main, re.S)
+            assert urgent and 'class="cite"' in urgent.group(1)
+    index = _main(site.get("/patients").text)
+    assert "emergency number" not in index  # no uncited advice: the index links to the page
+
+
+def test_topic_currency_on_clinician_and_patient_pages(site: Site) -> None:
+    kb = get_knowledge()
+    csf = kb.topics["csf"]
+    lit = f"{csf.literature_reviewed_through.day} {csf.literature_reviewed_through:%b %Y}"
+    upd = f"{csf.last_updated.day} {csf.last_updated:%b %Y}"
+
+    def currency(html: str) -> str:
+        m = re.search(r'<div class="currency meta" role="note">(.*?)</div>', html, re.S)
+        assert m, "no currency line"
+        text = re.sub(r"<[^>]+>", "", m.group(1))
+        assert f"Literature reviewed through {lit}" in text and f"last updated {upd}" in text
+        return text
+
+    assert "CSF" in currency(site.get("/kb?topic=csf").text)
+    assert "CSF" in currency(site.get("/kb/statements/csf-profile-bacterial").text)
+    currency(site.get("/patients/tests").text)
+    currency(site.get("/kb/conflicts").text)  # each disagreement topic too
+    assert '<div class="currency' not in site.get("/kb").text  # no topic chosen, no date claimed
+
+
+def test_full_text_sources_without_pmc_link_to_their_text(site: Site) -> None:
+    """A source read in full at a public address (no PubMed Central id) is linked from each
+    statement that cites it, with the locator to look for, and from its source page."""
+    kb = get_knowledge()
+
+    def cites(pred: Callable[[Any], bool]) -> tuple[str, Any]:
+        for s in sorted(kb.statements.values(), key=lambda s: s.id):
+            for c in s.sources:
+                src = kb.sources.get(c.source)
+                if src is not None and pred(src):
+                    return s.id, src
+        raise AssertionError("no such source in the knowledge base")
+
+    sid, src = cites(
+        lambda x: x.access == "full-text" and not x.pmcid and (x.url or "").startswith("https://")
+    )
+    html = site.get(f"/kb/statements/{sid}").text
+    href = re.escape(html_escape(src.url))
+    link = re.search(rf'<a href="{href}" rel="noopener" class="full-text">([^<]+)</a>', html)
+    assert link and link.group(1).startswith("Full text online")
+    page = site.get(f"/kb/sources/{src.id}").text
+    assert f'<a href="{html_escape(src.url)}" rel="noopener">' in page
 
 
 def _two_patient_searchset() -> bytes:

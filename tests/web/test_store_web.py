@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 import pytest
+from argon2 import PasswordHasher, Type
 from sqlalchemy import inspect
 
 from leptoguide.errors import InputError
@@ -141,3 +142,14 @@ def test_feedback(db: Database) -> None:
             statements=[],
             knowledge_version="1",
         )
+
+
+def test_production_password_hashes_are_strong(production_password_hasher: PasswordHasher) -> None:
+    # argon2id with at least the RFC 9106 low-memory parameters (tests hash with lighter ones)
+    assert production_password_hasher.type is Type.ID
+    assert production_password_hasher.time_cost >= 3
+    assert production_password_hasher.memory_cost >= 64 * 1024
+    digest = production_password_hasher.hash("correct-horse-battery")
+    assert digest.startswith("$argon2id$") and production_password_hasher.verify(
+        digest, "correct-horse-battery"
+    )

@@ -105,10 +105,10 @@ class AbstainConfig:
 
     min_coverage: float = 0.45
     """Evidence gate: share of the question's idf-weighted topic words the top statements cover."""
-    min_coverage_unanchored: float = 0.75
+    min_coverage_unanchored: float = 0.8
     """Evidence gate when only a drug, route, procedure or device places the question in scope
-    (a drug has uses outside the domain): the top statements must cover this much. Chosen on dev:
-    such in-scope questions lie at 1.0, the out-of-scope one at 0.41."""
+    (a drug has uses outside the domain): the best single statement must cover this much. Chosen
+    on dev: such in-scope questions lie at 1.0, the out-of-scope ones at 0.75 or less."""
     min_cosine: float = 0.0
     """Dense gate (only with a dense model): floor on the best cosine; 0 = off."""
     min_passage_coverage: float = 0.7
@@ -244,11 +244,16 @@ def judge(
     if und.personal:
         return Verdict(True, None, 0.0, feats, "personal")
     floor = config.min_coverage
+    evidence = cov
     if not anchored(query, retriever.lexicon, vocab, retriever.index.jargon):
-        # only a drug, route or device places it in scope: it may be asked about another use
+        # only a drug, route or device places it in scope: it may be asked about another use,
+        # so one statement must cover the question (the drug and the use together); words
+        # scattered over several statements do not show that the knowledge base covers the use
         floor = max(floor, config.min_coverage_unanchored)
+        evidence = best
     feats["floor"] = floor
-    statements_ok = cov >= floor and (not retrieval.dense_used or cos >= config.min_cosine)
+    feats["evidence"] = round(evidence, 4)
+    statements_ok = evidence >= floor and (not retrieval.dense_used or cos >= config.min_cosine)
     passages_ok = pcov >= config.min_passage_coverage
     if not statements_ok and not passages_ok:
         return Verdict(

@@ -31,7 +31,6 @@ STATUS_NOTE = {
     "in_review": "in review: not yet approved",
 }
 PASSAGE_STATUS = "not reviewed"
-_ACRONYMS = {"lp": "LP", "csf": "CSF", "mri": "MRI", "it": "IT", "tb": "TB"}
 
 
 @dataclass
@@ -89,11 +88,16 @@ def select_statements(
         text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
         return any(a.form.search(text) for a in aspects)
 
-    top = max(
-        usable[: SETTINGS.head_pool],
-        key=lambda h: (round(h.coverage / SETTINGS.coverage_step), gives(h), -usable.index(h)),
-    )
-    usable = [top] + [h for h in usable if h is not top]
+    order = {id(h): i for i, h in enumerate(usable)}
+
+    def head_first(pool: list[Hit]) -> list[Hit]:
+        top = max(
+            pool[: SETTINGS.head_pool],
+            key=lambda h: (round(h.coverage / SETTINGS.coverage_step), gives(h), -order[id(h)]),
+        )
+        return [top] + [h for h in pool if h is not top]
+
+    usable = head_first(usable)
     min_relative = SETTINGS.min_relative if min_relative is None else min_relative
     best = max(h.coverage for h in usable[:3])
     qualified = [usable[0]] + [
@@ -125,7 +129,8 @@ def select_statements(
 
     answering = [h for h in qualified if is_reviewed(kb.statements[h.key]) or draft_adds(h)]
     if SETTINGS.drop_drafts and answering:
-        qualified = answering
+        # when the best-covering hit was a draft left out, the head is chosen again
+        qualified = head_first(answering) if answering[0] is not qualified[0] else answering
 
     if audience != "patient":
         clinical = [h for h in qualified if not for_patients(h)]
@@ -174,12 +179,6 @@ def _facts(text: str) -> set[str]:
 
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
-
-
-def _topic_label(topic: str) -> str:
-    words = [_ACRONYMS.get(w, w) for w in topic.split("-")]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
 
 
 def _excerpt(text: str, limit: int = 360) -> str:

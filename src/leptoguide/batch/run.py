@@ -92,16 +92,20 @@ def resolve_names(
         audits = list(defs["audits"])
     for a in audits:
         if a not in defs["audits"]:
-            raise InputError("--audit", f"unknown audit '{a}' (known: {', '.join(defs['audits'])})")
+            raise InputError(
+                "options", f"unknown audit '{a}' (known: {', '.join(defs['audits'])})", "audit"
+            )
         for rid in defs["audits"][a]["rules"]:
             if rid not in kb.rules:
                 raise InputError(
-                    "--audit", f"audit '{a}' names rule '{rid}', which the knowledge base lacks"
+                    "options",
+                    f"audit '{a}' names rule '{rid}', which the knowledge base lacks",
+                    "audit",
                 )
     for c in cohorts:
         if c not in defs["cohorts"]:
             raise InputError(
-                "--cohort", f"unknown cohort '{c}' (known: {', '.join(defs['cohorts'])})"
+                "options", f"unknown cohort '{c}' (known: {', '.join(defs['cohorts'])})", "cohort"
             )
     return audits, cohorts
 

@@ -2,7 +2,7 @@
 
 The SQL never carries a code list or a conversion factor. Instead the distinct CodeableConcepts,
 units and timing codes found in the export are resolved here, once each, with the same terminology
-index (``intake.terminology``) and unit converter (``intake.units``) the single-chart reader uses,
+index (``intake.terminology``) and unit converter (``knowledge.units``) the single-chart reader uses,
 and joined back as small tables. A code the reader would match, the batch matches; a unit it would
 convert, the batch converts with the same factor; what it refuses stays unusable.
 """
@@ -19,8 +19,8 @@ from leptoguide.intake.fhir.condition import COND_KINDS, COND_PHRASE_KINDS
 from leptoguide.intake.fhir.observation import OBS_KINDS, OBS_PHRASE_KINDS
 from leptoguide.intake.fhir.procedure import ORDER_KINDS
 from leptoguide.intake.terminology import TermIndex, codeable_texts, is_coded, term_index
-from leptoguide.intake.units import unit_converter
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.units import unit_converter
 
 # What the single-chart reader asks the index for, per resource (its own constants, see
 # intake/fhir/*.py, so a change there carries over).
@@ -70,30 +70,6 @@ def code_map(kb: KnowledgeBase, codes: Iterable[str | None], family: str) -> lis
             continue
         for cid in concepts_of(index, cc, family):
             rows.append((text, cid))
-    return rows
-
-
-def value_map(
-    kb: KnowledgeBase, concept: str, texts: Iterable[str | None]
-) -> list[tuple[str, str]]:
-    """(valueCodeableConcept JSON text, value code) for coded results (cytology, flow study)."""
-    index = term_index(kb)
-    rows: list[tuple[str, str]] = []
-    for text in texts:
-        cc = _load(text)
-        if cc is None or text is None:
-            continue
-        candidates: list[str] = []
-        for coding in cc.get("coding") or []:
-            if isinstance(coding, Mapping):
-                candidates += [str(coding[k]) for k in ("code", "display") if coding.get(k)]
-        if isinstance(cc.get("text"), str):
-            candidates.append(cc["text"])
-        for cand in candidates:
-            hit = index.value_code(concept, cand)
-            if hit:
-                rows.append((text, hit))
-                break
     return rows
 
 

@@ -69,13 +69,31 @@ def _register() -> None:
 _register()
 
 
+OPTION_FIELDS = ("engine", "audit", "cohort")
+"""Fields of core input errors that are command-line options here: the message names the flag."""
+
+
+def describe(exc: Exception) -> str:
+    """A core error as one line, with the command-line flag for an option field (the core names
+    fields, never flags)."""
+    from leptoguide.errors import InputError
+
+    text = str(exc)
+    if isinstance(exc, InputError) and exc.problem.field in OPTION_FIELDS:
+        flag = "--" + str(exc.problem.field).replace("_", "-")
+        where = exc.problem.where
+        text = f"{flag}: " if where == "options" else f"{where} ({flag}): "
+        text += exc.problem.message
+    return " ".join(text.split())
+
+
 def main() -> None:
     from leptoguide.errors import LeptoGuideError
 
     try:
         app()
     except LeptoGuideError as exc:
-        typer.echo("error: " + " ".join(str(exc).split()), err=True)  # always one line
+        typer.echo("error: " + describe(exc), err=True)  # always one line
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -52,7 +52,8 @@ def validate(directory: DirOption = None) -> None:
     typer.echo(
         f"ok: knowledge {kb.version}: {len(kb.sources)} sources, {len(kb.statements)} statements, "
         f"{len(kb.rules)} rules, {len(kb.parameters)} policy parameters, {len(kb.regimens)} regimens, "
-        f"{len(kb.concepts)} concepts, {len(kb.facts)} facts"
+        f"{len(kb.concepts)} concepts, {len(kb.facts)} facts, "
+        f"{len(kb.scores) + len(kb.classifications)} tables"
     )
 
 

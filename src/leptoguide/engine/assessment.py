@@ -21,13 +21,13 @@ from leptoguide.assessment import (
     PolicyRef,
     Risk,
     Schedule,
-    Threshold,
 )
 from leptoguide.assessment import Input as CaseInput
 from leptoguide.case import Case
 from leptoguide.engine import dosing
 from leptoguide.engine.derive import build_facts
 from leptoguide.engine.evaluate import evaluate, unknown_facts
+from leptoguide.engine.series import series, threshold
 from leptoguide.engine.templates import UNKNOWN, render
 from leptoguide.engine.types import (
     Facts,
@@ -259,22 +259,6 @@ def _short(value: Any) -> Any:
     return value
 
 
-def _threshold(policy: Policy, pid: str) -> Threshold:
-    pv = policy.values[pid]
-    return Threshold.model_validate(
-        {
-            "id": pid,
-            "value": pv.value,
-            "unit": pv.unit,
-            "overridden": pv.overridden,
-            "default": pv.default,
-            "statement": pv.statement,
-            "source": pv.source,
-            "alternatives": pv.alternatives,
-        }
-    )
-
-
 EVIDENCE_NOTE = (
     "Shown as a warning, not a critical alert: the evidence behind it is not yet verified against "
     "its source (draft or recalled from memory)."
@@ -421,7 +405,7 @@ def assess(
                 detail=detail,
                 citations=citations,
                 inputs=_inputs(rule, tree, facts),
-                thresholds=[_threshold(policy, p) for p in pids if p in policy.values],
+                thresholds=[threshold(policy, p) for p in pids if p in policy.values],
                 rule_status=rule.status,
                 evidence_status=weakest([ev_status, rule.status]),
                 suggestion=rule.suggestion,
@@ -472,4 +456,5 @@ def assess(
             )
         ],
         schedules=[Schedule.model_validate(s) for s in schedules],
+        series=series(case, kb=kb, policy=policy, at=at),
     )

@@ -2,7 +2,7 @@
 
 The matrix is knowledge data: the classification table ``eano-esmo-lm`` (record type
 ``classifications``) maps the MRI pattern to its type letter and reads its steps in order, each
-citing its statement. Verified core (brief section 2.6): positive cytology = confirmed, type I;
+citing its statement. Verified core: positive cytology = confirmed, type I;
 cancer + typical signs + typical MRI (A/B/C) without positive cytology = probable, type II. The
 cells for *possible* and *lacking evidence* rest on a draft statement and are marked unverified.
 """

@@ -23,26 +23,26 @@ from leptoguide.engine.types import aware as aware
 from leptoguide.engine.types import hours_between as hours_between
 from leptoguide.engine.types import iso as iso
 from leptoguide.engine.types import missing as missing
-from leptoguide.engine.units import convert
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Fact
+from leptoguide.knowledge.units import unit_converter
 
 
-def _convert(fact: Fact, value: float, unit: str | None, kb: KnowledgeBase | None) -> float | None:
-    """Convert with the terminology's unit records (intake's converter), else the built-in table."""
-    if unit is not None and fact.unit is not None and unit != fact.unit and kb is not None:
-        try:
-            from leptoguide.intake.units import unit_converter
-        except ImportError:  # pragma: no cover - intake is part of the package
-            unit_converter = None  # type: ignore[assignment]
-        if unit_converter is not None and fact.concept:
-            got = unit_converter(kb).convert(fact.concept, value, unit, fact.unit)
-            if got is not None:
-                return float(got)
-    return convert(value, unit, fact.unit)
+def _convert(fact: Fact, value: float, unit: str | None, kb: KnowledgeBase) -> float | None:
+    """``value`` in the fact's unit, with the knowledge base's unit table, or None if the unit
+    cannot be read as that quantity (never guessed). A fact without a unit takes unitless values
+    and dimensionless units (scores, ratios, percent)."""
+    units = unit_converter(kb)
+    if fact.unit is None:
+        return value if units.dimensionless(unit) else None
+    if unit is None:
+        return None
+    if unit == fact.unit:
+        return value
+    return units.convert(fact.concept or fact.id, value, unit, fact.unit)
 
 
-def _coerce(fact: Fact, obs: Observed, kb: KnowledgeBase | None = None) -> tuple[Any, str | None]:
+def _coerce(fact: Fact, obs: Observed, kb: KnowledgeBase) -> tuple[Any, str | None]:
     """(value, problem) for an observation under the fact's declared type and unit."""
     value = obs.value
     if fact.type == "number":

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import yaml
 
+from leptoguide import yamlsafe
 from leptoguide.case import Case
 from leptoguide.errors import InputError, MalformedInputError
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -76,12 +77,9 @@ def load_document(data: bytes | str, *, name: str) -> Any:
     else:
         text = raw
     try:
-        doc = yaml.load(text, Loader=_Loader)
+        doc = yamlsafe.load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = " ".join(str(getattr(exc, "problem", None) or exc).split())
-        raise MalformedInputError(name, f"malformed YAML{where}: {reason}") from None
+        raise MalformedInputError(name, yamlsafe.problem(exc)) from None
     _check_numbers(doc, name)
     return doc
 
@@ -104,10 +102,6 @@ def _ndjson(raw: bytes | str, name: str) -> list[Any]:
     return out
 
 
-MAX_YAML_DEPTH = 64
-"""Deeper YAML nesting is refused (no real case file or bundle comes close)."""
-
-
 def _check_numbers(doc: Any, name: str) -> None:
     """Refuse NaN, infinities and integers too large for a float (JSON cannot hold them either)."""
     stack: list[tuple[Any, str]] = [(doc, "")]
@@ -126,37 +120,6 @@ def _check_numbers(doc: Any, name: str) -> None:
                 finite = False
             if not finite:
                 raise InputError(name, "not a finite number (NaN, infinity or too large)", path)
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that keeps dates as strings (the readers parse and report them).
-
-    Aliases (``*name``) are refused, so an alias bomb cannot expand, and nesting is bounded."""
-
-    _depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
-        mark: Any = event.start_mark
-        if isinstance(event, yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not allowed", mark
-            )
-        if self._depth >= MAX_YAML_DEPTH:
-            raise yaml.composer.ComposerError(
-                None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", mark
-            )
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def read_document(

@@ -10,9 +10,9 @@ from typing import Any, TypeGuard
 from leptoguide.case import Case, ConditionEntry, Observed, ReadWarning
 from leptoguide.errors import InputError
 from leptoguide.intake.terminology import TermIndex, normalize_text, term_index
-from leptoguide.intake.units import UnitConverter, unit_converter
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Concept, Implication
+from leptoguide.knowledge.units import UnitConverter, unit_converter
 
 TYPICAL_SIGNS = "typical-lm-signs"
 """Contract concept id of the 'typical clinical signs of LM' finding."""
@@ -161,10 +161,16 @@ class CaseBuilder:
                 converted = self.units.convert(concept.id, float(value), unit, target)
                 if converted is None:
                     status = "unparseable"
+                    have, want = self.units.kind(unit), self.units.kind(target)
+                    what = (
+                        f" ({have.lower()}, not {want.lower()})"
+                        if have and want and have != want
+                        else ""
+                    )
                     self.warn(
                         where,
-                        f"{concept.id}: unit '{unit}' cannot be converted to {target}; "
-                        f"value {value:g} {unit} kept but not used",
+                        f"{concept.id}: unreadable unit '{unit}'{what}: cannot be converted to "
+                        f"{target}; value {value:g} {unit} kept but not used",
                         field,
                     )
                 else:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from leptoguide import yamlsafe
 from leptoguide.errors import KnowledgeError, Problem
 from leptoguide.knowledge import snapshot
 from leptoguide.knowledge.conditions import (
@@ -54,20 +55,6 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 READING_GRADE_TARGET = 8.0
-
-
-@cache
-def _yaml_loader() -> type:
-    """Safe YAML loader (C-accelerated when available) that keeps dates as strings, so JSON Schema
-    sees what the file says. Built on first use: a snapshot load never imports PyYAML."""
-    import yaml
-
-    base = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
-    resolvers = {
-        key: [(tag, rx) for tag, rx in found if tag != "tag:yaml.org,2002:timestamp"]
-        for key, found in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return type("StringDateLoader", (base,), {"yaml_implicit_resolvers": resolvers})
 
 
 @cache
@@ -209,12 +196,9 @@ def _read_yaml(path: Path, rel: str, problems: list[Problem]) -> Any:
         problems.append(Problem(rel, None, f"cannot read file: {exc}"))
         return None
     try:
-        return yaml.load(text, Loader=_yaml_loader())
+        return yamlsafe.load(text, untrusted=False)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(rel, None, f"malformed YAML{where}: {reason}"))
+        problems.append(Problem(rel, None, yamlsafe.problem(exc)))
         return None
 
 

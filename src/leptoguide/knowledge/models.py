@@ -545,6 +545,13 @@ class UnitDef(_Record):
     aliases: list[str] = Field(
         default_factory=list, description="other spellings met in real data (matched ignoring case)"
     )
+    case_sensitive: list[str] = Field(
+        default_factory=list,
+        description=(
+            "spellings matched only exactly, case included, where another case means another unit "
+            "(UCUM: G/L is giga per litre, g/L grams per litre)"
+        ),
+    )
 
 
 class UnitGroup(_Record):

@@ -230,6 +230,15 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
     plain = data.model_dump()
     timeline = charts.lp_timeline(web.kb, plain, zone)
     lines = {str(f.get("rule")): charts.finding_number_lines(web.kb, f) for f in plain["findings"]}
+    for f in plain["findings"]:
+        csf_chart = charts.csf_patterns(web.kb, f, web.service.policy)
+        if csf_chart is not None:
+            lines.setdefault(str(f.get("rule")), []).append(csf_chart)
+    trends = [
+        c
+        for c in (charts.lab_trend(web.kb, s, plain["evaluated_at"], zone) for s in plain["series"])
+        if c is not None
+    ]
     blocked = any(v.blocks_schedules for v in bottom)
     statuses = web.statuses()
     refs, by_rule = assessment_refs(data, web.kb, statuses)
@@ -295,6 +304,7 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
         "tz": zone,
         "timeline": timeline,
         "number_lines": lines,
+        "trends": trends,
         "calendars": {}
         if blocked
         else {str(s["regimen"]): charts.schedule_calendar(s) for s in plain["schedules"]},

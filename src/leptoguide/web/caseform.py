@@ -19,10 +19,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
-from leptoguide.intake.units import unit_converter
+from leptoguide import yamlsafe
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.units import unit_converter
 from leptoguide.web import fmt
 
 MAX_MED_ROWS = 4
@@ -92,7 +91,7 @@ def _range(value: Any) -> tuple[float, float] | None:
 @cache
 def form_definition() -> tuple[FormSection, ...]:
     text = resources.files("leptoguide.web").joinpath("assess_form.yaml").read_text("utf-8")
-    doc = yaml.safe_load(text)
+    doc = yamlsafe.load(text, untrusted=False)
     sections = []
     for sec in doc["sections"]:
         fields = []
@@ -127,7 +126,7 @@ def form_definition() -> tuple[FormSection, ...]:
 def form_codes() -> dict[str, str]:
     """Labels of the form's own codes (frequencies, units) from ``assess_form.yaml``."""
     text = resources.files("leptoguide.web").joinpath("assess_form.yaml").read_text("utf-8")
-    labels = yaml.safe_load(text).get("labels") or {}
+    labels = yamlsafe.load(text, untrusted=False).get("labels") or {}
     return {str(k): str(v) for k, v in labels.items()}
 
 

@@ -11,6 +11,7 @@ this module draws, it never decides.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.policy import Policy
 from leptoguide.web import fmt
 from leptoguide.web.citations import short_source
 
@@ -430,3 +432,331 @@ def _rect(x: float, y: float, face: str) -> Any:
     from matplotlib.patches import Rectangle
 
     return Rectangle((x + 0.05, y + 0.05), 0.9, 0.9, facecolor=face, edgecolor="#c9d0d6")
+
+
+# --- CSF values against the typical patterns -------------------------------------------------
+
+
+PATTERN_LABELS = {
+    "bacterial": "bacterial",
+    "viral": "viral",
+    "tuberculous": "tuberculous (TB)",
+    "fungal": "fungal",
+    "neoplastic": "LM (neoplastic)",
+}
+"""How the pictures name the engine's patterns (presentation only)."""
+
+
+def _pattern_label(outcome: str | None) -> str:
+    return PATTERN_LABELS.get(outcome or "", outcome or "")
+
+
+def _policy_as_used(policy: Policy, finding: dict[str, Any]) -> Policy:
+    """``policy`` with the values the finding was computed with (a stored assessment may have
+    run under other site values than the server has now)."""
+    values = dict(policy.values)
+    for t in finding.get("thresholds") or []:
+        pid = str(t.get("id"))
+        if pid in values and t.get("value") is not None:
+            values[pid] = dataclasses.replace(values[pid], value=t["value"])
+    return dataclasses.replace(policy, values=values)
+
+
+def _span(band: Any, unit: str) -> str:
+    low, high = band.low, band.high
+    u = f" {unit}" if unit and unit != "%" else unit
+    if low is None and high is None:
+        return "any value"
+    if low is None:
+        return f"{'at most' if band.high_inclusive else 'below'} {fmt.number(high)}{u}"
+    if high is None:
+        return f"{'at least' if band.low_inclusive else 'above'} {fmt.number(low)}{u}"
+    above = "at least" if band.low_inclusive else "above"
+    below = "at most" if band.high_inclusive else "below"
+    return f"{above} {fmt.number(low)} and {below} {fmt.number(high)}{u}"
+
+
+def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any], policy: Policy) -> Chart | None:
+    """The patient's CSF values against the ranges in which the CSF pattern scoring table gives
+    each pattern (bacterial, viral, TB, fungal, LM) points.
+
+    The ranges are :func:`leptoguide.engine.bands.bands` of the knowledge base's ``csf-pattern``
+    table (the table the engine scores with) under ``policy`` with the values the finding used,
+    given the patient's other values. None unless the finding shows a CSF pattern and a value.
+    """
+    from leptoguide.engine import csf
+    from leptoguide.engine.bands import bands as table_bands
+
+    table = kb.scores.get(csf.TABLE)
+    if table is None:
+        return None
+    pattern = None
+    values: dict[str, tuple[float, str | None]] = {}
+    for item in finding.get("inputs") or []:
+        value, fact = item.get("value"), str(item.get("fact"))
+        if fact == "csf-pattern" and item.get("status") == "ok":
+            pattern = str(value)
+        ok = item.get("status") == "ok"
+        if ok and isinstance(value, int | float) and not isinstance(value, bool):
+            values[fact] = (float(value), item.get("unit"))
+    if pattern is None:
+        return None
+    used = _policy_as_used(policy, finding)
+    context = {k: v for k, (v, _) in values.items()}
+    bands = table_bands(table, used, context)
+    measured = {b.measure for b in bands}
+    measures = [
+        m
+        for m in dict.fromkeys(b.measure for b in table_bands(table, used))
+        if m in values and m in measured
+    ]
+    if not measures:
+        return None
+    order = list(table.outcomes)
+    units = {m: (values[m][1] or (kb.facts[m].unit if m in kb.facts else None)) for m in measures}
+    names = {m: fmt.label(kb, m) for m in measures}
+    sentences: list[str] = []
+    for m in measures:
+        value, _ = values[m]
+        unit = fmt.unit(units[m])
+        hits = [b for b in bands if b.measure == m and b.contains(value)]
+        where = ", ".join(
+            _pattern_label(b.outcome) + (" (counts double)" if b.points > 1 else "") for b in hits
+        )
+        ranges = "; ".join(
+            f"{_pattern_label(b.outcome)} {_span(b, unit)}" for b in bands if b.measure == m
+        )
+        shown = f"{fmt.number(value)}{'' if unit == '%' else ' '}{unit}".strip()
+        sentences.append(
+            f"{names[m]} {shown}: within the range of {where or 'no pattern'} (ranges: {ranges})"
+        )
+    lead = "CSF values against the typical patterns (a pattern match, not a diagnosis)"
+    best = f"Closest pattern: {_pattern_label(pattern)}." if pattern else ""
+    description = (
+        f"{lead}. "
+        + ". ".join(sentences)
+        + ". Darker bars count double. A positive cytology, Gram stain or culture outweighs"
+        " these ranges." + (f" {best}" if best else "")
+    )
+    alt = (
+        "CSF values against the typical patterns"
+        + (f", closest {_pattern_label(pattern)}" if pattern else "")
+        + ": "
+        + "; ".join(
+            (
+                f"{names[m]} {fmt.number(values[m][0])}"
+                + ("" if fmt.unit(units[m]) == "%" else " ")
+                + fmt.unit(units[m])
+            ).strip()
+            for m in measures
+        )
+    )
+
+    def draw() -> Any:
+        from matplotlib.ticker import FuncFormatter
+
+        fig, params_ = _figure(6.0, 0.5 + 1.75 * len(measures))
+        axes = fig.subplots(len(measures), 1, squeeze=False)
+        for row, m in enumerate(measures):
+            ax = axes[row][0]
+            value, _ = values[m]
+            mbands = [b for b in bands if b.measure == m]
+            finite = [x for b in mbands for x in (b.low, b.high) if x is not None] + [value]
+            log = m == "csf-wbc-corrected"
+            if m in ("csf-neutrophils-pct", "csf-lymphocytes-pct"):
+                lo, hi = 0.0, 100.0
+            elif log:
+                lo, hi = 1.0, max(finite) * 10
+            else:
+                lo, hi = 0.0, max(finite) * 1.6
+            for i, p in enumerate(order):
+                y = len(order) - 1 - i
+                mine = [b for b in mbands if b.outcome == p]
+                if not mine:
+                    ax.text(
+                        lo if not log else lo * 1.1,
+                        y,
+                        " not used",
+                        va="center",
+                        fontsize=7.5,
+                        color=MUTED,
+                    )
+                for b in mine:
+                    start = b.low if b.low is not None else lo
+                    end = b.high if b.high is not None else hi
+                    ax.barh(
+                        y,
+                        end - start,
+                        left=start,
+                        height=0.55,
+                        color=BRAND,
+                        alpha=0.55 if b.points > 1 else 0.28,
+                    )
+            ax.axvline(value, color=CRIT, linewidth=2)
+            ax.text(
+                value,
+                len(order) - 0.35,
+                f" patient {fmt.number(value)}",
+                color=CRIT,
+                fontsize=8.5,
+                fontweight="bold",
+                va="bottom",
+            )
+            if log:
+                ax.set_xscale("log")
+                ax.minorticks_off()  # the log axis would draw dozens of unlabelled ticks
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(round(v, 6))))
+            ax.set_xlim(lo, hi)
+            ax.set_ylim(-0.6, len(order) + 0.2)
+            ax.set_yticks(range(len(order)), [_pattern_label(p) for p in reversed(order)])
+            unit = fmt.unit(units[m])
+            ax.set_xlabel(
+                f"{names[m]} ({unit})" if unit and unit not in names[m] else names[m], fontsize=9
+            )
+            ax.tick_params(labelsize=8)
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+        fig.subplots_adjust(hspace=0.9)
+        return fig, params_
+
+    key = {"chart": "csf", "b": [repr(b) for b in bands], "v": values, "o": order}
+    svg = _render(key, draw)
+    return Chart(
+        "csf-patterns", "CSF values against the typical patterns", svg, alt[:240], description
+    )
+
+
+# --- lab trends ---------------------------------------------------------------------------------
+
+_OPS = {"lt": "below", "le": "at or below", "gt": "above", "ge": "at or above"}
+
+
+def lab_trend(
+    kb: KnowledgeBase, series: dict[str, Any], at: Any, zone: dt.tzinfo | None
+) -> Chart | None:
+    """A measurement over time with the site-policy lines rules compare it with and, for labs,
+    the window in which a value counts as fresh (older values are drawn hollow: stale)."""
+    points = [(_time(p.get("time")), p.get("value")) for p in series.get("points") or []]
+    pts = [(t, float(v)) for t, v in points if t is not None and isinstance(v, int | float)]
+    if len(pts) < 2:
+        return None
+    fact = str(series.get("fact"))
+    name = fmt.label(kb, fact)
+    unit = fmt.unit(series.get("unit"))
+    now = _time(at) or pts[-1][0]
+    raw_age = series.get("max_age_hours")
+    max_age = float(raw_age) if isinstance(raw_age, int | float) else None
+    fresh_from = now - dt.timedelta(hours=max_age) if max_age else None
+    lines: list[tuple[float, str, str]] = []  # value, label, sentence
+    for lim in series.get("limits") or []:
+        t = lim.get("threshold") or {}
+        if not isinstance(t.get("value"), int | float):
+            continue
+        pid = str(t.get("id"))
+        param = kb.parameters.get(pid)
+        title = param.title if param is not None else pid
+        names = [fmt.label(kb, r) for r in lim.get("rules") or []]
+        rules = ", ".join(f"“{n}”" for n in names)
+        which = "the rule" if len(names) == 1 else "the rules"
+        op = _OPS.get(str(lim.get("op")), str(lim.get("op")))
+        v = float(t["value"])
+        lines.append(
+            (
+                v,
+                f"site policy {fmt.number(v)}",
+                f"site policy: {title} {fmt.number(v)} ({which} {rules} {'fires' if len(names) == 1 else 'fire'} {op} it)",
+            )
+        )
+    u = f" {unit}" if unit else ""
+
+    def stale(t: dt.datetime) -> bool:
+        return fresh_from is not None and t < fresh_from
+
+    readings = ", ".join(
+        f"{fmt.number(v)} on {_clock(t, zone)}" + (" (stale)" if stale(t) else "") for t, v in pts
+    )
+    shown, total = series.get("shown"), series.get("total")
+    more = f" (the latest {shown} of {total} values)" if shown and total and total > shown else ""
+    parts = [f"{name}{f' ({unit})' if unit else ''}{more}: {readings}"]
+    parts += [s for _, _, s in lines]
+    if fresh_from is not None:
+        parts.append(
+            f"values older than {fmt.number(max_age or 0)} h (before {_clock(fresh_from, zone)}) "
+            "are stale and never read as safe"
+        )
+    description = "; ".join(parts) + "."
+    latest_t, latest_v = pts[-1]
+    alt = f"Trend of {name}: {fmt.number(pts[0][1])}{u} to {fmt.number(latest_v)}{u} (latest {_clock(latest_t, zone)})"
+    if lines:
+        alt += "; " + "; ".join(label for _, label, _ in lines)
+    zone_name = str(zone) if zone else "UTC"
+
+    def draw() -> Any:
+        import matplotlib.dates as mdates
+
+        fig, params = _figure(6.0, 2.4)
+        ax = fig.subplots()
+        times = [t for t, _ in pts] + [now]
+        lo_t, hi_t = min(times), max(times)
+        pad = max((hi_t - lo_t) * 0.06, dt.timedelta(hours=2))
+        if fresh_from is not None:
+            ax.axvspan(max(fresh_from, lo_t - pad), now, color=OK, alpha=0.08, linewidth=0)
+            ax.text(
+                now,
+                1.0,
+                f"fresh ({fmt.number(max_age or 0)} h) ",
+                ha="right",
+                va="top",
+                fontsize=7.5,
+                color=OK,
+                transform=ax.get_xaxis_transform(),
+            )
+        ax.plot([t for t, _ in pts], [v for _, v in pts], color=BRAND, linewidth=1.5)
+        for t, v in pts:
+            old = stale(t)
+            ax.plot(
+                [t],
+                [v],
+                marker="o",
+                markersize=6,
+                color=BRAND,
+                markerfacecolor="#ffffff" if old else BRAND,
+            )
+        ax.annotate(
+            f"{fmt.number(latest_v)}",
+            (latest_t, latest_v),
+            textcoords="offset points",
+            xytext=(4, 6),
+            fontsize=8.5,
+            color=INK,
+            fontweight="bold",
+        )
+        for v, label, _ in lines:
+            ax.axhline(v, color=CRIT, linestyle="--", linewidth=1.2)
+            ax.text(lo_t - pad, v, f" {label}", color=CRIT, fontsize=8, va="bottom")
+        ax.axvline(now, color=INK, linewidth=1)
+        values = [v for _, v in pts] + [v for v, _, _ in lines]
+        span = (max(values) - min(values)) or max(abs(max(values)), 1.0)
+        ax.set_ylim(min(0.0, min(values) - span * 0.1), max(values) + span * 0.2)
+        ax.set_xlim(lo_t - pad, hi_t + pad)
+        tz = zone or dt.UTC
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=6))  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M", tz=tz))  # type: ignore[no-untyped-call]
+        ax.set_ylabel(f"{name} ({unit})" if unit else name, fontsize=8.5)
+        ax.set_xlabel(f"time ({zone_name})", fontsize=8.5)
+        ax.tick_params(labelsize=8)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return fig, params
+
+    key = {
+        "chart": "trend",
+        "f": fact,
+        "p": pts,
+        "l": lines,
+        "n": now,
+        "a": max_age,
+        "z": zone_name,
+    }
+    svg = _render(key, draw)
+    return Chart("trend-" + fact, f"{name} over time", svg, alt[:240], description)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -135,3 +137,25 @@ def when(raw: Any, zone: dt.tzinfo | None = None) -> Markup:
     if _parse(str(raw)) is None:
         return Markup(iso)
     return Markup(f'<time datetime="{iso}" title="{iso}">{escape(when_text(raw, zone))}</time>')
+
+
+@dataclass(frozen=True)
+class Currency:
+    """Topics that share a literature-search date and a last-update date."""
+
+    literature_reviewed_through: dt.date
+    last_updated: dt.date
+    topics: tuple[str, ...]
+
+
+def topic_currency(kb: KnowledgeBase, topic_ids: Iterable[str]) -> list[Currency]:
+    """The currency of these topics as readers expect it (UpToDate: "literature review current
+    through", "last updated"), topics with the same two dates together; topics without a record
+    are left out. Oldest literature date first."""
+    groups: dict[tuple[dt.date, dt.date], list[str]] = {}
+    for tid in dict.fromkeys(topic_ids):
+        topic = kb.topics.get(tid)
+        if topic is not None:
+            key = (topic.literature_reviewed_through, topic.last_updated)
+            groups.setdefault(key, []).append(topic.title)
+    return [Currency(lit, upd, tuple(titles)) for (lit, upd), titles in sorted(groups.items())]

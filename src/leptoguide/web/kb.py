@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from leptoguide.knowledge.models import Rule, Statement
 from leptoguide.store import feedback_web, reviews
-from leptoguide.web import charts
+from leptoguide.web import charts, fmt
 from leptoguide.web.citations import source_line, statement_refs
 from leptoguide.web.common import Ctx, WebError, context, render
 
@@ -56,7 +56,8 @@ def conflict_groups(web: Any, pairs: list[list[Any]]) -> dict[str, Any]:
         )
         group(topic)["lines"].append((param, line))
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]["lines"]), kv[0]))
-    return {"groups": ordered, "pairs": pairs}
+    currency = {topic: fmt.topic_currency(kb, [topic]) for topic in groups}
+    return {"groups": ordered, "pairs": pairs, "currency": currency}
 
 
 def statement_values(ctx: Ctx, st: Statement) -> dict[str, Any]:
@@ -85,6 +86,7 @@ def statement_values(ctx: Ctx, st: Statement) -> dict[str, Any]:
         "regimens": [g for g in web.kb.regimens.values() if st.id in g.statements],
         "parameters": [p for p in web.kb.parameters.values() if p.statement == st.id],
         "hidden": not web.visible(status),
+        "currency": fmt.topic_currency(web.kb, st.topics),
     }
 
 
@@ -128,6 +130,7 @@ def router() -> APIRouter:
             "kb_index.html",
             q=q,
             topic=topic,
+            currency=fmt.topic_currency(web.kb, [topic]) if topic else [],
             status=status,
             source=source,
             topics=topics,

@@ -13,8 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from leptoguide import yamlsafe
 from leptoguide.assessment import Assessment
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.web import fmt
@@ -49,7 +48,7 @@ class Verdict:
 @cache
 def _config() -> dict[str, Any]:
     text = resources.files("leptoguide.web").joinpath("verdicts.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = yamlsafe.load(text, untrusted=False)
     return data
 
 

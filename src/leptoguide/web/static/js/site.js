@@ -13,6 +13,12 @@
     var group = target.closest(".ref-group");
     var statement = group && group.querySelector("details.ref-statement");
     if (statement) { statement.setAttribute("open", ""); }
+    // and every folded section around it (a patient page folds its source list)
+    var outer = target.parentElement && target.parentElement.closest("details");
+    while (outer) {
+      outer.setAttribute("open", "");
+      outer = outer.parentElement && outer.parentElement.closest("details");
+    }
   }
   // Date-times are typed in the user's own time zone: fill it in from the browser when empty,
   // and name it beside every date-time field.

@@ -1,9 +1,15 @@
-"""Convert quantities to a concept's canonical unit, with factors kept as data.
+"""Convert quantities to a concept's canonical unit, with factors kept as data: the one unit table.
 
 Unit groups (record type ``units``, ``data/terminology/units.yaml``) list UCUM codes with a factor
 to the group's base unit and the other spellings met in real data. A group may be limited to some
 concepts (glucose mmol/L <-> mg/dL is substance-specific). Conversion walks the groups that apply to
 a concept, so g/L glucose reaches mmol/L through mg/dL. Results are cached per (concept, unit).
+The chart readers (intake, batch), the case form and the engine's fact reader all use this table.
+
+Spellings are looked up exactly first (UCUM codes are case-sensitive), then ignoring case for the
+``aliases``; ``case_sensitive`` spellings only match exactly. So ``G/L`` (giga per litre) is a cell
+count in 10*9/L, while ``g/L`` and ``g/l`` are grams per litre, which no cell count converts from:
+a platelet count in g/L is unreadable, never guessed.
 
 Why not pint/ucumvert: see docs/fhir.md ("Units"): a 1.5 s start-up and 1-10 ms per first
 conversion, and "K/uL" read as kelvin per microlitre.
@@ -20,9 +26,14 @@ from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import UnitGroup
 
 
+def exact_key(unit: str) -> str:
+    """A unit spelling without spaces, 'µ'/'μ' as 'u', case kept (UCUM is case-sensitive)."""
+    return "".join(unit.split()).replace("µ", "u").replace("μ", "u")
+
+
 def unit_key(unit: str) -> str:
-    """How a unit spelling is looked up: no spaces, lower case, 'µ'/'μ' as 'u'."""
-    return "".join(unit.split()).lower().replace("µ", "u").replace("μ", "u")
+    """How an alias is looked up ignoring case: :func:`exact_key` in lower case."""
+    return exact_key(unit).lower()
 
 
 @dataclass
@@ -30,6 +41,7 @@ class UnitConverter:
     """Factors between units, per concept, from the knowledge base's unit groups."""
 
     groups: list[UnitGroup]
+    exact: dict[str, str] = field(default_factory=dict)
     spelling: dict[str, str] = field(default_factory=dict)
     implicit: set[str] = field(default_factory=set)
     _edges: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
@@ -44,23 +56,41 @@ class UnitConverter:
                 conv.spelling.setdefault(unit_key(udef.unit), udef.unit)
                 for alias in udef.aliases:
                     conv.spelling.setdefault(unit_key(alias), udef.unit)
+                for alias in (*udef.aliases, *udef.case_sensitive):
+                    conv.exact.setdefault(exact_key(alias), udef.unit)
             if group.implicit:
-                conv.implicit.add(group.base)
+                conv.implicit.update(u.unit for u in group.units)
         # exact UCUM codes win over aliases that happen to share a key
         for group in conv.groups:
             for udef in group.units:
                 conv.spelling[unit_key(udef.unit)] = udef.unit
+                conv.exact[exact_key(udef.unit)] = udef.unit
         return conv
 
     def canonical_spelling(self, unit: str) -> str | None:
         """The UCUM code of a unit as written in the data, or None if no group knows it."""
         if not unit:
             return None
-        return self.spelling.get(unit_key(unit))
+        return self.exact.get(exact_key(unit)) or self.spelling.get(unit_key(unit))
 
     def assumes_base(self, unit: str | None) -> bool:
         """True if a value without a unit may be taken to be in this (dimensionless) unit."""
         return unit is not None and unit in self.implicit
+
+    def dimensionless(self, unit: str | None) -> bool:
+        """True for no unit, or a unit of a dimensionless group (a score, a ratio, a percent): what
+        a fact without a canonical unit accepts."""
+        if unit is None or not unit.strip():
+            return True
+        return self.canonical_spelling(unit) in self.implicit
+
+    def kind(self, unit: str) -> str | None:
+        """The title of the group a unit belongs to (for messages), or None if no group knows it."""
+        code = self.canonical_spelling(unit)
+        for group in self.groups:
+            if any(u.unit == code for u in group.units):
+                return group.title
+        return None
 
     def factor(self, concept: str, source: str, target: str) -> float | None:
         """Multiply a value in ``source`` by this to get ``target``; None if not convertible."""
