@@ -79,6 +79,18 @@ def test_serum_antigen_alone_is_not_meningitis(shipped_kb: KnowledgeBase) -> Non
     assert not case.conditions
 
 
+@pytest.mark.parametrize(("value", "expected"), [("1:160", "positive"), ("<1:2", "negative")])
+def test_serum_antigen_titre_by_loinc_code_is_not_meningitis(
+    shipped_kb: KnowledgeBase, value: str, expected: str
+) -> None:
+    """LOINC 9820-2 (serum titre) reads as the serum antigen, never as the CSF antigen."""
+    case = _read(shipped_kb, obs("9820-2", LOINC, "s", valueString=value))
+    got = case.latest("serum-crag")
+    assert got is not None and (got.status, got.value) == ("ok", expected)
+    assert case.latest("csf-crag") is None
+    assert not case.conditions
+
+
 def test_a_recorded_condition_is_not_overridden(shipped_kb: KnowledgeBase) -> None:
     resolved = {
         "resourceType": "Condition",
