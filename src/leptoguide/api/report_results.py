@@ -31,7 +31,9 @@ def _resources(value: Any) -> Iterator[dict[str, Any]]:
     if not isinstance(value, dict):
         return
     if value.get("resourceType") == "Bundle":
-        for entry in value.get("entry") or []:
+        entries = value.get("entry")
+        # A malformed Bundle (entry not a list) is named by the chart reader; skip it here.
+        for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict):
                 yield from _resources(entry.get("resource"))
     else:
