@@ -122,6 +122,12 @@ class Score:
     def recall5(self) -> float:
         return self.recall_hits / self.recall_total if self.recall_total else 0.0
 
+    @property
+    def ece(self) -> float:
+        """Expected calibration error of the confidence over answered in-scope questions."""
+        rows = calibration_rows(self.calibration)
+        return float(rows[-1]["right"]) if rows else 0.0
+
     def row(self) -> dict[str, Any]:
         return {
             "config": self.name,
@@ -136,6 +142,7 @@ class Score:
             "unused_citations": self.unused,
             "bad_citation_refs": self.bad_refs,
             "ids_in_text": len(self.ids_shown),
+            "ece": round(self.ece, 3),
         }
 
     def kind_rows(self) -> list[dict[str, Any]]:
@@ -522,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
             for f in score.failures:
                 print("   ", f)
     if args.split:
+        for score in scores:
+            print(table(score.kind_rows()))
         return 0
     base = baseline(kb, questions)
     scores.append(base)
