@@ -152,7 +152,10 @@ def test_claim_checks_name_the_public_page_and_stay_out_of_rules() -> None:
             if cite.source != st.about_claim:
                 continue
             assert page.title in cite.locator and dated in cite.locator, (sid, cite.locator)
-            assert re.search(r"\bsection\b|\bpage header\b", cite.locator, re.I), (sid, cite.locator)
+            assert re.search(r"\bsection\b|\bpage header\b", cite.locator, re.I), (
+                sid,
+                cite.locator,
+            )
     for rule in kb.rules.values():
         assert not claims & set(rule.cites), rule.id
 
