@@ -416,3 +416,11 @@ def test_patient_refusals_are_plain_words(qa: QA) -> None:
     ans = qa.ask("How do I bake sourdough bread?", audience="patient")
     assert ans.abstained and ans.reason == REASON_PATIENT["out-of-scope"]
     assert ans.suggestions
+
+
+def test_the_lead_is_about_the_drug_and_population_asked(qa: QA) -> None:
+    ans = qa.ask("What dose of intrathecal methotrexate is used in LM?")
+    assert not ans.abstained
+    first = qa.kb.statements[ans.statements[0]]
+    assert "methotrexate" in first.title.lower()
+    assert "children" not in first.clinician.lower()

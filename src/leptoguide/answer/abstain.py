@@ -188,8 +188,11 @@ def anchored(
     the knowledge base), not only a drug, route, procedure or device, which have uses elsewhere."""
     kind_words = {
         w.lower()
-        for phrase in lexicon.find(text)
-        if lexicon.kinds.get(phrase.concept) in vocab.scope_kinds
+        for phrase in lexicon.find_all(text)  # every concept a phrase names, overlaps included
+        if (
+            lexicon.kinds.get(phrase.concept) in vocab.scope_kinds
+            or lexicon.kinds.get(phrase.concept) == "variant"  # general word forms: radiotherapy
+        )
         and phrase.concept not in vocab.scope_concepts
         for w in phrase.words
     }
