@@ -302,6 +302,14 @@ class ConfidenceModel:
     """Weight of a lead that lacks what the question asks for (a dose, a time, ...)."""
     lead_coverage: float
     """Weight of the share of the question's (idf-weighted) words the lead itself contains."""
+    realistic: float = 0.0
+    """Weight of a question read through shorthand, lay words or spelling corrections."""
+    follow_up: float = 0.0
+    """Weight of a follow-up (answered with the earlier question's words)."""
+    unscoped: float = 0.0
+    """Weight of a question placed in the domain by evidence alone (no domain word)."""
+    patient: float = 0.0
+    """Weight of a patient's question (answered in plain words)."""
 
     def __call__(self, features: dict[str, float]) -> float:
         z = (
@@ -311,17 +319,25 @@ class ConfidenceModel:
             + self.lead_reviewed * features.get("lead_reviewed", 1.0)
             + self.aspect_missing * features.get("aspect_missing", 0.0)
             + self.lead_coverage * features.get("lead_coverage", features.get("top_coverage", 0.0))
+            + self.realistic * features.get("realistic", 0.0)
+            + self.follow_up * features.get("follow_up", 0.0)
+            + self.unscoped * features.get("unscoped", 0.0)
+            + self.patient * features.get("patient", 0.0)
         )
         return round(1.0 / (1.0 + math.exp(-z)), 2)
 
 
 CONFIDENCE = ConfidenceModel(
-    intercept=1.442,
-    coverage=0.2,
-    top_coverage=0.102,
-    lead_reviewed=-0.231,
-    aspect_missing=-0.066,
-    lead_coverage=0.68,
+    intercept=2.036,
+    coverage=-0.05,
+    top_coverage=0.218,
+    lead_reviewed=0.378,
+    aspect_missing=-0.407,
+    lead_coverage=0.392,
+    realistic=-0.357,
+    follow_up=0.4,
+    unscoped=0.093,
+    patient=-0.791,
 )
 """The fitted confidence model (named settings; docs/qa.md "Calibration")."""
 

@@ -590,6 +590,12 @@ class QA:
             verdict.features["aspect_missing"] = float(
                 bool(aspects) and not any(a.form.search(comp.lead) for a in aspects)
             )
+            # how the question was asked: read through shorthand, lay words or spelling fixes; a
+            # follow-up; placed in the domain by evidence alone; a patient's wording
+            verdict.features["realistic"] = float(bool(und.corrections or und.meanings))
+            verdict.features["follow_up"] = float(retrieval.query != und.query)
+            verdict.features["unscoped"] = float(verdict.features.get("scope", 1.0) == 0.0)
+            verdict.features["patient"] = float(answer.audience == "patient")
             confidence = calibrated_confidence(verdict.features)
             answer.confidence = (
                 confidence if statements_ok else min(confidence, SETTINGS.weak_confidence_cap)
