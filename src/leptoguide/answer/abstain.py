@@ -152,6 +152,14 @@ class Verdict:
     """Why: instructions, empty, out-of-scope, personal or unsupported."""
 
 
+def is_scope_word(token: str, words: frozenset[str]) -> bool:
+    """``token`` is a scope word or one of its word forms ("intrathecally", "lumbar's"): a scope
+    word of six letters or more followed by up to three letters."""
+    if token in words:
+        return True
+    return any(token[:n] in words for n in range(max(6, len(token) - 3), len(token)))
+
+
 def has_instructions(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
@@ -167,7 +175,7 @@ def scope_hits(
     ``jargon``: the knowledge base's technical words (see index.jargon_terms).
     """
     toks = tokens(text)
-    found = [t for t in toks if t in vocab.scope_words or t in jargon]
+    found = [t for t in toks if is_scope_word(t, vocab.scope_words) or t in jargon]
     for phrase in vocab.find(text):
         if vocab.entries[phrase.concept].role == "scope":
             found.append(" ".join(phrase.words).lower())
@@ -197,7 +205,7 @@ def anchored(
         for w in phrase.words
     }
     for t in tokens(text):
-        if t in vocab.scope_words or (t in jargon and t not in kind_words):
+        if is_scope_word(t, vocab.scope_words) or (t in jargon and t not in kind_words):
             return True
     for phrase in vocab.find(text):
         if vocab.entries[phrase.concept].role == "scope":
