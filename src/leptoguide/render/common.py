@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
+
 from leptoguide.assessment import Assessment, Finding, FindingInput, Threshold, as_assessment
 
 if TYPE_CHECKING:
@@ -163,8 +165,10 @@ def input_text(i: FindingInput) -> str | None:
     if isinstance(value, list):
         if not value:
             return None
-        value = ", ".join(str(v) for v in value)
+        value = ", ".join(value)
     shown = value if value is not None else i.status
+    if isinstance(shown, BaseModel):
+        shown = str(shown.model_dump())
     if isinstance(shown, float):
         shown = f"{shown:g}"
     return f"{i.fact}={shown}"
