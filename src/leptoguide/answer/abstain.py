@@ -115,6 +115,12 @@ class AbstainConfig:
     """Ingested passages are shown only above this coverage."""
     coverage_top: int = 3
     """How many top statements the evidence gate looks at together."""
+    min_terms_unscoped: int = 3
+    """A question that names nothing of the domain (no scope word, concept or technical word:
+    "should I tell the nurses if my symptoms get better or worse?") is still answered when one
+    statement covers ``min_coverage_unanchored`` of its topic words and it has at least this many
+    topic words: the evidence, not a word list, places it in the domain. Chosen on dev: such
+    in-scope questions reach 1.0 with 3 words; out-of-scope ones stay at 0.56 or less."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -126,6 +132,10 @@ class AbstainConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"answer setting {name}: must be between 0 and 1, got {value}")
+        if self.min_terms_unscoped < 1:
+            raise ValueError(
+                f"answer setting min_terms_unscoped: must be 1 or more, got {self.min_terms_unscoped}"
+            )
         if self.coverage_top < 1:
             raise ValueError(
                 f"answer setting coverage_top: must be 1 or more, got {self.coverage_top}"
@@ -229,12 +239,18 @@ def judge(
     feats["scope"] = float(len(scope))
     if und.personal and not scope:
         return Verdict(True, None, 0.0, feats, "personal")
-    if not scope and not und.red_flags:
-        return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
     top = retrieval.statements[: config.coverage_top]
     alts = retrieval.expansion.alternatives if retriever.config.alternatives else {}
     cov = coverage(retriever.index, terms, [h.rowid for h in top], alts) if top else 0.0
     best = coverage(retriever.index, terms, [top[0].rowid], alts) if top else 0.0
+    # no word of the domain: answered only when one statement covers the question nearly whole
+    # (the evidence places it in the domain), declined as out of scope otherwise
+    if (
+        not scope
+        and not und.red_flags
+        and (len(terms) < config.min_terms_unscoped or best < config.min_coverage_unanchored)
+    ):
+        return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
     cos = max((h.cosine or 0.0 for h in top), default=0.0)
     feats["coverage"] = round(cov, 4)
     feats["top_coverage"] = round(best, 4)

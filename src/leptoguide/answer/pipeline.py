@@ -190,7 +190,11 @@ class QA:
         ]
         self.speller = (
             SpellingCorrector(
-                kb_word_counts(kb), self.vocab.known_words, _english(), self.vocab.fillers
+                kb_word_counts(kb),
+                self.vocab.known_words,
+                _english(),
+                self.vocab.fillers,
+                self.vocab.term_words,
             )
             if self.options.spelling
             else None

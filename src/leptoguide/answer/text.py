@@ -208,6 +208,32 @@ STOPWORDS = frozenset(
         "someone's",
         "one",
         "ones",
+        # number words (numbers written in digits are set aside the same way)
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        # question scaffolding
+        "take",
+        "taking",
+        "taken",
+        "receive",
+        "receives",
+        "received",
+        "receiving",
+        "problem",
+        # what is left of contractions ("I'm", "I've", "doesn't", "we'll", "they're", "it's")
+        "m",
+        "ve",
+        "t",
+        "ll",
+        "re",
+        "s",
     ]
 )
 
