@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 DISCLAIMER = "Decision support only; not a medical device. Check every finding."
 
@@ -289,6 +289,24 @@ class Assessment(_Model):
 def as_assessment(data: Assessment | Mapping[str, object]) -> Assessment:
     """The typed assessment; JSON-contract data (e.g. read back from storage) is validated into it."""
     return data if isinstance(data, Assessment) else Assessment.model_validate(data)
+
+
+def stored_assessment(output: str | bytes) -> Assessment | None:
+    """The assessment in a stored service output (the assessment itself, or a CDS Hooks response
+    that holds it under ``assessment``), validated into the model; None when the output holds no
+    assessment, is not JSON, or does not validate."""
+    try:
+        data = json.loads(output)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and "findings" not in data:
+        data = data.get("assessment")
+    if not isinstance(data, dict) or "findings" not in data:
+        return None
+    try:
+        return Assessment.model_validate(data)
+    except ValidationError:
+        return None
 
 
 SCHEMA_ID = "https://leptoguide.org/schemas/assessment.schema.json"

@@ -11,6 +11,7 @@ Status: ``ok`` | ``stale`` | ``missing`` | ``unparseable``. Only ``ok`` values a
 from __future__ import annotations
 
 import datetime as dt
+
 from leptoguide.case import Observed
 from leptoguide.engine.types import Computation as Computation
 from leptoguide.engine.types import Context as Context

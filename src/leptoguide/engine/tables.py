@@ -6,8 +6,8 @@ definitely true, so a missing value never earns or loses points by default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from leptoguide.engine.evaluate import evaluate
 from leptoguide.engine.types import FactData, Facts, FactValue

@@ -9,13 +9,12 @@ order, so the clinician and patient reports of one assessment use the same numbe
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from leptoguide.assessment import Assessment, Finding, FindingInput, Threshold, as_assessment
+from leptoguide.assessment import Assessment, Finding, FindingInput, Threshold
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -59,10 +58,9 @@ class MissingLine:
 
 
 def number_citations(
-    data: Assessment | Mapping[str, object], kb: KnowledgeBase | None = None
+    data: Assessment, kb: KnowledgeBase | None = None
 ) -> tuple[dict[str, int], list[Reference]]:
     """Number each distinct cited statement in order of first appearance; one reference each."""
-    data = as_assessment(data)
     numbers: dict[str, int] = {}
     refs: list[Reference] = []
     by_statement: dict[str, Reference] = {}
@@ -174,11 +172,8 @@ def input_text(i: FindingInput) -> str | None:
     return f"{i.fact}={shown}"
 
 
-def missing_items(
-    data: Assessment | Mapping[str, object], kb: KnowledgeBase | None = None
-) -> list[MissingLine]:
+def missing_items(data: Assessment, kb: KnowledgeBase | None = None) -> list[MissingLine]:
     """The missing-data list in plain words: what to obtain, and which findings need it."""
-    data = as_assessment(data)
     titles = {f.rule: f.title for f in data.findings}
     out = []
     for m in data.missing:

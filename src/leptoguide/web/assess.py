@@ -15,11 +15,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from leptoguide.assessment import Assessment, Finding, FindingInput
+from leptoguide.assessment import Assessment, Finding, FindingInput, stored_assessment
 from leptoguide.errors import InputError
 from leptoguide.store.models import AuditEvent
 from leptoguide.web import charts, fmt
@@ -183,17 +182,7 @@ def assessment_of(event: AuditEvent) -> Assessment | None:
 
     None when the event holds no assessment or one that does not validate against the model.
     """
-    data = json.loads(event.output)
-    if not isinstance(data, dict):
-        return None
-    if "findings" not in data:
-        data = data.get("assessment")
-        if not isinstance(data, dict) or "findings" not in data:
-            return None
-    try:
-        return Assessment.model_validate(data)
-    except ValidationError:
-        return None
+    return stored_assessment(event.output)
 
 
 def _load(ctx: Ctx, event_id: str) -> tuple[AuditEvent, Assessment]:
