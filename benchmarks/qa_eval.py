@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import itertools
 import json
+import math
 import re
 import sqlite3
 import sys
@@ -198,7 +199,40 @@ def calibration_rows(pairs: list[tuple[float, bool]]) -> list[dict[str, Any]]:
     return rows
 
 
-CAL_FEATURES = ("coverage", "top_coverage", "lead_reviewed", "aspect_missing", "lead_coverage")
+CAL_FEATURES = (
+    "coverage",
+    "top_coverage",
+    "lead_reviewed",
+    "aspect_missing",
+    "lead_coverage",
+    "realistic",
+    "follow_up",
+    "unscoped",
+    "patient",
+)
+
+
+def predict(weights: dict[str, float], features: dict[str, float]) -> float:
+    """The fitted model's confidence for one answer (as ``ConfidenceModel`` computes it)."""
+    z = weights["intercept"] + sum(
+        weights[k] * features.get(k, 0.0 if k != "lead_reviewed" else 1.0) for k in CAL_FEATURES
+    )
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def cross_validated_ece(
+    samples: list[tuple[dict[str, float], bool]], folds: int = 5, l2: float = 1.0
+) -> float:
+    """ECE of the confidence model on dev when each fifth is predicted by a model fitted on the
+    other four: an estimate of how the fit carries to questions it has not seen."""
+    pairs: list[tuple[float, bool]] = []
+    for k in range(folds):
+        train = [s for i, s in enumerate(samples) if i % folds != k]
+        held = [s for i, s in enumerate(samples) if i % folds == k]
+        weights = fit_confidence(train, l2)
+        pairs += [(predict(weights, f), ok) for f, ok in held]
+    rows = calibration_rows(pairs)
+    return float(rows[-1]["right"]) if rows else 0.0
 
 
 def fit_confidence(
@@ -494,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
         "--calibrate", action="store_true", help="fit the confidence model on dev and print it"
     )
     parser.add_argument(
+        "--l2", type=float, default=1.0, help="L2 penalty of the confidence fit (--calibrate)"
+    )
+    parser.add_argument(
         "--split",
         choices=["dev", "test"],
         help="score one split only and write nothing (tune on dev, never test)",
@@ -505,9 +542,10 @@ def main(argv: list[str] | None = None) -> int:
         dev = run(kb, QA(kb, CONFIGS[next(iter(CONFIGS))]), questions, "dev", split="dev")
         print(
             "ConfidenceModel("
-            + ", ".join(f"{k}={v}" for k, v in fit_confidence(dev.features).items())
+            + ", ".join(f"{k}={v}" for k, v in fit_confidence(dev.features, args.l2).items())
             + ")"
         )
+        print(f"dev ECE, 5-fold cross-validated: {cross_validated_ece(dev.features, l2=args.l2)}")
         return 0
     n_in = sum(1 for q in questions if not q.get("out_of_scope"))
     n_out = len(questions) - n_in

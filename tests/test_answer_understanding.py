@@ -416,3 +416,27 @@ def test_patient_refusals_are_plain_words(qa: QA) -> None:
     ans = qa.ask("How do I bake sourdough bread?", audience="patient")
     assert ans.abstained and ans.reason == REASON_PATIENT["out-of-scope"]
     assert ans.suggestions
+
+
+def test_the_lead_is_about_the_drug_and_population_asked(qa: QA) -> None:
+    ans = qa.ask("What dose of intrathecal methotrexate is used in LM?")
+    assert not ans.abstained
+    first = qa.kb.statements[ans.statements[0]]
+    assert "methotrexate" in first.title.lower()
+    assert "children" not in first.clinician.lower()
+
+
+def test_word_forms_of_scope_words_anchor_a_follow_up(qa: QA) -> None:
+    from leptoguide.answer.abstain import is_scope_word
+
+    words = qa.vocab.scope_words
+    assert is_scope_word("intrathecally", words) and is_scope_word("intrathecal", words)
+    assert not is_scope_word("tapering", words)  # "tap" is too short to take word forms
+    store = MemoryConversationStore()
+    qa.ask(
+        "What dose of free cytarabine has been given intrathecally?",
+        conversation_id="c1",
+        conversations=store,
+    )
+    ans = qa.ask("and thiotepa?", conversation_id="c1", conversations=store)
+    assert not ans.abstained and "it-thiotepa-dose" in ans.statements

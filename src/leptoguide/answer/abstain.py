@@ -152,6 +152,14 @@ class Verdict:
     """Why: instructions, empty, out-of-scope, personal or unsupported."""
 
 
+def is_scope_word(token: str, words: frozenset[str]) -> bool:
+    """``token`` is a scope word or one of its word forms ("intrathecally", "lumbar's"): a scope
+    word of six letters or more followed by up to three letters."""
+    if token in words:
+        return True
+    return any(token[:n] in words for n in range(max(6, len(token) - 3), len(token)))
+
+
 def has_instructions(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
@@ -167,7 +175,7 @@ def scope_hits(
     ``jargon``: the knowledge base's technical words (see index.jargon_terms).
     """
     toks = tokens(text)
-    found = [t for t in toks if t in vocab.scope_words or t in jargon]
+    found = [t for t in toks if is_scope_word(t, vocab.scope_words) or t in jargon]
     for phrase in vocab.find(text):
         if vocab.entries[phrase.concept].role == "scope":
             found.append(" ".join(phrase.words).lower())
@@ -188,13 +196,16 @@ def anchored(
     the knowledge base), not only a drug, route, procedure or device, which have uses elsewhere."""
     kind_words = {
         w.lower()
-        for phrase in lexicon.find(text)
-        if lexicon.kinds.get(phrase.concept) in vocab.scope_kinds
+        for phrase in lexicon.find_all(text)  # every concept a phrase names, overlaps included
+        if (
+            lexicon.kinds.get(phrase.concept) in vocab.scope_kinds
+            or lexicon.kinds.get(phrase.concept) == "variant"  # general word forms: radiotherapy
+        )
         and phrase.concept not in vocab.scope_concepts
         for w in phrase.words
     }
     for t in tokens(text):
-        if t in vocab.scope_words or (t in jargon and t not in kind_words):
+        if is_scope_word(t, vocab.scope_words) or (t in jargon and t not in kind_words):
             return True
     for phrase in vocab.find(text):
         if vocab.entries[phrase.concept].role == "scope":
@@ -299,6 +310,14 @@ class ConfidenceModel:
     """Weight of a lead that lacks what the question asks for (a dose, a time, ...)."""
     lead_coverage: float
     """Weight of the share of the question's (idf-weighted) words the lead itself contains."""
+    realistic: float = 0.0
+    """Weight of a question read through shorthand, lay words or spelling corrections."""
+    follow_up: float = 0.0
+    """Weight of a follow-up (answered with the earlier question's words)."""
+    unscoped: float = 0.0
+    """Weight of a question placed in the domain by evidence alone (no domain word)."""
+    patient: float = 0.0
+    """Weight of a patient's question (answered in plain words)."""
 
     def __call__(self, features: dict[str, float]) -> float:
         z = (
@@ -308,17 +327,25 @@ class ConfidenceModel:
             + self.lead_reviewed * features.get("lead_reviewed", 1.0)
             + self.aspect_missing * features.get("aspect_missing", 0.0)
             + self.lead_coverage * features.get("lead_coverage", features.get("top_coverage", 0.0))
+            + self.realistic * features.get("realistic", 0.0)
+            + self.follow_up * features.get("follow_up", 0.0)
+            + self.unscoped * features.get("unscoped", 0.0)
+            + self.patient * features.get("patient", 0.0)
         )
         return round(1.0 / (1.0 + math.exp(-z)), 2)
 
 
 CONFIDENCE = ConfidenceModel(
-    intercept=1.442,
-    coverage=0.2,
-    top_coverage=0.102,
-    lead_reviewed=-0.231,
-    aspect_missing=-0.066,
-    lead_coverage=0.68,
+    intercept=2.036,
+    coverage=-0.05,
+    top_coverage=0.218,
+    lead_reviewed=0.378,
+    aspect_missing=-0.407,
+    lead_coverage=0.392,
+    realistic=-0.357,
+    follow_up=0.4,
+    unscoped=0.093,
+    patient=-0.791,
 )
 """The fitted confidence model (named settings; docs/qa.md "Calibration")."""
 
