@@ -72,20 +72,24 @@ CEF = Regimen.model_validate(
 
 def test_ceftriaxone_adult_is_2g_every_12h() -> None:
     res = dosing.compute(CEF, 40 * 365, 80)
-    assert res["per_dose_mg"] == 2000 and res["interval_hours"] == 12 and res["per_day_mg"] == 4000
+    assert res.per_dose_mg == 2000 and res.interval_hours == 12 and res.per_day_mg == 4000
+    assert res.error is None and res.band == "adult"
 
 
 def test_ceftriaxone_child_per_kg_and_cap() -> None:
     small = dosing.compute(CEF, 5 * 365, 18)
-    assert small["per_day_mg"] == 1800 and not small.get("capped")
+    assert small.per_day_mg == 1800 and not small.capped
     big = dosing.compute(CEF, 15 * 365, 55)
-    assert big["per_day_mg"] == 4000 and big["capped"] and big["first_dose_mg"] == 4000
+    assert big.per_day_mg == 4000 and big.capped and big.first_dose_mg == 4000
+    assert big.steps and "capped" in big.steps[-1]
 
 
 def test_ceftriaxone_neonate_limit_and_missing_weight() -> None:
-    assert dosing.compute(CEF, 7, 3.2)["per_day_mg"] == 160
-    assert "error" in dosing.compute(CEF, 7, None)
-    assert "error" in dosing.compute(CEF, None, 3.2)
+    assert dosing.compute(CEF, 7, 3.2).per_day_mg == 160
+    no_weight = dosing.compute(CEF, 7, None)
+    assert no_weight.error is not None and "weight" in no_weight.error
+    assert no_weight.per_day_mg is None and no_weight.text == ""
+    assert dosing.compute(CEF, None, 3.2).error == "age not recorded"
 
 
 def test_schedule_calendar_dates() -> None:
@@ -105,9 +109,9 @@ def test_schedule_calendar_dates() -> None:
     )
     events = schedule.calendar(reg, dt.date(2026, 1, 5))
     assert len(events) == 15
-    assert [e["date"] for e in events[:3]] == ["2026-01-05", "2026-01-08", "2026-01-12"]
-    assert events[8] == {"date": "2026-02-02", "phase": "consolidation", "dose": 9}
-    assert events[-1]["date"] == "2026-04-27"
+    assert [e.date for e in events[:3]] == ["2026-01-05", "2026-01-08", "2026-01-12"]
+    assert events[8].model_dump() == {"date": "2026-02-02", "phase": "consolidation", "dose": 9}
+    assert events[-1].date == "2026-04-27"
 
 
 @pytest.mark.parametrize(
