@@ -455,3 +455,19 @@ def test_word_forms_of_scope_words_anchor_a_follow_up(qa: QA) -> None:
     )
     ans = qa.ask("and thiotepa?", conversation_id="c1", conversations=store)
     assert not ans.abstained and "it-thiotepa-dose" in ans.statements
+
+
+def test_patient_leads_skip_repeated_glosses_and_prefer_checked_statements(
+    qa: QA, shipped_kb: KnowledgeBase
+) -> None:
+    from leptoguide.answer.compose import common_sentences, is_reviewed
+
+    glosses = common_sentences(shipped_kb, "patient")
+    assert "CSF is the fluid around the brain and spine." in glosses
+    ans = qa.ask(
+        "can radiation help when the cancer is in the lining round the brain and spine?",
+        audience="patient",
+    )
+    assert not ans.abstained
+    assert not any(ans.answer.startswith(g) for g in glosses), ans.answer[:120]
+    assert is_reviewed(shipped_kb.statements[ans.statements[0]])
