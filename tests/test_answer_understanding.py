@@ -274,6 +274,8 @@ def test_personal_questions_are_declined_kindly(qa: QA) -> None:
         "my son has a temperature and says the light hurts his eyes and his headache is awful",
         "my husband has LM and I can't wake him properly this morning",
         "I have LM and since this morning I can't control my bladder and my legs feel numb",
+        "he's vomiting with a high fever and a headache",
+        "she suddenly can't speak properly and her face looks droopy",
     ],
 )
 def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
