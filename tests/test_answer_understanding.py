@@ -299,6 +299,9 @@ def test_gapped_warning_signs_need_a_person_now(shipped_kb: KnowledgeBase) -> No
         "should my father have the Ommaya put in or not?",
         "I have lung cancer and now double vision, has it spread to the lining of my brain?",
         "should I have chemotherapy into the spinal fluid or not?",
+        "is my dad going to die from this?",
+        "does my MRI show LM?",
+        "will the treatment work for me?",
     ],
 )
 def test_personal_questions_in_free_wording(qa: QA, question: str) -> None:
@@ -314,6 +317,9 @@ def test_personal_questions_in_free_wording(qa: QA, question: str) -> None:
         "How long should adults with tuberculous meningitis be treated?",
         "Should clopidogrel be stopped 7 days before LP?",
         "my dad takes warfarin, does he need to come off it before the spinal tap?",
+        "Which drugs would you recommend for IT therapy?",
+        "Is it too late for dexamethasone 6 hours after antibiotics?",
+        "How long do people with LM live?",
     ],
 )
 def test_general_questions_are_not_read_as_personal(
