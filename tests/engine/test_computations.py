@@ -298,9 +298,9 @@ def test_adult_tb_meningitis_pyrazinamide_is_capped_at_2g(shipped_kb: KnowledgeB
     reg = shipped_kb.regimens["tbm-regimen-adult"]
     pza = _band(reg, "pyrazinamide")
     heavy = dosing.compute(pza, 40 * 365, 100)
-    assert heavy["per_day_mg"] == 2000 and heavy["capped"]
+    assert heavy.per_day_mg == 2000 and heavy.capped
     light = dosing.compute(pza, 40 * 365, 60)
-    assert light["per_day_mg"] == 1500 and not light.get("capped")
+    assert light.per_day_mg == 1500 and not light.capped
     ceiling = shipped_kb.statements["tb-adult-pyrazinamide-bts-ceiling"]
     assert ceiling.id in reg.statements and ceiling.status == "verified"
     assert "2.0 g" in ceiling.clinician
