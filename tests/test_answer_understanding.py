@@ -484,3 +484,12 @@ def test_patient_leads_skip_repeated_glosses_and_prefer_checked_statements(
     assert not ans.abstained
     assert not any(ans.answer.startswith(g) for g in glosses), ans.answer[:120]
     assert is_reviewed(shipped_kb.statements[ans.statements[0]])
+
+
+def test_a_follow_up_naming_another_drug_is_answered_for_that_drug(qa: QA) -> None:
+    store = MemoryConversationStore()
+    qa.ask("how long to hold clopidogrel before LP?", conversation_id="d1", conversations=store)
+    ans = qa.ask("and apixaban?", conversation_id="d1", conversations=store)
+    assert not ans.abstained
+    first = qa.kb.statements[ans.statements[0]]
+    assert "apixaban" in f"{first.title} {first.clinician}".lower()

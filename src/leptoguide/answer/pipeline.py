@@ -533,7 +533,7 @@ class QA:
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = asked_aspects(retrieval.query)
-        on_topic = self._on_topic(retrieval.query, answer.audience)
+        on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
         chosen = (
             select_statements(
                 retrieval.statements,
@@ -619,12 +619,16 @@ class QA:
             if self.lexicon.kinds.get(p.concept) == "medication"
         )
 
-    def _on_topic(self, query: str, audience: Audience) -> Callable[[Statement], bool]:
+    def _on_topic(
+        self, query: str, audience: Audience, own: str | None = None
+    ) -> Callable[[Statement], bool]:
         """Whether a statement is about what ``query`` asks: the population it names (or, when
         it names none, not only children or newborns), and, when it names a drug, a statement
-        whose title names a drug names one of the question's."""
+        whose title names a drug names one of the question's. In a follow-up (``own``: its own
+        words) a drug it names replaces the earlier question's ("... clopidogrel before LP?" -
+        "and apixaban?")."""
         population = populations(query)
-        asked = self._drugs(query)
+        asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> bool:
             text = st.patient if audience == "patient" else st.clinician
