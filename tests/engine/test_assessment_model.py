@@ -67,7 +67,7 @@ def test_contract_data_and_the_model_render_the_same(
     assessment: Assessment, shipped_kb: KnowledgeBase
 ) -> None:
     as_data = json.loads(render_json(assessment))
-    assert render_text(as_data, shipped_kb) == render_text(assessment, shipped_kb)
+    assert render_text(as_assessment(as_data), shipped_kb) == render_text(assessment, shipped_kb)
     assert as_assessment(as_data) == assessment
 
 

@@ -27,6 +27,7 @@ from leptoguide.answer.compose import (
     Lead,
     asked_aspects,
     compose,
+    fits,
     is_reviewed,
     lead_share,
     select_statements,
@@ -56,7 +57,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import content_tokens
+from leptoguide.answer.text import content_tokens, populations
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -68,8 +69,11 @@ from leptoguide.errors import InputError
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from leptoguide.assessment import Finding
     from leptoguide.knowledge.loader import KnowledgeBase
+    from leptoguide.knowledge.models import Statement
     from leptoguide.policy import Policy
 
 DEFAULT_TOP_K = 4
@@ -190,7 +194,11 @@ class QA:
         ]
         self.speller = (
             SpellingCorrector(
-                kb_word_counts(kb), self.vocab.known_words, _english(), self.vocab.fillers
+                kb_word_counts(kb),
+                self.vocab.known_words,
+                _english(),
+                self.vocab.fillers,
+                self.vocab.term_words,
             )
             if self.options.spelling
             else None
@@ -525,9 +533,15 @@ class QA:
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = asked_aspects(retrieval.query)
+        on_topic = self._on_topic(retrieval.query, answer.audience)
         chosen = (
             select_statements(
-                retrieval.statements, self.kb, top_k, answer.audience, aspects=aspects
+                retrieval.statements,
+                self.kb,
+                top_k,
+                answer.audience,
+                aspects=aspects,
+                on_topic=on_topic,
             )
             if statements_ok
             else []
@@ -555,6 +569,7 @@ class QA:
             retrieved=frozenset(h.key for h in retrieval.statements),
             next_steps=self._next_steps() if answer.audience == "patient" else [],
             aspects=aspects,
+            on_topic=on_topic,
         )
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
@@ -575,6 +590,12 @@ class QA:
             verdict.features["aspect_missing"] = float(
                 bool(aspects) and not any(a.form.search(comp.lead) for a in aspects)
             )
+            # how the question was asked: read through shorthand, lay words or spelling fixes; a
+            # follow-up; placed in the domain by evidence alone; a patient's wording
+            verdict.features["realistic"] = float(bool(und.corrections or und.meanings))
+            verdict.features["follow_up"] = float(retrieval.query != und.query)
+            verdict.features["unscoped"] = float(verdict.features.get("scope", 1.0) == 0.0)
+            verdict.features["patient"] = float(answer.audience == "patient")
             confidence = calibrated_confidence(verdict.features)
             answer.confidence = (
                 confidence if statements_ok else min(confidence, SETTINGS.weak_confidence_cap)
@@ -589,6 +610,33 @@ class QA:
             answer.reading_grade = round(reading_grade(comp.plain), 1)
         if self.llm is not None and chosen:
             self._rephrase(answer, comp.markdown, comp.support)
+
+    def _drugs(self, text: str) -> frozenset[str]:
+        """The medication concepts ``text`` names."""
+        return frozenset(
+            p.concept
+            for p in self.lexicon.find_all(text)
+            if self.lexicon.kinds.get(p.concept) == "medication"
+        )
+
+    def _on_topic(self, query: str, audience: Audience) -> Callable[[Statement], bool]:
+        """Whether a statement is about what ``query`` asks: the population it names (or, when
+        it names none, not only children or newborns), and, when it names a drug, a statement
+        whose title names a drug names one of the question's."""
+        population = populations(query)
+        asked = self._drugs(query)
+
+        def on_topic(st: Statement) -> bool:
+            text = st.patient if audience == "patient" else st.clinician
+            if not fits(f"{st.title}. {text}", population):
+                return False
+            if asked:
+                named = self._drugs(st.title)
+                if named and not named & asked:
+                    return False
+            return True
+
+        return on_topic
 
     def _rephrase(self, answer: Answer, markdown: str, support: dict[int, str]) -> None:
         assert self.llm is not None

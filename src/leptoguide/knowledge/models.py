@@ -532,7 +532,9 @@ class Vocabulary(_Record):
     also: list[str] = Field(
         default_factory=list,
         description=(
-            "intent and clarify: the question must also contain one of these words (if any given)"
+            "intent, clarify, red-flag and personal: the question must also contain one of these "
+            "words (if any given); in red-flag and personal terms, '...' stands for up to six "
+            "other words within one sentence"
         ),
     )
 

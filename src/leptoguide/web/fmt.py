@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
+from pydantic import BaseModel
 
 from leptoguide.knowledge.loader import KnowledgeBase
 
@@ -84,6 +85,8 @@ def value(kb: KnowledgeBase, raw: Any) -> str:
         return number(raw)
     if isinstance(raw, list | tuple | set):
         return ", ".join(value(kb, x) for x in raw)
+    if isinstance(raw, BaseModel):  # a computed object a finding shows in full
+        raw = raw.model_dump()
     if isinstance(raw, dict):
         return "; ".join(f"{k}: {value(kb, v)}" for k, v in raw.items())
     text = str(raw)
