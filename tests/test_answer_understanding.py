@@ -273,6 +273,7 @@ def test_personal_questions_are_declined_kindly(qa: QA) -> None:
         "I've got a fever, a rash that doesn't go when I press a glass on it, and I feel muddled",
         "my son has a temperature and says the light hurts his eyes and his headache is awful",
         "my husband has LM and I can't wake him properly this morning",
+        "I have LM and since this morning I can't control my bladder and my legs feel numb",
     ],
 )
 def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
@@ -295,6 +296,7 @@ def test_gapped_warning_signs_need_a_person_now(shipped_kb: KnowledgeBase) -> No
         "my wife has LM from breast cancer, how many months has she got left?",
         "should my father have the Ommaya put in or not?",
         "I have lung cancer and now double vision, has it spread to the lining of my brain?",
+        "should I have chemotherapy into the spinal fluid or not?",
     ],
 )
 def test_personal_questions_in_free_wording(qa: QA, question: str) -> None:
@@ -326,6 +328,19 @@ def test_spelling_keeps_meaningful_endings_contractions_and_shorthand(qa: QA) ->
     assert fixed == "it doesn't go away, crypto mening OP 30"
     ans = qa.ask("what is the treatment for a meningioma?", audience="patient")
     assert ans.abstained and ans.abstain_kind in ("out-of-scope", "unsupported")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what helps sciatica pain going down my leg?",  # one LM statement names sciatica
+        "when is the meningitis B vaccine given to babies?",
+        "What radiotherapy dose is used for localised prostate cancer?",
+    ],
+)
+def test_adjacent_questions_are_declined(qa: QA, question: str) -> None:
+    ans = qa.ask(question, audience="patient")
+    assert ans.abstained and ans.citations == [], ans.statements
 
 
 def test_scope_by_evidence_when_no_domain_word_is_named(qa: QA) -> None:

@@ -286,3 +286,21 @@ def test_csf_bands_are_the_scoring(shipped_kb: KnowledgeBase, policy: Policy) ->
                     assert got == want, values
                     checked += 1
     assert checked == 6 * 5 * 5 * 3
+
+
+def _band(regimen: Regimen, drug: str) -> Regimen:
+    band = next(b for b in regimen.bands if b.label.startswith(drug))
+    return regimen.model_copy(update={"bands": [band]})
+
+
+def test_adult_tb_meningitis_pyrazinamide_is_capped_at_2g(shipped_kb: KnowledgeBase) -> None:
+    """25 mg/kg would give a 100 kg adult 2.5 g; the regimen caps pyrazinamide at 2.0 g a day."""
+    reg = shipped_kb.regimens["tbm-regimen-adult"]
+    pza = _band(reg, "pyrazinamide")
+    heavy = dosing.compute(pza, 40 * 365, 100)
+    assert heavy.per_day_mg == 2000 and heavy.capped
+    light = dosing.compute(pza, 40 * 365, 60)
+    assert light.per_day_mg == 1500 and not light.capped
+    ceiling = shipped_kb.statements["tb-adult-pyrazinamide-bts-ceiling"]
+    assert ceiling.id in reg.statements and ceiling.status == "verified"
+    assert "2.0 g" in ceiling.clinician

@@ -115,6 +115,10 @@ class AbstainConfig:
     """Ingested passages are shown only above this coverage."""
     coverage_top: int = 3
     """How many top statements the evidence gate looks at together."""
+    min_support_unscoped: int = 2
+    """...and the rarest of its topic words must occur in at least this many statements: one
+    mention is not evidence that the knowledge base covers the topic ("what helps sciatica pain
+    going down my leg?" meets one LM statement that names sciatica)."""
     min_terms_unscoped: int = 3
     """A question that names nothing of the domain (no scope word, concept or technical word:
     "should I tell the nurses if my symptoms get better or worse?") is still answered when one
@@ -132,6 +136,11 @@ class AbstainConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"answer setting {name}: must be between 0 and 1, got {value}")
+        if self.min_support_unscoped < 1:
+            raise ValueError(
+                "answer setting min_support_unscoped: must be 1 or more, got "
+                f"{self.min_support_unscoped}"
+            )
         if self.min_terms_unscoped < 1:
             raise ValueError(
                 f"answer setting min_terms_unscoped: must be 1 or more, got {self.min_terms_unscoped}"
@@ -213,6 +222,13 @@ def anchored(
     return any(phrase.concept in vocab.scope_concepts for phrase in lexicon.find(text))
 
 
+def _support(retriever: Retriever, terms: list[str]) -> int:
+    """In how many statements the question's heaviest (rarest) topic word occurs."""
+    if not terms:
+        return 0
+    return min(len(retriever.index.postings(t)) for t in terms)
+
+
 def topic_terms(und: Understanding, query: str, vocab: QuestionVocabulary) -> list[str]:
     """The words the evidence gate weighs: content words, minus everyday words, numbers and
     shorthand already read as its meaning."""
@@ -224,6 +240,7 @@ def topic_terms(und: Understanding, query: str, vocab: QuestionVocabulary) -> li
         t
         for t in content_tokens(query)
         if t not in vocab.fillers
+        and len(t) > 1
         and not any(ch.isdigit() for ch in t)
         and (t not in written or t in means)
     ]
@@ -259,7 +276,11 @@ def judge(
     if (
         not scope
         and not und.red_flags
-        and (len(terms) < config.min_terms_unscoped or best < config.min_coverage_unanchored)
+        and (
+            len(terms) < config.min_terms_unscoped
+            or best < config.min_coverage_unanchored
+            or _support(retriever, terms) < config.min_support_unscoped
+        )
     ):
         return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
     cos = max((h.cosine or 0.0 for h in top), default=0.0)
@@ -336,16 +357,16 @@ class ConfidenceModel:
 
 
 CONFIDENCE = ConfidenceModel(
-    intercept=2.036,
-    coverage=-0.05,
-    top_coverage=0.218,
-    lead_reviewed=0.378,
-    aspect_missing=-0.407,
-    lead_coverage=0.392,
-    realistic=-0.357,
-    follow_up=0.4,
-    unscoped=0.093,
-    patient=-0.791,
+    intercept=2.442,
+    coverage=-0.081,
+    top_coverage=0.264,
+    lead_reviewed=0.244,
+    aspect_missing=-0.721,
+    lead_coverage=0.001,
+    realistic=-0.314,
+    follow_up=0.488,
+    unscoped=0.099,
+    patient=-0.755,
 )
 """The fitted confidence model (named settings; docs/qa.md "Calibration")."""
 

@@ -135,6 +135,15 @@ class QuestionVocabulary:
         if corrector is not None:
             text, corrections = corrector.correct(text)
         found = self.find(text)
+        # a shorthand or lay phrase inside a longer one ("spinal fluid" in "cancer in the spinal
+        # fluid") is read once, as the longer phrase means
+        same = [p for p in found if self.entries[p.concept].role == "same-as"]
+        found = [
+            p
+            for p in found
+            if p not in same
+            or not any(len(q.words) > len(p.words) and _contains(q.words, p.words) for q in same)
+        ]
         und = Understanding(question=question, query=text, corrections=corrections)
         und.personal = self._personal(text)
         added: list[str] = []
@@ -246,6 +255,12 @@ def _gap_pattern(term: str) -> re.Pattern[str]:
     between = "(?: [a-z0-9]+){0," + str(GAP_WORDS) + "} "
     body = between.join(re.escape(p) for p in parts if p)
     return re.compile(rf" {body}(?= )")
+
+
+def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    a = [w.lower() for w in longer]
+    b = [w.lower() for w in shorter]
+    return any(a[i : i + len(b)] == b for i in range(len(a) - len(b) + 1))
 
 
 def _mentions(text: str, terms: list[str]) -> bool:
