@@ -304,3 +304,13 @@ def test_adult_tb_meningitis_pyrazinamide_is_capped_at_2g(shipped_kb: KnowledgeB
     ceiling = shipped_kb.statements["tb-adult-pyrazinamide-bts-ceiling"]
     assert ceiling.id in reg.statements and ceiling.status == "verified"
     assert "2.0 g" in ceiling.clinician
+
+
+def test_it_trastuzumab_schedule_is_the_trial_schedule(shipped_kb: KnowledgeBase) -> None:
+    """80 mg per dose; twice weekly for 4 weeks, weekly for 4 weeks, then every 2 weeks."""
+    reg = shipped_kb.regimens["it-trastuzumab"]
+    assert [b.amount for b in reg.bands] == [80]
+    phases = [(p.times_per_week, p.weeks, p.every_days) for p in reg.schedule]
+    assert phases == [(2, 4, None), (1, 4, None), (None, None, 14)]
+    assert "it-trastuzumab-schedule" in reg.statements
+    assert all(shipped_kb.statements[s].status == "verified" for s in reg.statements)
