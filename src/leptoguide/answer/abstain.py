@@ -34,7 +34,11 @@ _INSTRUCTION = re.compile(
     r"|\b(system|developer)\s+prompt\b|\byou\s+are\s+now\b|\bact\s+as\b|\bpretend\s+(to\s+be|you)\b"
     r"|\bjailbreak\b|\bdo\s+anything\s+now\b|\bnew\s+instructions?\b|\breveal\s+your\b"
     r"|\brole[- ]?play\b|<\s*/?\s*(system|assistant|instructions?)\s*>"
-    r"|(^|[\n.!?]\s*)\s*\[?(system|assistant|developer|user)\]?\s*:",
+    r"|(^|[\n.!?]\s*)\s*\[?(system|assistant|developer|user)\]?\s*:"
+    r"|#{2,}\s*(instruction|system|response)|\[/?inst\]|<\|im_(start|end)\|>"
+    r"|\bdeveloper\s+mode\b|\bfrom\s+now\s+on\b|\b(respond|reply|answer)\s+only\s+(with|in)\b"
+    r"|\bforget\s+(everything|all|what)\b|\byou\s+(must|will)\s+(now\s+)?(always|never|only)\b"
+    r"|\bdo\s+not\s+(cite|follow|mention\s+(the\s+)?(sources?|citations?))\b",
     re.IGNORECASE,
 )
 

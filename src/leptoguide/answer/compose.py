@@ -156,7 +156,13 @@ def select_statements(
         chosen = (clinical or qualified)[:top_k]
     else:
         pool = [h for h in qualified[:5] if for_patients(h)]
-        head = sorted(pool, key=lambda h: -h.coverage)[:1]
+        head = sorted(
+            pool,
+            key=lambda h: (
+                -h.coverage
+                * (1.0 if is_reviewed(kb.statements[h.key]) else SETTINGS.draft_lead_weight)
+            ),
+        )[:1]
         qualified = head + [h for h in qualified if h not in head]
         # patient wordings of neighbouring statements often say the same thing: show it once
         kept: list[Hit] = []
@@ -355,6 +361,25 @@ def _aspect_bonus(sentence: str, aspects: Sequence[Aspect], weights: dict[str, f
     return SETTINGS.aspect_weight * max(weights.values(), default=1.0)
 
 
+COMMON_SENTENCE_MIN = 3
+"""A sentence that this many statements repeat word for word is a gloss, not an answer."""
+_COMMON: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def common_sentences(kb: KnowledgeBase, audience: Audience) -> frozenset[str]:
+    """Sentences that at least ``COMMON_SENTENCE_MIN`` statements repeat in this audience's
+    wording (computed once per knowledge version)."""
+    key = (kb.version, audience)
+    if key not in _COMMON:
+        counts: dict[str, int] = {}
+        for st in kb.statements.values():
+            text = st.patient if audience == "patient" else st.clinician
+            for sentence in set(split_sentences(text or "")):
+                counts[sentence] = counts.get(sentence, 0) + 1
+        _COMMON[key] = frozenset(s for s, n in counts.items() if n >= COMMON_SENTENCE_MIN)
+    return _COMMON[key]
+
+
 _ANAPHOR = re.compile(r"^\W*(this|that|these|those|it|they|such|both|then)\b", re.I)
 """A sentence that starts by pointing back needs the sentence before it."""
 
@@ -379,12 +404,15 @@ def best_sentences(
     terms: Sequence[str],
     weights: dict[str, float] | None = None,
     aspects: Sequence[Aspect] = (),
+    common: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[str]]:
     """The lead sentences of ``text`` (and the rest of it).
 
     The first sentence usually states the point; when a later sentence shares more of the
     question's (idf-weighted) words, it follows the first. A short sentence is followed by the
-    next one.
+    next one. ``common`` sentences (glosses many statements repeat, "CSF is the fluid around the
+    brain and spine.") say nothing of this statement's own: they lead only when nothing else
+    does.
     """
     sentences = split_sentences(text)
     if not sentences:
@@ -393,23 +421,24 @@ def best_sentences(
     for term in terms:
         wts.setdefault(term, 1.0)
 
-    chosen = [0]
     scores = [_sentence_score(s, wts) + _aspect_bonus(s, aspects, wts) for s in sentences]
-    best = max(range(len(sentences)), key=lambda i: (scores[i], -i)) if wts else 0
-    if best != 0 and scores[best] > scores[0]:
+    own = [i for i, s in enumerate(sentences) if s not in common] or list(range(len(sentences)))
+    first = own[0]
+    chosen = [first]
+    best = max(own, key=lambda i: (scores[i], -i)) if wts else first
+    if best != first and scores[best] > scores[first]:
         chosen.append(best)
-        if best - 1 not in chosen and _ANAPHOR.match(sentences[best]):
+        if best - 1 not in chosen and best - 1 in own and _ANAPHOR.match(sentences[best]):
             chosen.append(best - 1)  # "This is called equivocal" needs what "this" is
     # short sentences (patient wording) are followed by the next ones until the lead says enough
-    nxt = 1
-    while (
-        len(chosen) < SETTINGS.lead_max_sentences
-        and sum(len(sentences[i].split()) for i in chosen) < SETTINGS.lead_short_words
-        and nxt < len(sentences)
-    ):
-        if nxt not in chosen:
+    for nxt in own:
+        if (
+            len(chosen) >= SETTINGS.lead_max_sentences
+            or sum(len(sentences[i].split()) for i in chosen) >= SETTINGS.lead_short_words
+        ):
+            break
+        if nxt > first and nxt not in chosen:
             chosen.append(nxt)
-        nxt += 1
     lead = [sentences[i] for i in sorted(chosen)]
     rest = [s for i, s in enumerate(sentences) if i not in chosen]
     return lead, rest
@@ -438,6 +467,8 @@ def lead_statement(
             default=0.0,
         )
         score += SETTINGS.title_weight * _sentence_score(st.title, weights)
+        if not is_reviewed(st):
+            score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
         key = (on_topic is None or on_topic(st), score, -rank)
         if best is None or key > best:
             best, chosen = key, st
@@ -455,6 +486,7 @@ def compose(
     """Markdown answer, lead first, with [n] citations from the given statements and passages."""
     lead = lead or Lead()
     citer = _Citer(kb, today)
+    common = common_sentences(kb, audience)
     chosen = [kb.statements[s] for s in statement_ids if s in kb.statements]
 
     def text_of(st: Statement) -> str:
@@ -511,7 +543,9 @@ def compose(
     for st in heads:
         if len(lead_parts) >= SETTINGS.lead_max_sentences or st in shown:
             continue
-        sentences, rest = best_sentences(text_of(st), lead.terms, lead.weights, lead.aspects)
+        sentences, rest = best_sentences(
+            text_of(st), lead.terms, lead.weights, lead.aspects, common
+        )
         if not sentences:
             continue
         show(st)
@@ -532,6 +566,7 @@ def compose(
             for rank, st in enumerate(pool)
             if st is not head and st not in shown and (lead.on_topic is None or lead.on_topic(st))
             for i, s in enumerate(split_sentences(text_of(st)))
+            if s not in common
         ]
         if options:
             score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))

@@ -215,6 +215,13 @@ class QuestionVocabulary:
             if entry.role != role or (entry.also and not _mentions(text, entry.also)):
                 continue
             for sentence in sentences:
+                if role == "red-flag":
+                    # warning signs are named in any order ("vomiting, a fever and a headache")
+                    parts = _gap_parts(pattern)
+                    if all(f" {part} " in sentence for part in parts):
+                        found.append((entry, " ... ".join(parts)))
+                        break
+                    continue
                 m = pattern.search(sentence)
                 if m:
                     found.append((entry, m.group(0).strip()))
@@ -250,11 +257,21 @@ GAP = "..."
 GAP_WORDS = 6
 
 
+_GAP_PARTS: dict[str, list[str]] = {}
+
+
+def _gap_parts(pattern: re.Pattern[str]) -> list[str]:
+    """The word groups of a gapped term's pattern (recorded when it was compiled)."""
+    return _GAP_PARTS[pattern.pattern]
+
+
 def _gap_pattern(term: str) -> re.Pattern[str]:
     parts = [" ".join(tokens(part)) for part in term.split(GAP)]
     between = "(?: [a-z0-9]+){0," + str(GAP_WORDS) + "} "
     body = between.join(re.escape(p) for p in parts if p)
-    return re.compile(rf" {body}(?= )")
+    pattern = re.compile(rf" {body}(?= )")
+    _GAP_PARTS[pattern.pattern] = [p for p in parts if p]
+    return pattern
 
 
 def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
