@@ -39,6 +39,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Scalar = bool | int | float | str
+"""A plain value: a number, a code or word, a yes/no (also every site-policy value)."""
+
+
 class PolicyRef(_Model):
     """The site policy an assessment ran under: id, content hash, file and overridden values."""
 
@@ -46,7 +50,7 @@ class PolicyRef(_Model):
     title: str
     hash: str
     file: str | None
-    overrides: dict[str, JsonValue]
+    overrides: dict[str, Scalar]
 
 
 class Input(_Model):
@@ -129,8 +133,6 @@ class AntithromboticTiming(_Model):
     statements: list[str]
 
 
-Scalar = bool | int | float | str
-"""A plain value: a number, a code, a yes/no."""
 InputValue = AntithromboticTiming | list[str] | Scalar | None
 """What a finding shows of a fact it used: the antithrombotic timing in full, the list items the
 rule asked about (or a regimen list), else a short scalar form (a computed object by its status,
@@ -150,12 +152,10 @@ class FindingInput(_Model):
     note: str | None = Field(default=None, exclude_if=_absent)
 
 
-class Alternative(BaseModel):
+class Alternative(_Model):
     """A value other sources give for a policy parameter."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    value: JsonValue
+    value: Scalar
     statement: str | None = Field(default=None, exclude_if=_absent)
     source: str | None = Field(default=None, exclude_if=_absent)
     note: str | None = Field(default=None, exclude_if=_absent)
@@ -165,10 +165,10 @@ class Threshold(_Model):
     """A site-policy value a finding used, with its default, source and the alternatives."""
 
     id: str
-    value: JsonValue
+    value: Scalar
     unit: str | None
     overridden: bool
-    default: JsonValue
+    default: Scalar
     statement: str | None
     source: str | None
     alternatives: list[Alternative]

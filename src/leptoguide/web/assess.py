@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile
 
 from leptoguide.assessment import Assessment, Finding, FindingInput, stored_assessment
 from leptoguide.errors import InputError
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.store.models import AuditEvent
 from leptoguide.web import charts, fmt
 from leptoguide.web.caseform import (
@@ -207,7 +208,7 @@ def display_zone(ctx: Ctx) -> zoneinfo.ZoneInfo | None:
     return time_zone(raw) if raw else None
 
 
-def schedules_blocked(kb: Any, data: Assessment) -> bool:
+def schedules_blocked(kb: KnowledgeBase, data: Assessment) -> bool:
     """True while a critical finding blocks the treatment a schedule is for."""
     return any(v.blocks_schedules for v in verdicts(kb, data, None))
 
