@@ -19,6 +19,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,10 @@ class Policy:
     def get(self, name: str) -> PolicyScalar:
         return self.values[name].value
 
-    @property
+    @cached_property
     def hash(self) -> str:
+        """Short SHA-256 of the effective values; computed once (a policy never changes after
+        loading, and every assessment and audit event reads it)."""
         payload = json.dumps({k: v.value for k, v in sorted(self.values.items())}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
