@@ -484,3 +484,23 @@ def test_patient_leads_skip_repeated_glosses_and_prefer_checked_statements(
     assert not ans.abstained
     assert not any(ans.answer.startswith(g) for g in glosses), ans.answer[:120]
     assert is_reviewed(shipped_kb.statements[ans.statements[0]])
+
+
+def test_a_follow_up_naming_another_drug_is_answered_for_that_drug(qa: QA) -> None:
+    store = MemoryConversationStore()
+    qa.ask("how long to hold clopidogrel before LP?", conversation_id="d1", conversations=store)
+    ans = qa.ask("and apixaban?", conversation_id="d1", conversations=store)
+    assert not ans.abstained
+    first = qa.kb.statements[ans.statements[0]]
+    assert "apixaban" in f"{first.title} {first.clinician}".lower()
+
+
+def test_a_dose_the_engine_cannot_compute_is_answered_from_statements(qa: QA) -> None:
+    # no age: the engine computes no dose, so the statements answer and the answer says what
+    # would let the engine compute it, with the values read and the form link
+    ans = qa.ask("dex dose for a 20 kg kid with bacterial meningitis", at=AT)
+    assert not ans.abstained and ans.computed is None
+    assert "mg/kg" in ans.lead
+    assert {v["what"] for v in ans.values_read} == {"weight"}
+    assert ans.assessment_form and ans.assessment_form in ans.answer
+    _markers_resolve(ans)
