@@ -448,7 +448,7 @@ class QA:
                 {"rule": f.rule, "severity": f.severity, "summary": f.summary} for f in comp.lead
             ],
             "policy": comp.assessment.policy.model_dump(mode="json"),
-            "evaluated_at": comp.assessment.to_dict()["evaluated_at"],
+            "evaluated_at": comp.assessment.evaluated_at,
         }
         answer.values_read = [v.to_dict() for v in comp.values.values]
         answer.assessment_form = comp.form_link
