@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from leptoguide.assessment import as_assessment
 from leptoguide.engine import assess
 from leptoguide.intake import read_input
 from leptoguide.knowledge.loader import KnowledgeBase, get_knowledge
@@ -47,10 +48,11 @@ def run(
 def outputs(data: dict[str, Any]) -> dict[str, str]:
     """JSON, text and HTML (tags stripped, entities decoded) of one assessment."""
     k = kb()
-    page = render_html(data, k)
+    typed = as_assessment(data)
+    page = render_html(typed, k)
     page = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S | re.I)
     plain = html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
-    return {"json": render_json(data), "text": render_text(data, k), "html": plain}
+    return {"json": render_json(typed), "text": render_text(typed, k), "html": plain}
 
 
 def reassuring(text: str) -> list[str]:

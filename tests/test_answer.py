@@ -196,3 +196,34 @@ def test_to_dict_contract(qa: QA) -> None:
     assert "reason" not in d
     assert set(d["citations"][0]) >= {"n", "source", "statement", "title", "locator", "status"}
     assert 0.0 <= d["confidence"] <= 1.0
+
+
+# ---------------------------------------------------------------- choosing the lead
+
+
+def test_a_sentence_that_points_back_brings_the_one_before() -> None:
+    from leptoguide.answer.compose import best_sentences
+
+    text = (
+        "The lab looks at the sample under a microscope. It searches for cells. "
+        "Sometimes cells look odd but the lab cannot be sure. This is called equivocal."
+    )
+    lead, _rest = best_sentences(text, ["equivocal"], {"equivocal": 5.0})
+    assert "Sometimes cells look odd but the lab cannot be sure." in lead
+    assert "This is called equivocal." in lead
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "expected"),
+    [
+        ("Doses for children under 1 year.", frozenset(), False),
+        ("Doses for children under 1 year.", frozenset({"child"}), True),
+        ("Adults and children receive it.", frozenset(), True),
+        ("Newborns need a lower dose.", frozenset({"adult"}), False),
+        ("Given 2 g every 12 hours.", frozenset({"newborn"}), True),
+    ],
+)
+def test_population_fit(text: str, asked: frozenset[str], expected: bool) -> None:
+    from leptoguide.answer.compose import fits
+
+    assert fits(text, asked) is expected

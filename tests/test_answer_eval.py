@@ -62,22 +62,24 @@ def test_eval_meets_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     test = qe.run(kb, qa, questions, "test", split="test")
     base = qe.baseline(kb, questions, split="test")
     for score in (dev, test):
+        shown = score.failures if score is dev else f"{len(score.failures)} test misses"
         assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
         assert score.ids_shown == [], score.ids_shown
         computed = score.kinds["computed"]
-        assert computed.ok == computed.n, score.failures
+        assert computed.ok == computed.n, shown
         red = score.kinds["red-flag"]
-        assert red.lead_ok == red.n, score.failures
+        assert red.lead_ok == red.n, shown
     # The targets on the held-out test split. Where a target is not yet met the test
     # asserts the measured floor, one question below the measurement because the knowledge base
     # is edited in parallel (docs/qa.md "Evaluation results" states the gap):
     #   every key fact >= 0.95 (measured 0.880), out-of-scope abstained >= 0.98 (measured 0.944,
     #   17 of 18), first sentence answers >= 0.90 (measured 0.723).
-    assert test.wrongly_abstained <= 0.03, test.failures
+    # (the held-out test split is reported in aggregate only: its misses are never itemised)
+    assert test.wrongly_abstained <= 0.03, "test split: in-scope wrongly abstained above 0.03"
     assert test.unresolved == 0
-    assert test.abstain_recall >= 0.88, test.failures
-    assert test.accuracy >= 0.86, test.failures
-    assert test.lead_rate >= 0.71, test.failures
+    assert test.abstain_recall >= 0.88, "test split: out-of-scope abstained below the floor"
+    assert test.accuracy >= 0.86, "test split: key-fact accuracy below the floor"
+    assert test.lead_rate >= 0.71, "test split: first-sentence rate below the floor"
     assert dev.accuracy >= 0.95 and dev.lead_rate >= 0.88, dev.failures
     assert dev.abstain_recall >= 0.95, dev.failures
     assert test.accuracy > base.accuracy

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from leptoguide.assessment import as_assessment
 from leptoguide.engine import assess
 from leptoguide.intake import read_path
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -181,18 +182,19 @@ def test_example_reading(shipped_kb: KnowledgeBase, name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_example_renders(shipped_kb: KnowledgeBase, name: str) -> None:
-    data = run(shipped_kb, name)
+    data = as_assessment(run(shipped_kb, name))
     text = render_text(data, shipped_kb, width=100)
     html = render_html(data, shipped_kb)
-    for f in data["findings"]:
-        assert f["rule"] in text and f["rule"] in html and f["title"] in text
+    for f in data.findings:
+        assert f.rule in text and f.rule in html and f.title in text
     assert "unknown regimen" not in text and ": ;" not in text
-    patient = render_text(run(shipped_kb, name, audience="patient"), shipped_kb, width=100)
-    assert "References" in patient or not data["findings"]
+    patient = render_text(
+        as_assessment(run(shipped_kb, name, audience="patient")), shipped_kb, width=100
+    )
+    assert "References" in patient or not data.findings
 
 
 def test_citations_numbered_once_per_statement(shipped_kb: KnowledgeBase) -> None:
-    from leptoguide.assessment import as_assessment
     from leptoguide.render.common import finding_refs, number_citations, ranges
 
     data = as_assessment(run(shipped_kb, "adult-bacterial-meningitis-sepsis"))
@@ -210,8 +212,8 @@ def test_citations_numbered_once_per_statement(shipped_kb: KnowledgeBase) -> Non
 def test_patient_report_plain_and_same_numbers(shipped_kb: KnowledgeBase) -> None:
     from leptoguide.render.common import number_citations
 
-    clin = run(shipped_kb, "neonate-ceftriaxone-calcium")
-    pat = run(shipped_kb, "neonate-ceftriaxone-calcium", audience="patient")
+    clin = as_assessment(run(shipped_kb, "neonate-ceftriaxone-calcium"))
+    pat = as_assessment(run(shipped_kb, "neonate-ceftriaxone-calcium", audience="patient"))
     assert number_citations(clin, shipped_kb)[0] == number_citations(pat, shipped_kb)[0]
     text = render_text(pat, shipped_kb, width=100)
     assert "ceftriaxone-calcium-neonate" not in text  # no rule ids
@@ -222,8 +224,8 @@ def test_patient_report_plain_and_same_numbers(shipped_kb: KnowledgeBase) -> Non
 
 
 def test_text_report_has_no_duplicate_summary_lines(shipped_kb: KnowledgeBase) -> None:
-    data = run(shipped_kb, "adult-bacterial-meningitis-sepsis")
+    data = as_assessment(run(shipped_kb, "adult-bacterial-meningitis-sepsis"))
     text = render_text(data, shipped_kb, width=200)
     assert "Empiric therapy: Empiric therapy" not in text
-    assert text.count("Empiric therapy from 2 years without Listeria risk") == 1
+    assert text.count("Empiric therapy from 1 month (children and adults) without Listeria") == 1
     assert "What is missing" not in text or "needed for" in text

@@ -141,6 +141,21 @@ def test_claim_checks_name_the_public_page_and_stay_out_of_rules() -> None:
     for sid in claims:
         st = kb.statements[sid]
         assert st.about_claim in {c.source for c in st.sources}, sid
+        # the checked page is named by its title and date, and the place on it by its section
+        page = kb.sources[st.about_claim]
+        dated = (
+            f"{page.published.day} {page.published:%B} {page.published.year}"
+            if page.published
+            else str(page.year)
+        )
+        for cite in st.sources:
+            if cite.source != st.about_claim:
+                continue
+            assert page.title in cite.locator and dated in cite.locator, (sid, cite.locator)
+            assert re.search(r"\bsection\b|\bpage header\b", cite.locator, re.I), (
+                sid,
+                cite.locator,
+            )
     for rule in kb.rules.values():
         assert not claims & set(rule.cites), rule.id
 

@@ -200,3 +200,22 @@ def test_disagreements_are_symmetric() -> None:
     for st in kb.statements.values():
         for other in st.conflicts_with:
             assert st.id in kb.statements[other].conflicts_with, f"{st.id} -> {other} not mirrored"
+
+
+def test_policy_parameter_values_are_plain_values(kb_copy: Path) -> None:
+    """A site-policy default or alternative is a number, yes/no or word (the typed Assessment
+    shows it as such); a list or mapping is refused at load, naming the file, record and field."""
+    param = {
+        "id": "test-threshold",
+        "title": "Test threshold",
+        "description": "A test value.",
+        "type": "number",
+        "default": [50, 100],
+        "alternatives": [{"value": {"low": 40}}],
+    }
+    _write(kb_copy / "policy" / "zz-p.yaml", "parameters", [param])
+    problems = _problems(kb_copy)
+    assert any("zz-p.yaml record 'test-threshold'" in p and "default" in p for p in problems), (
+        problems
+    )
+    assert any("alternatives" in p and "value" in p for p in problems), problems

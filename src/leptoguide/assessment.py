@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 DISCLAIMER = "Decision support only; not a medical device. Check every finding."
 
@@ -39,6 +39,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Scalar = bool | int | float | str
+"""A plain value: a number, a code or word, a yes/no (also every site-policy value)."""
+
+
 class PolicyRef(_Model):
     """The site policy an assessment ran under: id, content hash, file and overridden values."""
 
@@ -46,7 +50,7 @@ class PolicyRef(_Model):
     title: str
     hash: str
     file: str | None
-    overrides: dict[str, JsonValue]
+    overrides: dict[str, Scalar]
 
 
 class Input(_Model):
@@ -89,12 +93,58 @@ class Citation(_Model):
     statement_status: RecordStatus | None = Field(default=None, exclude_if=_absent)
 
 
+class DrugTiming(_Model):
+    """One antithrombotic against the planned LP: class, last dose, hold and restart intervals.
+
+    Rule templates read these fields (``v('lp-antithrombotics').drugs``); the JSON output names the
+    class ``class``. Fields that only exist once a last dose is known are left out when empty.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True
+    )
+
+    drug: str
+    drug_class: str = Field(alias="class")
+    dose: float | None
+    dose_unit: str | None
+    last_dose: DateTime | None
+    hold_hours: float | None
+    restart_hours: float | None
+    reference: str | None
+    references: list[str]
+    lp_time: DateTime | None
+    hours_since_last_dose: float | None = Field(default=None, exclude_if=_absent)
+    earliest_lp: DateTime | None = Field(default=None, exclude_if=_absent)
+    status: Literal["hold", "clear", "unknown"]
+    """After the timing it was decided from (``hours_since_last_dose``, ``earliest_lp``), when
+    those are known: the key order the JSON output has always had."""
+    restart_after_lp: str | None = Field(default=None, exclude_if=_absent)
+    note: str | None = None
+
+
+class AntithromboticTiming(_Model):
+    """Antithrombotic timing before a planned LP (the ``lp-antithrombotics`` fact): overall
+    status, one entry per drug, and the policy values and statements it rests on."""
+
+    status: Literal["none", "hold", "clear", "unknown"]
+    drugs: list[DrugTiming]
+    policies: list[str]
+    statements: list[str]
+
+
+InputValue = AntithromboticTiming | list[str] | Scalar | None
+"""What a finding shows of a fact it used: the antithrombotic timing in full, the list items the
+rule asked about (or a regimen list), else a short scalar form (a computed object by its status,
+pattern, certainty or group; another list by its length)."""
+
+
 class FindingInput(_Model):
     """One fact a finding used: status, value (short form), unit, time and the FHIR reference."""
 
     fact: str
     status: FactStatus
-    value: JsonValue
+    value: InputValue
     unit: str | None
     time: DateTime | None
     reference: str | None
@@ -102,12 +152,10 @@ class FindingInput(_Model):
     note: str | None = Field(default=None, exclude_if=_absent)
 
 
-class Alternative(BaseModel):
+class Alternative(_Model):
     """A value other sources give for a policy parameter."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    value: JsonValue
+    value: Scalar
     statement: str | None = Field(default=None, exclude_if=_absent)
     source: str | None = Field(default=None, exclude_if=_absent)
     note: str | None = Field(default=None, exclude_if=_absent)
@@ -117,10 +165,10 @@ class Threshold(_Model):
     """A site-policy value a finding used, with its default, source and the alternatives."""
 
     id: str
-    value: JsonValue
+    value: Scalar
     unit: str | None
     overridden: bool
-    default: JsonValue
+    default: Scalar
     statement: str | None
     source: str | None
     alternatives: list[Alternative]
@@ -243,6 +291,24 @@ def as_assessment(data: Assessment | Mapping[str, object]) -> Assessment:
     return data if isinstance(data, Assessment) else Assessment.model_validate(data)
 
 
+def stored_assessment(output: str | bytes) -> Assessment | None:
+    """The assessment in a stored service output (the assessment itself, or a CDS Hooks response
+    that holds it under ``assessment``), validated into the model; None when the output holds no
+    assessment, is not JSON, or does not validate."""
+    try:
+        data = json.loads(output)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and "findings" not in data:
+        data = data.get("assessment")
+    if not isinstance(data, dict) or "findings" not in data:
+        return None
+    try:
+        return Assessment.model_validate(data)
+    except ValidationError:
+        return None
+
+
 SCHEMA_ID = "https://leptoguide.org/schemas/assessment.schema.json"
 
 
@@ -276,7 +342,11 @@ def json_schema() -> dict[str, JsonValue]:
         if model in seen:
             continue
         seen.add(model)
-        required = [name for name, info in model.model_fields.items() if info.exclude_if is None]
+        required = [
+            info.serialization_alias or info.alias or name
+            for name, info in model.model_fields.items()
+            if info.exclude_if is None
+        ]
         if model is Assessment:
             target: object = schema
         else:

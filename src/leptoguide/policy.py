@@ -19,11 +19,13 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from leptoguide.errors import InputError, KnowledgeError, Problem
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.models import PolicyAlternative, PolicyScalar
 
 ENV_POLICY = "LEPTOGUIDE_POLICY"
 DEFAULT_POLICY_ID = "leptoguide-default"
@@ -33,13 +35,13 @@ _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 @dataclass(frozen=True)
 class PolicyValue:
     id: str
-    value: Any
+    value: PolicyScalar
     unit: str | None
     overridden: bool
-    default: Any
+    default: PolicyScalar
     statement: str | None
     source: str | None
-    alternatives: list[dict[str, Any]]
+    alternatives: list[PolicyAlternative]
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,13 @@ class Policy:
     path: str | None
     values: dict[str, PolicyValue] = field(default_factory=dict)
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> PolicyScalar:
         return self.values[name].value
 
-    @property
+    @cached_property
     def hash(self) -> str:
+        """Short SHA-256 of the effective values; computed once (a policy never changes after
+        loading, and every assessment and audit event reads it)."""
         payload = json.dumps({k: v.value for k, v in sorted(self.values.items())}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -77,7 +81,7 @@ class Policy:
                 "default": v.default,
                 "statement": v.statement,
                 "source": v.source,
-                "alternatives": v.alternatives,
+                "alternatives": [a.model_dump(exclude_none=True) for a in v.alternatives],
             }
             for v in sorted(self.values.values(), key=lambda v: v.id)
         ]
@@ -186,6 +190,6 @@ def load_policy(kb: KnowledgeBase, path: str | Path | None = None) -> Policy:
             default=param.default,
             statement=param.statement,
             source=param.source,
-            alternatives=[a.model_dump(exclude_none=True) for a in param.alternatives],
+            alternatives=list(param.alternatives),
         )
     return Policy(id=policy_id, title=title, path=where, values=values_out)

@@ -96,7 +96,7 @@ def test_it_methotrexate_120_mg_is_a_critical_with_cancel_and_no_calendar(
     assert any(c.source == "sno-asco-lm-2024" for c in f.citations)
     assert "it-mtx-schedule" not in fired(a)
     assert a.schedules == []
-    assert b"VEVENT" not in render_ics(a.to_dict())
+    assert b"VEVENT" not in render_ics(a)
 
 
 def test_it_methotrexate_12_mg_adult_keeps_its_calendar(
@@ -107,7 +107,7 @@ def test_it_methotrexate_12_mg_adult_keeps_its_calendar(
         fired(a)
     )
     assert a.schedules and a.schedules[0].regimen == "it-methotrexate"
-    assert b"VEVENT" in render_ics(a.to_dict())
+    assert b"VEVENT" in render_ics(a)
 
 
 def test_it_methotrexate_child_uses_the_age_band(shipped_kb: KnowledgeBase, policy: Policy) -> None:

@@ -72,20 +72,24 @@ CEF = Regimen.model_validate(
 
 def test_ceftriaxone_adult_is_2g_every_12h() -> None:
     res = dosing.compute(CEF, 40 * 365, 80)
-    assert res["per_dose_mg"] == 2000 and res["interval_hours"] == 12 and res["per_day_mg"] == 4000
+    assert res.per_dose_mg == 2000 and res.interval_hours == 12 and res.per_day_mg == 4000
+    assert res.error is None and res.band == "adult"
 
 
 def test_ceftriaxone_child_per_kg_and_cap() -> None:
     small = dosing.compute(CEF, 5 * 365, 18)
-    assert small["per_day_mg"] == 1800 and not small.get("capped")
+    assert small.per_day_mg == 1800 and not small.capped
     big = dosing.compute(CEF, 15 * 365, 55)
-    assert big["per_day_mg"] == 4000 and big["capped"] and big["first_dose_mg"] == 4000
+    assert big.per_day_mg == 4000 and big.capped and big.first_dose_mg == 4000
+    assert big.steps and "capped" in big.steps[-1]
 
 
 def test_ceftriaxone_neonate_limit_and_missing_weight() -> None:
-    assert dosing.compute(CEF, 7, 3.2)["per_day_mg"] == 160
-    assert "error" in dosing.compute(CEF, 7, None)
-    assert "error" in dosing.compute(CEF, None, 3.2)
+    assert dosing.compute(CEF, 7, 3.2).per_day_mg == 160
+    no_weight = dosing.compute(CEF, 7, None)
+    assert no_weight.error is not None and "weight" in no_weight.error
+    assert no_weight.per_day_mg is None and no_weight.text == ""
+    assert dosing.compute(CEF, None, 3.2).error == "age not recorded"
 
 
 def test_schedule_calendar_dates() -> None:
@@ -105,9 +109,9 @@ def test_schedule_calendar_dates() -> None:
     )
     events = schedule.calendar(reg, dt.date(2026, 1, 5))
     assert len(events) == 15
-    assert [e["date"] for e in events[:3]] == ["2026-01-05", "2026-01-08", "2026-01-12"]
-    assert events[8] == {"date": "2026-02-02", "phase": "consolidation", "dose": 9}
-    assert events[-1]["date"] == "2026-04-27"
+    assert [e.date for e in events[:3]] == ["2026-01-05", "2026-01-08", "2026-01-12"]
+    assert events[8].model_dump() == {"date": "2026-02-02", "phase": "consolidation", "dose": 9}
+    assert events[-1].date == "2026-04-27"
 
 
 @pytest.mark.parametrize(
@@ -282,3 +286,31 @@ def test_csf_bands_are_the_scoring(shipped_kb: KnowledgeBase, policy: Policy) ->
                     assert got == want, values
                     checked += 1
     assert checked == 6 * 5 * 5 * 3
+
+
+def _band(regimen: Regimen, drug: str) -> Regimen:
+    band = next(b for b in regimen.bands if b.label.startswith(drug))
+    return regimen.model_copy(update={"bands": [band]})
+
+
+def test_adult_tb_meningitis_pyrazinamide_is_capped_at_2g(shipped_kb: KnowledgeBase) -> None:
+    """25 mg/kg would give a 100 kg adult 2.5 g; the regimen caps pyrazinamide at 2.0 g a day."""
+    reg = shipped_kb.regimens["tbm-regimen-adult"]
+    pza = _band(reg, "pyrazinamide")
+    heavy = dosing.compute(pza, 40 * 365, 100)
+    assert heavy.per_day_mg == 2000 and heavy.capped
+    light = dosing.compute(pza, 40 * 365, 60)
+    assert light.per_day_mg == 1500 and not light.capped
+    ceiling = shipped_kb.statements["tb-adult-pyrazinamide-bts-ceiling"]
+    assert ceiling.id in reg.statements and ceiling.status == "verified"
+    assert "2.0 g" in ceiling.clinician
+
+
+def test_it_trastuzumab_schedule_is_the_trial_schedule(shipped_kb: KnowledgeBase) -> None:
+    """80 mg per dose; twice weekly for 4 weeks, weekly for 4 weeks, then every 2 weeks."""
+    reg = shipped_kb.regimens["it-trastuzumab"]
+    assert [b.amount for b in reg.bands] == [80]
+    phases = [(p.times_per_week, p.weeks, p.every_days) for p in reg.schedule]
+    assert phases == [(2, 4, None), (1, 4, None), (None, None, 14)]
+    assert "it-trastuzumab-schedule" in reg.statements
+    assert all(shipped_kb.statements[s].status == "verified" for s in reg.statements)

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from leptoguide.api.cards import build_cards
+from leptoguide.assessment import as_assessment
 from leptoguide.engine import assess
 from leptoguide.intake import read_path
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -45,7 +46,7 @@ for policy in (None, sys.argv[2]):
     for path in sys.argv[3:]:
         for audience in ("clinician", "patient"):
             data = assess(read_path(path, kb=kb), kb=kb, policy=pol, at=at,
-                          audience=audience).to_dict()
+                          audience=audience)
             sys.stdout.write(render_json(data))
             sys.stdout.write(render_text(data, kb))
 """
@@ -113,7 +114,7 @@ def test_assessment_citations_resolve(name: str, data: dict[str, Any]) -> None:
         assert f["citations"] or f["kind"] == "info", f"{name}: {f['rule']} cites nothing"
         for c in f["citations"]:
             check_citation(k, c, f"{name} {f['rule']}")
-    text = render_text(data, k)
+    text = render_text(as_assessment(data), k)
     body, _, refs = text.partition("\nReferences\n")
     numbers = {int(m) for m in re.findall(r"^\[(\d+)\]", refs, flags=re.M)}
     used = {int(m) for m in MARKER.findall(body)}
@@ -126,7 +127,9 @@ def test_card_links_and_sources_resolve(hook: str) -> None:
     k = kb()
     checked = 0
     for name, data, case in ASSESSMENTS:
-        cards = build_cards(data, case, kb=k, hook=hook, base="http://lg.test", audit_id="a")
+        cards = build_cards(
+            as_assessment(data), case, kb=k, hook=hook, base="http://lg.test", audit_id="a"
+        )
         for card in cards:
             detail = card.get("detail", "")
             for sid in re.findall(r"/kb/statements/([a-z0-9-]+)", detail + json.dumps(card)):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from leptoguide.assessment import Assessment, Finding
 from leptoguide.engine import assess
 from leptoguide.intake import read_path
 from leptoguide.knowledge.loader import get_knowledge
@@ -20,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 11, 20, 18, tzinfo=dt.UTC)
 
 
-def _assess(tmp_path: Path, doc: Mapping[str, object]) -> dict[str, object]:
+def _assess(tmp_path: Path, doc: Mapping[str, object]) -> Assessment:
     kb = get_knowledge()
     path = tmp_path / "case.yaml"
     path.write_text(yaml.safe_dump(doc))
-    return assess(read_path(path), kb=kb, policy=load_policy(kb, None), at=AT).model_dump()
+    return assess(read_path(path), kb=kb, policy=load_policy(kb, None), at=AT)
 
 
 LP_CASE = {
@@ -63,16 +64,14 @@ def test_lp_timeline_shows_the_hold_and_says_it_in_words(tmp_path: Path) -> None
 
 def test_number_line_places_the_patient_against_every_source(tmp_path: Path) -> None:
     data = _assess(tmp_path, LP_CASE)
-    findings = data["findings"]
-    assert isinstance(findings, list)
-    low = next(f for f in findings if f["rule"] == "lp-platelets-low")
+    low = next(f for f in data.findings if f.rule == "lp-platelets-low")
     lines = charts.finding_number_lines(get_knowledge(), low)
     assert len(lines) == 1
     text = lines[0].description
-    threshold = low["thresholds"][0]
-    assert f"site policy {threshold['value']}" in text and "patient 45" in text
-    for alt in threshold["alternatives"]:
-        assert f"{alt['value']} (" in text
+    threshold = low.thresholds[0]
+    assert f"site policy {threshold.value}" in text and "patient 45" in text
+    for alt in threshold.alternatives:
+        assert f"{alt.value} (" in text
     assert re.search(r">patient 45<", lines[0].svg)  # the label is text in the SVG
 
 
@@ -85,26 +84,23 @@ def test_intrathecal_calendar_lists_every_dose(tmp_path: Path) -> None:
     doc = yaml.safe_load((ROOT / "examples/cases/it-methotrexate-blocked-flow.yaml").read_text())
     doc["findings"]["flow_study"] = "normal"
     data = _assess(tmp_path, doc)
-    schedules = data["schedules"]
-    assert isinstance(schedules, list) and schedules
+    schedules = data.schedules
+    assert schedules
     chart = charts.schedule_calendar(schedules[0])
     assert chart is not None
-    events = schedules[0]["events"]
+    events = schedules[0].events
     assert f"{len(events)} doses" in chart.description
-    first = dt.date.fromisoformat(events[0]["date"])
+    first = dt.date.fromisoformat(events[0].date)
     assert f"{first.day} {first:%b}" in chart.description
 
 
-def _assess_at(path: Path, at: dt.datetime, policy: Path | None = None) -> dict[str, object]:
+def _assess_at(path: Path, at: dt.datetime, policy: Path | None = None) -> Assessment:
     kb = get_knowledge()
-    return assess(read_path(path), kb=kb, policy=load_policy(kb, policy), at=at).model_dump()
+    return assess(read_path(path), kb=kb, policy=load_policy(kb, policy), at=at)
 
 
-def _csf_finding(data: dict[str, object]) -> dict[str, object]:
-    findings = data["findings"]
-    assert isinstance(findings, list)
-    found: dict[str, object] = next(f for f in findings if f["rule"] == "csf-profile-differential")
-    return found
+def _csf_finding(data: Assessment) -> Finding:
+    return next(f for f in data.findings if f.rule == "csf-profile-differential")
 
 
 TB = ROOT / "examples/fhir/tb-meningitis-csf.json"
@@ -147,8 +143,8 @@ def test_csf_picture_follows_the_site_policy(tmp_path: Path) -> None:
 
 def test_no_csf_picture_without_csf_values(tmp_path: Path) -> None:
     data = _assess(tmp_path, LP_CASE)
-    findings = data["findings"]
-    assert isinstance(findings, list)
+    findings = data.findings
+    assert findings
     assert all(
         charts.csf_patterns(get_knowledge(), f, load_policy(get_knowledge(), None)) is None
         for f in findings
@@ -172,16 +168,15 @@ TREND_CASE = {
 
 def test_lab_trend_has_the_site_line_and_the_stale_window(tmp_path: Path) -> None:
     data = _assess(tmp_path, TREND_CASE)
-    series = data["series"]
-    assert isinstance(series, list)
+    series = data.series
     # INR has one value: no trend; a value after the assessment time is not used
-    assert [s["fact"] for s in series] == ["platelets"]
+    assert [s.fact for s in series] == ["platelets"]
     platelets = series[0]
-    assert [p["value"] for p in platelets["points"]] == [120, 85, 62, 42]  # units converted
-    assert platelets["max_age_hours"] == 72
-    assert platelets["limits"][0]["threshold"]["id"] == "lp-platelet-min"
-    assert platelets["limits"][0]["rules"] == ["lp-platelets-low"]
-    chart = charts.lab_trend(get_knowledge(), platelets, data["evaluated_at"], None)
+    assert [p.value for p in platelets.points] == [120, 85, 62, 42]  # units converted
+    assert platelets.max_age_hours == 72
+    assert platelets.limits[0].threshold.id == "lp-platelet-min"
+    assert platelets.limits[0].rules == ["lp-platelets-low"]
+    chart = charts.lab_trend(get_knowledge(), platelets, data.evaluated_at, None)
     assert chart is not None
     text = chart.description
     assert "120 on 14 Nov 07:00 (stale), 85 on 16 Nov 07:00 (stale), 62 on 18 Nov 07:00" in text
@@ -210,12 +205,10 @@ def test_repeated_csf_values_are_trended_without_a_lab_window(tmp_path: Path) ->
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle))
     data = _assess_at(path, TB_AT)
-    series = data["series"]
-    assert isinstance(series, list)
-    protein = next(s for s in series if s["fact"] == "csf-protein")
-    assert [p["value"] for p in protein["points"]] == [0.9, 2.5]  # mg/dL read as g/L
-    assert protein["max_age_hours"] is None
-    chart = charts.lab_trend(get_knowledge(), protein, data["evaluated_at"], None)
+    protein = next(s for s in data.series if s.fact == "csf-protein")
+    assert [p.value for p in protein.points] == [0.9, 2.5]  # mg/dL read as g/L
+    assert protein.max_age_hours is None
+    chart = charts.lab_trend(get_knowledge(), protein, data.evaluated_at, None)
     assert chart is not None
     assert "0.9 on 4 Nov 08:00, 2.5 on 18 Nov 09:00" in chart.description
     assert "stale" not in chart.description

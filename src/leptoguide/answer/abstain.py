@@ -34,7 +34,11 @@ _INSTRUCTION = re.compile(
     r"|\b(system|developer)\s+prompt\b|\byou\s+are\s+now\b|\bact\s+as\b|\bpretend\s+(to\s+be|you)\b"
     r"|\bjailbreak\b|\bdo\s+anything\s+now\b|\bnew\s+instructions?\b|\breveal\s+your\b"
     r"|\brole[- ]?play\b|<\s*/?\s*(system|assistant|instructions?)\s*>"
-    r"|(^|[\n.!?]\s*)\s*\[?(system|assistant|developer|user)\]?\s*:",
+    r"|(^|[\n.!?]\s*)\s*\[?(system|assistant|developer|user)\]?\s*:"
+    r"|#{2,}\s*(instruction|system|response)|\[/?inst\]|<\|im_(start|end)\|>"
+    r"|\bdeveloper\s+mode\b|\bfrom\s+now\s+on\b|\b(respond|reply|answer)\s+only\s+(with|in)\b"
+    r"|\bforget\s+(everything|all|what)\b|\byou\s+(must|will)\s+(now\s+)?(always|never|only)\b"
+    r"|\bdo\s+not\s+(cite|follow|mention\s+(the\s+)?(sources?|citations?))\b",
     re.IGNORECASE,
 )
 
@@ -115,6 +119,16 @@ class AbstainConfig:
     """Ingested passages are shown only above this coverage."""
     coverage_top: int = 3
     """How many top statements the evidence gate looks at together."""
+    min_support_unscoped: int = 2
+    """...and the rarest of its topic words must occur in at least this many statements: one
+    mention is not evidence that the knowledge base covers the topic ("what helps sciatica pain
+    going down my leg?" meets one LM statement that names sciatica)."""
+    min_terms_unscoped: int = 3
+    """A question that names nothing of the domain (no scope word, concept or technical word:
+    "should I tell the nurses if my symptoms get better or worse?") is still answered when one
+    statement covers ``min_coverage_unanchored`` of its topic words and it has at least this many
+    topic words: the evidence, not a word list, places it in the domain. Chosen on dev: such
+    in-scope questions reach 1.0 with 3 words; out-of-scope ones stay at 0.56 or less."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -126,6 +140,15 @@ class AbstainConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"answer setting {name}: must be between 0 and 1, got {value}")
+        if self.min_support_unscoped < 1:
+            raise ValueError(
+                "answer setting min_support_unscoped: must be 1 or more, got "
+                f"{self.min_support_unscoped}"
+            )
+        if self.min_terms_unscoped < 1:
+            raise ValueError(
+                f"answer setting min_terms_unscoped: must be 1 or more, got {self.min_terms_unscoped}"
+            )
         if self.coverage_top < 1:
             raise ValueError(
                 f"answer setting coverage_top: must be 1 or more, got {self.coverage_top}"
@@ -140,6 +163,14 @@ class Verdict:
     features: dict[str, float] = field(default_factory=dict)
     kind: str | None = None
     """Why: instructions, empty, out-of-scope, personal or unsupported."""
+
+
+def is_scope_word(token: str, words: frozenset[str]) -> bool:
+    """``token`` is a scope word or one of its word forms ("intrathecally", "lumbar's"): a scope
+    word of six letters or more followed by up to three letters."""
+    if token in words:
+        return True
+    return any(token[:n] in words for n in range(max(6, len(token) - 3), len(token)))
 
 
 def has_instructions(text: str) -> bool:
@@ -157,7 +188,7 @@ def scope_hits(
     ``jargon``: the knowledge base's technical words (see index.jargon_terms).
     """
     toks = tokens(text)
-    found = [t for t in toks if t in vocab.scope_words or t in jargon]
+    found = [t for t in toks if is_scope_word(t, vocab.scope_words) or t in jargon]
     for phrase in vocab.find(text):
         if vocab.entries[phrase.concept].role == "scope":
             found.append(" ".join(phrase.words).lower())
@@ -178,18 +209,28 @@ def anchored(
     the knowledge base), not only a drug, route, procedure or device, which have uses elsewhere."""
     kind_words = {
         w.lower()
-        for phrase in lexicon.find(text)
-        if lexicon.kinds.get(phrase.concept) in vocab.scope_kinds
+        for phrase in lexicon.find_all(text)  # every concept a phrase names, overlaps included
+        if (
+            lexicon.kinds.get(phrase.concept) in vocab.scope_kinds
+            or lexicon.kinds.get(phrase.concept) == "variant"  # general word forms: radiotherapy
+        )
         and phrase.concept not in vocab.scope_concepts
         for w in phrase.words
     }
     for t in tokens(text):
-        if t in vocab.scope_words or (t in jargon and t not in kind_words):
+        if is_scope_word(t, vocab.scope_words) or (t in jargon and t not in kind_words):
             return True
     for phrase in vocab.find(text):
         if vocab.entries[phrase.concept].role == "scope":
             return True
     return any(phrase.concept in vocab.scope_concepts for phrase in lexicon.find(text))
+
+
+def _support(retriever: Retriever, terms: list[str]) -> int:
+    """In how many statements the question's heaviest (rarest) topic word occurs."""
+    if not terms:
+        return 0
+    return min(len(retriever.index.postings(t)) for t in terms)
 
 
 def topic_terms(und: Understanding, query: str, vocab: QuestionVocabulary) -> list[str]:
@@ -203,6 +244,7 @@ def topic_terms(und: Understanding, query: str, vocab: QuestionVocabulary) -> li
         t
         for t in content_tokens(query)
         if t not in vocab.fillers
+        and len(t) > 1
         and not any(ch.isdigit() for ch in t)
         and (t not in written or t in means)
     ]
@@ -223,18 +265,28 @@ def judge(
     feats: dict[str, float] = {"terms": float(len(terms))}
     if has_instructions(question):
         return Verdict(True, REASON_INSTRUCTIONS, 0.0, feats, "instructions")
-    if not terms and not und.red_flags:
+    if not terms and not und.red_flags and not und.personal:
         return Verdict(True, REASON_EMPTY, 0.0, feats, "empty")
     scope = scope_hits(query, retriever.lexicon, vocab, retriever.index.jargon)
     feats["scope"] = float(len(scope))
     if und.personal and not scope:
         return Verdict(True, None, 0.0, feats, "personal")
-    if not scope and not und.red_flags:
-        return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
     top = retrieval.statements[: config.coverage_top]
     alts = retrieval.expansion.alternatives if retriever.config.alternatives else {}
     cov = coverage(retriever.index, terms, [h.rowid for h in top], alts) if top else 0.0
     best = coverage(retriever.index, terms, [top[0].rowid], alts) if top else 0.0
+    # no word of the domain: answered only when one statement covers the question nearly whole
+    # (the evidence places it in the domain), declined as out of scope otherwise
+    if (
+        not scope
+        and not und.red_flags
+        and (
+            len(terms) < config.min_terms_unscoped
+            or best < config.min_coverage_unanchored
+            or _support(retriever, terms) < config.min_support_unscoped
+        )
+    ):
+        return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
     cos = max((h.cosine or 0.0 for h in top), default=0.0)
     feats["coverage"] = round(cov, 4)
     feats["top_coverage"] = round(best, 4)
@@ -283,6 +335,14 @@ class ConfidenceModel:
     """Weight of a lead that lacks what the question asks for (a dose, a time, ...)."""
     lead_coverage: float
     """Weight of the share of the question's (idf-weighted) words the lead itself contains."""
+    realistic: float = 0.0
+    """Weight of a question read through shorthand, lay words or spelling corrections."""
+    follow_up: float = 0.0
+    """Weight of a follow-up (answered with the earlier question's words)."""
+    unscoped: float = 0.0
+    """Weight of a question placed in the domain by evidence alone (no domain word)."""
+    patient: float = 0.0
+    """Weight of a patient's question (answered in plain words)."""
 
     def __call__(self, features: dict[str, float]) -> float:
         z = (
@@ -292,17 +352,25 @@ class ConfidenceModel:
             + self.lead_reviewed * features.get("lead_reviewed", 1.0)
             + self.aspect_missing * features.get("aspect_missing", 0.0)
             + self.lead_coverage * features.get("lead_coverage", features.get("top_coverage", 0.0))
+            + self.realistic * features.get("realistic", 0.0)
+            + self.follow_up * features.get("follow_up", 0.0)
+            + self.unscoped * features.get("unscoped", 0.0)
+            + self.patient * features.get("patient", 0.0)
         )
         return round(1.0 / (1.0 + math.exp(-z)), 2)
 
 
 CONFIDENCE = ConfidenceModel(
-    intercept=1.442,
-    coverage=0.2,
-    top_coverage=0.102,
-    lead_reviewed=-0.231,
-    aspect_missing=-0.066,
-    lead_coverage=0.68,
+    intercept=2.442,
+    coverage=-0.081,
+    top_coverage=0.264,
+    lead_reviewed=0.244,
+    aspect_missing=-0.721,
+    lead_coverage=0.001,
+    realistic=-0.314,
+    follow_up=0.488,
+    unscoped=0.099,
+    patient=-0.755,
 )
 """The fitted confidence model (named settings; docs/qa.md "Calibration")."""
 

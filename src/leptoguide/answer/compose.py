@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,7 @@ from leptoguide.answer.index import Document, Passage
 from leptoguide.answer.result import Audience, Citation
 from leptoguide.answer.retrieve import Hit
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import content_tokens, split_sentences
+from leptoguide.answer.text import content_tokens, populations, split_sentences
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -62,6 +62,18 @@ def is_recalled(kb: KnowledgeBase, st: Statement) -> bool:
     )
 
 
+def fits(text: str, asked: frozenset[str]) -> bool:
+    """Whether a statement's ``text`` is about the population the question asks about: a question
+    naming a population (adults, children, newborns) wants a statement about it or about no one in
+    particular; a question naming none is not led by a statement only about children or newborns."""
+    named = populations(text)
+    if not named:
+        return True
+    if asked:
+        return bool(named & asked)
+    return "adult" in named
+
+
 def select_statements(
     hits: Sequence[Hit],
     kb: KnowledgeBase,
@@ -69,6 +81,7 @@ def select_statements(
     audience: Audience = "clinician",
     min_relative: float | None = None,
     aspects: Sequence[Aspect] = (),
+    on_topic: Callable[[Statement], bool] | None = None,
 ) -> list[str]:
     """The best-supported statements: the top hit plus those covering nearly as much of the question.
 
@@ -88,6 +101,12 @@ def select_statements(
         text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
         return any(a.form.search(text) for a in aspects)
 
+    if on_topic is not None:
+        # statements about what the question asks (its population, the drug it names) before
+        # those about something else, in retrieval order within each group
+        usable = [h for h in usable if on_topic(kb.statements[h.key])] + [
+            h for h in usable if not on_topic(kb.statements[h.key])
+        ]
     order = {id(h): i for i, h in enumerate(usable)}
 
     def head_first(pool: list[Hit]) -> list[Hit]:
@@ -137,7 +156,13 @@ def select_statements(
         chosen = (clinical or qualified)[:top_k]
     else:
         pool = [h for h in qualified[:5] if for_patients(h)]
-        head = sorted(pool, key=lambda h: -h.coverage)[:1]
+        head = sorted(
+            pool,
+            key=lambda h: (
+                -h.coverage
+                * (1.0 if is_reviewed(kb.statements[h.key]) else SETTINGS.draft_lead_weight)
+            ),
+        )[:1]
         qualified = head + [h for h in qualified if h not in head]
         # patient wordings of neighbouring statements often say the same thing: show it once
         kept: list[Hit] = []
@@ -258,6 +283,9 @@ class Lead:
     """Patient answers: statements with questions to ask the care team."""
     aspects: tuple[Aspect, ...] = ()
     """What the question asks for (a dose, a time, ...): a sentence that gives it leads."""
+    on_topic: Callable[[Statement], bool] | None = None
+    """Whether a statement is about what the question asks (its population, the drug it names):
+    one that is not leads only when none is."""
 
 
 URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
@@ -292,6 +320,13 @@ ASPECTS = (
             re.I,
         ),
         re.compile(_NUM + r"\s*(minutes?|min|hours?|h|days?|weeks?|months?|years?)\b", re.I),
+    ),
+    Aspect(
+        "frequency",
+        re.compile(r"\bhow often\b.{0,30}\b(given|taken|done|repeated)\b|\bfrequency\b", re.I),
+        re.compile(
+            r"\b(once|twice|three times|daily|weekly|monthly|every \d+|a week|per week)\b", re.I
+        ),
     ),
     Aspect(
         "threshold",
@@ -333,6 +368,29 @@ def _aspect_bonus(sentence: str, aspects: Sequence[Aspect], weights: dict[str, f
     return SETTINGS.aspect_weight * max(weights.values(), default=1.0)
 
 
+COMMON_SENTENCE_MIN = 3
+"""A sentence that this many statements repeat word for word is a gloss, not an answer."""
+_COMMON: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def common_sentences(kb: KnowledgeBase, audience: Audience) -> frozenset[str]:
+    """Sentences that at least ``COMMON_SENTENCE_MIN`` statements repeat in this audience's
+    wording (computed once per knowledge version)."""
+    key = (kb.version, audience)
+    if key not in _COMMON:
+        counts: dict[str, int] = {}
+        for st in kb.statements.values():
+            text = st.patient if audience == "patient" else st.clinician
+            for sentence in set(split_sentences(text or "")):
+                counts[sentence] = counts.get(sentence, 0) + 1
+        _COMMON[key] = frozenset(s for s, n in counts.items() if n >= COMMON_SENTENCE_MIN)
+    return _COMMON[key]
+
+
+_ANAPHOR = re.compile(r"^\W*(this|that|these|those|it|they|such|both|then)\b", re.I)
+"""A sentence that starts by pointing back needs the sentence before it."""
+
+
 def _stem(word: str) -> str:
     return word[:5]
 
@@ -353,12 +411,15 @@ def best_sentences(
     terms: Sequence[str],
     weights: dict[str, float] | None = None,
     aspects: Sequence[Aspect] = (),
+    common: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[str]]:
     """The lead sentences of ``text`` (and the rest of it).
 
     The first sentence usually states the point; when a later sentence shares more of the
     question's (idf-weighted) words, it follows the first. A short sentence is followed by the
-    next one.
+    next one. ``common`` sentences (glosses many statements repeat, "CSF is the fluid around the
+    brain and spine.") say nothing of this statement's own: they lead only when nothing else
+    does.
     """
     sentences = split_sentences(text)
     if not sentences:
@@ -367,21 +428,24 @@ def best_sentences(
     for term in terms:
         wts.setdefault(term, 1.0)
 
-    chosen = [0]
     scores = [_sentence_score(s, wts) + _aspect_bonus(s, aspects, wts) for s in sentences]
-    best = max(range(len(sentences)), key=lambda i: (scores[i], -i)) if wts else 0
-    if best != 0 and scores[best] > scores[0]:
+    own = [i for i, s in enumerate(sentences) if s not in common] or list(range(len(sentences)))
+    first = own[0]
+    chosen = [first]
+    best = max(own, key=lambda i: (scores[i], -i)) if wts else first
+    if best != first and scores[best] > scores[first]:
         chosen.append(best)
+        if best - 1 not in chosen and best - 1 in own and _ANAPHOR.match(sentences[best]):
+            chosen.append(best - 1)  # "This is called equivocal" needs what "this" is
     # short sentences (patient wording) are followed by the next ones until the lead says enough
-    nxt = 1
-    while (
-        len(chosen) < SETTINGS.lead_max_sentences
-        and sum(len(sentences[i].split()) for i in chosen) < SETTINGS.lead_short_words
-        and nxt < len(sentences)
-    ):
-        if nxt not in chosen:
+    for nxt in own:
+        if (
+            len(chosen) >= SETTINGS.lead_max_sentences
+            or sum(len(sentences[i].split()) for i in chosen) >= SETTINGS.lead_short_words
+        ):
+            break
+        if nxt > first and nxt not in chosen:
             chosen.append(nxt)
-        nxt += 1
     lead = [sentences[i] for i in sorted(chosen)]
     rest = [s for i, s in enumerate(sentences) if i not in chosen]
     return lead, rest
@@ -392,12 +456,14 @@ def lead_statement(
     text_of: object,
     weights: dict[str, float],
     aspects: Sequence[Aspect] = (),
+    on_topic: Callable[[Statement], bool] | None = None,
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
-    to the better-ranked statement."""
+    to the better-ranked statement. A statement about something else than the question asks
+    (another population, another drug: ``on_topic``) leads only when none is about it."""
     assert callable(text_of)
-    best: tuple[float, int] | None = None
+    best: tuple[bool, float, int] | None = None
     chosen: Statement | None = None
     for rank, st in enumerate(candidates):
         score = max(
@@ -408,7 +474,9 @@ def lead_statement(
             default=0.0,
         )
         score += SETTINGS.title_weight * _sentence_score(st.title, weights)
-        key = (score, -rank)
+        if not is_reviewed(st):
+            score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
+        key = (on_topic is None or on_topic(st), score, -rank)
         if best is None or key > best:
             best, chosen = key, st
     return chosen
@@ -425,6 +493,7 @@ def compose(
     """Markdown answer, lead first, with [n] citations from the given statements and passages."""
     lead = lead or Lead()
     citer = _Citer(kb, today)
+    common = common_sentences(kb, audience)
     chosen = [kb.statements[s] for s in statement_ids if s in kb.statements]
 
     def text_of(st: Statement) -> str:
@@ -469,13 +538,21 @@ def compose(
         first, _rest = best_sentences(text_of(st), [])
         lead_parts.append(" ".join(first[:1]) + f" {cite(st)}")
     pool = [st for st in chosen if st.id not in lead.clarify][: SETTINGS.lead_pool]
-    head = lead_statement(pool, text_of, lead.weights or {t: 1.0 for t in lead.terms}, lead.aspects)
+    head = lead_statement(
+        pool,
+        text_of,
+        lead.weights or {t: 1.0 for t in lead.terms},
+        lead.aspects,
+        lead.on_topic,
+    )
     main = [head] if head is not None else []
     heads = main + [kb.statements[s] for s in lead.extra if s in kb.statements]
     for st in heads:
         if len(lead_parts) >= SETTINGS.lead_max_sentences or st in shown:
             continue
-        sentences, rest = best_sentences(text_of(st), lead.terms, lead.weights, lead.aspects)
+        sentences, rest = best_sentences(
+            text_of(st), lead.terms, lead.weights, lead.aspects, common
+        )
         if not sentences:
             continue
         show(st)
@@ -494,8 +571,9 @@ def compose(
         options = [
             (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
             for rank, st in enumerate(pool)
-            if st is not head and st not in shown
+            if st is not head and st not in shown and (lead.on_topic is None or lead.on_topic(st))
             for i, s in enumerate(split_sentences(text_of(st)))
+            if s not in common
         ]
         if options:
             score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))

@@ -208,6 +208,32 @@ STOPWORDS = frozenset(
         "someone's",
         "one",
         "ones",
+        # number words (numbers written in digits are set aside the same way)
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        # question scaffolding
+        "take",
+        "taking",
+        "taken",
+        "receive",
+        "receives",
+        "received",
+        "receiving",
+        "problem",
+        # what is left of contractions ("I'm", "I've", "doesn't", "we'll", "they're", "it's")
+        "m",
+        "ve",
+        "t",
+        "ll",
+        "re",
+        "s",
     ]
 )
 
@@ -246,3 +272,45 @@ def fts_quote(token_or_phrase: str) -> str:
     """Quote a token or phrase for an FTS5 MATCH expression (only alphanumerics survive)."""
     words = _TOKEN.findall(token_or_phrase)
     return '"' + " ".join(w.lower() for w in words) + '"' if words else ""
+
+
+POPULATION_GROUPS: dict[str, frozenset[str]] = {
+    "adult": frozenset(["adult", "adults"]),
+    "child": frozenset(
+        [
+            "child",
+            "children",
+            "childhood",
+            "kid",
+            "kids",
+            "paediatric",
+            "pediatric",
+            "adolescent",
+            "adolescents",
+            "teenager",
+            "teenagers",
+            "toddler",
+        ]
+    ),
+    "newborn": frozenset(
+        [
+            "infant",
+            "infants",
+            "baby",
+            "babies",
+            "neonate",
+            "neonates",
+            "neonatal",
+            "newborn",
+            "newborns",
+        ]
+    ),
+}
+"""Who a sentence is about, as English words say it: a statement about children should not lead
+an answer to a question about adults (or one that names nobody)."""
+
+
+def populations(text: str) -> frozenset[str]:
+    """The population groups ``text`` names."""
+    words = set(tokens(text))
+    return frozenset(g for g, members in POPULATION_GROUPS.items() if words & members)

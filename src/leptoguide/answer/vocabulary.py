@@ -73,9 +73,12 @@ class QuestionVocabulary:
             by_role.setdefault(e.role, []).append(e)
         self.by_role = by_role
         self.lexicon = Lexicon.from_concepts(
-            (e.id, e.role, e.terms)
-            for e in entries
-            if e.role not in ("scope-concepts", "scope-kinds", "filler")
+            (
+                (e.id, e.role, [t for t in e.terms if GAP not in t])
+                for e in entries
+                if e.role not in ("scope-concepts", "scope-kinds", "filler")
+            ),
+            keep_case=True,
         )
         self.fillers = frozenset(
             t.lower() for e in by_role.get("filler", []) for t in e.terms if " " not in t
@@ -106,6 +109,19 @@ class QuestionVocabulary:
                 words.update(w for w in tokens(text) if len(w) >= 4)
         return frozenset(words)
 
+    @cached_property
+    def term_words(self) -> frozenset[str]:
+        """Words of the shorthand, lay and scope terms, as written ("mening", "abx"): the
+        vocabulary reads them (a same-as term adds its meaning), so the spelling corrector leaves
+        them alone."""
+        return frozenset(
+            w
+            for e in self.entries.values()
+            if e.role in ("same-as", "scope", "clarify")
+            for t in e.terms
+            for w in tokens(t)
+        )
+
     def find(self, text: str) -> list[Phrase]:
         """Every vocabulary term in ``text`` (overlapping terms of different entries all count)."""
         return self.lexicon.find_all(text)
@@ -122,6 +138,15 @@ class QuestionVocabulary:
         if corrector is not None:
             text, corrections = corrector.correct(text)
         found = self.find(text)
+        # a shorthand or lay phrase inside a longer one ("spinal fluid" in "cancer in the spinal
+        # fluid") is read once, as the longer phrase means
+        same = [p for p in found if self.entries[p.concept].role == "same-as"]
+        found = [
+            p
+            for p in found
+            if p not in same
+            or not any(len(q.words) > len(p.words) and _contains(q.words, p.words) for q in same)
+        ]
         und = Understanding(question=question, query=text, corrections=corrections)
         und.personal = self._personal(text)
         added: list[str] = []
@@ -142,8 +167,13 @@ class QuestionVocabulary:
                 if entry.means:
                     und.clarify_queries.append(entry.means)
             elif entry.role == "red-flag":
+                if entry.also and not _mentions(text, entry.also):
+                    continue
                 und.red_flags.append(phrase.text)
                 und.red_flag_statements.extend(entry.statements)
+        for entry, wrote in self._gapped(text, "red-flag"):
+            und.red_flags.append(wrote)
+            und.red_flag_statements.extend(entry.statements)
         und.clarify_statements = list(dict.fromkeys(und.clarify_statements))
         und.red_flag_statements = list(dict.fromkeys(und.red_flag_statements))
         und.red_flags = list(dict.fromkeys(und.red_flags))
@@ -162,10 +192,44 @@ class QuestionVocabulary:
         cues = [
             term
             for entry in self.by_role.get("personal", [])
+            if not entry.also or _mentions(low, entry.also)
             for term in entry.terms
-            if " " + " ".join(tokens(term)) + " " in low
+            if GAP not in term and " " + " ".join(tokens(term)) + " " in low
         ]
+        cues += [wrote for _entry, wrote in self._gapped(low, "personal")]
         return list(dict.fromkeys(cues))
+
+    @cached_property
+    def _gap_patterns(self) -> list[tuple[Vocabulary, re.Pattern[str]]]:
+        """Terms written with ``...`` (words in this order, a few others between them)."""
+        out = []
+        for entry in self.entries.values():
+            for term in entry.terms:
+                if GAP in term:
+                    out.append((entry, _gap_pattern(term)))
+        return out
+
+    def _gapped(self, text: str, role: str) -> list[tuple[Vocabulary, str]]:
+        """Entries of ``role`` whose gapped terms occur in one sentence of ``text`` (and whose
+        ``also`` words, if any, occur in the text)."""
+        found: list[tuple[Vocabulary, str]] = []
+        sentences = [" " + " ".join(tokens(s)) + " " for s in re.split(r"[.!?;\n]+", text)]
+        for entry, pattern in self._gap_patterns:
+            if entry.role != role or (entry.also and not _mentions(text, entry.also)):
+                continue
+            for sentence in sentences:
+                if role == "red-flag":
+                    # warning signs are named in any order ("vomiting, a fever and a headache")
+                    parts = _gap_parts(pattern)
+                    if all(f" {part} " in sentence for part in parts):
+                        found.append((entry, " ... ".join(parts)))
+                        break
+                    continue
+                m = pattern.search(sentence)
+                if m:
+                    found.append((entry, m.group(0).strip()))
+                    break
+        return found
 
     def _intents(self, text: str, found: list[Phrase]) -> list[Intent]:
         named = {p.concept for p in found}
@@ -191,6 +255,34 @@ class QuestionVocabulary:
         return out
 
 
+GAP = "..."
+"""In a red-flag or personal term, ``...`` stands for up to ``GAP_WORDS`` other words."""
+GAP_WORDS = 6
+
+
+_GAP_PARTS: dict[str, list[str]] = {}
+
+
+def _gap_parts(pattern: re.Pattern[str]) -> list[str]:
+    """The word groups of a gapped term's pattern (recorded when it was compiled)."""
+    return _GAP_PARTS[pattern.pattern]
+
+
+def _gap_pattern(term: str) -> re.Pattern[str]:
+    parts = [" ".join(tokens(part)) for part in term.split(GAP)]
+    between = "(?: [a-z0-9]+){0," + str(GAP_WORDS) + "} "
+    body = between.join(re.escape(p) for p in parts if p)
+    pattern = re.compile(rf" {body}(?= )")
+    _GAP_PARTS[pattern.pattern] = [p for p in parts if p]
+    return pattern
+
+
+def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    a = [w.lower() for w in longer]
+    b = [w.lower() for w in shorter]
+    return any(a[i : i + len(b)] == b for i in range(len(a) - len(b) + 1))
+
+
 def _mentions(text: str, terms: list[str]) -> bool:
     low = " " + " ".join(tokens(text)) + " "
     return any(f" {' '.join(tokens(term))} " in low for term in terms)
@@ -210,6 +302,9 @@ class SpellingCorrector:
     """
 
     MIN_LENGTH = 5
+    MEANINGFUL_ENDINGS = ("oma", "itis", "osis", "emia", "aemia", "algia", "pathy", "ectomy")
+    """Word endings that carry meaning (a tumour, an inflammation, a disease state): a
+    correction never changes them ("meningioma" is not a misspelt "meningism")."""
 
     def __init__(
         self,
@@ -217,11 +312,15 @@ class SpellingCorrector:
         extra: frozenset[str] = frozenset(),
         english: frozenset[str] = frozenset(),
         fillers: frozenset[str] = frozenset(),
+        keep: frozenset[str] = frozenset(),
     ) -> None:
         self.kb_words = kb_words
         self.extra = extra
         self.english = english
         self.fillers = fillers
+        self.keep = keep
+        """Words the question vocabulary itself lists (shorthand such as "mening", "abx"):
+        never corrected, the vocabulary reads them."""
 
     def known(self, word: str) -> bool:
         return (
@@ -230,6 +329,7 @@ class SpellingCorrector:
             or word in self.english
             or word in STOPWORDS
             or word in self.fillers
+            or word in self.keep
         )
 
     def _score(self, word: str) -> tuple[int, int]:
@@ -248,6 +348,9 @@ class SpellingCorrector:
             cands = [
                 w2 for w1 in first for w2 in _edits1(w1) if w2 in self.kb_words or w2 in self.extra
             ]
+        ending = next((e for e in self.MEANINGFUL_ENDINGS if word.endswith(e)), None)
+        if ending is not None:
+            cands = [w for w in cands if w.endswith(ending)]
         if not cands:
             return None
         return max(sorted(set(cands)), key=self._score)
@@ -257,15 +360,15 @@ class SpellingCorrector:
 
         def repl(m: re.Match[str]) -> str:
             word = m.group(0)
-            if word.isupper() or word.lower() in STOPWORDS:
-                return word
+            if word.isupper() or word.lower() in STOPWORDS or "'" in word:
+                return word  # capitals, function words, contractions ("doesn't") stay
             fix = self.suggest(word.lower())
             if fix is None:
                 return word
             fixes.append((word, fix))
             return fix
 
-        return re.sub(r"[A-Za-z]+", repl, text), fixes
+        return re.sub(r"[A-Za-z]+(?:'[A-Za-z]+)?", repl, text), fixes
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"

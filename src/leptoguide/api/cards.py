@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from leptoguide.assessment import Assessment, Citation, Finding, as_assessment
+from leptoguide.assessment import Assessment, Citation, Finding
 from leptoguide.case import Case
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Rule
@@ -443,7 +443,7 @@ def dropped_card(
 
 
 def build_cards(
-    assessment: Assessment | Mapping[str, object],
+    assessment: Assessment,
     case: Case,
     *,
     kb: KnowledgeBase,
@@ -458,7 +458,6 @@ def build_cards(
 ) -> list[dict[str, Any]]:
     """The cards for ``hook``: relevant findings (severity order kept), then missing data, then
     what could not be read."""
-    assessment = as_assessment(assessment)
     orders = draft_orders(case, selections, draft_refs) if hook != "patient-view" else []
     missing = {m.item for m in assessment.missing}
     cards: list[dict[str, Any]] = []

@@ -403,8 +403,9 @@ async def cds_client(
 CdsClient = Annotated[AuthResult, Depends(cds_client)]
 
 
-def hook_service(service_id: str) -> HookService:
-    """FastAPI dependency: the service named in the path (404 before any credential is checked)."""
+async def hook_service(service_id: str) -> HookService:
+    """FastAPI dependency: the service named in the path (404 before any credential is checked);
+    ``async`` so that FastAPI does not run it in a worker thread."""
     service = SERVICES.get(service_id)
     if service is None:
         raise ApiError(404, f"no CDS service {service_id!r}", expression=["service_id"])

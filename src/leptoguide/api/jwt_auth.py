@@ -191,8 +191,10 @@ class JwtVerifier:
             raise _unauthorized("missing 'Authorization: Bearer <JWT>'")
         token = authorization[7:].strip()
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            # one unverified parse gives both header and claims (the signed decode below parses
+            # again, under the key)
+            parsed = jwt.decode_complete(token, options={"verify_signature": False})
+            header, unverified = parsed["header"], parsed["payload"]
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"malformed token ({exc})") from exc
         alg = header.get("alg")

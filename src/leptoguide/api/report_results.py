@@ -34,29 +34,41 @@ def _resources(value: Any) -> Iterator[dict[str, Any]]:
         entries = value.get("entry")
         # A malformed Bundle (entry not a list) is named by the chart reader; skip it here.
         for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, dict):
-                yield from _resources(entry.get("resource"))
+            res = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(res, dict) and res.get("resourceType") != "Bundle":
+                yield res  # the common case, without a nested generator per entry
+            else:
+                yield from _resources(res)
     else:
         yield value
 
 
 def missing_results(prefetch: dict[str, Any]) -> list[str]:
     """'Observation/<id>' of every DiagnosticReport.result not among the prefetched resources
-    (relative or absolute references to the same server; contained '#id' ones are skipped)."""
-    have: set[str] = set()
+    (relative or absolute references to the same server; contained '#id' ones are skipped).
+
+    Two passes: the references first, and only when there are some, the ids of everything sent
+    (most requests carry no report with results, and then nothing else is walked)."""
     refs: list[str] = []
     for value in prefetch.values():
         for res in _resources(value):
-            rtype, rid = res.get("resourceType"), res.get("id")
-            if isinstance(rtype, str) and isinstance(rid, str):
-                have.add(f"{rtype}/{rid}")
-            if rtype != "DiagnosticReport" or not isinstance(res.get("result"), list):
+            if res.get("resourceType") != "DiagnosticReport" or not isinstance(
+                res.get("result"), list
+            ):
                 continue
             for item in res["result"]:
                 ref = item.get("reference") if isinstance(item, dict) else None
                 m = _REF.match(ref.strip()) if isinstance(ref, str) else None
                 if m:
                     refs.append(f"{m.group(1)}/{m.group(2)}")
+    if not refs:
+        return []
+    have: set[str] = set()
+    for value in prefetch.values():
+        for res in _resources(value):
+            rtype, rid = res.get("resourceType"), res.get("id")
+            if isinstance(rtype, str) and isinstance(rid, str):
+                have.add(f"{rtype}/{rid}")
     return [r for r in dict.fromkeys(refs) if r not in have][:MAX_RESULTS]
 
 

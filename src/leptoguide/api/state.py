@@ -107,8 +107,11 @@ class ServiceState:
         return (self.settings.public_url or request_base).rstrip("/")
 
 
-def service_state(request: Request) -> ServiceState:
-    """FastAPI dependency: the process's :class:`ServiceState` (set by ``create_app``)."""
+async def service_state(request: Request) -> ServiceState:
+    """FastAPI dependency: the process's :class:`ServiceState` (set by ``create_app``).
+
+    ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency in a worker
+    thread, a thread hop per request for an attribute read."""
     state: ServiceState = request.app.state.leptoguide
     return state
 

@@ -15,72 +15,11 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
-)
-
+from leptoguide.assessment import AntithromboticTiming, DrugTiming
 from leptoguide.case import MedicationEntry
 from leptoguide.engine.facts import Context, Facts, FactValue, aware, hours_between, iso
 
 PREFIX = "lp-hold-"
-
-
-def _absent(value: object) -> bool:
-    return value is None
-
-
-class DrugTiming(BaseModel):
-    """One antithrombotic against the planned LP: class, last dose, hold and restart intervals.
-
-    Rule templates read these fields (``v('lp-antithrombotics').drugs``); the JSON output names the
-    class ``class``. Fields that only exist once a last dose is known are left out when empty.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    drug: str
-    drug_class: str = Field(alias="class")
-    dose: float | None
-    dose_unit: str | None
-    last_dose: str | None
-    hold_hours: float | None
-    restart_hours: float | None
-    reference: str | None
-    references: list[str]
-    lp_time: str | None
-    status: Literal["hold", "clear", "unknown"]
-    hours_since_last_dose: float | None = Field(default=None, exclude_if=_absent)
-    earliest_lp: str | None = Field(default=None, exclude_if=_absent)
-    restart_after_lp: str | None = Field(default=None, exclude_if=_absent)
-    note: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _contract_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        """Once the last dose is known, ``status`` follows the timing it was decided from (the
-        key order the JSON output has always had)."""
-        out: dict[str, object] = handler(self)
-        if "earliest_lp" not in out:
-            return out
-        status = out.pop("status")
-        keys = list(out)
-        at = keys.index("earliest_lp") + 1
-        items = list(out.items())
-        return dict([*items[:at], ("status", status), *items[at:]])
-
-
-class AntithromboticTiming(BaseModel):
-    """The ``lp-antithrombotics`` fact: overall status and one entry per drug."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    status: Literal["none", "hold", "clear", "unknown"]
-    drugs: list[DrugTiming]
-    policies: list[str]
-    statements: list[str]
 
 
 def _classes(ctx: Context) -> dict[str, tuple[str, list[str]]]:

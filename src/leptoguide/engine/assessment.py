@@ -8,15 +8,20 @@ content are deterministic for the same input, time, policy and knowledge version
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
 
 from leptoguide.assessment import (
+    AntithromboticTiming,
     Assessment,
     Citation,
     Classification,
     DataWarning,
     Finding,
     FindingInput,
+    InputValue,
     MissingItem,
     PolicyRef,
     Risk,
@@ -28,14 +33,16 @@ from leptoguide.engine import dosing
 from leptoguide.engine.derive import build_facts
 from leptoguide.engine.evaluate import evaluate, unknown_facts
 from leptoguide.engine.series import series, threshold
-from leptoguide.engine.templates import UNKNOWN, render
+from leptoguide.engine.templates import UNKNOWN, Unknown, render
 from leptoguide.engine.types import (
+    FactData,
     Facts,
     FactValue,
     LmClassification,
     RiskDetail,
+    Status,
+    grounds,
     iso,
-    jsonable,
 )
 from leptoguide.knowledge.conditions import (
     Compare,
@@ -144,17 +151,18 @@ class _Env:
         if fid not in self.lacking:
             self.lacking.append(fid)
 
-    def v(self, fid: str) -> Any:
+    def v(self, fid: str) -> FactData | Unknown:
         fv = self.facts.get(fid)
         if fv.usable and fv.value is not None:
             return fv.value
         self._lack(fid)
         return UNKNOWN
 
-    def fv(self, fid: str) -> dict[str, Any]:
-        return self.facts.get(fid).to_dict()
+    def fv(self, fid: str) -> FindingInput:
+        fv = self.facts.get(fid)
+        return fv.as_input(_shown(fv.value))
 
-    def pol(self, pid: str) -> Any:
+    def pol(self, pid: str) -> object:
         return self.policy.get(pid) if pid in self.policy.values else UNKNOWN
 
     def regimen(self, rid: str) -> str:
@@ -168,27 +176,26 @@ class _Env:
         fit, why = dosing.population_fit(self.kb, reg, *dosing.patient_context(self.facts))
         if fit is False:
             return f"not computed: not for this patient ({why})"
-        age = self.facts.get("age-days")
-        weight = self.facts.get("body-weight")
-        age_days = int(age.value) if age.usable else None
-        weight_kg = float(weight.value) if weight.usable else None
+        age = self.facts.get("age-days").number
+        age_days = int(age) if age is not None else None
+        weight_kg = self.facts.get("body-weight").number
         regs = [reg.model_copy(update={"bands": [b]}) for b in reg.bands] if all_bands else [reg]
         texts = []
         for one in regs:
             res = dosing.compute(one, age_days, weight_kg)
-            if "error" in res:
+            if res.error is not None:
                 if age_days is None:
                     self._lack("age-days")
-                if weight_kg is None and "weight" in res["error"]:
+                if weight_kg is None and "weight" in res.error:
                     self._lack("body-weight")
-                label = f"{res['band']}: " if "band" in res else ""
-                texts.append(f"{label}not computed: {res['error']}")
+                label = f"{res.band}: " if res.band is not None else ""
+                texts.append(f"{label}not computed: {res.error}")
                 continue
             if short:
-                texts.append(res["text"])
+                texts.append(res.text)
                 continue
-            steps = f" [{'; '.join(res['steps'])}]" if res.get("steps") else ""
-            texts.append(f"{res['band']}: {res['text']}{steps}")
+            steps = f" [{'; '.join(res.steps)}]" if res.steps else ""
+            texts.append(f"{res.band}: {res.text}{steps}")
         return "; ".join(texts)
 
     def statement(self, sid: str) -> str:
@@ -197,7 +204,7 @@ class _Env:
             return "unknown"
         return st.patient if self.audience == "patient" else st.clinician
 
-    def context(self) -> dict[str, Any]:
+    def context(self) -> dict[str, Callable[..., object]]:
         return {
             "v": self.v,
             "fv": self.fv,
@@ -208,8 +215,43 @@ class _Env:
         }
 
 
+FULL_INPUTS = ("tbm-regimens", "lp-antithrombotics")
+"""Facts a finding shows in full (the regimen list, the antithrombotic timing); a finding shows
+other computed objects by their status, pattern, certainty or group, other lists by their length."""
+_SUMMARY_FIELDS = ("status", "pattern", "certainty", "group")
+
+
+def _short(value: FactData) -> InputValue:
+    """The short form of a fact's value a finding shows (see :data:`FULL_INPUTS`)."""
+    if isinstance(value, BaseModel):
+        for key in _SUMMARY_FIELDS:
+            if key in type(value).model_fields:
+                shown: object = getattr(value, key)
+                return shown if isinstance(shown, str) else "see detail"
+        return "see detail"
+    if isinstance(value, list):
+        return f"{len(value)} item(s)"
+    return _scalar(value)
+
+
+def _scalar(value: str | int | float | bool | None) -> InputValue:
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def _shown(value: FactData, full: bool = False) -> InputValue:
+    if not full:
+        return _short(value)
+    if isinstance(value, AntithromboticTiming) or value is None:
+        return value
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, BaseModel):
+        return _short(value)
+    return _scalar(value)
+
+
 def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[FindingInput]:
-    wanted: dict[str, set[Any]] = {}
+    wanted: dict[str, set[object]] = {}
     for node in walk(tree):
         if (
             isinstance(node, Compare)
@@ -224,8 +266,8 @@ def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[FindingInput]:
         fv = facts.get(fid)
         if fid in LIST_FACTS:
             items = dict(fv.items)
-            hits = sorted(i for i in wanted.get(fid, set()) if i in items)
-            refs = [items[h] for h in hits if items[h]]
+            hits = sorted(i for i in wanted.get(fid, set()) if isinstance(i, str) and i in items)
+            refs = [r for r in (items[h] for h in hits) if r]
             out.append(
                 FindingInput(
                     fact=fid,
@@ -238,25 +280,8 @@ def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[FindingInput]:
                 )
             )
             continue
-        d = fv.to_dict()
-        if isinstance(d.get("value"), (dict, list)) and fid not in (
-            "tbm-regimens",
-            "lp-antithrombotics",
-        ):
-            d["value"] = _short(d["value"])
-        out.append(FindingInput.model_validate(d))
+        out.append(fv.as_input(_shown(fv.value, full=fid in FULL_INPUTS)))
     return out
-
-
-def _short(value: Any) -> Any:
-    if isinstance(value, dict):
-        for key in ("status", "pattern", "certainty", "group"):
-            if key in value:
-                return value[key]
-        return "see detail"
-    if isinstance(value, list):
-        return f"{len(value)} item(s)"
-    return value
 
 
 EVIDENCE_NOTE = (
@@ -312,6 +337,21 @@ def _suggestion(fv: FactValue, description: str) -> str:
     return f"record {description}"
 
 
+@dataclass
+class _Missing:
+    """A fact some rule lacked, while the rules are evaluated (becomes a :class:`MissingItem`)."""
+
+    status: Status
+    suggestion: str
+    needed_for: list[str] = field(default_factory=list)
+
+    def item(self, fid: str) -> MissingItem:
+        status = None if self.status == "ok" else self.status
+        return MissingItem(
+            item=fid, status=status, needed_for=self.needed_for, suggestion=self.suggestion
+        )
+
+
 def _clip(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
@@ -332,7 +372,7 @@ def assess(
     env = _Env(kb, facts, policy, audience)
     ctx = env.context()
     findings: list[Finding] = []
-    missing: dict[str, dict[str, Any]] = {}
+    missing: dict[str, _Missing] = {}
     warnings = list(facts.warnings)
 
     def need(fid: str, rule_id: str) -> None:
@@ -341,17 +381,9 @@ def assess(
             return
         fact = kb.facts.get(fid)
         desc = fact.description if fact else fid
-        entry = missing.setdefault(
-            fid,
-            {
-                "item": fid,
-                "status": fv.status,
-                "needed_for": [],
-                "suggestion": _suggestion(fv, desc),
-            },
-        )
-        if rule_id not in entry["needed_for"]:
-            entry["needed_for"].append(rule_id)
+        entry = missing.setdefault(fid, _Missing(fv.status, _suggestion(fv, desc)))
+        if rule_id not in entry.needed_for:
+            entry.needed_for.append(rule_id)
 
     for rule in sorted(kb.rules.values(), key=lambda r: r.id):
         if rule.status == "retired":
@@ -382,18 +414,17 @@ def assess(
             detail = "\n\n".join(texts) if texts else detail
         for err in (err1, err2):
             if err:
-                warnings.append({"where": f"rule {rule.id}", "field": "template", "message": err})
+                warnings.append(DataWarning(where=f"rule {rule.id}", field="template", message=err))
         # a computed fact may name the statements and policy values its result rests on
-        plain = [jsonable(facts.get(fid).value) for fid in [*facts_used(tree), *rule.inputs]]
-        dicts = [d for d in plain if isinstance(d, dict)]
-        dynamic = [sid for d in dicts for sid in d.get("statements", [])]
+        grounded = [grounds(facts.get(fid).value) for fid in [*facts_used(tree), *rule.inputs]]
+        dynamic = [sid for statements, _ in grounded for sid in statements]
         citations, ev_status = _citations(kb, rule, dynamic)
         severity = rule.severity
         # the statements the claim rests on: those the computation names, else the rule's
         if severity == "critical" and not evidence_checked(kb, dynamic or list(rule.cites)):
             severity = "warning"
             detail = f"{EVIDENCE_NOTE}\n\n{detail}"
-        extra = [pid for d in dicts for pid in d.get("policies", [])]
+        extra = [pid for _, policies in grounded for pid in policies]
         pids = list(dict.fromkeys([*policies_used(tree), *rule.policy, *extra]))
         findings.append(
             Finding(
@@ -414,8 +445,10 @@ def assess(
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind], f.rule))
     cls = facts.typed("lm-classification", LmClassification)
     risk = facts.typed("nccn-risk-detail", RiskDetail)
-    schedules = facts.get("schedules").value or []
-    if any(f.rule in kb.rules and "schedules" in kb.rules[f.rule].withholds for f in findings):
+    schedules = facts.get("schedules").value
+    if not isinstance(schedules, list) or any(
+        f.rule in kb.rules and "schedules" in kb.rules[f.rule].withholds for f in findings
+    ):
         schedules = []  # no dose calendar (and so no iCalendar export) while such a finding stands
     return Assessment(
         knowledge_version=kb.version,
@@ -448,13 +481,8 @@ def assess(
         if risk
         else Risk(),
         findings=findings,
-        missing=[MissingItem.model_validate(missing[k]) for k in sorted(missing)],
-        warnings=[
-            DataWarning.model_validate(w)
-            for w in sorted(
-                warnings, key=lambda w: (w.get("where") or "", w.get("field") or "", w["message"])
-            )
-        ],
-        schedules=[Schedule.model_validate(s) for s in schedules],
+        missing=[missing[k].item(k) for k in sorted(missing)],
+        warnings=sorted(warnings, key=lambda w: (w.where or "", w.field or "", w.message)),
+        schedules=[s for s in schedules if isinstance(s, Schedule)],
         series=series(case, kb=kb, policy=policy, at=at),
     )

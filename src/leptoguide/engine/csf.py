@@ -20,31 +20,30 @@ TABLE = "csf-pattern"
 
 def profile(facts: Facts, table: ScoreTable, policy: Policy) -> CsfProfile | None:
     """The CSF profile, or None when there is no usable CSF white-cell count."""
-    wbc_fv = facts.get("csf-wbc")
-    if not wbc_fv.usable:
+    wbc = facts.get("csf-wbc").number
+    if wbc is None:
         return None
     drivers: list[str] = []
-    wbc = float(wbc_fv.value)
-    rbc_fv = facts.get("csf-rbc")
+    rbc_value = facts.get("csf-rbc").number
     corrected = wbc
     rbc = None
-    if rbc_fv.usable and rbc_fv.value > 0:
+    if rbc_value is not None and rbc_value > 0:
         ratio_tap = float(policy.get("traumatic-tap-rbc-per-wbc"))
-        corrected = max(0.0, wbc - rbc_fv.value / ratio_tap)
-        rbc = rbc_fv.value
+        corrected = max(0.0, wbc - rbc_value / ratio_tap)
+        rbc = rbc_value
         drivers.append(
-            f"traumatic-tap correction: WBC {wbc:g} - RBC {rbc_fv.value:g}/{ratio_tap:g} "
+            f"traumatic-tap correction: WBC {wbc:g} - RBC {rbc_value:g}/{ratio_tap:g} "
             f"= {corrected:.0f} /uL"
         )
-    glu, serum = facts.get("csf-glucose"), facts.get("serum-glucose")
+    glu_fv = facts.get("csf-glucose")
+    glu, serum = glu_fv.number, facts.get("serum-glucose").number
     ratio = None
-    if glu.usable and serum.usable and serum.value > 0:
-        ratio = glu.value / serum.value
-        drivers.append(f"CSF:serum glucose {glu.value:.1f}/{serum.value:.1f} = {ratio:.2f}")
-    elif glu.usable:
+    if glu is not None and serum is not None and serum > 0:
+        ratio = glu / serum
+        drivers.append(f"CSF:serum glucose {glu:.1f}/{serum:.1f} = {ratio:.2f}")
+    elif glu_fv.usable:
         drivers.append("serum glucose missing: CSF:serum glucose ratio unknown")
-    prot = facts.get("csf-protein")
-    protein = float(prot.value) if prot.usable else None
+    protein = facts.get("csf-protein").number
     # the table reads the unrounded corrected count and ratio
     scored = score(
         table,
@@ -58,7 +57,7 @@ def profile(facts: Facts, table: ScoreTable, policy: Policy) -> CsfProfile | Non
             for k, points, why in scored.differential
         ],
         values=CsfValues(
-            wbc=wbc_fv.value,
+            wbc=wbc,
             rbc=rbc,
             wbc_corrected=round(corrected, 1),
             glucose_ratio=round(ratio, 2) if ratio is not None else None,

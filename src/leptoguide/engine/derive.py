@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from leptoguide.assessment import AntithromboticTiming, Schedule
 from leptoguide.case import Case
 from leptoguide.engine import (
     antithrombotic,
@@ -37,7 +38,9 @@ from leptoguide.engine.types import (
     Context,
     CsfProfile,
     Facts,
+    ItOrderChecks,
     LmClassification,
+    RegimenChoice,
     RiskDetail,
     aware,
 )
@@ -67,6 +70,11 @@ class Step:
     """Run even when no knowledge fact names it (its facts feed the list-valued rule inputs)."""
     types: tuple[tuple[str, type[BaseModel]], ...] = ()
     """Facts whose value is a typed model (rule templates read its fields), with that model."""
+    items: tuple[tuple[str, type[BaseModel]], ...] = ()
+    """Facts whose value is a list of a typed model (templates loop over it), with that model."""
+    declared_type: type[BaseModel] | None = None
+    """The model of the ``type: object`` facts the knowledge base declares with ``derived_by:
+    <name>`` (``writes_declared``)."""
     tables: tuple[tuple[str, str], ...] = ()
     """Knowledge tables it applies, as (record type, id): the facts they read are its reads too."""
 
@@ -169,12 +177,13 @@ STEPS: tuple[Step, ...] = (
         intrathecal.derive,
         reads=("age-days",),
         writes=("it-dose-above-range", "it-dose-unchecked", "it-never-event", "it-order-checks"),
+        types=(("it-order-checks", ItOrderChecks),),
     ),
     Step(
         "antithrombotic",
         antithrombotic.derive,
         writes=("lp-antithrombotic-status", "lp-antithrombotics"),
-        types=(("lp-antithrombotics", antithrombotic.AntithromboticTiming),),
+        types=(("lp-antithrombotics", AntithromboticTiming),),
     ),
     Step(
         "dosing",
@@ -187,14 +196,33 @@ STEPS: tuple[Step, ...] = (
         dosing.derive_selection,
         reads=("age-days", "conditions", "creatinine-clearance"),
         writes_declared=True,
+        declared_type=RegimenChoice,
     ),
-    Step("schedule", schedule.derive, reads=("it-medications",), writes=("schedules",)),
+    Step(
+        "schedule",
+        schedule.derive,
+        reads=("it-medications",),
+        writes=("schedules",),
+        items=(("schedules", Schedule),),
+    ),
 )
 
 
-def output_types() -> dict[str, type[BaseModel]]:
-    """Fact id -> the model its value is, for every computation output templates read by field."""
-    return {fid: model for step in STEPS for fid, model in step.types}
+def output_types(kb: KnowledgeBase | None = None) -> dict[str, type[BaseModel]]:
+    """Fact id -> the model its value is, for every computation output templates read by field
+    (with ``kb``: also the object facts it declares for a computation with a ``declared_type``)."""
+    out = {fid: model for step in STEPS for fid, model in step.types}
+    for step in STEPS:
+        if step.declared_type is not None and kb is not None:
+            for fact in kb.facts.values():
+                if fact.derived_by == step.name and fact.type == "object":
+                    out[fact.id] = step.declared_type
+    return out
+
+
+def item_types() -> dict[str, type[BaseModel]]:
+    """Fact id -> the model of its items, for every computation output that is a list of models."""
+    return {fid: model for step in STEPS for fid, model in step.items}
 
 
 def _writes(step: Step, kb: KnowledgeBase | None) -> set[str]:

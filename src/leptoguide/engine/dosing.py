@@ -6,9 +6,10 @@ intervals). The result states each step, so a clinician can check the arithmetic
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 from leptoguide.engine.facts import Context, Facts, FactValue, missing
+from leptoguide.engine.types import DoseCalculation, FactData, RegimenChoice, RegimenOption
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import DoseBand, Regimen
 
@@ -52,27 +53,26 @@ def _mg(amount: float, unit: str) -> float | None:
     return None
 
 
-def compute(regimen: Regimen, age_days: int | None, weight_kg: float | None) -> dict[str, Any]:
+def compute(regimen: Regimen, age_days: int | None, weight_kg: float | None) -> DoseCalculation:
     """Dose for one patient: band, per-dose, interval, per-day, first dose, caps applied, steps."""
     band = band_for_age(regimen, age_days)
-    out: dict[str, Any] = {"regimen": regimen.id, "title": regimen.title, "status": regimen.status}
+    head = DoseCalculation(regimen=regimen.id, title=regimen.title, status=regimen.status)
     if band is None:
-        out["error"] = "age not recorded" if age_days is None else "no age band fits this patient"
-        return out
-    out["band"] = band.label
+        error = "age not recorded" if age_days is None else "no age band fits this patient"
+        return dataclasses.replace(head, error=error)
+    head = dataclasses.replace(head, band=band.label)
     unit = band.unit or "mg"
     steps: list[str] = []
     per_kg = band.basis.startswith("per-kg")
     if per_kg and weight_kg is None:
-        out["error"] = "body weight not recorded (dose is per kg)"
-        return out
+        return dataclasses.replace(head, error="body weight not recorded (dose is per kg)")
     if band.amount is None:
-        out["error"] = "the regimen gives no amount for this band"
-        return out
+        return dataclasses.replace(head, error="the regimen gives no amount for this band")
     interval = band.interval_hours
     doses_per_day = 24 / interval if interval else None
     per_dose: float | None = None
     per_day: float | None = None
+    capped = False
     amount = band.amount
     if band.basis == "per-kg-per-day":
         assert weight_kg is not None
@@ -93,7 +93,7 @@ def compute(regimen: Regimen, age_days: int | None, weight_kg: float | None) -> 
                 f"capped at the maximum {band.max_per_day.amount:g} {band.max_per_day.unit}/day"
             )
             per_day = cap
-            out["capped"] = True
+            capped = True
     if per_day is not None and doses_per_day:
         per_dose = per_day / doses_per_day
     if per_dose is not None and per_day is None and doses_per_day:
@@ -105,7 +105,7 @@ def compute(regimen: Regimen, age_days: int | None, weight_kg: float | None) -> 
                 f"capped at {band.max_per_dose.amount:g} {band.max_per_dose.unit} per dose"
             )
             per_dose = cap
-            out["capped"] = True
+            capped = True
             if doses_per_day:
                 per_day = per_dose * doses_per_day
     if per_day is not None and band.max_per_day is not None and per_dose is not None:
@@ -113,23 +113,15 @@ def compute(regimen: Regimen, age_days: int | None, weight_kg: float | None) -> 
         if cap is not None and doses_per_day and per_dose * doses_per_day > cap + 1e-9:
             per_dose = cap / doses_per_day
             per_day = cap
-            out["capped"] = True
+            capped = True
+    first_dose: float | None = None
     if band.first_dose is not None:
         first = band.first_dose.amount * (weight_kg if per_kg and weight_kg else 1.0)
         if band.max_per_dose is not None:
             cap = _mg(band.max_per_dose.amount, band.max_per_dose.unit)
             if cap is not None:
                 first = min(first, cap)
-        out["first_dose_mg"] = round(first, 1)
-    out.update(
-        {
-            "per_dose_mg": round(per_dose, 1) if per_dose is not None else None,
-            "interval_hours": interval,
-            "per_day_mg": round(per_day, 1) if per_day is not None else None,
-            "weight_kg": weight_kg,
-            "steps": steps,
-        }
-    )
+        first_dose = round(first, 1)
     parts = []
     if per_dose is not None:
         parts.append(_fmt(per_dose))
@@ -137,10 +129,19 @@ def compute(regimen: Regimen, age_days: int | None, weight_kg: float | None) -> 
         parts.append(every(interval))
     if per_day is not None and (interval is None or interval <= 24):
         parts.append(f"({_fmt(per_day)}/day)")
-    if "first_dose_mg" in out:
-        parts.append(f"; first dose {_fmt(out['first_dose_mg'])}")
-    out["text"] = " ".join(parts)
-    return out
+    if first_dose is not None:
+        parts.append(f"; first dose {_fmt(first_dose)}")
+    return dataclasses.replace(
+        head,
+        per_dose_mg=round(per_dose, 1) if per_dose is not None else None,
+        interval_hours=interval,
+        per_day_mg=round(per_day, 1) if per_day is not None else None,
+        first_dose_mg=first_dose,
+        weight_kg=weight_kg,
+        capped=capped,
+        steps=tuple(steps),
+        text=" ".join(parts),
+    )
 
 
 def select_by_age(ctx: Context, prefix: str, age_days: int | None) -> list[str]:
@@ -158,12 +159,12 @@ def derive(ctx: Context, facts: Facts) -> None:
     age = facts.get("age-days")
     years = facts.get("age-years")
     ref = age.reference
-    if not age.usable:
+    if age.number is None:
         facts.set(missing("empiric-regimen", note="age not recorded"))
         return
-    age_days = int(age.value)
+    age_days = int(age.number)
     candidates = select_by_age(ctx, "empiric-bm-", age_days)
-    conds = facts.get("conditions").value or []
+    conds = facts.get("conditions").codes
     listeria_min = float(ctx.policy.get("listeria-cover-age-min-years"))
     listeria_id = next(
         (
@@ -175,15 +176,16 @@ def derive(ctx: Context, facts: Facts) -> None:
     )
     chosen: str | None = candidates[0] if candidates else None
     why = f"age {years.value} years" if years.usable else "age"
+    older = years.number is not None and years.number > listeria_min
     if (
         listeria_id
         and band_for_age(ctx.kb.regimens[listeria_id], age_days) is not None
-        and (float(years.value) > listeria_min or "immunocompromise" in conds)
+        and (older or "immunocompromise" in conds)
     ):
         chosen = listeria_id
         why += (
             f" > {listeria_min:g} (policy listeria-cover-age-min-years)"
-            if float(years.value) > listeria_min
+            if older
             else "; immunocompromised"
         )
     facts.set(
@@ -241,12 +243,11 @@ def population_fit(
 
 
 def patient_context(facts: Facts) -> tuple[int | None, set[str], float | None]:
-    age = facts.get("age-days")
-    crcl = facts.get("creatinine-clearance")
+    age = facts.get("age-days").number
     return (
-        int(age.value) if age.usable else None,
-        set(facts.get("conditions").value or []),
-        float(crcl.value) if crcl.usable else None,
+        int(age) if age is not None else None,
+        set(facts.get("conditions").codes),
+        facts.get("creatinine-clearance").number,
     )
 
 
@@ -263,24 +264,25 @@ def derive_selection(ctx: Context, facts: Facts) -> None:
         if fact.derived_by != "regimen-selection" or not fact.regimen_group:
             continue
         matching: list[str] = []
-        other: list[dict[str, Any]] = []
-        unknown: list[dict[str, Any]] = []
+        other: list[RegimenOption] = []
+        unknown: list[RegimenOption] = []
         for rid in sorted(ctx.kb.regimens):
             reg = ctx.kb.regimens[rid]
             if reg.group != fact.regimen_group:
                 continue
             fit, why = population_fit(ctx.kb, reg, age_days, conditions, crcl)
-            item = {"regimen": rid, "title": reg.title, "why": why}
+            item = RegimenOption(regimen=rid, title=reg.title, why=why)
             if fit is True:
                 matching.append(rid)
             elif fit is False:
                 other.append(item)
             else:
                 unknown.append(item)
-        if fact.type == "list":
-            value: Any = matching
-        else:
-            value = {"matching": matching, "other": other, "unknown": unknown}
+        value: FactData = (
+            matching
+            if fact.type == "list"
+            else RegimenChoice(matching=matching, other=other, unknown=unknown)
+        )
         facts.set(
             FactValue(fact.id, "ok", value, reference=refs[0] if refs else None, references=refs)
         )

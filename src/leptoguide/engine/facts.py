@@ -11,11 +11,11 @@ Status: ``ok`` | ``stale`` | ``missing`` | ``unparseable``. Only ``ok`` values a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from leptoguide.case import Observed
 from leptoguide.engine.types import Computation as Computation
 from leptoguide.engine.types import Context as Context
+from leptoguide.engine.types import FactData as FactData
 from leptoguide.engine.types import Facts as Facts
 from leptoguide.engine.types import FactValue as FactValue
 from leptoguide.engine.types import Status as Status
@@ -42,7 +42,7 @@ def _convert(fact: Fact, value: float, unit: str | None, kb: KnowledgeBase) -> f
     return units.convert(fact.concept or fact.id, value, unit, fact.unit)
 
 
-def _coerce(fact: Fact, obs: Observed, kb: KnowledgeBase) -> tuple[Any, str | None]:
+def _coerce(fact: Fact, obs: Observed, kb: KnowledgeBase) -> tuple[FactData, str | None]:
     """(value, problem) for an observation under the fact's declared type and unit."""
     value = obs.value
     if fact.type == "number":

@@ -48,14 +48,14 @@ def _performance(
 ) -> tuple[str | None, str, bool]:
     """('good' | 'poor' | None, reason, converted from ECOG)."""
     kps = facts.get("karnofsky")
-    if kps.usable:
-        side = "poor" if kps.value < kps_min else "good"
+    if kps.number is not None:
+        side = "poor" if kps.number < kps_min else "good"
         sign = "<" if side == "poor" else ">="
-        return side, f"KPS {kps.value:g} {sign} {kps_min:g}", False
+        return side, f"KPS {kps.number:g} {sign} {kps_min:g}", False
     ecog = facts.get("ecog")
-    if not ecog.usable:
+    if ecog.number is None:
         return None, f"KPS {_why(kps.status)}, ECOG {_why(ecog.status)}", False
-    grade = float(ecog.value)
+    grade = ecog.number
     if grade <= ecog_good:
         return (
             "good",
@@ -80,7 +80,7 @@ def _performance(
 def _present(facts: Facts, fid: str) -> tuple[bool | None, str]:
     """A poor-risk feature: True if recorded (as a finding or an active condition), False if
     recorded absent, None if not recorded."""
-    if fid in (facts.get("conditions").value or []):
+    if fid in facts.get("conditions").codes:
         return True, "ok"
     fv = facts.get(fid)
     if not fv.usable:

@@ -4,15 +4,15 @@ N doses), starting from the first planned dose. Exportable as iCalendar by the r
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from leptoguide.engine.facts import Context, Facts, FactValue, aware, iso
+from leptoguide.assessment import Schedule, ScheduleEvent
+from leptoguide.engine.facts import Context, Facts, FactValue, aware
 from leptoguide.knowledge.models import Regimen
 
 
-def calendar(regimen: Regimen, start: dt.date) -> list[dict[str, Any]]:
+def calendar(regimen: Regimen, start: dt.date) -> list[ScheduleEvent]:
     """One event per dose: date, phase, dose number."""
-    events: list[dict[str, Any]] = []
+    events: list[ScheduleEvent] = []
     day = start
     n = 0
     for phase in regimen.schedule:
@@ -29,7 +29,9 @@ def calendar(regimen: Regimen, start: dt.date) -> list[dict[str, Any]]:
         for off in offsets:
             n += 1
             events.append(
-                {"date": (day + dt.timedelta(days=off)).isoformat(), "phase": phase.name, "dose": n}
+                ScheduleEvent(
+                    date=(day + dt.timedelta(days=off)).isoformat(), phase=phase.name, dose=n
+                )
             )
         day = day + dt.timedelta(days=step_days)
     return events
@@ -37,7 +39,7 @@ def calendar(regimen: Regimen, start: dt.date) -> list[dict[str, Any]]:
 
 def derive(ctx: Context, facts: Facts) -> None:
     it = dict(facts.get("it-medications").items)
-    schedules: list[dict[str, Any]] = []
+    schedules: list[Schedule] = []
     for rid in sorted(ctx.kb.regimens):
         reg = ctx.kb.regimens[rid]
         if not reg.schedule or reg.route not in ("intrathecal", "intraventricular"):
@@ -65,25 +67,24 @@ def derive(ctx: Context, facts: Facts) -> None:
             events = []
             start_note += "; no calendar: the dates would fall after the year 9999"
         schedules.append(
-            {
-                "regimen": rid,
-                "title": reg.title,
-                "status": reg.status,
-                "start": start.isoformat(),
-                "start_note": start_note,
-                "events": events,
-                "statements": list(reg.statements),
-                "reference": it[drugs[0]],
-                "notes": reg.notes,
-            }
+            Schedule(
+                regimen=rid,
+                title=reg.title,
+                status=reg.status,
+                start=start.isoformat(),
+                start_note=start_note,
+                events=events,
+                statements=list(reg.statements),
+                reference=it[drugs[0]],
+                notes=reg.notes,
+            )
         )
     facts.set(
         FactValue(
             "schedules",
             "ok",
             schedules,
-            references=tuple(s["reference"] for s in schedules if s["reference"]),
+            references=tuple(s.reference for s in schedules if s.reference),
             time=None,
         )
     )
-    _ = iso

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from leptoguide.assessment import Series, SeriesLimit, SeriesPoint, Threshold
+from leptoguide.assessment import Alternative, Series, SeriesLimit, SeriesPoint, Threshold
 from leptoguide.case import Case
 from leptoguide.engine.facts import _coerce
 from leptoguide.engine.types import aware, iso
@@ -52,17 +52,18 @@ def _limits(kb: KnowledgeBase, policy: Policy) -> _Limits:
 def threshold(policy: Policy, pid: str) -> Threshold:
     """A policy value as the assessment shows it: value, default, source and alternatives."""
     pv = policy.values[pid]
-    return Threshold.model_validate(
-        {
-            "id": pid,
-            "value": pv.value,
-            "unit": pv.unit,
-            "overridden": pv.overridden,
-            "default": pv.default,
-            "statement": pv.statement,
-            "source": pv.source,
-            "alternatives": pv.alternatives,
-        }
+    return Threshold(
+        id=pid,
+        value=pv.value,
+        unit=pv.unit,
+        overridden=pv.overridden,
+        default=pv.default,
+        statement=pv.statement,
+        source=pv.source,
+        alternatives=[
+            Alternative(value=a.value, statement=a.statement, source=a.source, note=a.note)
+            for a in pv.alternatives
+        ],
     )
 
 

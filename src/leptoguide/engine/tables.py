@@ -6,18 +6,18 @@ definitely true, so a missing value never earns or loses points by default).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from leptoguide.engine.evaluate import evaluate
-from leptoguide.engine.types import Facts, FactValue
+from leptoguide.engine.types import FactData, Facts, FactValue
 from leptoguide.knowledge.conditions import Node, parse_condition
 from leptoguide.knowledge.models import ClassificationTable, ScoreTable
 from leptoguide.knowledge.tables import POLICY_PREFIX, STATUS_SUFFIX, fill, placeholders
 from leptoguide.policy import Policy
 
 
-def overlay(facts: Facts, values: dict[str, Any]) -> Facts:
+def overlay(facts: Facts, values: Mapping[str, FactData]) -> Facts:
     """``facts`` with some values replaced (None: missing), for a table to read."""
     new = {
         fid: FactValue(fid, "ok", value) if value is not None else FactValue(fid, "missing")
@@ -41,7 +41,7 @@ def _lower(facts: Facts) -> Facts:
 def text(template: str, facts: Facts, policy: Policy) -> str:
     """A table reason with its placeholders filled from facts and policy."""
 
-    def lookup(name: str) -> Any:
+    def lookup(name: str) -> object:
         if name.startswith(POLICY_PREFIX):
             return policy.get(name.removeprefix(POLICY_PREFIX))
         if name.endswith(STATUS_SUFFIX):
@@ -51,10 +51,10 @@ def text(template: str, facts: Facts, policy: Policy) -> str:
     return fill(template, lookup)
 
 
-_PARSED: dict[int, tuple[dict[str, Any], Node]] = {}
+_PARSED: dict[int, tuple[Mapping[str, object], Node]] = {}
 
 
-def _holds(when: dict[str, Any] | None, facts: Facts, policy: Policy) -> bool:
+def _holds(when: Mapping[str, object] | None, facts: Facts, policy: Policy) -> bool:
     if when is None:
         return True
     hit = _PARSED.get(id(when))

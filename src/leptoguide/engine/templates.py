@@ -8,10 +8,10 @@ is reported as a warning.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
-from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 
@@ -35,7 +35,7 @@ class Unknown:
 
     __le__ = __gt__ = __ge__ = __lt__
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[object]:
         return iter(())
 
     def __getattr__(self, name: str) -> Unknown:
@@ -54,7 +54,7 @@ def environment() -> SandboxedEnvironment:
         undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
     )
 
-    def fmt(value: Any, digits: int = 1) -> str:
+    def fmt(value: object, digits: int = 1) -> str:
         if isinstance(value, Unknown) or value is None:
             return "unknown"
         if isinstance(value, float):
@@ -66,11 +66,15 @@ def environment() -> SandboxedEnvironment:
 
 
 @cache
-def _compiled(source: str) -> Any:
+def _compiled(source: str) -> Template:
     return environment().from_string(source)
 
 
-def render(source: str, context: dict[str, Any]) -> tuple[str, str | None]:
+TemplateContext = Mapping[str, Callable[..., object]]
+"""What templates call: ``v``, ``fv``, ``policy``, ``regimen``, ``dose``, ``statement``."""
+
+
+def render(source: str, context: TemplateContext) -> tuple[str, str | None]:
     """(text, error). On any template error the text is 'unknown' and error says why."""
     try:
         return _compiled(source).render(**context).strip(), None

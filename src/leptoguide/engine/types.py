@@ -9,11 +9,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leptoguide.assessment import Certainty, LmType, RiskGroup
+from leptoguide.assessment import (
+    AntithromboticTiming,
+    Certainty,
+    DataWarning,
+    FindingInput,
+    InputValue,
+    LmType,
+    RiskGroup,
+    Scalar,
+    Schedule,
+)
 from leptoguide.case import Case
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
@@ -28,7 +38,7 @@ class FactValue:
 
     id: str
     status: Status
-    value: Any = None
+    value: FactData = None
     unit: str | None = None
     time: dt.datetime | None = None
     reference: str | None = None
@@ -41,20 +51,33 @@ class FactValue:
     def usable(self) -> bool:
         return self.status == "ok"
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "fact": self.id,
-            "status": self.status,
-            "value": jsonable(self.value) if self.status in ("ok", "stale") else None,
-            "unit": self.unit,
-            "time": iso(self.time),
-            "reference": self.reference,
-        }
-        if len(self.references) > 1:
-            out["references"] = list(self.references)
-        if self.note:
-            out["note"] = self.note
-        return out
+    @property
+    def number(self) -> float | None:
+        """The value as a number, when it is usable and numeric (a yes/no is not a number)."""
+        v = self.value
+        if self.usable and isinstance(v, int | float) and not isinstance(v, bool):
+            return float(v)
+        return None
+
+    @property
+    def codes(self) -> list[str]:
+        """The items of a list of ids (concepts, regimens); empty for any other value."""
+        v = self.value
+        return [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
+
+    def as_input(self, value: InputValue) -> FindingInput:
+        """This fact as a finding shows it, with ``value`` (its short form) as the value; a fact
+        that is missing or unparseable shows no value."""
+        return FindingInput.model_construct(
+            fact=self.id,
+            status=self.status,
+            value=value if self.status in ("ok", "stale") else None,
+            unit=self.unit,
+            time=iso(self.time),
+            reference=self.reference,
+            references=list(self.references) if len(self.references) > 1 else None,
+            note=self.note or None,
+        )
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -67,21 +90,6 @@ def iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat()
 
 
-def jsonable(value: Any) -> Any:
-    """A fact value as plain JSON data (a typed computation output as its model dump)."""
-    if isinstance(value, BaseModel):
-        return jsonable(value.model_dump(by_alias=True))
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, (dt.datetime, dt.date)):
-        return iso(value)
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    return value
-
-
 def missing(fid: str, note: str | None = None, unit: str | None = None) -> FactValue:
     return FactValue(fid, "missing", unit=unit, note=note)
 
@@ -91,12 +99,12 @@ class Facts:
     """All facts for one evaluation. Unknown names read as missing (never as false)."""
 
     values: dict[str, FactValue] = field(default_factory=dict)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[DataWarning] = field(default_factory=list)
 
     def get(self, fid: str) -> FactValue:
         return self.values.get(fid) or missing(fid)
 
-    def value(self, fid: str) -> Any:
+    def value(self, fid: str) -> FactData:
         fv = self.get(fid)
         return fv.value if fv.usable else None
 
@@ -112,7 +120,7 @@ class Facts:
         return iter(self.values.values())
 
     def warn(self, where: str, message: str, fld: str | None = None) -> None:
-        self.warnings.append({"where": where, "field": fld, "message": message})
+        self.warnings.append(DataWarning(where=where, field=fld, message=message))
 
 
 @dataclass(frozen=True)
@@ -193,6 +201,99 @@ class RiskDetail(_Output):
     provisional: bool = False
     assumptions: list[str] = Field(default_factory=list)
     policies: list[str] = Field(default_factory=list)
+
+
+class RegimenOption(_Output):
+    """A regimen of a group with why it is (not, or not known to be) for this patient."""
+
+    regimen: str
+    title: str
+    why: str
+
+
+class RegimenChoice(_Output):
+    """A ``derived_by: regimen-selection`` object fact: the regimens of a group that fit the
+    patient (ids), those for another population and those whose fit is unknown, with the reason."""
+
+    matching: list[str]
+    other: list[RegimenOption]
+    unknown: list[RegimenOption]
+
+
+class ItDrugCheck(_Output):
+    """One intrathecal drug against the source dose range for the patient's age band."""
+
+    drug: str
+    references: list[str]
+    reference: str | None
+    status: Literal["never", "above", "ok", "unchecked"]
+    note: str
+    doses_mg: list[float] = Field(default_factory=list)
+    """The readable doses ordered or given, in mg (sorted, distinct)."""
+    range_mg: list[float] = Field(default_factory=list)
+    """[lowest, highest] source dose in mg for the bands that fit (empty: no range)."""
+    range_label: str | None = None
+    statements: list[str] = Field(default_factory=list)
+    dose_source: str | None = None
+
+
+class ItOrderChecks(_Output):
+    """The ``it-order-checks`` fact: each intrathecal drug checked, the drugs by outcome and the
+    statements the out-of-range and unchecked results rest on."""
+
+    drugs: list[ItDrugCheck]
+    never: list[str]
+    above: list[str]
+    unchecked: list[str]
+    statements: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DoseCalculation:
+    """One regimen's dose for one patient: the band, the per-dose and per-day amounts in mg, the
+    interval, the first dose and the arithmetic steps (so a clinician can check it); ``error``
+    says why no dose was computed."""
+
+    regimen: str
+    title: str
+    status: str
+    band: str | None = None
+    error: str | None = None
+    per_dose_mg: float | None = None
+    interval_hours: float | None = None
+    per_day_mg: float | None = None
+    first_dose_mg: float | None = None
+    weight_kg: float | None = None
+    capped: bool = False
+    steps: tuple[str, ...] = ()
+    text: str = ""
+
+
+FactData = (
+    Scalar
+    | list[str]
+    | CsfProfile
+    | LmClassification
+    | RiskDetail
+    | AntithromboticTiming
+    | ItOrderChecks
+    | RegimenChoice
+    | list[Schedule]
+    | None
+)
+"""A fact's value: a number, code or yes/no read from the chart, a list of concept or regimen
+ids, or the typed output of a computation."""
+
+
+def grounds(value: FactData) -> tuple[list[str], list[str]]:
+    """The statements and the policy values a computation's output says its result rests on."""
+    if isinstance(value, AntithromboticTiming):
+        return value.statements, value.policies
+    if isinstance(value, ItOrderChecks):
+        return value.statements, []
+    if isinstance(value, RiskDetail):
+        return [], value.policies
+    return [], []
 
 
 Computation = Callable[[Context, Facts], None]

@@ -215,8 +215,12 @@ class Rule(_Record):
         return value
 
 
+PolicyScalar = bool | int | float | str
+"""A site-policy value: a number, a yes/no or a word (the parameter's ``type``)."""
+
+
 class PolicyAlternative(_Record):
-    value: Any
+    value: PolicyScalar
     statement: Id | None = None
     source: Id | None = None
     note: str | None = None
@@ -230,7 +234,7 @@ class PolicyParameter(_Record):
     description: str
     unit: str | None = None
     type: Literal["number", "integer", "boolean", "string"] = "number"
-    default: Any
+    default: PolicyScalar
     statement: Id | None = Field(default=None, description="statement supporting the default")
     source: Id | None = Field(default=None, description="source supporting the default")
     alternatives: list[PolicyAlternative] = Field(default_factory=list)
@@ -532,7 +536,9 @@ class Vocabulary(_Record):
     also: list[str] = Field(
         default_factory=list,
         description=(
-            "intent and clarify: the question must also contain one of these words (if any given)"
+            "intent, clarify, red-flag and personal: the question must also contain one of these "
+            "words (if any given); in red-flag and personal terms, '...' stands for up to six "
+            "other words within one sentence"
         ),
     )
 

@@ -9,11 +9,12 @@ order, so the clinician and patient reports of one assessment use the same numbe
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from leptoguide.assessment import Assessment, Finding, FindingInput, Threshold, as_assessment
+from pydantic import BaseModel
+
+from leptoguide.assessment import Assessment, Finding, FindingInput, Threshold
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -57,10 +58,9 @@ class MissingLine:
 
 
 def number_citations(
-    data: Assessment | Mapping[str, object], kb: KnowledgeBase | None = None
+    data: Assessment, kb: KnowledgeBase | None = None
 ) -> tuple[dict[str, int], list[Reference]]:
     """Number each distinct cited statement in order of first appearance; one reference each."""
-    data = as_assessment(data)
     numbers: dict[str, int] = {}
     refs: list[Reference] = []
     by_statement: dict[str, Reference] = {}
@@ -163,18 +163,17 @@ def input_text(i: FindingInput) -> str | None:
     if isinstance(value, list):
         if not value:
             return None
-        value = ", ".join(str(v) for v in value)
+        value = ", ".join(value)
     shown = value if value is not None else i.status
+    if isinstance(shown, BaseModel):
+        shown = str(shown.model_dump())
     if isinstance(shown, float):
         shown = f"{shown:g}"
     return f"{i.fact}={shown}"
 
 
-def missing_items(
-    data: Assessment | Mapping[str, object], kb: KnowledgeBase | None = None
-) -> list[MissingLine]:
+def missing_items(data: Assessment, kb: KnowledgeBase | None = None) -> list[MissingLine]:
     """The missing-data list in plain words: what to obtain, and which findings need it."""
-    data = as_assessment(data)
     titles = {f.rule: f.title for f in data.findings}
     out = []
     for m in data.missing:

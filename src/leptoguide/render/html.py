@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
 from itertools import groupby
 from typing import TYPE_CHECKING
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, Template
 from markupsafe import Markup
 
-from leptoguide.assessment import Assessment, Finding, as_assessment
+from leptoguide.assessment import Assessment, Finding
 from leptoguide.render.common import (
     PATIENT_LABEL,
     SEVERITY_LABEL,
@@ -76,8 +75,7 @@ def _template() -> Template:
     return Environment(autoescape=True).from_string(PAGE)
 
 
-def render_html(data: Assessment | Mapping[str, object], kb: KnowledgeBase | None = None) -> str:
-    data = as_assessment(data)
+def render_html(data: Assessment, kb: KnowledgeBase | None = None) -> str:
     numbers, refs = number_citations(data, kb)
     patient = data.audience == "patient"
     groups = [(s, list(g)) for s, g in groupby(data.findings, key=lambda f: f.severity)]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 
 from icalendar import Calendar, Event
 
-from leptoguide.assessment import Assessment, as_assessment
+from leptoguide.assessment import Assessment
 from leptoguide.knowledge.status import checked
 
 
-def render_ics(data: Assessment | Mapping[str, object]) -> bytes:
-    data = as_assessment(data)
+def render_ics(data: Assessment) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//LeptoGuide//assessment schedules//EN")
     cal.add("version", "2.0")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import orjson
 
-from leptoguide.assessment import Assessment, as_assessment
+from leptoguide.assessment import Assessment
 
 
-def render_json(data: Assessment | Mapping[str, object]) -> str:
-    data = as_assessment(data)
+def render_json(data: Assessment) -> str:
     return orjson.dumps(data.model_dump(), option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -11,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from leptoguide.assessment import Assessment, Finding, as_assessment
+from leptoguide.assessment import Assessment, Finding
 from leptoguide.knowledge.status import checked
 from leptoguide.render.common import (
     PATIENT_LABEL,
@@ -32,10 +31,7 @@ if TYPE_CHECKING:
 STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def render_text(
-    data: Assessment | Mapping[str, object], kb: KnowledgeBase | None = None, width: int = 100
-) -> str:
-    data = as_assessment(data)
+def render_text(data: Assessment, kb: KnowledgeBase | None = None, width: int = 100) -> str:
     buf = io.StringIO()
     con = Console(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
     patient = data.audience == "patient"

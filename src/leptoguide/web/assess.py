@@ -15,12 +15,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from leptoguide.assessment import Assessment, Finding, FindingInput
+from leptoguide.assessment import Assessment, Finding, FindingInput, stored_assessment
 from leptoguide.errors import InputError
+from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.store.models import AuditEvent
 from leptoguide.web import charts, fmt
 from leptoguide.web.caseform import (
@@ -183,17 +183,7 @@ def assessment_of(event: AuditEvent) -> Assessment | None:
 
     None when the event holds no assessment or one that does not validate against the model.
     """
-    data = json.loads(event.output)
-    if not isinstance(data, dict):
-        return None
-    if "findings" not in data:
-        data = data.get("assessment")
-        if not isinstance(data, dict) or "findings" not in data:
-            return None
-    try:
-        return Assessment.model_validate(data)
-    except ValidationError:
-        return None
+    return stored_assessment(event.output)
 
 
 def _load(ctx: Ctx, event_id: str) -> tuple[AuditEvent, Assessment]:
@@ -218,7 +208,7 @@ def display_zone(ctx: Ctx) -> zoneinfo.ZoneInfo | None:
     return time_zone(raw) if raw else None
 
 
-def schedules_blocked(kb: Any, data: Assessment) -> bool:
+def schedules_blocked(kb: KnowledgeBase, data: Assessment) -> bool:
     """True while a critical finding blocks the treatment a schedule is for."""
     return any(v.blocks_schedules for v in verdicts(kb, data, None))
 
@@ -227,16 +217,15 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
     web = ctx.web
     zone = display_zone(ctx)
     bottom = verdicts(web.kb, data, zone)
-    plain = data.model_dump()
-    timeline = charts.lp_timeline(web.kb, plain, zone)
-    lines = {str(f.get("rule")): charts.finding_number_lines(web.kb, f) for f in plain["findings"]}
-    for f in plain["findings"]:
+    timeline = charts.lp_timeline(web.kb, data, zone)
+    lines = {f.rule: charts.finding_number_lines(web.kb, f) for f in data.findings}
+    for f in data.findings:
         csf_chart = charts.csf_patterns(web.kb, f, web.service.policy)
         if csf_chart is not None:
-            lines.setdefault(str(f.get("rule")), []).append(csf_chart)
+            lines.setdefault(f.rule, []).append(csf_chart)
     trends = [
         c
-        for c in (charts.lab_trend(web.kb, s, plain["evaluated_at"], zone) for s in plain["series"])
+        for c in (charts.lab_trend(web.kb, s, data.evaluated_at, zone) for s in data.series)
         if c is not None
     ]
     blocked = any(v.blocks_schedules for v in bottom)
@@ -307,7 +296,7 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
         "trends": trends,
         "calendars": {}
         if blocked
-        else {str(s["regimen"]): charts.schedule_calendar(s) for s in plain["schedules"]},
+        else {s.regimen: charts.schedule_calendar(s) for s in data.schedules},
     }
 
 

@@ -22,6 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from leptoguide.assessment import (
+    AntithromboticTiming,
+    Assessment,
+    DrugTiming,
+    Finding,
+    FindingInput,
+    Schedule,
+    Series,
+)
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
 from leptoguide.web import fmt
@@ -95,8 +104,8 @@ def _render(key: dict[str, Any], draw: Callable[[], Any]) -> str:
     return svg
 
 
-def _time(raw: Any) -> dt.datetime | None:
-    if not isinstance(raw, str):
+def _time(raw: str | None) -> dt.datetime | None:
+    if raw is None:
         return None
     try:
         value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -113,56 +122,56 @@ def _clock(value: dt.datetime, zone: dt.tzinfo | None) -> str:
 # --- LP timeline -------------------------------------------------------------------------------
 
 
-def lp_timeline(kb: KnowledgeBase, data: dict[str, Any], zone: dt.tzinfo | None) -> Chart | None:
+def lp_timeline(kb: KnowledgeBase, data: Assessment, zone: dt.tzinfo | None) -> Chart | None:
     """Labs with their age, antithrombotic doses with their hold windows, the LP time and the
     earliest safe time, on one time axis. None when the assessment has nothing timed about an LP."""
-    drugs: list[dict[str, Any]] = []
-    labs: dict[str, dict[str, Any]] = {}
-    for f in data.get("findings") or []:
-        for item in f.get("inputs") or []:
-            value = item.get("value")
-            if isinstance(value, dict) and isinstance(value.get("drugs"), list):
-                for d in value["drugs"]:
-                    if isinstance(d, dict) and d.get("drug") not in {x.get("drug") for x in drugs}:
+    drugs: list[DrugTiming] = []
+    labs: dict[str, tuple[FindingInput, float]] = {}
+    for f in data.findings:
+        for item in f.inputs:
+            value = item.value
+            if isinstance(value, AntithromboticTiming):
+                for d in value.drugs:
+                    if d.drug not in {x.drug for x in drugs}:
                         drugs.append(d)
             elif (
-                item.get("time")
+                item.time
                 and isinstance(value, int | float)
                 and not isinstance(value, bool)
-                and item.get("fact") in _LP_LABS
+                and item.fact in _LP_LABS
             ):
-                labs.setdefault(str(item["fact"]), item)
-    if "lp-planned" not in set((data.get("input") or {}).get("planned") or []) and not drugs:
+                labs.setdefault(item.fact, (item, value))
+    if "lp-planned" not in data.input.planned and not drugs:
         return None
-    now = _time(data.get("evaluated_at"))
-    lp_time = next((_time(d.get("lp_time")) for d in drugs if d.get("lp_time")), None) or now
+    now = _time(data.evaluated_at)
+    lp_time = next((_time(d.lp_time) for d in drugs if d.lp_time), None) or now
     if lp_time is None or not (drugs or labs):
         return None
     rows: list[tuple[str, dt.datetime, dt.datetime | None, str]] = []  # label, start, end, colour
     earliest: dt.datetime | None = None
     sentences: list[str] = []
     for d in drugs:
-        last = _time(d.get("last_dose"))
-        until = _time(d.get("earliest_lp"))
-        dose = f" {fmt.number(d['dose'])} {fmt.unit(d.get('dose_unit'))}" if d.get("dose") else ""
-        name = f"{d.get('drug')}{dose}"
+        last = _time(d.last_dose)
+        until = _time(d.earliest_lp)
+        dose = f" {fmt.number(d.dose)} {fmt.unit(d.dose_unit)}" if d.dose else ""
+        name = f"{d.drug}{dose}"
         if last is None:
             sentences.append(f"{name}: time of the last dose not recorded")
             continue
-        held = d.get("status") == "hold"
+        held = d.status == "hold"
         rows.append((name, last, until, CRIT if held else OK))
         text = f"{name}: last dose {_clock(last, zone)}"
         if until is not None:
-            text += f", hold {fmt.number(d.get('hold_hours') or 0)} h until {_clock(until, zone)}"
+            text += f", hold {fmt.number(d.hold_hours or 0)} h until {_clock(until, zone)}"
             if held and (earliest is None or until > earliest):
                 earliest = until
         sentences.append(text + (" (still within the hold)" if held else " (hold over)"))
-    for fact, item in labs.items():
-        taken = _time(item.get("time"))
+    for fact, (item, lab_value) in labs.items():
+        taken = _time(item.time)
         if taken is None:
             continue
         hours = (lp_time - taken).total_seconds() / 3600
-        label = f"{fmt.label(kb, fact)} {fmt.number(item['value'])}"
+        label = f"{fmt.label(kb, fact)} {fmt.number(lab_value)}"
         rows.append((label, taken, None, BRAND))
         sentences.append(
             f"{label} measured {_clock(taken, zone)} ({fmt.number(round(hours))} h before the LP time)"
@@ -304,36 +313,45 @@ def number_line(
     )
 
 
-def finding_number_lines(kb: KnowledgeBase, finding: dict[str, Any]) -> list[Chart]:
+def _number(value: object) -> float | None:
+    """A patient or policy value that can go on a number line (a yes/no cannot)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def finding_number_lines(kb: KnowledgeBase, finding: Finding) -> list[Chart]:
     """One number line per threshold of a finding that has a comparable patient value."""
     out = []
-    values = {
-        str(i.get("fact")): i
-        for i in finding.get("inputs") or []
-        if isinstance(i.get("value"), int | float) and not isinstance(i.get("value"), bool)
-    }
-    for t in finding.get("thresholds") or []:
-        if not isinstance(t.get("value"), int | float):
+    values: dict[str, tuple[FindingInput, float]] = {}
+    for i in finding.inputs:
+        number = _number(i.value)
+        if number is not None:
+            values[i.fact] = (i, number)
+    for t in finding.thresholds:
+        site = float(t.value) if isinstance(t.value, int | float) else None
+        if site is None:
             continue
-        item = next(
-            (v for v in values.values() if (v.get("unit") or None) == (t.get("unit") or None)),
+        hit = next(
+            (v for v in values.values() if (v[0].unit or None) == (t.unit or None)),
             None,
         )
-        if item is None:
+        if hit is None:
             continue
+        item, patient = hit
         others = [
-            (float(a["value"]), a.get("statement"), a.get("note"))
-            for a in t.get("alternatives") or []
-            if isinstance(a.get("value"), int | float)
+            (float(a.value), a.statement, a.note)
+            for a in t.alternatives
+            if isinstance(a.value, int | float)
         ]
         out.append(
             number_line(
                 kb,
-                fmt.label(kb, str(item.get("fact"))),
-                t.get("unit"),
-                (float(t["value"]), t.get("statement")),
+                fmt.label(kb, item.fact),
+                t.unit,
+                (site, t.statement),
                 others,
-                float(item["value"]),
+                patient,
             )
         )
     return out
@@ -342,18 +360,12 @@ def finding_number_lines(kb: KnowledgeBase, finding: dict[str, Any]) -> list[Cha
 # --- intrathecal schedule as a calendar --------------------------------------------------------
 
 
-def schedule_calendar(schedule: dict[str, Any]) -> Chart | None:
+def schedule_calendar(schedule: Schedule) -> Chart | None:
     """The dated doses of a schedule as month calendars (weeks in rows, Monday first)."""
-    events = []
-    for e in schedule.get("events") or []:
+    events: list[tuple[dt.date, str, int]] = []
+    for e in schedule.events:
         try:
-            events.append(
-                (
-                    dt.date.fromisoformat(str(e.get("date"))),
-                    str(e.get("phase") or ""),
-                    e.get("dose"),
-                )
-            )
+            events.append((dt.date.fromisoformat(e.date), e.phase, e.dose))
         except ValueError:
             continue
     if not events:
@@ -364,7 +376,7 @@ def schedule_calendar(schedule: dict[str, Any]) -> Chart | None:
     palette = [BRAND, WARN, OK, CRIT, MUTED]
     colour = {p: palette[i % len(palette)] for i, p in enumerate(phases)}
     by_day = {d: (p, n) for d, p, n in events}
-    title = str(schedule.get("title") or "Schedule")
+    title = schedule.title or "Schedule"
     by_phase: dict[str, list[dt.date]] = {}
     for d, p, _ in events:
         by_phase.setdefault(p, []).append(d)
@@ -420,7 +432,7 @@ def schedule_calendar(schedule: dict[str, Any]) -> Chart | None:
     key = {"chart": "calendar", "t": title, "e": events}
     svg = _render(key, draw)
     return Chart(
-        "calendar-" + str(schedule.get("regimen") or "schedule"),
+        "calendar-" + (schedule.regimen or "schedule"),
         title,
         svg,
         description[:240],
@@ -451,14 +463,13 @@ def _pattern_label(outcome: str | None) -> str:
     return PATTERN_LABELS.get(outcome or "", outcome or "")
 
 
-def _policy_as_used(policy: Policy, finding: dict[str, Any]) -> Policy:
+def _policy_as_used(policy: Policy, finding: Finding) -> Policy:
     """``policy`` with the values the finding was computed with (a stored assessment may have
     run under other site values than the server has now)."""
     values = dict(policy.values)
-    for t in finding.get("thresholds") or []:
-        pid = str(t.get("id"))
-        if pid in values and t.get("value") is not None:
-            values[pid] = dataclasses.replace(values[pid], value=t["value"])
+    for t in finding.thresholds:
+        if t.id in values and t.value is not None:
+            values[t.id] = dataclasses.replace(values[t.id], value=t.value)
     return dataclasses.replace(policy, values=values)
 
 
@@ -476,7 +487,7 @@ def _span(band: Any, unit: str) -> str:
     return f"{above} {fmt.number(low)} and {below} {fmt.number(high)}{u}"
 
 
-def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any], policy: Policy) -> Chart | None:
+def csf_patterns(kb: KnowledgeBase, finding: Finding, policy: Policy) -> Chart | None:
     """The patient's CSF values against the ranges in which the CSF pattern scoring table gives
     each pattern (bacterial, viral, TB, fungal, LM) points.
 
@@ -492,13 +503,13 @@ def csf_patterns(kb: KnowledgeBase, finding: dict[str, Any], policy: Policy) -> 
         return None
     pattern = None
     values: dict[str, tuple[float, str | None]] = {}
-    for item in finding.get("inputs") or []:
-        value, fact = item.get("value"), str(item.get("fact"))
-        if fact == "csf-pattern" and item.get("status") == "ok":
+    for item in finding.inputs:
+        value, fact = item.value, item.fact
+        if fact == "csf-pattern" and item.status == "ok":
             pattern = str(value)
-        ok = item.get("status") == "ok"
-        if ok and isinstance(value, int | float) and not isinstance(value, bool):
-            values[fact] = (float(value), item.get("unit"))
+        number = _number(value)
+        if item.status == "ok" and number is not None:
+            values[fact] = (number, item.unit)
     if pattern is None:
         return None
     used = _policy_as_used(policy, finding)
@@ -632,34 +643,33 @@ _OPS = {"lt": "below", "le": "at or below", "gt": "above", "ge": "at or above"}
 
 
 def lab_trend(
-    kb: KnowledgeBase, series: dict[str, Any], at: Any, zone: dt.tzinfo | None
+    kb: KnowledgeBase, series: Series, at: str | None, zone: dt.tzinfo | None
 ) -> Chart | None:
     """A measurement over time with the site-policy lines rules compare it with and, for labs,
     the window in which a value counts as fresh (older values are drawn hollow: stale)."""
-    points = [(_time(p.get("time")), p.get("value")) for p in series.get("points") or []]
-    pts = [(t, float(v)) for t, v in points if t is not None and isinstance(v, int | float)]
+    points = [(_time(p.time), p.value) for p in series.points]
+    pts = [(t, float(v)) for t, v in points if t is not None]
     if len(pts) < 2:
         return None
-    fact = str(series.get("fact"))
+    fact = series.fact
     name = fmt.label(kb, fact)
-    unit = fmt.unit(series.get("unit"))
+    unit = fmt.unit(series.unit)
     now = _time(at) or pts[-1][0]
-    raw_age = series.get("max_age_hours")
-    max_age = float(raw_age) if isinstance(raw_age, int | float) else None
+    max_age = series.max_age_hours
     fresh_from = now - dt.timedelta(hours=max_age) if max_age else None
     lines: list[tuple[float, str, str]] = []  # value, label, sentence
-    for lim in series.get("limits") or []:
-        t = lim.get("threshold") or {}
-        if not isinstance(t.get("value"), int | float):
+    for lim in series.limits:
+        t = lim.threshold
+        if not isinstance(t.value, int | float):
             continue
-        pid = str(t.get("id"))
+        pid = t.id
         param = kb.parameters.get(pid)
         title = param.title if param is not None else pid
-        names = [fmt.label(kb, r) for r in lim.get("rules") or []]
+        names = [fmt.label(kb, r) for r in lim.rules]
         rules = ", ".join(f"“{n}”" for n in names)
         which = "the rule" if len(names) == 1 else "the rules"
-        op = _OPS.get(str(lim.get("op")), str(lim.get("op")))
-        v = float(t["value"])
+        op = _OPS.get(lim.op, lim.op)
+        v = float(t.value)
         lines.append(
             (
                 v,
@@ -675,7 +685,7 @@ def lab_trend(
     readings = ", ".join(
         f"{fmt.number(v)} on {_clock(t, zone)}" + (" (stale)" if stale(t) else "") for t, v in pts
     )
-    shown, total = series.get("shown"), series.get("total")
+    shown, total = series.shown, series.total
     more = f" (the latest {shown} of {total} values)" if shown and total and total > shown else ""
     parts = [f"{name}{f' ({unit})' if unit else ''}{more}: {readings}"]
     parts += [s for _, _, s in lines]

@@ -6,9 +6,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from markupsafe import Markup, escape
+from pydantic import BaseModel
 
 from leptoguide.knowledge.loader import KnowledgeBase
 
@@ -76,7 +76,7 @@ def label(kb: KnowledgeBase, key: str) -> str:
     return key.replace("-", " ").capitalize()
 
 
-def value(kb: KnowledgeBase, raw: Any) -> str:
+def value(kb: KnowledgeBase, raw: object) -> str:
     """A recorded value for reading: numbers tidy, booleans yes/no, concept ids by their name."""
     if raw is None:
         return ""
@@ -84,6 +84,8 @@ def value(kb: KnowledgeBase, raw: Any) -> str:
         return number(raw)
     if isinstance(raw, list | tuple | set):
         return ", ".join(value(kb, x) for x in raw)
+    if isinstance(raw, BaseModel):  # a computed object a finding shows in full
+        raw = raw.model_dump()
     if isinstance(raw, dict):
         return "; ".join(f"{k}: {value(kb, v)}" for k, v in raw.items())
     text = str(raw)
@@ -100,7 +102,7 @@ def _parse(text: str) -> dt.datetime | dt.date | None:
         return None
 
 
-def when_text(raw: Any, zone: dt.tzinfo | None = None) -> str:
+def when_text(raw: object, zone: dt.tzinfo | None = None) -> str:
     """``2026-11-18T00:00:00Z`` -> ``18 Nov 2026``; with a time of day -> ``12 Nov 2026, 10:20 UTC``.
 
     With ``zone``, a date-time is shown in that zone (``12 Nov 2026, 04:20 CST``).
@@ -129,7 +131,7 @@ def when_text(raw: Any, zone: dt.tzinfo | None = None) -> str:
     return f"{day}, {parsed:%H:%M}{suffix}"
 
 
-def when(raw: Any, zone: dt.tzinfo | None = None) -> Markup:
+def when(raw: object, zone: dt.tzinfo | None = None) -> Markup:
     """A ``<time>`` element: readable text (in ``zone`` if given), the ISO value in ``datetime``."""
     if raw is None or raw == "":
         return Markup("")

@@ -11,7 +11,7 @@ from leptoguide.knowledge.models import Rule, Statement
 from leptoguide.store import feedback_web, reviews
 from leptoguide.web import charts, fmt
 from leptoguide.web.citations import source_line, statement_refs
-from leptoguide.web.common import Ctx, WebError, context, render
+from leptoguide.web.common import Ctx, WebError, WebState, context, render
 
 PAGE_SIZE = 50
 STATUSES = ("draft", "verified", "in_review", "approved", "retired")
@@ -26,7 +26,7 @@ def rules_citing(ctx: Ctx, statement_id: str) -> list[Rule]:
     return [r for r in ctx.web.kb.rules.values() if statement_id in r.cites]
 
 
-def conflict_groups(web: Any, pairs: list[list[Any]]) -> dict[str, Any]:
+def conflict_groups(web: WebState, pairs: list[list[Any]]) -> dict[str, Any]:
     """Disagreements grouped by topic, each topic with the number lines of its site-policy values
     (the site's value against every source's), so the platelet cut-offs sit under "lp safety"."""
     kb = web.kb

@@ -10,6 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from leptoguide.errors import InputError
 from leptoguide.store import feedback_web, reviews
+from leptoguide.store.models import AuditEvent
+from leptoguide.web.assess import assessment_of
 from leptoguide.web.common import (
     WebError,
     check_csrf,
@@ -23,24 +25,21 @@ from leptoguide.web.common import (
 from leptoguide.web.kb import statement_values
 
 
-def _statements_of(output: str) -> list[str]:
-    """Statement ids an audited answer or assessment cited."""
+def _statements_of(event: AuditEvent) -> list[str]:
+    """Statement ids an audited assessment (read back into the typed model) or answer cited."""
+    assessment = assessment_of(event)
+    if assessment is not None:
+        return sorted({c.statement for f in assessment.findings for c in f.citations})
     try:
-        data = json.loads(output)
+        data = json.loads(event.output)
     except ValueError:
         return []
-    if isinstance(data, dict) and "assessment" in data and "findings" not in data:
-        data = data["assessment"]
     if not isinstance(data, dict):
         return []
     ids: set[str] = set()
-    for c in data.get("citations") or []:
+    for c in data.get("citations") or []:  # an answer (``ask``): its own citations
         if isinstance(c, dict) and c.get("statement"):
             ids.add(str(c["statement"]))
-    for f in data.get("findings") or []:
-        for c in f.get("citations") or [] if isinstance(f, dict) else []:
-            if isinstance(c, dict) and c.get("statement"):
-                ids.add(str(c["statement"]))
     return sorted(ids)
 
 
@@ -173,7 +172,7 @@ def router() -> APIRouter:
                     helpful=helpful == "yes",
                     reason=form_text(form, "reason", 2000),
                     username=ctx.user.username if ctx.user else None,
-                    statements=_statements_of(event.output),
+                    statements=_statements_of(event),
                     knowledge_version=web.kb.version,
                 )
             )

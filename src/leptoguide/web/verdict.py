@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from leptoguide import yamlsafe
-from leptoguide.assessment import Assessment
+from leptoguide.assessment import AntithromboticTiming, Assessment, Finding, MissingItem
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.web import fmt
 
@@ -78,80 +78,72 @@ def _clause(text: str) -> str:
     return text.rstrip(".")
 
 
-def _hours(value: Any) -> str:
-    return f"{fmt.number(round(float(value)))} h" if isinstance(value, int | float) else ""
+def _hours(value: float | None) -> str:
+    return f"{fmt.number(round(value))} h" if value is not None else ""
 
 
-def drug_reasons(finding: dict[str, Any], zone: dt.tzinfo | None) -> list[str]:
+def drug_reasons(finding: Finding, zone: dt.tzinfo | None) -> list[str]:
     """'enoxaparin 40 mg given 10 h before the LP, hold until 14:00 CST' for each held drug."""
     out: list[str] = []
-    for item in finding.get("inputs") or []:
-        value = item.get("value") if isinstance(item, dict) else None
-        if not isinstance(value, dict) or not isinstance(value.get("drugs"), list):
+    for item in finding.inputs:
+        if not isinstance(item.value, AntithromboticTiming):
             continue
-        for d in value["drugs"]:
-            if not isinstance(d, dict) or d.get("status") == "clear":
+        for d in item.value.drugs:
+            if d.status == "clear":
                 continue
             dose = ""
-            if isinstance(d.get("dose"), int | float):
-                dose = f" {fmt.number(d['dose'])} {fmt.unit(d.get('dose_unit')) or ''}".rstrip()
-            text = f"{d.get('drug')}{dose}"
-            if d.get("status") == "unknown":
-                text += f": {d.get('note') or 'timing unknown'}"
+            if d.dose is not None:
+                dose = f" {fmt.number(d.dose)} {fmt.unit(d.dose_unit) or ''}".rstrip()
+            text = f"{d.drug}{dose}"
+            if d.status == "unknown":
+                text += f": {d.note or 'timing unknown'}"
             else:
-                since = _hours(d.get("hours_since_last_dose"))
+                since = _hours(d.hours_since_last_dose)
                 if since:
                     text += f" given {since} before the LP time"
-                if d.get("earliest_lp"):
-                    text += f", hold until {fmt.when_text(d['earliest_lp'], zone)}"
+                if d.earliest_lp:
+                    text += f", hold until {fmt.when_text(d.earliest_lp, zone)}"
             out.append(text)
     return out
 
 
-def _reasons(finding: dict[str, Any], zone: dt.tzinfo | None) -> list[str]:
+def _reasons(finding: Finding, zone: dt.tzinfo | None) -> list[str]:
     drugs = drug_reasons(finding, zone)
-    return drugs or [_clause(str(finding.get("summary") or finding.get("title") or ""))]
+    return drugs or [_clause(finding.summary or finding.title)]
 
 
-def _missing_reasons(
-    kb: KnowledgeBase, missing: list[dict[str, Any]], rules: set[str]
-) -> list[str]:
+def _missing_reasons(kb: KnowledgeBase, missing: list[MissingItem], rules: set[str]) -> list[str]:
     words = _config().get("missing_words") or {}
     out = []
     for x in missing:
-        if set(map(str, x.get("needed_for") or [])) & rules:
-            status = str(x.get("status") or "missing")
-            out.append(f"{fmt.label(kb, str(x.get('item')))} {words.get(status, status)}")
+        if set(x.needed_for) & rules:
+            status = x.status or "missing"
+            out.append(f"{fmt.label(kb, x.item)} {words.get(status, status)}")
     return out
 
 
-def verdicts(
-    kb: KnowledgeBase, assessment: Assessment | dict[str, Any], zone: dt.tzinfo | None
-) -> list[Verdict]:
+def verdicts(kb: KnowledgeBase, assessment: Assessment, zone: dt.tzinfo | None) -> list[Verdict]:
     """The bottom lines of an assessment, in the order of the questions, then other alerts."""
-    data: dict[str, Any] = (
-        assessment.model_dump() if isinstance(assessment, Assessment) else assessment
-    )
-    findings = [f for f in data.get("findings") or [] if isinstance(f, dict)]
-    missing = [x for x in data.get("missing") or [] if isinstance(x, dict)]
-    inputs = data.get("input")
-    planned = set(inputs.get("planned") or []) if isinstance(inputs, dict) else set()
+    findings = assessment.findings
+    missing = assessment.missing
+    planned = set(assessment.input.planned)
     # older stored assessments have no "planned": infer the question from the findings' inputs
     for f in findings:
-        for item in f.get("inputs") or []:
-            if isinstance(item, dict) and item.get("value") is True:
-                planned.add(str(item.get("fact")))
+        for item in f.inputs:
+            if item.value is True:
+                planned.add(item.fact)
     out: list[Verdict] = []
     answered: set[str] = set()
     for q in questions():
         if q.fact not in planned:
             continue
         rules = {r.id for r in kb.rules.values() if q.orders & set(r.orders)}
-        mine = [f for f in findings if f.get("rule") in rules and f.get("kind") == "alert"]
-        crit = [f for f in mine if f.get("severity") == "critical"]
-        warn = [f for f in mine if f.get("severity") == "warning"]
+        mine = [f for f in findings if f.rule in rules and f.kind == "alert"]
+        crit = [f for f in mine if f.severity == "critical"]
+        warn = [f for f in mine if f.severity == "warning"]
         needed = {r for r in rules if kb.rules[r].severity in ("critical", "warning")}
         gaps = _missing_reasons(kb, missing, needed)
+        hits: list[Finding]
         if crit:
             level, hits = "stop", crit
         elif warn:
@@ -161,27 +153,25 @@ def verdicts(
         else:
             level, hits = "clear", []
         reasons = [r for f in hits for r in _reasons(f, zone)] if hits else gaps
-        answered.update(str(f.get("rule")) for f in mine)
+        answered.update(f.rule for f in mine)
         out.append(
             Verdict(
                 q.label,
                 level,
                 q.words[level],
                 reasons,
-                anchor=f"f-{hits[0]['rule']}" if hits else ("missing-heading" if gaps else None),
+                anchor=f"f-{hits[0].rule}" if hits else ("missing-heading" if gaps else None),
                 blocks_schedules=q.blocks_schedules and level == "stop",
             )
         )
     others = [
         f
         for f in findings
-        if f.get("kind") == "alert"
-        and f.get("severity") in ("critical", "warning")
-        and str(f.get("rule")) not in answered
+        if f.kind == "alert" and f.severity in ("critical", "warning") and f.rule not in answered
     ]
     if others or not out:
         words = _config()["overall"]
-        crit = [f for f in others if f.get("severity") == "critical"]
+        crit = [f for f in others if f.severity == "critical"]
         level = "stop" if crit else ("caution" if others else "clear")
         hits = crit or others
         n_crit, n_warn = len(crit), len(others) - len(crit)
@@ -192,11 +182,11 @@ def verdicts(
             counts.append(f"{n_warn} {words['caution']}{'s' if n_warn != 1 else ''}")
         answer = ", ".join(counts) if counts else words["clear"]
         label = words["label"] if not out else f"Other {words['label'].lower()}"
-        reasons = [str(f.get("title")) for f in hits]
+        reasons = [f.title for f in hits]
         if not hits and missing:
             level = "unknown"
             answer += f" ({len(missing)} item{'s' if len(missing) != 1 else ''} missing: not an all-clear)"
         out.append(
-            Verdict(label, level, answer, reasons, anchor=f"f-{hits[0]['rule']}" if hits else None)
+            Verdict(label, level, answer, reasons, anchor=f"f-{hits[0].rule}" if hits else None)
         )
     return out
