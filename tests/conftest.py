@@ -240,12 +240,33 @@ def api_client(db_url: str) -> Iterator[TestClient]:
     app.state.leptoguide.db.dispose()
 
 
+# Sweeps: tests that run code the other tests cover over many inputs (every scenario chart in every
+# renderer, a spread of gold questions, every example field with fuzzed values). They run without
+# the coverage tracer (pytest-cov's ``no_cover``): under it, on Python 3.11, they cost 1.6 to 10 times
+# their plain run time, and the lines only they reach are a few tenths of a point of coverage
+# (docs/benchmarks.md, "Test suite"). What they check is unchanged.
+COVERAGE_FREE_SWEEPS = (
+    "tests/test_process_words_output.py::test_answers_carry_no_process_words",
+    "tests/test_process_words_output.py::test_findings_of_every_scenario_chart",
+    "tests/redteam/test_redteam_integrity.py::test_answer_citations_resolve",
+    "tests/redteam/test_redteam_input.py::test_every_field_with_",
+    "tests/engine/test_alert_budget.py::test_alert_budget_on_every_chart_set",
+    "tests/engine/test_assess.py::test_every_scenario_output_matches_the_schema",
+    "tests/engine/test_rule_templates.py::test_every_template_renders_against_every_chart",
+    "tests/test_answer_eval.py::test_eval_meets_targets",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules that start a browser, a server or Spark run first (order within a module kept).
+    """Modules that start a browser, a server or Spark run first (order within a module kept);
+    the sweeps above run without the coverage tracer.
 
     With two workers (``make test``) whole modules go to one worker each; starting the long ones
     first keeps both workers busy to the end instead of leaving one on a late, slow module.
     """
+    for item in items:
+        if item.nodeid.startswith(COVERAGE_FREE_SWEEPS):
+            item.add_marker(pytest.mark.no_cover)
 
     def slow(item: pytest.Item) -> bool:
         return bool(
