@@ -344,6 +344,7 @@ def test_spelling_keeps_meaningful_endings_contractions_and_shorthand(qa: QA) ->
         "what helps sciatica pain going down my leg?",  # one LM statement names sciatica
         "when is the meningitis B vaccine given to babies?",
         "What radiotherapy dose is used for localised prostate cancer?",
+        "how long does an epidural for labour last?",
     ],
 )
 def test_adjacent_questions_are_declined(qa: QA, question: str) -> None:
@@ -360,6 +361,26 @@ def test_scope_by_evidence_when_no_domain_word_is_named(qa: QA) -> None:
     # no scope word and no statement that covers it: declined as out of scope
     out = qa.ask("how much vitamin D should an adult take every day?", audience="patient")
     assert out.abstained and out.abstain_kind == "out-of-scope" and out.citations == []
+
+
+@pytest.mark.parametrize(
+    ("question", "statement"),
+    [
+        ("NOAC hold pre LP", "lp-doac-asra-72h"),
+        ("CSI indications LMD", "nccn-csi-selected"),
+        ("ppx LMWH, hold before LP?", "lp-lmwh-prophylactic-12h"),
+    ],
+)
+def test_clinical_shorthand_is_read(qa: QA, question: str, statement: str) -> None:
+    ans = qa.ask(question, at=AT)
+    assert not ans.abstained and statement in ans.statements, ans.understood
+
+
+def test_short_vocabulary_terms_match_as_written(shipped_kb: KnowledgeBase) -> None:
+    vocab = vocabulary_for(shipped_kb)
+    assert ("tx", "treatment") in vocab.understand("TBM tx duration").meanings
+    # "IT" is written in capitals in the vocabulary: the word "it" is not intrathecal
+    assert not any(m == "intrathecal" for _, m in vocab.understand("is it safe?").meanings)
 
 
 def test_frame_words_are_read_as_the_statements_word_them(qa: QA) -> None:
@@ -484,3 +505,23 @@ def test_patient_leads_skip_repeated_glosses_and_prefer_checked_statements(
     assert not ans.abstained
     assert not any(ans.answer.startswith(g) for g in glosses), ans.answer[:120]
     assert is_reviewed(shipped_kb.statements[ans.statements[0]])
+
+
+def test_a_follow_up_naming_another_drug_is_answered_for_that_drug(qa: QA) -> None:
+    store = MemoryConversationStore()
+    qa.ask("how long to hold clopidogrel before LP?", conversation_id="d1", conversations=store)
+    ans = qa.ask("and apixaban?", conversation_id="d1", conversations=store)
+    assert not ans.abstained
+    first = qa.kb.statements[ans.statements[0]]
+    assert "apixaban" in f"{first.title} {first.clinician}".lower()
+
+
+def test_a_dose_the_engine_cannot_compute_is_answered_from_statements(qa: QA) -> None:
+    # no age: the engine computes no dose, so the statements answer and the answer says what
+    # would let the engine compute it, with the values read and the form link
+    ans = qa.ask("dex dose for a 20 kg kid with bacterial meningitis", at=AT)
+    assert not ans.abstained and ans.computed is None
+    assert "mg/kg" in ans.lead
+    assert {v["what"] for v in ans.values_read} == {"weight"}
+    assert ans.assessment_form and ans.assessment_form in ans.answer
+    _markers_resolve(ans)

@@ -227,5 +227,5 @@ def test_text_report_has_no_duplicate_summary_lines(shipped_kb: KnowledgeBase) -
     data = as_assessment(run(shipped_kb, "adult-bacterial-meningitis-sepsis"))
     text = render_text(data, shipped_kb, width=200)
     assert "Empiric therapy: Empiric therapy" not in text
-    assert text.count("Empiric therapy from 2 years without Listeria risk") == 1
+    assert text.count("Empiric therapy from 1 month (children and adults) without Listeria") == 1
     assert "What is missing" not in text or "needed for" in text

@@ -3,7 +3,8 @@
 1. The engine's public surface (``leptoguide/engine/*`` and ``leptoguide/assessment.py``): no public
    function, method, field or type alias is annotated with ``Any`` or with a mapping of untyped
    values (``dict[str, object]``, ``Mapping[str, JsonValue]`` ...), except the JSON forms named in
-   :data:`ENGINE_JSON` (the contract as plain data and its schema).
+   :data:`ENGINE_JSON` (the contract as plain data, its schema, the validating boundary); and no
+   engine module names ``Any`` at all, public or private.
 2. The faces (web, render, api, cli, batch, store): no function takes a parameter annotated ``Any``
    or a mapping of untyped values, except those in :data:`FACE_EXCEPTIONS`, each with the reason it
    is not assessment data (FHIR input, tokens, the form as posted ...). An exception that no
@@ -239,6 +240,9 @@ def test_the_engine_exposes_no_untyped_data() -> None:
         for p in files
     ]
     assert engine_violations(sources) == []
+    # nor privately: the engine names no ``Any`` at all (condition literals and template values
+    # are ``object``; fact values are ``FactData``)
+    assert [rel for rel, text in sources if re.search(r"\bAny\b", text)] == []
 
 
 def test_the_engine_scan_sees_an_untyped_name() -> None:

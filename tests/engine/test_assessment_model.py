@@ -1,5 +1,6 @@
 """The typed Assessment: the published schema is generated from it, it round-trips through JSON
-(an audit event read back validates into it), and faces accept it and the contract data alike."""
+(an audit event read back validates into it), and faces read the model (contract data is
+validated into it first)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from leptoguide.assessment import Assessment, Finding, as_assessment, json_schema, schema_text
+from leptoguide.assessment import (
+    AntithromboticTiming,
+    Assessment,
+    Finding,
+    as_assessment,
+    json_schema,
+    schema_text,
+    stored_assessment,
+)
 from leptoguide.engine import assess
 from leptoguide.intake import read_path
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -80,3 +89,57 @@ def test_malformed_contract_data_is_rejected(assessment: Assessment) -> None:
     data["findings"][0]["surprise"] = True
     with pytest.raises(ValidationError):
         Assessment.model_validate(data)
+
+
+def test_stored_outputs_become_the_model_or_nothing(assessment: Assessment) -> None:
+    """An audit record is read back into the typed model (itself, or inside a CDS Hooks response);
+    one that is not JSON, holds no assessment or breaks the contract gives None, never a dict."""
+    text = render_json(assessment)
+    assert stored_assessment(text) == assessment
+    wrapped = json.dumps({"cards": [], "assessment": json.loads(text)})
+    assert stored_assessment(wrapped.encode()) == assessment
+    broken = json.loads(text)
+    broken["findings"][0]["severity"] = "catastrophic"
+    for output in ("not json", "[1, 2]", '{"answer": "x"}', json.dumps(broken)):
+        assert stored_assessment(output) is None
+
+
+LP_CASE = ROOT / "tests" / "scenarios" / "bundles" / "30-lp-enoxaparin-prophylactic-6h.json"
+
+
+def test_antithrombotic_timing_is_typed_and_keeps_its_json_shape(shipped_kb: KnowledgeBase) -> None:
+    """The finding input that shows the antithrombotic timing in full is the typed model; its JSON
+    keeps the published field names (``class``) and key order, and reads back into the model."""
+    case = read_path(str(LP_CASE), kb=shipped_kb)
+    at = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
+    result = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=at)
+    values = [i.value for f in result.findings for i in f.inputs if i.fact == "lp-antithrombotics"]
+    timing = next(v for v in values if isinstance(v, AntithromboticTiming))
+    drug = timing.drugs[0]
+    assert drug.drug == "enoxaparin" and drug.status == "hold" and drug.earliest_lp
+    dumped = json.loads(render_json(result))
+    shown = next(
+        i["value"]
+        for f in dumped["findings"]
+        for i in f["inputs"]
+        if i["fact"] == "lp-antithrombotics"
+    )
+    assert list(shown["drugs"][0]) == [
+        "drug",
+        "class",
+        "dose",
+        "dose_unit",
+        "last_dose",
+        "hold_hours",
+        "restart_hours",
+        "reference",
+        "references",
+        "lp_time",
+        "hours_since_last_dose",
+        "earliest_lp",
+        "status",
+        "restart_after_lp",
+        "note",
+    ]
+    back = as_assessment(dumped)
+    assert back == result

@@ -658,7 +658,7 @@ sc(
         "dexamethasone-bacterial-meningitis",
     ],
     ["culture-yield-after-antibiotics", "ceftriaxone-calcium-neonate", "tb-meningitis-regimen"],
-    empiric="empiric-bm-2-years-and-over",
+    empiric="empiric-bm-from-1-month",
     summary_contains={"ceftriaxone-dose": "2 g every 12 h"},
 )
 sc(
@@ -726,7 +726,7 @@ sc(
     .med("Calcium gluconate", route="Intravenous"),
     ["ceftriaxone-dose", "bacterial-meningitis-empiric-regimen"],
     ["ceftriaxone-calcium-neonate"],
-    empiric="empiric-bm-1-23-months",
+    empiric="empiric-bm-from-1-month",
     summary_contains={"ceftriaxone-dose": "450 mg"},
 )
 sc(

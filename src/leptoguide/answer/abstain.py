@@ -265,7 +265,7 @@ def judge(
     feats: dict[str, float] = {"terms": float(len(terms))}
     if has_instructions(question):
         return Verdict(True, REASON_INSTRUCTIONS, 0.0, feats, "instructions")
-    if not terms and not und.red_flags:
+    if not terms and not und.red_flags and not und.personal:
         return Verdict(True, REASON_EMPTY, 0.0, feats, "empty")
     scope = scope_hits(query, retriever.lexicon, vocab, retriever.index.jargon)
     feats["scope"] = float(len(scope))

@@ -322,6 +322,13 @@ ASPECTS = (
         re.compile(_NUM + r"\s*(minutes?|min|hours?|h|days?|weeks?|months?|years?)\b", re.I),
     ),
     Aspect(
+        "frequency",
+        re.compile(r"\bhow often\b.{0,30}\b(given|taken|done|repeated)\b|\bfrequency\b", re.I),
+        re.compile(
+            r"\b(once|twice|three times|daily|weekly|monthly|every \d+|a week|per week)\b", re.I
+        ),
+    ),
+    Aspect(
         "threshold",
         re.compile(
             r"\b(count|level|threshold|cut-?off|minimum|maximum|min|max|ratio|acceptable|"

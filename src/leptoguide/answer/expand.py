@@ -43,7 +43,9 @@ class Lexicon:
     _by_first: dict[str, list[Phrase]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
-    def from_concepts(cls, concepts: Iterable[tuple[str, str, Iterable[str]]]) -> Lexicon:
+    def from_concepts(
+        cls, concepts: Iterable[tuple[str, str, Iterable[str]]], keep_case: bool = False
+    ) -> Lexicon:
         """Build from (concept id, kind, phrases) triples."""
         lex = cls()
         for cid, kind, phrases in concepts:
@@ -53,17 +55,20 @@ class Lexicon:
                 words = tuple(raw_tokens(text))
                 if not words:
                     continue
-                key = " ".join(w.lower() for w in words)
-                if key in seen:
-                    continue
-                seen.add(key)
                 sensitive = len(words) == 1 and (
                     len(words[0]) <= 2 or words[0].lower() in STOPWORDS
                 )
+                # short terms match in capitals ("IT", never the word "it"), or, with
+                # keep_case, exactly as written ("tx" and "Tx" are listed separately)
+                as_written = words[0] if keep_case else words[0].upper()
+                key = as_written if sensitive else " ".join(w.lower() for w in words)
+                if key in seen:
+                    continue
+                seen.add(key)
                 phrase = Phrase(
                     cid,
                     text,
-                    (words[0].upper(),) if sensitive else tuple(w.lower() for w in words),
+                    (as_written,) if sensitive else tuple(w.lower() for w in words),
                     sensitive,
                 )
                 group.append(phrase)

@@ -278,6 +278,11 @@ class QA:
         computed = None
         if not verdict.abstain or verdict.kind == "unsupported":
             computed = self._compute(und, question, aud, when)
+        pending: Computed | None = None
+        if computed is not None and not verdict.abstain and not self._gives_asked(computed, query):
+            # the engine could not compute what is asked from the values given (a dose without
+            # the age): the statements answer, and the answer says what would let it compute
+            pending, computed = computed, None
         if computed is not None:
             answer.abstained = False
             answer.reason = None
@@ -286,6 +291,8 @@ class QA:
             self._abstain(answer, verdict, und, retrieval, top_k)
         else:
             self._fill(answer, retrieval, verdict, top_k, und)
+            if pending is not None:
+                self._note_pending(answer, pending)
         if conversation_id is not None and conversations is not None:
             conversations.append(
                 conversation_id,
@@ -313,6 +320,34 @@ class QA:
             if result is not None and (result.lead or result.missing or values):
                 return result
         return None
+
+    @staticmethod
+    def _gives_asked(comp: Computed, query: str) -> bool:
+        """Whether the engine answers what the question asks: any finding of the intent does;
+        with none, "no alert fires" answers a question that asks for no dose, time or number
+        ("plt 120, LP safe?") but not one that does ("ceftriaxone dose for a 25 kg child": the
+        engine needs the age)."""
+        if comp.lead:
+            return True
+        return not asked_aspects(query)
+
+    def _note_pending(self, answer: Answer, comp: Computed) -> None:
+        """After a statement answer: the values read and what the engine still needs."""
+        lines = ["", "**To compute this for one patient:**"]
+        if comp.values.values:
+            read = ", ".join(
+                f"{v.label} {v.value:g}{' ' + show_unit(v.unit) if v.unit else ''}"
+                if isinstance(v.value, float)
+                else f"{v.label} {v.value}{' ' + show_unit(v.unit) if v.unit else ''}"
+                for v in comp.values.values
+            )
+            lines.append(f"- Values read from your question: {read}.")
+        for m in comp.missing:
+            lines.append(f"- Also needed: {m.suggestion}")
+        lines.append(f"- [Open the assessment form with these values]({comp.form_link})")
+        answer.answer = answer.answer.rstrip() + "\n" + "\n".join(lines) + "\n"
+        answer.values_read = [v.to_dict() for v in comp.values.values]
+        answer.assessment_form = comp.form_link
 
     def _fill_computed(
         self, answer: Answer, comp: Computed, und: Understanding, verdict: Verdict
@@ -413,7 +448,7 @@ class QA:
                 {"rule": f.rule, "severity": f.severity, "summary": f.summary} for f in comp.lead
             ],
             "policy": comp.assessment.policy.model_dump(mode="json"),
-            "evaluated_at": comp.assessment.to_dict()["evaluated_at"],
+            "evaluated_at": comp.assessment.evaluated_at,
         }
         answer.values_read = [v.to_dict() for v in comp.values.values]
         answer.assessment_form = comp.form_link
@@ -533,7 +568,7 @@ class QA:
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = asked_aspects(retrieval.query)
-        on_topic = self._on_topic(retrieval.query, answer.audience)
+        on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
         chosen = (
             select_statements(
                 retrieval.statements,
@@ -619,12 +654,16 @@ class QA:
             if self.lexicon.kinds.get(p.concept) == "medication"
         )
 
-    def _on_topic(self, query: str, audience: Audience) -> Callable[[Statement], bool]:
+    def _on_topic(
+        self, query: str, audience: Audience, own: str | None = None
+    ) -> Callable[[Statement], bool]:
         """Whether a statement is about what ``query`` asks: the population it names (or, when
         it names none, not only children or newborns), and, when it names a drug, a statement
-        whose title names a drug names one of the question's."""
+        whose title names a drug names one of the question's. In a follow-up (``own``: its own
+        words) a drug it names replaces the earlier question's ("... clopidogrel before LP?" -
+        "and apixaban?")."""
         population = populations(query)
-        asked = self._drugs(query)
+        asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> bool:
             text = st.patient if audience == "patient" else st.clinician

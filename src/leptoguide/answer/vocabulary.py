@@ -73,9 +73,12 @@ class QuestionVocabulary:
             by_role.setdefault(e.role, []).append(e)
         self.by_role = by_role
         self.lexicon = Lexicon.from_concepts(
-            (e.id, e.role, [t for t in e.terms if GAP not in t])
-            for e in entries
-            if e.role not in ("scope-concepts", "scope-kinds", "filler")
+            (
+                (e.id, e.role, [t for t in e.terms if GAP not in t])
+                for e in entries
+                if e.role not in ("scope-concepts", "scope-kinds", "filler")
+            ),
+            keep_case=True,
         )
         self.fillers = frozenset(
             t.lower() for e in by_role.get("filler", []) for t in e.terms if " " not in t
