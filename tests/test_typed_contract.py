@@ -386,3 +386,26 @@ def test_engine_output_holds_models_and_plain_values_only(shipped_kb: KnowledgeB
     # the typed computation outputs did appear, so the check checked them
     assert contract.AntithromboticTiming in seen
     assert sum(1 for t in seen if issubclass(t, BaseModel)) >= 5, seen
+
+
+def test_a_structured_value_where_text_is_expected_is_unparseable(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    """A reader that hands the engine a mapping for a text fact (CSF culture) gets an unreadable
+    fact, never loose data in the Assessment (and never a safe reading)."""
+    from leptoguide.case import Case, Observed
+    from leptoguide.engine.facts import observation_fact
+    from leptoguide.engine.types import Context
+
+    fact = shipped_kb.facts["csf-culture"]
+    assert fact.type == "string" and fact.concept
+    case = Case(origin="case-file")
+    for value in ({"organism": "Listeria"}, "Listeria monocytogenes", None):
+        case.observations[:] = [Observed(concept=fact.concept, value=value, time=AT)]
+        ctx = Context(case=case, at=AT, policy=load_policy(shipped_kb), kb=shipped_kb)
+        fv = observation_fact(fact, ctx, None)
+        if isinstance(value, dict):
+            assert fv.status == "unparseable" and fv.value is None
+            assert fv.note == "not a plain value: dict"
+        else:
+            assert fv.status == "ok" and fv.value == value
