@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit demo clean schema
+.PHONY: setup run test lint typecheck unit unit-workers unit-schemathesis coverage-report demo clean schema
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,16 +37,40 @@ typecheck: $(STAMP)
 
 # Two workers (pytest-xdist), whole modules per worker so module and session set-ups (servers,
 # browser, Spark, PostgreSQL) start once per worker; TEST_WORKERS=0 runs in one process.
-# The schemathesis tests run after, in one process: they give every API operation the same test
-# id, and xdist hands tests to workers by id (all but one operation would be dropped).
+# The schemathesis tests run in a process of their own: they give every API operation the same test
+# id, and xdist hands tests to workers by id (all but one operation would be dropped); the
+# workers' run does not load the schemathesis plugin at all.
+# `make test` runs ruff (a second), then mypy, the workers' run and the schemathesis run side by
+# side (make -j3: one process each; a run's output is printed whole when it ends), then one
+# coverage report over both test runs. Side by side, mypy and the single-process schemathesis run
+# use the CPU the workers leave idle while they wait for servers, browsers and Spark.
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: the tests start many Python
+# processes, and each would compile the package (and pytest rewrite the test modules) again.
+unexport PYTHONDONTWRITEBYTECODE
 TEST_WORKERS ?= 2
 SCHEMA_TESTS := tests/test_schemathesis.py
+SCHEMA_COVERAGE := .cache/coverage/schemathesis
+SIDE_BY_SIDE := $(MAKE) --no-print-directory -j3 --output-sync=target
+
+unit-workers: $(STAMP)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope -p no:schemathesis --ignore $(SCHEMA_TESTS) \
+		--cov --cov-report=
+
+unit-schemathesis: $(STAMP)
+	@mkdir -p $(dir $(SCHEMA_COVERAGE))
+	COVERAGE_FILE=$(SCHEMA_COVERAGE) $(BIN)/pytest -q $(SCHEMA_TESTS) --cov --cov-report=
+
+coverage-report:
+	$(BIN)/coverage combine --append --keep -q $(SCHEMA_COVERAGE)
+	$(BIN)/coverage report
 
 unit: $(STAMP)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope --ignore $(SCHEMA_TESTS) --cov --cov-report=
-	$(BIN)/pytest -q $(SCHEMA_TESTS) --cov --cov-append --cov-report=term
+	@$(SIDE_BY_SIDE) unit-workers unit-schemathesis
+	@$(MAKE) --no-print-directory coverage-report
 
-test: setup lint typecheck unit
+test: setup lint
+	@$(SIDE_BY_SIDE) typecheck unit-workers unit-schemathesis
+	@$(MAKE) --no-print-directory coverage-report
 
 schema: $(STAMP)
 	$(BIN)/python -c 'from leptoguide.assessment import schema_text; print(schema_text(), end="")' > docs/assessment.schema.json
