@@ -72,14 +72,14 @@ def test_eval_meets_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     # The targets on the held-out test split. Where a target is not yet met the test
     # asserts the measured floor, one question below the measurement because the knowledge base
     # is edited in parallel (docs/qa.md "Evaluation results" states the gap):
-    #   every key fact >= 0.95 (measured 0.880), out-of-scope abstained >= 0.98 (measured 0.944,
-    #   17 of 18), first sentence answers >= 0.90 (measured 0.723).
+    #   every key fact >= 0.95 (measured 0.904 on 2026-12-02), out-of-scope abstained >= 0.98
+    #   (measured 0.944, 17 of 18), first sentence answers >= 0.90 (measured 0.759).
     # (the held-out test split is reported in aggregate only: its misses are never itemised)
     assert test.wrongly_abstained <= 0.03, "test split: in-scope wrongly abstained above 0.03"
     assert test.unresolved == 0
-    assert test.abstain_recall >= 0.88, "test split: out-of-scope abstained below the floor"
-    assert test.accuracy >= 0.86, "test split: key-fact accuracy below the floor"
-    assert test.lead_rate >= 0.71, "test split: first-sentence rate below the floor"
-    assert dev.accuracy >= 0.95 and dev.lead_rate >= 0.88, dev.failures
-    assert dev.abstain_recall >= 0.95, dev.failures
+    assert test.abstain_recall >= 0.94, "test split: out-of-scope abstained below the floor"
+    assert test.accuracy >= 0.89, "test split: key-fact accuracy below the floor"
+    assert test.lead_rate >= 0.74, "test split: first-sentence rate below the floor"
+    assert dev.accuracy >= 0.96 and dev.lead_rate >= 0.92, dev.failures
+    assert dev.abstain_recall >= 0.97, dev.failures
     assert test.accuracy > base.accuracy

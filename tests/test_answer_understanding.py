@@ -525,3 +525,17 @@ def test_a_dose_the_engine_cannot_compute_is_answered_from_statements(qa: QA) ->
     assert {v["what"] for v in ans.values_read} == {"weight"}
     assert ans.assessment_form and ans.assessment_form in ans.answer
     _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    ("question", "statement"),
+    [
+        ("What is LM?", "lm-definition-synonyms"),
+        ("What are the symptoms of leptomeningeal metastasis?", "eano-typical-clinical-signs"),
+    ],
+)
+def test_core_questions_by_abbreviation_reach_their_statement(
+    qa: QA, question: str, statement: str
+) -> None:
+    ans = qa.ask(question)
+    assert not ans.abstained and statement in ans.statements[:2], ans.statements

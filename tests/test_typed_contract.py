@@ -3,7 +3,8 @@
 1. The engine's public surface (``leptoguide/engine/*`` and ``leptoguide/assessment.py``): no public
    function, method, field or type alias is annotated with ``Any`` or with a mapping of untyped
    values (``dict[str, object]``, ``Mapping[str, JsonValue]`` ...), except the JSON forms named in
-   :data:`ENGINE_JSON` (the contract as plain data and its schema).
+   :data:`ENGINE_JSON` (the contract as plain data, its schema, the validating boundary); and no
+   engine module names ``Any`` at all, public or private.
 2. The faces (web, render, api, cli, batch, store): no function takes a parameter annotated ``Any``
    or a mapping of untyped values, except those in :data:`FACE_EXCEPTIONS`, each with the reason it
    is not assessment data (FHIR input, tokens, the form as posted ...). An exception that no
@@ -239,6 +240,9 @@ def test_the_engine_exposes_no_untyped_data() -> None:
         for p in files
     ]
     assert engine_violations(sources) == []
+    # nor privately: the engine names no ``Any`` at all (condition literals and template values
+    # are ``object``; fact values are ``FactData``)
+    assert [rel for rel, text in sources if re.search(r"\bAny\b", text)] == []
 
 
 def test_the_engine_scan_sees_an_untyped_name() -> None:
@@ -382,3 +386,26 @@ def test_engine_output_holds_models_and_plain_values_only(shipped_kb: KnowledgeB
     # the typed computation outputs did appear, so the check checked them
     assert contract.AntithromboticTiming in seen
     assert sum(1 for t in seen if issubclass(t, BaseModel)) >= 5, seen
+
+
+def test_a_structured_value_where_text_is_expected_is_unparseable(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    """A reader that hands the engine a mapping for a text fact (CSF culture) gets an unreadable
+    fact, never loose data in the Assessment (and never a safe reading)."""
+    from leptoguide.case import Case, Observed
+    from leptoguide.engine.facts import observation_fact
+    from leptoguide.engine.types import Context
+
+    fact = shipped_kb.facts["csf-culture"]
+    assert fact.type == "string" and fact.concept
+    case = Case(origin="case-file")
+    for value in ({"organism": "Listeria"}, "Listeria monocytogenes", None):
+        case.observations[:] = [Observed(concept=fact.concept, value=value, time=AT)]
+        ctx = Context(case=case, at=AT, policy=load_policy(shipped_kb), kb=shipped_kb)
+        fv = observation_fact(fact, ctx, None)
+        if isinstance(value, dict):
+            assert fv.status == "unparseable" and fv.value is None
+            assert fv.note == "not a plain value: dict"
+        else:
+            assert fv.status == "ok" and fv.value == value

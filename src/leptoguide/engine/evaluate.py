@@ -6,7 +6,7 @@ missing, stale or unparseable). A rule fires only on ``True``; unknown is never 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeGuard, TypeVar
 
 from leptoguide.engine.facts import Facts
 from leptoguide.knowledge.conditions import (
@@ -26,7 +26,7 @@ from leptoguide.policy import Policy
 Tri = bool | None
 
 
-def _operand(node: Compare, facts: Facts, policy: Policy) -> tuple[bool, Any]:
+def _operand(node: Compare, facts: Facts, policy: Policy) -> tuple[bool, object]:
     op = node.operand
     if isinstance(op, Literal):
         return True, op.value
@@ -37,11 +37,27 @@ def _operand(node: Compare, facts: Facts, policy: Policy) -> tuple[bool, Any]:
     return (fv.usable, fv.value)
 
 
-def _num(value: Any) -> bool:
+def _num(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _compare(op: str, left: Any, right: Any) -> Tri:
+Ordered = TypeVar("Ordered", float, str)
+
+
+def _order(op: str, left: Ordered, right: Ordered) -> Tri:
+    """``lt``/``le``/``gt``/``ge`` of two numbers or two words (the caller checks which)."""
+    if op == "lt":
+        return bool(left < right)
+    if op == "le":
+        return bool(left <= right)
+    if op == "gt":
+        return bool(left > right)
+    if op == "ge":
+        return bool(left >= right)
+    raise ValueError(f"unknown operator {op}")  # pragma: no cover - the parser rejects it
+
+
+def _compare(op: str, left: object, right: object) -> Tri:
     if op == "is":
         return bool(left is right) if isinstance(left, bool) else None
     if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
@@ -59,17 +75,11 @@ def _compare(op: str, left: Any, right: Any) -> Tri:
         if isinstance(left, str) and isinstance(right, str):
             return right in left
         return None
-    if not (_num(left) and _num(right)) and not (isinstance(left, str) and isinstance(right, str)):
-        return None
-    if op == "lt":
-        return bool(left < right)
-    if op == "le":
-        return bool(left <= right)
-    if op == "gt":
-        return bool(left > right)
-    if op == "ge":
-        return bool(left >= right)
-    raise ValueError(f"unknown operator {op}")  # pragma: no cover - the parser rejects it
+    if _num(left) and _num(right):
+        return _order(op, left, right)
+    if isinstance(left, str) and isinstance(right, str):
+        return _order(op, left, right)
+    return None
 
 
 def evaluate(node: Node, facts: Facts, policy: Policy) -> Tri:

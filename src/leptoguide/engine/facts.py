@@ -71,7 +71,9 @@ def _coerce(fact: Fact, obs: Observed, kb: KnowledgeBase) -> tuple[FactData, str
         if not isinstance(value, str) or not value.strip():
             return None, f"not a code: {obs.value!r}"
         return value.strip().lower(), None
-    return value, None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value, None
+    return None, f"not a plain value: {type(value).__name__}"
 
 
 def observation_fact(fact: Fact, ctx: Context, max_age_hours: float | None) -> FactValue:

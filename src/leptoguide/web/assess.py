@@ -8,6 +8,7 @@ import json
 import threading
 import zoneinfo
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -213,6 +214,18 @@ def schedules_blocked(kb: KnowledgeBase, data: Assessment) -> bool:
     return any(v.blocks_schedules for v in verdicts(kb, data, None))
 
 
+@dataclass(frozen=True)
+class MissingRow:
+    """A missing or stale item as the page lists it: the fact, its label, what to do, and the
+    rules (id, title) that need it."""
+
+    item: str
+    status: str
+    suggestion: str
+    label: str
+    rules: list[tuple[str, str]]
+
+
 def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, Any]:
     web = ctx.web
     zone = display_zone(ctx)
@@ -262,11 +275,13 @@ def result_values(ctx: Ctx, event: AuditEvent, data: Assessment) -> dict[str, An
             }
         )
     missing = [
-        {
-            **x.model_dump(),
-            "label": fmt.label(kb, x.item),
-            "rules": [(r, fmt.label(kb, r)) for r in x.needed_for],
-        }
+        MissingRow(
+            item=x.item,
+            status=x.status or "missing",
+            suggestion=x.suggestion,
+            label=fmt.label(kb, x.item),
+            rules=[(r, fmt.label(kb, r)) for r in x.needed_for],
+        )
         for x in data.missing
     ]
     reasons = data.risk.reasons
