@@ -531,13 +531,21 @@ def main(argv: list[str] | None = None) -> int:
         "--l2", type=float, default=1.0, help="L2 penalty of the confidence fit (--calibrate)"
     )
     parser.add_argument(
+        "--questions",
+        type=Path,
+        default=QUESTIONS,
+        help="gold-set file to score (default eval/questions.yaml)",
+    )
+    parser.add_argument(
         "--split",
         choices=["dev", "test"],
         help="score one split only and write nothing (tune on dev, never test)",
     )
     args = parser.parse_args(argv)
     kb = get_knowledge()
-    questions = load_questions()
+    questions = load_questions(args.questions)
+    if args.questions != QUESTIONS:
+        args.no_write = True
     if args.calibrate:
         dev = run(kb, QA(kb, CONFIGS[next(iter(CONFIGS))]), questions, "dev", split="dev")
         print(
