@@ -47,6 +47,8 @@ class Understanding:
     clarify_statements: list[str] = field(default_factory=list)
     clarify_queries: list[str] = field(default_factory=list)
     intents: list[Intent] = field(default_factory=list)
+    outside: list[Phrase] = field(default_factory=list)
+    """Topics next to the domain that LeptoGuide does not cover (vocabulary role 'outside')."""
 
     def explain(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -181,6 +183,17 @@ class QuestionVocabulary:
         if added:
             und.query = text + " " + " ".join(dict.fromkeys(added))
         und.intents = self._intents(text, found)
+        outside = [p for p in found if self.entries[p.concept].role == "outside"]
+        # "knee" inside "knee replacement" is named once, as the longer phrase
+        und.outside = list(
+            dict.fromkeys(
+                p
+                for p in outside
+                if not any(
+                    len(q.words) > len(p.words) and _contains(q.words, p.words) for q in outside
+                )
+            )
+        )
         return und
 
     def _personal(self, text: str) -> list[str]:
