@@ -292,6 +292,7 @@ def unknown_words(terms: list[str], retriever: Retriever, vocab: QuestionVocabul
 
     english = english_words()
     known = vocab.known_words | vocab.term_words | vocab.fillers | retriever.lexicon_words
+    technical = retriever.index.jargon | retriever.lexicon_words
     return [
         t
         for t in terms
@@ -301,6 +302,7 @@ def unknown_words(terms: list[str], retriever: Retriever, vocab: QuestionVocabul
         and not (t.endswith("n") and t[:-1] in english)  # "wouldn" of "wouldn't"
         and t not in known
         and not retriever.index.postings(t)
+        and not any(w.startswith(t) for w in technical)  # shortened: "pembro", "osimert"
     ]
 
 
@@ -387,6 +389,11 @@ def judge(
     """Decide whether to answer. ``query`` is the understood question with its conversation context."""
     config = config or AbstainConfig()
     terms = topic_terms(und, query, vocab)
+    # words the vocabulary added as a meaning ("TKIs" read as "tyrosine kinase inhibitor") that
+    # no statement uses say nothing about the question: the asker did not write them
+    asked = set(tokens(und.question))
+    added = {w for _, m in und.meanings for w in tokens(m)} - asked
+    terms = [t for t in terms if t not in added or retriever.index.postings(t)]
     feats: dict[str, float] = {"terms": float(len(terms))}
     if has_instructions(question):
         return Verdict(True, REASON_INSTRUCTIONS, 0.0, feats, "instructions")

@@ -119,7 +119,7 @@ class QuestionVocabulary:
         return frozenset(
             w
             for e in self.entries.values()
-            if e.role in ("same-as", "scope", "clarify")
+            if e.role in ("same-as", "scope", "clarify", "outside")
             for t in e.terms
             for w in tokens(t)
         )
@@ -183,7 +183,14 @@ class QuestionVocabulary:
         if added:
             und.query = text + " " + " ".join(dict.fromkeys(added))
         und.intents = self._intents(text, found)
-        outside = [p for p in found if self.entries[p.concept].role == "outside"]
+        # topics outside the domain are looked for as written too: a spelling correction must
+        # not hide one ("post-dural" is not "post-aural")
+        written = self.find(_normalise_quotes(question)) if corrections else []
+        outside = [
+            p
+            for p in dict.fromkeys([*found, *written])
+            if self.entries[p.concept].role == "outside"
+        ]
         # "knee" inside "knee replacement" is named once, as the longer phrase
         und.outside = list(
             dict.fromkeys(
