@@ -27,7 +27,7 @@ from pydantic import (
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide.api.cards import build_cards, card_topic, draft_orders
-from leptoguide.api.cds_request import Dropped, assemble, read_case
+from leptoguide.api.cds_request import Dropped, assemble, read_case, selected
 from leptoguide.api.errors import ApiError, error_responses
 from leptoguide.api.fhir_client import fetch_each
 from leptoguide.api.jwt_auth import AuthResult
@@ -366,7 +366,9 @@ def run_hook(
         hook=service.hook,
         base=base,
         audit_id=audit_id,
-        selections=ctx.get("selections") if service.hook == "order-select" else None,
+        selections=selected(ctx.get("selections") or [], hook_input)
+        if service.hook == "order-select"
+        else None,
         draft_refs=hook_input.drafts if service.hook != "patient-view" else None,
         patient_id=patient_id,
         dropped=[(d.where, d.reference, d.reason) for d in hook_input.dropped],
