@@ -955,3 +955,34 @@ def test_neonate_ceftriaxone_and_calcium_product_codes(ehr: Ehr) -> None:
         assert delete_targets(neo) == {"MedicationRequest/eMR-cro"}
         if neo["selectionBehavior"] == "at-most-one":
             assert sum(bool(s.get("isRecommended")) for s in neo["suggestions"]) <= 1
+
+
+def test_order_select_selection_written_as_the_full_url(ehr: Ehr) -> None:
+    full = "https://fhir.example-ehr.org/R4/ServiceRequest/eSR-60"
+    lp = lp_order(PID, "eSR-60")
+    mtx = med_order(PID, "eMR-60", med=rx("6851", "methotrexate"), route=INTRATHECAL)
+    drafts = draft_bundle([{"fullUrl": full, "resource": lp}, mtx])
+    pre = prefetch(PID, [*_low_platelet_chart(), flow_block(PID)])
+    cards = ehr.cards(SELECT, hook_request("order-select", PID, drafts, pre, selections=[full]))
+    assert "lp-platelets-low" in topics(cards)
+    assert "it-chemo-csf-flow-block" not in topics(cards)  # not selected
+
+
+def test_jwt_as_epic_signs_it(ehr: Ehr) -> None:
+    """``aud`` as a one-element array, ``sub`` and a tenant claim, RFC 7519 allows all three."""
+    import jwt
+
+    now = int(time.time())
+    claims = {"iss": "https://ehr.example.org", "aud": [ehr.server.url + SIGN], "sub": "leptoguide-client",
+              "exp": now + 300, "iat": now, "jti": uuid.uuid4().hex, "tenant": "prod-east"}  # fmt: skip
+    token = jwt.encode(claims, ehr.key.private, algorithm="ES384",
+                       headers={"kid": ehr.key.kid, "typ": "JWT"})  # fmt: skip
+    req = hook_request(
+        "order-sign",
+        PID,
+        draft_bundle([lp_order(PID, "eSR-61")]),
+        prefetch(PID, _low_platelet_chart()),
+    )
+    r = ehr.http.post(SIGN, json=req, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    assert "lp-platelets-low" in topics(r.json()["cards"])
