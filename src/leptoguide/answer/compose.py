@@ -155,7 +155,14 @@ def select_statements(
         clinical = [h for h in qualified if not for_patients(h)]
         chosen = (clinical or qualified)[:top_k]
     else:
-        pool = [h for h in qualified[:5] if for_patients(h)]
+        # a patient-education statement goes first when it covers the question as well as the
+        # best statement; every statement has a patient wording, so one that answers better leads
+        top = max((h.coverage for h in qualified[:5]), default=0.0)
+        pool = [
+            h
+            for h in qualified[:5]
+            if for_patients(h) and h.coverage >= top - SETTINGS.coverage_step - 1e-9
+        ]
         head = sorted(
             pool,
             key=lambda h: (
@@ -391,8 +398,22 @@ _ANAPHOR = re.compile(r"^\W*(this|that|these|those|it|they|such|both|then)\b", r
 """A sentence that starts by pointing back needs the sentence before it."""
 
 
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ed", "es", "al", "us", "s", "e")
+"""English word endings dropped before words are compared ("cured" and "cure", "fungal" and
+"fungus", "doses" and "dose" are the same word to the lead)."""
+
+
 def _stem(word: str) -> str:
-    return word[:5]
+    """A light stem: a common ending dropped (a doubled final consonant undone), then the first
+    five letters."""
+    w = word.lower()
+    for suffix in _SUFFIXES:
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            if suffix in ("ed", "ing") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiou":
+                w = w[:-1]
+            break
+    return w[:5]
 
 
 def _sentence_score(sentence: str, weights: dict[str, float]) -> float:

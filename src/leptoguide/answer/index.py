@@ -31,11 +31,13 @@ from leptoguide.settings import home_dir
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
 
-LAYOUT = "statements-v5"
+LAYOUT = "statements-v6"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
-# bm25 column weights: title, clinician text, patient text, topics. Synonyms (index-side expansion)
-# live in a table of their own so their length does not dilute bm25's length normalisation.
-STATEMENT_WEIGHTS = (4.0, 1.0, 1.0, 2.0)
+# bm25 column weights: title, clinician text, patient text, topics, concepts. Synonyms (index-side
+# expansion) live in a table of their own so their length does not dilute bm25's length
+# normalisation. The concepts column holds one token per terminology concept the statement names,
+# by whatever name (see concept_token).
+STATEMENT_WEIGHTS = (4.0, 1.0, 1.0, 2.0, 1.0)
 PASSAGE_WEIGHTS = (2.0, 1.0)
 
 Progress = Callable[[int, int], None]
@@ -162,20 +164,26 @@ class StatementIndex(_Fts):
         return sorted(best.items(), key=lambda kv: -kv[1])[:limit]
 
 
+def concept_token(concept: str) -> str:
+    """The single index token that stands for a terminology concept, whichever of its names a
+    text uses ("LMD", "neoplastic meningitis" and "leptomeningeal metastasis" are one token)."""
+    return "zc" + "".join(ch for ch in concept.lower() if ch.isalnum())
+
+
 def statement_fields(
     kb: KnowledgeBase, lexicon: Lexicon, expand_docs: bool
 ) -> list[tuple[str, ...]]:
-    """(id, title, clinician, patient, topics, synonyms) for every statement that is not retired."""
+    """(id, title, clinician, patient, topics, synonyms, concepts) for every statement that is not
+    retired."""
     out: list[tuple[str, ...]] = []
     for st in sorted(kb.statements.values(), key=lambda s: s.id):
         if st.status == "retired":
             continue
         topics = " ".join(t.replace("-", " ") for t in st.topics)
-        synonyms = ""
-        if expand_docs:
-            exp = lexicon.expand(f"{st.title}. {st.clinician} {st.patient}")
-            synonyms = " ; ".join(exp.added)
-        out.append((st.id, st.title, st.clinician, st.patient, topics, synonyms))
+        exp = lexicon.expand(f"{st.title}. {st.clinician} {st.patient}")
+        synonyms = " ; ".join(exp.added) if expand_docs else ""
+        concepts = " ".join(concept_token(c) for c in exp.concepts)
+        out.append((st.id, st.title, st.clinician, st.patient, topics, synonyms, concepts))
     return out
 
 
@@ -235,7 +243,7 @@ def build_statement_index(
         f"""
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
         CREATE TABLE st_meta(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL);
-        CREATE VIRTUAL TABLE st_fts USING fts5(title, clinician, patient, topics,
+        CREATE VIRTUAL TABLE st_fts USING fts5(title, clinician, patient, topics, concepts,
             tokenize='{TOKENIZER}');
         CREATE VIRTUAL TABLE st_syn USING fts5(synonyms, tokenize='{TOKENIZER}');
         CREATE TABLE st_vec(rowid INTEGER, which INTEGER, v BLOB, PRIMARY KEY (rowid, which));
@@ -246,8 +254,9 @@ def build_statement_index(
     for rowid, row in enumerate(fields, start=1):
         conn.execute("INSERT INTO st_meta(rowid, id) VALUES (?, ?)", (rowid, row[0]))
         conn.execute(
-            "INSERT INTO st_fts(rowid, title, clinician, patient, topics) VALUES (?, ?, ?, ?, ?)",
-            (rowid, *row[1:5]),
+            "INSERT INTO st_fts(rowid, title, clinician, patient, topics, concepts) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (rowid, *row[1:5], row[6]),
         )
         if row[5]:
             conn.execute("INSERT INTO st_syn(rowid, synonyms) VALUES (?, ?)", (rowid, row[5]))
