@@ -156,3 +156,20 @@ def test_shorthand_and_its_meaning_count_for_each_other(qa: QA) -> None:
 def test_organism_names_are_one_word_group(qa: QA) -> None:
     found = {p.concept for p in qa.lexicon.find("how long for meningococcal disease?")}
     assert found & {p.concept for p in qa.lexicon.find("Neisseria meningitidis")}
+
+
+@pytest.mark.parametrize(
+    ("question", "group"),
+    [
+        ("empiric antibiotics for meningitis in a 70-year-old", "adult"),
+        ("ceftriaxone dose for an 8 yo", "child"),
+        ("empiric abx for BM in a 6 mo old", "newborn"),
+        ("dex for a 3 week old?", "newborn"),
+    ],
+)
+def test_an_age_in_the_question_names_its_population(question: str, group: str) -> None:
+    from leptoguide.answer.text import populations
+
+    assert populations(question, ages=True) == {group}
+    # statements are read by their words only: "babies aged 28 days" is not an adult
+    assert populations("for babies aged 28 days to 3 months", ages=True) == {"newborn"}

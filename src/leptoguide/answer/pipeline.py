@@ -668,7 +668,7 @@ class QA:
         whose title names a drug names one of the question's. In a follow-up (``own``: its own
         words) a drug it names replaces the earlier question's ("... clopidogrel before LP?" -
         "and apixaban?")."""
-        population = populations(query)
+        population = populations(query, ages=True)
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> bool:
