@@ -25,7 +25,7 @@ import numpy as np
 
 from leptoguide.answer.embed import DIM, Embedder, Vectors
 from leptoguide.answer.expand import Lexicon, is_reading
-from leptoguide.answer.text import fts_quote, tokens
+from leptoguide.answer.text import fts_quote, raw_tokens, tokens
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ class _Fts:
 
     def _init_cache(self) -> None:
         self._postings: dict[str, frozenset[int]] = {}
+        self._texts: dict[tuple[int, bool], str] = {}
         self.size = int(self.conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0])
 
     def search(self, match: str, limit: int) -> list[tuple[int, float]]:
@@ -115,6 +116,26 @@ class StatementIndex(_Fts):
             self.vector_rows = np.zeros(0, dtype=np.int64)
             self.vectors = None
         self._init_cache()
+
+    def names(self, rowid: int, words: tuple[str, ...], case_sensitive: bool = False) -> bool:
+        """Whether the statement in ``rowid`` (title, texts, topics or the other names of its
+        concepts) contains ``words`` as a phrase, word for word and unstemmed ("pneumonia" is
+        not "pneumoniae"); ``case_sensitive`` phrases only as written ("ALL", never "all")."""
+        key = (rowid, case_sensitive)
+        text = self._texts.get(key)
+        if text is None:
+            row = self.conn.execute(
+                "SELECT title, clinician, patient, topics FROM st_fts WHERE rowid = ?", (rowid,)
+            ).fetchone()
+            syn = self.conn.execute(
+                "SELECT synonyms FROM st_syn WHERE rowid = ?", (rowid,)
+            ).fetchone()
+            raw = " ".join(str(v) for v in [*(row or ()), *(syn or ())] if v)
+            toks = raw_tokens(raw) if case_sensitive else tokens(raw)
+            text = " " + " ".join(toks) + " "
+            self._texts[key] = text
+        wanted = words if case_sensitive else tuple(w.lower() for w in words)
+        return " " + " ".join(wanted) + " " in text
 
     def postings(self, token: str) -> frozenset[int]:
         """Rows whose text or synonyms contain ``token``."""

@@ -123,6 +123,10 @@ class Retriever:
         """Everyday words (vocabulary role 'filler') left out of the search."""
         self.index = index
         self.lexicon = lexicon
+        self.lexicon_words = frozenset(
+            w.lower() for group in lexicon.groups.values() for ph in group for w in ph.words
+        )
+        """Every word of the terminology's names (brand names included): known words."""
         self.store = store
         self.config = config or RetrievalConfig()
         self.embedder = embedder if self.config.dense and index.vectors is not None else None
