@@ -127,3 +127,49 @@ def test_yes_no_question_leads_with_the_verdict(qa: QA) -> None:
 def test_dose_question_lead_states_the_dose(qa: QA) -> None:
     ans = qa.ask("What is the maximum ceftriaxone dose in severe renal failure?")
     assert "2 g/day" in ans.lead
+
+
+def test_which_drug_question_leads_with_a_sentence_naming_a_drug(qa: QA) -> None:
+    from leptoguide.answer.compose import drug_aspect
+
+    names = ["vancomycin", "ceftriaxone", "ampicillin"]
+    aspect = drug_aspect("empiric abx for BM in a 6 mo old", names)
+    assert aspect is not None and aspect.form.search("ceftriaxone plus vancomycin")
+    # a question asking for a number asks for that, not for a drug
+    assert drug_aspect("what ceftriaxone dose for a child?", names) is None
+    assert drug_aspect("how is TB meningitis treated?", names) is None
+    ans = qa.ask("empiric abx for BM in a 6 mo old")
+    assert "vancomycin" in ans.lead.lower()
+
+
+def test_shorthand_and_its_meaning_count_for_each_other(qa: QA) -> None:
+    """A statement that writes "EGFR-TKIs" covers a question read as "tyrosine kinase
+    inhibitor", and clinic shorthand for a drug finds the drug."""
+    question = "Does osimertinib lower the risk of developing LM compared with other EGFR TKIs?"
+    ans = qa.ask(question)
+    assert not ans.abstained and ans.statements[0] == "egfr-osimertinib-lm-prevention"
+    pembro = qa.ask("pembro dose used in the LM phase 2 trial")
+    assert "pembrolizumab-lm-phase2" in pembro.statements
+    assert "200 mg" in pembro.answer
+
+
+def test_organism_names_are_one_word_group(qa: QA) -> None:
+    found = {p.concept for p in qa.lexicon.find("how long for meningococcal disease?")}
+    assert found & {p.concept for p in qa.lexicon.find("Neisseria meningitidis")}
+
+
+@pytest.mark.parametrize(
+    ("question", "group"),
+    [
+        ("empiric antibiotics for meningitis in a 70-year-old", "adult"),
+        ("ceftriaxone dose for an 8 yo", "child"),
+        ("empiric abx for BM in a 6 mo old", "newborn"),
+        ("dex for a 3 week old?", "newborn"),
+    ],
+)
+def test_an_age_in_the_question_names_its_population(question: str, group: str) -> None:
+    from leptoguide.answer.text import populations
+
+    assert populations(question, ages=True) == {group}
+    # statements are read by their words only: "babies aged 28 days" is not an adult
+    assert populations("for babies aged 28 days to 3 months", ages=True) == {"newborn"}

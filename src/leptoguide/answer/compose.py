@@ -369,6 +369,31 @@ def asked_aspects(question: str) -> tuple[Aspect, ...]:
     return tuple(a for a in ASPECTS if a.cue.search(question))
 
 
+DRUG_CUE = re.compile(
+    r"\b(which|what)\b(?:\s+[\w-]+){0,3}?\s+(antibiotics?|abx|drugs?|medicines?|medications?|"
+    r"antifungals?|antivirals?|chemo\w*|steroids?|agents?|regimens?|pills?|tablets?)\b"
+    r"|\bempiric\b|\bfirst[- ]line\b|\bdrug of choice\b",
+    re.I,
+)
+"""A question asking which drug (English cue words; the drugs themselves are terminology data)."""
+_DRUG_ASPECTS: dict[tuple[str, ...], Aspect] = {}
+
+
+def drug_aspect(question: str, drug_names: Sequence[str]) -> Aspect | None:
+    """The "which drug" aspect when ``question`` asks which drug and asks for no number: a
+    sentence that names a drug (one of ``drug_names``, the terminology's medication names)
+    gives it."""
+    if not DRUG_CUE.search(question) or asked_aspects(question):
+        return None
+    key = tuple(sorted({n.lower() for n in drug_names if len(n) >= 4}))
+    if not key:
+        return None
+    if key not in _DRUG_ASPECTS:
+        names = "|".join(re.escape(n) for n in sorted(key, key=len, reverse=True))
+        _DRUG_ASPECTS[key] = Aspect("drug", DRUG_CUE, re.compile(rf"\b({names})\b", re.I))
+    return _DRUG_ASPECTS[key]
+
+
 def _aspect_bonus(sentence: str, aspects: Sequence[Aspect], weights: dict[str, float]) -> float:
     if not aspects or not any(a.form.search(sentence) for a in aspects):
         return 0.0

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from leptoguide.answer.embed import DIM, Embedder, Vectors
-from leptoguide.answer.expand import Lexicon
+from leptoguide.answer.expand import Lexicon, is_reading
 from leptoguide.answer.text import fts_quote, raw_tokens, tokens
 from leptoguide.settings import home_dir
 
@@ -201,7 +201,7 @@ def statement_fields(
         if st.status == "retired":
             continue
         topics = " ".join(t.replace("-", " ") for t in st.topics)
-        exp = lexicon.expand(f"{st.title}. {st.clinician} {st.patient}")
+        exp = lexicon.expand(f"{st.title}. {st.clinician} {st.patient}", skip=is_reading)
         synonyms = " ; ".join(exp.added) if expand_docs else ""
         concepts = " ".join(concept_token(c) for c in exp.concepts)
         out.append((st.id, st.title, st.clinician, st.patient, topics, synonyms, concepts))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from leptoguide.answer.embed import Embedder
-from leptoguide.answer.expand import Expansion, Lexicon
+from leptoguide.answer.expand import Expansion, Lexicon, is_reading
 from leptoguide.answer.index import PassageStore, StatementIndex, _Fts, concept_token
 from leptoguide.answer.text import content_tokens, fts_quote
 
@@ -167,7 +167,11 @@ class Retriever:
 
     def retrieve(self, query: str, limit: int = 10) -> Retrieval:
         terms = [t for t in content_tokens(query) if t not in self.ignore]
-        expansion = self.lexicon.expand(query)
+        # terminology concepts (and word forms) are searched; shorthand and lay words with what
+        # they mean only count as one another when a statement is checked for the question's words
+        named = self.lexicon.expand(query, skip=is_reading)
+        everything = self.lexicon.expand(query)
+        expansion = Expansion(named.concepts, named.matched, named.added, everything.alternatives)
         match = self.match_expression(terms, expansion)
         st_match = self.match_expression(terms, expansion, concepts=self.config.concepts)
         qvec = self.embedder.encode([query])[0] if self.embedder is not None else None
