@@ -29,7 +29,6 @@ import re
 from dataclasses import dataclass, field
 
 from leptoguide.answer.expand import Lexicon
-from leptoguide.answer.index import everyday_words
 from leptoguide.answer.retrieve import Hit, Retrieval, Retriever, coverage
 from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import tokens
@@ -395,15 +394,6 @@ def judge(
     asked = set(tokens(und.question))
     added = {w for _, m in und.meanings for w in tokens(m)} - asked
     terms = [t for t in terms if t not in added or retriever.index.postings(t)]
-    # a most familiar English word that no statement uses ("even", "afternoon", "round") carries
-    # no topic the knowledge base could cover: it does not count against the answer
-    everyday = everyday_words()
-    kept = [
-        t
-        for t in terms
-        if not ((t in everyday or t.rstrip("s") in everyday) and not retriever.index.postings(t))
-    ]
-    terms = kept or terms
     feats: dict[str, float] = {"terms": float(len(terms))}
     if has_instructions(question):
         return Verdict(True, REASON_INSTRUCTIONS, 0.0, feats, "instructions")
