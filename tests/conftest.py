@@ -326,9 +326,10 @@ def api_client(migrated_db_url: str) -> Iterator[TestClient]:
 
 
 # Sweeps: tests that run code the other tests cover over many inputs (every scenario chart in every
-# renderer, a spread of gold questions, every example field with fuzzed values). They run without
-# the coverage tracer (pytest-cov's ``no_cover``): under it, on Python 3.11, they cost 1.6 to 10 times
-# their plain run time, and the lines only they reach are a few tenths of a point of coverage
+# renderer, a spread of gold questions, every example field with fuzzed values, every public page,
+# fuzzed CDS Hooks requests and uploads, the CSF scoring grid). They run without the coverage
+# tracer (pytest-cov's ``no_cover``): under it, on Python 3.11, they cost 1.6 to 10 times their
+# plain run time, and the lines only they reach are a few tenths of a point of coverage
 # (docs/benchmarks.md, "Test suite"). What they check is unchanged.
 COVERAGE_FREE_SWEEPS = (
     "tests/test_process_words_output.py::test_answers_carry_no_process_words",
@@ -339,6 +340,10 @@ COVERAGE_FREE_SWEEPS = (
     "tests/engine/test_assess.py::test_every_scenario_output_matches_the_schema",
     "tests/engine/test_rule_templates.py::test_every_template_renders_against_every_chart",
     "tests/test_answer_eval.py::test_eval_meets_targets",
+    "tests/web/test_process_words_pages.py::test_public_pages_carry_no_process_words",
+    "tests/redteam/test_redteam_api.py::test_cds_garbage_anywhere_never_500",
+    "tests/redteam/test_redteam_api.py::test_assess_random_bytes_never_500",
+    "tests/engine/test_computations.py::test_csf_bands_are_the_scoring",
 )
 
 
