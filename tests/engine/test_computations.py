@@ -306,6 +306,19 @@ def test_adult_tb_meningitis_pyrazinamide_is_capped_at_2g(shipped_kb: KnowledgeB
     assert "2.0 g" in ceiling.clinician
 
 
+def test_adult_tb_meningitis_ethambutol_is_capped_at_1200mg(shipped_kb: KnowledgeBase) -> None:
+    """15 mg/kg would give a 100 kg adult 1500 mg; the MSF monograph caps ethambutol at 1200 mg."""
+    reg = shipped_kb.regimens["tbm-regimen-adult"]
+    emb = _band(reg, "ethambutol")
+    heavy = dosing.compute(emb, 40 * 365, 100)
+    assert heavy.per_day_mg == 1200 and heavy.capped
+    light = dosing.compute(emb, 40 * 365, 70)
+    assert light.per_day_mg == 1050 and not light.capped
+    doses = shipped_kb.statements["tb-adult-pyrazinamide-ethambutol-doses"]
+    assert doses.id in reg.statements and doses.status == "verified"
+    assert "1200 mg" in doses.clinician and "2 g" in doses.clinician
+
+
 def test_it_trastuzumab_schedule_is_the_trial_schedule(shipped_kb: KnowledgeBase) -> None:
     """80 mg per dose; twice weekly for 4 weeks, weekly for 4 weeks, then every 2 weeks."""
     reg = shipped_kb.regimens["it-trastuzumab"]

@@ -9,7 +9,13 @@ Gates, in order:
    (``data/terminology/questions.yaml``), or a technical word of the knowledge base.
 3. Personal questions ("do I have LM?", "how long does my mother have?") are declined kindly: the
    answer says who can answer them and what to ask, with general information where it helps.
-4. Evidence: the best statements must cover enough of the question's topic words: its content
+4. Words no statement uses: a technical word of the question that no statement uses names a
+   topic the knowledge base does not cover ("medulloblastoma").
+5. Topics next to the domain (vocabulary role 'outside': "labour", "croup", "atrial
+   fibrillation"): answered only when a statement names the topic and covers the question; when
+   the question also names the domain and asks what the engine computes, the topic may be
+   context ("apixaban for AF: hold before LP?").
+6. Evidence: the best statements must cover enough of the question's topic words: its content
    words after shorthand is read, misspellings corrected, and everyday words ("among", "65-year-
    old") and numbers set aside. A word the knowledge base has never seen weighs most, so
    "ceftriaxone dose for gonorrhoea" stops here. The threshold is a named setting
@@ -23,7 +29,8 @@ import re
 from dataclasses import dataclass, field
 
 from leptoguide.answer.expand import Lexicon
-from leptoguide.answer.retrieve import Retrieval, Retriever, coverage
+from leptoguide.answer.index import everyday_words
+from leptoguide.answer.retrieve import Hit, Retrieval, Retriever, coverage
 from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import tokens
 from leptoguide.answer.vocabulary import QuestionVocabulary, Understanding
@@ -38,7 +45,15 @@ _INSTRUCTION = re.compile(
     r"|#{2,}\s*(instruction|system|response)|\[/?inst\]|<\|im_(start|end)\|>"
     r"|\bdeveloper\s+mode\b|\bfrom\s+now\s+on\b|\b(respond|reply|answer)\s+only\s+(with|in)\b"
     r"|\bforget\s+(everything|all|what)\b|\byou\s+(must|will)\s+(now\s+)?(always|never|only)\b"
-    r"|\bdo\s+not\s+(cite|follow|mention\s+(the\s+)?(sources?|citations?))\b",
+    r"|\bdo\s+not\s+(cite|follow|mention\s+(the\s+)?(sources?|citations?))\b"
+    r"|(^|[\n.!?]\s*)\s*\[?(system|admin|developer)\s+(override|message|note|instruction)s?\]?\s*:"
+    r"|\b(note|message|instructions?)\s+(to|for)\s+(the\s+)?(ai|assistant|model|bot|llm|chatbot)\b"
+    r"|\bfrom\s+(this|here)\s+(point|moment)\b|\bfor\s+(this|the\s+rest\s+of\s+(this|the))\s+"
+    r"(session|conversation|chat)\b"
+    r"|\b(answer|respond|reply)\s+without\s+(any\s+)?(sources?|citations?|references?)\b"
+    r"|\b(citations?|sources?|safety\s+checks?|rules?|filters?)\s+(are|is)\s+(now\s+)?"
+    r"(disabled|off|turned\s+off|removed)\b"
+    r"|<\s*/?\s*(question|prompt|context|user|instructions?)\s*>",
     re.IGNORECASE,
 )
 
@@ -52,6 +67,15 @@ REASON_SCOPE = (
     "The question is outside LeptoGuide's scope: leptomeningeal disease and its differential "
     "(bacterial, tuberculous and cryptococcal meningitis, neurosarcoidosis), lumbar puncture safety "
     "and spinal infection."
+)
+REASON_OUTSIDE = (
+    "The question is about “{topic}”, which LeptoGuide does not cover. LeptoGuide answers questions "
+    "about leptomeningeal disease and its differential (bacterial, tuberculous and cryptococcal "
+    "meningitis, neurosarcoidosis), lumbar puncture safety and spinal infection."
+)
+REASON_UNKNOWN = (
+    "LeptoGuide's knowledge base has no statement about {words}, so it does not answer this "
+    "question."
 )
 REASON_WEAK = (
     "The knowledge base has no statement that answers this question well enough, so LeptoGuide "
@@ -123,6 +147,10 @@ class AbstainConfig:
     """...and the rarest of its topic words must occur in at least this many statements: one
     mention is not evidence that the knowledge base covers the topic ("what helps sciatica pain
     going down my leg?" meets one LM statement that names sciatica)."""
+    outside_pool: int = 5
+    """A question naming a topic outside the domain (vocabulary role 'outside') is answered only
+    when one of this many top statements names that topic and covers ``min_coverage_unanchored``
+    of the question."""
     min_terms_unscoped: int = 3
     """A question that names nothing of the domain (no scope word, concept or technical word:
     "should I tell the nurses if my symptoms get better or worse?") is still answered when one
@@ -148,6 +176,10 @@ class AbstainConfig:
         if self.min_terms_unscoped < 1:
             raise ValueError(
                 f"answer setting min_terms_unscoped: must be 1 or more, got {self.min_terms_unscoped}"
+            )
+        if self.outside_pool < 1:
+            raise ValueError(
+                f"answer setting outside_pool: must be 1 or more, got {self.outside_pool}"
             )
         if self.coverage_top < 1:
             raise ValueError(
@@ -244,10 +276,106 @@ def topic_terms(und: Understanding, query: str, vocab: QuestionVocabulary) -> li
         t
         for t in content_tokens(query)
         if t not in vocab.fillers
+        and not (len(t) > 3 and t.endswith("s") and t[:-1] in vocab.fillers)  # "dads", "mums"
         and len(t) > 1
         and not any(ch.isdigit() for ch in t)
         and (t not in written or t in means)
     ]
+
+
+def unknown_words(terms: list[str], retriever: Retriever, vocab: QuestionVocabulary) -> list[str]:
+    """Technical words of the question that the knowledge base never uses: 5 letters or more,
+    in no statement (nor the other names of its concepts), not ordinary English (the CMU
+    dictionary) and not a word of the question vocabulary or the terminology. A question about
+    "medulloblastoma" or "pyelonephritis" names a topic no statement covers, however well its
+    other words are covered."""
+    from leptoguide.answer.index import english_words
+
+    english = english_words()
+    known = vocab.known_words | vocab.term_words | vocab.fillers | retriever.lexicon_words
+    technical = retriever.index.jargon | retriever.lexicon_words
+    return [
+        t
+        for t in terms
+        if len(t) >= 5
+        and t.isalpha()
+        and t not in english
+        and not (t.endswith("n") and t[:-1] in english)  # "wouldn" of "wouldn't"
+        and t not in known
+        and not retriever.index.postings(t)
+        and not any(w.startswith(t) for w in technical)  # shortened: "pembro", "osimert"
+    ]
+
+
+def _outside(
+    und: Understanding,
+    hits: list[Hit],
+    retriever: Retriever,
+    terms: list[str],
+    alts: dict[str, tuple[str, ...]],
+) -> float:
+    """The coverage of the best statement among ``hits`` that names every topic of the question
+    that lies outside the domain (0 when none does)."""
+    index = retriever.index
+    naming = [
+        h for h in hits if all(index.names(h.rowid, p.words, p.case_sensitive) for p in und.outside)
+    ]
+    return max((coverage(index, terms, [h.rowid], alts) for h in naming), default=0.0)
+
+
+def _outside_gate(
+    query: str,
+    und: Understanding,
+    retrieval: Retrieval,
+    retriever: Retriever,
+    vocab: QuestionVocabulary,
+    terms: list[str],
+    config: AbstainConfig,
+    feats: dict[str, float],
+) -> tuple[Verdict | None, list[str] | None]:
+    """A question naming a topic next to the domain ("epidural in labour", "dexamethasone for
+    croup", vocabulary role 'outside'). Returns a verdict when it is declined, else the topic
+    words to weigh instead of the question's when the topic is only context (or None)."""
+    alts = retrieval.expansion.alternatives if retriever.config.alternatives else {}
+    pool = retrieval.statements[: config.outside_pool]
+    named = _outside(und, pool, retriever, terms, alts)
+    feats["outside"] = round(named, 4)
+    topic = "”, “".join(dict.fromkeys(p.text for p in und.outside))
+    rest = query
+    for p in und.outside:
+        rest = re.sub(
+            r"\b" + r"\W+".join(re.escape(w) for w in p.words) + r"\b",
+            " ",
+            rest,
+            flags=0 if p.case_sensitive else re.IGNORECASE,
+        )
+    if not anchored(rest, retriever.lexicon, vocab, retriever.index.jargon):
+        # the outside topic is the question's anchor: one statement must name it and cover
+        # nearly the whole question (a statement about the domain's own use of the drug or
+        # procedure is no answer)
+        if named < config.min_coverage_unanchored:
+            return Verdict(
+                True, REASON_OUTSIDE.format(topic=topic), 0.0, feats, "out-of-scope"
+            ), None
+        return None, None
+    if named >= config.min_coverage:
+        return None, None  # the domain and the topic together ("TB meningitis vs TB in the lungs")
+    if und.intents:
+        # asks what the engine computes (LP safety, a dose): the topic may be context ("apixaban
+        # for AF: hold before LP?"): answered when one statement covers nearly all the rest
+        words = {w.lower() for p in und.outside for w in p.words}
+        others = [t for t in terms if t not in words]
+        context = max(
+            (coverage(retriever.index, others, [h.rowid], alts) for h in pool), default=0.0
+        )
+        feats["outside_context"] = round(context, 4)
+        # ...and the rest is a question of its own, not just the procedure's name ("spinal
+        # headache after a lumbar puncture")
+        if context >= config.min_coverage_unanchored and len(others) >= config.min_terms_unscoped:
+            return None, others
+        # in the domain, but nothing supports the answer (values given may still be computed)
+        return Verdict(True, REASON_OUTSIDE.format(topic=topic), 0.0, feats, "unsupported"), None
+    return Verdict(True, REASON_OUTSIDE.format(topic=topic), 0.0, feats, "out-of-scope"), None
 
 
 def judge(
@@ -262,6 +390,20 @@ def judge(
     """Decide whether to answer. ``query`` is the understood question with its conversation context."""
     config = config or AbstainConfig()
     terms = topic_terms(und, query, vocab)
+    # words the vocabulary added as a meaning ("TKIs" read as "tyrosine kinase inhibitor") that
+    # no statement uses say nothing about the question: the asker did not write them
+    asked = set(tokens(und.question))
+    added = {w for _, m in und.meanings for w in tokens(m)} - asked
+    terms = [t for t in terms if t not in added or retriever.index.postings(t)]
+    # a most familiar English word that no statement uses ("even", "afternoon", "round") carries
+    # no topic the knowledge base could cover: it does not count against the answer
+    everyday = everyday_words()
+    kept = [
+        t
+        for t in terms
+        if not ((t in everyday or t.rstrip("s") in everyday) and not retriever.index.postings(t))
+    ]
+    terms = kept or terms
     feats: dict[str, float] = {"terms": float(len(terms))}
     if has_instructions(question):
         return Verdict(True, REASON_INSTRUCTIONS, 0.0, feats, "instructions")
@@ -269,7 +411,7 @@ def judge(
         return Verdict(True, REASON_EMPTY, 0.0, feats, "empty")
     scope = scope_hits(query, retriever.lexicon, vocab, retriever.index.jargon)
     feats["scope"] = float(len(scope))
-    if und.personal and not scope:
+    if und.personal and not scope and not und.outside:
         return Verdict(True, None, 0.0, feats, "personal")
     top = retrieval.statements[: config.coverage_top]
     alts = retrieval.expansion.alternatives if retriever.config.alternatives else {}
@@ -286,15 +428,42 @@ def judge(
             or _support(retriever, terms) < config.min_support_unscoped
         )
     ):
-        return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
+        reason = REASON_SCOPE
+        if und.outside:
+            topic = "”, “".join(dict.fromkeys(p.text for p in und.outside))
+            reason = REASON_OUTSIDE.format(topic=topic)
+        return Verdict(True, reason, 0.0, feats, "out-of-scope")
     cos = max((h.cosine or 0.0 for h in top), default=0.0)
     feats["coverage"] = round(cov, 4)
     feats["top_coverage"] = round(best, 4)
     feats["cosine"] = round(cos, 4)
     pcov = max((h.coverage for h in retrieval.passages[:3]), default=0.0)
     feats["passage_coverage"] = round(pcov, 4)
+    verdict, rest = (
+        _outside_gate(query, und, retrieval, retriever, vocab, terms, config, feats)
+        if und.outside
+        else (None, None)
+    )
+    if verdict is not None and verdict.kind == "out-of-scope":
+        return verdict  # about a topic next to the domain, personal or not ("my child ... MMR")
     if und.personal:
         return Verdict(True, None, 0.0, feats, "personal")
+    unknown = unknown_words(terms, retriever, vocab)
+    if unknown:
+        feats["unknown"] = float(len(unknown))
+        words = ", ".join(f"“{w}”" for w in unknown)
+        kind = "unsupported" if scope else "out-of-scope"
+        return Verdict(True, REASON_UNKNOWN.format(words=words), 0.0, feats, kind)
+    if und.outside:
+        if verdict is not None:
+            return verdict
+        if rest is not None:
+            # the outside topic is context: the evidence gate weighs the rest of the question
+            pool = retrieval.statements[: config.outside_pool]
+            cov = coverage(retriever.index, rest, [h.rowid for h in pool], alts)
+            best = feats["outside_context"]
+            feats["coverage"] = round(cov, 4)
+            feats["top_coverage"] = round(best, 4)
     floor = config.min_coverage
     evidence = cov
     if not anchored(query, retriever.lexicon, vocab, retriever.index.jargon):

@@ -155,7 +155,14 @@ def select_statements(
         clinical = [h for h in qualified if not for_patients(h)]
         chosen = (clinical or qualified)[:top_k]
     else:
-        pool = [h for h in qualified[:5] if for_patients(h)]
+        # a patient-education statement goes first when it covers the question as well as the
+        # best statement; every statement has a patient wording, so one that answers better leads
+        top = max((h.coverage for h in qualified[:5]), default=0.0)
+        pool = [
+            h
+            for h in qualified[:5]
+            if for_patients(h) and h.coverage >= top - SETTINGS.coverage_step - 1e-9
+        ]
         head = sorted(
             pool,
             key=lambda h: (
@@ -362,6 +369,31 @@ def asked_aspects(question: str) -> tuple[Aspect, ...]:
     return tuple(a for a in ASPECTS if a.cue.search(question))
 
 
+DRUG_CUE = re.compile(
+    r"\b(which|what)\b(?:\s+[\w-]+){0,3}?\s+(antibiotics?|abx|drugs?|medicines?|medications?|"
+    r"antifungals?|antivirals?|chemo\w*|steroids?|agents?|regimens?|pills?|tablets?)\b"
+    r"|\bempiric\b|\bfirst[- ]line\b|\bdrug of choice\b",
+    re.I,
+)
+"""A question asking which drug (English cue words; the drugs themselves are terminology data)."""
+_DRUG_ASPECTS: dict[tuple[str, ...], Aspect] = {}
+
+
+def drug_aspect(question: str, drug_names: Sequence[str]) -> Aspect | None:
+    """The "which drug" aspect when ``question`` asks which drug and asks for no number: a
+    sentence that names a drug (one of ``drug_names``, the terminology's medication names)
+    gives it."""
+    if not DRUG_CUE.search(question) or asked_aspects(question):
+        return None
+    key = tuple(sorted({n.lower() for n in drug_names if len(n) >= 4}))
+    if not key:
+        return None
+    if key not in _DRUG_ASPECTS:
+        names = "|".join(re.escape(n) for n in sorted(key, key=len, reverse=True))
+        _DRUG_ASPECTS[key] = Aspect("drug", DRUG_CUE, re.compile(rf"\b({names})\b", re.I))
+    return _DRUG_ASPECTS[key]
+
+
 def _aspect_bonus(sentence: str, aspects: Sequence[Aspect], weights: dict[str, float]) -> float:
     if not aspects or not any(a.form.search(sentence) for a in aspects):
         return 0.0
@@ -391,8 +423,22 @@ _ANAPHOR = re.compile(r"^\W*(this|that|these|those|it|they|such|both|then)\b", r
 """A sentence that starts by pointing back needs the sentence before it."""
 
 
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ed", "es", "al", "us", "s", "e")
+"""English word endings dropped before words are compared ("cured" and "cure", "fungal" and
+"fungus", "doses" and "dose" are the same word to the lead)."""
+
+
 def _stem(word: str) -> str:
-    return word[:5]
+    """A light stem: a common ending dropped (a doubled final consonant undone), then the first
+    five letters."""
+    w = word.lower()
+    for suffix in _SUFFIXES:
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            if suffix in ("ed", "ing") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiou":
+                w = w[:-1]
+            break
+    return w[:5]
 
 
 def _sentence_score(sentence: str, weights: dict[str, float]) -> float:

@@ -9,7 +9,7 @@ function words ("it", "lm", "iv") match only when written in capitals ("IT", "LM
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from leptoguide.answer.text import STOPWORDS, raw_tokens
@@ -82,8 +82,9 @@ class Lexicon:
             plist.sort(key=lambda p: -len(p.words))
         return lex
 
-    def find(self, text: str) -> list[Phrase]:
-        """Every lexicon phrase occurring in ``text`` (longest match wins at each position)."""
+    def find(self, text: str, skip: Callable[[str], bool] | None = None) -> list[Phrase]:
+        """Every lexicon phrase occurring in ``text`` (longest match wins at each position),
+        leaving out the groups ``skip`` names."""
         raw = raw_tokens(text)
         low = [w.lower() for w in raw]
         found: list[Phrase] = []
@@ -92,6 +93,8 @@ class Lexicon:
             step = 1
             for first in {raw[i], low[i]}:
                 for phrase in self._by_first.get(first, ()):
+                    if skip is not None and skip(phrase.concept):
+                        continue
                     seq = raw if phrase.case_sensitive else low
                     n = len(phrase.words)
                     if tuple(seq[i : i + n]) == phrase.words:
@@ -114,9 +117,10 @@ class Lexicon:
                         found.append(phrase)
         return found
 
-    def expand(self, text: str) -> Expansion:
-        """Concepts named in ``text`` and the synonyms of theirs that ``text`` does not contain."""
-        hits = self.find(text)
+    def expand(self, text: str, skip: Callable[[str], bool] | None = None) -> Expansion:
+        """Concepts named in ``text`` and the synonyms of theirs that ``text`` does not contain
+        (the groups ``skip`` names left out)."""
+        hits = self.find(text, skip)
         concepts = list(dict.fromkeys(p.concept for p in hits))
         matched = [p.text for p in hits]
         present = {" ".join(w.lower() for w in p.words) for p in hits}
@@ -140,6 +144,16 @@ class Lexicon:
         )
 
 
+READING_PREFIX = "reading-"
+"""Lexicon groups built from the question vocabulary's shorthand and lay words (role same-as)
+with what they mean. They count when a statement is checked for the question's words; they are
+not terminology concepts, so the index gives them no synonyms and no concept token."""
+
+
+def is_reading(concept: str) -> bool:
+    return concept.startswith(READING_PREFIX)
+
+
 def lexicon_for(kb: object) -> Lexicon:
     """The lexicon of a knowledge base's terminology concepts plus the question vocabulary's
     word-form groups (kind "variant": they help matching, they never place a question in scope)."""
@@ -152,5 +166,12 @@ def lexicon_for(kb: object) -> Lexicon:
         (f"variant-{e.id}", "variant", list(e.terms))
         for e in vocabulary.values()
         if e.role == "variants"
+    ]
+    # shorthand and lay words with what they mean: either counts for the other when a
+    # statement is checked for the question's words ("TKIs" covers "tyrosine kinase inhibitor")
+    groups += [
+        (f"{READING_PREFIX}{e.id}", "variant", [*e.terms, e.means])
+        for e in vocabulary.values()
+        if e.role == "same-as" and getattr(e, "means", None)
     ]
     return Lexicon.from_concepts(groups)

@@ -24,18 +24,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from leptoguide.answer.embed import DIM, Embedder, Vectors
-from leptoguide.answer.expand import Lexicon
-from leptoguide.answer.text import fts_quote, tokens
+from leptoguide.answer.expand import Lexicon, is_reading
+from leptoguide.answer.text import fts_quote, raw_tokens, tokens
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
 
-LAYOUT = "statements-v5"
+LAYOUT = "statements-v6"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
-# bm25 column weights: title, clinician text, patient text, topics. Synonyms (index-side expansion)
-# live in a table of their own so their length does not dilute bm25's length normalisation.
-STATEMENT_WEIGHTS = (4.0, 1.0, 1.0, 2.0)
+# bm25 column weights: title, clinician text, patient text, topics, concepts. Synonyms (index-side
+# expansion) live in a table of their own so their length does not dilute bm25's length
+# normalisation. The concepts column holds one token per terminology concept the statement names,
+# by whatever name (see concept_token).
+STATEMENT_WEIGHTS = (4.0, 1.0, 1.0, 2.0, 1.0)
 PASSAGE_WEIGHTS = (2.0, 1.0)
 
 Progress = Callable[[int, int], None]
@@ -58,6 +60,7 @@ class _Fts:
 
     def _init_cache(self) -> None:
         self._postings: dict[str, frozenset[int]] = {}
+        self._texts: dict[tuple[int, bool], str] = {}
         self.size = int(self.conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0])
 
     def search(self, match: str, limit: int) -> list[tuple[int, float]]:
@@ -114,6 +117,26 @@ class StatementIndex(_Fts):
             self.vectors = None
         self._init_cache()
 
+    def names(self, rowid: int, words: tuple[str, ...], case_sensitive: bool = False) -> bool:
+        """Whether the statement in ``rowid`` (title, texts, topics or the other names of its
+        concepts) contains ``words`` as a phrase, word for word and unstemmed ("pneumonia" is
+        not "pneumoniae"); ``case_sensitive`` phrases only as written ("ALL", never "all")."""
+        key = (rowid, case_sensitive)
+        text = self._texts.get(key)
+        if text is None:
+            row = self.conn.execute(
+                "SELECT title, clinician, patient, topics FROM st_fts WHERE rowid = ?", (rowid,)
+            ).fetchone()
+            syn = self.conn.execute(
+                "SELECT synonyms FROM st_syn WHERE rowid = ?", (rowid,)
+            ).fetchone()
+            raw = " ".join(str(v) for v in [*(row or ()), *(syn or ())] if v)
+            toks = raw_tokens(raw) if case_sensitive else tokens(raw)
+            text = " " + " ".join(toks) + " "
+            self._texts[key] = text
+        wanted = words if case_sensitive else tuple(w.lower() for w in words)
+        return " " + " ".join(wanted) + " " in text
+
     def postings(self, token: str) -> frozenset[int]:
         """Rows whose text or synonyms contain ``token``."""
         hit = self._postings.get(token)
@@ -162,21 +185,37 @@ class StatementIndex(_Fts):
         return sorted(best.items(), key=lambda kv: -kv[1])[:limit]
 
 
+def concept_token(concept: str) -> str:
+    """The single index token that stands for a terminology concept, whichever of its names a
+    text uses ("LMD", "neoplastic meningitis" and "leptomeningeal metastasis" are one token)."""
+    return "zc" + "".join(ch for ch in concept.lower() if ch.isalnum())
+
+
 def statement_fields(
     kb: KnowledgeBase, lexicon: Lexicon, expand_docs: bool
 ) -> list[tuple[str, ...]]:
-    """(id, title, clinician, patient, topics, synonyms) for every statement that is not retired."""
+    """(id, title, clinician, patient, topics, synonyms, concepts) for every statement that is not
+    retired."""
     out: list[tuple[str, ...]] = []
     for st in sorted(kb.statements.values(), key=lambda s: s.id):
         if st.status == "retired":
             continue
         topics = " ".join(t.replace("-", " ") for t in st.topics)
-        synonyms = ""
-        if expand_docs:
-            exp = lexicon.expand(f"{st.title}. {st.clinician} {st.patient}")
-            synonyms = " ; ".join(exp.added)
-        out.append((st.id, st.title, st.clinician, st.patient, topics, synonyms))
+        exp = lexicon.expand(f"{st.title}. {st.clinician} {st.patient}", skip=is_reading)
+        synonyms = " ; ".join(exp.added) if expand_docs else ""
+        concepts = " ".join(concept_token(c) for c in exp.concepts)
+        out.append((st.id, st.title, st.clinician, st.patient, topics, synonyms, concepts))
     return out
+
+
+@cache
+def everyday_words() -> frozenset[str]:
+    """The most familiar English words (the Dale-Chall list of about 3,000 words that textstat
+    ships for its readability formulas), lower case: "even", "round", "afternoon"."""
+    from importlib import resources
+
+    text = resources.files("textstat").joinpath("resources/en/easy_words.txt").read_text("utf-8")
+    return frozenset(w.strip().lower() for w in text.split() if w.strip())
 
 
 @cache
@@ -235,7 +274,7 @@ def build_statement_index(
         f"""
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
         CREATE TABLE st_meta(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL);
-        CREATE VIRTUAL TABLE st_fts USING fts5(title, clinician, patient, topics,
+        CREATE VIRTUAL TABLE st_fts USING fts5(title, clinician, patient, topics, concepts,
             tokenize='{TOKENIZER}');
         CREATE VIRTUAL TABLE st_syn USING fts5(synonyms, tokenize='{TOKENIZER}');
         CREATE TABLE st_vec(rowid INTEGER, which INTEGER, v BLOB, PRIMARY KEY (rowid, which));
@@ -246,8 +285,9 @@ def build_statement_index(
     for rowid, row in enumerate(fields, start=1):
         conn.execute("INSERT INTO st_meta(rowid, id) VALUES (?, ?)", (rowid, row[0]))
         conn.execute(
-            "INSERT INTO st_fts(rowid, title, clinician, patient, topics) VALUES (?, ?, ?, ?, ?)",
-            (rowid, *row[1:5]),
+            "INSERT INTO st_fts(rowid, title, clinician, patient, topics, concepts) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (rowid, *row[1:5], row[6]),
         )
         if row[5]:
             conn.execute("INSERT INTO st_syn(rowid, synonyms) VALUES (?, ?)", (rowid, row[5]))

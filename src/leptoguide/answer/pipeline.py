@@ -27,6 +27,7 @@ from leptoguide.answer.compose import (
     Lead,
     asked_aspects,
     compose,
+    drug_aspect,
     fits,
     is_reviewed,
     lead_share,
@@ -568,6 +569,11 @@ class QA:
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = asked_aspects(retrieval.query)
+        if answer.audience == "clinician":
+            # "which antibiotic?": a sentence naming a drug answers (patient wordings name
+            # drugs less often, so patient answers do not prefer them)
+            drug = drug_aspect(retrieval.query, self.drug_names)
+            aspects += (drug,) if drug is not None else ()
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
         chosen = (
             select_statements(
@@ -662,7 +668,7 @@ class QA:
         whose title names a drug names one of the question's. In a follow-up (``own``: its own
         words) a drug it names replaces the earlier question's ("... clopidogrel before LP?" -
         "and apixaban?")."""
-        population = populations(query)
+        population = populations(query, ages=True)
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> bool:

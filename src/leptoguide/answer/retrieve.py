@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from leptoguide.answer.embed import Embedder
-from leptoguide.answer.expand import Expansion, Lexicon
-from leptoguide.answer.index import PassageStore, StatementIndex, _Fts
+from leptoguide.answer.expand import Expansion, Lexicon, is_reading
+from leptoguide.answer.index import PassageStore, StatementIndex, _Fts, concept_token
 from leptoguide.answer.text import content_tokens, fts_quote
 
 
@@ -27,6 +27,8 @@ class RetrievalConfig:
     """Count a query word as covered when another name of its concept is present."""
     rrf_k: int = 60
     pool: int = 40
+    concepts: bool = True
+    """Search a named concept as one token, whichever of its names the question uses."""
 
 
 @dataclass
@@ -121,12 +123,23 @@ class Retriever:
         """Everyday words (vocabulary role 'filler') left out of the search."""
         self.index = index
         self.lexicon = lexicon
+        self.lexicon_words = frozenset(
+            w.lower() for group in lexicon.groups.values() for ph in group for w in ph.words
+        )
+        """Every word of the terminology's names (brand names included): known words."""
         self.store = store
         self.config = config or RetrievalConfig()
         self.embedder = embedder if self.config.dense and index.vectors is not None else None
 
-    def match_expression(self, terms: list[str], expansion: Expansion) -> str:
+    def match_expression(
+        self, terms: list[str], expansion: Expansion, concepts: bool = False
+    ) -> str:
+        """The FTS5 query: the question's words OR-ed. With ``concepts``, each concept the question
+        names ("LMD", "neoplastic meningitis") is also searched as that concept's token, which
+        every statement naming the concept by any of its names carries with the same weight."""
         parts = [fts_quote(t) for t in terms]
+        if concepts:
+            parts += [concept_token(c) for c in expansion.concepts]
         if self.config.expand:
             parts += [fts_quote(p) for p in expansion.added]
         return " OR ".join(dict.fromkeys(p for p in parts if p))
@@ -154,12 +167,17 @@ class Retriever:
 
     def retrieve(self, query: str, limit: int = 10) -> Retrieval:
         terms = [t for t in content_tokens(query) if t not in self.ignore]
-        expansion = self.lexicon.expand(query)
+        # terminology concepts (and word forms) are searched; shorthand and lay words with what
+        # they mean only count as one another when a statement is checked for the question's words
+        named = self.lexicon.expand(query, skip=is_reading)
+        everything = self.lexicon.expand(query)
+        expansion = Expansion(named.concepts, named.matched, named.added, everything.alternatives)
         match = self.match_expression(terms, expansion)
+        st_match = self.match_expression(terms, expansion, concepts=self.config.concepts)
         qvec = self.embedder.encode([query])[0] if self.embedder is not None else None
-        out = Retrieval(query, terms, expansion, dense_used=qvec is not None, match=match)
+        out = Retrieval(query, terms, expansion, dense_used=qvec is not None, match=st_match)
         pool = self.config.pool
-        lexical = self.index.search(match, pool)
+        lexical = self.index.search(st_match, pool)
         if self.config.alternatives:
             lexical = combine(lexical, self.index.search_synonyms(match, pool), SYNONYM_WEIGHT)
         hits = self._fuse(

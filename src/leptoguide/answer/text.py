@@ -310,7 +310,36 @@ POPULATION_GROUPS: dict[str, frozenset[str]] = {
 an answer to a question about adults (or one that names nobody)."""
 
 
-def populations(text: str) -> frozenset[str]:
-    """The population groups ``text`` names."""
+_AGE_YEARS = re.compile(
+    r"\b(\d{1,3})\s*[- ]?\s*(?:years?|yrs?|y)\s*[- ]?\s*old\b|\b(\d{1,3})\s*(?:yo|y/o|y\.o\.)(?![a-z])"
+    r"|\baged?\s+(\d{1,3})\b(?!\s*(?:days?|d|weeks?|wks?|months?|mo|mos)\b)",
+    re.I,
+)
+_AGE_YOUNG = re.compile(
+    r"\b(\d{1,3})\s*[- ]?\s*(?:days?|d|weeks?|wks?|months?|mo|mos)\s*[- ]?\s*old\b", re.I
+)
+ADULT_FROM_YEARS = 18
+"""An age in years from which a person is an adult (the usual convention)."""
+
+
+def _age_group(text: str) -> str | None:
+    """The population group of an age written in ``text`` ("70-year-old", "8 yo", "6 mo old")."""
+    m = _AGE_YEARS.search(text)
+    if m:
+        years = int(next(g for g in m.groups() if g))
+        return "adult" if years >= ADULT_FROM_YEARS else "child" if years >= 1 else "newborn"
+    m = _AGE_YOUNG.search(text)
+    if m:
+        return "newborn"  # days, weeks or months old: a newborn or an infant
+    return None
+
+
+def populations(text: str, ages: bool = False) -> frozenset[str]:
+    """The population groups ``text`` names; with ``ages`` (a question), also by an age
+    ("a 70-year-old" is an adult, "6 mo old" an infant)."""
     words = set(tokens(text))
-    return frozenset(g for g, members in POPULATION_GROUPS.items() if words & members)
+    named = {g for g, members in POPULATION_GROUPS.items() if words & members}
+    group = _age_group(text) if ages else None
+    if group is not None:
+        named.add(group)
+    return frozenset(named)

@@ -47,6 +47,8 @@ class Understanding:
     clarify_statements: list[str] = field(default_factory=list)
     clarify_queries: list[str] = field(default_factory=list)
     intents: list[Intent] = field(default_factory=list)
+    outside: list[Phrase] = field(default_factory=list)
+    """Topics next to the domain that LeptoGuide does not cover (vocabulary role 'outside')."""
 
     def explain(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -117,7 +119,7 @@ class QuestionVocabulary:
         return frozenset(
             w
             for e in self.entries.values()
-            if e.role in ("same-as", "scope", "clarify")
+            if e.role in ("same-as", "scope", "clarify", "outside")
             for t in e.terms
             for w in tokens(t)
         )
@@ -181,6 +183,24 @@ class QuestionVocabulary:
         if added:
             und.query = text + " " + " ".join(dict.fromkeys(added))
         und.intents = self._intents(text, found)
+        # topics outside the domain are looked for as written too: a spelling correction must
+        # not hide one ("post-dural" is not "post-aural")
+        written = self.find(_normalise_quotes(question)) if corrections else []
+        outside = [
+            p
+            for p in dict.fromkeys([*found, *written])
+            if self.entries[p.concept].role == "outside"
+        ]
+        # "knee" inside "knee replacement" is named once, as the longer phrase
+        und.outside = list(
+            dict.fromkeys(
+                p
+                for p in outside
+                if not any(
+                    len(q.words) > len(p.words) and _contains(q.words, p.words) for q in outside
+                )
+            )
+        )
         return und
 
     def _personal(self, text: str) -> list[str]:

@@ -482,6 +482,7 @@ VocabularyRole = Literal[
     "red-flag",
     "personal",
     "not-personal",
+    "outside",
     "intent",
     "frequency",
     "next-steps",
@@ -508,7 +509,10 @@ class Vocabulary(_Record):
             "answers `means`; red-flag: warning signs described now: the answer starts with "
             "`statements` (seek urgent care); personal: the question asks for a personal diagnosis, "
             "prognosis or treatment decision; not-personal: phrases that look personal but are "
-            "not; intent: a question the assessment engine can compute when it carries patient "
+            "not; outside: topics next to the domain that LeptoGuide does not cover (other spine "
+            "disorders, obstetric anaesthesia, other uses of the domain's drugs): a question "
+            "about one is answered only when a statement names it and covers the question; "
+            "intent: a question the assessment engine can compute when it carries patient "
             "values (`case` is added to the values read, `rules` are the findings that answer); "
             "frequency: ways of writing a dosing frequency, `means` is the case-file code; "
             "next-steps: `statements` offered to patients as what to ask their care team"

@@ -1,0 +1,175 @@
+"""Retrieval and the lead on the shipped knowledge base: every name of a concept finds the same
+statements, everyday frame words do not steer the lead, and the lead states what is asked.
+
+Lexical retrieval, no model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leptoguide.answer import QA, Options
+from leptoguide.answer.compose import _stem
+from leptoguide.answer.index import concept_token, statement_fields
+from leptoguide.knowledge.loader import KnowledgeBase
+
+LM_NAMES = (
+    "leptomeningeal metastasis",
+    "LM",
+    "LMD",
+    "lepto mets",
+    "leptomeningeal carcinomatosis",
+    "neoplastic meningitis",
+    "leptomeningeal disease",
+    "carcinomatous meningitis",
+)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))
+    for var in ("LEPTOGUIDE_LLM_URL", "LEPTOGUIDE_LLM_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="module")
+def qa(shipped_kb: KnowledgeBase) -> QA:
+    return QA(shipped_kb, Options(dense=False, use_llm=False, persist=False))
+
+
+def _first_three(markdown: str) -> str:
+    return " ".join(markdown.replace("**", "").split(". ")[:3]).lower()
+
+
+def test_every_name_of_a_concept_gets_the_same_index_token(
+    qa: QA, shipped_kb: KnowledgeBase
+) -> None:
+    token = concept_token("leptomeningeal-metastasis")
+    assert token.isalnum() and " " not in token
+    for name in ("LMD", "neoplastic meningitis", "leptomeningeal carcinomatosis"):
+        expansion = qa.lexicon.expand(f"What is the prognosis of {name}?")
+        assert token in qa.retriever.match_expression([], expansion, concepts=True)
+    # a statement carries the token whichever name it uses
+    rows = {row[0]: row for row in statement_fields(shipped_kb, qa.lexicon, True)}
+    assert token in rows["lm-definition-synonyms"][6].split()
+    assert token in rows["ici-steroids-worse-survival"][6].split()  # says only "LMD"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "What are the NCCN poor-risk features in {}?",
+        "Is intrathecal chemotherapy still standard for {}?",
+        "Which targeted drugs work in EGFR-mutant {}?",
+    ],
+)
+def test_every_name_of_lm_retrieves_the_same_top_statement(qa: QA, template: str) -> None:
+    tops = {
+        name: qa.retriever.retrieve(qa.vocab.understand(template.format(name)).query)
+        .statements[0]
+        .key
+        for name in LM_NAMES
+    }
+    assert len(set(tops.values())) == 1, tops
+
+
+def test_concept_token_brings_names_closer(shipped_kb: KnowledgeBase) -> None:
+    """Across questions worded with each name of LM, the top three statements overlap with those
+    of the spelled-out name more when concepts are searched as one token."""
+    templates = [
+        "How common is {} in solid tumours?",
+        "How is {} confirmed?",
+        "What MRI findings are typical of {}?",
+        "What is the role of radiotherapy in {}?",
+        "What CSF findings suggest {}?",
+    ]
+    overlap = {}
+    for concepts in (False, True):
+        qa = QA(shipped_kb, Options(dense=False, use_llm=False, persist=False))
+        qa.retriever.config = type(qa.retriever.config)(dense=False, concepts=concepts)
+        total = 0
+        for template in templates:
+            tops = [
+                {
+                    h.key
+                    for h in qa.retriever.retrieve(
+                        qa.vocab.understand(template.format(name)).query
+                    ).statements[:3]
+                }
+                for name in LM_NAMES
+            ]
+            total += sum(len(t & tops[0]) for t in tops[1:])
+        overlap[concepts] = total
+    assert overlap[True] > overlap[False]
+
+
+def test_versus_does_not_steer_the_answer(qa: QA) -> None:
+    ans = qa.ask("LMD vs leptomeningeal carcinomatosis - same thing?")
+    assert ans.statements[0] == "lm-definition-synonyms"
+    assert "same process" in ans.lead
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("cured", "cure"), ("fungal", "fungus"), ("doses", "dose"), ("stopped", "stop")],
+)
+def test_word_forms_are_the_same_word_to_the_lead(a: str, b: str) -> None:
+    assert _stem(a) == _stem(b)
+
+
+def test_yes_no_question_leads_with_the_verdict(qa: QA) -> None:
+    ans = qa.ask("can LM be cured", audience="patient")
+    assert "not expected to cure" in _first_three(ans.answer)
+
+
+def test_dose_question_lead_states_the_dose(qa: QA) -> None:
+    ans = qa.ask("What is the maximum ceftriaxone dose in severe renal failure?")
+    assert "2 g/day" in ans.lead
+
+
+def test_which_drug_question_leads_with_a_sentence_naming_a_drug(qa: QA) -> None:
+    from leptoguide.answer.compose import drug_aspect
+
+    names = ["vancomycin", "ceftriaxone", "ampicillin"]
+    aspect = drug_aspect("empiric abx for BM in a 6 mo old", names)
+    assert aspect is not None and aspect.form.search("ceftriaxone plus vancomycin")
+    # a question asking for a number asks for that, not for a drug
+    assert drug_aspect("what ceftriaxone dose for a child?", names) is None
+    assert drug_aspect("how is TB meningitis treated?", names) is None
+    ans = qa.ask("empiric abx for BM in a 6 mo old")
+    assert "vancomycin" in ans.lead.lower()
+
+
+def test_shorthand_and_its_meaning_count_for_each_other(qa: QA) -> None:
+    """A statement that writes "EGFR-TKIs" covers a question read as "tyrosine kinase
+    inhibitor", and clinic shorthand for a drug finds the drug."""
+    question = "Does osimertinib lower the risk of developing LM compared with other EGFR TKIs?"
+    ans = qa.ask(question)
+    assert not ans.abstained and ans.statements[0] == "egfr-osimertinib-lm-prevention"
+    pembro = qa.ask("pembro dose used in the LM phase 2 trial")
+    assert "pembrolizumab-lm-phase2" in pembro.statements
+    assert "200 mg" in pembro.answer
+
+
+def test_organism_names_are_one_word_group(qa: QA) -> None:
+    found = {p.concept for p in qa.lexicon.find("how long for meningococcal disease?")}
+    assert found & {p.concept for p in qa.lexicon.find("Neisseria meningitidis")}
+
+
+@pytest.mark.parametrize(
+    ("question", "group"),
+    [
+        ("empiric antibiotics for meningitis in a 70-year-old", "adult"),
+        ("ceftriaxone dose for an 8 yo", "child"),
+        ("empiric abx for BM in a 6 mo old", "newborn"),
+        ("dex for a 3 week old?", "newborn"),
+    ],
+)
+def test_an_age_in_the_question_names_its_population(question: str, group: str) -> None:
+    from leptoguide.answer.text import populations
+
+    assert populations(question, ages=True) == {group}
+    # statements are read by their words only: "babies aged 28 days" is not an adult
+    assert populations("for babies aged 28 days to 3 months", ages=True) == {"newborn"}
