@@ -510,16 +510,16 @@ class ConfidenceModel:
 
 
 CONFIDENCE = ConfidenceModel(
-    intercept=2.442,
-    coverage=-0.081,
-    top_coverage=0.264,
-    lead_reviewed=0.244,
-    aspect_missing=-0.721,
-    lead_coverage=0.001,
-    realistic=-0.314,
-    follow_up=0.488,
-    unscoped=0.099,
-    patient=-0.755,
+    intercept=1.96,
+    coverage=-0.387,
+    top_coverage=0.737,
+    lead_reviewed=0.431,
+    aspect_missing=-0.589,
+    lead_coverage=-0.039,
+    realistic=0.099,
+    follow_up=0.101,
+    unscoped=0.149,
+    patient=-1.112,
 )
 """The fitted confidence model (named settings; docs/qa.md "Calibration")."""
 
