@@ -314,6 +314,29 @@ def test_order_select_selections_limit_targets(client: TestClient) -> None:
         assert all(a.get("resourceId") != "MedicationRequest/cagluc" for a in s["actions"])
 
 
+@pytest.mark.parametrize(
+    "selection",
+    ["ServiceRequest/lp-draft", "https://ehr.example.org/R4/ServiceRequest/lp-draft",
+     "https://other.example.org/fhir/ServiceRequest/lp-draft/_history/2"],
+)  # fmt: skip
+def test_order_select_selection_by_full_url_or_absolute_url(
+    client: TestClient, selection: str
+) -> None:
+    """Only the selected LP is checked at order-select, however the client writes the selection
+    (the spec's Type/id, the draft's fullUrl, an absolute or versioned URL): the unselected
+    intrathecal order with a flow block gets no card."""
+    lp_chart, lp_drafts = lp_low_platelets("p-x")
+    it_chart, it_drafts = it_mtx_flow_block("p-x")
+    req = hook_request("order-select", "p-x", [*lp_chart, it_chart[1]], [*lp_drafts, *it_drafts])
+    req["context"]["draftOrders"]["entry"][0]["fullUrl"] = (
+        "https://ehr.example.org/R4/ServiceRequest/lp-draft"
+    )
+    req["context"]["selections"] = [selection]
+    rules = _rules(_cards(client, SELECT, req))
+    assert "lp-platelets-low" in rules
+    assert "it-chemo-csf-flow-block" not in rules
+
+
 def test_searchset_prefetch_with_outcome_entries_is_read(client: TestClient) -> None:
     chart, drafts = lp_low_platelets()
     req = hook_request("order-sign", "p-lp", chart, drafts)

@@ -195,6 +195,20 @@ def test_child_and_adult_still_get_dexamethasone(shipped_kb: KnowledgeBase, poli
     assert "10 mg every 6 h" in adult.summary
 
 
+
+def test_immunocompromised_infant_gets_listeria_cover(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    """CPS 2014, Table 1: add ampicillin for an immunocompromised child older than 1 month."""
+    infant = run(shipped_kb, policy, meningitis(0, 200, "immunocompromise", weight=7))
+    f = finding(infant, "bacterial-meningitis-empiric-regimen")
+    assert f.summary.startswith("Empiric therapy with Listeria cover"), f.summary
+    well = run(shipped_kb, policy, meningitis(0, 200, weight=7))
+    summary = finding(well, "bacterial-meningitis-empiric-regimen").summary
+    assert summary.startswith("Empiric therapy from 1 month"), summary
+    reg = shipped_kb.regimens["empiric-bm-listeria"]
+    assert "empiric-children-cps-2014" in reg.statements
+
 def crypto(*hosts: str) -> Case:
     return Case(
         origin="case-file",

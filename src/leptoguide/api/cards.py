@@ -410,29 +410,42 @@ def missing_data_card(
 
 
 def dropped_card(
-    dropped: list[tuple[str, str | None, str]], *, base: str, audit_id: str, smart: bool = False
+    dropped: list[tuple[str, str | None, str]],
+    *,
+    base: str,
+    audit_id: str,
+    smart: bool = False,
+    unobtained: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
-    """One card listing what the request held that could not be used (location, reference, why).
+    """One card listing what the request held that could not be used (location, reference, why)
+    and the prefetch data that could not be obtained at all (key, why).
 
-    A warning when a draft order is among them (that order was not checked), else info."""
-    if not dropped:
+    A warning when a draft order is among them (that order was not checked) or a whole kind of
+    data could not be obtained (the checks that need it were not done), else info."""
+    unobtained = unobtained or {}
+    if not dropped and not unobtained:
         return None
     draft = any(where.startswith("context.draftOrders") for where, _, _ in dropped)
     lines = [
+        f"- `prefetch.{key}`: could not be obtained ({why}); the checks that need it were not done"
+        for key, why in sorted(unobtained.items())
+    ]
+    lines += [
         f"- `{where}`" + (f" ({ref})" if ref else "") + f": {why}" for where, ref, why in dropped
     ]
-    head = (
-        "A draft order could not be read and was not checked"
-        if draft
-        else f"{len(dropped)} resource(s) in the request could not be used"
-    )
+    if draft:
+        head = "A draft order could not be read and was not checked"
+    elif unobtained:
+        head = "Not obtained: " + ", ".join(sorted(unobtained)) + "; checks needing it not done"
+    else:
+        head = f"{len(dropped)} resource(s) in the request could not be used"
     return {
         "uuid": card_uuid(audit_id, "not-read"),
         "summary": _clip(f"{head}; the rest was assessed."),
         "detail": "Left out of this assessment (missing data is never read as safe):\n\n"
         + "\n".join(lines[:50])
         + (f"\n- and {len(lines) - 50} more" if len(lines) > 50 else ""),
-        "indicator": "warning" if draft else "info",
+        "indicator": "warning" if draft or unobtained else "info",
         "source": {
             "label": "LeptoGuide",
             "url": f"{base}/assess/{audit_id}",
@@ -455,6 +468,7 @@ def build_cards(
     patient_id: str | None = None,
     dropped: list[tuple[str, str | None, str]] | None = None,
     smart: bool = False,
+    unobtained: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The cards for ``hook``: relevant findings (severity order kept), then missing data, then
     what could not be read."""
@@ -485,7 +499,9 @@ def build_cards(
         extra = missing_data_card(assessment, hook_rules, base=base, audit_id=audit_id, smart=smart)
         if extra:
             cards.append(extra)
-    not_read = dropped_card(dropped or [], base=base, audit_id=audit_id, smart=smart)
+    not_read = dropped_card(
+        dropped or [], base=base, audit_id=audit_id, smart=smart, unobtained=unobtained
+    )
     if not_read:
         cards.append(not_read)
     return cards

@@ -27,9 +27,9 @@ from pydantic import (
 from starlette.concurrency import run_in_threadpool
 
 from leptoguide.api.cards import build_cards, card_topic, draft_orders
-from leptoguide.api.cds_request import Dropped, assemble, read_case
+from leptoguide.api.cds_request import Dropped, assemble, read_case, selected
 from leptoguide.api.errors import ApiError, error_responses
-from leptoguide.api.fhir_client import FhirUnavailable, fetch_prefetch
+from leptoguide.api.fhir_client import fetch_each
 from leptoguide.api.jwt_auth import AuthResult
 from leptoguide.api.report_results import fetch_report_results, sent_reports
 from leptoguide.api.responses import SafeJSONResponse as JSONResponse
@@ -256,11 +256,35 @@ def _usable(value: Any) -> bool:
     )
 
 
+def _outcome_text(value: Any) -> str:
+    """What an OperationOutcome sent in place of a prefetch result says (first issue)."""
+    issues = value.get("issue") if isinstance(value, dict) else None
+    issue = issues[0] if isinstance(issues, list) and issues and isinstance(issues[0], dict) else {}
+    details = issue.get("details")
+    text_of_details = details.get("text") if isinstance(details, dict) else None
+    for text in (issue.get("diagnostics"), text_of_details, issue.get("code")):
+        if isinstance(text, str) and text:
+            return text[:200]
+    return "no details"
+
+
+@dataclass
+class Prefetch:
+    """The data of one hook call: usable prefetch values, values left out, keys not obtained."""
+
+    values: dict[str, Any]
+    unusable: list[Dropped]
+    unobtained: dict[str, str]  # prefetch key -> why it could not be had
+
+
 async def resolve_prefetch(
     state: ServiceState, req: CdsRequest, templates: dict[str, str]
-) -> tuple[dict[str, Any], list[Dropped]]:
-    """Sent prefetch where usable; the rest fetched from fhirServer (412 if impossible).
+) -> Prefetch:
+    """Sent prefetch where usable; the rest fetched from fhirServer, each key on its own.
 
+    A key that cannot be had (not sent or answered with an OperationOutcome, and no fhirServer;
+    or the server refused, failed or stalled for it) is reported with the reason and the rest is
+    assessed; 412 only when nothing at all could be had and there is no draft order to check.
     A prefetch value that is not a FHIR resource is unusable, reported, and fetched instead."""
     sent = req.prefetch or {}
     unusable: list[Dropped] = []
@@ -275,32 +299,40 @@ async def resolve_prefetch(
             unusable.append(Dropped(f"prefetch.{key}", None, "not a FHIR resource or Bundle"))
     have = {k: v for k, v in sent.items() if k in templates and _usable(v)}
     need = {k: t for k, t in templates.items() if k not in have}
-    if not need:
-        return have, unusable
-    if not req.fhirServer:
-        raise ApiError(
-            412,
-            "prefetch incomplete ("
-            + ", ".join(sorted(need))
-            + ") and no fhirServer to read it from",
-            expression=["prefetch", "fhirServer"],
-        )
-    auth = req.fhirAuthorization.model_dump() if req.fhirAuthorization else None
-    settings = state.settings
-    try:
-        fetched = await fetch_prefetch(
-            req.fhirServer,
+    unobtained: dict[str, str] = {}
+    if need and not req.fhirServer:
+        for key in need:
+            value = sent.get(key)
+            if isinstance(value, dict) and value.get("resourceType") == "OperationOutcome":
+                why = f"answered with an OperationOutcome ({_outcome_text(value)})"
+            else:
+                why = "not sent"
+            unobtained[key] = f"{why}, and the request names no fhirServer to read it from"
+    elif need:
+        auth = req.fhirAuthorization.model_dump() if req.fhirAuthorization else None
+        settings = state.settings
+        fetched, unobtained = await fetch_each(
+            str(req.fhirServer),
             auth,
             need,
             req.context,
             timeout=settings.fhir_timeout_seconds,
             max_bytes=settings.fhir_max_response_bytes,
         )
-    except FhirUnavailable as exc:
+        have.update(fetched)
+    if unobtained and not have and not _has_drafts(req):
         raise ApiError(
-            412, f"cannot obtain the data the service needs: {exc}", expression=["fhirServer"]
-        ) from exc
-    return {**have, **fetched}, unusable
+            412,
+            "cannot obtain the data the service needs: "
+            + "; ".join(f"{k}: {why}" for k, why in sorted(unobtained.items())),
+            expression=["prefetch", "fhirServer"],
+        )
+    return Prefetch(have, unusable, unobtained)
+
+
+def _has_drafts(req: CdsRequest) -> bool:
+    draft = req.context.get("draftOrders")
+    return isinstance(draft, dict) and bool(draft.get("entry"))
 
 
 def run_hook(
@@ -311,6 +343,7 @@ def run_hook(
     base: str,
     auth: AuthResult | None = None,
     unusable: list[Dropped] | None = None,
+    unobtained: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Case -> assessment -> cards -> audit (committed) -> response body.
 
@@ -333,10 +366,13 @@ def run_hook(
         hook=service.hook,
         base=base,
         audit_id=audit_id,
-        selections=ctx.get("selections") if service.hook == "order-select" else None,
+        selections=selected(ctx.get("selections") or [], hook_input)
+        if service.hook == "order-select"
+        else None,
         draft_refs=hook_input.drafts if service.hook != "patient-view" else None,
         patient_id=patient_id,
         dropped=[(d.where, d.reference, d.reason) for d in hook_input.dropped],
+        unobtained=unobtained,
         smart=bool(state.settings.smart_client_id and state.settings.smart_issuers),
     )
     response: dict[str, Any] = {"cards": cards}
@@ -364,6 +400,7 @@ def run_hook(
             "response": response,
             "assessment": assessment.model_dump(),
             "dropped": [d.__dict__ for d in hook_input.dropped],
+            "unobtained": unobtained or {},
         },
         event_id=audit_id,
         **audit_actor(auth),
@@ -478,11 +515,11 @@ def router() -> APIRouter:
         templates = state.derived(
             f"prefetch:{service.hook}", lambda: prefetch_templates(state.kb, service.hook)
         )
-        prefetch, unusable = await resolve_prefetch(state, body, templates)
+        data = await resolve_prefetch(state, body, templates)
         prefetch = await fetch_report_results(
             body.fhirServer,
             body.fhirAuthorization.model_dump() if body.fhirAuthorization else None,
-            prefetch,
+            data.values,
             body.context,
             reports=sent_reports(body.prefetch, templates),
             timeout=state.settings.fhir_timeout_seconds,
@@ -490,7 +527,7 @@ def router() -> APIRouter:
         )
         base = state.public_base(str(request.base_url))
         result = await run_in_threadpool(
-            run_hook, state, service, body, prefetch, base, auth, unusable
+            run_hook, state, service, body, prefetch, base, auth, data.unusable, data.unobtained
         )
         return JSONResponse(result, headers=auth.headers())
 

@@ -50,6 +50,7 @@ class HookInput:
     drafts: list[str] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     locations: list[str] = field(default_factory=list)  # request location of each bundle entry
+    aliases: dict[str, str] = field(default_factory=dict)  # a draft's fullUrl -> its reference
 
 
 def _patient_id(reference: Any) -> str | None:
@@ -124,6 +125,7 @@ def assemble(
     entries: list[dict[str, Any]] = []
     drafts: list[str] = []
     locations: list[str] = []
+    aliases: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()
 
     for i, (loc, entry) in enumerate(_entries(draft_orders, "context.draftOrders", dropped)):
@@ -142,6 +144,8 @@ def assemble(
                 continue
             seen.add(key)
         ref = f"{key[0]}/{key[1]}" if key else str(full_url)
+        if full_url:
+            aliases[full_url] = ref
         drafts.append(ref)
         locations.append(loc)
         out: dict[str, Any] = {"resource": res}
@@ -167,7 +171,24 @@ def assemble(
             entries.append(out)
             locations.append(loc)
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
-    return HookInput(bundle, drafts, dropped, locations)
+    return HookInput(bundle, drafts, dropped, locations, aliases)
+
+
+_TAIL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+
+
+def selected(selections: list[str], hook_input: HookInput) -> list[str]:
+    """order-select ``selections`` as the draft references the cards use. The spec writes them
+    as ``Type/id``; clients also send a draft's fullUrl (``urn:uuid:...`` or an absolute URL),
+    an absolute URL of the order, or a versioned reference: each names the same draft."""
+    out: list[str] = []
+    for sel in selections:
+        ref = hook_input.aliases.get(sel)
+        if ref is None and sel not in hook_input.drafts:
+            match = _TAIL.search(sel)
+            ref = match.group(1) if match else None
+        out.append(ref or sel)
+    return out
 
 
 def _ref(res: dict[str, Any]) -> str | None:

@@ -5,8 +5,9 @@ queries run concurrently with the bearer token from ``fhirAuthorization``; searc
 links on the same server for a bounded number of pages. All reads of one request share a hard
 deadline (``timeout`` seconds from the first byte sent to the last byte read, whatever the server's
 pace) and a byte budget (``max_bytes`` over every response body, counted while streaming, so an
-oversized answer is cut off rather than held in memory). Any failure raises
-:class:`FhirUnavailable`, which the CDS endpoint turns into HTTP 412.
+oversized answer is cut off rather than held in memory). :func:`fetch_each` reports each
+template's failure on its own (the hook then says which data could not be obtained);
+:func:`fetch_prefetch` raises :class:`FhirUnavailable` on any failure.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _USER_TOKENS = {
 
 
 class FhirUnavailable(Exception):
-    """Data the service needs could not be obtained (HTTP 412 to the CDS client)."""
+    """Data the service needs could not be obtained from the FHIR server."""
 
 
 def render_template(template: str, context: dict[str, Any]) -> str | None:
@@ -133,6 +134,64 @@ async def _query(client: httpx.AsyncClient, base: str, path: str, budget: _Budge
     return {**data, "entry": entries, "link": []}
 
 
+async def fetch_each(
+    fhir_server: str,
+    authorization: dict[str, Any] | None,
+    templates: dict[str, str],
+    context: dict[str, Any],
+    *,
+    timeout: float,
+    max_bytes: int = 20_000_000,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run the prefetch templates against ``fhir_server``, each on its own: (key -> resource or
+    Bundle for the reads that succeeded, key -> reason for those that did not). One failing
+    search (a 401 or 403 for one resource type, HTML, a stall past the deadline) does not cost
+    the others; a server that cannot be used at all fails every key with the same reason."""
+    try:
+        base = check_server(fhir_server)
+    except FhirUnavailable as exc:
+        return {}, {key: str(exc) for key in templates}
+    headers = {"Accept": "application/fhir+json"}
+    token = (authorization or {}).get("access_token")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    paths: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for key, template in templates.items():
+        rendered = render_template(template, context)
+        if rendered is None:
+            failed[key] = f"the context lacks a value for {template}"
+        else:
+            paths[key] = rendered
+    got: dict[str, Any] = {}
+    if not paths:
+        return got, failed
+    limits = httpx.Timeout(timeout, connect=min(timeout, 2.0))
+    budget = _Budget(max_bytes)
+    async with httpx.AsyncClient(headers=headers, timeout=limits, follow_redirects=False) as client:
+        tasks = {
+            key: asyncio.ensure_future(_query(client, base, path, budget))
+            for key, path in paths.items()
+        }
+        _done, pending = await asyncio.wait(tasks.values(), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        for key, task in tasks.items():
+            if task in pending:
+                failed[key] = f"FHIR server did not answer within {timeout:g} s; gave up"
+                continue
+            err = task.exception()
+            if isinstance(err, FhirUnavailable):
+                failed[key] = str(err)
+            elif err is not None:
+                raise err  # a bug, not the server's answer
+            else:
+                got[key] = task.result()
+    return got, failed
+
+
 async def fetch_prefetch(
     fhir_server: str,
     authorization: dict[str, Any] | None,
@@ -142,28 +201,15 @@ async def fetch_prefetch(
     timeout: float,
     max_bytes: int = 20_000_000,
 ) -> dict[str, Any]:
-    """Run the given prefetch templates against ``fhir_server``; key -> resource or Bundle."""
-    base = check_server(fhir_server)
-    headers = {"Accept": "application/fhir+json"}
-    token = (authorization or {}).get("access_token")
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    paths: dict[str, str] = {}
-    for key, template in templates.items():
-        rendered = render_template(template, context)
-        if rendered is None:
-            raise FhirUnavailable(f"prefetch {key!r}: the context lacks a value for {template}")
-        paths[key] = rendered
-    limits = httpx.Timeout(timeout, connect=min(timeout, 2.0))
-    budget = _Budget(max_bytes)
-    async with httpx.AsyncClient(headers=headers, timeout=limits, follow_redirects=False) as client:
-        try:
-            results = await asyncio.wait_for(
-                asyncio.gather(*(_query(client, base, p, budget) for p in paths.values())),
-                timeout,
-            )
-        except TimeoutError as exc:
-            raise FhirUnavailable(
-                f"FHIR server did not answer within {timeout:g} s; gave up"
-            ) from exc
-    return dict(zip(paths, results, strict=True))
+    """Run the given prefetch templates against ``fhir_server``; key -> resource or Bundle.
+    Raises :class:`FhirUnavailable` with the first failure (in template order)."""
+    got, failed = await fetch_each(
+        fhir_server, authorization, templates, context, timeout=timeout, max_bytes=max_bytes
+    )
+    for key in templates:
+        if key in failed:
+            reason = failed[key]
+            if reason.startswith("the context lacks"):
+                reason = f"prefetch {key!r}: {reason}"
+            raise FhirUnavailable(reason)
+    return got
