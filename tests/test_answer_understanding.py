@@ -502,6 +502,31 @@ def test_loosely_worded_questions_in_the_domain_are_answered(qa: QA, question: s
     _markers_resolve(ans)
 
 
+def test_a_personal_question_about_a_topic_outside_the_domain_is_out_of_scope(qa: QA) -> None:
+    ans = qa.ask("should my daughter have the HPV vaccine this year?", audience="patient")
+    assert ans.abstained and ans.abstain_kind == "out-of-scope"
+    assert ans.citations == [] and ans.suggestions
+
+
+def test_everyday_words_do_not_sink_a_lay_question(qa: QA) -> None:
+    # "even" is a frame word, "op" an operation, "im"/"dont" chat-written contractions
+    for question in (
+        "how does the cancer even get into the brain coverings?",
+        "how long is the op to put the ommaya in",
+        "im so worried, dont know what LM even means",
+    ):
+        ans = qa.ask(question, audience="patient")
+        assert not ans.abstained and ans.statements, (question, ans.retrieval)
+
+
+def test_an_epidural_alone_does_not_place_a_question_in_scope(qa: QA) -> None:
+    # epidurals for childbirth or surgery are not LeptoGuide's; an epidural abscess is covered
+    ans = qa.ask("how long does the numbness last after an epidural?", audience="patient")
+    assert ans.abstained and ans.citations == []
+    abscess = qa.ask("how is a spinal epidural abscess treated?")
+    assert not abscess.abstained and "spinal-infection-not-leptomeningeal" in abscess.statements
+
+
 def test_spots_that_do_not_fade_lead_with_urgent_care(qa: QA) -> None:
     ans = qa.ask("my baby has a temperature and purple spots that don't fade", audience="patient")
     assert ans.urgent and ans.answer.startswith("**Seek urgent care now.**")

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from leptoguide.answer.expand import Lexicon
+from leptoguide.answer.index import everyday_words
 from leptoguide.answer.retrieve import Hit, Retrieval, Retriever, coverage
 from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import tokens
@@ -394,6 +395,15 @@ def judge(
     asked = set(tokens(und.question))
     added = {w for _, m in und.meanings for w in tokens(m)} - asked
     terms = [t for t in terms if t not in added or retriever.index.postings(t)]
+    # a most familiar English word that no statement uses ("even", "afternoon", "round") carries
+    # no topic the knowledge base could cover: it does not count against the answer
+    everyday = everyday_words()
+    kept = [
+        t
+        for t in terms
+        if not ((t in everyday or t.rstrip("s") in everyday) and not retriever.index.postings(t))
+    ]
+    terms = kept or terms
     feats: dict[str, float] = {"terms": float(len(terms))}
     if has_instructions(question):
         return Verdict(True, REASON_INSTRUCTIONS, 0.0, feats, "instructions")
@@ -401,7 +411,7 @@ def judge(
         return Verdict(True, REASON_EMPTY, 0.0, feats, "empty")
     scope = scope_hits(query, retriever.lexicon, vocab, retriever.index.jargon)
     feats["scope"] = float(len(scope))
-    if und.personal and not scope:
+    if und.personal and not scope and not und.outside:
         return Verdict(True, None, 0.0, feats, "personal")
     top = retrieval.statements[: config.coverage_top]
     alts = retrieval.expansion.alternatives if retriever.config.alternatives else {}
@@ -418,13 +428,24 @@ def judge(
             or _support(retriever, terms) < config.min_support_unscoped
         )
     ):
-        return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
+        reason = REASON_SCOPE
+        if und.outside:
+            topic = "”, “".join(dict.fromkeys(p.text for p in und.outside))
+            reason = REASON_OUTSIDE.format(topic=topic)
+        return Verdict(True, reason, 0.0, feats, "out-of-scope")
     cos = max((h.cosine or 0.0 for h in top), default=0.0)
     feats["coverage"] = round(cov, 4)
     feats["top_coverage"] = round(best, 4)
     feats["cosine"] = round(cos, 4)
     pcov = max((h.coverage for h in retrieval.passages[:3]), default=0.0)
     feats["passage_coverage"] = round(pcov, 4)
+    verdict, rest = (
+        _outside_gate(query, und, retrieval, retriever, vocab, terms, config, feats)
+        if und.outside
+        else (None, None)
+    )
+    if verdict is not None and verdict.kind == "out-of-scope":
+        return verdict  # about a topic next to the domain, personal or not ("my child ... MMR")
     if und.personal:
         return Verdict(True, None, 0.0, feats, "personal")
     unknown = unknown_words(terms, retriever, vocab)
@@ -434,7 +455,6 @@ def judge(
         kind = "unsupported" if scope else "out-of-scope"
         return Verdict(True, REASON_UNKNOWN.format(words=words), 0.0, feats, kind)
     if und.outside:
-        verdict, rest = _outside_gate(query, und, retrieval, retriever, vocab, terms, config, feats)
         if verdict is not None:
             return verdict
         if rest is not None:
@@ -510,16 +530,16 @@ class ConfidenceModel:
 
 
 CONFIDENCE = ConfidenceModel(
-    intercept=1.96,
-    coverage=-0.387,
-    top_coverage=0.737,
-    lead_reviewed=0.431,
-    aspect_missing=-0.589,
-    lead_coverage=-0.039,
-    realistic=0.099,
-    follow_up=0.101,
-    unscoped=0.149,
-    patient=-1.112,
+    intercept=1.636,
+    coverage=-0.376,
+    top_coverage=0.644,
+    lead_reviewed=0.439,
+    aspect_missing=-0.224,
+    lead_coverage=0.228,
+    realistic=0.274,
+    follow_up=0.176,
+    unscoped=0.171,
+    patient=-1.161,
 )
 """The fitted confidence model (named settings; docs/qa.md "Calibration")."""
 

@@ -209,6 +209,16 @@ def statement_fields(
 
 
 @cache
+def everyday_words() -> frozenset[str]:
+    """The most familiar English words (the Dale-Chall list of about 3,000 words that textstat
+    ships for its readability formulas), lower case: "even", "round", "afternoon"."""
+    from importlib import resources
+
+    text = resources.files("textstat").joinpath("resources/en/easy_words.txt").read_text("utf-8")
+    return frozenset(w.strip().lower() for w in text.split() if w.strip())
+
+
+@cache
 def english_words() -> frozenset[str]:
     """Ordinary English words (the CMU pronouncing dictionary), lower case.
 
