@@ -231,6 +231,21 @@ def test_non_intrathecal_orders_get_no_intrathecal_card(
             assert all(a.get("resourceId") != "MedicationRequest/mtx-it-old" for a in s["actions"])
 
 
+@pytest.mark.parametrize("route", ["Intraventricular", "via Ommaya", "intrathecal"])
+def test_ventricular_access_card_only_for_lumbar_intrathecal_orders(
+    client: TestClient, route: str
+) -> None:
+    """An order given into the ventricles (intraventricular, "via Ommaya") is itself given
+    through ventricular access: no card may say it is planned without one, even when the chart
+    records no reservoir Device; a lumbar intrathecal order without one still gets it."""
+    chart, _ = it_mtx_flow_block()
+    chart = [r for r in chart if r.get("id") != "obs-flow"]
+    order = med_order("p-it", "mtx-ivt", "6851", "methotrexate", None)
+    order["dosageInstruction"] = [{"route": {"text": route}}]
+    cards = _cards(client, SIGN, hook_request("order-sign", "p-it", chart, [order]))
+    assert ("it-route-ventricular" in _rules(cards)) == (route == "intrathecal")
+
+
 def test_intrathecal_order_with_flow_block_targets_that_order(client: TestClient) -> None:
     chart, drafts = it_mtx_flow_block("p-it")
     cards = _cards(client, SIGN, hook_request("order-sign", "p-it", chart, drafts))

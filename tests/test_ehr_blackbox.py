@@ -557,6 +557,8 @@ def test_intrathecal_orders_with_a_flow_block(ehr: Ehr, form: str, path: str) ->
         if e["resource"]["resourceType"] == "MedicationRequest"
     ]
     assert delete_targets(block) == {f"MedicationRequest/{order['id']}"}
+    if form == "cytarabine-via-ommaya":  # given through ventricular access already
+        assert "it-route-ventricular" not in topics(cards)
 
 
 def test_iv_and_oral_product_codes_get_no_intrathecal_card(ehr: Ehr) -> None:

@@ -195,7 +195,6 @@ def test_child_and_adult_still_get_dexamethasone(shipped_kb: KnowledgeBase, poli
     assert "10 mg every 6 h" in adult.summary
 
 
-
 def test_immunocompromised_infant_gets_listeria_cover(
     shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:
@@ -208,6 +207,7 @@ def test_immunocompromised_infant_gets_listeria_cover(
     assert summary.startswith("Empiric therapy from 1 month"), summary
     reg = shipped_kb.regimens["empiric-bm-listeria"]
     assert "empiric-children-cps-2014" in reg.statements
+
 
 def crypto(*hosts: str) -> Case:
     return Case(

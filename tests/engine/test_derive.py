@@ -143,3 +143,17 @@ def test_computations_read_and_write_only_what_they_declare(
         undeclared = got["reads"] - derive._reads(step, shipped_kb) - writes
         assert not undeclared, (step.name, sorted(undeclared))
     assert {name for name, got in watched.items() if got["writes"]} == {s.name for s in STEPS}
+
+
+def test_observations_grouped_by_concept_keep_case_order() -> None:
+    """Facts and series read each concept's observations from one grouping of the case: every
+    observation once, under its concept, in the order of the case (ties in time keep it)."""
+    from leptoguide.case import Case, Observed
+
+    obs = [Observed(concept=c, value=v) for c, v in
+           [("platelets", 1), ("inr", 2), ("platelets", 3), ("inr", 4), ("platelets", 5)]]  # fmt: skip
+    case = Case(origin="fhir", observations=obs)
+    groups = types.observations_by_concept(case)
+    assert [o.value for o in groups["platelets"]] == [1, 3, 5]
+    assert [o.value for o in groups["inr"]] == [2, 4]
+    assert sum(map(len, groups.values())) == len(obs)

@@ -215,3 +215,20 @@ def _render_all(rule: Rule, ctx: dict[str, typing.Callable[..., object]], chart:
         assert error is None or _allowed(error), f"{chart}: rule {rule.id} {name}: {error}"
         count += 1
     return count
+
+
+def test_plain_text_renders_as_jinja_would(shipped_kb: KnowledgeBase) -> None:
+    """Text without any ``{`` is returned without rendering: the same text Jinja gives (every
+    plain-text template of the shipped rules), and an expression still renders."""
+    from leptoguide.engine.templates import _compiled
+
+    plain = [
+        text
+        for rule in shipped_kb.rules.values()
+        for text in (rule.summary, rule.detail)
+        if isinstance(text, str) and "{" not in text
+    ]
+    assert plain
+    for text in [*plain, "  two\nlines \n", "100% sure: a # and %} alone"]:
+        assert render(text, {}) == (_compiled(text).render().strip(), None)
+    assert render("{{ v('x') }} mg", {"v": lambda _fact: 12}) == ("12 mg", None)

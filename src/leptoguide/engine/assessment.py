@@ -250,19 +250,33 @@ def _shown(value: FactData, full: bool = False) -> InputValue:
     return _scalar(value)
 
 
+_INPUT_PLANS: dict[int, tuple[Node, Rule, dict[str, set[object]], tuple[str, ...]]] = {}
+
+
+def _input_plan(rule: Rule, tree: Node) -> tuple[dict[str, set[object]], tuple[str, ...]]:
+    """What a finding of ``rule`` shows, from its condition alone (the same for every case, so
+    worked out once per rule): the literals its ``contains`` tests look for, per fact, and the
+    facts it reads followed by its declared inputs, each once, in that order."""
+    hit = _INPUT_PLANS.get(id(tree))
+    if hit is None or hit[0] is not tree or hit[1] is not rule:
+        wanted: dict[str, set[object]] = {}
+        for node in walk(tree):
+            if (
+                isinstance(node, Compare)
+                and node.op == "contains"
+                and isinstance(node.operand, Literal)
+            ):
+                wanted.setdefault(node.fact, set()).add(node.operand.value)
+        fids = tuple(dict.fromkeys([*facts_used(tree), *rule.inputs]))
+        hit = (tree, rule, wanted, fids)
+        _INPUT_PLANS[id(tree)] = hit
+    return hit[2], hit[3]
+
+
 def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[FindingInput]:
-    wanted: dict[str, set[object]] = {}
-    for node in walk(tree):
-        if (
-            isinstance(node, Compare)
-            and node.op == "contains"
-            and isinstance(node.operand, Literal)
-        ):
-            wanted.setdefault(node.fact, set()).add(node.operand.value)
+    wanted, fids = _input_plan(rule, tree)
     out: list[FindingInput] = []
-    for fid in [*facts_used(tree), *rule.inputs]:
-        if any(d.fact == fid for d in out):
-            continue
+    for fid in fids:
         fv = facts.get(fid)
         if fid in LIST_FACTS:
             items = dict(fv.items)

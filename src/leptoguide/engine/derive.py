@@ -43,6 +43,7 @@ from leptoguide.engine.types import (
     RegimenChoice,
     RiskDetail,
     aware,
+    observations_by_concept,
 )
 from leptoguide.errors import KnowledgeError, Problem
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -342,9 +343,15 @@ def build_facts(case: Case, *, kb: KnowledgeBase, policy: Policy, at: dt.datetim
     lab_age = (
         float(policy.get("lab-max-age-hours")) if "lab-max-age-hours" in policy.values else None
     )
+    by_concept = observations_by_concept(case)
     for fact in sorted(kb.facts.values(), key=lambda f: f.id):
         if fact.concept and fact.derived_by in OBSERVED:
-            fv = observation_fact(fact, ctx, lab_age if fact.derived_by == "lab" else None)
+            fv = observation_fact(
+                fact,
+                ctx,
+                lab_age if fact.derived_by == "lab" else None,
+                by_concept.get(fact.concept, ()),
+            )
             facts.set(fv)
             if fv.status in ("unparseable", "stale"):
                 facts.warn(fv.reference or fact.id, f"{fact.id}: {fv.note}", "value")

@@ -11,6 +11,7 @@ Status: ``ok`` | ``stale`` | ``missing`` | ``unparseable``. Only ``ok`` values a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from leptoguide.case import Observed
 from leptoguide.engine.types import Computation as Computation
@@ -76,12 +77,20 @@ def _coerce(fact: Fact, obs: Observed, kb: KnowledgeBase) -> tuple[FactData, str
     return None, f"not a plain value: {type(value).__name__}"
 
 
-def observation_fact(fact: Fact, ctx: Context, max_age_hours: float | None) -> FactValue:
-    """The latest observation of ``fact.concept`` at ``ctx.at`` (values after ``at`` are ignored)."""
+def observation_fact(
+    fact: Fact,
+    ctx: Context,
+    max_age_hours: float | None,
+    observations: Sequence[Observed] | None = None,
+) -> FactValue:
+    """The latest observation of ``fact.concept`` at ``ctx.at`` (values after ``at`` are ignored).
+
+    ``observations``: the case's observations of that concept, in case order, when the caller
+    has grouped them (one pass over the case for all facts instead of one per fact)."""
     assert fact.concept is not None
     candidates = [
         o
-        for o in ctx.case.observations
+        for o in (ctx.case.observations if observations is None else observations)
         if o.concept == fact.concept and (o.time is None or (aware(o.time) or ctx.at) <= ctx.at)
     ]
     if not candidates:

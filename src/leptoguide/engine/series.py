@@ -14,7 +14,7 @@ import datetime as dt
 from leptoguide.assessment import Alternative, Series, SeriesLimit, SeriesPoint, Threshold
 from leptoguide.case import Case
 from leptoguide.engine.facts import _coerce
-from leptoguide.engine.types import aware, iso
+from leptoguide.engine.types import aware, iso, observations_by_concept
 from leptoguide.knowledge.conditions import Compare, PolicyRef, parse_condition, walk
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
@@ -71,15 +71,16 @@ def series(case: Case, *, kb: KnowledgeBase, policy: Policy, at: dt.datetime) ->
     """Every numeric observation fact with two or more dated readable values up to ``at``."""
     limits = _limits(kb, policy)
     out: list[Series] = []
+    by_concept = observations_by_concept(case)
     for fact in sorted(kb.facts.values(), key=lambda f: f.id):
         if fact.type != "number" or not fact.concept:
             continue
         if fact.derived_by not in ("observation", "lab"):
             continue
         points: list[tuple[dt.datetime, float, str | None]] = []
-        for obs in case.observations:
+        for obs in by_concept.get(fact.concept, ()):
             when = aware(obs.time)
-            if obs.concept != fact.concept or when is None or when > at:
+            if when is None or when > at:
                 continue
             if obs.status == "unparseable":
                 continue

@@ -76,6 +76,8 @@ TemplateContext = Mapping[str, Callable[..., object]]
 
 def render(source: str, context: TemplateContext) -> tuple[str, str | None]:
     """(text, error). On any template error the text is 'unknown' and error says why."""
+    if "{" not in source:  # plain text: no expression, statement or comment to render
+        return source.strip(), None
     try:
         return _compiled(source).render(**context).strip(), None
     except TemplateError as exc:

@@ -24,7 +24,7 @@ from leptoguide.assessment import (
     Scalar,
     Schedule,
 )
-from leptoguide.case import Case
+from leptoguide.case import Case, Observed
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
 
@@ -131,6 +131,14 @@ class Context:
     at: dt.datetime
     policy: Policy
     kb: KnowledgeBase
+
+
+def observations_by_concept(case: Case) -> dict[str, list[Observed]]:
+    """The case's observations grouped by concept, each group in case order."""
+    out: dict[str, list[Observed]] = {}
+    for obs in case.observations:
+        out.setdefault(obs.concept, []).append(obs)
+    return out
 
 
 def aware(value: dt.datetime | None) -> dt.datetime | None:
