@@ -17,10 +17,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,11 +45,51 @@ def _snapshot_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _statement_index(tmp_path_factory: pytest.TempPathFactory, _snapshot_cache: Path) -> Path:
+    """The shipped knowledge's statement index, built once per session by the product's own
+    ``load_index`` (as ``make setup`` builds it on a real machine).
+
+    Every test has a fresh LEPTOGUIDE_HOME, and the index lives there: without this, each test
+    that asks a question (in process or through a ``leptoguide`` process) rebuilt it. Each home
+    gets a hard link to this file; the product still checks that the index is current (layout,
+    knowledge version, model) and rebuilds it in the test's home when it is not, and a rebuild or
+    ``index build`` replaces the link, never the shared file.
+    """
+    from leptoguide.answer.pipeline import Options, index_file, load_index
+    from leptoguide.knowledge.loader import get_knowledge
+
+    home = tmp_path_factory.mktemp("index-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEPTOGUIDE_HOME", str(home))
+        patch.setenv("LEPTOGUIDE_CACHE_DIR", str(_snapshot_cache))
+        patch.delenv("LEPTOGUIDE_KB", raising=False)
+        kb = get_knowledge()
+        load_index(kb, Options()).conn.close()
+        path = index_file(kb)
+    path.chmod(0o444)
+    return path
+
+
+def seed_statement_index(home: Path, index: Path) -> None:
+    """Give a fresh LEPTOGUIDE_HOME the session's statement index (a hard link, else a copy)."""
+    target = home / "index" / index.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(index, target)
+    except OSError:
+        shutil.copyfile(index, target)
+
+
 @pytest.fixture(autouse=True)
 def _leptoguide_home(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _snapshot_cache: Path
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    _snapshot_cache: Path,
+    _statement_index: Path,
 ) -> Path:
     home = tmp_path / "home"
+    seed_statement_index(home, _statement_index)
     monkeypatch.setenv("LEPTOGUIDE_HOME", str(home))
     monkeypatch.setenv("LEPTOGUIDE_CACHE_DIR", str(_snapshot_cache))
     for var in (
@@ -104,16 +146,29 @@ class PgCluster:
 
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url  # postgresql+psycopg://user@host:port/dbname
+        self._migrated: str | None = None
 
-    def create_database(self) -> str:
+    def create_database(self, template: str | None = None) -> str:
+        """A new database: empty, or a copy of ``template`` (a database of this cluster)."""
         import psycopg
 
         name = "lg_" + uuid.uuid4().hex[:12]
         conninfo = self.admin_url.replace("postgresql+psycopg://", "postgresql://")
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         base = self.admin_url.rsplit("/", 1)[0]
         return f"{base}/{name}"
+
+    def create_migrated_database(self) -> str:
+        """A new database at the newest schema: a copy of one migrated once per session."""
+        if self._migrated is None:
+            from leptoguide.store.db import Database
+
+            url = self.create_database()
+            Database(url).dispose()
+            self._migrated = url.rsplit("/", 1)[1]
+        return self.create_database(template=self._migrated)
 
 
 @pytest.fixture(scope="session")
@@ -178,6 +233,36 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return cluster.create_database()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database file migrated to the newest schema once per session (read only: copy it)."""
+    from leptoguide.store.db import Database
+
+    path = tmp_path_factory.mktemp("migrated") / "template.sqlite3"
+    Database(f"sqlite:///{path}").dispose()
+    with closing(sqlite3.connect(path)) as conn:  # fold the write-ahead log into the one file
+        conn.execute("PRAGMA journal_mode=DELETE")
+    path.chmod(0o444)
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def migrated_db_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path) -> str:
+    """A fresh database at the newest schema, as the service leaves one on its first start:
+    SQLite, then PostgreSQL (parametrised).
+
+    For tests of the service, not of the schema: it is a copy of a database migrated once per
+    session (the service's own migration step still runs on it and finds nothing to do), which
+    saves a migration run per test. Tests of migrations and of the store use ``db_url``.
+    """
+    if request.param == "sqlite":
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(migrated_sqlite, target)
+        return f"sqlite:///{target}"
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_migrated_database()
+
+
 # ---- Knowledge fixtures: one per meaning ---------------------------------------------------------
 # shipped_kb       the knowledge base as shipped (src/leptoguide/data), loaded once per session
 # shipped_kb_dir   the shipped knowledge directory, for commands that take one (LEPTOGUIDE_KB)
@@ -227,23 +312,24 @@ def qa_kb() -> KnowledgeBase:
 
 
 @pytest.fixture
-def api_client(db_url: str) -> Iterator[TestClient]:
+def api_client(migrated_db_url: str) -> Iterator[TestClient]:
     """The service in process on a fresh database (SQLite, then PostgreSQL)."""
     from fastapi.testclient import TestClient
 
     from leptoguide.api.app import create_app
     from leptoguide.settings import Settings
 
-    app = create_app(Settings.from_env(database_url=db_url))
+    app = create_app(Settings.from_env(database_url=migrated_db_url))
     with TestClient(app) as c:
         yield c
     app.state.leptoguide.db.dispose()
 
 
 # Sweeps: tests that run code the other tests cover over many inputs (every scenario chart in every
-# renderer, a spread of gold questions, every example field with fuzzed values). They run without
-# the coverage tracer (pytest-cov's ``no_cover``): under it, on Python 3.11, they cost 1.6 to 10 times
-# their plain run time, and the lines only they reach are a few tenths of a point of coverage
+# renderer, a spread of gold questions, every example field with fuzzed values, every public page,
+# fuzzed CDS Hooks requests and uploads, the CSF scoring grid). They run without the coverage
+# tracer (pytest-cov's ``no_cover``): under it, on Python 3.11, they cost 1.6 to 10 times their
+# plain run time, and the lines only they reach are a few tenths of a point of coverage
 # (docs/benchmarks.md, "Test suite"). What they check is unchanged.
 COVERAGE_FREE_SWEEPS = (
     "tests/test_process_words_output.py::test_answers_carry_no_process_words",
@@ -254,6 +340,10 @@ COVERAGE_FREE_SWEEPS = (
     "tests/engine/test_assess.py::test_every_scenario_output_matches_the_schema",
     "tests/engine/test_rule_templates.py::test_every_template_renders_against_every_chart",
     "tests/test_answer_eval.py::test_eval_meets_targets",
+    "tests/web/test_process_words_pages.py::test_public_pages_carry_no_process_words",
+    "tests/redteam/test_redteam_api.py::test_cds_garbage_anywhere_never_500",
+    "tests/redteam/test_redteam_api.py::test_assess_random_bytes_never_500",
+    "tests/engine/test_computations.py::test_csf_bands_are_the_scoring",
 )
 
 

@@ -26,10 +26,20 @@ class ServerProcess:
         self.log = home / f"server-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def start(self) -> ServerProcess:
+        """Launch the process without waiting for it (``with`` then waits until it is ready), so
+        that several servers can start side by side."""
+        if self.proc is None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            out = self.log.open("wb")
+            self.proc = subprocess.Popen(
+                self.cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+        return self
+
     def __enter__(self) -> ServerProcess:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        out = self.log.open("wb")
-        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        self.start()
+        assert self.proc is not None
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:

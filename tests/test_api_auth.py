@@ -55,15 +55,15 @@ def _state(client: TestClient) -> ServiceState:
 
 
 @pytest.fixture
-def public(tmp_path: Path, db_url: str) -> Iterator[TestClient]:
-    with _app(tmp_path, db_url, host=PUBLIC_HOST) as client:
+def public(tmp_path: Path, migrated_db_url: str) -> Iterator[TestClient]:
+    with _app(tmp_path, migrated_db_url, host=PUBLIC_HOST) as client:
         yield client
     _state(client).db.dispose()
 
 
 @pytest.fixture
-def loopback(tmp_path: Path, db_url: str) -> Iterator[TestClient]:
-    with _app(tmp_path, db_url) as client:
+def loopback(tmp_path: Path, migrated_db_url: str) -> Iterator[TestClient]:
+    with _app(tmp_path, migrated_db_url) as client:
         yield client
     _state(client).db.dispose()
 

@@ -16,8 +16,8 @@ from service_cases import bundle, lp_low_platelets
 
 
 @pytest.fixture
-def client(db_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings.from_env(database_url=db_url))
+def client(migrated_db_url: str) -> Iterator[TestClient]:
+    app = create_app(Settings.from_env(database_url=migrated_db_url))
     with TestClient(app) as c:
         yield c
     app.state.leptoguide.db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -22,10 +23,13 @@ KEY_HEX = "ab" * 32
 
 def test_two_processes_one_database(pg_url: str, tmp_path: Path) -> None:
     env = {"LEPTOGUIDE_AUDIT_KEY": KEY_HEX}
-    with (
-        ServerProcess(tmp_path / "a", pg_url, env=env) as a,
-        ServerProcess(tmp_path / "b", pg_url, env=env) as b,
-    ):
+    servers = [ServerProcess(tmp_path / name, pg_url, env=env) for name in ("a", "b")]
+    with ExitStack() as running:
+        # both processes start at once on the one new database, as a scaled-out deployment does
+        for server in servers:
+            running.callback(server.__exit__)
+            server.start()
+        a, b = (running.enter_context(server) for server in servers)
         chart, drafts = lp_low_platelets()
         req = hook_request("order-sign", "p-lp", chart, drafts)
 

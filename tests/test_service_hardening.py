@@ -24,10 +24,10 @@ PUBLIC = "https://cds.hospital.example"
 
 
 @pytest.fixture
-def secured(tmp_path: Path, db_url: str) -> Iterator[tuple[TestClient, EhrKey]]:
+def secured(tmp_path: Path, migrated_db_url: str) -> Iterator[tuple[TestClient, EhrKey]]:
     key = EhrKey()
     settings = Settings.from_env(
-        database_url=db_url,
+        database_url=migrated_db_url,
         trusted_issuers_file=write_issuers(tmp_path / "issuers", key),
         public_url=PUBLIC,
         max_body_bytes=200_000,
@@ -39,9 +39,9 @@ def secured(tmp_path: Path, db_url: str) -> Iterator[tuple[TestClient, EhrKey]]:
 
 
 @pytest.fixture
-def open_mode(db_url: str) -> Iterator[TestClient]:
+def open_mode(migrated_db_url: str) -> Iterator[TestClient]:
     settings = Settings.from_env(
-        database_url=db_url, fhir_timeout_seconds=1.5, fhir_max_response_bytes=500_000
+        database_url=migrated_db_url, fhir_timeout_seconds=1.5, fhir_max_response_bytes=500_000
     )
     app = create_app(settings)
     with TestClient(app) as c:

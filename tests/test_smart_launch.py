@@ -148,8 +148,8 @@ def test_server_without_s256_is_refused(tmp_path: Path) -> None:
         client.app.state.leptoguide.db.dispose()  # type: ignore[attr-defined]
 
 
-def test_without_smart_configuration_links_stay_absolute(db_url: str) -> None:
-    app = create_app(Settings.from_env(database_url=db_url))
+def test_without_smart_configuration_links_stay_absolute(migrated_db_url: str) -> None:
+    app = create_app(Settings.from_env(database_url=migrated_db_url))
     with TestClient(app, follow_redirects=False) as client:
         link = _card_link(client)
         assert link["type"] == "absolute" and "appContext" not in link

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -81,7 +82,13 @@ class Site:
 
 
 @pytest.fixture
-def app(_leptoguide_home: Path) -> FastAPI:
+def app(_leptoguide_home: Path, migrated_sqlite: Path) -> FastAPI:
+    """The web app on a fresh home whose database is at the newest schema (a copy of the
+    session's migrated database: the app's own migration step finds nothing to do)."""
+    from leptoguide.settings import DATABASE_FILE
+
+    _leptoguide_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(migrated_sqlite, _leptoguide_home / DATABASE_FILE)
     return build_app(_leptoguide_home)
 
 

@@ -79,16 +79,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env["LEPTOGUIDE_HOME"] = str(home)
     cli = [sys.executable, "-m", "leptoguide"]
     accounts = [(f"{role}1", role) for role in PASSWORDS] + [("reviewer2", "reviewer")]
-    for name, role in accounts:
-        pw = home / f"{role}.pw"
+
+    def add(name: str, role: str) -> subprocess.Popen[bytes]:
+        pw = home / f"{name}.pw"
         pw.write_text(PASSWORDS[role] + "\n")
-        subprocess.run(
+        return subprocess.Popen(
             [*cli, "users", "add", name, "--role", role, "--password-file", str(pw)],
             env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
+
+    # the first command creates the database; the other accounts are then added side by side
+    first, *others = accounts
+    for batch in ([first], others):
+        for (name, _), proc in zip(batch, [add(*account) for account in batch], strict=True):
+            out, _ = proc.communicate(timeout=120)
+            assert proc.returncode == 0, f"users add {name}: {out.decode(errors='replace')}"
     port = _free_port()
     log = (home / "serve.log").open("w")
     proc = subprocess.Popen(

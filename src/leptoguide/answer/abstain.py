@@ -520,16 +520,16 @@ class ConfidenceModel:
 
 
 CONFIDENCE = ConfidenceModel(
-    intercept=2.442,
-    coverage=-0.081,
-    top_coverage=0.264,
-    lead_reviewed=0.244,
-    aspect_missing=-0.721,
-    lead_coverage=0.001,
-    realistic=-0.314,
-    follow_up=0.488,
-    unscoped=0.099,
-    patient=-0.755,
+    intercept=1.636,
+    coverage=-0.376,
+    top_coverage=0.644,
+    lead_reviewed=0.439,
+    aspect_missing=-0.224,
+    lead_coverage=0.228,
+    realistic=0.274,
+    follow_up=0.176,
+    unscoped=0.171,
+    patient=-1.161,
 )
 """The fitted confidence model (named settings; docs/qa.md "Calibration")."""
 
