@@ -145,6 +145,45 @@ def test_ceftriaxone_dose_for_weight_and_age(
     assert {v["what"] for v in ans.values_read} == {"age", "weight"}
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "ceftriaxon with a calcium infusion in a 10 day old",
+        "10 day old on a calcium drip, can we give ceftriaxone?",
+        "ceftriaxone dose for a 10 day old on calcium gluconate",
+    ],
+)
+def test_neonate_on_iv_calcium_gets_the_ceftriaxone_contraindication(
+    qa: QA, shipped_kb: KnowledgeBase, policy: Policy, question: str
+) -> None:
+    """A drug the question says the patient is on counts without a dose: no silent 'no alert'."""
+    ans = qa.ask(question, at=AT)
+    expected = _engine(
+        shipped_kb,
+        policy,
+        {
+            "patient": {"age_days": 10},
+            "conditions": ["bacterial-meningitis"],
+            "orders": [{"drug": "ceftriaxone"}],
+            "medications": [{"drug": "calcium-iv"}],
+        },
+    )
+    assert "ceftriaxone-calcium-neonate" in expected
+    assert expected["ceftriaxone-calcium-neonate"] in ans.answer
+    assert "No ceftriaxone dose alert" not in ans.answer
+    drugs = [v["value"] for v in ans.values_read if v["what"] == "drug"]
+    assert drugs == ["calcium-iv"]
+    _markers_resolve(ans)
+
+
+def test_a_drug_only_asked_about_is_not_a_drug_the_patient_takes(shipped_kb: KnowledgeBase) -> None:
+    vocab = vocabulary_for(shipped_kb)
+    asked = read_values("what is the apixaban hold before an LP?", shipped_kb, vocab, AT)
+    assert "medications" not in asked.case
+    taking = read_values("LP for a man on apixaban, plt 200", shipped_kb, vocab, AT)
+    assert [m["drug"] for m in taking.case["medications"]] == ["apixaban"]
+
+
 def test_dexamethasone_dose_for_a_child(qa: QA, shipped_kb: KnowledgeBase, policy: Policy) -> None:
     ans = qa.ask("dex for bacterial meningitis 8 yo 25 kg", at=AT)
     expected = _engine(

@@ -239,7 +239,24 @@ def _medications(
             med["last_dose"] = (at - dt.timedelta(hours=hours)).isoformat()
         if "dose" in med or "last_dose" in med:  # a drug the patient takes
             out.append((med, src.strip()))
+        elif taking := _taking(text, phrase.text, vocab):  # "on apixaban", "calcium drip"
+            out.append((med, taking.strip()))
     return out
+
+
+def _taking(text: str, name: str, vocab: QuestionVocabulary) -> str | None:
+    """The words around ``name`` that say the patient is on it ("with a calcium infusion",
+    "on apixaban"), from the vocabulary role 'taking'; None when there are none."""
+    for entry in vocab.by_role.get("taking", []):
+        terms = _alternation(sorted(entry.terms, key=len, reverse=True))
+        if entry.means == "after":
+            rx = rf"(?<![A-Za-z]){re.escape(name)}\w*\s+(?:{terms})(?![A-Za-z])"
+        else:
+            rx = rf"(?<![A-Za-z])(?:{terms})\s+(?:(?:a|an|the|some|his|her|their|iv|i\.v\.)\s+)?{re.escape(name)}(?![A-Za-z])"
+        m = re.search(rx, text, re.I)
+        if m:
+            return m.group(0)
+    return None
 
 
 def _frequency(window: str, vocab: QuestionVocabulary) -> str | None:

@@ -485,6 +485,7 @@ VocabularyRole = Literal[
     "outside",
     "intent",
     "frequency",
+    "taking",
     "next-steps",
 ]
 
@@ -515,6 +516,9 @@ class Vocabulary(_Record):
             "intent: a question the assessment engine can compute when it carries patient "
             "values (`case` is added to the values read, `rules` are the findings that answer); "
             "frequency: ways of writing a dosing frequency, `means` is the case-file code; "
+            "taking: words next to a drug's name that say the patient is on it (`means`: "
+            "'before' for words written before the name, 'after' for words written after it), "
+            "so the drug is read as a medication of the case even without a dose; "
             "next-steps: `statements` offered to patients as what to ask their care team"
         )
     )
