@@ -281,6 +281,11 @@ def test_values_read_from_question_text(shipped_kb: KnowledgeBase) -> None:
         ("headache and stiff neck, do I have meningitis?", "patient"),
         ("my daughter has a fever and a rash that doesn't fade, what should I do", "patient"),
         ("patient with fever and neck stiffness in clinic, what now?", "clinician"),
+        ("we can barely wake my grandad tonight and he keeps being sick", "patient"),
+        ("my toddler is really sleepy and has purple spots", "patient"),
+        ("LM pt on IT chemo, GCS has fallen to 10 with unequal pupils", "clinician"),
+        ("my son is 17, headache, cold hands and feet and mottled skin", "patient"),
+        ("his ommaya wound is oozing and he has a temperature of 38.4", "patient"),
     ],
 )
 def test_warning_signs_get_urgent_care_first(qa: QA, question: str, audience: str) -> None:

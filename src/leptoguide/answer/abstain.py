@@ -130,7 +130,7 @@ SUGGESTIONS = {
 class AbstainConfig:
     """Named answering settings (docs/qa.md "Settings")."""
 
-    min_coverage: float = 0.45
+    min_coverage: float = 0.3
     """Evidence gate: share of the question's idf-weighted topic words the top statements cover."""
     min_coverage_unanchored: float = 0.8
     """Evidence gate when only a drug, route, procedure or device places the question in scope
