@@ -70,19 +70,44 @@ def test_eval_meets_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         red = score.kinds["red-flag"]
         assert red.lead_ok == red.n, shown
     # The issue's targets on the held-out test split. Where a target is not yet met the test
-    # asserts the measured floor, one question below the measurement because the knowledge base
-    # is edited in parallel (docs/qa.md "Evaluation results" states the gap):
-    #   every key fact >= 0.95 (measured 0.904 on 2026-12-02), out-of-scope abstained >= 0.98
-    #   (measured 0.944, 17 of 18), first sentence answers >= 0.90 (measured 0.759).
+    # asserts the measured floor, one question below the measurement (docs/qa.md "Evaluation
+    # results" states the gap). Measured on 2026-12-03: every key fact 0.904 (target 0.95),
+    # out-of-scope abstained 1.0 (18 of 18; target met), wrongly abstained 0 (target met), first
+    # sentence answers 0.783 (target 0.90).
     # (the held-out test split is reported in aggregate only: its misses are never itemised)
     assert test.wrongly_abstained <= 0.03, "test split: in-scope wrongly abstained above 0.03"
     assert test.unresolved == 0
-    assert test.abstain_recall >= 0.94, "test split: out-of-scope abstained below the floor"
+    assert test.abstain_recall >= 0.98, "test split: out-of-scope abstained below 0.98"
     assert test.accuracy >= 0.89, "test split: key-fact accuracy below the floor"
-    assert test.lead_rate >= 0.74, "test split: first-sentence rate below the floor"
+    assert test.lead_rate >= 0.77, "test split: first-sentence rate below the floor"
     # dev grew on 2026-12-03 by loosely worded in-scope questions (measured 0.957 and 0.906;
     # abstention precision 1.0, recall 0.983, none wrongly abstained)
     assert dev.accuracy >= 0.94 and dev.lead_rate >= 0.89, dev.failures
     assert dev.abstain_recall >= 0.98, dev.failures
     assert dev.wrongly_abstained <= 0.01, dev.failures
     assert test.accuracy > base.accuracy
+
+
+def test_second_held_out_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second held-out set (eval/heldout-2026-12.yaml, written by another author): citations
+    resolve, every warning sign leads with urgent care, and the floors measured on 2026-12-03
+    hold (key facts 0.833, first sentence 0.679, out-of-scope abstained 0.958, 6 of 89 in-scope
+    questions wrongly abstained; docs/qa.md "Second held-out set")."""
+    monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LEPTOGUIDE_LLM_URL", raising=False)
+    kb = load_knowledge(check_readability=False)
+    qe = _qa_eval()
+    questions = qe.load_questions(Path(__file__).parents[1] / "eval" / "heldout-2026-12.yaml")
+    assert len(questions) >= 100
+    for q in questions:
+        assert set(q.get("statements", [])) <= set(kb.statements), q["id"]
+    qa = QA(kb, Options(dense=False, use_llm=False, use_store=False, persist=False))
+    score = qe.run(kb, qa, questions, "second held-out")
+    assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
+    assert score.ids_shown == []
+    red = score.kinds["red-flag"]
+    assert red.lead_ok == red.n, score.failures
+    assert score.accuracy >= 0.82, score.failures
+    assert score.lead_rate >= 0.66, score.failures
+    assert score.abstain_recall >= 0.95, score.failures
+    assert score.wrongly_abstained <= 0.08, score.failures
