@@ -176,6 +176,13 @@ def test_neonate_on_iv_calcium_gets_the_ceftriaxone_contraindication(
     _markers_resolve(ans)
 
 
+def test_a_general_question_naming_an_infusion_is_answered_from_the_statements(qa: QA) -> None:
+    """'heparin infusion' says nothing about a patient: no computed 'timing unknown' lead."""
+    ans = qa.ask("When should a heparin infusion be stopped before a lumbar puncture?", at=AT)
+    assert ans.computed is None and not ans.abstained
+    assert "4-6 hours" in ans.answer
+
+
 def test_a_drug_only_asked_about_is_not_a_drug_the_patient_takes(shipped_kb: KnowledgeBase) -> None:
     vocab = vocabulary_for(shipped_kb)
     asked = read_values("what is the apixaban hold before an LP?", shipped_kb, vocab, AT)

@@ -32,6 +32,9 @@ class ValueRead:
     unit: str | None
     text: str
     form: dict[str, str] = field(default_factory=dict)
+    context: bool = False
+    """Read as context only (a drug the patient is said to be on, with no dose or time): it goes
+    into the case, but alone it does not make the question one about this patient's values."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"what": self.label, "value": self.value, "unit": self.unit, "from": self.text}
@@ -45,7 +48,7 @@ class ValuesRead:
     """A start date for a planned course ("starting 2026-12-07")."""
 
     def __bool__(self) -> bool:
-        return bool(self.values)
+        return any(not v.context for v in self.values)
 
     def form(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -131,7 +134,14 @@ def read_values(
         if "last_dose" in med:
             parts.append(f"last dose {med['last_dose']}")
         out.values.append(
-            ValueRead("drug", " ".join(parts), None, src, {"anticoagulants": med["drug"]})
+            ValueRead(
+                "drug",
+                " ".join(parts),
+                None,
+                src,
+                {"anticoagulants": med["drug"]},
+                context="dose" not in med and "last_dose" not in med,
+            )
         )
     csf = _csf(text)
     for key, (n, src) in csf.items():
