@@ -9,8 +9,10 @@ Gates, in order:
    (``data/terminology/questions.yaml``), or a technical word of the knowledge base.
 3. Personal questions ("do I have LM?", "how long does my mother have?") are declined kindly: the
    answer says who can answer them and what to ask, with general information where it helps.
-4. Words no statement uses: a technical word of the question that no statement uses names a
-   topic the knowledge base does not cover ("medulloblastoma").
+4. Words no statement uses: a technical word of the question that no statement uses declines
+   it when it is the topic (a disease, tumour or operation: "ependymomas"; or most of the
+   question); otherwise the rest of the question is weighed, and the answer names the word as
+   not covered, with capped confidence ("a bedbound patient with LM ...").
 5. Topics next to the domain (vocabulary role 'outside': "labour", "croup", "atrial
    fibrillation"): answered only when a statement names the topic and covers the question; when
    the question also names the domain and asks what the engine computes, the topic may be
@@ -45,7 +47,19 @@ _INSTRUCTION = re.compile(
     r"|\bdeveloper\s+mode\b|\bfrom\s+now\s+on\b|\b(respond|reply|answer)\s+only\s+(with|in)\b"
     r"|\bforget\s+(everything|all|what)\b|\byou\s+(must|will)\s+(now\s+)?(always|never|only)\b"
     r"|\bdo\s+not\s+(cite|follow|mention\s+(the\s+)?(sources?|citations?))\b"
-    r"|(^|[\n.!?]\s*)\s*\[?(system|admin|developer)\s+(override|message|note|instruction)s?\]?\s*:"
+    r"|(^|[\n.!?]\s*)[\s#>*\-_=|]*\[?(system|admin|administrator|developer|root|sudo|operator)"
+    r"\s+(override|message|note|instruction|mode|command|access)s?\]?\s*:"
+    r"|\b(admin|administrator|developer|root|sudo|god|debug|maintenance)\s+(override|mode|access)\b"
+    r"|\b(citations?|sources?|references?|abstentions?|abstaining|safety(\s+checks?)?|guardrails?"
+    r"|filters?|rules?|restrictions?)\s*(:|=)?\s*(off|disabled|false|none)\b"
+    r"|\b(reply|respond|answer|say|output|print)\s+(only|just)\s*[:'\"\u2018\u201c]"
+    r"|\b(reply|respond|answer)\s+(only|just)\s+(yes|no|ok)\b"
+    r"|\b(rules?|instructions?|messages?|orders?)\s+from\s+(your|the)\s+(developers?|admins?|"
+    r"administrators?|creators?|owners?|makers?|system)\b"
+    r"|\bnever\s+(cite|abstain|refuse|decline)\b|\balways\s+answer\b"
+    r"|\b(print|reveal|output|repeat|dump|show|display)\s+(me\s+)?(your|the\s+(full|whole|entire|"
+    r"hidden|system|internal|original))\s+([\w-]+\s+){0,3}(configuration|config|prompt|instructions"
+    r"|policy\s+file)\b"
     r"|\b(note|message|instructions?)\s+(to|for)\s+(the\s+)?(ai|assistant|model|bot|llm|chatbot)\b"
     r"|\bfrom\s+(this|here)\s+(point|moment)\b|\bfor\s+(this|the\s+rest\s+of\s+(this|the))\s+"
     r"(session|conversation|chat)\b"
@@ -146,6 +160,9 @@ class AbstainConfig:
     """...and the rarest of its topic words must occur in at least this many statements: one
     mention is not evidence that the knowledge base covers the topic ("what helps sciatica pain
     going down my leg?" meets one LM statement that names sciatica)."""
+    known_share_around: float = 0.75
+    """A question with words no statement uses is answered from the rest of it only when the
+    rest holds at least this share of its topic words (one unknown word among four or more)."""
     outside_pool: int = 5
     """A question naming a topic outside the domain (vocabulary role 'outside') is answered only
     when one of this many top statements names that topic and covers ``min_coverage_unanchored``
@@ -163,6 +180,7 @@ class AbstainConfig:
             "min_coverage_unanchored",
             "min_cosine",
             "min_passage_coverage",
+            "known_share_around",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -194,6 +212,8 @@ class Verdict:
     features: dict[str, float] = field(default_factory=dict)
     kind: str | None = None
     """Why: instructions, empty, out-of-scope, personal or unsupported."""
+    not_covered: list[str] = field(default_factory=list)
+    """Words of an answered question that no statement uses: the answer names them."""
 
 
 def is_scope_word(token: str, words: frozenset[str]) -> bool:
@@ -304,6 +324,39 @@ def unknown_words(terms: list[str], retriever: Retriever, vocab: QuestionVocabul
         and not retriever.index.postings(t)
         and not any(w.startswith(t) for w in technical)  # shortened: "pembro", "osimert"
     ]
+
+
+TOPIC_ENDINGS = (
+    "oma",
+    "omas",
+    "itis",
+    "osis",
+    "oses",
+    "emia",
+    "aemia",
+    "algia",
+    "pathy",
+    "ectomy",
+    "ostomy",
+    "otomy",
+    "plasty",
+)
+"""Endings of words that name a disease, a tumour or an operation: such a word no statement uses
+is the topic of the question ("ependymomas", "pyelonephritis"), not a detail of it."""
+
+
+def answers_around(unknown: list[str], known: list[str], config: AbstainConfig) -> bool:
+    """Whether a question with words no statement uses is answered from the rest of it.
+
+    It is when none of those words names a disease, tumour or operation (the question would be
+    about that) and the rest is a question of its own: at least ``min_terms_unscoped`` topic
+    words, at least ``known_share_around`` of them. The evidence gate then weighs the rest (one
+    statement must cover nearly all of it when only a drug or procedure places it in scope)."""
+    if any(w.endswith(TOPIC_ENDINGS) for w in unknown):
+        return False
+    if len(known) < config.min_terms_unscoped:
+        return False
+    return len(known) >= config.known_share_around * (len(known) + len(unknown))
 
 
 def _outside(
@@ -441,9 +494,19 @@ def judge(
     unknown = unknown_words(terms, retriever, vocab)
     if unknown:
         feats["unknown"] = float(len(unknown))
-        words = ", ".join(f"“{w}”" for w in unknown)
-        kind = "unsupported" if scope else "out-of-scope"
-        return Verdict(True, REASON_UNKNOWN.format(words=words), 0.0, feats, kind)
+        known = [t for t in terms if t not in unknown]
+        if not answers_around(unknown, known, config):
+            words = ", ".join(f"“{w}”" for w in unknown)
+            kind = "unsupported" if scope else "out-of-scope"
+            return Verdict(True, REASON_UNKNOWN.format(words=words), 0.0, feats, kind)
+        # a word no statement uses in an otherwise well-placed question ("bedbound",
+        # "kernicterus", a brand name): the rest of the question is weighed and answered, and
+        # the answer names the word as not covered
+        terms = known
+        cov = coverage(retriever.index, terms, [h.rowid for h in top], alts) if top else 0.0
+        best = coverage(retriever.index, terms, [top[0].rowid], alts) if top else 0.0
+        feats["coverage"] = round(cov, 4)
+        feats["top_coverage"] = round(best, 4)
     if und.outside:
         if verdict is not None:
             return verdict
@@ -471,9 +534,9 @@ def judge(
             True, REASON_WEAK, round(cov * SETTINGS.unsupported_share, 2), feats, "unsupported"
         )
     confidence = calibrated_confidence(feats)
-    if not statements_ok:
+    if not statements_ok or unknown:
         confidence = min(confidence, SETTINGS.weak_confidence_cap)
-    return Verdict(False, None, confidence, feats)
+    return Verdict(False, None, confidence, feats, not_covered=unknown)
 
 
 @dataclass(frozen=True)

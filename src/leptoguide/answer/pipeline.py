@@ -131,6 +131,24 @@ def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> 
         )
 
 
+NOT_COVERED = {
+    "clinician": (
+        "> No statement in LeptoGuide's knowledge base uses {words}; the answer above covers the "
+        "rest of the question."
+    ),
+    "patient": (
+        "> LeptoGuide has no information about {words}. The answer above is about the rest of "
+        "your question."
+    ),
+}
+"""The note under an answer to a question with words no statement uses."""
+
+
+def not_covered_note(words: list[str], audience: Audience) -> str:
+    named = ", ".join(f"“{w}”" for w in words)
+    return NOT_COVERED[audience].format(words=named) + "\n"
+
+
 def show_unit(unit: str) -> str:
     """A UCUM unit as people write it ("10*9/L" -> "x10^9/L"; Markdown-safe)."""
     return re.sub(r"^10\*(\d+)", r"x10^\1", unit).replace("*", "^")
@@ -615,6 +633,13 @@ class QA:
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
         answer.lead = comp.lead
+        if verdict.not_covered and chosen:
+            answer.answer = (
+                answer.answer.rstrip()
+                + "\n\n"
+                + not_covered_note(verdict.not_covered, answer.audience)
+            )
+            answer.understood["not_covered"] = list(verdict.not_covered)
         answering = [
             sid
             for sid in comp.statements
@@ -639,7 +664,9 @@ class QA:
             verdict.features["patient"] = float(answer.audience == "patient")
             confidence = calibrated_confidence(verdict.features)
             answer.confidence = (
-                confidence if statements_ok else min(confidence, SETTINGS.weak_confidence_cap)
+                confidence
+                if statements_ok and not verdict.not_covered
+                else min(confidence, SETTINGS.weak_confidence_cap)
             )
         answer.citations = comp.citations
         answer.statements = comp.statements
