@@ -809,3 +809,81 @@ def test_ordinary_questions_are_not_read_as_instructions(question: str) -> None:
     from leptoguide.answer.abstain import has_instructions
 
     assert not has_instructions(question)
+
+
+def _conversation(qa: QA, *questions: str, audience: str = "clinician") -> list[Any]:
+    store = MemoryConversationStore()
+    return [
+        qa.ask(q, audience=audience, conversation_id="conv", conversations=store, at=AT)
+        for q in questions
+    ]
+
+
+def test_a_follow_up_naming_another_organism_switches_to_it(qa: QA) -> None:
+    first, follow = _conversation(qa, "how long is TBM treated for?", "what about Listeria?")
+    assert not first.abstained and not follow.abstained
+    query = str(follow.retrieval["query"]).lower()
+    # the organism is replaced; what the follow-up does not replace (how long, treated) stays
+    assert "listeria" in query and "treated" in query
+    assert "tuberculous" not in query and "tbm" not in query
+
+
+def test_a_follow_up_naming_another_drug_switches_the_query_to_it(qa: QA) -> None:
+    _, follow = _conversation(qa, "IT cytarabine dose in LM?", "and thiotepa?")
+    query = str(follow.retrieval["query"]).lower()
+    assert "thiotepa" in query and "cytarabine" not in query and "dose" in query
+    assert "it-thiotepa-dose" in follow.statements
+
+
+def test_a_follow_up_with_a_pronoun_keeps_the_drug_it_refers_to(qa: QA) -> None:
+    _, follow = _conversation(qa, "IT MTX - how often?", "does it need leucovorin rescue?")
+    query = str(follow.retrieval["query"]).lower()
+    assert "methotrexate" in query and "leucovorin" in query
+
+
+def test_a_long_follow_up_naming_nothing_of_the_domain_inherits_the_topic(qa: QA) -> None:
+    first, follow = _conversation(
+        qa,
+        "Why is ceftriaxone with calcium contraindicated in newborns?",
+        "And if the baby is a few months old, do the two still have to be given 48 hours apart?",
+    )
+    assert not first.abstained and not follow.abstained, follow.retrieval
+    assert "ceftriaxone" in str(follow.retrieval["query"]).lower()
+    assert any("calcium" in qa.kb.statements[s].title.lower() for s in follow.statements)
+
+
+def test_a_follow_up_with_no_words_of_its_own_inherits_after_an_abstention(qa: QA) -> None:
+    # an abstention in between does not end the conversation, nor replace its topic
+    answers = _conversation(
+        qa,
+        "empirical antibiotics for suspected bacterial meningitis in a 30 year old?",
+        "what's the weather tomorrow in Leeds?",
+        "doses?",
+    )
+    assert not answers[0].abstained and answers[1].abstained and not answers[2].abstained
+    assert "meningitis" in str(answers[2].retrieval["query"]).lower()
+
+
+def test_a_standalone_question_in_a_conversation_is_not_mixed_with_the_last(qa: QA) -> None:
+    _, second = _conversation(
+        qa, "how long is TBM treated for?", "What platelet count is needed before an LP?"
+    )
+    assert "query" not in second.retrieval or "tuberculous" not in str(second.retrieval["query"])
+
+
+def test_contextualize_replaces_a_slot_only_in_a_follow_up_that_names_another() -> None:
+    from leptoguide.answer.conversation import Turn, contextualize
+
+    slots = (frozenset({("tb",), ("tuberculous",), ("listeria",), ("group", "b", "strep")}),)
+    turn = Turn(
+        "how long is TB meningitis treated", "how long is TB meningitis treated", "c", False
+    )
+    assert contextualize("and group B strep?", [turn], True, slots) == (
+        "how long is meningitis treated and group B strep?"
+    )
+    # naming the same organism again keeps it
+    assert "tb" in contextualize("and TB in kids?", [turn], True, slots).split()
+    # no slot named: everything is carried
+    assert contextualize("and in kids?", [turn], True, slots).startswith(
+        "how long is tb meningitis treated"
+    )

@@ -476,6 +476,17 @@ def judge(
             topic = "”, “".join(dict.fromkeys(p.text for p in und.outside))
             reason = REASON_OUTSIDE.format(topic=topic)
         return Verdict(True, reason, 0.0, feats, "out-of-scope")
+    if query != und.query and not scope_hits(
+        und.query, retriever.lexicon, vocab, retriever.index.jargon
+    ):
+        # a follow-up that names nothing of the domain leans on the earlier question, but its
+        # own words must still be covered ("doses?" is; "what's the weather tomorrow?" is not)
+        own = [t for t in topic_terms(und, und.query, vocab) if t in terms]
+        rows = range(1, retriever.index.size + 1)
+        own_cov = coverage(retriever.index, own, rows, alts) if own else 1.0
+        feats["own_coverage"] = round(own_cov, 4)
+        if own_cov < config.min_coverage:
+            return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
     cos = max((h.cosine or 0.0 for h in top), default=0.0)
     feats["coverage"] = round(cov, 4)
     feats["top_coverage"] = round(best, 4)

@@ -154,22 +154,56 @@ def check_id(conversation_id: str) -> str:
 
 
 def is_follow_up(question: str, in_scope: bool) -> bool:
-    """A short question that leans on what came before ("and for a child?", "how long for it?")."""
+    """A question that leans on what came before: short and starting like a follow-up ("and for
+    a child?"), or starting like one and naming nothing of the domain itself ("and in a
+    6-month-old, do the two still need to be 48 h apart?"), or short and out of the domain on its
+    own ("doses?"), or very short with a pronoun ("how long for it?")."""
     words = content_tokens(question)
-    if _FOLLOW_UP_START.match(question) and len(words) <= 6:
+    if _FOLLOW_UP_START.match(question) and (len(words) <= 6 or not in_scope):
         return True
     if not in_scope and len(words) <= 6:
         return True
     return len(words) <= 4 and bool(_PRONOUNS & set(tokens(question)))
 
 
-def contextualize(question: str, history: list[Turn], in_scope: bool) -> str:
-    """The retrieval query for ``question`` given earlier turns (the question itself if standalone)."""
+Slot = frozenset[tuple[str, ...]]
+"""Interchangeable names that fill one place of a question (an organism, a drug): lower-case
+token sequences."""
+
+
+def _find(words: list[str], phrase: tuple[str, ...]) -> int:
+    n = len(phrase)
+    return next((i for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == phrase), -1)
+
+
+def _without(words: list[str], slot: Slot) -> list[str]:
+    """``words`` with every occurrence of the slot's names taken out (longest names first)."""
+    out = list(words)
+    for phrase in sorted(slot, key=len, reverse=True):
+        while (i := _find(out, phrase)) >= 0:
+            del out[i : i + len(phrase)]
+    return out
+
+
+def contextualize(
+    question: str, history: list[Turn], in_scope: bool, slots: tuple[Slot, ...] = ()
+) -> str:
+    """The retrieval query for ``question`` given earlier turns (the question itself if standalone).
+
+    The earlier query is carried over. What the follow-up names replaces what the earlier query
+    named in the same place: another population ("and for a child?"), and, in a follow-up that
+    starts like one ("what about Listeria?", "and for TB?", "and thiotepa?"), another name of the
+    same ``slots`` (organism or cause, drug). What the follow-up does not replace is kept."""
     previous = next((t for t in reversed(history) if not t.abstained), None)
     if previous is None or not is_follow_up(question, in_scope):
         return question
-    new_words = set(tokens(question))
+    own = tokens(question)
     carried = tokens(previous.query)
-    if new_words & POPULATION:
+    if set(own) & POPULATION:
         carried = [w for w in carried if w not in POPULATION]
+    if _FOLLOW_UP_START.match(question):
+        for slot in slots:
+            named = [p for p in slot if _find(own, p) >= 0]
+            if named and not all(_find(carried, p) >= 0 for p in named):
+                carried = _without(carried, slot)
     return " ".join(carried) + " " + question

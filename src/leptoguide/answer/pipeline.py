@@ -58,7 +58,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import content_tokens, populations
+from leptoguide.answer.text import content_tokens, populations, tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -223,6 +223,17 @@ class QA:
             else None
         )
         self._policy = policy
+        self.slots = (*self.vocab.slots, self._drug_slot())
+
+    def _drug_slot(self) -> frozenset[tuple[str, ...]]:
+        """Every name of a medication (terminology names, and shorthand the vocabulary reads as
+        one: "MTX", "dex"): in a follow-up, a drug named replaces the drug named before
+        ("... IT cytarabine dose" - "and thiotepa?")."""
+        names = {tuple(tokens(n)) for n in self.drug_names if tokens(n)}
+        for entry in self.vocab.by_role.get("same-as", []):
+            if entry.means and tuple(tokens(entry.means)) in names:
+                names.update(tuple(tokens(t)) for t in entry.terms if tokens(t))
+        return frozenset(names)
 
     @property
     def policy(self) -> Policy:
@@ -268,7 +279,7 @@ class QA:
             history = conversations.history(conversation_id)
         und = self.vocab.understand(question, self.speller)
         in_scope = bool(scope_hits(und.query, self.lexicon, self.vocab, self.index.jargon))
-        query = contextualize(und.query, history, in_scope)
+        query = contextualize(und.query, history, in_scope, self.slots)
 
         retrieval = self.retriever.retrieve(query, limit=max(10, top_k * 2))
         verdict = judge(

@@ -78,7 +78,7 @@ class QuestionVocabulary:
             (
                 (e.id, e.role, [t for t in e.terms if GAP not in t])
                 for e in entries
-                if e.role not in ("scope-concepts", "scope-kinds", "filler")
+                if e.role not in ("scope-concepts", "scope-kinds", "filler", "slot")
             ),
             keep_case=True,
         )
@@ -122,6 +122,15 @@ class QuestionVocabulary:
             if e.role in ("same-as", "scope", "clarify", "outside")
             for t in e.terms
             for w in tokens(t)
+        )
+
+    @cached_property
+    def slots(self) -> tuple[frozenset[tuple[str, ...]], ...]:
+        """Names that fill the same place of a question (vocabulary role 'slot'), as lower-case
+        token sequences: a follow-up naming one replaces the one named before."""
+        return tuple(
+            frozenset(tuple(tokens(t)) for t in e.terms if tokens(t))
+            for e in self.by_role.get("slot", [])
         )
 
     def find(self, text: str) -> list[Phrase]:
@@ -176,6 +185,12 @@ class QuestionVocabulary:
         for entry, wrote in self._gapped(text, "red-flag"):
             und.red_flags.append(wrote)
             und.red_flag_statements.extend(entry.statements)
+        for entry, wrote in self._gapped(text, "same-as"):
+            # "how long should Listeria meningitis be treated": words apart that mean one thing
+            if entry.means and entry.id not in seen:
+                seen.add(entry.id)
+                und.meanings.append((wrote, entry.means))
+                added.append(entry.means)
         und.clarify_statements = list(dict.fromkeys(und.clarify_statements))
         und.red_flag_statements = list(dict.fromkeys(und.red_flag_statements))
         und.red_flags = list(dict.fromkeys(und.red_flags))
@@ -247,7 +262,9 @@ class QuestionVocabulary:
                     continue
                 m = pattern.search(sentence)
                 if m:
-                    found.append((entry, m.group(0).strip()))
+                    # a meaning is read from the term's own words, not the words between them
+                    wrote = " ... ".join(_gap_parts(pattern)) if role == "same-as" else m.group(0)
+                    found.append((entry, wrote.strip()))
                     break
         return found
 

@@ -487,6 +487,7 @@ VocabularyRole = Literal[
     "frequency",
     "taking",
     "next-steps",
+    "slot",
 ]
 
 
@@ -519,7 +520,10 @@ class Vocabulary(_Record):
             "taking: words next to a drug's name that say the patient is on it (`means`: "
             "'before' for words written before the name, 'after' for words written after it), "
             "so the drug is read as a medication of the case even without a dose; "
-            "next-steps: `statements` offered to patients as what to ask their care team"
+            "next-steps: `statements` offered to patients as what to ask their care team; "
+            "slot: names that fill the same place of a question (organisms and causes of "
+            "meningitis): a follow-up that names one ('what about Listeria?') replaces the one "
+            "the earlier question named"
         )
     )
     description: str
@@ -545,8 +549,8 @@ class Vocabulary(_Record):
         default_factory=list,
         description=(
             "intent, clarify, red-flag and personal: the question must also contain one of these "
-            "words (if any given); in red-flag and personal terms, '...' stands for up to six "
-            "other words within one sentence"
+            "words (if any given); in red-flag, personal and same-as terms, '...' stands for up "
+            "to six other words within one sentence"
         ),
     )
 
