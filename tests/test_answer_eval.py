@@ -90,9 +90,10 @@ def test_eval_meets_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_second_held_out_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The second held-out set (eval/heldout-2026-12.yaml, written by another author): citations
-    resolve, every warning sign leads with urgent care, and the floors measured on 2026-12-03
-    hold (key facts 0.833, first sentence 0.679, out-of-scope abstained 0.958, 6 of 89 in-scope
-    questions wrongly abstained; docs/qa.md "Second held-out set")."""
+    resolve, every warning sign leads with urgent care, and the floors hold (measured on
+    2026-12-03 as written: key facts 0.833, first sentence 0.679, out-of-scope abstained 0.958,
+    6 of 89 in-scope questions wrongly abstained; after the gate and vocabulary changes: 0.917,
+    0.726, 1.0 and 1 of 89; docs/qa.md "Second held-out set")."""
     monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LEPTOGUIDE_LLM_URL", raising=False)
     kb = load_knowledge(check_readability=False)
@@ -107,10 +108,31 @@ def test_second_held_out_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert score.ids_shown == []
     red = score.kinds["red-flag"]
     assert red.lead_ok == red.n, score.failures
-    assert score.accuracy >= 0.82, score.failures
-    assert score.lead_rate >= 0.66, score.failures
-    assert score.abstain_recall >= 0.95, score.failures
-    assert score.wrongly_abstained <= 0.08, score.failures
+    assert score.accuracy >= 0.90, score.failures
+    assert score.lead_rate >= 0.71, score.failures
+    assert score.abstain_recall >= 0.98, score.failures
+    assert score.wrongly_abstained <= 0.025, score.failures
+
+
+def test_third_development_set_floors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The third development set (eval/dev-2026-12b.yaml, written by another author): citations
+    resolve, out-of-scope questions stay declined and the
+    floors hold (as written on 2026-12-03: key facts 0.843, first sentence 0.745, 4 of 102
+    in-scope questions wrongly abstained; after the gate and vocabulary changes 0.873, 0.784,
+    none)."""
+    monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LEPTOGUIDE_LLM_URL", raising=False)
+    kb = load_knowledge(check_readability=False)
+    qe = _qa_eval()
+    questions = qe.load_questions(Path(__file__).parents[1] / "eval" / "dev-2026-12b.yaml")
+    qa = QA(kb, Options(dense=False, use_llm=False, use_store=False, persist=False))
+    score = qe.run(kb, qa, questions, "third dev set")
+    assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
+    assert score.ids_shown == []
+    assert score.accuracy >= 0.86, score.failures
+    assert score.lead_rate >= 0.77, score.failures
+    assert score.abstain_recall >= 0.98, score.failures
+    assert score.wrongly_abstained <= 0.02, score.failures
 
 
 def test_third_development_set_loads() -> None:

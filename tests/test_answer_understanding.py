@@ -887,3 +887,42 @@ def test_contextualize_replaces_a_slot_only_in_a_follow_up_that_names_another() 
     assert contextualize("and in kids?", [turn], True, slots).startswith(
         "how long is tb meningitis treated"
     )
+
+
+def test_a_regimen_code_the_statements_use_places_a_question(qa: QA) -> None:
+    # WHO regimen notation: letters and digits in one word, read as the statements write it
+    ans = qa.ask("2HRZE/10HR - what is the continuation phase?", at=AT)
+    assert not ans.abstained and ans.statements, ans.retrieval
+    from leptoguide.answer.abstain import is_code
+
+    assert is_code("6hrzeto") and is_code("her2")
+    assert not is_code("10mg") and not is_code("48h") and not is_code("q12h")
+
+
+def test_ordinary_words_no_statement_uses_do_not_outweigh_a_covered_question(qa: QA) -> None:
+    ans = qa.ask(
+        "whats a lumbar puncture actually like, am i awake? im really dreading it",
+        audience="patient",
+        at=AT,
+    )
+    assert not ans.abstained and ans.statements, ans.retrieval
+    feats = ans.retrieval["features"]
+    assert isinstance(feats, dict) and feats.get("everyday_unseen", 0) >= 1
+
+
+def test_a_question_about_a_drug_the_statements_never_name_still_abstains(qa: QA) -> None:
+    # its own words (the drug, the device) are the topic; the statements cover only "intrathecal"
+    ans = qa.ask("is an intrathecal baclofen pump worth it for my MS spasms?", audience="patient")
+    assert ans.abstained and ans.citations == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "the first spinal tap was clear, why does my mum have to have a second one?",
+        "does my dad have to lie flat after the lumbar puncture?",
+    ],
+)
+def test_having_to_is_not_a_personal_diagnosis(qa: QA, question: str) -> None:
+    und = qa.vocab.understand(question)
+    assert und.personal == []

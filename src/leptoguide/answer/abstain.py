@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from leptoguide.answer.expand import Lexicon
-from leptoguide.answer.retrieve import Hit, Retrieval, Retriever, coverage
+from leptoguide.answer.retrieve import Hit, Retrieval, Retriever, coverage, idf
 from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import tokens
 from leptoguide.answer.vocabulary import QuestionVocabulary, Understanding
@@ -284,9 +285,21 @@ def _support(retriever: Retriever, terms: list[str]) -> int:
     return min(len(retriever.index.postings(t)) for t in terms)
 
 
-def topic_terms(und: Understanding, query: str, vocab: QuestionVocabulary) -> list[str]:
+def is_code(token: str) -> bool:
+    """A code of letters and digits ("6HRZEto", "2HRZE", "HER2", a trial number), not a number
+    with its unit ("10mg", "48h"): three letters or more and a digit."""
+    return any(ch.isdigit() for ch in token) and sum(ch.isalpha() for ch in token) >= 3
+
+
+def topic_terms(
+    und: Understanding,
+    query: str,
+    vocab: QuestionVocabulary,
+    known: Callable[[str], bool] | None = None,
+) -> list[str]:
     """The words the evidence gate weighs: content words, minus everyday words, numbers and
-    shorthand already read as its meaning."""
+    shorthand already read as its meaning. A code of letters and digits counts as a word when
+    ``known`` (the knowledge base uses it: "6HRZEto doses per kg?")."""
     from leptoguide.answer.text import content_tokens
 
     written = {w for wrote, _ in und.meanings for w in tokens(wrote)}
@@ -297,7 +310,7 @@ def topic_terms(und: Understanding, query: str, vocab: QuestionVocabulary) -> li
         if t not in vocab.fillers
         and not (len(t) > 3 and t.endswith("s") and t[:-1] in vocab.fillers)  # "dads", "mums"
         and len(t) > 1
-        and not any(ch.isdigit() for ch in t)
+        and (not any(ch.isdigit() for ch in t) or (known is not None and is_code(t) and known(t)))
         and (t not in written or t in means)
     ]
 
@@ -357,6 +370,22 @@ def answers_around(unknown: list[str], known: list[str], config: AbstainConfig) 
     if len(known) < config.min_terms_unscoped:
         return False
     return len(known) >= config.known_share_around * (len(known) + len(unknown))
+
+
+def everyday_unseen(terms: list[str], retriever: Retriever, vocab: QuestionVocabulary) -> list[str]:
+    """Ordinary English words of the question (the CMU dictionary) that no statement uses and
+    the vocabulary does not read ("awake", "dreading", "heard")."""
+    from leptoguide.answer.index import english_words
+
+    english = english_words()
+    return [
+        t
+        for t in terms
+        if (t in english or (t.endswith("n") and t[:-1] in english))
+        and not retriever.index.postings(t)
+        and t not in vocab.known_words
+        and t not in vocab.term_words
+    ]
 
 
 def _outside(
@@ -441,7 +470,7 @@ def judge(
 ) -> Verdict:
     """Decide whether to answer. ``query`` is the understood question with its conversation context."""
     config = config or AbstainConfig()
-    terms = topic_terms(und, query, vocab)
+    terms = topic_terms(und, query, vocab, lambda t: bool(retriever.index.postings(t)))
     # words the vocabulary added as a meaning ("TKIs" read as "tyrosine kinase inhibitor") that
     # no statement uses say nothing about the question: the asker did not write them
     asked = set(tokens(und.question))
@@ -481,9 +510,9 @@ def judge(
     ):
         # a follow-up that names nothing of the domain leans on the earlier question, but its
         # own words must still be covered ("doses?" is; "what's the weather tomorrow?" is not)
-        own = [t for t in topic_terms(und, und.query, vocab) if t in terms]
-        rows = range(1, retriever.index.size + 1)
-        own_cov = coverage(retriever.index, own, rows, alts) if own else 1.0
+        own = [t for t in topic_terms(und, und.query, vocab, bool) if t in terms]
+        everywhere = range(1, retriever.index.size + 1)
+        own_cov = coverage(retriever.index, own, everywhere, alts) if own else 1.0
         feats["own_coverage"] = round(own_cov, 4)
         if own_cov < config.min_coverage:
             return Verdict(True, REASON_SCOPE, 0.0, feats, "out-of-scope")
@@ -529,8 +558,26 @@ def judge(
             feats["coverage"] = round(cov, 4)
             feats["top_coverage"] = round(best, 4)
     floor = config.min_coverage
+    is_anchored = anchored(query, retriever.lexicon, vocab, retriever.index.jargon)
+    chatter = everyday_unseen(terms, retriever, vocab) if is_anchored and not rest else []
+    rows = [h.rowid for h in top]
+    others = [t for t in terms if t not in chatter]
+    if (
+        chatter
+        and others
+        and coverage(retriever.index, others, rows, alts) >= (config.min_coverage_unanchored)
+    ):
+        # ordinary words no statement uses ("will I be awake for it? I'm dreading it"), when
+        # the statements cover nearly all the rest, weigh no more than the question's heaviest
+        # word the knowledge base knows: they say how the question is asked more than what it
+        # is about ("an intrathecal morphine pump for cancer pain?" is not covered this way:
+        # its other words are not)
+        cap = max(idf(retriever.index, t) for t in others)
+        cov = coverage(retriever.index, terms, rows, alts, dict.fromkeys(chatter, cap))
+        feats["everyday_unseen"] = float(len(chatter))
+        feats["coverage"] = round(cov, 4)
     evidence = cov
-    if not anchored(query, retriever.lexicon, vocab, retriever.index.jargon):
+    if not is_anchored:
         # only a drug, route or device places it in scope: it may be asked about another use,
         # so one statement must cover the question (the drug and the use together); words
         # scattered over several statements do not show that the knowledge base covers the use

@@ -31,7 +31,7 @@ from leptoguide.settings import home_dir
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
 
-LAYOUT = "statements-v6"
+LAYOUT = "statements-v7"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 # bm25 column weights: title, clinician text, patient text, topics, concepts. Synonyms (index-side
 # expansion) live in a table of their own so their length does not dilute bm25's length
@@ -229,7 +229,8 @@ def english_words() -> frozenset[str]:
 
 
 def jargon_terms(fields: Iterable[tuple[str, ...]]) -> set[str]:
-    """Technical words of the knowledge base: 5+ letters and not in a general English dictionary.
+    """Technical words of the knowledge base: 5+ letters and not in a general English dictionary,
+    and codes of 4+ letters with digits ("6HRZEto", "2HRZE", trial numbers).
 
     Drug, device and disease names ("ceftriaxone", "Ommaya", "intrathecal") land here without a
     hand-made list; the scope check treats them as domain words.
@@ -238,7 +239,12 @@ def jargon_terms(fields: Iterable[tuple[str, ...]]) -> set[str]:
     words: set[str] = set()
     for row in fields:
         for text in row[1:4]:
-            words.update(t for t in tokens(text) if len(t) >= 5 and t.isalpha())
+            words.update(
+                t
+                for t in tokens(text)
+                if (len(t) >= 5 and t.isalpha())
+                or (any(ch.isdigit() for ch in t) and sum(ch.isalpha() for ch in t) >= 4)
+            )
     return {w for w in words if w not in english}
 
 

@@ -225,6 +225,10 @@ class QA:
         self._policy = policy
         self.slots = (*self.vocab.slots, self._drug_slot())
 
+    def _known(self, token: str) -> bool:
+        """Whether a statement uses ``token``."""
+        return bool(self.index.postings(token))
+
     def _drug_slot(self) -> frozenset[tuple[str, ...]]:
         """Every name of a medication (terminology names, and shorthand the vocabulary reads as
         one: "MTX", "dex"): in a follow-up, a drug named replaces the drug named before
@@ -622,11 +626,11 @@ class QA:
             picked = select_statements(more.statements, self.kb, 1, answer.audience)
             extra += [s for s in picked if s not in chosen and s not in und.clarify_statements]
         passages = self._passages(retrieval)
-        terms = topic_terms(und, retrieval.query, self.vocab)
+        terms = topic_terms(und, retrieval.query, self.vocab, self._known)
         weights = {t: idf(self.index, t) for t in terms}
         if retrieval.query != und.query:
             # a follow-up: its own words say what is asked now
-            own = set(topic_terms(und, und.query, self.vocab))
+            own = set(topic_terms(und, und.query, self.vocab, self._known))
             weights = {
                 t: w * (SETTINGS.follow_up_weight if t in own else 1.0) for t, w in weights.items()
             }

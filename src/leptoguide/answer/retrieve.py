@@ -86,10 +86,12 @@ def coverage(
     terms: list[str],
     rowids: Iterable[int],
     alternatives: dict[str, tuple[str, ...]] | None = None,
+    caps: dict[str, float] | None = None,
 ) -> float:
     """Share of the query's idf mass found in the given rows (unknown words weigh the most).
 
-    A word also counts as found when another name of its concept is (``alternatives``).
+    A word also counts as found when another name of its concept is (``alternatives``). A word
+    in ``caps`` weighs at most its cap.
     """
     rows = set(rowids)
     if not terms:
@@ -102,6 +104,8 @@ def coverage(
         for alt in alternatives.get(term, ()):
             posting |= fts.postings(alt)
         weight = math.log((n + 1) / (len(posting) + 0.5))
+        if caps and term in caps:
+            weight = min(weight, caps[term])
         total += weight
         if posting & rows:
             found += weight
