@@ -926,3 +926,9 @@ def test_a_question_about_a_drug_the_statements_never_name_still_abstains(qa: QA
 def test_having_to_is_not_a_personal_diagnosis(qa: QA, question: str) -> None:
     und = qa.vocab.understand(question)
     assert und.personal == []
+
+
+def test_asking_whether_a_drug_will_work_for_me_is_declined_kindly(qa: QA) -> None:
+    ans = qa.ask("will the trastuzumab work for my LM?", audience="patient", at=AT)
+    assert ans.abstained and ans.abstain_kind == "personal"
+    assert "team" in ans.answer
