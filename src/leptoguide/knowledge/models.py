@@ -541,6 +541,14 @@ class Vocabulary(_Record):
     needs_values: bool = Field(
         default=True, description="intent: only when the question carries at least one value"
     )
+    checks_drugs: list[Id] = Field(
+        default_factory=list,
+        description=(
+            "intent: regimens whose drugs the engine checks for this intent (e.g. the LP hold "
+            "classes); a drug read from the question that none of them lists, or a drug name the "
+            "terminology does not know, is reported as not checked, never as clear"
+        ),
+    )
     also: list[str] = Field(
         default_factory=list,
         description=(
