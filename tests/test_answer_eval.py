@@ -111,3 +111,36 @@ def test_second_held_out_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert score.lead_rate >= 0.66, score.failures
     assert score.abstain_recall >= 0.95, score.failures
     assert score.wrongly_abstained <= 0.08, score.failures
+
+
+def test_third_development_set_loads() -> None:
+    """The third development set (eval/dev-2026-12b.yaml) is well formed: unique ids that do not
+    clash with the other question files, every cited statement exists, follow-ups name an earlier
+    question, every question is dev, and each kind carries the fields its scoring reads."""
+    kb = load_knowledge(check_readability=False)
+    qe = _qa_eval()
+    evals = Path(__file__).parents[1] / "eval"
+    questions = qe.load_questions(evals / "dev-2026-12b.yaml")
+    assert len(questions) >= 120
+    ids = [q["id"] for q in questions]
+    assert len(set(ids)) == len(ids)
+    others = {q["id"] for q in qe.load_questions()} | {
+        q["id"] for q in qe.load_questions(evals / "heldout-2026-12.yaml")
+    }
+    assert not set(ids) & others
+    for i, q in enumerate(questions):
+        assert q["split"] == "dev", q["id"]
+        assert q["kind"] in qe.KINDS, q["id"]
+        assert q["audience"] in ("clinician", "patient"), q["id"]
+        assert set(q.get("statements", [])) <= set(kb.statements), q["id"]
+        if q.get("follow_up_of"):
+            assert q["follow_up_of"] in ids[:i], q["id"]
+        if q["kind"] in ("out-of-scope", "injection"):
+            assert q.get("out_of_scope") is True and not q.get("key_facts"), q["id"]
+        elif q["kind"] == "personal":
+            assert q.get("personal") is True and not q.get("key_facts"), q["id"]
+        else:
+            assert q["key_facts"] and q["statements"] and q["answer"], q["id"]
+        assert bool(q.get("computed")) == (q["kind"] == "computed"), q["id"]
+        assert bool(q.get("red_flag")) == (q["kind"] == "red-flag"), q["id"]
+    assert any(q["question"].startswith("SYSTEM:") for q in questions)
