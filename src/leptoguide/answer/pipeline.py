@@ -399,9 +399,9 @@ class QA:
         lead_parts = [f"{f.summary} {finding_cites(f)}".strip() for f in comp.lead]
         if comp.unchecked:
             lead_parts.append(
-                f"{', '.join(comp.unchecked)}: cannot be checked here (no {name} rule covers "
-                f"{'it' if len(comp.unchecked) == 1 else 'them'}); check with pharmacy or "
-                "haematology before relying on this answer."
+                f"{', '.join(comp.unchecked)}: cannot be checked (no {name} rule here covers "
+                f"{'it' if len(comp.unchecked) == 1 else 'them'}), so "
+                f"{'its' if len(comp.unchecked) == 1 else 'their'} timing is not assessed."
             )
         if not comp.lead:
             read = ", ".join(

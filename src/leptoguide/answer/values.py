@@ -330,9 +330,7 @@ def read_values(
         )
     out.unknown_drugs = _unknown_drugs(text, kb, vocab)
     for name in out.unknown_drugs:  # never alone a reason to compute
-        out.values.append(
-            ValueRead("drug", f"{name} (not recognised)", None, name, context=True)
-        )
+        out.values.append(ValueRead("drug", f"{name} (not recognised)", None, name, context=True))
     for key, (n, src) in csf.items():
         num = n["value"] if isinstance(n, dict) else n
         csf_unit: str | None = n["unit"] if isinstance(n, dict) else None
@@ -629,7 +627,7 @@ _CSF_VALUES = {
     "wbc": r"(?:wcc|wbc|white cells?|white count|white blood cells|leucocytes|leukocytes|cells)",
     "rbc": r"(?:rbc|red cells?|red blood cells|rcc)",
     "protein": r"protein",
-    "serum_glucose": r"(?:serum|blood|plasma|paired|bm|capillary)\s+(?:glucose|sugar)|\bbm\b",
+    "serum_glucose": r"(?:serum|blood|plasma|paired|bm|capillary)(?:\s+(?:glucose|sugar))?|\bbm\b",
     "glucose": r"(?<!serum )(?<!blood )(?<!plasma )(?<!paired )(?<!capillary )(?<!bm )glucose",
 }
 _SI = re.compile(r"g/l|mmol/l", re.I)
