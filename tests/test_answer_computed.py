@@ -716,3 +716,32 @@ def test_ask_json_carries_the_values_and_the_result(
     finally:
         get_knowledge.cache_clear()
         reset()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "dexamethasone for TB meningitis 40 yo 60 kg",
+        "dex dose for tuberculous meningitis, 30 yo, 55kg",
+        "ceftriaxone for cryptococcal meningitis, 50 yo 70 kg",
+    ],
+)
+def test_a_dose_intent_is_not_computed_for_another_meningitis(qa: QA, question: str) -> None:
+    """The dose intents describe bacterial meningitis: another cause is answered from the
+    statements, never with the bacterial-meningitis dose."""
+    ans = qa.ask(question, at=AT)
+    assert ans.computed is None
+
+
+def test_units_written_u_are_units(shipped_kb: KnowledgeBase) -> None:
+    vals = read_values(
+        "LP tomorrow am - on dalteparin 5000u od, last dose 6pm yesterday",
+        shipped_kb,
+        vocabulary_for(shipped_kb),
+        AT,
+    )
+    med = vals.case["medications"][0]
+    assert (med["dose"], med["unit"], med["frequency"]) == (5000, "units", "QD")
+    assert dt.datetime.fromisoformat(med["last_dose"]) == dt.datetime(
+        2026, 12, 1, 18, 0, tzinfo=LOCAL
+    )

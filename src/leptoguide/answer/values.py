@@ -107,7 +107,7 @@ def _unreadable(names: list[str], text: str) -> re.Match[str] | None:
 LB_TO_KG = 0.45359237
 """UCUM [lb_av] (the unit table's factor): "154 lb" is read as 69.85 kg."""
 _DOSE_UNIT = (
-    r"(mg/kg|mcg/kg|micrograms?/kg|units?/kg|iu/kg|mg|g|mcg|µg|micrograms?|units?|iu)"
+    r"(mg/kg|mcg/kg|micrograms?/kg|units?/kg|iu/kg|u/kg|mg|g|mcg|µg|micrograms?|units?|iu|u)"
     r"(?![A-Za-z])"
 )
 _AGO = re.compile(rf"{_NUM}\s*(h|hr|hrs|hours?|d|days?|wks?|weeks?)\s+(?:ago|before)\b", re.I)
@@ -489,7 +489,9 @@ def _is_antithrombotic(kb: KnowledgeBase, concept: str) -> bool:
 def _dose_unit(raw: str | None) -> str:
     unit = (raw or "mg").lower().replace("micrograms", "mcg").replace("microgram", "mcg")
     unit = unit.replace("µg", "mcg").replace("iu", "units").replace("unit/", "units/")
-    return "units" if unit == "unit" else unit
+    if unit in ("u", "unit"):
+        return "units"
+    return "units/kg" if unit == "u/kg" else unit
 
 
 _NOT_DRUGS = frozenset(

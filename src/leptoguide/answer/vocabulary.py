@@ -265,6 +265,11 @@ class QuestionVocabulary:
                 for a in entry.also
             ):
                 continue
+            if entry.unless and any(
+                f" {' '.join(tokens(u))} " in low or (u.isupper() and u in raw_tokens(text))
+                for u in entry.unless
+            ):
+                continue  # the question is about another condition than the intent's case
             out.append(
                 Intent(
                     entry.id,

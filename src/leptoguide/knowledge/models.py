@@ -541,6 +541,13 @@ class Vocabulary(_Record):
     needs_values: bool = Field(
         default=True, description="intent: only when the question carries at least one value"
     )
+    unless: list[str] = Field(
+        default_factory=list,
+        description=(
+            "intent: not when the question also contains one of these words (another condition "
+            "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing)"
+        ),
+    )
     checks_drugs: list[Id] = Field(
         default_factory=list,
         description=(
