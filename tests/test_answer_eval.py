@@ -107,6 +107,8 @@ def test_second_held_out_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert score.ids_shown == []
     red = score.kinds["red-flag"]
     assert red.lead_ok == red.n, score.failures
+    computed = score.kinds["computed"]  # every computed question right, its lead included
+    assert computed.ok == computed.n and computed.lead_ok == computed.n, score.failures
     assert score.accuracy >= 0.82, score.failures
     assert score.lead_rate >= 0.66, score.failures
     assert score.abstain_recall >= 0.95, score.failures
