@@ -745,3 +745,22 @@ def test_units_written_u_are_units(shipped_kb: KnowledgeBase) -> None:
     assert dt.datetime.fromisoformat(med["last_dose"]) == dt.datetime(
         2026, 12, 1, 18, 0, tzinfo=LOCAL
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [
+        ("plt 150 from 5 days ago", AT - dt.timedelta(days=5)),
+        ("plt 150 yesterday", dt.datetime(2026, 12, 1, 0, 0, tzinfo=LOCAL)),
+        ("plt 150 last week", dt.datetime(2026, 11, 19, 0, 0, tzinfo=LOCAL)),
+        ("plt 150 today", None),
+        ("plt 150", None),
+    ],
+)
+def test_a_lab_value_is_dated_at_the_earliest_its_words_mean(
+    shipped_kb: KnowledgeBase, text: str, time: dt.datetime | None
+) -> None:
+    vals = read_values(f"LP later, {text}, INR 1.0", shipped_kb, vocabulary_for(shipped_kb), AT)
+    lab = vals.case["labs"][0]
+    assert lab["test"] == "platelets"
+    assert (dt.datetime.fromisoformat(lab["time"]) if "time" in lab else None) == time

@@ -226,18 +226,21 @@ def _day_part(seg: str, at: dt.datetime) -> _When | None:
 
 
 def _lab_time(text: str, end: int, at: dt.datetime) -> dt.datetime | None:
-    """The time of a lab value written just after it: "plt 150 from 5 days ago", "(yesterday)"."""
+    """The time of a lab value written just after it ("plt 150 from 5 days ago", "INR 1.3
+    yesterday", "plt 200 last week"), at the earliest the words can mean, so a stale value is
+    never read as fresh; None when no time is written (the value is taken as current)."""
     tail = text[end : end + 32]
     stop = re.search(r"[,;]|\b(?:and|INR|plts?|platelets?)\b", tail, re.I)
     seg = tail[: stop.start()] if stop else tail
-    when = _ago(seg, at) or _day_part(seg, at)
-    if when is None and re.search(r"\blast week\b", seg, re.I):
-        return at - dt.timedelta(days=7)
-    return (
-        when.time
-        if when is not None and not when.latest
-        else (when.time if when is not None and _day(seg) == -1 else None)
-    )
+    if (when := _ago(seg, at)) is not None:
+        return when.time
+    local = at.astimezone(at.tzinfo)
+    midnight = dt.datetime.combine(local.date(), dt.time(0, 0), tzinfo=local.tzinfo)
+    if re.search(r"\blast week\b", seg, re.I):
+        return midnight - dt.timedelta(days=13)  # the earliest day of last week
+    if re.search(r"\byesterday\b", seg, re.I):
+        return midnight - dt.timedelta(days=1)
+    return None
 
 
 def read_values(
