@@ -108,6 +108,8 @@ def test_second_held_out_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert score.ids_shown == []
     red = score.kinds["red-flag"]
     assert red.lead_ok == red.n, score.failures
+    computed = score.kinds["computed"]  # every computed question right, its lead included
+    assert computed.ok == computed.n and computed.lead_ok == computed.n, score.failures
     assert score.accuracy >= 0.90, score.failures
     assert score.lead_rate >= 0.71, score.failures
     assert score.abstain_recall >= 0.98, score.failures
@@ -119,7 +121,7 @@ def test_third_development_set_floors(tmp_path: Path, monkeypatch: pytest.Monkey
     resolve, out-of-scope questions stay declined and the
     floors hold (as written on 2026-12-03: key facts 0.843, first sentence 0.745, 4 of 102
     in-scope questions wrongly abstained; after the gate and vocabulary changes 0.873, 0.784,
-    none)."""
+    1 of 102)."""
     monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LEPTOGUIDE_LLM_URL", raising=False)
     kb = load_knowledge(check_readability=False)

@@ -455,7 +455,7 @@ def test_enoxaparin_40mg_at_8h_is_a_prophylactic_hold(
     )
     f = finding(a, "lp-anticoagulant-timing")
     assert f.severity == "critical"
-    assert "enoxaparin (lmwh-prophylactic)" in f.summary
+    assert "enoxaparin (lmwh-prophylactic, hold " in f.summary
     assert "40 mg x 1/day = 40 mg/day <= 40" in f.detail
     assert "lp-lmwh-prophylactic-12h" in cited(f)
 
@@ -465,7 +465,7 @@ def test_enoxaparin_without_any_frequency_states_class_uncertain(
 ) -> None:
     a = run(shipped_kb, policy, lp_case(enox("administration", 40, None, 14)))
     f = finding(a, "lp-anticoagulant-timing")
-    assert "enoxaparin (lmwh-treatment)" in f.summary
+    assert "enoxaparin (lmwh-treatment, hold " in f.summary
     assert "class uncertain: 40 mg per dose with no frequency" in f.detail
 
 
@@ -478,7 +478,7 @@ def test_enoxaparin_1mg_per_kg_twice_daily_is_treatment(
         lp_case(enox("request", 80, 2, None), enox("administration", 80, None, 14)),
     )
     f = finding(a, "lp-anticoagulant-timing")
-    assert "enoxaparin (lmwh-treatment)" in f.summary
+    assert "enoxaparin (lmwh-treatment, hold " in f.summary
     assert "80 mg (1 mg/kg) x 2/day = 160 mg/day > 40" in f.detail
     assert "lp-lmwh-treatment-24h" in cited(f)
 
@@ -579,6 +579,6 @@ def test_enoxaparin_dose_inferred_from_the_syringe_strength(
     )
     a = run(shipped_kb, policy, lp_case(order, enox("administration", 40, None, 8)))
     f = finding(a, "lp-anticoagulant-timing")
-    assert "enoxaparin (lmwh-prophylactic)" in f.summary
+    assert "enoxaparin (lmwh-prophylactic, hold " in f.summary
     a14 = run(shipped_kb, policy, lp_case(order, enox("administration", 40, None, 14)))
     assert "lp-anticoagulant-timing" not in fired(a14)

@@ -38,6 +38,9 @@ class Computed:
     values: ValuesRead
     form_link: str
     thresholds: list[Threshold] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
+    """Drugs read from the question that the intent's rules do not cover (or that the terminology
+    does not know): they cannot be checked, so nothing about them is said to be clear."""
 
 
 def build_case(intent: Intent, values: ValuesRead) -> dict[str, Any]:
@@ -78,6 +81,16 @@ def form_link(intent: Intent, values: ValuesRead) -> str:
     return f"{FORM_ROUTE}?{urlencode(params)}" if params else FORM_ROUTE
 
 
+def unchecked_drugs(intent: Intent, values: ValuesRead, kb: KnowledgeBase) -> list[str]:
+    """Drugs the question names that the intent cannot check: those no regimen of the intent's
+    ``checks_drugs`` lists, and names the terminology does not know ("bivalirudin infusion")."""
+    if not intent.checks_drugs:
+        return []
+    covered = {d for rid in intent.checks_drugs if (reg := kb.regimens.get(rid)) for d in reg.drugs}
+    read = [str(m["drug"]) for m in values.case.get("medications", []) if isinstance(m, dict)]
+    return [d for d in dict.fromkeys(read) if d not in covered] + list(values.unknown_drugs)
+
+
 def compute(
     intent: Intent,
     values: ValuesRead,
@@ -114,6 +127,7 @@ def compute(
                 seen.add(t.id)
                 thresholds.append(t)
     return Computed(
+        unchecked=unchecked_drugs(intent, values, kb),
         intent=intent,
         assessment=result,
         lead=lead,
@@ -125,4 +139,4 @@ def compute(
     )
 
 
-__all__ = ["FORM_ROUTE", "Computed", "build_case", "compute", "form_link"]
+__all__ = ["FORM_ROUTE", "Computed", "build_case", "compute", "form_link", "unchecked_drugs"]

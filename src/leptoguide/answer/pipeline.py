@@ -313,7 +313,11 @@ class QA:
         if not verdict.abstain or verdict.kind == "unsupported":
             computed = self._compute(und, question, aud, when)
         pending: Computed | None = None
-        if computed is not None and not verdict.abstain and not self._gives_asked(computed, query):
+        if (
+            computed is not None
+            and not verdict.abstain
+            and not self._gives_asked(computed, question)
+        ):
             # the engine could not compute what is asked from the values given (a dose without
             # the age): the statements answer, and the answer says what would let it compute
             pending, computed = computed, None
@@ -345,24 +349,37 @@ class QA:
             term.lower() for intent in und.intents for term in self.kb.vocabulary[intent.id].terms
         )
         values = read_values(question, self.kb, self.vocab, at, asked)
+        fallback: Computed | None = None
         for intent in und.intents:
             if intent.needs_values and not values:
                 continue
             result = compute(
                 intent, values, kb=self.kb, policy=self.policy, at=at, audience=audience
             )
-            if result is not None and (result.lead or result.missing or values):
+            if result is None:
+                continue
+            if result.lead:  # the first intent whose findings answer
                 return result
-        return None
+            if fallback is None and (result.missing or values or result.unchecked):
+                fallback = result
+        return fallback
 
-    @staticmethod
-    def _gives_asked(comp: Computed, query: str) -> bool:
+    def _gives_asked(self, comp: Computed, query: str) -> bool:
         """Whether the engine answers what the question asks: any finding of the intent does;
         with none, "no alert fires" answers a question that asks for no dose, time or number
         ("plt 120, LP safe?") but not one that does ("ceftriaxone dose for a 25 kg child": the
         engine needs the age)."""
-        if comp.lead:
+        if comp.lead or comp.unchecked:
             return True
+        primary = self.kb.rules.get(comp.intent.rules[0]) if comp.intent.rules else None
+        if primary is not None and primary.kind != "alert":
+            # a dose or schedule intent whose finding did not fire has not answered: "no alert
+            # fires" is an answer only to a question about alerts ("plt 120, LP safe?")
+            return False
+        # what the question asks, without the values it gives ("last dose 14 hrs ago" gives a
+        # time, it does not ask for one)
+        for v in comp.values.values:
+            query = re.sub(re.escape(v.text), " ", query, flags=re.I)
         return not asked_aspects(query)
 
     def _note_pending(self, answer: Answer, comp: Computed) -> None:
@@ -411,18 +428,25 @@ class QA:
         if und.red_flag_statements:
             self._urgent_lines(lines, und, answer.audience, cite_statements)
         label = comp.intent.description
+        name = self.kb.vocabulary[comp.intent.id].means or label
         lead_parts = [f"{f.summary} {finding_cites(f)}".strip() for f in comp.lead]
-        if not lead_parts:
+        if comp.unchecked:
+            lead_parts.append(
+                f"{', '.join(comp.unchecked)}: cannot be checked (no {name} rule here covers "
+                f"{'it' if len(comp.unchecked) == 1 else 'them'}), so "
+                f"{'its' if len(comp.unchecked) == 1 else 'their'} timing is not assessed."
+            )
+        if not comp.lead:
             read = ", ".join(
                 f"{v.label} {v.value:g}" if isinstance(v.value, float) else f"{v.label} {v.value}"
                 for v in comp.values.values
             )
-            name = self.kb.vocabulary[comp.intent.id].means or label
             tail = (
                 " Some checks need data the question does not give (below)." if comp.missing else ""
             )
+            other = "other " if comp.unchecked else ""
             lead_parts.append(
-                f"No {name} alert fires for the values read ({read or 'none'}).{tail}"
+                f"No {other}{name} alert fires for the values read ({read or 'none'}).{tail}"
             )
         lead = " ".join(lead_parts)
         lines += [lead, ""]
@@ -483,6 +507,7 @@ class QA:
             ],
             "policy": comp.assessment.policy.model_dump(mode="json"),
             "evaluated_at": comp.assessment.evaluated_at,
+            "unchecked": list(comp.unchecked),
         }
         answer.values_read = [v.to_dict() for v in comp.values.values]
         answer.assessment_form = comp.form_link

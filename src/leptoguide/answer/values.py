@@ -46,6 +46,9 @@ class ValuesRead:
     case: dict[str, Any] = field(default_factory=dict)
     start: str | None = None
     """A start date for a planned course ("starting 2026-12-07")."""
+    unknown_drugs: list[str] = field(default_factory=list)
+    """Names written like drugs (with a dose, or before 'infusion') that the terminology does not
+    know: nothing can be checked about them, and the answer says so."""
 
     def __bool__(self) -> bool:
         return any(not v.context for v in self.values)
@@ -84,6 +87,162 @@ def _after(
     return rx.search(text)
 
 
+_NOT_A_NUMBER = (
+    r"(\?\s*\w+|\?|pending|awaited|not back|not done|unknown|tbc|clotted|haemolysed|hemolyzed|"
+    r"insufficient|not available|n/a)"
+)
+"""What people write in place of a lab value ("plt ?low", "INR pending"): the value is
+unreadable, which the engine reports as such (never as missing, never as normal)."""
+
+
+def _unreadable(names: list[str], text: str) -> re.Match[str] | None:
+    rx = re.compile(
+        rf"(?<![A-Za-z])(?:{_alternation(names)})(?![A-Za-z])[\s:=]*(?:is|are|was|of)?[\s:=]*"
+        rf"{_NOT_A_NUMBER}(?![A-Za-z])",
+        re.I,
+    )
+    return rx.search(text)
+
+
+LB_TO_KG = 0.45359237
+"""UCUM [lb_av] (the unit table's factor): "154 lb" is read as 69.85 kg."""
+_DOSE_UNIT = (
+    r"(mg/kg|mcg/kg|micrograms?/kg|units?/kg|iu/kg|u/kg|mg|g|mcg|µg|micrograms?|units?|iu|u)"
+    r"(?![A-Za-z])"
+)
+_AGO = re.compile(rf"{_NUM}\s*(h|hr|hrs|hours?|d|days?|wks?|weeks?)\s+(?:ago|before)\b", re.I)
+_LAST = re.compile(
+    r"\b(?:last\s+(?:dose|given|taken|injection|inj|jab|tablet|tab|pill|one|took)"
+    r"(?:\s+was)?|was\s+(?:given|taken)|given|taken|stopped|held|last)\b",
+    re.I,
+)
+"""Words after which a time is the time of the last dose."""
+_SEGMENT_END = re.compile(r"[,;?(]|\s-\s|\b(?:LP|tap|lumbar|plts?|platelets?|INR)\b", re.I)
+_CLOCK_12 = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)", re.I)
+_CLOCK_24 = re.compile(
+    r"\b([01]?\d|2[0-3]):([0-5]\d)\b|\b([01]\d|2[0-3])([0-5]\d)\s*(?:h|hrs|hours)?\b"
+)
+_DAY_PARTS: tuple[tuple[str, int, dt.time | None], ...] = (
+    # words, day (0 today, -1 yesterday), the latest clock time they can mean (None: now)
+    ("yesterday morning", -1, dt.time(12, 0)),
+    ("yesterday afternoon", -1, dt.time(18, 0)),
+    ("yesterday evening", -1, dt.time(23, 59)),
+    ("last evening", -1, dt.time(23, 59)),
+    ("yesterday", -1, dt.time(23, 59)),
+    ("last night", 0, dt.time(6, 0)),
+    ("overnight", 0, dt.time(6, 0)),
+    ("this morning", 0, dt.time(12, 0)),
+    ("this am", 0, dt.time(12, 0)),
+    ("this afternoon", 0, dt.time(18, 0)),
+    ("this evening", 0, dt.time(23, 59)),
+    ("tonight", 0, dt.time(23, 59)),
+    ("earlier today", 0, None),
+    ("today", 0, None),
+)
+"""How people name a part of the day. A dose given "this morning" is read as given at the latest
+time the words can mean (12:00): the shortest interval since it, so a hold is never cut short."""
+
+
+@dataclass
+class _When:
+    time: dt.datetime
+    text: str
+    latest: bool = False
+    """The time is the latest the words can mean (a part of the day, not a clock time)."""
+
+
+def _ago(text: str, at: dt.datetime) -> _When | None:
+    m = _AGO.search(text)
+    if not m:
+        return None
+    n = _number(m.group(1))
+    unit = m.group(2).lower()
+    hours = n * 24 if unit.startswith("d") else n * 168 if unit.startswith("w") else n
+    return _When(at - dt.timedelta(hours=hours), m.group(0))
+
+
+def _last_dose(text: str, at: dt.datetime) -> _When | None:
+    """When the last dose was given: "14 hrs ago", "2 days ago", or after words like "last dose"
+    a clock time ("8am", "at 20:00 yesterday", "2200 last night") or a part of the day ("this
+    morning"), in the local time of ``at``."""
+    for anchor in _LAST.finditer(text):
+        rest = text[anchor.end() : anchor.end() + 48]
+        end = _SEGMENT_END.search(rest)
+        seg = rest[: end.start()] if end else rest
+        when = _ago(seg, at) or _clock(seg, at) or _day_part(seg, at)
+        if when is not None:
+            when.text = (anchor.group(0) + seg[: seg.find(when.text) + len(when.text)]).strip()
+            return when
+    return _ago(text, at)
+
+
+def _day(words: str) -> int | None:
+    low = words.lower()
+    if "yesterday" in low or "last evening" in low:
+        return -1
+    if re.search(r"\b(today|this morning|this am)\b", low):
+        return 0
+    return None
+
+
+def _clock(seg: str, at: dt.datetime) -> _When | None:
+    m12 = _CLOCK_12.search(seg)
+    if m12:
+        hour = int(m12.group(1)) % 12 + (12 if m12.group(3).lower().startswith("p") else 0)
+        minute = int(m12.group(2) or 0)
+    else:
+        m24 = _CLOCK_24.search(seg)
+        if not m24:
+            return None
+        hour = int(m24.group(1) or m24.group(3))
+        minute = int(m24.group(2) or m24.group(4))
+    if hour > 23 or minute > 59:
+        return None
+    day = _day(seg)
+    if day is None and re.search(r"\blast night\b", seg, re.I):
+        day = -1 if hour >= 12 else 0
+    local = at.astimezone(at.tzinfo)
+    when = dt.datetime.combine(local.date(), dt.time(hour, minute), tzinfo=local.tzinfo)
+    if day is not None:
+        when += dt.timedelta(days=day)
+    elif when > local:  # "8pm" said at 2pm: yesterday evening
+        when -= dt.timedelta(days=1)
+    if when > local:
+        return None
+    return _When(when, seg.strip())
+
+
+def _day_part(seg: str, at: dt.datetime) -> _When | None:
+    low = seg.lower()
+    for words, day, latest in _DAY_PARTS:
+        if re.search(rf"\b{re.escape(words)}\b", low):
+            local = at.astimezone(at.tzinfo)
+            if latest is None:
+                return _When(local, words, latest=True)
+            when = dt.datetime.combine(local.date(), latest, tzinfo=local.tzinfo)
+            when += dt.timedelta(days=day)
+            return _When(min(when, local), words, latest=True)
+    return None
+
+
+def _lab_time(text: str, end: int, at: dt.datetime) -> dt.datetime | None:
+    """The time of a lab value written just after it ("plt 150 from 5 days ago", "INR 1.3
+    yesterday", "plt 200 last week"), at the earliest the words can mean, so a stale value is
+    never read as fresh; None when no time is written (the value is taken as current)."""
+    tail = text[end : end + 32]
+    stop = re.search(r"[,;]|\b(?:and|INR|plts?|platelets?)\b", tail, re.I)
+    seg = tail[: stop.start()] if stop else tail
+    if (when := _ago(seg, at)) is not None:
+        return when.time
+    local = at.astimezone(at.tzinfo)
+    midnight = dt.datetime.combine(local.date(), dt.time(0, 0), tzinfo=local.tzinfo)
+    if re.search(r"\blast week\b", seg, re.I):
+        return midnight - dt.timedelta(days=13)  # the earliest day of last week
+    if re.search(r"\byesterday\b", seg, re.I):
+        return midnight - dt.timedelta(days=1)
+    return None
+
+
 def read_values(
     question: str,
     kb: KnowledgeBase,
@@ -92,7 +251,8 @@ def read_values(
     asked_about: frozenset[str] = frozenset(),
 ) -> ValuesRead:
     """Values written in ``question``. ``asked_about``: names of drugs the question asks about
-    (a dose question), which are therefore not drugs the patient takes."""
+    (a dose question), which are therefore not drugs the patient takes. Clock times are local
+    times in the zone of ``at``."""
     out = ValuesRead()
     patient: dict[str, Any] = {}
     labs: list[dict[str, Any]] = []
@@ -105,17 +265,41 @@ def read_values(
         tail = text[m.end() : m.end() + 2].lower()
         if unit == "10*9/L" and tail.startswith("k"):
             unit = "10*3/uL"
-        labs.append({"test": "platelets", "value": n, "unit": unit})
+        lab: dict[str, Any] = {"test": "platelets", "value": n, "unit": unit}
         shown = n / PER_UL_FROM if unit == "/uL" else n
-        out.values.append(ValueRead("platelets", n, unit, m.group(0), {"platelets": f"{shown:g}"}))
+        src = m.group(0)
+        if (when := _lab_time(text, m.end(), at)) is not None:
+            lab["time"] = when.isoformat()
+            src += f" (taken {when.isoformat()})"
+        labs.append(lab)
+        out.values.append(ValueRead("platelets", n, unit, src, {"platelets": f"{shown:g}"}))
+    elif unreadable := _unreadable(_names(kb, vocab, "platelets"), text):
+        labs.append({"test": "platelets", "value": unreadable.group(1)})
+        out.values.append(
+            ValueRead(
+                "platelets", f"{unreadable.group(1)} (not a number)", None, unreadable.group(0)
+            )
+        )
     m = _after(_names(kb, vocab, "inr"), text)
+    if not m and (unreadable := _unreadable(_names(kb, vocab, "inr"), text)):
+        labs.append({"test": "INR", "value": unreadable.group(1)})
+        out.values.append(
+            ValueRead("INR", f"{unreadable.group(1)} (not a number)", None, unreadable.group(0))
+        )
     if m:
         n = _number(m.group(1))
-        labs.append({"test": "INR", "value": n})
-        out.values.append(ValueRead("INR", n, None, m.group(0), {"inr": f"{n:g}"}))
-    m = re.search(rf"{_NUM}\s*(?:kg|kgs|kilos?|kilograms?)\b", text, re.I)
-    if m:
+        lab = {"test": "INR", "value": n}
+        src = m.group(0)
+        if (when := _lab_time(text, m.end(), at)) is not None:
+            lab["time"] = when.isoformat()
+            src += f" (taken {when.isoformat()})"
+        labs.append(lab)
+        out.values.append(ValueRead("INR", n, None, src, {"inr": f"{n:g}"}))
+    m = re.search(rf"{_NUM}\s*(kg|kgs|kilos?|kilograms?|lbs?|pounds?)(?![A-Za-z])", text, re.I)
+    if m and not re.match(r"\s*/", text[m.end() :]):  # "mg/kg" is a dose, not a weight
         n = _number(m.group(1))
+        if m.group(2).lower().startswith(("lb", "pound")):
+            n = round(n * LB_TO_KG, 2)
         patient["weight_kg"] = n
         out.values.append(ValueRead("weight", n, "kg", m.group(0), {"weight": f"{n:g}"}))
     age = _age(text, at)
@@ -124,31 +308,47 @@ def read_values(
         patient[key] = n
         unit = "years" if key == "age_years" else "days"
         out.values.append(ValueRead("age", n, unit, src, {key: f"{n:g}"}))
-    meds = _medications(text, kb, vocab, at, asked_about)
-    for med, src in meds:
+    csf = _csf(text)
+    meds = _medications(text, kb, vocab, at, asked_about, bool(patient or labs or csf))
+    for med, src, latest in meds:
         parts = [str(med["drug"])]
         if "dose" in med:
             parts.append(f"{med['dose']:g} {med.get('unit', '')}".strip())
         if "frequency" in med:
             parts.append(str(med["frequency"]))
         if "last_dose" in med:
-            parts.append(f"last dose {med['last_dose']}")
+            parts.append(f"last dose {med['last_dose']}" + (" at the latest" if latest else ""))
+        concept = kb.concepts.get(str(med["drug"]))
+        classes = set(concept.classes) if concept is not None else set()
+        form = {"anticoagulants": med["drug"]} if classes & ANTITHROMBOTIC_CLASSES else {}
         out.values.append(
             ValueRead(
                 "drug",
                 " ".join(parts),
                 None,
                 src,
-                {"anticoagulants": med["drug"]},
+                form,
                 context="dose" not in med and "last_dose" not in med,
             )
         )
-    csf = _csf(text)
+    out.unknown_drugs = _unknown_drugs(text, kb, vocab)
+    for name in out.unknown_drugs:  # never alone a reason to compute
+        out.values.append(ValueRead("drug", f"{name} (not recognised)", None, name, context=True))
     for key, (n, src) in csf.items():
         num = n["value"] if isinstance(n, dict) else n
         csf_unit: str | None = n["unit"] if isinstance(n, dict) else None
-        out.values.append(ValueRead(f"CSF {key}", num, csf_unit, src, {f"csf_{key}": f"{num:g}"}))
-    start = re.search(r"\b(?:starting|start|from|on)\s+(\d{4}-\d{2}-\d{2})\b", text)
+        field_name = CSF_FORM_FIELDS.get(key)
+        csf_form = {field_name: f"{num:g}"} if field_name else {}
+        if field_name and csf_unit:
+            csf_form[f"{field_name}.unit"] = csf_unit
+        label = "blood glucose" if key == "serum_glucose" else f"CSF {key.replace('_pct', ' %')}"
+        out.values.append(ValueRead(label, num, csf_unit, src, csf_form))
+    start = re.search(
+        r"\b(?:starting|start|from|on|first dose|1st dose)\s*(?:on|is|:)?\s*(?:[A-Za-z]{3,9}\s+)?"
+        r"(\d{4}-\d{2}-\d{2})\b",
+        text,
+        re.I,
+    )
 
     case: dict[str, Any] = {"date": at.isoformat()}
     if patient:
@@ -156,7 +356,7 @@ def read_values(
     if labs:
         case["labs"] = labs
     if meds:
-        case["medications"] = [m for m, _ in meds]
+        case["medications"] = [m for m, _, _ in meds]
     if csf:
         case["csf"] = {k: v for k, (v, _) in csf.items()}
     if start:
@@ -166,23 +366,51 @@ def read_values(
     return out
 
 
+CSF_FORM_FIELDS = {
+    "wbc": "csf_wbc",
+    "protein": "csf_protein",
+    "glucose": "csf_glucose",
+    "serum_glucose": "serum_glucose",
+}
+"""CSF values read -> assessment form field names (web/assess_form.yaml)."""
+
+ANTITHROMBOTIC_CLASSES = frozenset({"anticoagulant", "antiplatelet"})
+"""Terminology classes whose drugs go in the assessment form's antithrombotic field."""
+
+
 def _age(text: str, at: dt.datetime) -> tuple[str, float, str] | None:
     m = re.search(
         rf"{_NUM}\s*[- ]?\s*(?:years?|yrs?|y)\s*[- ]?\s*old\b|{_NUM}\s*(?:yo|y/o|y\.o\.)(?![a-z])"
-        rf"|\baged?\s+{_NUM}\b",
+        rf"|\baged?\s+{_NUM}\b"
+        rf"|(?<![\w.])(\d{{1,3}})\s*(?:years?|yrs?)\b(?!\s*(?:ago|before|after|of|since|later))",
+        text,
+        re.I,
+    )
+    bare = m is not None and m.group(4) is not None  # "5 yrs": not "for 2 years", "in 5 years"
+    if m and not (
+        bare and re.search(r"\b(?:for|over|within|after|past|last|in)\s+$", text[: m.start()], re.I)
+    ):
+        n = _number(next(g for g in m.groups() if g))
+        return "age_years", n, m.group(0)
+    m = re.search(r"(?<![\w.])(\d{1,3})\s?([MF])\b(?![/\w])", text)  # "78M", "72 F"
+    if m:
+        return "age_years", float(m.group(1)), m.group(0)
+    m = re.search(
+        rf"{_NUM}\s*[- ]?\s*(days?|d|weeks?|wks?|months?|mo|mths?)\s*[- ]?\s*old\b"
+        r"|(?<![\d/])(\d{1,2})/(7|52|12)(?![\d/])(?:\s*old)?",
         text,
         re.I,
     )
     if m:
-        n = _number(next(g for g in m.groups() if g))
-        return "age_years", n, m.group(0)
-    m = re.search(rf"{_NUM}\s*[- ]?\s*(days?|weeks?|months?)\s*[- ]?\s*old\b", text, re.I)
-    if m:
-        n = _number(m.group(1))
-        unit = m.group(2).lower()
-        if unit.startswith("day"):
+        if m.group(3):  # UK clinical shorthand: 10/7 days, 3/52 weeks, 6/12 months
+            n = _number(m.group(3))
+            unit = {"7": "day", "52": "week", "12": "month"}[m.group(4)]
+        else:
+            n = _number(m.group(1))
+            unit = m.group(2).lower()
+        if unit.startswith("d"):
             return "age_days", n, m.group(0)
-        if unit.startswith("week"):
+        if unit.startswith("w"):
             return "age_days", n * 7, m.group(0)
         # months: count calendar days back from the evaluation date
         months = int(n)
@@ -202,10 +430,14 @@ def _medications(
     vocab: QuestionVocabulary,
     at: dt.datetime,
     asked_about: frozenset[str] = frozenset(),
-) -> list[tuple[dict[str, Any], str]]:
-    """Drugs named in the question with dose, frequency and time of the last dose when given.
+    with_values: bool = False,
+) -> list[tuple[dict[str, Any], str, bool]]:
+    """Drugs named in the question with dose, frequency and time of the last dose when given:
+    (medication, text read, whether the last dose is the latest time the words can mean).
 
-    A drug becomes a medication of the case only when the question gives its dose or last dose: "ceftriaxone dose for ..." asks about a drug, it does not say the patient takes it.
+    A drug becomes a medication of the case only when the question gives its dose or last dose,
+    says the patient is on it, or names it beside other patient values ("warfarin, INR 1.3"):
+    "ceftriaxone dose for ..." asks about a drug, it does not say the patient takes it.
     """
     from leptoguide.answer.expand import Lexicon
 
@@ -216,9 +448,10 @@ def _medications(
         and not {n.lower() for n in (c.id, c.display, *c.synonyms)} & asked_about
     ]
     lex = Lexicon.from_concepts((c.id, c.kind, [c.display, *c.synonyms]) for c in meds)
-    out: list[tuple[dict[str, Any], str]] = []
+    out: list[tuple[dict[str, Any], str, bool]] = []
     seen: set[str] = set()
-    for phrase in lex.find(text):
+    found = list(lex.find(text))
+    for phrase in found:
         if phrase.concept in seen:
             continue
         seen.add(phrase.concept)
@@ -227,30 +460,145 @@ def _medications(
         window = text[idx : idx + 80] if idx >= 0 else text
         src = window.split(",")[0] if idx >= 0 else phrase.text
         dose = re.search(
-            rf"(?:{re.escape(phrase.text)})\w*\s+{_NUM}\s*(mg|g|mcg|micrograms?|units?|iu)?",
-            window,
-            re.I,
+            rf"(?:{re.escape(phrase.text)})\w*\s+{_NUM}\s*(?:{_DOSE_UNIT})?", window, re.I
         )
         if dose:
             med["dose"] = _number(dose.group(1))
-            med["unit"] = (dose.group(2) or "mg").lower()
+            med["unit"] = _dose_unit(dose.group(2))
         freq = _frequency(window, vocab)
         if freq:
             med["frequency"] = freq
-        last = re.search(
-            rf"(?:last\s+(?:dose|given|taken|injection|tablet)\D{{0,12}})?{_NUM}\s*"
-            r"(h|hr|hrs|hours?|d|days?)\s+ago",
-            text,
-            re.I,
-        )
-        if last:
-            n = _number(last.group(1))
-            hours = n * 24 if last.group(2).lower().startswith("d") else n
-            med["last_dose"] = (at - dt.timedelta(hours=hours)).isoformat()
+        # the last dose belongs to the drug when one drug is named (else to the nearest one)
+        scope = text if len({p.concept for p in found}) == 1 else text[max(idx, 0) :]
+        last = _last_dose(scope, at)
+        if last is not None:
+            med["last_dose"] = last.time.isoformat()
+            if last.text not in src:
+                src = f"{src}, {last.text}"
         if "dose" in med or "last_dose" in med:  # a drug the patient takes
-            out.append((med, src.strip()))
+            out.append((med, src.strip(), bool(last and last.latest)))
         elif taking := _taking(text, phrase.text, vocab):  # "on apixaban", "calcium drip"
-            out.append((med, taking.strip()))
+            out.append((med, taking.strip(), False))
+        elif with_values and _is_antithrombotic(kb, phrase.concept):  # "warfarin, INR 1.3"
+            out.append((med, phrase.text, False))
+    return out
+
+
+def _is_antithrombotic(kb: KnowledgeBase, concept: str) -> bool:
+    c = kb.concepts.get(concept)
+    return c is not None and bool(set(c.classes) & ANTITHROMBOTIC_CLASSES)
+
+
+def _dose_unit(raw: str | None) -> str:
+    unit = (raw or "mg").lower().replace("micrograms", "mcg").replace("microgram", "mcg")
+    unit = unit.replace("µg", "mcg").replace("iu", "units").replace("unit/", "units/")
+    if unit in ("u", "unit"):
+        return "units"
+    return "units/kg" if unit == "u/kg" else unit
+
+
+_NOT_DRUGS = frozenset(
+    {
+        "dose",
+        "doses",
+        "dosed",
+        "given",
+        "gave",
+        "taken",
+        "takes",
+        "taking",
+        "total",
+        "daily",
+        "about",
+        "around",
+        "approx",
+        "weighs",
+        "weighing",
+        "weight",
+        "last",
+        "then",
+        "plus",
+        "with",
+        "was",
+        "were",
+        "and",
+        "from",
+        "over",
+        "under",
+        "extra",
+        "loading",
+        "maintenance",
+        "bolus",
+        "stat",
+        "each",
+        "every",
+        "once",
+        "twice",
+        "times",
+        "now",
+        "also",
+        "only",
+        "just",
+        "same",
+    }
+)
+"""Everyday words that can stand before a dose ("last dose 40 mg"): never read as a drug name."""
+
+
+_KNOWN: dict[tuple[int, int], tuple[object, frozenset[str]]] = {}
+
+
+def _known_words(kb: KnowledgeBase, vocab: QuestionVocabulary) -> frozenset[str]:
+    """Words of every concept name and vocabulary term (lower case), once per knowledge base."""
+    key = (id(kb), id(vocab))
+    if key not in _KNOWN or _KNOWN[key][0] is not kb:
+        words = {w.lower() for w in vocab.term_words} | set(_NOT_DRUGS)
+        for c in kb.concepts.values():
+            for name in (c.id, c.display, *c.synonyms):
+                words.update(tokens(name.lower()))
+        _KNOWN[key] = (kb, frozenset(words))
+    return _KNOWN[key][1]
+
+
+def _unknown_drugs(text: str, kb: KnowledgeBase, vocab: QuestionVocabulary) -> list[str]:
+    """Words written like a drug the patient is on that name no concept of the terminology and
+    no vocabulary term: before a dose ("cilostazol 100 bd", "ibuprofen 400 mg"), and, when the
+    word is not ordinary English either (CMU dictionary), next to a word that says the patient
+    is on it ("bivalirudin infusion", "on argatroban")."""
+    from leptoguide.answer.index import english_words
+
+    known = _known_words(kb, vocab)
+    english = english_words()
+
+    def terms(role: str, means: str | None = None) -> str:
+        found = [
+            t
+            for e in vocab.by_role.get(role, [])
+            if means is None or e.means == means
+            for t in e.terms
+        ]
+        return _alternation(sorted(found, key=len, reverse=True))
+
+    word = r"([A-Za-z][A-Za-z-]{3,})"
+    dosed = re.compile(
+        rf"(?<![\w-]){word}\s+{_NUM}\s*(?:{_DOSE_UNIT}|(?:{terms('frequency')})(?![A-Za-z]))",
+        re.I,
+    )
+    beside = re.compile(
+        rf"(?<![\w-]){word}\s+(?:{terms('taking', 'after')})(?![A-Za-z])"
+        rf"|(?<![A-Za-z])(?:{terms('taking', 'before')})\s+{word}(?![A-Za-z])",
+        re.I,
+    )
+    out: list[str] = []
+    for rx, plain_english_ok in ((dosed, True), (beside, False)):
+        for m in rx.finditer(text):
+            name = next(g for g in m.groups() if g and not g[0].isdigit()).lower()
+            if name in known or any(p in known for p in tokens(name)):
+                continue
+            if not plain_english_ok and name in english:
+                continue
+            if name not in out:
+                out.append(name)
     return out
 
 
@@ -278,23 +626,61 @@ def _frequency(window: str, vocab: QuestionVocabulary) -> str | None:
     return None
 
 
+_CSF_WORDS = re.compile(r"\b(csf|cerebrospinal|spinal fluid|lp|tap|lumbar puncture)\b", re.I)
+_CSF_UNIT = r"\s*(g/l|mg/dl|mg/l|mmol/l|/ul|/µl|/mm3|cells/ul|cells/mm3|x10\^?6/l)?(?![A-Za-z])"
+_CSF_VALUES = {
+    "wbc": r"(?:wcc|wbc|white cells?|white count|white blood cells|leucocytes|leukocytes|cells)",
+    "rbc": r"(?:rbc|red cells?|red blood cells|rcc)",
+    "protein": r"protein",
+    "serum_glucose": r"(?:serum|blood|plasma|paired|bm|capillary)(?:\s+(?:glucose|sugar))?|\bbm\b",
+    "glucose": r"(?<!serum )(?<!blood )(?<!plasma )(?<!paired )(?<!capillary )(?<!bm )glucose",
+}
+_SI = re.compile(r"g/l|mmol/l", re.I)
+_US = re.compile(r"mg/dl", re.I)
+
+
 def _csf(text: str) -> dict[str, tuple[Any, str]]:
-    if not re.search(r"\b(csf|cerebrospinal|spinal fluid|lp)\b", text, re.I):
+    """CSF results: white and red cells, neutrophil or lymphocyte share, protein, glucose and the
+    paired blood glucose. A protein or glucose written without a unit takes the unit the question
+    uses for the others (g/L and mmol/L, or mg/dL); with none, the one its size fits (a protein
+    of 10 or less is g/L, a glucose of 15 or less mmol/L), and the value read says it assumed it."""
+    if not _CSF_WORDS.search(text):
         return {}
     out: dict[str, tuple[Any, str]] = {}
-    pats = {
-        "wbc": r"(?:wcc|wbc|white cells?|white count|cells)\s*(?:of|is|=|:)?\s*",
-        "protein": r"protein\s*(?:of|is|=|:)?\s*",
-        "glucose": r"(?<!serum )(?<!blood )glucose\s*(?:of|is|=|:)?\s*",
+    si, us = bool(_SI.search(text)), bool(_US.search(text))
+    for key, pat in _CSF_VALUES.items():
+        m = re.search(rf"(?<![A-Za-z])(?:{pat})\s*(?:of|is|=|:)?\s*{_NUM}{_CSF_UNIT}", text, re.I)
+        if not m:
+            continue
+        n = _number(m.group(1))
+        unit = (m.group(2) or "").lower()
+        value: Any = n
+        src = m.group(0).strip()
+        if key in ("protein", "glucose", "serum_glucose"):
+            if not unit:
+                if si != us:
+                    unit = ("g/l" if key == "protein" else "mmol/l") if si else "mg/dl"
+                elif key == "protein":
+                    unit = "g/l" if n <= 10 else "mg/dl"
+                else:
+                    unit = "mmol/l" if n <= (15 if key == "glucose" else 30) else "mg/dl"
+                src += f" (read as {_UNIT_SHOWN[unit]})"
+            value = {"value": n, "unit": _UNIT_SHOWN[unit]}
+        out[key] = (value, src)
+    share = {
+        "neutrophils_pct": r"(?:neut\w*|polys|polymorphs?|pmns?|neuts)",
+        "lymphocytes_pct": r"(?:lymph\w*|lymphs|monos?|mononuclear)",
     }
-    for key, pat in pats.items():
-        m = re.search(pat + _NUM + r"\s*(g/l|mg/dl|mmol/l|/ul|/mm3)?", text, re.I)
+    for key, pat in share.items():
+        m = re.search(
+            rf"{_NUM}\s*%\s*{pat}|(?<![A-Za-z]){pat}\s*(?:of|=|:)?\s*{_NUM}\s*%", text, re.I
+        )
         if m:
-            value: Any = _number(m.group(1))
-            if m.group(2):
-                value = {"value": value, "unit": m.group(2)}
-            out[key] = (value, m.group(0).strip())
+            out[key] = (_number(m.group(1) or m.group(2)), m.group(0).strip())
     return out
+
+
+_UNIT_SHOWN = {"g/l": "g/L", "mg/dl": "mg/dL", "mg/l": "mg/L", "mmol/l": "mmol/L"}
 
 
 __all__ = ["ValueRead", "ValuesRead", "read_values"]

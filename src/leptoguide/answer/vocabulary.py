@@ -29,6 +29,8 @@ class Intent:
     rules: tuple[str, ...]
     needs_values: bool
     description: str
+    checks_drugs: tuple[str, ...] = ()
+    """Regimens whose drugs the engine checks for this intent (vocabulary ``checks_drugs``)."""
 
 
 @dataclass
@@ -280,6 +282,11 @@ class QuestionVocabulary:
                 for a in entry.also
             ):
                 continue
+            if entry.unless and any(
+                f" {' '.join(tokens(u))} " in low or (u.isupper() and u in raw_tokens(text))
+                for u in entry.unless
+            ):
+                continue  # the question is about another condition than the intent's case
             out.append(
                 Intent(
                     entry.id,
@@ -287,8 +294,12 @@ class QuestionVocabulary:
                     tuple(entry.rules),
                     entry.needs_values,
                     entry.description,
+                    tuple(entry.checks_drugs),
                 )
             )
+        # an intent that also needed its own words ("IT MTX ... calendar") is the more specific
+        # reading of the question: it is tried before one named by a single term ("by LP")
+        out.sort(key=lambda i: not self.entries[i.id].also)
         return out
 
 

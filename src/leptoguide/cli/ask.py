@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -81,6 +82,19 @@ def _print_text(answer: Answer) -> None:
     console.print(f"[dim]{tail}[/]")
 
 
+def _parse_at(value: str | None) -> dt.datetime:
+    """The evaluation time: ISO 8601; without an offset, a local time of this machine."""
+    from leptoguide.errors import InputError
+
+    if value is None:
+        return dt.datetime.now().astimezone().replace(microsecond=0)
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError("--at", f"not an ISO 8601 date-time: {value!r}") from exc
+    return parsed if parsed.tzinfo else parsed.astimezone()
+
+
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     audience: Annotated[
@@ -94,13 +108,25 @@ def ask(
     top_k: Annotated[
         int, typer.Option("--top-k", min=1, max=20, help="At most this many statements.")
     ] = 4,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help=(
+                "Evaluation time for computed answers, ISO 8601 (default: now). Clock times in "
+                "the question ('last dose 8am') are local times in its offset (none: this "
+                "machine's zone)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Answer a question from the knowledge base, with numbered citations, or abstain."""
     from leptoguide.answer import ask as core_ask
 
     with _errors():
+        when = _parse_at(at)
         answer = core_ask(
-            question, audience=audience.value, conversation_id=conversation, top_k=top_k
+            question, audience=audience.value, conversation_id=conversation, top_k=top_k, at=when
         )
     if fmt is Format.json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))

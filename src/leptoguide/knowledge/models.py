@@ -545,6 +545,21 @@ class Vocabulary(_Record):
     needs_values: bool = Field(
         default=True, description="intent: only when the question carries at least one value"
     )
+    unless: list[str] = Field(
+        default_factory=list,
+        description=(
+            "intent: not when the question also contains one of these words (another condition "
+            "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing)"
+        ),
+    )
+    checks_drugs: list[Id] = Field(
+        default_factory=list,
+        description=(
+            "intent: regimens whose drugs the engine checks for this intent (e.g. the LP hold "
+            "classes); a drug read from the question that none of them lists, or a drug name the "
+            "terminology does not know, is reported as not checked, never as clear"
+        ),
+    )
     also: list[str] = Field(
         default_factory=list,
         description=(
