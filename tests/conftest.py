@@ -35,6 +35,9 @@ from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_kn
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
+    from leptoguide.answer import QA
+    from leptoguide.policy import Policy
+
 
 @pytest.fixture(scope="session")
 def _snapshot_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -101,6 +104,8 @@ def _leptoguide_home(
         "LEPTOGUIDE_POLICY",
         "LEPTOGUIDE_HOST",
         "LEPTOGUIDE_ALLOW_UNAUTHENTICATED",
+        "LEPTOGUIDE_LLM_URL",
+        "LEPTOGUIDE_LLM_MODEL",
     ):
         monkeypatch.delenv(var, raising=False)
     return home
@@ -309,6 +314,27 @@ def intake_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
 def qa_kb() -> KnowledgeBase:
     """The small question-answering knowledge base in tests/fixtures/qa_kb (read only)."""
     return load_knowledge(QA_KB_DIR)
+
+
+@pytest.fixture(scope="module")
+def shipped_policy(shipped_kb: KnowledgeBase) -> Policy:
+    """The shipped site policy over the shipped knowledge base."""
+    from leptoguide.policy import load_policy
+
+    return load_policy(shipped_kb)
+
+
+@pytest.fixture(scope="module")
+def shipped_qa(shipped_kb: KnowledgeBase, shipped_policy: Policy) -> QA:
+    """Question answering over the shipped knowledge base as the CLI runs it without a model:
+    lexical retrieval, no language model, nothing stored or persisted."""
+    from leptoguide.answer import QA, Options
+
+    return QA(
+        shipped_kb,
+        Options(dense=False, use_llm=False, persist=False, use_store=False),
+        policy=shipped_policy,
+    )
 
 
 @pytest.fixture

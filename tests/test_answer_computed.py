@@ -18,14 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from leptoguide.answer import QA, Options
+from leptoguide.answer import QA
 from leptoguide.answer.result import Answer
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import vocabulary_for
 from leptoguide.engine import assess
 from leptoguide.intake.casefile import read_casefile
 from leptoguide.knowledge.loader import KnowledgeBase
-from leptoguide.policy import Policy, load_policy
+from leptoguide.policy import Policy
 
 UTC_AT = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
 LOCAL = dt.timezone(dt.timedelta(hours=-5))
@@ -34,25 +34,14 @@ AT = dt.datetime(2026, 12, 2, 14, 0, tzinfo=LOCAL)
 LP = {"orders": [{"type": "lumbar-puncture"}]}
 
 
-@pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))
-    for var in ("LEPTOGUIDE_LLM_URL", "LEPTOGUIDE_LLM_MODEL"):
-        monkeypatch.delenv(var, raising=False)
+@pytest.fixture(scope="module")
+def policy(shipped_policy: Policy) -> Policy:
+    return shipped_policy
 
 
 @pytest.fixture(scope="module")
-def policy(shipped_kb: KnowledgeBase) -> Policy:
-    return load_policy(shipped_kb)
-
-
-@pytest.fixture(scope="module")
-def qa(shipped_kb: KnowledgeBase, policy: Policy) -> QA:
-    return QA(
-        shipped_kb,
-        Options(dense=False, use_llm=False, persist=False, use_store=False),
-        policy=policy,
-    )
+def qa(shipped_qa: QA) -> QA:
+    return shipped_qa
 
 
 def _engine(
