@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from leptoguide.batch.engine import local_worker_python
 from leptoguide.batch.synth import ExportStats, write_export
 
 pytest.importorskip("duckdb")
@@ -31,9 +32,13 @@ def spark_session() -> Iterator[Any]:
     # A short-lived JVM for small data: the quick (C1) JIT and the serial collector cut the session
     # start and the test's run to about 40% of the defaults (benchmarks.md, test suite); the
     # queries, and so what the test compares, are the same.
+    # Python workers run this interpreter, as in the product's own local session.
+    builder = SparkSession.builder.master("local[1]")
+    worker_python = local_worker_python("local[1]")
+    if worker_python:
+        builder = builder.config("spark.pyspark.python", worker_python)
     session = (
-        SparkSession.builder.master("local[1]")
-        .appName("leptoguide-batch-tests")
+        builder.appName("leptoguide-batch-tests")
         .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
