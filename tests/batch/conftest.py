@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from leptoguide.batch.engine import local_worker_python
+from leptoguide.batch.engine import use_local_worker_python
 from leptoguide.batch.synth import ExportStats, write_export
 
 pytest.importorskip("duckdb")
@@ -33,12 +34,11 @@ def spark_session() -> Iterator[Any]:
     # start and the test's run to about 40% of the defaults (benchmarks.md, test suite); the
     # queries, and so what the test compares, are the same.
     # Python workers run this interpreter, as in the product's own local session.
-    builder = SparkSession.builder.master("local[1]")
-    worker_python = local_worker_python("local[1]")
-    if worker_python:
-        builder = builder.config("spark.pyspark.python", worker_python)
+    saved = os.environ.get("PYSPARK_PYTHON")
+    use_local_worker_python("local[1]")
     session = (
-        builder.appName("leptoguide-batch-tests")
+        SparkSession.builder.master("local[1]")
+        .appName("leptoguide-batch-tests")
         .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
@@ -48,5 +48,11 @@ def spark_session() -> Iterator[Any]:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    try:
+        yield session
+    finally:
+        session.stop()
+        if saved is None:
+            os.environ.pop("PYSPARK_PYTHON", None)
+        else:
+            os.environ["PYSPARK_PYTHON"] = saved

@@ -124,13 +124,22 @@ def local_worker_python(master: str) -> str | None:
     (a virtual environment not on PATH, several Pythons installed) and then fails the first query
     that needs a Python worker. ``$PYSPARK_PYTHON`` still wins when set; a cluster master (or
     ``spark-submit`` through ``$SPARK_HOME``) keeps the cluster's own setting, as its executors have
-    their own interpreters.
+    their own interpreters. pyspark reads the worker interpreter from ``$PYSPARK_PYTHON`` when the
+    session's context starts (not from ``spark.pyspark.python``), so :func:`use_local_worker_python`
+    sets that variable.
     """
     if os.environ.get("PYSPARK_PYTHON"):
         return None
     if master == "local" or master.startswith("local["):
         return sys.executable
     return None
+
+
+def use_local_worker_python(master: str) -> None:
+    """Before a local session starts: its Python workers run this interpreter (see above)."""
+    python = local_worker_python(master)
+    if python:
+        os.environ["PYSPARK_PYTHON"] = python
 
 
 class SparkEngine:
@@ -153,9 +162,7 @@ class SparkEngine:
                 master = "local[2]"
             if master:
                 builder = builder.master(master)
-                worker_python = local_worker_python(master)
-                if worker_python:
-                    builder = builder.config("spark.pyspark.python", worker_python)
+                use_local_worker_python(master)
             builder = (
                 builder.config("spark.sql.session.timeZone", "UTC")
                 .config("spark.ui.enabled", "false")
