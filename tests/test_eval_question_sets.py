@@ -1,5 +1,8 @@
 """The question sets written after the third development set are well formed.
 
+eval/dev-2026-12c.yaml is a development set; eval/heldout-2026-12c.yaml is held out (split: test):
+it is never tuned on and is scored in aggregate only.
+
 Loading checks only (nothing is scored here): ids are unique and do not clash with the other
 question files, every cited statement exists, follow-ups name an earlier question of the same
 file, the split is the file's, each kind carries the fields its scoring reads, and the mix of
@@ -46,6 +49,20 @@ SETS: dict[str, tuple[str, str, dict[str, int]]] = {
             "red-flag": 5,
             "personal": 4,
             "out-of-scope": 6,
+        },
+    ),
+    "heldout-2026-12c.yaml": (
+        "h4-",
+        "test",
+        {
+            "lay": 28,
+            "shorthand": 17,
+            "typo": 11,
+            "follow-up": 11,
+            "computed": 17,
+            "red-flag": 5,
+            "personal": 4,
+            "out-of-scope": 7,
         },
     ),
 }
