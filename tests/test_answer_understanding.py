@@ -324,6 +324,48 @@ def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
     _markers_resolve(ans)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "mum has a high temp, is being sick and cant stand the light",
+        "my daughter's neck is so stiff she can't put her chin on her chest",
+        "her ommaya site is red, swollen and leaking, and she has a temperature",
+        "I can't see properly and have double vision suddenly, with a bad headache",
+        "after the lumbar puncture yesterday I now have a fever and my back is really painful",
+        "patient post IT MTX now seizing",
+        "new cauda equina symptoms in LM patient, urinary retention",
+        "my dad is shaking all over and not responding",
+        "she is slurring her words and cant lift her left arm",
+        "my wife collapsed and is breathing strangely",
+        "i'm getting pins and needles and weakness in both legs, getting worse over hours",
+        "patient febrile with meningism",
+        "my husband with LMD suddenly can't move his legs properly and he's wet himself",
+        "my son has a high temp and a headache, his hands and feet are freezing",
+        "I have a temprature and a stif neck and headake",
+    ],
+)
+def test_more_warning_signs_as_people_write_them(qa: QA, question: str) -> None:
+    ans = qa.ask(question, audience="patient")
+    assert ans.urgent, ans.understood
+    assert ans.answer.strip().startswith("**Seek urgent care now.**")
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my MRI report says smooth enhancement along the cauda equina nerve roots - is that LM?",
+        "what is meningism?",
+        "can a lumbar puncture cause a fever?",
+        "how is urinary retention from LM managed?",
+    ],
+)
+def test_words_of_warning_signs_asked_in_general_are_not_urgent(
+    shipped_kb: KnowledgeBase, question: str
+) -> None:
+    assert not vocabulary_for(shipped_kb).understand(question).red_flags
+
+
 def test_gapped_warning_signs_need_a_person_now(shipped_kb: KnowledgeBase) -> None:
     vocab = vocabulary_for(shipped_kb)
     assert vocab.understand("my baby has a fever and now a purple rash").red_flags
@@ -670,7 +712,10 @@ def test_a_dose_the_engine_cannot_compute_is_answered_from_statements(qa: QA) ->
     ans = qa.ask("dex dose for a 20 kg kid with bacterial meningitis", at=AT)
     assert not ans.abstained and ans.computed is None
     assert "mg/kg" in ans.lead
-    assert {v["what"] for v in ans.values_read} == {"weight"}
+    read = {v["what"]: v["value"] for v in ans.values_read}
+    assert read["weight"] == 20
+    assert str(read["age"]).startswith("not read")  # "kid": a young patient, age unread
+    assert "age: not read" in ans.answer or "age not read" in ans.answer
     assert ans.assessment_form and ans.assessment_form in ans.answer
     _markers_resolve(ans)
 
