@@ -618,8 +618,8 @@ def test_lmwh_treatment_restart_reads_the_site_policy(
         path.write_text(yaml.safe_dump({"policy": {"id": "st-lmwh-test", "values": values}}))
     pol = load_policy(shipped_kb, path)
     params = shipped_kb.parameters
-    atraumatic = atraumatic or params["lp-restart-hours-lmwh-treatment"].default
-    traumatic = traumatic or params["lp-restart-hours-lmwh-treatment-traumatic"].default
+    atraumatic = atraumatic or float(params["lp-restart-hours-lmwh-treatment"].default)
+    traumatic = traumatic or float(params["lp-restart-hours-lmwh-treatment-traumatic"].default)
     # both defaults come from the ABN row the statement cites (4 h; 24 h after a traumatic tap)
     assert params["lp-restart-hours-lmwh-treatment"].statement == "lp-lmwh-treatment-24h"
     assert params["lp-restart-hours-lmwh-treatment-traumatic"].statement == "lp-lmwh-treatment-24h"
