@@ -106,11 +106,7 @@ PLT_LOW, INR_HIGH, TIMING, MET, MISSING = (
     "lp-safety-data-missing",
 )
 CRO_DOSE, CRO_NEO = "ceftriaxone-dose", "ceftriaxone-neonate-cautions"
-DEX_DOSE, DEX_NONE, DEX_YOUNG = (
-    "dexamethasone-bacterial-meningitis",
-    "dexamethasone-bm-age-not-covered",
-    "dexamethasone-bm-young-infant",
-)
+DEX_DOSE, DEX_NONE = "dexamethasone-bacterial-meningitis", "dexamethasone-bm-age-not-covered"
 EMPIRIC = "bacterial-meningitis-empiric-regimen"
 CSF_PROFILE = "csf-profile-differential"
 MTX_SCHEDULE = "it-mtx-schedule"
@@ -267,7 +263,7 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     # ---- dexamethasone (and both doses in one question)
     ("dex dose adult BM 70kg 40yo", DEX, bm(age_years=40, weight_kg=70), [DEX_DOSE]),
     ("dex 0.15 mg/kg for 30 kg 9 yo child with BM", DEX, bm(age_years=9, weight_kg=30), [DEX_DOSE]),
-    ("6 weeks 5 kg BM dex?", DEX, bm(age_days=42, weight_kg=5), [DEX_DOSE, DEX_YOUNG]),
+    ("6 weeks 5 kg BM dex?", DEX, bm(age_days=42, weight_kg=5), [DEX_DOSE]),
     ("3 wk old with BM, dexamethasone?", DEX, bm(age_days=21), [DEX_NONE]),
     (
         "2 yo 12 kg bacterial meningitis ceftriaxone + dex",

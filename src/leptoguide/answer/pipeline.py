@@ -472,15 +472,15 @@ class QA:
         lead = " ".join(lead_parts)
         lines += [lead, ""]
         leads = {f.rule: f for f in [*comp.lead, *(f for x in comp.more for f in x.lead)]}
-        details = [
-            line
-            for f in leads.values()
-            for line in detail_lines(f)[: SETTINGS.max_detail_lines]
-            if not line.startswith("{")
-        ]
+        details: list[str] = []
+        for f in leads.values():
+            for line in detail_lines(f)[: SETTINGS.max_detail_lines]:
+                # a statement another lead finding already quotes in a longer line is not repeated
+                if not line.startswith("{") and not any(line in d for d in details):
+                    details.append(line)
         if details:
             # what the statements behind the lead findings say (an age limit, a caution)
-            lines += [f"- {line}" for line in dict.fromkeys(details)]
+            lines += [f"- {line}" for line in details]
             lines.append("")
         if comp.thresholds:
             lines.append("**Site policy used:**")
