@@ -260,6 +260,20 @@ def test_mostly_lymphocytes_is_the_lymphocytic_pattern(
     assert "predominance" not in half.detail
 
 
+def test_intrathecal_cytarabine_gets_no_calendar_and_an_unchecked_dose(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    """No guideline or label schedule for free intrathecal cytarabine in solid-tumour LM was read:
+    no dose calendar is built and the dose is reported as unchecked, never as in range."""
+    a = run(shipped_kb, policy, lm_patient(medications=[it_order("cytarabine", 50)]))
+    assert not [s for s in a.schedules if "cytarabine" in s.regimen]
+    assert "it-dose-unchecked" in fired(a)
+    assert not any(
+        r.route in ("intrathecal", "intraventricular") and "cytarabine" in r.drugs
+        for r in shipped_kb.regimens.values()
+    )
+
+
 def crypto(*hosts: str) -> Case:
     return Case(
         origin="case-file",
