@@ -647,3 +647,73 @@ def test_enoxaparin_dose_inferred_from_the_syringe_strength(
     assert "enoxaparin (lmwh-prophylactic, hold " in f.summary
     a14 = run(shipped_kb, policy, lp_case(order, enox("administration", 40, None, 14)))
     assert "lp-anticoagulant-timing" not in fired(a14)
+
+
+# --- restarting treatment-dose LMWH after the LP: site policy, never a fixed number
+
+
+@pytest.mark.parametrize(
+    ("values", "atraumatic", "traumatic"),
+    [
+        ({}, None, None),
+        (
+            {
+                "lp-restart-hours-lmwh-treatment": 6,
+                "lp-restart-hours-lmwh-treatment-traumatic": 36,
+            },
+            6,
+            36,
+        ),
+    ],
+)
+def test_lmwh_treatment_restart_reads_the_site_policy(
+    shipped_kb: KnowledgeBase,
+    tmp_path: Any,
+    values: dict[str, float],
+    atraumatic: float | None,
+    traumatic: float | None,
+) -> None:
+    import yaml
+
+    from leptoguide.intake.casefile import read_casefile
+
+    path = None
+    if values:
+        path = tmp_path / "site.yaml"
+        path.write_text(yaml.safe_dump({"policy": {"id": "st-lmwh-test", "values": values}}))
+    pol = load_policy(shipped_kb, path)
+    params = shipped_kb.parameters
+    atraumatic = atraumatic or float(params["lp-restart-hours-lmwh-treatment"].default)
+    traumatic = traumatic or float(params["lp-restart-hours-lmwh-treatment-traumatic"].default)
+    # both defaults come from the ABN row the statement cites (4 h; 24 h after a traumatic tap)
+    assert params["lp-restart-hours-lmwh-treatment"].statement == "lp-lmwh-treatment-24h"
+    assert params["lp-restart-hours-lmwh-treatment-traumatic"].statement == "lp-lmwh-treatment-24h"
+    case = read_casefile(
+        {
+            "date": AT.isoformat(),
+            "patient": {"weight_kg": 80},
+            "orders": [{"type": "lumbar-puncture"}],
+            "labs": [
+                {"test": "platelets", "value": 200, "unit": "10*9/L"},
+                {"test": "INR", "value": 1.0},
+            ],
+            "medications": [
+                {
+                    "drug": "enoxaparin",
+                    "dose": 80,
+                    "unit": "mg",
+                    "frequency": "BID",
+                    "last_dose": (AT - dt.timedelta(hours=6)).isoformat(),
+                }
+            ],
+        },
+        name="lmwh",
+        kb=shipped_kb,
+    )
+    result = assess(case, kb=shipped_kb, policy=pol, at=AT)
+    timing = next(f for f in result.findings if f.rule == "lp-anticoagulant-timing")
+    assert (
+        f"Treatment-dose LMWH: restart {atraumatic:g} h after the LP, or {traumatic:g} h after "
+        "a traumatic tap." in timing.detail
+    )
+    assert f"restart {atraumatic:.1f} h after the LP" in timing.detail
