@@ -548,6 +548,45 @@ def test_enoxaparin_1mg_per_kg_twice_daily_is_treatment(
     assert "lp-lmwh-treatment-24h" in cited(f)
 
 
+def fonda(dose: float, per_day: float | None, hours_ago: float) -> MedicationEntry:
+    t = AT - dt.timedelta(hours=hours_ago)
+    return MedicationEntry(
+        "fondaparinux",
+        "administration",
+        "completed",
+        dose=dose,
+        dose_unit="mg",
+        route="subcutaneous",
+        frequency_per_day=per_day,
+        last_time=t,
+        times=(t,),
+        reference="MedicationAdministration/f",
+    )
+
+
+def test_prophylactic_fondaparinux_is_clear_after_36_hours(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    assert "lp-anticoagulant-timing" not in fired(
+        run(shipped_kb, policy, lp_case(fonda(2.5, 1, 40)))
+    )
+    f = finding(run(shipped_kb, policy, lp_case(fonda(2.5, 1, 20))), "lp-anticoagulant-timing")
+    assert "fondaparinux (fondaparinux-prophylactic, hold 36 h" in f.summary
+
+
+@pytest.mark.parametrize(("dose", "per_day"), [(7.5, 1), (2.5, None), (10, 1)])
+def test_treatment_or_unclassed_fondaparinux_is_never_clear(
+    shipped_kb: KnowledgeBase, policy: Policy, dose: float, per_day: float | None
+) -> None:
+    """ABN: avoid LP at treatment dose; no interval exists, so even 5 days later it is unknown."""
+    f = finding(
+        run(shipped_kb, policy, lp_case(fonda(dose, per_day, 120))), "lp-anticoagulant-timing"
+    )
+    assert "fondaparinux (fondaparinux-treatment, no LP interval: ask haematology)" in f.summary
+    assert "ABN advises avoiding LP" in f.detail
+    assert "fondaparinux-dose-classes" in cited(f)
+
+
 # 6. Alert budget --------------------------------------------------------------------------------
 
 
