@@ -369,6 +369,88 @@ def asked_aspects(question: str) -> tuple[Aspect, ...]:
     return tuple(a for a in ASPECTS if a.cue.search(question))
 
 
+_TREATMENT = (
+    r"(treat\w*|therap\w*|course|continu\w*|go(es)? on|last\w*|given|giving|take|taken|chemo\w*|"
+    r"injections?|infusions?|doses?|drugs?|medicines?|medications?|antibiotics?|abx|regimens?|"
+    r"intrathecal|IT|radiotherapy|steroids?|tablets?|pills?|taps?|LPs?|lumbar punctures?|"
+    r"scans?|MRIs?)"
+)
+"""Words of a question about a treatment or a test (English cue words; a question naming a drug
+of the terminology counts too): "how often" then asks for a schedule, not a rate."""
+ANSWER_TYPES = (
+    Aspect(
+        "schedule",
+        re.compile(
+            r"\bschedul\w*|\bhow many times\b|\bintervals?\b|\bq\?|\bfrequency\b"
+            rf"|\bhow often\b.{{0,60}}\b{_TREATMENT}\b|\b{_TREATMENT}\b.{{0,60}}\bhow often\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(once|twice|three times|thrice|daily|weekly|fortnightly|monthly|every \d+|"
+            r"every (other|second|third)|a week|per week|each week|a day|per day|a month|"
+            r"days? \d+(?:, \d+)* and \d+)\b",
+            re.I,
+        ),
+    ),
+    Aspect(
+        "duration",
+        re.compile(
+            rf"\bhow long\b(?!\s+(after|before|until|ago)\b).{{0,60}}\b{_TREATMENT}\b"
+            rf"|\b{_TREATMENT}\b.{{0,60}}\bhow long\b(?!\s+(after|before|until|ago)\b)"
+            r"|\bduration\b|\bfor how long\b|\bhow many (days|weeks|months)\b",
+            re.I,
+        ),
+        re.compile(
+            _NUM + r"\s*(-\s*)?(days?|weeks?|months?|years?)\b"
+            r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve) (days?|weeks?|months?|"
+            r"years?)\b|\bfor life\b|\blifelong\b",
+            re.I,
+        ),
+    ),
+    Aspect(
+        "classification",
+        re.compile(
+            r"\b(classif\w*|class|categor\w*|grade|grading|stage|staging|criteria|"
+            r"which group|what group|risk group)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(type [IVX]+|types? [A-D]\b|grade \d|class(?:ed|ified|ifies|ification)?|"
+            r"categor\w+|probable|possible|confirmed|definite|good[- ]risk|poor[- ]risk|"
+            r"criteria|defined as|requires?)\b",
+            re.I,
+        ),
+    ),
+)
+"""What kind of answer a question wants beyond a number (docs/qa.md "Composition"): a schedule
+("how often", "schedule"), a duration of treatment ("how long ... treated") or a classification
+("which category", "EANO class?"). A sentence of that form leads. The cue words are English;
+nothing here is clinical."""
+
+
+def answer_types(question: str, names_drug: bool = False) -> tuple[Aspect, ...]:
+    """The kinds of answer ``question`` wants (a schedule, a duration, a classification). A
+    question that names a drug (``names_drug``) and asks "how often" wants its schedule."""
+    types = tuple(a for a in ANSWER_TYPES if a.cue.search(question))
+    if names_drug and _HOW_OFTEN.search(question) and ANSWER_TYPES[0] not in types:
+        types = (ANSWER_TYPES[0], *types)
+    return types
+
+
+_HOW_OFTEN = re.compile(r"\bhow often\b", re.I)
+
+
+def lead_aspects(question: str, names_drug: bool = False) -> tuple[Aspect, ...]:
+    """Everything the lead should give: the numbers asked for (``asked_aspects``) and the kind
+    of answer (``answer_types``). A question asking for a treatment's schedule does not also
+    ask for a rate ("how often is IT methotrexate given")."""
+    types = answer_types(question, names_drug)
+    numbers = asked_aspects(question)
+    if any(a.name == "schedule" for a in types):
+        numbers = tuple(a for a in numbers if a.name not in ("rate", "frequency"))
+    return numbers + types
+
+
 DRUG_CUE = re.compile(
     r"\b(which|what)\b(?:\s+[\w-]+){0,3}?\s+(antibiotics?|abx|drugs?|medicines?|medications?|"
     r"antifungals?|antivirals?|chemo\w*|steroids?|agents?|regimens?|pills?|tablets?)\b"

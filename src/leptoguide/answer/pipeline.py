@@ -23,6 +23,7 @@ from leptoguide.answer.abstain import (
     topic_terms,
 )
 from leptoguide.answer.compose import (
+    ANSWER_TYPES,
     STATUS_NOTE,
     Lead,
     asked_aspects,
@@ -30,6 +31,7 @@ from leptoguide.answer.compose import (
     drug_aspect,
     fits,
     is_reviewed,
+    lead_aspects,
     lead_share,
     select_statements,
     without_ids,
@@ -626,7 +628,7 @@ class QA:
         floor = verdict.features.get("floor", self.options.abstain.min_coverage)
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
-        aspects = asked_aspects(retrieval.query)
+        aspects = lead_aspects(retrieval.query, bool(self._drugs(retrieval.query)))
         if answer.audience == "clinician":
             # "which antibiotic?": a sentence naming a drug answers (patient wordings name
             # drugs less often, so patient answers do not prefer them)
@@ -693,8 +695,10 @@ class QA:
             verdict.features["lead_coverage"] = (
                 round(lead_share(comp.lead, weights), 4) if total else 0.0
             )
+            # (the numbers asked for: the kinds of answer are not part of the fitted model)
+            numeric = [a for a in aspects if a not in ANSWER_TYPES]
             verdict.features["aspect_missing"] = float(
-                bool(aspects) and not any(a.form.search(comp.lead) for a in aspects)
+                bool(numeric) and not any(a.form.search(comp.lead) for a in numeric)
             )
             # how the question was asked: read through shorthand, lay words or spelling fixes; a
             # follow-up; placed in the domain by evidence alone; a patient's wording
