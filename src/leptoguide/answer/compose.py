@@ -698,7 +698,7 @@ def compose(
         )
         options = [
             (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
-            for rank, st in enumerate(pool)
+            for rank, st in enumerate(pool[: SETTINGS.second_pool])
             if st is not head and st not in shown and (lead.on_topic is None or lead.on_topic(st))
             for i, s in enumerate(split_sentences(text_of(st)))
             if s not in common

@@ -25,8 +25,10 @@ class AnswerSettings:
     duplicate_overlap: float = 0.5
     """Patient answers: a statement whose patient wording shares this much (Jaccard) with one
     already shown says the same thing and is left out."""
-    lead_pool: int = 3
+    lead_pool: int = 4
     """The lead comes from the best of this many shown statements."""
+    second_pool: int = 3
+    """A second statement's sentence that joins the lead comes from this many shown statements."""
     lead_max_sentences: int = 3
     """At most this many lead sentences."""
     lead_short_words: int = 20
