@@ -60,7 +60,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import content_tokens, populations, tokens
+from leptoguide.answer.text import conditions, content_tokens, populations, tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -740,12 +740,15 @@ class QA:
         words) a drug it names replaces the earlier question's ("... clopidogrel before LP?" -
         "and apixaban?")."""
         population = populations(query, ages=True)
+        groups = conditions(query)
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> bool:
             text = st.patient if audience == "patient" else st.clinician
             if not fits(f"{st.title}. {text}", population):
                 return False
+            if groups and not conditions(f"{st.title}. {st.clinician} {st.patient}") & groups:
+                return False  # "... a child living with HIV": a statement about that group
             if asked:
                 named = self._drugs(st.title)
                 if named and not named & asked:

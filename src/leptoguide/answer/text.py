@@ -331,7 +331,31 @@ def _age_group(text: str) -> str | None:
     m = _AGE_YOUNG.search(text)
     if m:
         return "newborn"  # days, weeks or months old: a newborn or an infant
+    m = _AGE_SEX.search(text)
+    if m and int(m.group(1)) >= ADULT_FROM_YEARS:
+        return "adult"  # "a 35M" (a small number could be months: "a 6M old" is left alone)
     return None
+
+
+CONDITION_GROUPS: dict[str, frozenset[str]] = {
+    "hiv": frozenset(["hiv", "aids", "plhiv"]),
+    "pregnancy": frozenset(["pregnant", "pregnancy", "pregnancies", "trimester"]),
+    "transplant": frozenset(["transplant", "transplants", "transplantation", "transplanted"]),
+}
+"""Patient groups a question can name besides age, as English words say them: a question about
+a pregnant woman or a child living with HIV is led by a statement that names that group, when
+one is retrieved. Unlike the age groups, a statement naming one of these does not stop it
+answering a question that names none."""
+
+
+def conditions(text: str) -> frozenset[str]:
+    """The patient groups of ``CONDITION_GROUPS`` that ``text`` names."""
+    words = set(tokens(text))
+    return frozenset(g for g, members in CONDITION_GROUPS.items() if words & members)
+
+
+_AGE_SEX = re.compile(r"\b(\d{1,3})\s?(?:yo\s?)?[MF]\b(?!\s*old)")
+"""Clinic shorthand for age and sex ("a 35M", "72F")."""
 
 
 def populations(text: str, ages: bool = False) -> frozenset[str]:
