@@ -322,7 +322,8 @@ ASPECTS = (
     Aspect(
         "time",
         re.compile(
-            r"\b(how long|how soon|how quickly|how many (days|hours|weeks|months)|duration|"
+            r"\b(how long|how soon|how quick(ly)?|how fast|how many (days|hours|weeks|months)|"
+            r"duration|"
             r"timing|hold|held|stop|stopped|withh\w+|restart\w*|window|when)\b",
             re.I,
         ),
