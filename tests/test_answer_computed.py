@@ -753,3 +753,187 @@ def test_a_lab_value_is_dated_at_the_earliest_its_words_mean(
     lab = vals.case["labs"][0]
     assert lab["test"] == "platelets"
     assert (dt.datetime.fromisoformat(lab["time"]) if "time" in lab else None) == time
+
+
+# ---------------------------------------------------------------- young patients: ages as written
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("should a 10 day old baby with bacterial meningitis get dexamethasone?", 10),
+        ("10d old with BM, dex?", 10),
+        ("10d baby bacterial meningitis dexamethasone?", 10),
+        ("10d 3.5kg ceftriaxone dose meningitis", 10),
+        ("3 wk old bacterial meningitis dexamethasone?", 21),
+        ("8 wk old M meningitis dex", 56),
+        ("6 weeks bacterial meningitis dexamethasone?", 42),
+        ("infant aged 6 weeks, BM, dex?", 42),
+        ("baby 10 days, ceftriaxone for meningitis", 10),
+        ("3/52 old bacterial meningitis dexamethasone", 21),
+        ("neonate 10/7 with BM, dex?", 10),
+        ("dex dose, 2 mo, 4.5 kg", None),
+        ("2 mo 5kg ceftriaxone dose", None),
+        ("6/12 7kg meningitis ceftriaxone", None),
+    ],
+)
+def test_young_ages_as_written(shipped_kb: KnowledgeBase, text: str, days: int | None) -> None:
+    vals = read_values(text, shipped_kb, vocabulary_for(shipped_kb), AT)
+    got = vals.case["patient"]["age_days"]
+    if days is not None:
+        assert got == days
+    else:  # months: calendar days back from the evaluation date
+        months = int(re.search(r"(\d+)\s*(?:mo|/12)", text).group(1))  # type: ignore[union-attr]
+        assert months * 28 <= got <= months * 31
+    assert "age_years" not in vals.case["patient"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dex for 4 days in bacterial meningitis?",
+        "ceftriaxone for 14 days, 70 kg",
+        "dex 0.15 mg/kg q6h for 2-4 days",
+        "steroids tapered over 6-8 weeks",
+        "6 weeks of dex?",
+        "10 days, ok to stop ceftriaxone?",
+        "dex in infants under 3 months?",
+    ],
+)
+def test_a_duration_is_not_an_age(shipped_kb: KnowledgeBase, text: str) -> None:
+    vals = read_values(text, shipped_kb, vocabulary_for(shipped_kb), AT)
+    assert "age_days" not in vals.case.get("patient", {})
+    assert "age_years" not in vals.case.get("patient", {})
+
+
+def _finding(kb: KnowledgeBase, policy: Policy, doc: dict[str, Any], rule: str) -> tuple[str, str]:
+    case = read_casefile({"date": AT.isoformat(), **doc}, name="expected", kb=kb)
+    result = assess(case, kb=kb, policy=policy, at=AT)
+    found = [f for f in result.findings if f.rule == rule]
+    assert found, f"{rule} does not fire for {doc}"
+    return found[0].summary, found[0].detail
+
+
+@pytest.mark.parametrize(
+    ("question", "days"),
+    [
+        ("should a 10 day old baby with bacterial meningitis get dexamethasone?", 10),
+        ("should a 10d old with bacterial meningitis get dex?", 10),
+        ("3 wk old bacterial meningitis dexamethasone?", 21),
+        ("3/52 old baby with BM - dex dose 3.6 kg?", 21),
+        ("dex for BM in a 10 day old", 10),
+        ("neonate 10/7 with bacterial meningitis, dexamethasone?", 10),
+    ],
+)
+def test_a_neonate_gets_the_neonatal_dexamethasone_guidance_never_no_alert(
+    qa: QA, shipped_kb: KnowledgeBase, policy: Policy, question: str, days: int
+) -> None:
+    ans = qa.ask(question, at=AT)
+    doc: dict[str, Any] = {
+        "patient": {"age_days": days},
+        "conditions": ["bacterial-meningitis"],
+    }
+    summary, _ = _finding(shipped_kb, policy, doc, "dexamethasone-bm-age-not-covered")
+    engine = _engine(shipped_kb, policy, doc)
+    assert "dexamethasone-bacterial-meningitis" not in engine  # no regimen: no dose
+    assert ans.computed is not None and ans.computed["intent"] == "intent-dexamethasone-dose"
+    assert ans.lead.startswith(summary), ans.lead
+    assert f"{days} days" in ans.lead
+    assert "alert fires" not in ans.answer
+    assert "Give dexamethasone" not in ans.answer
+    # what the statements say for neonates and young infants, cited
+    for sid in ("dexamethasone-bm-not-neonates", "dexamethasone-nice-2024-young-infants"):
+        assert sid in ans.statements
+        assert shipped_kb.statements[sid].clinician[:60] in ans.answer
+    assert _read(ans)["age"] == days
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    ("question", "days", "weight"),
+    [
+        ("6 weeks old baby bacterial meningitis, dex dose 4.5 kg?", 42, 4.5),
+        ("2 mo bacterial meningitis dex 4kg", None, 4.0),
+        ("infant aged 6 weeks, 5 kg, BM - dexamethasone?", 42, 5.0),
+    ],
+)
+def test_a_young_infant_gets_the_dose_and_the_specialist_advice(
+    qa: QA,
+    shipped_kb: KnowledgeBase,
+    policy: Policy,
+    question: str,
+    days: int | None,
+    weight: float,
+) -> None:
+    ans = qa.ask(question, at=AT)
+    age = days if days is not None else _read(ans)["age"]
+    assert 28 <= age < 91
+    doc: dict[str, Any] = {
+        "patient": {"age_days": age, "weight_kg": weight},
+        "conditions": ["bacterial-meningitis"],
+    }
+    engine = _engine(shipped_kb, policy, doc)
+    assert ans.computed is not None
+    assert ans.lead.startswith(engine["dexamethasone-bacterial-meningitis"]), ans.lead
+    assert engine["dexamethasone-bm-young-infant"] in ans.lead
+    assert "dexamethasone-nice-2024-young-infants" in ans.statements
+
+
+@pytest.mark.parametrize(
+    ("question", "days", "weight"),
+    [
+        ("10 day old bacterial meningitis ceftriaxone dose 3.5kg", 10, 3.5),
+        ("10d 3.5kg ceftriaxone dose meningitis", 10, 3.5),
+        ("3 wk old 4kg ceftriaxone meningitis", 21, 4.0),
+        ("ceftriaxone for a 3/52 old with BM, 3.9 kg", 21, 3.9),
+    ],
+)
+def test_ceftriaxone_in_a_neonate_gives_the_neonatal_cautions(
+    qa: QA, shipped_kb: KnowledgeBase, policy: Policy, question: str, days: int, weight: float
+) -> None:
+    ans = qa.ask(question, at=AT)
+    doc: dict[str, Any] = {
+        "patient": {"age_days": days, "weight_kg": weight},
+        "conditions": ["bacterial-meningitis"],
+        "orders": [{"drug": "ceftriaxone"}],
+    }
+    engine = _engine(shipped_kb, policy, doc)
+    assert ans.computed is not None and ans.computed["intent"] == "intent-ceftriaxone-dose"
+    assert ans.lead.startswith(engine["ceftriaxone-dose"]), ans.lead
+    assert engine["ceftriaxone-neonate-cautions"] in ans.lead
+    for sid in ("empiric-neonate", "ceftriaxone-calcium-neonate-contraindicated"):
+        assert sid in ans.statements
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "newborn 3kg ceftriaxone dose",
+        "baby 4 kg ceftriaxone dose meningitis",
+        "neonate with meningitis, 3.2 kg - ceftriaxone?",
+        "dex dose for a 20 kg kid with bacterial meningitis",
+        "neonate bacterial meningitis dexamethasone dose 3.5 kg",
+    ],
+)
+def test_a_young_patient_without_an_age_is_never_given_the_adult_dose(
+    qa: QA, shipped_kb: KnowledgeBase, policy: Policy, question: str
+) -> None:
+    ans = qa.ask(question, at=AT)
+    assert not ans.abstained
+    read = _read(ans)
+    assert str(read["age"]).startswith("not read"), read
+    adult = _engine(
+        shipped_kb,
+        policy,
+        {
+            "patient": {"age_years": 40, "weight_kg": 70},
+            "conditions": ["bacterial-meningitis"],
+            "orders": [{"drug": "ceftriaxone"}],
+        },
+    )
+    for rule in ("ceftriaxone-dose", "dexamethasone-bacterial-meningitis"):
+        dose = adult[rule].split(": ", 1)[-1][:25]
+        assert dose not in ans.lead, ans.lead
+    assert "alert fires" not in ans.answer
+    _markers_resolve(ans)

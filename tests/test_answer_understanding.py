@@ -670,7 +670,10 @@ def test_a_dose_the_engine_cannot_compute_is_answered_from_statements(qa: QA) ->
     ans = qa.ask("dex dose for a 20 kg kid with bacterial meningitis", at=AT)
     assert not ans.abstained and ans.computed is None
     assert "mg/kg" in ans.lead
-    assert {v["what"] for v in ans.values_read} == {"weight"}
+    read = {v["what"]: v["value"] for v in ans.values_read}
+    assert read["weight"] == 20
+    assert str(read["age"]).startswith("not read")  # "kid": a young patient, age unread
+    assert "age: not read" in ans.answer or "age not read" in ans.answer
     assert ans.assessment_form and ans.assessment_form in ans.answer
     _markers_resolve(ans)
 

@@ -5,6 +5,7 @@ time-aware facts, LMWH dose class)."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,6 +208,32 @@ def test_immunocompromised_infant_gets_listeria_cover(
     assert summary.startswith("Empiric therapy from 1 month"), summary
     reg = shipped_kb.regimens["empiric-bm-listeria"]
     assert "empiric-children-cps-2014" in reg.statements
+
+
+def test_vancomycin_in_empiric_therapy_is_site_policy(
+    shipped_kb: KnowledgeBase, policy: Policy, tmp_path: Path
+) -> None:
+    """2019 guideline review, Table 7: IDSA adds vancomycin for every child and adult; ESCMID, EFNS,
+    NICE and the UK joint societies only with suspected penicillin resistance or travel."""
+    adult = finding(run(shipped_kb, policy, meningitis(40)), "bacterial-meningitis-empiric-regimen")
+    assert "vancomycin + a third-generation cephalosporin" in adult.summary
+    assert "empiric-vancomycin-if-resistance-europe" in cited(adult)
+    site = tmp_path / "eu.yaml"
+    site.write_text(
+        "policy:\n  id: eu-site\n  values:\n    empiric-vancomycin-routine: false\n",
+        encoding="utf-8",
+    )
+    eu = load_policy(shipped_kb, site)
+    a = finding(run(shipped_kb, eu, meningitis(40)), "bacterial-meningitis-empiric-regimen")
+    assert a.summary.startswith("A third-generation cephalosporin; add vancomycin if"), a.summary
+    old = finding(run(shipped_kb, eu, meningitis(70)), "bacterial-meningitis-empiric-regimen")
+    assert old.summary.startswith("A third-generation cephalosporin + ampicillin;"), old.summary
+    baby = finding(
+        run(shipped_kb, eu, meningitis(0, 60, weight=5)), "bacterial-meningitis-empiric-regimen"
+    )
+    assert "NICE also adds Listeria cover" in baby.detail
+    newborn = run(shipped_kb, eu, meningitis(0, 10, weight=3.5))
+    assert "vancomycin" not in finding(newborn, "bacterial-meningitis-empiric-regimen").summary
 
 
 def crypto(*hosts: str) -> Case:

@@ -69,6 +69,7 @@ from leptoguide.answer.vocabulary import (
     vocabulary_for,
 )
 from leptoguide.errors import InputError
+from leptoguide.render.common import detail_lines
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
@@ -452,6 +453,16 @@ class QA:
             )
         lead = " ".join(lead_parts)
         lines += [lead, ""]
+        details = [
+            line
+            for f in comp.lead
+            for line in detail_lines(f)[: SETTINGS.max_detail_lines]
+            if not line.startswith("{")
+        ]
+        if details:
+            # what the statements behind the lead findings say (an age limit, a caution)
+            lines += [f"- {line}" for line in dict.fromkeys(details)]
+            lines.append("")
         if comp.thresholds:
             lines.append("**Site policy used:**")
             for t in comp.thresholds:

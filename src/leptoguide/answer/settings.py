@@ -50,6 +50,8 @@ class AnswerSettings:
     """In a follow-up, the follow-up's own words weigh this much more when choosing the lead."""
     max_lead_findings: int = 2
     """Engine findings in the lead of a computed answer."""
+    max_detail_lines: int = 4
+    """Lines of each lead finding's detail (its statements) shown under a computed answer."""
     weak_confidence_cap: float = 0.4
     """Confidence never exceeds this when only ingested passages (no statement) pass the gate."""
     unsupported_share: float = 0.5

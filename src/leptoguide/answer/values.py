@@ -308,6 +308,18 @@ def read_values(
         patient[key] = n
         unit = "years" if key == "age_years" else "days"
         out.values.append(ValueRead("age", n, unit, src, {key: f"{n:g}"}))
+    elif young := _YOUNG_WORD.search(text):
+        # a young patient named without an age ("newborn", "baby"): the age is unread, never
+        # assumed (a dose or an age limit needs it in days)
+        out.values.append(
+            ValueRead(
+                "age",
+                "not read (give it in days, weeks or months)",
+                None,
+                young.group(0),
+                context=True,
+            )
+        )
     csf = _csf(text)
     meds = _medications(text, kb, vocab, at, asked_about, bool(patient or labs or csf))
     for med, src, latest in meds:
@@ -381,7 +393,7 @@ ANTITHROMBOTIC_CLASSES = frozenset({"anticoagulant", "antiplatelet"})
 def _age(text: str, at: dt.datetime) -> tuple[str, float, str] | None:
     m = re.search(
         rf"{_NUM}\s*[- ]?\s*(?:years?|yrs?|y)\s*[- ]?\s*old\b|{_NUM}\s*(?:yo|y/o|y\.o\.)(?![a-z])"
-        rf"|\baged?\s+{_NUM}\b"
+        rf"|\baged?\s+{_NUM}\b(?!\s*[-/ ]?\s*(?:days?|d|weeks?|wks?|wk|months?|mos?|mths?|m/o|7|52|12)\b)"
         rf"|(?<![\w.])(\d{{1,3}})\s*(?:years?|yrs?)\b(?!\s*(?:ago|before|after|of|since|later))",
         text,
         re.I,
@@ -395,23 +407,19 @@ def _age(text: str, at: dt.datetime) -> tuple[str, float, str] | None:
     m = re.search(r"(?<![\w.])(\d{1,3})\s?([MF])\b(?![/\w])", text)  # "78M", "72 F"
     if m:
         return "age_years", float(m.group(1)), m.group(0)
-    m = re.search(
-        rf"{_NUM}\s*[- ]?\s*(days?|d|weeks?|wks?|months?|mo|mths?)\s*[- ]?\s*old\b"
-        r"|(?<![\d/])(\d{1,2})/(7|52|12)(?![\d/])(?:\s*old)?",
-        text,
-        re.I,
-    )
+    m = _young_age(text)
     if m:
-        if m.group(3):  # UK clinical shorthand: 10/7 days, 3/52 weeks, 6/12 months
-            n = _number(m.group(3))
-            unit = {"7": "day", "52": "week", "12": "month"}[m.group(4)]
+        if "uk" in m.re.groupindex:  # UK clinical shorthand: 10/7 days, 3/52 weeks, 6/12 months
+            n = _number(m.group("uk"))
+            unit = {"7": "day", "52": "week", "12": "month"}[m.group("den")]
         else:
-            n = _number(m.group(1))
-            unit = m.group(2).lower()
+            n = _number(m.group("n"))
+            unit = m.group("unit").lower()
+        src = m.group(0).strip(" ,;")
         if unit.startswith("d"):
-            return "age_days", n, m.group(0)
+            return "age_days", n, src
         if unit.startswith("w"):
-            return "age_days", n * 7, m.group(0)
+            return "age_days", n * 7, src
         # months: count calendar days back from the evaluation date
         months = int(n)
         year, month = at.year, at.month - months
@@ -420,7 +428,68 @@ def _age(text: str, at: dt.datetime) -> tuple[str, float, str] | None:
             year -= 1
         day = min(at.day, 28)
         born = dt.date(year, month, day)
-        return "age_days", float((at.date() - born).days), m.group(0)
+        return "age_days", float((at.date() - born).days), src
+    return None
+
+
+_YOUNG_WORD = re.compile(
+    r"\b(?:new[- ]?borns?|neonates?|neonatal|babies|baby|infants?|prem(?:ature)?|ex[- ]?prem|"
+    r"toddlers?|child|children|kids?|paediatric|pediatric|peds|paeds)\b",
+    re.I,
+)
+"""Words that name a young patient: without an age read, the answer says the age is unread."""
+_YOUNG_UNIT = r"(?P<unit>days?|d|weeks?|wks?|wk|months?|mos?|mths?|mnths?|m/o)"
+_PERSON = (
+    r"(?:old|baby|babies|infant|neonate|newborn|boy|girl|child|kid|toddler|son|daughter|male|"
+    r"female|[MF]|pt|patient|ex[- ]?prem\w*|prem\w*)"
+)
+_DURATION_BEFORE = re.compile(
+    r"(?:\b(?:for|over|within|after|past|last|in|every|each|per|next|first|x|q|than|up to|until|"
+    r"till|at least|under|below|above|older|younger|from|to|and|or)|[-–x/<>≤≥])\s*$",
+    re.I,
+)
+_DURATION_AFTER = re.compile(
+    r"\s*(?:ago|before|after|of|since|later|course|courses|treatment|therapy|tx|duration|"
+    r"long|apart|post|from|earlier|prior|each|total|more|less|then)\b",
+    re.I,
+)
+
+
+def _young_age(text: str) -> re.Match[str] | None:
+    """An age in days, weeks or months, as people write it: "10 day old", "10d old baby",
+    "3 wk old", "a 6 week infant", "baby 10 days", "aged 6 weeks", "2 mo, 5 kg", "6 weeks
+    bacterial meningitis ..." (at the start of the question) and UK "3/52", "6/12", "10/7".
+    A number of days, weeks or months that reads as a duration ("for 10 days", "6 weeks of
+    steroids", "2 weeks ago", "2-4 days") is not an age."""
+    uk = re.search(r"(?<![\d/])(?P<uk>\d{1,2})/(?P<den>7|52|12)(?![\d/])(?:\s*old)?", text, re.I)
+    if uk:
+        return uk
+    forms = (
+        # "10 day old", "10-day-old", "3 wk old", "10d old", "6 mo old baby"
+        rf"(?<![\w.])(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}\s*[- ]?\s*old\b",
+        # "10d baby", "6 week infant", "3 wk old boy", "2 mo M"
+        rf"(?<![\w.])(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}\s*[- ]?\s*{_PERSON}(?![\w/])",
+        # "baby 10 days", "infant, 6 weeks", "neonate aged 10 days", "aged 6 weeks", "age 2 mo"
+        rf"(?:\b(?:baby|infant|neonate|newborn|boy|girl|child|pt|patient)\b[\s,:]*(?:aged?|of)?|"
+        rf"\baged?\b[\s:]*)\s*(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}(?![\w/])",
+        # standing alone at the start, before what the question is about ("6 weeks bacterial
+        # meningitis ...", "10d 3.5kg ...", "2 mo with BM")
+        rf"^\W*(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}"
+        rf"(?=\s*(?:\d+(?:\.\d+)?\s*kg\b|with\b|w/|has\b|bacterial\b|bact\w*\b|BM\b|"
+        rf"mening\w*|ceftriaxone\b|dex\w*|cefotaxime\b|ampicillin\b|empiric\w*|febrile\b|"
+        rf"fever\b|sepsis\b))",
+        # standing alone between commas ("dex dose, 2 mo, 4.5 kg")
+        rf"[,;(]\s*(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}(?=\s*(?:$|[,;)?]|\d+(?:\.\d+)?\s*kg\b))",
+    )
+    for i, pattern in enumerate(forms):
+        for m in re.finditer(pattern, text, re.I):
+            if i == 0:  # "... old" is an age whatever stands before it
+                return m
+            if _DURATION_BEFORE.search(text[: m.start("n")]):
+                continue
+            if i > 1 and _DURATION_AFTER.match(text[m.end("unit") :]):
+                continue
+            return m
     return None
 
 
