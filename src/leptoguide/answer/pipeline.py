@@ -646,9 +646,24 @@ class QA:
             drug = drug_aspect(retrieval.query, self.drug_names)
             aspects += (drug,) if drug is not None else ()
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
+        hits = retrieval.statements
+        if any(
+            not on_topic(self.kb.statements[h.key]) for h in hits if h.key in self.kb.statements
+        ):
+            # the best hits include statements about another population, group or drug: the
+            # statements about the one asked are looked for further down as well
+            deeper = self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
+            seen = {h.key for h in hits}
+            hits = hits + [
+                h
+                for h in deeper.statements
+                if h.key not in seen
+                and h.key in self.kb.statements
+                and on_topic(self.kb.statements[h.key])
+            ]
         chosen = (
             select_statements(
-                retrieval.statements,
+                hits,
                 self.kb,
                 top_k,
                 answer.audience,
