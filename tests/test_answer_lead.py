@@ -193,7 +193,10 @@ def test_an_infant_question_is_not_led_by_the_newborn_statement(qa: QA) -> None:
         ("what schedule for intrathecal cytarabine", {"schedule"}),
         ("how long is TB meningitis treated in adults", {"duration", "time"}),
         ("for how long do they keep going with the chemo into the spine?", {"duration"}),
-        ("How would EANO-ESMO class LM with a typical MRI and negative cytology?", {"classification"}),
+        (
+            "How would EANO-ESMO class LM with a typical MRI and negative cytology?",
+            {"classification"},
+        ),
         ("NCCN risk group for KPS 50?", {"classification"}),
     ],
 )

@@ -81,7 +81,7 @@ def select_statements(
     audience: Audience = "clinician",
     min_relative: float | None = None,
     aspects: Sequence[Aspect] = (),
-    on_topic: Callable[[Statement], bool] | None = None,
+    on_topic: Callable[[Statement], int] | None = None,
 ) -> list[str]:
     """The best-supported statements: the top hit plus those covering nearly as much of the question.
 
@@ -104,9 +104,8 @@ def select_statements(
     if on_topic is not None:
         # statements about what the question asks (its population, the drug it names) before
         # those about something else, in retrieval order within each group
-        usable = [h for h in usable if on_topic(kb.statements[h.key])] + [
-            h for h in usable if not on_topic(kb.statements[h.key])
-        ]
+        # (a statement naming the population asked before one naming none)
+        usable = sorted(usable, key=lambda h: -int(on_topic(kb.statements[h.key])))
     order = {id(h): i for i, h in enumerate(usable)}
 
     def head_first(pool: list[Hit]) -> list[Hit]:
@@ -290,7 +289,7 @@ class Lead:
     """Patient answers: statements with questions to ask the care team."""
     aspects: tuple[Aspect, ...] = ()
     """What the question asks for (a dose, a time, ...): a sentence that gives it leads."""
-    on_topic: Callable[[Statement], bool] | None = None
+    on_topic: Callable[[Statement], int] | None = None
     """Whether a statement is about what the question asks (its population, the drug it names):
     one that is not leads only when none is."""
 
@@ -585,14 +584,14 @@ def lead_statement(
     text_of: object,
     weights: dict[str, float],
     aspects: Sequence[Aspect] = (),
-    on_topic: Callable[[Statement], bool] | None = None,
+    on_topic: Callable[[Statement], int] | None = None,
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement. A statement about something else than the question asks
     (another population, another drug: ``on_topic``) leads only when none is about it."""
     assert callable(text_of)
-    best: tuple[bool, float, int] | None = None
+    best: tuple[int, float, int] | None = None
     chosen: Statement | None = None
     for rank, st in enumerate(candidates):
         score = max(
@@ -605,7 +604,7 @@ def lead_statement(
         score += SETTINGS.title_weight * _sentence_score(st.title, weights)
         if not is_reviewed(st):
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
-        key = (on_topic is None or on_topic(st), score, -rank)
+        key = (1 if on_topic is None else int(on_topic(st)), score, -rank)
         if best is None or key > best:
             best, chosen = key, st
     return chosen
@@ -699,7 +698,7 @@ def compose(
         )
         options = [
             (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
-            for rank, st in enumerate(pool[: SETTINGS.second_pool])
+            for rank, st in enumerate(pool)
             if st is not head and st not in shown and (lead.on_topic is None or lead.on_topic(st))
             for i, s in enumerate(split_sentences(text_of(st)))
             if s not in common

@@ -759,27 +759,29 @@ class QA:
 
     def _on_topic(
         self, query: str, audience: Audience, own: str | None = None
-    ) -> Callable[[Statement], bool]:
-        """Whether a statement is about what ``query`` asks: the population it names (or, when
-        it names none, not only children or newborns), and, when it names a drug, a statement
-        whose title names a drug names one of the question's. In a follow-up (``own``: its own
-        words) a drug it names replaces the earlier question's ("... clopidogrel before LP?" -
-        "and apixaban?")."""
+    ) -> Callable[[Statement], int]:
+        """How well a statement is about what ``query`` asks (0: about something else; 1: it
+        fits; 2: it names the population the question names). It fits when it is about the
+        population the question names (or, when it names none, not only children or newborns)
+        and, when it names a drug, a statement whose title names a drug names one of the
+        question's. In a follow-up (``own``: its own words) a drug it names replaces the earlier
+        question's ("... clopidogrel before LP?" - "and apixaban?")."""
         population = populations(query, ages=True)
         groups = conditions(query)
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
-        def on_topic(st: Statement) -> bool:
-            text = st.patient if audience == "patient" else st.clinician
-            if not fits(f"{st.title}. {text}", population):
-                return False
+        def on_topic(st: Statement) -> int:
+            text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
+            if not fits(text, population):
+                return 0
             if groups and not conditions(f"{st.title}. {st.clinician} {st.patient}") & groups:
-                return False  # "... a child living with HIV": a statement about that group
+                return 0  # "... a child living with HIV": a statement about that group
             if asked:
                 named = self._drugs(st.title)
                 if named and not named & asked:
-                    return False
-            return True
+                    return 0
+            # "a 5 month old": the statement for infants before one for no one in particular
+            return 2 if population and populations(text) & population else 1
 
         return on_topic
 

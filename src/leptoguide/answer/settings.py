@@ -25,10 +25,8 @@ class AnswerSettings:
     duplicate_overlap: float = 0.5
     """Patient answers: a statement whose patient wording shares this much (Jaccard) with one
     already shown says the same thing and is left out."""
-    lead_pool: int = 4
+    lead_pool: int = 3
     """The lead comes from the best of this many shown statements."""
-    second_pool: int = 3
-    """A second statement's sentence that joins the lead comes from this many shown statements."""
     on_topic_depth: int = 20
     """When the top hits include statements about another population, patient group or drug
     than the question's, statements about the one asked are looked for among this many hits."""
