@@ -315,6 +315,21 @@ def test_personal_questions_are_declined_kindly(qa: QA) -> None:
         "I have LM and since this morning I can't control my bladder and my legs feel numb",
         "he's vomiting with a high fever and a headache",
         "she suddenly can't speak properly and her face looks droopy",
+        "mum has a high temp, is being sick and cant stand the light",
+        "my daughter's neck is so stiff she can't put her chin on her chest",
+        "her ommaya site is red, swollen and leaking, and she has a temperature",
+        "I can't see properly and have double vision suddenly, with a bad headache",
+        "after the lumbar puncture yesterday I now have a fever and my back is really painful",
+        "patient post IT MTX now seizing",
+        "new cauda equina symptoms in LM patient, urinary retention",
+        "my dad is shaking all over and not responding",
+        "she is slurring her words and cant lift her left arm",
+        "my wife collapsed and is breathing strangely",
+        "i'm getting pins and needles and weakness in both legs, getting worse over hours",
+        "patient febrile with meningism",
+        "my husband with LMD suddenly can't move his legs properly and he's wet himself",
+        "my son has a high temp and a headache, his hands and feet are freezing",
+        "I have a temprature and a stif neck and headake",
     ],
 )
 def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
@@ -322,6 +337,21 @@ def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
     assert ans.urgent, ans.understood
     assert ans.answer.strip().startswith("**Seek urgent care now.**")
     _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my MRI report says smooth enhancement along the cauda equina nerve roots - is that LM?",
+        "what is meningism?",
+        "can a lumbar puncture cause a fever?",
+        "how is urinary retention from LM managed?",
+    ],
+)
+def test_words_of_warning_signs_asked_in_general_are_not_urgent(
+    shipped_kb: KnowledgeBase, question: str
+) -> None:
+    assert not vocabulary_for(shipped_kb).understand(question).red_flags
 
 
 def test_gapped_warning_signs_need_a_person_now(shipped_kb: KnowledgeBase) -> None:

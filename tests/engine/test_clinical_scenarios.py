@@ -236,6 +236,44 @@ def test_vancomycin_in_empiric_therapy_is_site_policy(
     assert "vancomycin" not in finding(newborn, "bacterial-meningitis-empiric-regimen").summary
 
 
+def csf_case(**pct: float) -> Case:
+    observations = [obs("csf-wbc", 200, "/uL"), obs("csf-protein", 2.1, "g/L")]
+    observations += [obs(f"csf-{k}-pct", v, "%") for k, v in pct.items()]
+    return Case(
+        origin="case-file",
+        patient_reference="Patient/csf",
+        birth_date=born(30),
+        observations=observations,
+    )
+
+
+def test_mostly_lymphocytes_is_the_lymphocytic_pattern(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    """CMAJ 2011, Table 2: the predominant cell is the one above 50% of the white cells."""
+    lymph = finding(run(shipped_kb, policy, csf_case(lymphocytes=80)), "csf-profile-differential")
+    assert "lymphocyte predominance" in lymph.detail
+    assert "csf-predominant-cell-50pct" in cited(lymph)
+    neut = finding(run(shipped_kb, policy, csf_case(neutrophils=80)), "csf-profile-differential")
+    assert "neutrophil predominance" in neut.detail
+    half = finding(run(shipped_kb, policy, csf_case(neutrophils=50)), "csf-profile-differential")
+    assert "predominance" not in half.detail
+
+
+def test_intrathecal_cytarabine_gets_no_calendar_and_an_unchecked_dose(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    """No guideline or label schedule for free intrathecal cytarabine in solid-tumour LM was read:
+    no dose calendar is built and the dose is reported as unchecked, never as in range."""
+    a = run(shipped_kb, policy, lm_patient(medications=[it_order("cytarabine", 50)]))
+    assert not [s for s in a.schedules if "cytarabine" in s.regimen]
+    assert "it-dose-unchecked" in fired(a)
+    assert not any(
+        r.route in ("intrathecal", "intraventricular") and "cytarabine" in r.drugs
+        for r in shipped_kb.regimens.values()
+    )
+
+
 def crypto(*hosts: str) -> Case:
     return Case(
         origin="case-file",
