@@ -766,7 +766,11 @@ class QA:
         and, when it names a drug, a statement whose title names a drug names one of the
         question's. In a follow-up (``own``: its own words) a drug it names replaces the earlier
         question's ("... clopidogrel before LP?" - "and apixaban?")."""
-        population = populations(query, ages=True)
+        # a follow-up's own population replaces the earlier one ("... in neonates?" - "and in
+        # a 6-month-old?"), as its own drug does
+        population = (populations(own, ages=True) if own else frozenset()) or populations(
+            query, ages=True
+        )
         groups = conditions(query)
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
