@@ -875,7 +875,7 @@ def test_a_young_infant_gets_the_dose_and_the_specialist_advice(
     engine = _engine(shipped_kb, policy, doc)
     assert ans.computed is not None
     assert ans.lead.startswith(engine["dexamethasone-bacterial-meningitis"]), ans.lead
-    assert engine["dexamethasone-bm-young-infant"] in ans.lead
+    assert "infection specialist" in ans.lead
     assert "dexamethasone-nice-2024-young-infants" in ans.statements
 
 

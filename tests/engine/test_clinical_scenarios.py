@@ -548,6 +548,45 @@ def test_enoxaparin_1mg_per_kg_twice_daily_is_treatment(
     assert "lp-lmwh-treatment-24h" in cited(f)
 
 
+def fonda(dose: float, per_day: float | None, hours_ago: float) -> MedicationEntry:
+    t = AT - dt.timedelta(hours=hours_ago)
+    return MedicationEntry(
+        "fondaparinux",
+        "administration",
+        "completed",
+        dose=dose,
+        dose_unit="mg",
+        route="subcutaneous",
+        frequency_per_day=per_day,
+        last_time=t,
+        times=(t,),
+        reference="MedicationAdministration/f",
+    )
+
+
+def test_prophylactic_fondaparinux_is_clear_after_36_hours(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    assert "lp-anticoagulant-timing" not in fired(
+        run(shipped_kb, policy, lp_case(fonda(2.5, 1, 40)))
+    )
+    f = finding(run(shipped_kb, policy, lp_case(fonda(2.5, 1, 20))), "lp-anticoagulant-timing")
+    assert "fondaparinux (fondaparinux-prophylactic, hold 36 h" in f.summary
+
+
+@pytest.mark.parametrize(("dose", "per_day"), [(7.5, 1), (2.5, None), (10, 1)])
+def test_treatment_or_unclassed_fondaparinux_is_never_clear(
+    shipped_kb: KnowledgeBase, policy: Policy, dose: float, per_day: float | None
+) -> None:
+    """ABN: avoid LP at treatment dose; no interval exists, so even 5 days later it is unknown."""
+    f = finding(
+        run(shipped_kb, policy, lp_case(fonda(dose, per_day, 120))), "lp-anticoagulant-timing"
+    )
+    assert "fondaparinux (fondaparinux-treatment, no LP interval: ask haematology)" in f.summary
+    assert "ABN advises avoiding LP" in f.detail
+    assert "fondaparinux-dose-classes" in cited(f)
+
+
 # 6. Alert budget --------------------------------------------------------------------------------
 
 
@@ -647,3 +686,73 @@ def test_enoxaparin_dose_inferred_from_the_syringe_strength(
     assert "enoxaparin (lmwh-prophylactic, hold " in f.summary
     a14 = run(shipped_kb, policy, lp_case(order, enox("administration", 40, None, 14)))
     assert "lp-anticoagulant-timing" not in fired(a14)
+
+
+# --- restarting treatment-dose LMWH after the LP: site policy, never a fixed number
+
+
+@pytest.mark.parametrize(
+    ("values", "atraumatic", "traumatic"),
+    [
+        ({}, None, None),
+        (
+            {
+                "lp-restart-hours-lmwh-treatment": 6,
+                "lp-restart-hours-lmwh-treatment-traumatic": 36,
+            },
+            6,
+            36,
+        ),
+    ],
+)
+def test_lmwh_treatment_restart_reads_the_site_policy(
+    shipped_kb: KnowledgeBase,
+    tmp_path: Any,
+    values: dict[str, float],
+    atraumatic: float | None,
+    traumatic: float | None,
+) -> None:
+    import yaml
+
+    from leptoguide.intake.casefile import read_casefile
+
+    path = None
+    if values:
+        path = tmp_path / "site.yaml"
+        path.write_text(yaml.safe_dump({"policy": {"id": "st-lmwh-test", "values": values}}))
+    pol = load_policy(shipped_kb, path)
+    params = shipped_kb.parameters
+    atraumatic = atraumatic or float(params["lp-restart-hours-lmwh-treatment"].default)
+    traumatic = traumatic or float(params["lp-restart-hours-lmwh-treatment-traumatic"].default)
+    # both defaults come from the ABN row the statement cites (4 h; 24 h after a traumatic tap)
+    assert params["lp-restart-hours-lmwh-treatment"].statement == "lp-lmwh-treatment-24h"
+    assert params["lp-restart-hours-lmwh-treatment-traumatic"].statement == "lp-lmwh-treatment-24h"
+    case = read_casefile(
+        {
+            "date": AT.isoformat(),
+            "patient": {"weight_kg": 80},
+            "orders": [{"type": "lumbar-puncture"}],
+            "labs": [
+                {"test": "platelets", "value": 200, "unit": "10*9/L"},
+                {"test": "INR", "value": 1.0},
+            ],
+            "medications": [
+                {
+                    "drug": "enoxaparin",
+                    "dose": 80,
+                    "unit": "mg",
+                    "frequency": "BID",
+                    "last_dose": (AT - dt.timedelta(hours=6)).isoformat(),
+                }
+            ],
+        },
+        name="lmwh",
+        kb=shipped_kb,
+    )
+    result = assess(case, kb=shipped_kb, policy=pol, at=AT)
+    timing = next(f for f in result.findings if f.rule == "lp-anticoagulant-timing")
+    assert (
+        f"Treatment-dose LMWH: restart {atraumatic:g} h after the LP, or {traumatic:g} h after "
+        "a traumatic tap." in timing.detail
+    )
+    assert f"restart {atraumatic:.1f} h after the LP" in timing.detail

@@ -353,6 +353,7 @@ class QA:
         )
         values = read_values(question, self.kb, self.vocab, at, asked)
         fallback: Computed | None = None
+        first: Computed | None = None
         for intent in und.intents:
             if intent.needs_values and not values:
                 continue
@@ -361,11 +362,24 @@ class QA:
             )
             if result is None:
                 continue
-            if result.lead:  # the first intent whose findings answer
-                return result
+            if result.lead:  # the first intent whose findings answer leads ...
+                if first is None:
+                    first = result
+                elif self._recommends(result):  # ... and another dose or regimen follows it
+                    first.more.append(result)
+                continue
             if fallback is None and (result.missing or values or result.unchecked):
                 fallback = result
-        return fallback
+        if first is not None and first.more:
+            _merge_more(first)
+        return first or fallback
+
+    def _recommends(self, comp: Computed) -> bool:
+        """Whether the intent's main rule recommends (a dose, a regimen, a schedule) rather than
+        alerts or describes: such answers are added to a computed answer, others are not (an
+        LP-safety check is not added to a question about CSF results that names the LP)."""
+        primary = self.kb.rules.get(comp.intent.rules[0]) if comp.intent.rules else None
+        return primary is not None and primary.kind == "recommendation"
 
     def _gives_asked(self, comp: Computed, query: str) -> bool:
         """Whether the engine answers what the question asks: any finding of the intent does;
@@ -451,17 +465,24 @@ class QA:
             lead_parts.append(
                 f"No {other}{name} alert fires for the values read ({read or 'none'}).{tail}"
             )
+        shown_rules = {f.rule for f in comp.lead}
+        for extra in comp.more:
+            for f in extra.lead:
+                if f.rule not in shown_rules:
+                    shown_rules.add(f.rule)
+                    lead_parts.append(f"{f.summary} {finding_cites(f)}".strip())
         lead = " ".join(lead_parts)
         lines += [lead, ""]
-        details = [
-            line
-            for f in comp.lead
-            for line in detail_lines(f)[: SETTINGS.max_detail_lines]
-            if not line.startswith("{")
-        ]
+        leads = {f.rule: f for f in [*comp.lead, *(f for x in comp.more for f in x.lead)]}
+        details: list[str] = []
+        for f in leads.values():
+            for line in detail_lines(f)[: SETTINGS.max_detail_lines]:
+                # a statement another lead finding already quotes in a longer line is not repeated
+                if not line.startswith("{") and not any(line in d for d in details):
+                    details.append(line)
         if details:
             # what the statements behind the lead findings say (an age limit, a caution)
-            lines += [f"- {line}" for line in dict.fromkeys(details)]
+            lines += [f"- {line}" for line in details]
             lines.append("")
         if comp.thresholds:
             lines.append("**Site policy used:**")
@@ -830,6 +851,29 @@ def engine(kb: KnowledgeBase | None = None, options: Options | None = None) -> Q
 def reset() -> None:
     """Forget cached pipelines (after ingesting documents or rebuilding the index)."""
     _ENGINES.clear()
+
+
+def _merge_more(comp: Computed) -> None:
+    """Fold the other answered intents' thresholds, missing data and other findings into
+    ``comp`` (each once; a finding that leads is not repeated under "also")."""
+    led = {f.rule for x in (comp, *comp.more) for f in x.lead}
+    seen_t = {t.id for t in comp.thresholds}
+    seen_m = {m.suggestion for m in comp.missing}
+    seen_a = {f.rule for f in comp.also}
+    for extra in comp.more:
+        for t in extra.thresholds:
+            if t.id not in seen_t:
+                seen_t.add(t.id)
+                comp.thresholds.append(t)
+        for m in extra.missing:
+            if m.suggestion not in seen_m:
+                seen_m.add(m.suggestion)
+                comp.missing.append(m)
+        for f in extra.also:
+            if f.rule not in seen_a:
+                seen_a.add(f.rule)
+                comp.also.append(f)
+    comp.also = [f for f in comp.also if f.rule not in led]
 
 
 def ask(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from leptoguide.answer.text import tokens
 
@@ -46,6 +46,8 @@ class ValuesRead:
     case: dict[str, Any] = field(default_factory=dict)
     start: str | None = None
     """A start date for a planned course ("starting 2026-12-07")."""
+    procedure_time: str | None = None
+    """The planned time of the LP ("LP at 1400", "tap tomorrow 9am"), local to the evaluation."""
     unknown_drugs: list[str] = field(default_factory=list)
     """Names written like drugs (with a dose, or before 'infusion') that the terminology does not
     know: nothing can be checked about them, and the answer says so."""
@@ -185,7 +187,13 @@ def _day(words: str) -> int | None:
     return None
 
 
-def _clock(seg: str, at: dt.datetime) -> _When | None:
+@overload
+def _clock(seg: str, at: dt.datetime) -> _When | None: ...
+@overload
+def _clock(seg: str, at: dt.datetime, future: Literal[True]) -> dt.time | None: ...
+def _clock(seg: str, at: dt.datetime, future: bool = False) -> _When | dt.time | None:
+    """A clock time in ``seg``: the time of a past dose (``_When``), or with ``future`` only the
+    time of day."""
     m12 = _CLOCK_12.search(seg)
     if m12:
         hour = int(m12.group(1)) % 12 + (12 if m12.group(3).lower().startswith("p") else 0)
@@ -198,6 +206,8 @@ def _clock(seg: str, at: dt.datetime) -> _When | None:
         minute = int(m24.group(2) or m24.group(4))
     if hour > 23 or minute > 59:
         return None
+    if future:
+        return dt.time(hour, minute)
     day = _day(seg)
     if day is None and re.search(r"\blast night\b", seg, re.I):
         day = -1 if hour >= 12 else 0
@@ -362,6 +372,10 @@ def read_values(
         re.I,
     )
 
+    if (planned := _procedure_time(text, at)) is not None:
+        out.procedure_time = planned[0].isoformat()
+        out.values.append(ValueRead("LP time", out.procedure_time, None, planned[1]))
+
     case: dict[str, Any] = {"date": at.isoformat()}
     if patient:
         case["patient"] = patient
@@ -376,6 +390,35 @@ def read_values(
         out.values.append(ValueRead("start date", start.group(1), None, start.group(0)))
     out.case = case
     return out
+
+
+_PROCEDURE_AT = re.compile(
+    r"\b(?:LP|tap|lumbar puncture)\s+(?:is\s+)?(?:(?:planned|booked|scheduled|due|set)\s+)?"
+    r"(?:(?:for|at)\s+|@\s*)?(?P<day1>today|tomorrow|tmrw|tmr)?\s*(?:at\s+|@\s*)?"
+    r"(?P<clock>\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|(?:[01]?\d|2[0-3]):[0-5]\d"
+    r"|(?:[01]\d|2[0-3])[0-5]\d)(?![\d:])(?:\s*(?:h|hrs)\b)?"
+    r"(?:\s+(?P<day2>today|tomorrow|tmrw|tmr))?",
+    re.I,
+)
+
+
+def _procedure_time(text: str, at: dt.datetime) -> tuple[dt.datetime, str] | None:
+    """When the LP is planned: a clock time right after "LP", "tap" or "lumbar puncture" ("LP at
+    1400", "LP 2pm today", "tap tomorrow 9am"), in the local time of ``at``. A planned LP lies
+    ahead: a clock time already past today is tomorrow's unless the question says "today"."""
+    m = _PROCEDURE_AT.search(text)
+    if not m:
+        return None
+    when = _clock(m.group("clock"), at, future=True)
+    if when is None:
+        return None
+    day = (m.group("day1") or m.group("day2") or "").lower()
+    local = at.astimezone(at.tzinfo)
+    t = dt.datetime.combine(local.date(), when, tzinfo=local.tzinfo)
+    tomorrow = day.startswith("t") and day != "today"
+    if tomorrow or (day != "today" and t < local):  # a planned LP lies ahead
+        t += dt.timedelta(days=1)
+    return t, m.group(0).strip()
 
 
 CSF_FORM_FIELDS = {
@@ -472,9 +515,9 @@ def _young_age(text: str) -> re.Match[str] | None:
         # "baby 10 days", "infant, 6 weeks", "neonate aged 10 days", "aged 6 weeks", "age 2 mo"
         rf"(?:\b(?:baby|infant|neonate|newborn|boy|girl|child|pt|patient)\b[\s,:]*(?:aged?|of)?|"
         rf"\baged?\b[\s:]*)\s*(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}(?![\w/])",
-        # standing alone at the start, before what the question is about ("6 weeks bacterial
-        # meningitis ...", "10d 3.5kg ...", "2 mo with BM")
-        rf"^\W*(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}"
+        # standing alone at the start or after "a", before what the question is about ("6 weeks
+        # bacterial meningitis ...", "10d 3.5kg ...", "for a 2 mo 5kg with BM")
+        rf"(?:^\W*|\ban?\s+)(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}"
         rf"(?=\s*(?:\d+(?:\.\d+)?\s*kg\b|with\b|w/|has\b|bacterial\b|bact\w*\b|BM\b|"
         rf"mening\w*|ceftriaxone\b|dex\w*|cefotaxime\b|ampicillin\b|empiric\w*|febrile\b|"
         rf"fever\b|sepsis\b))",
