@@ -104,13 +104,21 @@ def select_statements(
     if on_topic is not None:
         # statements about what the question asks (its population, the drug it names) before
         # those about something else, in retrieval order within each group
-        # (a statement naming the population asked before one naming none)
-        usable = sorted(usable, key=lambda h: -int(on_topic(kb.statements[h.key])))
+        usable = [h for h in usable if on_topic(kb.statements[h.key])] + [
+            h for h in usable if not on_topic(kb.statements[h.key])
+        ]
     order = {id(h): i for i, h in enumerate(usable)}
 
     def head_first(pool: list[Hit]) -> list[Hit]:
+        # a statement naming the population asked ("infants" for a 5-month-old) is a candidate
+        # wherever it ranks
+        named = [
+            h
+            for h in pool[SETTINGS.head_pool :]
+            if on_topic is not None and on_topic(kb.statements[h.key]) == 2
+        ]
         top = max(
-            pool[: SETTINGS.head_pool],
+            pool[: SETTINGS.head_pool] + named,
             key=lambda h: (round(h.coverage / SETTINGS.coverage_step), gives(h), -order[id(h)]),
         )
         return [top] + [h for h in pool if h is not top]
@@ -292,6 +300,9 @@ class Lead:
     on_topic: Callable[[Statement], int] | None = None
     """Whether a statement is about what the question asks (its population, the drug it names):
     one that is not leads only when none is."""
+    prefer: Callable[[Statement], bool] | None = None
+    """Whether a statement names the patient group the question names: among statements that
+    are about what is asked, one that does leads."""
 
 
 URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
@@ -585,13 +596,14 @@ def lead_statement(
     weights: dict[str, float],
     aspects: Sequence[Aspect] = (),
     on_topic: Callable[[Statement], int] | None = None,
+    prefer: Callable[[Statement], bool] | None = None,
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement. A statement about something else than the question asks
     (another population, another drug: ``on_topic``) leads only when none is about it."""
     assert callable(text_of)
-    best: tuple[int, float, int] | None = None
+    best: tuple[int, bool, float, int] | None = None
     chosen: Statement | None = None
     for rank, st in enumerate(candidates):
         score = max(
@@ -604,7 +616,12 @@ def lead_statement(
         score += SETTINGS.title_weight * _sentence_score(st.title, weights)
         if not is_reviewed(st):
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
-        key = (1 if on_topic is None else int(on_topic(st)), score, -rank)
+        key = (
+            1 if on_topic is None else int(on_topic(st)),
+            prefer is not None and prefer(st),
+            score,
+            -rank,
+        )
         if best is None or key > best:
             best, chosen = key, st
     return chosen
@@ -672,6 +689,7 @@ def compose(
         lead.weights or {t: 1.0 for t in lead.terms},
         lead.aspects,
         lead.on_topic,
+        lead.prefer,
     )
     main = [head] if head is not None else []
     heads = main + [kb.statements[s] for s in lead.extra if s in kb.statements]

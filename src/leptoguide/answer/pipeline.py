@@ -668,11 +668,11 @@ class QA:
             aspects += (drug,) if drug is not None else ()
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
         hits = retrieval.statements
-        if any(
+        if populations(retrieval.query, ages=True) and any(
             not on_topic(self.kb.statements[h.key]) for h in hits if h.key in self.kb.statements
         ):
-            # the best hits include statements about another population, group or drug: the
-            # statements about the one asked are looked for further down as well
+            # the question names a population and the best hits include statements about another
+            # one: statements that name the one asked are looked for further down as well
             deeper = self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
             seen = {h.key for h in hits}
             hits = hits + [
@@ -680,7 +680,7 @@ class QA:
                 for h in deeper.statements
                 if h.key not in seen
                 and h.key in self.kb.statements
-                and on_topic(self.kb.statements[h.key])
+                and on_topic(self.kb.statements[h.key]) == 2
             ]
         chosen = (
             select_statements(
@@ -718,6 +718,7 @@ class QA:
             next_steps=self._next_steps() if answer.audience == "patient" else [],
             aspects=aspects,
             on_topic=on_topic,
+            prefer=self._prefer(retrieval.query),
         )
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
@@ -778,6 +779,20 @@ class QA:
             if self.lexicon.kinds.get(p.concept) == "medication"
         )
 
+    def _prefer(self, query: str) -> Callable[[Statement], bool] | None:
+        """Whether a statement names the patient group ``query`` names (living with HIV,
+        pregnant, transplant): among the lead candidates, one that does leads. (A statement
+        that does not is still on topic: "steroids in TBM with HIV" is answered by the steroid
+        statement.)"""
+        groups = conditions(query)
+        if not groups:
+            return None
+
+        def prefer(st: Statement) -> bool:
+            return bool(conditions(f"{st.title}. {st.clinician} {st.patient}") & groups)
+
+        return prefer
+
     def _on_topic(
         self, query: str, audience: Audience, own: str | None = None
     ) -> Callable[[Statement], int]:
@@ -792,15 +807,12 @@ class QA:
         population = (populations(own, ages=True) if own else frozenset()) or populations(
             query, ages=True
         )
-        groups = conditions(query)
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> int:
             text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
             if not fits(text, population):
                 return 0
-            if groups and not conditions(f"{st.title}. {st.clinician} {st.patient}") & groups:
-                return 0  # "... a child living with HIV": a statement about that group
             if asked:
                 named = self._drugs(st.title)
                 if named and not named & asked:
