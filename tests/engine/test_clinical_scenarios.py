@@ -587,6 +587,82 @@ def test_treatment_or_unclassed_fondaparinux_is_never_clear(
     assert "fondaparinux-dose-classes" in cited(f)
 
 
+# 5b. Neonatal and infant dosing cautions ------------------------------------------------------
+
+
+def infant(days: int, kg: float, *meds: MedicationEntry) -> Case:
+    return Case(
+        origin="case-file",
+        patient_reference="Patient/infant",
+        birth_date=born(days=days),
+        conditions=[cond("bacterial-meningitis")],
+        observations=[obs("body-weight", kg, "kg")],
+        medications=list(meds),
+    )
+
+
+def ceftriaxone_order() -> MedicationEntry:
+    return MedicationEntry(
+        "ceftriaxone", "request", route="intravenous", reference="MedicationRequest/cro"
+    )
+
+
+@pytest.mark.parametrize("days", [10, 20, 28])
+def test_ceftriaxone_in_the_neonatal_period_carries_its_cautions(
+    shipped_kb: KnowledgeBase, policy: Policy, days: int
+) -> None:
+    """Up to 28 days the computed dose says it is not the guideline choice, and the caution
+    names the label contraindications and offers cefotaxime (IDSA: not for neonates)."""
+    a = run(shipped_kb, policy, infant(days, 3.5, ceftriaxone_order()))
+    dose = finding(a, "ceftriaxone-dose")
+    assert "neonate: not the guideline choice" in dose.summary
+    assert "caution: not the guideline choice under 1 month" in dose.detail
+    caution = finding(a, "ceftriaxone-neonate-cautions")
+    assert "premature" in caution.summary and "cefotaxime" in caution.summary
+    assert {"empiric-neonate", "ceftriaxone-neonate-label-contraindications"} <= cited(caution)
+
+
+def test_ceftriaxone_from_29_days_is_the_child_dose_without_neonatal_caution(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(shipped_kb, policy, infant(29, 4, ceftriaxone_order()))
+    assert "ceftriaxone-neonate-cautions" not in fired(a)
+    dose = finding(a, "ceftriaxone-dose")
+    assert "neonate" not in dose.summary
+    assert "child (29 days to under 18 years): 400 mg every 24 h" in dose.detail
+
+
+def test_ceftriaxone_in_an_infant_born_preterm_asks_for_the_postmenstrual_age(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    case = infant(50, 3, ceftriaxone_order())
+    case.conditions.append(cond("preterm-birth"))
+    f = finding(run(shipped_kb, policy, case), "ceftriaxone-preterm-infant")
+    assert "41 weeks postmenstrual age" in f.summary
+    assert "ceftriaxone-preterm-infant" not in fired(
+        run(shipped_kb, policy, infant(50, 3, ceftriaxone_order()))
+    )
+
+
+def test_dexamethasone_from_1_to_3_months_leads_with_specialist_advice(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    f = finding(run(shipped_kb, policy, infant(60, 5)), "dexamethasone-bacterial-meningitis")
+    assert f.summary.startswith("Under 3 months: ask an infection specialist")
+    assert "infant 1 to 3 months (caution: ask an infection specialist" in f.detail
+    older = finding(run(shipped_kb, policy, infant(120, 6)), "dexamethasone-bacterial-meningitis")
+    assert older.summary.startswith("Give dexamethasone")
+
+
+def test_child_dexamethasone_is_capped_at_the_adult_10mg_dose(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    case = infant(16 * 365, 90)
+    f = finding(run(shipped_kb, policy, case), "dexamethasone-bacterial-meningitis")
+    assert "10 mg every 6 h" in f.summary
+    assert "dexamethasone-child-max-10mg" in cited(f)
+
+
 # 6. Alert budget --------------------------------------------------------------------------------
 
 

@@ -446,14 +446,19 @@ class QA:
             self._urgent_lines(lines, und, answer.audience, cite_statements)
         label = comp.intent.description
         name = self.kb.vocabulary[comp.intent.id].means or label
-        lead_parts = [f"{f.summary} {finding_cites(f)}".strip() for f in comp.lead]
+        found = [f"{f.summary} {finding_cites(f)}".strip() for f in comp.lead]
+        unchecked: list[str] = []
         if comp.unchecked:
-            lead_parts.append(
+            unchecked.append(
                 f"{', '.join(comp.unchecked)}: cannot be checked (no {name} rule here covers "
                 f"{'it' if len(comp.unchecked) == 1 else 'them'}), so "
                 f"{'its' if len(comp.unchecked) == 1 else 'their'} timing is not assessed."
             )
-        if not comp.lead:
+        primary = self.kb.rules.get(comp.intent.rules[0]) if comp.intent.rules else None
+        only_info = bool(comp.lead) and all(f.severity == "info" for f in comp.lead)
+        if not comp.lead or (only_info and primary is not None and primary.kind == "alert"):
+            # no alert of an alert intent is said first, before any information finding ("hold
+            # interval met ...")
             read = ", ".join(
                 f"{v.label} {v.value:g}" if isinstance(v.value, float) else f"{v.label} {v.value}"
                 for v in comp.values.values
@@ -462,9 +467,10 @@ class QA:
                 " Some checks need data the question does not give (below)." if comp.missing else ""
             )
             other = "other " if comp.unchecked else ""
-            lead_parts.append(
-                f"No {other}{name} alert fires for the values read ({read or 'none'}).{tail}"
-            )
+            none = f"No {other}{name} alert fires for the values read ({read or 'none'}).{tail}"
+            lead_parts = [*unchecked, none, *found]
+        else:
+            lead_parts = [*found, *unchecked]
         shown_rules = {f.rule for f in comp.lead}
         for extra in comp.more:
             for f in extra.lead:

@@ -357,6 +357,11 @@ def read_values(
     for name in out.unknown_drugs:  # never alone a reason to compute
         out.values.append(ValueRead("drug", f"{name} (not recognised)", None, name, context=True))
     for key, (n, src) in csf.items():
+        if isinstance(n, str):  # the predominant cell, in words
+            out.values.append(
+                ValueRead("CSF predominant cell", n, None, src, {"csf_predominant": n})
+            )
+            continue
         num = n["value"] if isinstance(n, dict) else n
         csf_unit: str | None = n["unit"] if isinstance(n, dict) else None
         field_name = CSF_FORM_FIELDS.get(key)
@@ -426,6 +431,8 @@ CSF_FORM_FIELDS = {
     "protein": "csf_protein",
     "glucose": "csf_glucose",
     "serum_glucose": "serum_glucose",
+    "neutrophils_pct": "csf_neutrophils",
+    "lymphocytes_pct": "csf_lymphocytes",
 }
 """CSF values read -> assessment form field names (web/assess_form.yaml)."""
 
@@ -789,7 +796,33 @@ def _csf(text: str) -> dict[str, tuple[Any, str]]:
         )
         if m:
             out[key] = (_number(m.group(1) or m.group(2)), m.group(0).strip())
+    if out and not ({"neutrophils_pct", "lymphocytes_pct"} & out.keys()):
+        # the predominant cell in words, read only beside other CSF values and only when one
+        # kind is named ("mostly lymphs", "neutrophilic"); a percentage, when given, wins
+        said = {
+            cell: m for cell, pat in _PREDOMINANT.items() if (m := pat.search(text)) is not None
+        }
+        if len(said) == 1:
+            cell, m = next(iter(said.items()))
+            out["predominant_cell"] = (cell, m.group(0).strip())
     return out
+
+
+_PREDOMINANT = {
+    "lymphocytes": re.compile(
+        r"\b(?:mostly|mainly|predominantly|largely|mostly\s+all)\s+(?:lymph\w*|monos?|mononuclear\w*)"
+        r"|\blymph(?:ocyte|ocytic|s)?[- ]?(?:predominan\w*|pleocytosis)"
+        r"|\bmononuclear\s+(?:predominan\w*|pleocytosis|cells?)|\blymphocytic\b",
+        re.I,
+    ),
+    "neutrophils": re.compile(
+        r"\b(?:mostly|mainly|predominantly|largely)\s+(?:neut\w*|polys|polymorph\w*|pmns?)"
+        r"|\b(?:neutrophil(?:ic|s)?|polymorph\w*|pmn|poly)[- ]?(?:predominan\w*|pleocytosis)"
+        r"|\bneutrophilic\b",
+        re.I,
+    ),
+}
+"""The predominant CSF white cell as people write it without a percentage."""
 
 
 _UNIT_SHOWN = {"g/l": "g/L", "mg/dl": "mg/dL", "mg/l": "mg/L", "mmol/l": "mmol/L"}
