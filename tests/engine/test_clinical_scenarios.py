@@ -632,6 +632,18 @@ def test_ceftriaxone_from_29_days_is_the_child_dose_without_neonatal_caution(
     assert "child (29 days to under 18 years): 400 mg every 24 h" in dose.detail
 
 
+def test_ceftriaxone_in_an_infant_born_preterm_asks_for_the_postmenstrual_age(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    case = infant(50, 3, ceftriaxone_order())
+    case.conditions.append(cond("preterm-birth"))
+    f = finding(run(shipped_kb, policy, case), "ceftriaxone-preterm-infant")
+    assert "41 weeks postmenstrual age" in f.summary
+    assert "ceftriaxone-preterm-infant" not in fired(
+        run(shipped_kb, policy, infant(50, 3, ceftriaxone_order()))
+    )
+
+
 def test_dexamethasone_from_1_to_3_months_leads_with_specialist_advice(
     shipped_kb: KnowledgeBase, policy: Policy
 ) -> None:

@@ -23,6 +23,7 @@ from leptoguide.answer.abstain import (
     topic_terms,
 )
 from leptoguide.answer.compose import (
+    ANSWER_TYPES,
     STATUS_NOTE,
     Lead,
     asked_aspects,
@@ -30,6 +31,7 @@ from leptoguide.answer.compose import (
     drug_aspect,
     fits,
     is_reviewed,
+    lead_aspects,
     lead_share,
     select_statements,
     without_ids,
@@ -58,7 +60,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import content_tokens, populations, tokens
+from leptoguide.answer.text import conditions, content_tokens, populations, tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -678,16 +680,31 @@ class QA:
         floor = verdict.features.get("floor", self.options.abstain.min_coverage)
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
-        aspects = asked_aspects(retrieval.query)
+        aspects = lead_aspects(retrieval.query, bool(self._drugs(retrieval.query)))
         if answer.audience == "clinician":
             # "which antibiotic?": a sentence naming a drug answers (patient wordings name
             # drugs less often, so patient answers do not prefer them)
             drug = drug_aspect(retrieval.query, self.drug_names)
             aspects += (drug,) if drug is not None else ()
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
+        hits = retrieval.statements
+        if populations(retrieval.query, ages=True) and any(
+            not on_topic(self.kb.statements[h.key]) for h in hits if h.key in self.kb.statements
+        ):
+            # the question names a population and the best hits include statements about another
+            # one: statements that name the one asked are looked for further down as well
+            deeper = self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
+            seen = {h.key for h in hits}
+            hits = hits + [
+                h
+                for h in deeper.statements
+                if h.key not in seen
+                and h.key in self.kb.statements
+                and on_topic(self.kb.statements[h.key]) == 2
+            ]
         chosen = (
             select_statements(
-                retrieval.statements,
+                hits,
                 self.kb,
                 top_k,
                 answer.audience,
@@ -721,6 +738,7 @@ class QA:
             next_steps=self._next_steps() if answer.audience == "patient" else [],
             aspects=aspects,
             on_topic=on_topic,
+            prefer=self._prefer(retrieval.query),
         )
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
@@ -745,8 +763,10 @@ class QA:
             verdict.features["lead_coverage"] = (
                 round(lead_share(comp.lead, weights), 4) if total else 0.0
             )
+            # (the numbers asked for: the kinds of answer are not part of the fitted model)
+            numeric = [a for a in aspects if a not in ANSWER_TYPES]
             verdict.features["aspect_missing"] = float(
-                bool(aspects) and not any(a.form.search(comp.lead) for a in aspects)
+                bool(numeric) and not any(a.form.search(comp.lead) for a in numeric)
             )
             # how the question was asked: read through shorthand, lay words or spelling fixes; a
             # follow-up; placed in the domain by evidence alone; a patient's wording
@@ -779,26 +799,46 @@ class QA:
             if self.lexicon.kinds.get(p.concept) == "medication"
         )
 
+    def _prefer(self, query: str) -> Callable[[Statement], bool] | None:
+        """Whether a statement names the patient group ``query`` names (living with HIV,
+        pregnant, transplant): among the lead candidates, one that does leads. (A statement
+        that does not is still on topic: "steroids in TBM with HIV" is answered by the steroid
+        statement.)"""
+        groups = conditions(query)
+        if not groups:
+            return None
+
+        def prefer(st: Statement) -> bool:
+            return bool(conditions(f"{st.title}. {st.clinician} {st.patient}") & groups)
+
+        return prefer
+
     def _on_topic(
         self, query: str, audience: Audience, own: str | None = None
-    ) -> Callable[[Statement], bool]:
-        """Whether a statement is about what ``query`` asks: the population it names (or, when
-        it names none, not only children or newborns), and, when it names a drug, a statement
-        whose title names a drug names one of the question's. In a follow-up (``own``: its own
-        words) a drug it names replaces the earlier question's ("... clopidogrel before LP?" -
-        "and apixaban?")."""
-        population = populations(query, ages=True)
+    ) -> Callable[[Statement], int]:
+        """How well a statement is about what ``query`` asks (0: about something else; 1: it
+        fits; 2: it names the population the question names). It fits when it is about the
+        population the question names (or, when it names none, not only children or newborns)
+        and, when it names a drug, a statement whose title names a drug names one of the
+        question's. In a follow-up (``own``: its own words) a drug it names replaces the earlier
+        question's ("... clopidogrel before LP?" - "and apixaban?")."""
+        # a follow-up's own population replaces the earlier one ("... in neonates?" - "and in
+        # a 6-month-old?"), as its own drug does
+        population = (populations(own, ages=True) if own else frozenset()) or populations(
+            query, ages=True
+        )
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
-        def on_topic(st: Statement) -> bool:
-            text = st.patient if audience == "patient" else st.clinician
-            if not fits(f"{st.title}. {text}", population):
-                return False
+        def on_topic(st: Statement) -> int:
+            text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
+            if not fits(text, population):
+                return 0
             if asked:
                 named = self._drugs(st.title)
                 if named and not named & asked:
-                    return False
-            return True
+                    return 0
+            # "a 5 month old": the statement for infants before one for no one in particular
+            return 2 if population and populations(text) & population else 1
 
         return on_topic
 
