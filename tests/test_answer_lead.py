@@ -163,13 +163,94 @@ def test_organism_names_are_one_word_group(qa: QA) -> None:
     [
         ("empiric antibiotics for meningitis in a 70-year-old", "adult"),
         ("ceftriaxone dose for an 8 yo", "child"),
-        ("empiric abx for BM in a 6 mo old", "newborn"),
+        ("empiric abx for BM in a 6 mo old", "infant"),
         ("dex for a 3 week old?", "newborn"),
+        ("a 10 day old with fever and a bulging fontanelle", "newborn"),
+        ("18 months old, which antibiotics?", "child"),
     ],
 )
 def test_an_age_in_the_question_names_its_population(question: str, group: str) -> None:
     from leptoguide.answer.text import populations
 
     assert populations(question, ages=True) == {group}
-    # statements are read by their words only: "babies aged 28 days" is not an adult
-    assert populations("for babies aged 28 days to 3 months", ages=True) == {"newborn"}
+    # statements are read by their words only: "babies aged 28 days" is not an adult; a baby
+    # is a newborn or an infant
+    assert populations("for babies aged 28 days to 3 months", ages=True) == {"newborn", "infant"}
+
+
+def test_an_infant_question_is_not_led_by_the_newborn_statement(qa: QA) -> None:
+    """A 6-month-old is past the neonatal period: the statement for infants and children leads,
+    found below the top hits when those are about newborns, adults or older children."""
+    ans = qa.ask("which empiric antibiotics for suspected bacterial meningitis in a 5 month old?")
+    first = _first_three(ans.answer)
+    assert "vancomycin" in first and "neonates as" not in first
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("IT methotrexate: how often is it given?", {"schedule"}),
+        ("what schedule for intrathecal cytarabine", {"schedule"}),
+        ("how long is TB meningitis treated in adults", {"duration", "time"}),
+        ("for how long do they keep going with the chemo into the spine?", {"duration"}),
+        (
+            "How would EANO-ESMO class LM with a typical MRI and negative cytology?",
+            {"classification"},
+        ),
+        ("NCCN risk group for KPS 50?", {"classification"}),
+    ],
+)
+def test_the_kind_of_answer_asked_is_recognised(question: str, kinds: set[str]) -> None:
+    from leptoguide.answer.compose import lead_aspects
+
+    assert kinds <= {a.name for a in lead_aspects(question)}
+
+
+def test_how_often_asks_for_a_schedule_about_a_treatment_and_a_rate_otherwise() -> None:
+    from leptoguide.answer.compose import lead_aspects
+
+    treatment = {a.name for a in lead_aspects("how often is the chemo put into the spinal fluid?")}
+    assert "schedule" in treatment and "rate" not in treatment
+    # a drug of the terminology named in the question counts as a treatment
+    drug = {a.name for a in lead_aspects("thiotepa - how often?", names_drug=True)}
+    assert "schedule" in drug and "rate" not in drug
+    rate = {a.name for a in lead_aspects("how often does LM occur in breast cancer?")}
+    assert "rate" in rate and "schedule" not in rate
+    # "how long after" asks for a time, not for the length of a treatment
+    after = {a.name for a in lead_aspects("how long after the antibiotic can dex still start?")}
+    assert "duration" not in after
+
+
+def test_duration_question_leads_with_how_long_treatment_lasts(qa: QA) -> None:
+    ans = qa.ask("how long do we treat TB meningitis in adults?")
+    assert "months" in _first_three(ans.answer)
+
+
+def test_classification_question_leads_with_the_class(qa: QA) -> None:
+    ans = qa.ask("How would EANO-ESMO class LM with typical MRI but two negative cytologies?")
+    first = _first_three(ans.answer)
+    assert "type ii" in first or "probable" in first
+
+
+def test_a_patient_group_named_in_a_follow_up_leads(qa: QA) -> None:
+    """'... living with HIV' is answered by a statement about that group."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+    from leptoguide.answer.text import conditions
+
+    assert conditions("and if the child is HIV positive?") == {"hiv"}
+    assert conditions("a pregnant woman with cryptococcal meningitis") == {"pregnancy"}
+    assert conditions("after a kidney transplant") == {"transplant"}
+    assert not conditions("cryptococcal meningitis induction")
+    store = MemoryConversationStore()
+    qa.ask("6HRZEto for a child: which drugs?", conversation_id="hiv", conversations=store)
+    ans = qa.ask("and if the child is living with HIV?", conversation_id="hiv", conversations=store)
+    assert "hiv" in _first_three(ans.answer)
+
+
+@pytest.mark.parametrize(("question", "group"), [("empiric abx for ?BM in a 35M", "adult")])
+def test_clinic_age_and_sex_shorthand_names_an_adult(question: str, group: str) -> None:
+    from leptoguide.answer.text import populations
+
+    assert populations(question, ages=True) == {group}
+    # a small number may be months: not read as an age
+    assert populations("6M old with fever", ages=True) == frozenset()

@@ -315,18 +315,6 @@ def test_personal_questions_are_declined_kindly(qa: QA) -> None:
         "I have LM and since this morning I can't control my bladder and my legs feel numb",
         "he's vomiting with a high fever and a headache",
         "she suddenly can't speak properly and her face looks droopy",
-    ],
-)
-def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
-    ans = qa.ask(question, audience="patient")
-    assert ans.urgent, ans.understood
-    assert ans.answer.strip().startswith("**Seek urgent care now.**")
-    _markers_resolve(ans)
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
         "mum has a high temp, is being sick and cant stand the light",
         "my daughter's neck is so stiff she can't put her chin on her chest",
         "her ommaya site is red, swollen and leaking, and she has a temperature",
@@ -344,7 +332,7 @@ def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
         "I have a temprature and a stif neck and headake",
     ],
 )
-def test_more_warning_signs_as_people_write_them(qa: QA, question: str) -> None:
+def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
     ans = qa.ask(question, audience="patient")
     assert ans.urgent, ans.understood
     assert ans.answer.strip().startswith("**Seek urgent care now.**")

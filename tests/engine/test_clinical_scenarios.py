@@ -236,6 +236,44 @@ def test_vancomycin_in_empiric_therapy_is_site_policy(
     assert "vancomycin" not in finding(newborn, "bacterial-meningitis-empiric-regimen").summary
 
 
+def csf_case(**pct: float) -> Case:
+    observations = [obs("csf-wbc", 200, "/uL"), obs("csf-protein", 2.1, "g/L")]
+    observations += [obs(f"csf-{k}-pct", v, "%") for k, v in pct.items()]
+    return Case(
+        origin="case-file",
+        patient_reference="Patient/csf",
+        birth_date=born(30),
+        observations=observations,
+    )
+
+
+def test_mostly_lymphocytes_is_the_lymphocytic_pattern(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    """CMAJ 2011, Table 2: the predominant cell is the one above 50% of the white cells."""
+    lymph = finding(run(shipped_kb, policy, csf_case(lymphocytes=80)), "csf-profile-differential")
+    assert "lymphocyte predominance" in lymph.detail
+    assert "csf-predominant-cell-50pct" in cited(lymph)
+    neut = finding(run(shipped_kb, policy, csf_case(neutrophils=80)), "csf-profile-differential")
+    assert "neutrophil predominance" in neut.detail
+    half = finding(run(shipped_kb, policy, csf_case(neutrophils=50)), "csf-profile-differential")
+    assert "predominance" not in half.detail
+
+
+def test_intrathecal_cytarabine_gets_no_calendar_and_an_unchecked_dose(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    """No guideline or label schedule for free intrathecal cytarabine in solid-tumour LM was read:
+    no dose calendar is built and the dose is reported as unchecked, never as in range."""
+    a = run(shipped_kb, policy, lm_patient(medications=[it_order("cytarabine", 50)]))
+    assert not [s for s in a.schedules if "cytarabine" in s.regimen]
+    assert "it-dose-unchecked" in fired(a)
+    assert not any(
+        r.route in ("intrathecal", "intraventricular") and "cytarabine" in r.drugs
+        for r in shipped_kb.regimens.values()
+    )
+
+
 def crypto(*hosts: str) -> Case:
     return Case(
         origin="case-file",
@@ -510,6 +548,121 @@ def test_enoxaparin_1mg_per_kg_twice_daily_is_treatment(
     assert "lp-lmwh-treatment-24h" in cited(f)
 
 
+def fonda(dose: float, per_day: float | None, hours_ago: float) -> MedicationEntry:
+    t = AT - dt.timedelta(hours=hours_ago)
+    return MedicationEntry(
+        "fondaparinux",
+        "administration",
+        "completed",
+        dose=dose,
+        dose_unit="mg",
+        route="subcutaneous",
+        frequency_per_day=per_day,
+        last_time=t,
+        times=(t,),
+        reference="MedicationAdministration/f",
+    )
+
+
+def test_prophylactic_fondaparinux_is_clear_after_36_hours(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    assert "lp-anticoagulant-timing" not in fired(
+        run(shipped_kb, policy, lp_case(fonda(2.5, 1, 40)))
+    )
+    f = finding(run(shipped_kb, policy, lp_case(fonda(2.5, 1, 20))), "lp-anticoagulant-timing")
+    assert "fondaparinux (fondaparinux-prophylactic, hold 36 h" in f.summary
+
+
+@pytest.mark.parametrize(("dose", "per_day"), [(7.5, 1), (2.5, None), (10, 1)])
+def test_treatment_or_unclassed_fondaparinux_is_never_clear(
+    shipped_kb: KnowledgeBase, policy: Policy, dose: float, per_day: float | None
+) -> None:
+    """ABN: avoid LP at treatment dose; no interval exists, so even 5 days later it is unknown."""
+    f = finding(
+        run(shipped_kb, policy, lp_case(fonda(dose, per_day, 120))), "lp-anticoagulant-timing"
+    )
+    assert "fondaparinux (fondaparinux-treatment, no LP interval: ask haematology)" in f.summary
+    assert "ABN advises avoiding LP" in f.detail
+    assert "fondaparinux-dose-classes" in cited(f)
+
+
+# 5b. Neonatal and infant dosing cautions ------------------------------------------------------
+
+
+def infant(days: int, kg: float, *meds: MedicationEntry) -> Case:
+    return Case(
+        origin="case-file",
+        patient_reference="Patient/infant",
+        birth_date=born(days=days),
+        conditions=[cond("bacterial-meningitis")],
+        observations=[obs("body-weight", kg, "kg")],
+        medications=list(meds),
+    )
+
+
+def ceftriaxone_order() -> MedicationEntry:
+    return MedicationEntry(
+        "ceftriaxone", "request", route="intravenous", reference="MedicationRequest/cro"
+    )
+
+
+@pytest.mark.parametrize("days", [10, 20, 28])
+def test_ceftriaxone_in_the_neonatal_period_carries_its_cautions(
+    shipped_kb: KnowledgeBase, policy: Policy, days: int
+) -> None:
+    """Up to 28 days the computed dose says it is not the guideline choice, and the caution
+    names the label contraindications and offers cefotaxime (IDSA: not for neonates)."""
+    a = run(shipped_kb, policy, infant(days, 3.5, ceftriaxone_order()))
+    dose = finding(a, "ceftriaxone-dose")
+    assert "neonate: not the guideline choice" in dose.summary
+    assert "caution: not the guideline choice under 1 month" in dose.detail
+    caution = finding(a, "ceftriaxone-neonate-cautions")
+    assert "premature" in caution.summary and "cefotaxime" in caution.summary
+    assert {"empiric-neonate", "ceftriaxone-neonate-label-contraindications"} <= cited(caution)
+
+
+def test_ceftriaxone_from_29_days_is_the_child_dose_without_neonatal_caution(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    a = run(shipped_kb, policy, infant(29, 4, ceftriaxone_order()))
+    assert "ceftriaxone-neonate-cautions" not in fired(a)
+    dose = finding(a, "ceftriaxone-dose")
+    assert "neonate" not in dose.summary
+    assert "child (29 days to under 18 years): 400 mg every 24 h" in dose.detail
+
+
+def test_ceftriaxone_in_an_infant_born_preterm_asks_for_the_postmenstrual_age(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    case = infant(50, 3, ceftriaxone_order())
+    case.conditions.append(cond("preterm-birth"))
+    f = finding(run(shipped_kb, policy, case), "ceftriaxone-preterm-infant")
+    assert "41 weeks postmenstrual age" in f.summary
+    assert "ceftriaxone-preterm-infant" not in fired(
+        run(shipped_kb, policy, infant(50, 3, ceftriaxone_order()))
+    )
+
+
+def test_dexamethasone_from_1_to_3_months_leads_with_specialist_advice(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    f = finding(run(shipped_kb, policy, infant(60, 5)), "dexamethasone-bacterial-meningitis")
+    assert f.summary.startswith("Under 3 months: ask an infection specialist")
+    assert "infant 1 to 3 months (caution: ask an infection specialist" in f.detail
+    older = finding(run(shipped_kb, policy, infant(120, 6)), "dexamethasone-bacterial-meningitis")
+    assert older.summary.startswith("Give dexamethasone")
+
+
+def test_child_dexamethasone_is_capped_at_the_adult_10mg_dose(
+    shipped_kb: KnowledgeBase, policy: Policy
+) -> None:
+    case = infant(16 * 365, 90)
+    f = finding(run(shipped_kb, policy, case), "dexamethasone-bacterial-meningitis")
+    assert "10 mg every 6 h" in f.summary
+    assert "dexamethasone-child-max-10mg" in cited(f)
+
+
 # 6. Alert budget --------------------------------------------------------------------------------
 
 
@@ -609,3 +762,73 @@ def test_enoxaparin_dose_inferred_from_the_syringe_strength(
     assert "enoxaparin (lmwh-prophylactic, hold " in f.summary
     a14 = run(shipped_kb, policy, lp_case(order, enox("administration", 40, None, 14)))
     assert "lp-anticoagulant-timing" not in fired(a14)
+
+
+# --- restarting treatment-dose LMWH after the LP: site policy, never a fixed number
+
+
+@pytest.mark.parametrize(
+    ("values", "atraumatic", "traumatic"),
+    [
+        ({}, None, None),
+        (
+            {
+                "lp-restart-hours-lmwh-treatment": 6,
+                "lp-restart-hours-lmwh-treatment-traumatic": 36,
+            },
+            6,
+            36,
+        ),
+    ],
+)
+def test_lmwh_treatment_restart_reads_the_site_policy(
+    shipped_kb: KnowledgeBase,
+    tmp_path: Any,
+    values: dict[str, float],
+    atraumatic: float | None,
+    traumatic: float | None,
+) -> None:
+    import yaml
+
+    from leptoguide.intake.casefile import read_casefile
+
+    path = None
+    if values:
+        path = tmp_path / "site.yaml"
+        path.write_text(yaml.safe_dump({"policy": {"id": "st-lmwh-test", "values": values}}))
+    pol = load_policy(shipped_kb, path)
+    params = shipped_kb.parameters
+    atraumatic = atraumatic or float(params["lp-restart-hours-lmwh-treatment"].default)
+    traumatic = traumatic or float(params["lp-restart-hours-lmwh-treatment-traumatic"].default)
+    # both defaults come from the ABN row the statement cites (4 h; 24 h after a traumatic tap)
+    assert params["lp-restart-hours-lmwh-treatment"].statement == "lp-lmwh-treatment-24h"
+    assert params["lp-restart-hours-lmwh-treatment-traumatic"].statement == "lp-lmwh-treatment-24h"
+    case = read_casefile(
+        {
+            "date": AT.isoformat(),
+            "patient": {"weight_kg": 80},
+            "orders": [{"type": "lumbar-puncture"}],
+            "labs": [
+                {"test": "platelets", "value": 200, "unit": "10*9/L"},
+                {"test": "INR", "value": 1.0},
+            ],
+            "medications": [
+                {
+                    "drug": "enoxaparin",
+                    "dose": 80,
+                    "unit": "mg",
+                    "frequency": "BID",
+                    "last_dose": (AT - dt.timedelta(hours=6)).isoformat(),
+                }
+            ],
+        },
+        name="lmwh",
+        kb=shipped_kb,
+    )
+    result = assess(case, kb=shipped_kb, policy=pol, at=AT)
+    timing = next(f for f in result.findings if f.rule == "lp-anticoagulant-timing")
+    assert (
+        f"Treatment-dose LMWH: restart {atraumatic:g} h after the LP, or {traumatic:g} h after "
+        "a traumatic tap." in timing.detail
+    )
+    assert f"restart {atraumatic:.1f} h after the LP" in timing.detail

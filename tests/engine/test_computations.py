@@ -213,6 +213,37 @@ def test_csf_patterns(shipped_kb: KnowledgeBase, policy: Policy) -> None:
         csf_wbc=200, csf_lymphocytes_pct=85, csf_glucose=1.2, serum_glucose=6.0, csf_protein=2.0
     )
     assert pattern(tb) == "tuberculous"
+    # the predominant cell reported in words, with no percentage, scores as a percentage would
+    tb_words = facts(
+        csf_wbc=200,
+        csf_predominant_cell="lymphocytes",
+        csf_glucose=1.2,
+        serum_glucose=6.0,
+        csf_protein=2.0,
+    )
+    assert pattern(tb_words) == "tuberculous"
+    viral_words = facts(
+        csf_wbc=80, csf_predominant_cell="lymphocytes", csf_glucose=3.5, serum_glucose=5.5
+    )
+    assert pattern(viral_words) == "viral"
+    bact_words = facts(
+        csf_wbc=2000,
+        csf_predominant_cell="neutrophils",
+        csf_glucose=1.0,
+        serum_glucose=6.0,
+        csf_protein=2.5,
+    )
+    assert pattern(bact_words) == "bacterial"
+    # a percentage, when given, wins over the words
+    mixed = facts(
+        csf_wbc=80,
+        csf_neutrophils_pct=90,
+        csf_predominant_cell="lymphocytes",
+        csf_glucose=3.5,
+        serum_glucose=5.5,
+    )
+    got = csf.profile(mixed, table, policy)
+    assert got is not None and got.values.predominant == "neutrophils"
     normal = facts(csf_wbc=2, csf_glucose=3.5, serum_glucose=5.5, csf_protein=0.3)
     assert pattern(normal) == "normal"
     assert pattern(facts()) is None

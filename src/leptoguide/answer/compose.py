@@ -81,7 +81,7 @@ def select_statements(
     audience: Audience = "clinician",
     min_relative: float | None = None,
     aspects: Sequence[Aspect] = (),
-    on_topic: Callable[[Statement], bool] | None = None,
+    on_topic: Callable[[Statement], int] | None = None,
 ) -> list[str]:
     """The best-supported statements: the top hit plus those covering nearly as much of the question.
 
@@ -110,8 +110,15 @@ def select_statements(
     order = {id(h): i for i, h in enumerate(usable)}
 
     def head_first(pool: list[Hit]) -> list[Hit]:
+        # a statement naming the population asked ("infants" for a 5-month-old) is a candidate
+        # wherever it ranks
+        named = [
+            h
+            for h in pool[SETTINGS.head_pool :]
+            if on_topic is not None and on_topic(kb.statements[h.key]) == 2
+        ]
         top = max(
-            pool[: SETTINGS.head_pool],
+            pool[: SETTINGS.head_pool] + named,
             key=lambda h: (round(h.coverage / SETTINGS.coverage_step), gives(h), -order[id(h)]),
         )
         return [top] + [h for h in pool if h is not top]
@@ -290,9 +297,12 @@ class Lead:
     """Patient answers: statements with questions to ask the care team."""
     aspects: tuple[Aspect, ...] = ()
     """What the question asks for (a dose, a time, ...): a sentence that gives it leads."""
-    on_topic: Callable[[Statement], bool] | None = None
+    on_topic: Callable[[Statement], int] | None = None
     """Whether a statement is about what the question asks (its population, the drug it names):
     one that is not leads only when none is."""
+    prefer: Callable[[Statement], bool] | None = None
+    """Whether a statement names the patient group the question names: among statements that
+    are about what is asked, one that does leads."""
 
 
 URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
@@ -322,7 +332,8 @@ ASPECTS = (
     Aspect(
         "time",
         re.compile(
-            r"\b(how long|how soon|how quickly|how many (days|hours|weeks|months)|duration|"
+            r"\b(how long|how soon|how quick(ly)?|how fast|how many (days|hours|weeks|months)|"
+            r"duration|"
             r"timing|hold|held|stop|stopped|withh\w+|restart\w*|window|when)\b",
             re.I,
         ),
@@ -367,6 +378,88 @@ ASPECTS = (
 def asked_aspects(question: str) -> tuple[Aspect, ...]:
     """The aspects ``question`` asks for (none for a plain "what is" question)."""
     return tuple(a for a in ASPECTS if a.cue.search(question))
+
+
+_TREATMENT = (
+    r"(treat\w*|therap\w*|course|continu\w*|go(es)? on|last\w*|given|giving|take|taken|chemo\w*|"
+    r"injections?|infusions?|doses?|drugs?|medicines?|medications?|antibiotics?|abx|regimens?|"
+    r"intrathecal|IT|radiotherapy|steroids?|tablets?|pills?|taps?|LPs?|lumbar punctures?|"
+    r"scans?|MRIs?)"
+)
+"""Words of a question about a treatment or a test (English cue words; a question naming a drug
+of the terminology counts too): "how often" then asks for a schedule, not a rate."""
+ANSWER_TYPES = (
+    Aspect(
+        "schedule",
+        re.compile(
+            r"\bschedul\w*|\bhow many times\b|\bintervals?\b|\bq\?|\bfrequency\b"
+            rf"|\bhow often\b.{{0,60}}\b{_TREATMENT}\b|\b{_TREATMENT}\b.{{0,60}}\bhow often\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(once|twice|three times|thrice|daily|weekly|fortnightly|monthly|every \d+|"
+            r"every (other|second|third)|a week|per week|each week|a day|per day|a month|"
+            r"days? \d+(?:, \d+)* and \d+)\b",
+            re.I,
+        ),
+    ),
+    Aspect(
+        "duration",
+        re.compile(
+            rf"\bhow long\b(?!\s+(after|before|until|ago)\b).{{0,60}}\b{_TREATMENT}\b"
+            rf"|\b{_TREATMENT}\b.{{0,60}}\bhow long\b(?!\s+(after|before|until|ago)\b)"
+            r"|\bduration\b|\bfor how long\b|\bhow many (days|weeks|months)\b",
+            re.I,
+        ),
+        re.compile(
+            _NUM + r"\s*(-\s*)?(days?|weeks?|months?|years?)\b"
+            r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve) (days?|weeks?|months?|"
+            r"years?)\b|\bfor life\b|\blifelong\b",
+            re.I,
+        ),
+    ),
+    Aspect(
+        "classification",
+        re.compile(
+            r"\b(classif\w*|class|categor\w*|grade|grading|stage|staging|criteria|"
+            r"which group|what group|risk group)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(type [IVX]+|types? [A-D]\b|grade \d|class(?:ed|ified|ifies|ification)?|"
+            r"categor\w+|probable|possible|confirmed|definite|good[- ]risk|poor[- ]risk|"
+            r"criteria|defined as|requires?)\b",
+            re.I,
+        ),
+    ),
+)
+"""What kind of answer a question wants beyond a number (docs/qa.md "Composition"): a schedule
+("how often", "schedule"), a duration of treatment ("how long ... treated") or a classification
+("which category", "EANO class?"). A sentence of that form leads. The cue words are English;
+nothing here is clinical."""
+
+
+def answer_types(question: str, names_drug: bool = False) -> tuple[Aspect, ...]:
+    """The kinds of answer ``question`` wants (a schedule, a duration, a classification). A
+    question that names a drug (``names_drug``) and asks "how often" wants its schedule."""
+    types = tuple(a for a in ANSWER_TYPES if a.cue.search(question))
+    if names_drug and _HOW_OFTEN.search(question) and ANSWER_TYPES[0] not in types:
+        types = (ANSWER_TYPES[0], *types)
+    return types
+
+
+_HOW_OFTEN = re.compile(r"\bhow often\b", re.I)
+
+
+def lead_aspects(question: str, names_drug: bool = False) -> tuple[Aspect, ...]:
+    """Everything the lead should give: the numbers asked for (``asked_aspects``) and the kind
+    of answer (``answer_types``). A question asking for a treatment's schedule does not also
+    ask for a rate ("how often is IT methotrexate given")."""
+    types = answer_types(question, names_drug)
+    numbers = asked_aspects(question)
+    if any(a.name == "schedule" for a in types):
+        numbers = tuple(a for a in numbers if a.name not in ("rate", "frequency"))
+    return numbers + types
 
 
 DRUG_CUE = re.compile(
@@ -502,14 +595,15 @@ def lead_statement(
     text_of: object,
     weights: dict[str, float],
     aspects: Sequence[Aspect] = (),
-    on_topic: Callable[[Statement], bool] | None = None,
+    on_topic: Callable[[Statement], int] | None = None,
+    prefer: Callable[[Statement], bool] | None = None,
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement. A statement about something else than the question asks
     (another population, another drug: ``on_topic``) leads only when none is about it."""
     assert callable(text_of)
-    best: tuple[bool, float, int] | None = None
+    best: tuple[int, bool, float, int] | None = None
     chosen: Statement | None = None
     for rank, st in enumerate(candidates):
         score = max(
@@ -522,7 +616,12 @@ def lead_statement(
         score += SETTINGS.title_weight * _sentence_score(st.title, weights)
         if not is_reviewed(st):
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
-        key = (on_topic is None or on_topic(st), score, -rank)
+        key = (
+            1 if on_topic is None else int(on_topic(st)),
+            prefer is not None and prefer(st),
+            score,
+            -rank,
+        )
         if best is None or key > best:
             best, chosen = key, st
     return chosen
@@ -590,6 +689,7 @@ def compose(
         lead.weights or {t: 1.0 for t in lead.terms},
         lead.aspects,
         lead.on_topic,
+        lead.prefer,
     )
     main = [head] if head is not None else []
     heads = main + [kb.statements[s] for s in lead.extra if s in kb.statements]

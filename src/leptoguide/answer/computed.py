@@ -41,6 +41,9 @@ class Computed:
     unchecked: list[str] = field(default_factory=list)
     """Drugs read from the question that the intent's rules do not cover (or that the terminology
     does not know): they cannot be checked, so nothing about them is said to be clear."""
+    more: list[Computed] = field(default_factory=list)
+    """Other intents of the same question the engine also answered ("ceftriaxone and dex doses
+    for ..."): their lead findings follow this one's."""
 
 
 def build_case(intent: Intent, values: ValuesRead) -> dict[str, Any]:
@@ -51,9 +54,13 @@ def build_case(intent: Intent, values: ValuesRead) -> dict[str, Any]:
     for key, val in intent.case.items():
         if isinstance(val, list):
             items = [dict(x) if isinstance(x, dict) else x for x in val]
-            if key == "orders" and values.start:
+            if key == "orders":
                 for item in items:
-                    if isinstance(item, dict) and "time" not in item:
+                    if not isinstance(item, dict) or "time" in item:
+                        continue
+                    if values.procedure_time and item.get("type") == "lumbar-puncture":
+                        item["time"] = values.procedure_time
+                    elif values.start:
                         item["time"] = values.start
             doc[key] = [*doc.get(key, []), *items]
         elif isinstance(val, dict):

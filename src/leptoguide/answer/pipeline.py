@@ -23,6 +23,7 @@ from leptoguide.answer.abstain import (
     topic_terms,
 )
 from leptoguide.answer.compose import (
+    ANSWER_TYPES,
     STATUS_NOTE,
     Lead,
     asked_aspects,
@@ -30,6 +31,7 @@ from leptoguide.answer.compose import (
     drug_aspect,
     fits,
     is_reviewed,
+    lead_aspects,
     lead_share,
     select_statements,
     without_ids,
@@ -58,7 +60,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import content_tokens, populations, tokens
+from leptoguide.answer.text import conditions, content_tokens, populations, tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -313,6 +315,9 @@ class QA:
         computed = None
         if not verdict.abstain or verdict.kind == "unsupported":
             computed = self._compute(und, question, aud, when)
+        elif verdict.kind == "out-of-scope" and not und.intents:
+            # a question of values only ("plt 35 INR 1.2") names no topic the gate knows
+            computed = self._compute(und, question, aud, when)
         pending: Computed | None = None
         if (
             computed is not None
@@ -343,27 +348,50 @@ class QA:
     def _compute(
         self, und: Understanding, question: str, audience: Audience, at: dt.datetime
     ) -> Computed | None:
-        if not und.intents or und.personal or audience != "clinician":
+        if und.personal or audience != "clinician":
             # patients get the general answer: their own values are for their care team
             return None
+        intents = und.intents
+        if not intents:
+            # a question of values alone is read as the intent that reads them, and says so
+            values = read_values(question, self.kb, self.vocab, at)
+            if not values.only_values(question) or not (
+                values.case.get("labs") or values.case.get("medications")
+            ):
+                return None
+            intents = self.vocab.value_intents()
         asked = frozenset(
-            term.lower() for intent in und.intents for term in self.kb.vocabulary[intent.id].terms
+            term.lower() for intent in intents for term in self.kb.vocabulary[intent.id].terms
         )
         values = read_values(question, self.kb, self.vocab, at, asked)
         fallback: Computed | None = None
-        for intent in und.intents:
+        first: Computed | None = None
+        for intent in intents:
             if intent.needs_values and not values:
                 continue
             result = compute(
                 intent, values, kb=self.kb, policy=self.policy, at=at, audience=audience
             )
-            if result is None:
+            if result is None or (intent.implied and (result.unchecked or not result.lead)):
+                continue  # read from values alone, it must check every one of them
+            if result.lead:  # the first intent whose findings answer leads ...
+                if first is None:
+                    first = result
+                elif self._recommends(result):  # ... and another dose or regimen follows it
+                    first.more.append(result)
                 continue
-            if result.lead:  # the first intent whose findings answer
-                return result
             if fallback is None and (result.missing or values or result.unchecked):
                 fallback = result
-        return fallback
+        if first is not None and first.more:
+            _merge_more(first)
+        return first or fallback
+
+    def _recommends(self, comp: Computed) -> bool:
+        """Whether the intent's main rule recommends (a dose, a regimen, a schedule) rather than
+        alerts or describes: such answers are added to a computed answer, others are not (an
+        LP-safety check is not added to a question about CSF results that names the LP)."""
+        primary = self.kb.rules.get(comp.intent.rules[0]) if comp.intent.rules else None
+        return primary is not None and primary.kind == "recommendation"
 
     def _gives_asked(self, comp: Computed, query: str) -> bool:
         """Whether the engine answers what the question asks: any finding of the intent does;
@@ -430,14 +458,19 @@ class QA:
             self._urgent_lines(lines, und, answer.audience, cite_statements)
         label = comp.intent.description
         name = self.kb.vocabulary[comp.intent.id].means or label
-        lead_parts = [f"{f.summary} {finding_cites(f)}".strip() for f in comp.lead]
+        found = [f"{f.summary} {finding_cites(f)}".strip() for f in comp.lead]
+        unchecked: list[str] = []
         if comp.unchecked:
-            lead_parts.append(
+            unchecked.append(
                 f"{', '.join(comp.unchecked)}: cannot be checked (no {name} rule here covers "
                 f"{'it' if len(comp.unchecked) == 1 else 'them'}), so "
                 f"{'its' if len(comp.unchecked) == 1 else 'their'} timing is not assessed."
             )
-        if not comp.lead:
+        primary = self.kb.rules.get(comp.intent.rules[0]) if comp.intent.rules else None
+        only_info = bool(comp.lead) and all(f.severity == "info" for f in comp.lead)
+        if not comp.lead or (only_info and primary is not None and primary.kind == "alert"):
+            # no alert of an alert intent is said first, before any information finding ("hold
+            # interval met ...")
             read = ", ".join(
                 f"{v.label} {v.value:g}" if isinstance(v.value, float) else f"{v.label} {v.value}"
                 for v in comp.values.values
@@ -446,20 +479,31 @@ class QA:
                 " Some checks need data the question does not give (below)." if comp.missing else ""
             )
             other = "other " if comp.unchecked else ""
-            lead_parts.append(
-                f"No {other}{name} alert fires for the values read ({read or 'none'}).{tail}"
-            )
+            none = f"No {other}{name} alert fires for the values read ({read or 'none'}).{tail}"
+            lead_parts = [*unchecked, none, *found]
+        else:
+            lead_parts = [*found, *unchecked]
+        shown_rules = {f.rule for f in comp.lead}
+        for extra in comp.more:
+            for f in extra.lead:
+                if f.rule not in shown_rules:
+                    shown_rules.add(f.rule)
+                    lead_parts.append(f"{f.summary} {finding_cites(f)}".strip())
         lead = " ".join(lead_parts)
         lines += [lead, ""]
-        details = [
-            line
-            for f in comp.lead
-            for line in detail_lines(f)[: SETTINGS.max_detail_lines]
-            if not line.startswith("{")
-        ]
+        if comp.intent.implied:
+            lines += [f"(Read as a question about {name}: the question gives values only.)", ""]
+        leads = {f.rule: f for f in [*comp.lead, *(f for x in comp.more for f in x.lead)]}
+        details: list[str] = []
+        for f in leads.values():
+            for raw in detail_lines(f)[: SETTINGS.max_detail_lines]:
+                line = re.sub(r"^[-*•]\s+", "", raw)  # a detail line may be a bullet already
+                # a statement another lead finding already quotes in a longer line is not repeated
+                if not line.startswith("{") and not any(line in d for d in details):
+                    details.append(line)
         if details:
             # what the statements behind the lead findings say (an age limit, a caution)
-            lines += [f"- {line}" for line in dict.fromkeys(details)]
+            lines += [f"- {line}" for line in details]
             lines.append("")
         if comp.thresholds:
             lines.append("**Site policy used:**")
@@ -637,16 +681,31 @@ class QA:
         floor = verdict.features.get("floor", self.options.abstain.min_coverage)
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
-        aspects = asked_aspects(retrieval.query)
+        aspects = lead_aspects(retrieval.query, bool(self._drugs(retrieval.query)))
         if answer.audience == "clinician":
             # "which antibiotic?": a sentence naming a drug answers (patient wordings name
             # drugs less often, so patient answers do not prefer them)
             drug = drug_aspect(retrieval.query, self.drug_names)
             aspects += (drug,) if drug is not None else ()
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
+        hits = retrieval.statements
+        if populations(retrieval.query, ages=True) and any(
+            not on_topic(self.kb.statements[h.key]) for h in hits if h.key in self.kb.statements
+        ):
+            # the question names a population and the best hits include statements about another
+            # one: statements that name the one asked are looked for further down as well
+            deeper = self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
+            seen = {h.key for h in hits}
+            hits = hits + [
+                h
+                for h in deeper.statements
+                if h.key not in seen
+                and h.key in self.kb.statements
+                and on_topic(self.kb.statements[h.key]) == 2
+            ]
         chosen = (
             select_statements(
-                retrieval.statements,
+                hits,
                 self.kb,
                 top_k,
                 answer.audience,
@@ -680,6 +739,7 @@ class QA:
             next_steps=self._next_steps() if answer.audience == "patient" else [],
             aspects=aspects,
             on_topic=on_topic,
+            prefer=self._prefer(retrieval.query),
         )
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
@@ -704,8 +764,10 @@ class QA:
             verdict.features["lead_coverage"] = (
                 round(lead_share(comp.lead, weights), 4) if total else 0.0
             )
+            # (the numbers asked for: the kinds of answer are not part of the fitted model)
+            numeric = [a for a in aspects if a not in ANSWER_TYPES]
             verdict.features["aspect_missing"] = float(
-                bool(aspects) and not any(a.form.search(comp.lead) for a in aspects)
+                bool(numeric) and not any(a.form.search(comp.lead) for a in numeric)
             )
             # how the question was asked: read through shorthand, lay words or spelling fixes; a
             # follow-up; placed in the domain by evidence alone; a patient's wording
@@ -738,26 +800,46 @@ class QA:
             if self.lexicon.kinds.get(p.concept) == "medication"
         )
 
+    def _prefer(self, query: str) -> Callable[[Statement], bool] | None:
+        """Whether a statement names the patient group ``query`` names (living with HIV,
+        pregnant, transplant): among the lead candidates, one that does leads. (A statement
+        that does not is still on topic: "steroids in TBM with HIV" is answered by the steroid
+        statement.)"""
+        groups = conditions(query)
+        if not groups:
+            return None
+
+        def prefer(st: Statement) -> bool:
+            return bool(conditions(f"{st.title}. {st.clinician} {st.patient}") & groups)
+
+        return prefer
+
     def _on_topic(
         self, query: str, audience: Audience, own: str | None = None
-    ) -> Callable[[Statement], bool]:
-        """Whether a statement is about what ``query`` asks: the population it names (or, when
-        it names none, not only children or newborns), and, when it names a drug, a statement
-        whose title names a drug names one of the question's. In a follow-up (``own``: its own
-        words) a drug it names replaces the earlier question's ("... clopidogrel before LP?" -
-        "and apixaban?")."""
-        population = populations(query, ages=True)
+    ) -> Callable[[Statement], int]:
+        """How well a statement is about what ``query`` asks (0: about something else; 1: it
+        fits; 2: it names the population the question names). It fits when it is about the
+        population the question names (or, when it names none, not only children or newborns)
+        and, when it names a drug, a statement whose title names a drug names one of the
+        question's. In a follow-up (``own``: its own words) a drug it names replaces the earlier
+        question's ("... clopidogrel before LP?" - "and apixaban?")."""
+        # a follow-up's own population replaces the earlier one ("... in neonates?" - "and in
+        # a 6-month-old?"), as its own drug does
+        population = (populations(own, ages=True) if own else frozenset()) or populations(
+            query, ages=True
+        )
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
-        def on_topic(st: Statement) -> bool:
-            text = st.patient if audience == "patient" else st.clinician
-            if not fits(f"{st.title}. {text}", population):
-                return False
+        def on_topic(st: Statement) -> int:
+            text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
+            if not fits(text, population):
+                return 0
             if asked:
                 named = self._drugs(st.title)
                 if named and not named & asked:
-                    return False
-            return True
+                    return 0
+            # "a 5 month old": the statement for infants before one for no one in particular
+            return 2 if population and populations(text) & population else 1
 
         return on_topic
 
@@ -802,6 +884,29 @@ def engine(kb: KnowledgeBase | None = None, options: Options | None = None) -> Q
 def reset() -> None:
     """Forget cached pipelines (after ingesting documents or rebuilding the index)."""
     _ENGINES.clear()
+
+
+def _merge_more(comp: Computed) -> None:
+    """Fold the other answered intents' thresholds, missing data and other findings into
+    ``comp`` (each once; a finding that leads is not repeated under "also")."""
+    led = {f.rule for x in (comp, *comp.more) for f in x.lead}
+    seen_t = {t.id for t in comp.thresholds}
+    seen_m = {m.suggestion for m in comp.missing}
+    seen_a = {f.rule for f in comp.also}
+    for extra in comp.more:
+        for t in extra.thresholds:
+            if t.id not in seen_t:
+                seen_t.add(t.id)
+                comp.thresholds.append(t)
+        for m in extra.missing:
+            if m.suggestion not in seen_m:
+                seen_m.add(m.suggestion)
+                comp.missing.append(m)
+        for f in extra.also:
+            if f.rule not in seen_a:
+                seen_a.add(f.rule)
+                comp.also.append(f)
+    comp.also = [f for f in comp.also if f.rule not in led]
 
 
 def ask(

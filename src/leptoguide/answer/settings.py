@@ -27,6 +27,9 @@ class AnswerSettings:
     already shown says the same thing and is left out."""
     lead_pool: int = 3
     """The lead comes from the best of this many shown statements."""
+    on_topic_depth: int = 20
+    """When the top hits include statements about another population, patient group or drug
+    than the question's, statements about the one asked are looked for among this many hits."""
     lead_max_sentences: int = 3
     """At most this many lead sentences."""
     lead_short_words: int = 20

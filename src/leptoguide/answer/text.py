@@ -293,21 +293,15 @@ POPULATION_GROUPS: dict[str, frozenset[str]] = {
         ]
     ),
     "newborn": frozenset(
-        [
-            "infant",
-            "infants",
-            "baby",
-            "babies",
-            "neonate",
-            "neonates",
-            "neonatal",
-            "newborn",
-            "newborns",
-        ]
+        ["baby", "babies", "neonate", "neonates", "neonatal", "newborn", "newborns"]
     ),
+    "infant": frozenset(["infant", "infants", "baby", "babies"]),
 }
 """Who a sentence is about, as English words say it: a statement about children should not lead
-an answer to a question about adults (or one that names nobody)."""
+an answer to a question about adults (or one that names nobody), nor a statement about newborns
+(the first 28 days) one about a 6-month-old infant. "Baby" is either."""
+NEWBORN_DAYS = 28
+"""The neonatal period, in days (the usual convention): older babies are infants."""
 
 
 _AGE_YEARS = re.compile(
@@ -316,7 +310,7 @@ _AGE_YEARS = re.compile(
     re.I,
 )
 _AGE_YOUNG = re.compile(
-    r"\b(\d{1,3})\s*[- ]?\s*(?:days?|d|weeks?|wks?|months?|mo|mos)\s*[- ]?\s*old\b", re.I
+    r"\b(\d{1,3})\s*[- ]?\s*(days?|d|weeks?|wks?|months?|mo|mos)\s*[- ]?\s*old\b", re.I
 )
 ADULT_FROM_YEARS = 18
 """An age in years from which a person is an adult (the usual convention)."""
@@ -330,8 +324,37 @@ def _age_group(text: str) -> str | None:
         return "adult" if years >= ADULT_FROM_YEARS else "child" if years >= 1 else "newborn"
     m = _AGE_YOUNG.search(text)
     if m:
-        return "newborn"  # days, weeks or months old: a newborn or an infant
+        # days, weeks or months old: a newborn in the first 28 days, then an infant
+        n, unit = int(m.group(1)), m.group(2).lower()
+        days = n if unit.startswith("d") else 7 * n if unit.startswith("w") else 30 * n
+        if days <= NEWBORN_DAYS:
+            return "newborn"
+        return "infant" if days < 365 else "child"
+    m = _AGE_SEX.search(text)
+    if m and int(m.group(1)) >= ADULT_FROM_YEARS:
+        return "adult"  # "a 35M" (a small number could be months: "a 6M old" is left alone)
     return None
+
+
+CONDITION_GROUPS: dict[str, frozenset[str]] = {
+    "hiv": frozenset(["hiv", "aids", "plhiv"]),
+    "pregnancy": frozenset(["pregnant", "pregnancy", "pregnancies", "trimester"]),
+    "transplant": frozenset(["transplant", "transplants", "transplantation", "transplanted"]),
+}
+"""Patient groups a question can name besides age, as English words say them: a question about
+a pregnant woman or a child living with HIV is led by a statement that names that group, when
+one is retrieved. Unlike the age groups, a statement naming one of these does not stop it
+answering a question that names none."""
+
+
+def conditions(text: str) -> frozenset[str]:
+    """The patient groups of ``CONDITION_GROUPS`` that ``text`` names."""
+    words = set(tokens(text))
+    return frozenset(g for g, members in CONDITION_GROUPS.items() if words & members)
+
+
+_AGE_SEX = re.compile(r"\b(\d{1,3})\s?(?:yo\s?)?[MF]\b(?!\s*old)")
+"""Clinic shorthand for age and sex ("a 35M", "72F")."""
 
 
 def populations(text: str, ages: bool = False) -> frozenset[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from leptoguide.answer.text import tokens
 
@@ -46,6 +46,8 @@ class ValuesRead:
     case: dict[str, Any] = field(default_factory=dict)
     start: str | None = None
     """A start date for a planned course ("starting 2026-12-07")."""
+    procedure_time: str | None = None
+    """The planned time of the LP ("LP at 1400", "tap tomorrow 9am"), local to the evaluation."""
     unknown_drugs: list[str] = field(default_factory=list)
     """Names written like drugs (with a dose, or before 'infusion') that the terminology does not
     know: nothing can be checked about them, and the answer says so."""
@@ -53,12 +55,89 @@ class ValuesRead:
     def __bool__(self) -> bool:
         return any(not v.context for v in self.values)
 
+    def only_values(self, question: str) -> bool:
+        """Whether ``question`` says nothing but these values ("plt 35 INR 1.2", "apixaban 5 bd
+        last dose last night 10pm"): once the text of every value is taken out, only units,
+        times and joining words are left."""
+        if not self:
+            return False
+        rest = question
+        for v in sorted(self.values, key=lambda v: len(v.text), reverse=True):
+            rest = re.sub(re.escape(v.text), " ", rest, flags=re.I)
+        words = re.findall(r"[a-z]+", rest.lower())
+        return all(len(w) <= 2 or w in _VALUE_WORDS for w in words)
+
     def form(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for v in self.values:
             for k, val in v.form.items():
                 out[k] = f"{out[k]},{val}" if k in out and k == "anticoagulants" else val
         return out
+
+
+_VALUE_WORDS = frozenset(
+    [
+        "last",
+        "dose",
+        "doses",
+        "given",
+        "taken",
+        "took",
+        "at",
+        "and",
+        "on",
+        "with",
+        "plus",
+        "the",
+        "was",
+        "is",
+        "of",
+        "ago",
+        "hrs",
+        "hours",
+        "hour",
+        "days",
+        "day",
+        "mins",
+        "night",
+        "yesterday",
+        "today",
+        "tonight",
+        "this",
+        "morning",
+        "evening",
+        "afternoon",
+        "am",
+        "pm",
+        "now",
+        "pt",
+        "patient",
+        "latest",
+        "current",
+        "labs",
+        "units",
+        "unit",
+        "mg",
+        "mcg",
+        "kg",
+        "ul",
+        "mm",
+        "bd",
+        "bid",
+        "od",
+        "tds",
+        "tid",
+        "qds",
+        "qid",
+        "daily",
+        "once",
+        "twice",
+        "nocte",
+        "mane",
+        "stat",
+    ]
+)
+"""Words left in a question made only of values ("last dose", "this morning", "bd", "/uL")."""
 
 
 def _number(text: str) -> float:
@@ -185,7 +264,13 @@ def _day(words: str) -> int | None:
     return None
 
 
-def _clock(seg: str, at: dt.datetime) -> _When | None:
+@overload
+def _clock(seg: str, at: dt.datetime) -> _When | None: ...
+@overload
+def _clock(seg: str, at: dt.datetime, future: Literal[True]) -> dt.time | None: ...
+def _clock(seg: str, at: dt.datetime, future: bool = False) -> _When | dt.time | None:
+    """A clock time in ``seg``: the time of a past dose (``_When``), or with ``future`` only the
+    time of day."""
     m12 = _CLOCK_12.search(seg)
     if m12:
         hour = int(m12.group(1)) % 12 + (12 if m12.group(3).lower().startswith("p") else 0)
@@ -198,6 +283,8 @@ def _clock(seg: str, at: dt.datetime) -> _When | None:
         minute = int(m24.group(2) or m24.group(4))
     if hour > 23 or minute > 59:
         return None
+    if future:
+        return dt.time(hour, minute)
     day = _day(seg)
     if day is None and re.search(r"\blast night\b", seg, re.I):
         day = -1 if hour >= 12 else 0
@@ -347,6 +434,11 @@ def read_values(
     for name in out.unknown_drugs:  # never alone a reason to compute
         out.values.append(ValueRead("drug", f"{name} (not recognised)", None, name, context=True))
     for key, (n, src) in csf.items():
+        if isinstance(n, str):  # the predominant cell, in words
+            out.values.append(
+                ValueRead("CSF predominant cell", n, None, src, {"csf_predominant": n})
+            )
+            continue
         num = n["value"] if isinstance(n, dict) else n
         csf_unit: str | None = n["unit"] if isinstance(n, dict) else None
         field_name = CSF_FORM_FIELDS.get(key)
@@ -361,6 +453,10 @@ def read_values(
         text,
         re.I,
     )
+
+    if (planned := _procedure_time(text, at)) is not None:
+        out.procedure_time = planned[0].isoformat()
+        out.values.append(ValueRead("LP time", out.procedure_time, None, planned[1]))
 
     case: dict[str, Any] = {"date": at.isoformat()}
     if patient:
@@ -378,11 +474,42 @@ def read_values(
     return out
 
 
+_PROCEDURE_AT = re.compile(
+    r"\b(?:LP|tap|lumbar puncture)\s+(?:is\s+)?(?:(?:planned|booked|scheduled|due|set)\s+)?"
+    r"(?:(?:for|at)\s+|@\s*)?(?P<day1>today|tomorrow|tmrw|tmr)?\s*(?:at\s+|@\s*)?"
+    r"(?P<clock>\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|(?:[01]?\d|2[0-3]):[0-5]\d"
+    r"|(?:[01]\d|2[0-3])[0-5]\d)(?![\d:])(?:\s*(?:h|hrs)\b)?"
+    r"(?:\s+(?P<day2>today|tomorrow|tmrw|tmr))?",
+    re.I,
+)
+
+
+def _procedure_time(text: str, at: dt.datetime) -> tuple[dt.datetime, str] | None:
+    """When the LP is planned: a clock time right after "LP", "tap" or "lumbar puncture" ("LP at
+    1400", "LP 2pm today", "tap tomorrow 9am"), in the local time of ``at``. A planned LP lies
+    ahead: a clock time already past today is tomorrow's unless the question says "today"."""
+    m = _PROCEDURE_AT.search(text)
+    if not m:
+        return None
+    when = _clock(m.group("clock"), at, future=True)
+    if when is None:
+        return None
+    day = (m.group("day1") or m.group("day2") or "").lower()
+    local = at.astimezone(at.tzinfo)
+    t = dt.datetime.combine(local.date(), when, tzinfo=local.tzinfo)
+    tomorrow = day.startswith("t") and day != "today"
+    if tomorrow or (day != "today" and t < local):  # a planned LP lies ahead
+        t += dt.timedelta(days=1)
+    return t, m.group(0).strip()
+
+
 CSF_FORM_FIELDS = {
     "wbc": "csf_wbc",
     "protein": "csf_protein",
     "glucose": "csf_glucose",
     "serum_glucose": "serum_glucose",
+    "neutrophils_pct": "csf_neutrophils",
+    "lymphocytes_pct": "csf_lymphocytes",
 }
 """CSF values read -> assessment form field names (web/assess_form.yaml)."""
 
@@ -472,9 +599,9 @@ def _young_age(text: str) -> re.Match[str] | None:
         # "baby 10 days", "infant, 6 weeks", "neonate aged 10 days", "aged 6 weeks", "age 2 mo"
         rf"(?:\b(?:baby|infant|neonate|newborn|boy|girl|child|pt|patient)\b[\s,:]*(?:aged?|of)?|"
         rf"\baged?\b[\s:]*)\s*(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}(?![\w/])",
-        # standing alone at the start, before what the question is about ("6 weeks bacterial
-        # meningitis ...", "10d 3.5kg ...", "2 mo with BM")
-        rf"^\W*(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}"
+        # standing alone at the start or after "a", before what the question is about ("6 weeks
+        # bacterial meningitis ...", "10d 3.5kg ...", "for a 2 mo 5kg with BM")
+        rf"(?:^\W*|\ban?\s+)(?P<n>\d{{1,3}})\s*[- ]?\s*{_YOUNG_UNIT}"
         rf"(?=\s*(?:\d+(?:\.\d+)?\s*kg\b|with\b|w/|has\b|bacterial\b|bact\w*\b|BM\b|"
         rf"mening\w*|ceftriaxone\b|dex\w*|cefotaxime\b|ampicillin\b|empiric\w*|febrile\b|"
         rf"fever\b|sepsis\b))",
@@ -746,7 +873,33 @@ def _csf(text: str) -> dict[str, tuple[Any, str]]:
         )
         if m:
             out[key] = (_number(m.group(1) or m.group(2)), m.group(0).strip())
+    if out and not ({"neutrophils_pct", "lymphocytes_pct"} & out.keys()):
+        # the predominant cell in words, read only beside other CSF values and only when one
+        # kind is named ("mostly lymphs", "neutrophilic"); a percentage, when given, wins
+        said = {
+            cell: m for cell, pat in _PREDOMINANT.items() if (m := pat.search(text)) is not None
+        }
+        if len(said) == 1:
+            cell, m = next(iter(said.items()))
+            out["predominant_cell"] = (cell, m.group(0).strip())
     return out
+
+
+_PREDOMINANT = {
+    "lymphocytes": re.compile(
+        r"\b(?:mostly|mainly|predominantly|largely|mostly\s+all)\s+(?:lymph\w*|monos?|mononuclear\w*)"
+        r"|\blymph(?:ocyte|ocytic|s)?[- ]?(?:predominan\w*|pleocytosis)"
+        r"|\bmononuclear\s+(?:predominan\w*|pleocytosis|cells?)|\blymphocytic\b",
+        re.I,
+    ),
+    "neutrophils": re.compile(
+        r"\b(?:mostly|mainly|predominantly|largely)\s+(?:neut\w*|polys|polymorph\w*|pmns?)"
+        r"|\b(?:neutrophil(?:ic|s)?|polymorph\w*|pmn|poly)[- ]?(?:predominan\w*|pleocytosis)"
+        r"|\bneutrophilic\b",
+        re.I,
+    ),
+}
+"""The predominant CSF white cell as people write it without a percentage."""
 
 
 _UNIT_SHOWN = {"g/l": "g/L", "mg/dl": "mg/dL", "mg/l": "mg/L", "mmol/l": "mmol/L"}

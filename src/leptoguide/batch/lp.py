@@ -9,8 +9,8 @@ dated) is replayed as if it were the order, at its own time T:
   older than the policy ``lab-max-age-hours``; results entered in error or cancelled are not read;
 - the antithrombotic status gathers the drugs of the ``lp-hold-<class>`` regimens recorded at or
   before T (administrations by their time, orders by when they were written): per drug the longest
-  hold any record's class asks for (LMWH classed by daily dose against
-  ``lmwh-prophylactic-max-mg-per-day``), the last dose at or before T, a running infusion (in
+  hold any record's class asks for (LMWH and fondaparinux classed by daily dose against
+  ``<class>-prophylactic-max-mg-per-day``; a class with no hold interval is unknown), the last dose at or before T, a running infusion (in
   progress, or an open period) counting as a dose now, and ``hold`` / ``unknown`` / ``clear`` as
   ``engine/antithrombotic.py`` decides them.
 """
@@ -206,17 +206,35 @@ def med_records_sql() -> str:
   WHERE {not_skipped("s.status")}"""
 
 
-def med_classed_sql(ceiling: float) -> str:
+CEILING_SUFFIX = "-prophylactic-max-mg-per-day"
+
+
+def dose_ceilings(policy: Policy, bases: Iterable[str]) -> dict[str, float]:
+    """Hold-class base -> its prophylactic daily ceiling (policy ``<base>-prophylactic-max-mg-per-day``),
+    for the classes split into prophylactic and treatment dose (LMWH, fondaparinux)."""
+    out: dict[str, float] = {}
+    for base in sorted(set(bases)):
+        value = policy_value(policy, f"{base}{CEILING_SUFFIX}")
+        if value is not None:
+            out[base] = value
+    return out
+
+
+def med_classed_sql(ceilings: dict[str, float]) -> str:
     unit = "lower(trim(COALESCE(dose_unit, '')))"
-    lmwh = (
-        "CASE WHEN dose IS NULL THEN 'treatment' "
-        f"WHEN {unit} = 'mg/kg' THEN 'treatment' "
-        f"WHEN {unit} <> 'mg' THEN 'treatment' "
-        "WHEN per_day IS NULL THEN 'treatment' "
-        f"WHEN dose * per_day <= {ceiling!r} THEN 'prophylactic' ELSE 'treatment' END"
-    )
+    whens = []
+    for base, ceiling in sorted(ceilings.items()):
+        dose_class = (
+            "CASE WHEN dose IS NULL THEN 'treatment' "
+            f"WHEN {unit} = 'mg/kg' THEN 'treatment' "
+            f"WHEN {unit} <> 'mg' THEN 'treatment' "
+            "WHEN per_day IS NULL THEN 'treatment' "
+            f"WHEN dose * per_day <= {ceiling!r} THEN 'prophylactic' ELSE 'treatment' END"
+        )
+        whens.append(f"WHEN c.base = '{base}' THEN '{base}-' || {dose_class} ")
+    cls = f"CASE {''.join(whens)}ELSE c.base END" if whens else "c.base"
     return f"""
-SELECT r.*, c.base, CASE WHEN c.base = 'lmwh' THEN 'lmwh-' || {lmwh} ELSE c.base END AS cls
+SELECT r.*, c.base, {cls} AS cls
 FROM ({med_records_sql()}) r JOIN hold_class c ON c.drug = r.drug"""
 
 

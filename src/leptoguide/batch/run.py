@@ -276,8 +276,8 @@ class Runner:
         e.materialize(
             "ev_labs", lp.latest_lab_sql(lp.policy_value(self.policy, "lab-max-age-hours"))
         )
-        ceiling = lp.policy_value(self.policy, "lmwh-prophylactic-max-mg-per-day") or 0.0
-        e.materialize("med_classed", lp.med_classed_sql(ceiling))
+        ceilings = lp.dose_ceilings(self.policy, lp.hold_classes(self.kb).values())
+        e.materialize("med_classed", lp.med_classed_sql(ceilings))
         e.materialize("ev_antithrombotic", lp.ANTITHROMBOTIC_SQL)
         e.materialize("lp_facts", lp.facts_sql(list(LAB_FACTS)))
         ((dated, undated),) = e.rows(
@@ -316,7 +316,7 @@ class Runner:
             pids.append("lab-max-age-hours")
         if "lp-antithrombotic-status" in used:
             pids += sorted(p for p in self.policy.values if p.startswith("lp-hold-hours-"))
-            pids.append("lmwh-prophylactic-max-mg-per-day")
+            pids += sorted(p for p in self.policy.values if p.endswith(lp.CEILING_SUFFIX))
         policy_values = {
             p: self.policy.get(p) for p in dict.fromkeys(pids) if p in self.policy.values
         }

@@ -2,10 +2,11 @@
 
 Which drugs belong to which class comes from regimen records ``lp-hold-<class>`` (drug lists with
 their cited statements); the hold and restart intervals are site policy ``lp-hold-hours-<class>`` and
-``lp-restart-hours-<class>``. LMWH is split into prophylactic and treatment dose by the recorded daily
-dose against ``lmwh-prophylactic-max-mg-per-day``; a dose that cannot be classed counts as a
-treatment dose (the longer hold) and says so. A drug with no recorded dose time is *unknown*, never
-clear.
+``lp-restart-hours-<class>``. A class with a site policy ``<class>-prophylactic-max-mg-per-day``
+(LMWH, fondaparinux) is split into prophylactic and treatment dose by the recorded daily dose against
+that ceiling; a dose that cannot be classed counts as a treatment dose and says so. A class with no
+hold interval in the policy (treatment-dose fondaparinux: LP to be avoided) is *unknown*, with the
+class regimen's notes; so is a drug with no recorded dose time. Nothing here is ever clear by default.
 """
 
 from __future__ import annotations
@@ -22,23 +23,23 @@ from leptoguide.engine.facts import Context, Facts, FactValue, aware, hours_betw
 PREFIX = "lp-hold-"
 
 
-def _classes(ctx: Context) -> dict[str, tuple[str, list[str]]]:
-    """drug concept -> (class, statements) from the lp-hold-* regimens."""
-    out: dict[str, tuple[str, list[str]]] = {}
+def _classes(ctx: Context) -> dict[str, tuple[str, list[str], str | None]]:
+    """drug concept -> (class, statements, notes) from the lp-hold-* regimens."""
+    out: dict[str, tuple[str, list[str], str | None]] = {}
     for rid in sorted(ctx.kb.regimens):
         if rid.startswith(PREFIX):
             reg = ctx.kb.regimens[rid]
             for drug in reg.drugs:
-                out.setdefault(drug, (rid.removeprefix(PREFIX), list(reg.statements)))
+                out.setdefault(drug, (rid.removeprefix(PREFIX), list(reg.statements), reg.notes))
     return out
 
 
-def _lmwh_class(
+def _dose_class(
     m: MedicationEntry, ceiling: float, per_day: float | None, weight: float | None
 ) -> tuple[str, str]:
-    """Prophylactic or treatment LMWH from the dose and its frequency (``per_day``: the record's
-    own, else the order's). A dose that cannot be classed is counted as a treatment dose (the
-    longer hold) and the reason says the class is uncertain."""
+    """Prophylactic or treatment dose (LMWH, fondaparinux) from the dose and its frequency
+    (``per_day``: the record's own, else the order's). A dose that cannot be classed is counted as
+    a treatment dose (the longer hold, or none) and the reason says the class is uncertain."""
     unit = (m.dose_unit or "").strip().lower()
     # the reader already took the dose from a coded product's strength (m.dose_source) or said
     # why it could not (m.dose_unknown); a case file's free text is read here
@@ -102,7 +103,6 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
             t = aware(p.time)
             if t is not None and t > lp_time:
                 lp_time = t
-    ceiling = _policy(ctx, "lmwh-prophylactic-max-mg-per-day") or 0.0
     weight = next(
         (
             float(o.value)
@@ -124,8 +124,10 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
             continue
         per_drug.setdefault(m.concept, []).append(m)
     for drug, meds in per_drug.items():
-        base, stmts = classes[drug]
+        base, stmts, class_notes = classes[drug]
         statements.update(stmts)
+        ceiling_name = f"{base}-prophylactic-max-mg-per-day"
+        ceiling = _policy(ctx, ceiling_name)
         options: list[tuple[float, bool, str, str | None]] = []  # (hold, daily known, class, why)
         # the order's frequency stands for administrations recorded without one
         ordered = [x.frequency_per_day for x in meds if x.frequency_per_day is not None]
@@ -139,13 +141,13 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
         )
         for m in meds:
             cls, why = base, None
-            if base == "lmwh":
+            if ceiling is not None:
                 freq = m.frequency_per_day if m.frequency_per_day is not None else order_freq
-                dose_class, why = _lmwh_class(m, ceiling, freq, weight)
+                dose_class, why = _dose_class(m, ceiling, freq, weight)
                 if m.frequency_per_day is None and freq is not None:
                     why += " (frequency from the order)"
-                cls = f"lmwh-{dose_class}"
-                policies.add("lmwh-prophylactic-max-mg-per-day")
+                cls = f"{base}-{dose_class}"
+                policies.add(ceiling_name)
             hold_m = _policy(ctx, f"lp-hold-hours-{cls}")
             hold_key = hold_m if hold_m is not None else float("inf")
             options.append((hold_key, m.frequency_per_day is not None or not ordered, cls, why))
@@ -167,7 +169,7 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
         earliest: str | None = None
         if hold is None:
             state = "unknown"
-            note_parts.append(f"no site policy {hold_name}")
+            note_parts.append(class_notes or f"no site policy {hold_name}")
         elif last is None:
             state = "unknown"
             note_parts.append("time of the last dose not recorded")

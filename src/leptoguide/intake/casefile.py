@@ -51,6 +51,7 @@ CSF: dict[str, tuple[str, str | None]] = {
     "wbc": ("csf-wbc", "/uL"),
     "neutrophils_pct": ("csf-neutrophils-pct", "%"),
     "lymphocytes_pct": ("csf-lymphocytes-pct", "%"),
+    "predominant_cell": ("csf-predominant-cell", None),
     "rbc": ("csf-rbc", "/uL"),
     "protein": ("csf-protein", "mg/dL"),
     "glucose": ("csf-glucose", "mg/dL"),
