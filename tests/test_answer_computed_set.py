@@ -412,3 +412,52 @@ def test_the_planned_lp_time_is_read_and_shown(qa: QA) -> None:
     ans = qa.ask("enox 80 bd last dose 0800, LP at 1000?", at=AT)
     read = {v["what"]: v["value"] for v in ans.values_read or []}
     assert read["LP time"] == local(10, day=1)
+
+
+@pytest.mark.parametrize(
+    ("question", "doc", "rules"),
+    [
+        ("plt 35 INR 1.2", lp([plt(35), inr(1.2)]), [PLT_LOW]),
+        ("platelets 48,000/uL", lp([plt(48000, "/uL")]), [PLT_LOW, MISSING]),
+        (
+            "apixaban 5 bd last dose last night 10pm",
+            lp(meds=[drug("apixaban", local(22, day=-1), 5, "BID")]),
+            [TIMING, MISSING],
+        ),
+        (
+            "enox 80 bd last dose 0800",
+            lp(meds=[enox(80, "BID", local(8))]),
+            [TIMING, MISSING],
+        ),
+    ],
+)
+def test_a_question_of_lp_values_alone_is_read_as_lp_safety_and_says_so(
+    qa: QA,
+    shipped_kb: KnowledgeBase,
+    shipped_policy: Policy,
+    question: str,
+    doc: dict[str, Any],
+    rules: list[str],
+) -> None:
+    ans = qa.ask(question, at=AT)
+    assert not ans.abstained
+    assert ans.computed is not None and ans.computed["intent"] == LPS
+    expected = _summaries(shipped_kb, shipped_policy, doc)
+    got = re.sub(r"\s*(\[\d+\])+", "", ans.lead).strip()
+    assert got.startswith(" ".join(expected[r] for r in rules)), got
+    assert "Read as a question about LP safety" in ans.answer
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what causes low platelets in LM? plt 35",
+        "dex 0.15 mg/kg for 30 kg child",
+        "70 kg",
+        "plt 150 INR 1.0",  # nothing fires: not read as an LP question it did not ask
+    ],
+)
+def test_values_alone_are_not_read_as_lp_safety_otherwise(qa: QA, question: str) -> None:
+    ans = qa.ask(question, at=AT)
+    assert ans.computed is None or ans.computed["intent"] != LPS

@@ -315,6 +315,9 @@ class QA:
         computed = None
         if not verdict.abstain or verdict.kind == "unsupported":
             computed = self._compute(und, question, aud, when)
+        elif verdict.kind == "out-of-scope" and not und.intents:
+            # a question of values only ("plt 35 INR 1.2") names no topic the gate knows
+            computed = self._compute(und, question, aud, when)
         pending: Computed | None = None
         if (
             computed is not None
@@ -345,23 +348,32 @@ class QA:
     def _compute(
         self, und: Understanding, question: str, audience: Audience, at: dt.datetime
     ) -> Computed | None:
-        if not und.intents or und.personal or audience != "clinician":
+        if und.personal or audience != "clinician":
             # patients get the general answer: their own values are for their care team
             return None
+        intents = und.intents
+        if not intents:
+            # a question of values alone is read as the intent that reads them, and says so
+            values = read_values(question, self.kb, self.vocab, at)
+            if not values.only_values(question) or not (
+                values.case.get("labs") or values.case.get("medications")
+            ):
+                return None
+            intents = self.vocab.value_intents()
         asked = frozenset(
-            term.lower() for intent in und.intents for term in self.kb.vocabulary[intent.id].terms
+            term.lower() for intent in intents for term in self.kb.vocabulary[intent.id].terms
         )
         values = read_values(question, self.kb, self.vocab, at, asked)
         fallback: Computed | None = None
         first: Computed | None = None
-        for intent in und.intents:
+        for intent in intents:
             if intent.needs_values and not values:
                 continue
             result = compute(
                 intent, values, kb=self.kb, policy=self.policy, at=at, audience=audience
             )
-            if result is None:
-                continue
+            if result is None or (intent.implied and (result.unchecked or not result.lead)):
+                continue  # read from values alone, it must check every one of them
             if result.lead:  # the first intent whose findings answer leads ...
                 if first is None:
                     first = result
@@ -479,6 +491,8 @@ class QA:
                     lead_parts.append(f"{f.summary} {finding_cites(f)}".strip())
         lead = " ".join(lead_parts)
         lines += [lead, ""]
+        if comp.intent.implied:
+            lines += [f"(Read as a question about {name}: the question gives values only.)", ""]
         leads = {f.rule: f for f in [*comp.lead, *(f for x in comp.more for f in x.lead)]}
         details: list[str] = []
         for f in leads.values():

@@ -55,12 +55,89 @@ class ValuesRead:
     def __bool__(self) -> bool:
         return any(not v.context for v in self.values)
 
+    def only_values(self, question: str) -> bool:
+        """Whether ``question`` says nothing but these values ("plt 35 INR 1.2", "apixaban 5 bd
+        last dose last night 10pm"): once the text of every value is taken out, only units,
+        times and joining words are left."""
+        if not self:
+            return False
+        rest = question
+        for v in sorted(self.values, key=lambda v: len(v.text), reverse=True):
+            rest = re.sub(re.escape(v.text), " ", rest, flags=re.I)
+        words = re.findall(r"[a-z]+", rest.lower())
+        return all(len(w) <= 2 or w in _VALUE_WORDS for w in words)
+
     def form(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for v in self.values:
             for k, val in v.form.items():
                 out[k] = f"{out[k]},{val}" if k in out and k == "anticoagulants" else val
         return out
+
+
+_VALUE_WORDS = frozenset(
+    [
+        "last",
+        "dose",
+        "doses",
+        "given",
+        "taken",
+        "took",
+        "at",
+        "and",
+        "on",
+        "with",
+        "plus",
+        "the",
+        "was",
+        "is",
+        "of",
+        "ago",
+        "hrs",
+        "hours",
+        "hour",
+        "days",
+        "day",
+        "mins",
+        "night",
+        "yesterday",
+        "today",
+        "tonight",
+        "this",
+        "morning",
+        "evening",
+        "afternoon",
+        "am",
+        "pm",
+        "now",
+        "pt",
+        "patient",
+        "latest",
+        "current",
+        "labs",
+        "units",
+        "unit",
+        "mg",
+        "mcg",
+        "kg",
+        "ul",
+        "mm",
+        "bd",
+        "bid",
+        "od",
+        "tds",
+        "tid",
+        "qds",
+        "qid",
+        "daily",
+        "once",
+        "twice",
+        "nocte",
+        "mane",
+        "stat",
+    ]
+)
+"""Words left in a question made only of values ("last dose", "this morning", "bd", "/uL")."""
 
 
 def _number(text: str) -> float:

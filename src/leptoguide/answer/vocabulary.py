@@ -31,6 +31,8 @@ class Intent:
     description: str
     checks_drugs: tuple[str, ...] = ()
     """Regimens whose drugs the engine checks for this intent (vocabulary ``checks_drugs``)."""
+    implied: bool = False
+    """Taken from the values alone: the question named no intent (vocabulary ``from_values``)."""
 
 
 @dataclass
@@ -269,6 +271,22 @@ class QuestionVocabulary:
                     found.append((entry, wrote.strip()))
                     break
         return found
+
+    def value_intents(self) -> list[Intent]:
+        """Intents taken when a question is nothing but values (vocabulary ``from_values``)."""
+        return [
+            Intent(
+                e.id,
+                dict(e.case or {}),
+                tuple(e.rules),
+                e.needs_values,
+                e.description,
+                tuple(e.checks_drugs),
+                implied=True,
+            )
+            for e in self.by_role.get("intent", [])
+            if e.from_values
+        ]
 
     def _intents(self, text: str, found: list[Phrase]) -> list[Intent]:
         named = {p.concept for p in found}

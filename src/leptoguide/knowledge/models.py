@@ -552,6 +552,14 @@ class Vocabulary(_Record):
             "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing)"
         ),
     )
+    from_values: bool = Field(
+        default=False,
+        description=(
+            "intent: also taken when the question names no intent but is nothing except values "
+            "this intent reads ('plt 35 INR 1.2', 'apixaban 5 bd last dose 10pm'); the answer "
+            "says how the question was read"
+        ),
+    )
     checks_drugs: list[Id] = Field(
         default_factory=list,
         description=(
