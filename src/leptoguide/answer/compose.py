@@ -488,9 +488,9 @@ def drug_aspect(question: str, drug_names: Sequence[str]) -> Aspect | None:
 
 
 def _aspect_bonus(sentence: str, aspects: Sequence[Aspect], weights: dict[str, float]) -> float:
-    """The bonus of a sentence that gives what is asked: once for each kind asked it gives."""
-    given = sum(1 for a in aspects if a.form.search(sentence))
-    return SETTINGS.aspect_weight * given * max(weights.values(), default=1.0)
+    if not aspects or not any(a.form.search(sentence) for a in aspects):
+        return 0.0
+    return SETTINGS.aspect_weight * max(weights.values(), default=1.0)
 
 
 COMMON_SENTENCE_MIN = 3

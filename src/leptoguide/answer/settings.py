@@ -40,8 +40,7 @@ class AnswerSettings:
     """Another statement's sentence joins the lead when it scores this share of the best."""
     aspect_weight: float = 2.0
     """A sentence that gives what the question asks for (a dose, a time, a threshold, a rate, a
-    meaning, a schedule, a duration, a classification) gains this many times the question's
-    heaviest word weight, for each kind asked that it gives."""
+    meaning) gains this many times the question's heaviest word weight."""
     draft_lead_weight: float = 0.6
     """A draft's lead score counts this much: a reviewed statement that answers nearly as well
     leads instead (the draft is still shown when it adds something)."""
