@@ -394,6 +394,7 @@ def test_computed_answer_leads_with_the_engines_own_findings(
         assert ans.values_read
         assert "Values read from your question" in ans.answer
     assert ans.assessment_form and ans.assessment_form in ans.answer
+    assert "\n- - " not in ans.answer  # detail bullets are not doubled
     _markers_resolve(ans)
 
 

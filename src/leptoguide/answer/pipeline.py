@@ -496,7 +496,8 @@ class QA:
         leads = {f.rule: f for f in [*comp.lead, *(f for x in comp.more for f in x.lead)]}
         details: list[str] = []
         for f in leads.values():
-            for line in detail_lines(f)[: SETTINGS.max_detail_lines]:
+            for raw in detail_lines(f)[: SETTINGS.max_detail_lines]:
+                line = re.sub(r"^[-*•]\s+", "", raw)  # a detail line may be a bullet already
                 # a statement another lead finding already quotes in a longer line is not repeated
                 if not line.startswith("{") and not any(line in d for d in details):
                     details.append(line)
