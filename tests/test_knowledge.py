@@ -174,6 +174,25 @@ def test_patient_texts_meet_reading_grade_target() -> None:
     assert sum(grades.values()) / len(grades) <= READING_GRADE_TARGET
 
 
+def test_reading_grade_imports_neither_nltk_nor_scipy() -> None:
+    """textstat reaches the pronouncing dictionary only through NLTK, and the product hands it the
+    dictionary itself: a first reading grade in a new process imports neither NLTK nor SciPy (which
+    cost seconds of start-up), and the grade is the one textstat gives."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from leptoguide.knowledge.readability import reading_grade\n"
+        "print(reading_grade('The fluid around the brain and spinal cord is tested.'),"
+        " 'nltk' in sys.modules, 'scipy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    grade, nltk_loaded, scipy_loaded = out.stdout.split()
+    assert (nltk_loaded, scipy_loaded) == ("False", "False")
+    assert float(grade) == pytest.approx(4.83, abs=0.01)  # as with NLTK imported
+
+
 def test_verification_rules_for_status() -> None:
     """Verified statements say who read which passage, and when; drafts carry no verification."""
     from leptoguide.knowledge.loader import get_knowledge

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from leptoguide.batch.engine import use_local_worker_python
 from leptoguide.batch.synth import ExportStats, write_export
 
 pytest.importorskip("duckdb")
@@ -31,6 +33,9 @@ def spark_session() -> Iterator[Any]:
     # A short-lived JVM for small data: the quick (C1) JIT and the serial collector cut the session
     # start and the test's run to about 40% of the defaults (benchmarks.md, test suite); the
     # queries, and so what the test compares, are the same.
+    # Python workers run this interpreter, as in the product's own local session.
+    saved = os.environ.get("PYSPARK_PYTHON")
+    use_local_worker_python("local[1]")
     session = (
         SparkSession.builder.master("local[1]")
         .appName("leptoguide-batch-tests")
@@ -43,5 +48,11 @@ def spark_session() -> Iterator[Any]:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    try:
+        yield session
+    finally:
+        session.stop()
+        if saved is None:
+            os.environ.pop("PYSPARK_PYTHON", None)
+        else:
+            os.environ["PYSPARK_PYTHON"] = saved

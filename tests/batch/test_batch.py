@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from batchrecon import LP_RULES, engine_lp, pairs, sql_lp
-from leptoguide.batch.engine import DuckDBEngine, SparkEngine
+from leptoguide.batch.engine import (
+    DuckDBEngine,
+    SparkEngine,
+    local_worker_python,
+    use_local_worker_python,
+)
 from leptoguide.batch.run import Options, run
 from leptoguide.batch.synth import ExportStats
 from leptoguide.batch.viewdef import json_path, load_views
@@ -217,6 +224,23 @@ def test_spark_gives_identical_findings(
     assert len(duck.findings) > 10
     assert duck.summary["bad_lines"] == spark.summary["bad_lines"]
     assert duck.summary["rows_read"] == spark.summary["rows_read"]
+
+
+def test_local_spark_workers_run_this_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A local session starts its Python workers with the driver's own interpreter, not whatever
+    ``python3`` is first on PATH; an explicit $PYSPARK_PYTHON and a cluster keep their own."""
+    monkeypatch.setenv("PYSPARK_PYTHON", "")  # restored after the test, whatever it was
+    monkeypatch.delenv("PYSPARK_PYTHON")
+    assert local_worker_python("local[2]") == sys.executable
+    assert local_worker_python("local") == sys.executable
+    assert local_worker_python("spark://head:7077") is None
+    assert local_worker_python("yarn") is None
+    use_local_worker_python("local[2]")
+    assert os.environ["PYSPARK_PYTHON"] == sys.executable  # what pyspark reads at start
+    monkeypatch.setenv("PYSPARK_PYTHON", "/opt/python/bin/python3")
+    assert local_worker_python("local[2]") is None
+    use_local_worker_python("local[2]")
+    assert os.environ["PYSPARK_PYTHON"] == "/opt/python/bin/python3"
 
 
 def test_object_storage_urls_go_to_spark(tmp_path: Path) -> None:

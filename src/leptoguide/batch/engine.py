@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -116,6 +117,31 @@ class DuckDBEngine:
 _SPARK_TYPES = {"VARCHAR": "STRING", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN"}
 
 
+def local_worker_python(master: str) -> str | None:
+    """The interpreter a local Spark session starts its Python workers with: this process's own.
+
+    Spark otherwise starts ``python3`` from PATH, which may be another version than the driver's
+    (a virtual environment not on PATH, several Pythons installed) and then fails the first query
+    that needs a Python worker. ``$PYSPARK_PYTHON`` still wins when set; a cluster master (or
+    ``spark-submit`` through ``$SPARK_HOME``) keeps the cluster's own setting, as its executors have
+    their own interpreters. pyspark reads the worker interpreter from ``$PYSPARK_PYTHON`` when the
+    session's context starts (not from ``spark.pyspark.python``), so :func:`use_local_worker_python`
+    sets that variable.
+    """
+    if os.environ.get("PYSPARK_PYTHON"):
+        return None
+    if master == "local" or master.startswith("local["):
+        return sys.executable
+    return None
+
+
+def use_local_worker_python(master: str) -> None:
+    """Before a local session starts: its Python workers run this interpreter (see above)."""
+    python = local_worker_python(master)
+    if python:
+        os.environ["PYSPARK_PYTHON"] = python
+
+
 class SparkEngine:
     """pyspark: a local session by default; ``spark-submit`` or ``$LEPTOGUIDE_SPARK_MASTER`` for a
     cluster. Paths may be object-storage URLs the cluster can read (s3a://, abfss://, gs://)."""
@@ -132,10 +158,11 @@ class SparkEngine:
         if session is None:
             builder = SparkSession.builder.appName("leptoguide-batch")
             master = os.environ.get("LEPTOGUIDE_SPARK_MASTER")
+            if not master and not os.environ.get("SPARK_HOME"):
+                master = "local[2]"
             if master:
                 builder = builder.master(master)
-            elif not os.environ.get("SPARK_HOME"):
-                builder = builder.master("local[2]")
+                use_local_worker_python(master)
             builder = (
                 builder.config("spark.sql.session.timeZone", "UTC")
                 .config("spark.ui.enabled", "false")
