@@ -26,7 +26,35 @@ def _loader() -> type:
         key: [(tag, rx) for tag, rx in found if tag != "tag:yaml.org,2002:timestamp"]
         for key, found in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
-    return type("StringDateLoader", (base,), {"yaml_implicit_resolvers": resolvers})
+    return type(
+        "StringDateLoader",
+        (base,),
+        {"yaml_implicit_resolvers": resolvers, "construct_mapping": _unique_keys},
+    )
+
+
+def _unique_keys(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
+    """A mapping whose key is written twice is refused: YAML would keep the last value and
+    silently drop the first (a record's field overwritten by the next record's)."""
+    import yaml
+
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, (str, int, float, bool)) and key in seen:
+            first = seen[key]
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key '{key}' appears twice in one mapping (first at line {first.line + 1})",
+                key_node.start_mark,
+            )
+        if isinstance(key, (str, int, float, bool)):
+            seen[key] = key_node.start_mark
+    result: dict[Any, Any] = yaml.constructor.SafeConstructor.construct_mapping(
+        loader, node, deep=deep
+    )
+    return result
 
 
 def _guard(text: str) -> None:

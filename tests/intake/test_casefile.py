@@ -53,6 +53,17 @@ def test_malformed_yaml(intake_kb: KnowledgeBase) -> None:
     assert str(info.value).startswith("c.yaml: malformed YAML at line")
 
 
+def test_a_key_written_twice_is_refused(intake_kb: KnowledgeBase) -> None:
+    # YAML would keep the second platelet count and drop the first without a word
+    text = (
+        "labs:\n  - {test: platelets, value: 30, unit: 10*9/L}\nlabs:\n  - {test: inr, value: 1}\n"
+    )
+    with pytest.raises(InputError) as info:
+        read_input(text, name="c.yaml", kb=intake_kb)
+    assert str(info.value).startswith("c.yaml: malformed YAML at line 3")
+    assert "'labs' appears twice" in str(info.value)
+
+
 def test_bad_date(intake_kb: KnowledgeBase) -> None:
     with pytest.raises(InputError) as info:
         read(
