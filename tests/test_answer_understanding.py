@@ -953,3 +953,26 @@ def test_asking_whether_a_drug_will_work_for_me_is_declined_kindly(qa: QA) -> No
     ans = qa.ask("will the trastuzumab work for my LM?", audience="patient", at=AT)
     assert ans.abstained and ans.abstain_kind == "personal"
     assert "team" in ans.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "means"),
+    [
+        ("they say it's in the lining of his brain", "meninges leptomeningeal"),
+        ("cancer in the lining round her spine", "meninges leptomeningeal"),
+        ("HER2 cancer gone into the fluid round her brain", "cerebrospinal fluid CSF"),
+        ("haemophilus influenza meningitis, how long?", "Haemophilus influenzae"),
+        ("H flu meningitis duration", "Haemophilus influenzae"),
+    ],
+)
+def test_lay_and_misspelt_names_with_other_words_between(
+    shipped_kb: KnowledgeBase, question: str, means: str
+) -> None:
+    und = vocabulary_for(shipped_kb).understand(question)
+    assert means in [m for _, m in und.meanings], und.meanings
+    assert not und.outside  # 'influenza' in 'haemophilus influenza' is not the flu
+
+
+def test_the_flu_itself_is_still_outside_the_domain(shipped_kb: KnowledgeBase) -> None:
+    und = vocabulary_for(shipped_kb).understand("is influenza a cause of meningitis?")
+    assert [p.text for p in und.outside] == ["influenza"]

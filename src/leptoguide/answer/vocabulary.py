@@ -210,13 +210,20 @@ class QuestionVocabulary:
             for p in dict.fromkeys([*found, *written])
             if self.entries[p.concept].role == "outside"
         ]
-        # "knee" inside "knee replacement" is named once, as the longer phrase
+        # "knee" inside "knee replacement" is named once, as the longer phrase; a topic word
+        # inside a longer phrase that means something in the domain is not that topic
+        # ("influenza" in "haemophilus influenza")
+        longer = [
+            *outside,
+            *same,
+            *(p for p in written if self.entries[p.concept].role == "same-as"),
+        ]
         und.outside = list(
             dict.fromkeys(
                 p
                 for p in outside
                 if not any(
-                    len(q.words) > len(p.words) and _contains(q.words, p.words) for q in outside
+                    len(q.words) > len(p.words) and _contains(q.words, p.words) for q in longer
                 )
             )
         )
