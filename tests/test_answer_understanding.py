@@ -976,3 +976,31 @@ def test_lay_and_misspelt_names_with_other_words_between(
 def test_the_flu_itself_is_still_outside_the_domain(shipped_kb: KnowledgeBase) -> None:
     und = vocabulary_for(shipped_kb).understand("is influenza a cause of meningitis?")
     assert [p.text for p in und.outside] == ["influenza"]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        (
+            "my CSF protein was 0.9 with 8 white cells, does that mean the cancer is in my lining?",
+            "personal",
+        ),
+        ("I have lung cancer and my hand is clumsy. has it gone into my brain lining?", "personal"),
+        ("is the cancer in her spinal fluid now? she has breast cancer and headaches", "personal"),
+        (
+            "rifampicin chemoprophylaxis for close contacts of meningococcal disease?",
+            "out-of-scope",
+        ),
+        ("who needs CNS prophylaxis with high-dose methotrexate in lymphoma?", "out-of-scope"),
+    ],
+)
+def test_personal_diagnosis_and_next_door_topics_are_declined(
+    qa: QA, question: str, kind: str
+) -> None:
+    ans = qa.ask(question, audience="patient" if kind == "personal" else "clinician")
+    assert ans.abstained and ans.abstain_kind == kind, (ans.abstain_kind, ans.answer[:200])
+
+
+def test_general_questions_in_the_same_words_are_answered(qa: QA) -> None:
+    ans = qa.ask("can melanoma spread into the lining of the brain?", audience="patient")
+    assert not ans.abstained
