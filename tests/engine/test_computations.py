@@ -92,6 +92,13 @@ def test_ceftriaxone_neonate_limit_and_missing_weight() -> None:
     assert dosing.compute(CEF, None, 3.2).error == "age not recorded"
 
 
+def test_child_dexamethasone_daily_total_is_not_rounded_up(shipped_kb: KnowledgeBase) -> None:
+    dex = shipped_kb.regimens["dexamethasone-bacterial-meningitis"]
+    res = dosing.compute(dex, 4 * 365, 18)  # 0.15 mg/kg x 18 kg every 6 h
+    assert res.per_dose_mg is not None and round(res.per_dose_mg, 2) == 2.7
+    assert "2.7 mg every 6 h (10.8 mg/day)" in res.text, res.text
+
+
 def test_schedule_calendar_dates() -> None:
     reg = Regimen.model_validate(
         {

@@ -34,7 +34,10 @@ def band_for_age(regimen: Regimen, age_days: int | None) -> DoseBand | None:
 def _fmt(mg: float) -> str:
     if mg >= 1000 and (mg / 1000) == round(mg / 1000, 2):
         return f"{mg / 1000:g} g"
-    return f"{mg:.0f} mg" if mg >= 10 else f"{mg:.3g} mg"
+    if mg >= 100:
+        return f"{mg:.0f} mg"
+    # a tenth of a milligram is kept below 100 mg: 4 x 2.7 mg is 10.8 mg a day, not 11
+    return f"{round(mg, 1):g} mg" if mg >= 10 else f"{mg:.3g} mg"
 
 
 def every(hours: float) -> str:
