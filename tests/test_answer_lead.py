@@ -254,3 +254,18 @@ def test_clinic_age_and_sex_shorthand_names_an_adult(question: str, group: str) 
     assert populations(question, ages=True) == {group}
     # a small number may be months: not read as an age
     assert populations("6M old with fever", ages=True) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how often is intrathecal methotrexate given for LM?",
+        "IT MTX: how often and for how long?",
+        "how frequently is IT methotrexate given in leptomeningeal mets",
+    ],
+)
+def test_how_often_a_drug_is_given_leads_with_its_schedule(qa: QA, question: str) -> None:
+    lead = _first_three(qa.ask(question).answer).lower()
+    first = lead.split(". ")[0]
+    assert "methotrexate" in first and "twice weekly" in first, lead
+    assert "thiotepa" not in first  # not the salvage drug's schedule
