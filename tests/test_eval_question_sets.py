@@ -19,21 +19,9 @@ import pytest
 import yaml
 
 from leptoguide.knowledge.loader import KnowledgeBase
+from test_answer_eval import _qa_eval
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"
-
-KINDS = (
-    "standard",
-    "lay",
-    "shorthand",
-    "typo",
-    "follow-up",
-    "computed",
-    "red-flag",
-    "personal",
-    "out-of-scope",
-    "injection",
-)
 
 # file -> (id prefix, split, counts by kind)
 SETS: dict[str, tuple[str, str, dict[str, int]]] = {
@@ -90,11 +78,12 @@ def test_question_set_loads(name: str, shipped_kb: KnowledgeBase) -> None:
     assert not set(ids) & _other_ids(name), "ids clash with another question file"
     assert Counter(str(q["kind"]) for q in questions) == Counter(counts)
     known = set(shipped_kb.statements)
+    kinds = _qa_eval().KINDS  # the kinds the scorer reports
     for i, q in enumerate(questions):
         qid = str(q["id"])
         assert qid.startswith(prefix), qid
         assert q["split"] == split, qid
-        assert q["kind"] in KINDS, qid
+        assert q["kind"] in kinds, qid
         assert q["audience"] in ("clinician", "patient"), qid
         assert str(q["question"]).strip(), qid
         assert set(q.get("statements", [])) <= known, f"{qid} cites unknown statements"

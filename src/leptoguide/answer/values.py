@@ -354,10 +354,7 @@ def read_values(
             unit = "10*3/uL"
         lab: dict[str, Any] = {"test": "platelets", "value": n, "unit": unit}
         shown = n / PER_UL_FROM if unit == "/uL" else n
-        src = m.group(0)
-        if (when := _lab_time(text, m.end(), at)) is not None:
-            lab["time"] = when.isoformat()
-            src += f" (taken {when.isoformat()})"
+        src = _timed(lab, m.group(0), text, m.end(), at)
         labs.append(lab)
         out.values.append(ValueRead("platelets", n, unit, src, {"platelets": f"{shown:g}"}))
     elif unreadable := _unreadable(_names(kb, vocab, "platelets"), text):
@@ -376,10 +373,7 @@ def read_values(
     if m:
         n = _number(m.group(1))
         lab = {"test": "INR", "value": n}
-        src = m.group(0)
-        if (when := _lab_time(text, m.end(), at)) is not None:
-            lab["time"] = when.isoformat()
-            src += f" (taken {when.isoformat()})"
+        src = _timed(lab, m.group(0), text, m.end(), at)
         labs.append(lab)
         out.values.append(ValueRead("INR", n, None, src, {"inr": f"{n:g}"}))
     m = re.search(rf"{_NUM}\s*(kg|kgs|kilos?|kilograms?|lbs?|pounds?)(?![A-Za-z])", text, re.I)
@@ -900,6 +894,14 @@ _PREDOMINANT = {
     ),
 }
 """The predominant CSF white cell as people write it without a percentage."""
+
+
+def _timed(lab: dict[str, Any], src: str, text: str, end: int, at: dt.datetime) -> str:
+    """Give ``lab`` the time written after its value (if any) and say it in the text read."""
+    if (when := _lab_time(text, end, at)) is None:
+        return src
+    lab["time"] = when.isoformat()
+    return src + f" (taken {when.isoformat()})"
 
 
 _UNIT_SHOWN = {"g/l": "g/L", "mg/dl": "mg/dL", "mg/l": "mg/L", "mmol/l": "mmol/L"}
