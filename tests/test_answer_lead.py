@@ -269,3 +269,25 @@ def test_how_often_a_drug_is_given_leads_with_its_schedule(qa: QA, question: str
     first = lead.split(". ")[0]
     assert "methotrexate" in first and "twice weekly" in first, lead
     assert "thiotepa" not in first  # not the salvage drug's schedule
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("how often is IT MTX given in LMD?", "and in kids?"),
+        ("intrathecal methotrexate schedule for leptomeningeal mets", "what about children?"),
+        ("IT MTX q? how often", "and for a 4 year old?"),
+    ],
+)
+def test_a_follow_up_naming_a_population_leads_with_a_statement_about_it(
+    qa: QA, first: str, follow_up: str
+) -> None:
+    """The follow-up's population steers the lead while the topic carries over: not the adult
+    schedule again."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    store = MemoryConversationStore()
+    qa.ask(first, conversation_id="kids", conversations=store)
+    ans = qa.ask(follow_up, conversation_id="kids", conversations=store)
+    lead = _first_three(ans.answer).split(". ")[0]
+    assert "methotrexate" in lead and "age" in lead, lead

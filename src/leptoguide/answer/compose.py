@@ -682,7 +682,12 @@ def compose(
         show(st)
         first, _rest = best_sentences(text_of(st), [])
         lead_parts.append(" ".join(first[:1]) + f" {cite(st)}")
-    pool = [st for st in chosen if st.id not in lead.clarify][: SETTINGS.lead_pool]
+    answering = [st for st in chosen if st.id not in lead.clarify]
+    pool = answering[: SETTINGS.lead_pool]
+    if lead.on_topic is not None:
+        # a statement naming the population asked ("in kids?" after a schedule question) is a
+        # lead candidate wherever it is shown: the population steers the lead, the topic carries
+        pool += [st for st in answering[SETTINGS.lead_pool :] if lead.on_topic(st) == 2]
     head = lead_statement(
         pool,
         text_of,
