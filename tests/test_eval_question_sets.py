@@ -1,7 +1,7 @@
 """The question sets written after the third development set are well formed.
 
-eval/dev-2026-12c.yaml is a development set; eval/heldout-2026-12c.yaml is held out (split: test):
-it is never tuned on and is scored in aggregate only.
+eval/dev-2026-12c.yaml and eval/dev-2026-12d.yaml are development sets; eval/heldout-2026-12c.yaml
+is held out (split: test): it is never tuned on and is scored in aggregate only.
 
 Loading checks only (nothing is scored here): ids are unique and do not clash with the other
 question files, every cited statement exists, follow-ups name an earlier question of the same
@@ -37,6 +37,20 @@ SETS: dict[str, tuple[str, str, dict[str, int]]] = {
             "red-flag": 5,
             "personal": 4,
             "out-of-scope": 6,
+        },
+    ),
+    "dev-2026-12d.yaml": (
+        "d4-",
+        "dev",
+        {
+            "lay": 40,
+            "shorthand": 8,
+            "typo": 10,
+            "follow-up": 6,
+            "computed": 6,
+            "red-flag": 4,
+            "personal": 3,
+            "out-of-scope": 3,
         },
     ),
     "heldout-2026-12c.yaml": (
