@@ -293,6 +293,22 @@ def test_a_follow_up_naming_a_population_leads_with_a_statement_about_it(
     assert "methotrexate" in lead and "age" in lead, lead
 
 
+def test_a_lay_phrase_counts_as_what_it_means_in_a_patient_sentence() -> None:
+    """A patient sentence that uses the question's own lay words ("spinal tap") gives what they
+    were read as ("lumbar puncture"), counted once, not twice."""
+    from leptoguide.answer.compose import _sentence_score, aliases_of
+
+    aliases = aliases_of([("spinal tap", "lumbar puncture")])
+    weights = {"mri": 2.0, "lumbar": 1.0, "puncture": 1.0}
+    lay = "Your MRI is usually done before the spinal tap."
+    both = "A lumbar puncture is also called a spinal tap."
+    assert _sentence_score(lay, weights) == 2.0
+    assert _sentence_score(lay, weights, aliases) == 4.0
+    assert _sentence_score(both, weights, aliases) == _sentence_score(both, weights) == 2.0
+    # a phrase read as itself adds nothing
+    assert aliases_of([("LP", "lp")]) == ()
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -358,3 +374,18 @@ def test_a_question_near_a_policy_choice_keeps_the_statement_that_answers_it(qa:
     statement behind the site's KPS cut-off; the cut-off is still named as site policy."""
     ans = qa.ask("Which features put a patient with LMD in the NCCN poor-risk group?")
     assert "poor-risk" in _first_three(ans.answer).split(". ")[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "why do they want the MRI done before the spinal tap and not the other way round?",
+        "my husband has to have the mri before his spinal tap, why is that",
+    ],
+)
+def test_a_patient_asking_why_the_scan_comes_first_gets_the_reason(qa: QA, question: str) -> None:
+    """Led by the statement about the MRI before the tap, not the definition of a spinal tap that
+    shares the lay words."""
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "before the spinal tap" in lead, lead
+    assert not lead.startswith("a lumbar puncture is also called")

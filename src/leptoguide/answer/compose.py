@@ -277,6 +277,10 @@ class _Citer:
         return f"[{n}]"
 
 
+Aliases = tuple[tuple[frozenset[str], frozenset[str]], ...]
+"""(stems of a phrase as the question wrote it, stems of what it was read as)."""
+
+
 @dataclass
 class Lead:
     """Where the answer starts: statements to put first, in this order."""
@@ -303,6 +307,9 @@ class Lead:
     prefer: Callable[[Statement], bool] | None = None
     """Whether a statement names the patient group the question names: among statements that
     are about what is asked, one that does leads."""
+    aliases: Aliases = ()
+    """The question's shorthand and lay words with what they were read as: a sentence that
+    uses the words as written ("spinal tap") gives what they mean ("lumbar puncture")."""
     policy: PolicyChoice | None = None
     """The site-policy choice the question touches: its value leads, the alternatives follow."""
 
@@ -549,15 +556,31 @@ def _stem(word: str) -> str:
     return w[:5]
 
 
-def _sentence_score(sentence: str, weights: dict[str, float]) -> float:
+def aliases_of(meanings: Sequence[tuple[str, str]]) -> Aliases:
+    """The question's shorthand and lay phrases (``Understanding.meanings``: as written, what
+    it means) as stems, so that a sentence using the written words counts as using the words
+    they mean, once: a patient sentence saying "spinal tap" gives "lumbar puncture"."""
+    out: list[tuple[frozenset[str], frozenset[str]]] = []
+    for wrote, means in meanings:
+        written = frozenset(_stem(w) for w in content_tokens(wrote))
+        meant = frozenset(_stem(w) for w in content_tokens(means))
+        if written and meant - written:
+            out.append((written, meant))
+    return tuple(out)
+
+
+def _sentence_score(sentence: str, weights: dict[str, float], aliases: Aliases = ()) -> float:
     stems = {_stem(w) for w in content_tokens(sentence)}
+    for written, meant in aliases:
+        if written <= stems:
+            stems |= meant
     return sum(w for term, w in weights.items() if _stem(term) in stems)
 
 
-def lead_share(text: str, weights: dict[str, float]) -> float:
+def lead_share(text: str, weights: dict[str, float], aliases: Aliases = ()) -> float:
     """The idf-weighted share of the question's words that ``text`` contains."""
     total = sum(weights.values())
-    return _sentence_score(text, weights) / total if total else 0.0
+    return _sentence_score(text, weights, aliases) / total if total else 0.0
 
 
 def best_sentences(
@@ -566,6 +589,7 @@ def best_sentences(
     weights: dict[str, float] | None = None,
     aspects: Sequence[Aspect] = (),
     common: frozenset[str] = frozenset(),
+    aliases: Aliases = (),
 ) -> tuple[list[str], list[str]]:
     """The lead sentences of ``text`` (and the rest of it).
 
@@ -582,7 +606,7 @@ def best_sentences(
     for term in terms:
         wts.setdefault(term, 1.0)
 
-    scores = [_sentence_score(s, wts) + _aspect_bonus(s, aspects, wts) for s in sentences]
+    scores = [_sentence_score(s, wts, aliases) + _aspect_bonus(s, aspects, wts) for s in sentences]
     own = [i for i, s in enumerate(sentences) if s not in common] or list(range(len(sentences)))
     first = own[0]
     chosen = [first]
@@ -612,6 +636,7 @@ def lead_statement(
     aspects: Sequence[Aspect] = (),
     on_topic: Callable[[Statement], int] | None = None,
     prefer: Callable[[Statement], bool] | None = None,
+    aliases: Aliases = (),
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
@@ -623,12 +648,12 @@ def lead_statement(
     for rank, st in enumerate(candidates):
         score = max(
             (
-                _sentence_score(s, weights) + _aspect_bonus(s, aspects, weights)
+                _sentence_score(s, weights, aliases) + _aspect_bonus(s, aspects, weights)
                 for s in split_sentences(text_of(st))
             ),
             default=0.0,
         )
-        score += SETTINGS.title_weight * _sentence_score(st.title, weights)
+        score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
         if not is_reviewed(st):
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
         key = (
@@ -725,6 +750,7 @@ def compose(
         lead.aspects,
         lead.on_topic,
         lead.prefer,
+        lead.aliases,
     )
     policy_st = kb.statements.get(lead.policy.statement or "") if lead.policy else None
     if policy_st is not None and policy_st in answering and lead.policy is not None:
@@ -742,7 +768,7 @@ def compose(
         if len(lead_parts) >= SETTINGS.lead_max_sentences or st in shown:
             continue
         sentences, rest = best_sentences(
-            text_of(st), lead.terms, lead.weights, lead.aspects, common
+            text_of(st), lead.terms, lead.weights, lead.aspects, common, lead.aliases
         )
         if not sentences:
             continue
@@ -773,13 +799,19 @@ def compose(
     if head is not None and len(lead_parts) == len(lead.clarify) + 1 and wts:
         head_best = max(
             (
-                _sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts)
+                _sentence_score(s, wts, lead.aliases) + _aspect_bonus(s, lead.aspects, wts)
                 for s in split_sentences(text_of(head))
             ),
             default=0.0,
         )
         options = [
-            (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
+            (
+                _sentence_score(s, wts, lead.aliases) + _aspect_bonus(s, lead.aspects, wts),
+                -rank,
+                i,
+                st,
+                s,
+            )
             for rank, st in enumerate(pool)
             if st is not head and st not in shown and (lead.on_topic is None or lead.on_topic(st))
             for i, s in enumerate(split_sentences(text_of(st)))

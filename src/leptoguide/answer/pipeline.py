@@ -27,6 +27,7 @@ from leptoguide.answer.compose import (
     STATUS_NOTE,
     Lead,
     PolicyChoice,
+    aliases_of,
     asked_aspects,
     compose,
     drug_aspect,
@@ -756,6 +757,9 @@ class QA:
             on_topic=on_topic,
             prefer=self._prefer(retrieval.query),
             policy=policy,
+            # patient wordings use the lay words themselves ("spinal tap", "spinal fluid");
+            # clinician texts write what they mean
+            aliases=aliases_of(und.meanings) if answer.audience == "patient" else (),
         )
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
@@ -778,7 +782,7 @@ class QA:
             verdict.features["lead_reviewed"] = float(is_reviewed(first))
             total = sum(weights.values())
             verdict.features["lead_coverage"] = (
-                round(lead_share(comp.lead, weights), 4) if total else 0.0
+                round(lead_share(comp.lead, weights, lead.aliases), 4) if total else 0.0
             )
             # (the numbers asked for: the kinds of answer are not part of the fitted model)
             numeric = [a for a in aspects if a not in ANSWER_TYPES]
