@@ -389,3 +389,24 @@ def test_a_patient_asking_why_the_scan_comes_first_gets_the_reason(qa: QA, quest
     lead = _first_three(qa.ask(question, audience="patient").answer)
     assert "before the spinal tap" in lead, lead
     assert not lead.startswith("a lumbar puncture is also called")
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("T-DXd real-world ROSET-BM - LMC subgroup 12-mo PFS/OS?", "and the DEBBRAH LM cohort?"),
+        ("trastuzumab deruxtecan ROSET-BM outcomes in LMD", "what about DEBBRAH?"),
+    ],
+)
+def test_a_follow_up_naming_another_study_leads_with_that_study(
+    qa: QA, first: str, follow_up: str
+) -> None:
+    """The follow-up's own words say what is asked now: the statement holding them leads, not
+    the statement that answered the earlier question's many words."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    store = MemoryConversationStore()
+    qa.ask(first, conversation_id="study", conversations=store)
+    ans = qa.ask(follow_up, conversation_id="study", conversations=store)
+    lead = _first_three(ans.answer).split(". ")[0]
+    assert "debbrah" in lead, lead
