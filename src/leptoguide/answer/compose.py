@@ -372,13 +372,25 @@ ASPECTS = (
         ),
     ),
     Aspect(
+        "value",
+        re.compile(r"\b(count|level|ratio)\b", re.I),
+        re.compile(r"\d"),
+    ),
+    Aspect(
         "threshold",
         re.compile(
-            r"\b(count|level|threshold|cut-?off|minimum|maximum|min|max|ratio|acceptable|"
-            r"needed)\b",
+            r"\b(threshold|cut-?off|minimum|maximum|min|max|acceptable|needed|limits?|"
+            r"(below|above|under|over) what)\b",
             re.I,
         ),
-        re.compile(r"\d"),
+        re.compile(
+            r"\b(at least|at most|below|above|under|over|less than|more than|fewer than|"
+            r"greater than|up to|not more than|no more than|maximum|minimum|max|min|cut-?off|"
+            r"threshold|exceed\w*|limit\w*|caps?)\b[^.;]{0,40}?\d"
+            r"|[<>≤≥]\s*\d"
+            r"|\d[^.;]{0,30}?\bor (more|less|higher|lower|above|below|fewer|greater)\b",
+            re.I,
+        ),
     ),
     Aspect(
         "rate",
