@@ -1004,3 +1004,20 @@ def test_personal_diagnosis_and_next_door_topics_are_declined(
 def test_general_questions_in_the_same_words_are_answered(qa: QA) -> None:
     ans = qa.ask("can melanoma spread into the lining of the brain?", audience="patient")
     assert not ans.abstained
+
+
+def test_what_is_left_of_contractions_and_frame_words_are_not_topic_words(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    """ "didn't", "anything", "the other way round" carry no topic: they neither weigh in the
+    evidence gate nor steer the lead (each is rarer in the statements than any clinical word)."""
+    from leptoguide.answer.abstain import topic_terms
+
+    vocab = vocabulary_for(shipped_kb)
+    for question, gone in [
+        ("the first spinal tap didn't find anything, why another one?", {"didn", "anything"}),
+        ("why the MRI before the tap and not the other way round?", {"round"}),
+        ("it doesn't hurt and he isn't sick lately", {"doesn", "isn", "lately"}),
+    ]:
+        und = vocab.understand(question)
+        assert not gone & set(topic_terms(und, und.query, vocab)), question

@@ -277,6 +277,10 @@ class _Citer:
         return f"[{n}]"
 
 
+Aliases = tuple[tuple[frozenset[str], frozenset[str]], ...]
+"""(stems of a phrase as the question wrote it, stems of what it was read as)."""
+
+
 @dataclass
 class Lead:
     """Where the answer starts: statements to put first, in this order."""
@@ -303,6 +307,24 @@ class Lead:
     prefer: Callable[[Statement], bool] | None = None
     """Whether a statement names the patient group the question names: among statements that
     are about what is asked, one that does leads."""
+    aliases: Aliases = ()
+    """The question's shorthand and lay words with what they were read as: a sentence that
+    uses the words as written ("spinal tap") gives what they mean ("lumbar puncture")."""
+    policy: PolicyChoice | None = None
+    """The site-policy choice the question touches: its value leads, the alternatives follow."""
+
+
+@dataclass(frozen=True)
+class PolicyChoice:
+    """A site-policy choice the question touches: the site's value and the statement behind
+    it (which leads), and the other sources' values with theirs (shown next to it)."""
+
+    title: str
+    value: str
+    statement: str | None
+    alternatives: tuple[tuple[str, str], ...] = ()
+    """(value, statement) of each other source's value."""
+    overridden: bool = False
 
 
 URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
@@ -534,15 +556,31 @@ def _stem(word: str) -> str:
     return w[:5]
 
 
-def _sentence_score(sentence: str, weights: dict[str, float]) -> float:
+def aliases_of(meanings: Sequence[tuple[str, str]]) -> Aliases:
+    """The question's shorthand and lay phrases (``Understanding.meanings``: as written, what
+    it means) as stems, so that a sentence using the written words counts as using the words
+    they mean, once: a patient sentence saying "spinal tap" gives "lumbar puncture"."""
+    out: list[tuple[frozenset[str], frozenset[str]]] = []
+    for wrote, means in meanings:
+        written = frozenset(_stem(w) for w in content_tokens(wrote))
+        meant = frozenset(_stem(w) for w in content_tokens(means))
+        if written and meant - written:
+            out.append((written, meant))
+    return tuple(out)
+
+
+def _sentence_score(sentence: str, weights: dict[str, float], aliases: Aliases = ()) -> float:
     stems = {_stem(w) for w in content_tokens(sentence)}
+    for written, meant in aliases:
+        if written <= stems:
+            stems |= meant
     return sum(w for term, w in weights.items() if _stem(term) in stems)
 
 
-def lead_share(text: str, weights: dict[str, float]) -> float:
+def lead_share(text: str, weights: dict[str, float], aliases: Aliases = ()) -> float:
     """The idf-weighted share of the question's words that ``text`` contains."""
     total = sum(weights.values())
-    return _sentence_score(text, weights) / total if total else 0.0
+    return _sentence_score(text, weights, aliases) / total if total else 0.0
 
 
 def best_sentences(
@@ -551,6 +589,7 @@ def best_sentences(
     weights: dict[str, float] | None = None,
     aspects: Sequence[Aspect] = (),
     common: frozenset[str] = frozenset(),
+    aliases: Aliases = (),
 ) -> tuple[list[str], list[str]]:
     """The lead sentences of ``text`` (and the rest of it).
 
@@ -567,7 +606,7 @@ def best_sentences(
     for term in terms:
         wts.setdefault(term, 1.0)
 
-    scores = [_sentence_score(s, wts) + _aspect_bonus(s, aspects, wts) for s in sentences]
+    scores = [_sentence_score(s, wts, aliases) + _aspect_bonus(s, aspects, wts) for s in sentences]
     own = [i for i, s in enumerate(sentences) if s not in common] or list(range(len(sentences)))
     first = own[0]
     chosen = [first]
@@ -597,6 +636,7 @@ def lead_statement(
     aspects: Sequence[Aspect] = (),
     on_topic: Callable[[Statement], int] | None = None,
     prefer: Callable[[Statement], bool] | None = None,
+    aliases: Aliases = (),
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
@@ -608,12 +648,12 @@ def lead_statement(
     for rank, st in enumerate(candidates):
         score = max(
             (
-                _sentence_score(s, weights) + _aspect_bonus(s, aspects, weights)
+                _sentence_score(s, weights, aliases) + _aspect_bonus(s, aspects, weights)
                 for s in split_sentences(text_of(st))
             ),
             default=0.0,
         )
-        score += SETTINGS.title_weight * _sentence_score(st.title, weights)
+        score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
         if not is_reviewed(st):
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
         key = (
@@ -625,6 +665,21 @@ def lead_statement(
         if best is None or key > best:
             best, chosen = key, st
     return chosen
+
+
+def policy_line(kb: KnowledgeBase, choice: PolicyChoice, cite: Callable[[Statement], str]) -> str:
+    """The line "Site policy: <choice>: <value> [n]; other sources: <value> [m]"."""
+
+    def marked(value: str, sid: str | None) -> str:
+        st = kb.statements.get(sid or "")
+        return f"{value} {cite(st)}" if st is not None else value
+
+    own = " (site setting)" if choice.overridden else ""
+    line = f"**Site policy:** {choice.title}: {marked(choice.value, choice.statement)}{own}"
+    others = [marked(v, sid) for v, sid in choice.alternatives]
+    if others:
+        line += f"; other sources: {', '.join(others)}"
+    return line + "."
 
 
 def compose(
@@ -682,7 +737,12 @@ def compose(
         show(st)
         first, _rest = best_sentences(text_of(st), [])
         lead_parts.append(" ".join(first[:1]) + f" {cite(st)}")
-    pool = [st for st in chosen if st.id not in lead.clarify][: SETTINGS.lead_pool]
+    answering = [st for st in chosen if st.id not in lead.clarify]
+    pool = answering[: SETTINGS.lead_pool]
+    if lead.on_topic is not None:
+        # a statement naming the population asked ("in kids?" after a schedule question) is a
+        # lead candidate wherever it is shown: the population steers the lead, the topic carries
+        pool += [st for st in answering[SETTINGS.lead_pool :] if lead.on_topic(st) == 2]
     head = lead_statement(
         pool,
         text_of,
@@ -690,14 +750,25 @@ def compose(
         lead.aspects,
         lead.on_topic,
         lead.prefer,
+        lead.aliases,
     )
+    policy_st = kb.statements.get(lead.policy.statement or "") if lead.policy else None
+    if policy_st is not None and policy_st in answering and lead.policy is not None:
+        # the question touches a site-policy choice: the site's value leads, unless the lead
+        # chosen already takes part in the disagreement, or the site's statement is a draft and
+        # the lead chosen is checked (the policy line below still gives the site's value)
+        sides = {lead.policy.statement} | {sid for _v, sid in lead.policy.alternatives}
+        if head is None or not (
+            set(head.conflicts_with) & sides or (is_reviewed(head) and not is_reviewed(policy_st))
+        ):
+            head = policy_st
     main = [head] if head is not None else []
     heads = main + [kb.statements[s] for s in lead.extra if s in kb.statements]
     for st in heads:
         if len(lead_parts) >= SETTINGS.lead_max_sentences or st in shown:
             continue
         sentences, rest = best_sentences(
-            text_of(st), lead.terms, lead.weights, lead.aspects, common
+            text_of(st), lead.terms, lead.weights, lead.aspects, common, lead.aliases
         )
         if not sentences:
             continue
@@ -706,16 +777,41 @@ def compose(
         lead_parts.append(" ".join(sentences) + f" {cite(st)}{note_of(st)}")
     # a second statement's sentence joins the lead when it answers nearly as well
     wts = lead.weights or {t: 1.0 for t in lead.terms}
+    if lead.policy is not None and head is policy_st and len(lead_parts) < 3:
+        # ... and for a site-policy choice, the best-answering other source's value follows it
+        alternatives = [
+            kb.statements[sid]
+            for _value, sid in lead.policy.alternatives
+            if sid in kb.statements and kb.statements[sid] in answering
+        ]
+        options = [
+            (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
+            for rank, st in enumerate(alternatives)
+            if st not in shown
+            for i, s in enumerate(split_sentences(text_of(st)))
+            if s not in common
+        ]
+        if options:
+            _score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))
+            show(st)
+            rest_of[st.id] = [s for j, s in enumerate(split_sentences(text_of(st))) if j != i]
+            lead_parts.append(f"{sentence} {cite(st)}{note_of(st)}")
     if head is not None and len(lead_parts) == len(lead.clarify) + 1 and wts:
         head_best = max(
             (
-                _sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts)
+                _sentence_score(s, wts, lead.aliases) + _aspect_bonus(s, lead.aspects, wts)
                 for s in split_sentences(text_of(head))
             ),
             default=0.0,
         )
         options = [
-            (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
+            (
+                _sentence_score(s, wts, lead.aliases) + _aspect_bonus(s, lead.aspects, wts),
+                -rank,
+                i,
+                st,
+                s,
+            )
             for rank, st in enumerate(pool)
             if st is not head and st not in shown and (lead.on_topic is None or lead.on_topic(st))
             for i, s in enumerate(split_sentences(text_of(st)))
@@ -731,6 +827,9 @@ def compose(
     if lead_text:
         lines.append(lead_text)
         lines.append("")
+        if lead.policy is not None and audience == "clinician":
+            lines.append(policy_line(kb, lead.policy, cite))
+            lines.append("")
         in_lead = [st for st in shown if st.id not in lead.urgent]
         if any(o.id in st.conflicts_with for st in in_lead for o in in_lead):
             lines.append(DISAGREE_LABEL[audience])
