@@ -271,6 +271,28 @@ def test_how_often_a_drug_is_given_leads_with_its_schedule(qa: QA, question: str
     assert "thiotepa" not in first  # not the salvage drug's schedule
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("how often is IT MTX given in LMD?", "and in kids?"),
+        ("intrathecal methotrexate schedule for leptomeningeal mets", "what about children?"),
+        ("IT MTX q? how often", "and for a 4 year old?"),
+    ],
+)
+def test_a_follow_up_naming_a_population_leads_with_a_statement_about_it(
+    qa: QA, first: str, follow_up: str
+) -> None:
+    """The follow-up's population steers the lead while the topic carries over: not the adult
+    schedule again."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    store = MemoryConversationStore()
+    qa.ask(first, conversation_id="kids", conversations=store)
+    ans = qa.ask(follow_up, conversation_id="kids", conversations=store)
+    lead = _first_three(ans.answer).split(". ")[0]
+    assert "methotrexate" in lead and "age" in lead, lead
+
+
 def test_a_lay_phrase_counts_as_what_it_means_in_a_patient_sentence() -> None:
     """A patient sentence that uses the question's own lay words ("spinal tap") gives what they
     were read as ("lumbar puncture"), counted once, not twice."""
@@ -285,6 +307,73 @@ def test_a_lay_phrase_counts_as_what_it_means_in_a_patient_sentence() -> None:
     assert _sentence_score(both, weights, aliases) == _sentence_score(both, weights) == 2.0
     # a phrase read as itself adds nothing
     assert aliases_of([("LP", "lp")]) == ()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "empiric abx for ?BM in a previously well young adult",
+        "what empiric antibiotics for suspected bacterial meningitis in a previously healthy adult?",
+    ],
+)
+def test_a_site_policy_choice_leads_with_the_site_value_and_shows_the_alternative(
+    qa: QA, question: str
+) -> None:
+    """Empiric therapy touches the site's vancomycin choice: the site's regimen (IDSA,
+    vancomycin routine) leads, the European alternative follows, and the policy is named."""
+    ans = qa.ask(question)
+    lead = ans.answer.split("\n\n")[0]
+    assert "vancomycin" in lead.split(". ")[0], lead
+    marks = {c.statement: f"[{c.n}]" for c in ans.citations}
+    # both sides in the lead, each with its own citation
+    assert marks["empiric-2-50-years"] in lead, lead
+    assert marks["empiric-vancomycin-if-resistance-europe"] in lead, lead
+    assert "**Site policy:** Vancomycin in every empiric regimen from 1 month: yes [" in ans.answer
+    assert "other sources: no [" in ans.answer
+    assert {"empiric-2-50-years", "empiric-vancomycin-if-resistance-europe"} <= set(ans.statements)
+
+
+def test_a_site_that_chose_the_alternative_leads_with_its_own_value(
+    shipped_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    from leptoguide.policy import load_policy
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "policy:\n  id: eu-site\n  values:\n    empiric-vancomycin-routine: false\n",
+        encoding="utf-8",
+    )
+    site = QA(
+        shipped_kb,
+        Options(dense=False, use_llm=False, persist=False),
+        policy=load_policy(shipped_kb, path),
+    )
+    ans = site.ask("empiric abx for ?BM in a previously well young adult")
+    first = _first_three(ans.answer).split(". ")[0]
+    assert "escmid" in first or "only" in first, first
+    assert "from 1 month: no [" in ans.answer and "(site setting)" in ans.answer
+    assert "other sources: yes [" in ans.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "facts"),
+    [
+        ("dex window after first abx dose in BM - how many hours?", ("4 hours", "12 hours")),
+        ("from what age do you add listeria cover to empiric abx?", ("50 years", "60 years")),
+    ],
+)
+def test_a_question_on_a_disputed_value_gives_both_values_first(
+    qa: QA, question: str, facts: tuple[str, ...]
+) -> None:
+    lead = _first_three(qa.ask(question).answer)
+    assert all(f in lead for f in facts), lead
+
+
+def test_a_question_near_a_policy_choice_keeps_the_statement_that_answers_it(qa: QA) -> None:
+    """'Which features put a patient in the NCCN poor-risk group?' is not led by the good-risk
+    statement behind the site's KPS cut-off; the cut-off is still named as site policy."""
+    ans = qa.ask("Which features put a patient with LMD in the NCCN poor-risk group?")
+    assert "poor-risk" in _first_three(ans.answer).split(". ")[0]
 
 
 @pytest.mark.parametrize(

@@ -310,6 +310,21 @@ class Lead:
     aliases: Aliases = ()
     """The question's shorthand and lay words with what they were read as: a sentence that
     uses the words as written ("spinal tap") gives what they mean ("lumbar puncture")."""
+    policy: PolicyChoice | None = None
+    """The site-policy choice the question touches: its value leads, the alternatives follow."""
+
+
+@dataclass(frozen=True)
+class PolicyChoice:
+    """A site-policy choice the question touches: the site's value and the statement behind
+    it (which leads), and the other sources' values with theirs (shown next to it)."""
+
+    title: str
+    value: str
+    statement: str | None
+    alternatives: tuple[tuple[str, str], ...] = ()
+    """(value, statement) of each other source's value."""
+    overridden: bool = False
 
 
 URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
@@ -655,6 +670,21 @@ def lead_statement(
     return chosen
 
 
+def policy_line(kb: KnowledgeBase, choice: PolicyChoice, cite: Callable[[Statement], str]) -> str:
+    """The line "Site policy: <choice>: <value> [n]; other sources: <value> [m]"."""
+
+    def marked(value: str, sid: str | None) -> str:
+        st = kb.statements.get(sid or "")
+        return f"{value} {cite(st)}" if st is not None else value
+
+    own = " (site setting)" if choice.overridden else ""
+    line = f"**Site policy:** {choice.title}: {marked(choice.value, choice.statement)}{own}"
+    others = [marked(v, sid) for v, sid in choice.alternatives]
+    if others:
+        line += f"; other sources: {', '.join(others)}"
+    return line + "."
+
+
 def compose(
     kb: KnowledgeBase,
     statement_ids: Sequence[str],
@@ -710,7 +740,12 @@ def compose(
         show(st)
         first, _rest = best_sentences(text_of(st), [])
         lead_parts.append(" ".join(first[:1]) + f" {cite(st)}")
-    pool = [st for st in chosen if st.id not in lead.clarify][: SETTINGS.lead_pool]
+    answering = [st for st in chosen if st.id not in lead.clarify]
+    pool = answering[: SETTINGS.lead_pool]
+    if lead.on_topic is not None:
+        # a statement naming the population asked ("in kids?" after a schedule question) is a
+        # lead candidate wherever it is shown: the population steers the lead, the topic carries
+        pool += [st for st in answering[SETTINGS.lead_pool :] if lead.on_topic(st) == 2]
     head = lead_statement(
         pool,
         text_of,
@@ -720,6 +755,16 @@ def compose(
         lead.prefer,
         lead.aliases,
     )
+    policy_st = kb.statements.get(lead.policy.statement or "") if lead.policy else None
+    if policy_st is not None and policy_st in answering and lead.policy is not None:
+        # the question touches a site-policy choice: the site's value leads, unless the lead
+        # chosen already takes part in the disagreement, or the site's statement is a draft and
+        # the lead chosen is checked (the policy line below still gives the site's value)
+        sides = {lead.policy.statement} | {sid for _v, sid in lead.policy.alternatives}
+        if head is None or not (
+            set(head.conflicts_with) & sides or (is_reviewed(head) and not is_reviewed(policy_st))
+        ):
+            head = policy_st
     main = [head] if head is not None else []
     heads = main + [kb.statements[s] for s in lead.extra if s in kb.statements]
     for st in heads:
@@ -735,6 +780,25 @@ def compose(
         lead_parts.append(" ".join(sentences) + f" {cite(st)}{note_of(st)}")
     # a second statement's sentence joins the lead when it answers nearly as well
     wts = lead.weights or {t: 1.0 for t in lead.terms}
+    if lead.policy is not None and head is policy_st and len(lead_parts) < 3:
+        # ... and for a site-policy choice, the best-answering other source's value follows it
+        alternatives = [
+            kb.statements[sid]
+            for _value, sid in lead.policy.alternatives
+            if sid in kb.statements and kb.statements[sid] in answering
+        ]
+        options = [
+            (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
+            for rank, st in enumerate(alternatives)
+            if st not in shown
+            for i, s in enumerate(split_sentences(text_of(st)))
+            if s not in common
+        ]
+        if options:
+            _score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))
+            show(st)
+            rest_of[st.id] = [s for j, s in enumerate(split_sentences(text_of(st))) if j != i]
+            lead_parts.append(f"{sentence} {cite(st)}{note_of(st)}")
     if head is not None and len(lead_parts) == len(lead.clarify) + 1 and wts:
         head_best = max(
             (
@@ -766,6 +830,9 @@ def compose(
     if lead_text:
         lines.append(lead_text)
         lines.append("")
+        if lead.policy is not None and audience == "clinician":
+            lines.append(policy_line(kb, lead.policy, cite))
+            lines.append("")
         in_lead = [st for st in shown if st.id not in lead.urgent]
         if any(o.id in st.conflicts_with for st in in_lead for o in in_lead):
             lines.append(DISAGREE_LABEL[audience])
