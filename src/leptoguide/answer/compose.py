@@ -404,7 +404,10 @@ ASPECTS = (
     Aspect(
         "meaning",
         re.compile(
-            r"^\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b|\bmeaning\b", re.I
+            r"^\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b|\bmeaning\b"
+            r"|\bwhat (is|are|was) (it|that|this|they) called\b|\bwhat do (you|they|doctors) "
+            r"call\b|\b(the )?(proper|medical) (name|word|term)\b",
+            re.I,
         ),
         re.compile(r"\b(is called|are called|means|is short for|is an?|are the)\b", re.I),
     ),

@@ -603,7 +603,9 @@ class Vocabulary(_Record):
         default_factory=list,
         description=(
             "intent: not when the question also contains one of these words (another condition "
-            "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing)"
+            "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing); "
+            "same-as terms with '...': not read when the question already names the place in "
+            "words another entry reads ('brain coverings')"
         ),
     )
     from_values: bool = Field(
