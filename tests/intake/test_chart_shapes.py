@@ -199,3 +199,32 @@ def test_population_sql_gives_the_same_time_spans(text: str) -> None:
     assert row is not None
     want = time_imprecision(text)
     assert (float(row[0]), float(row[1])) == (want[1] if want else (0.0, 0.0))
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "Medication/m1/_history/3",
+        "https://ehr.example.org/fhir/Medication/m1/_history/3",
+        "https://ehr.example.org/fhir/Medication/m1",
+    ],
+)
+def test_versioned_and_absolute_medication_references_resolve(
+    shipped_kb: KnowledgeBase, ref: str
+) -> None:
+    med = {
+        "resourceType": "Medication",
+        "id": "m1",
+        "code": {"coding": [{"system": RXNORM, "code": "1364445", "display": "apixaban 5 MG"}]},
+    }
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "mr1",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p1/_history/2"},
+        "medicationReference": {"reference": ref},
+    }
+    case = read(med, order, kb=shipped_kb)
+    assert [m.concept for m in case.medications] == ["apixaban"]
+    assert not case.dropped

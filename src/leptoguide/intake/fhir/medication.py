@@ -64,7 +64,7 @@ class MedicationReader(ReaderBase):
                             f"contained[{i}]", f"expected an object, got {show(contained)}"
                         )
             elif target:
-                med = self.by_ref.get(target)
+                med = self.lookup(target)
             if med is not None:
                 cc = self._codeable(med, "code", ctx, "medicationReference->Medication.")
                 field = "medicationReference"

@@ -121,10 +121,7 @@ class ReportReader(ReaderBase):
 
     def _resolves(self, ref: str) -> bool:
         """Whether a reference names a resource in the input (relative, absolute or urn:uuid)."""
-        if ref in self.by_ref:
-            return True
-        parts = ref.split("/_history/")[0].rstrip("/").split("/")
-        return len(parts) >= 2 and f"{parts[-2]}/{parts[-1]}" in self.by_ref
+        return self.lookup(ref) is not None
 
     def document_reference(self, ctx: Ctx, res: dict[str, Any]) -> None:
         """A report sent as a document (radiology or pathology report as DocumentReference):
