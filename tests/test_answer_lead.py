@@ -311,8 +311,8 @@ def test_a_lay_phrase_counts_as_what_it_means_in_a_patient_sentence() -> None:
     spread = aliases_of([("new cancer", "secondary cancer")])
     assert _sentence_score("Is LM a new cancer?", {"secondary": 1.0}, spread) == 1.0
     assert _sentence_score("New data on breast cancer.", {"secondary": 1.0}, spread) == 0.0
-    lay = aliases_of([("cancer in the spinal fluid", "leptomeningeal")])
-    assert _sentence_score("Cancer in your spinal fluid.", {"leptomeningeal": 1.0}, lay) == 1.0
+    fluid = aliases_of([("cancer in the spinal fluid", "leptomeningeal")])
+    assert _sentence_score("Cancer in your spinal fluid.", {"leptomeningeal": 1.0}, fluid) == 1.0
 
 
 @pytest.mark.parametrize(
