@@ -307,6 +307,12 @@ def test_a_lay_phrase_counts_as_what_it_means_in_a_patient_sentence() -> None:
     assert _sentence_score(both, weights, aliases) == _sentence_score(both, weights) == 2.0
     # a phrase read as itself adds nothing
     assert aliases_of([("LP", "lp")]) == ()
+    # the written words must stand together (function words aside), as the question wrote them
+    spread = aliases_of([("new cancer", "secondary cancer")])
+    assert _sentence_score("Is LM a new cancer?", {"secondary": 1.0}, spread) == 1.0
+    assert _sentence_score("New data on breast cancer.", {"secondary": 1.0}, spread) == 0.0
+    fluid = aliases_of([("cancer in the spinal fluid", "leptomeningeal")])
+    assert _sentence_score("Cancer in your spinal fluid.", {"leptomeningeal": 1.0}, fluid) == 1.0
 
 
 @pytest.mark.parametrize(
@@ -445,3 +451,14 @@ def test_a_threshold_is_a_number_against_a_limit_and_a_level_any_number() -> Non
         a for a in lead_aspects("CSF protein level in viral meningitis?") if a.name == "value"
     ]
     assert value.form.search("protein 0.5-1 g/L")
+
+
+def test_a_patient_asking_about_the_wrong_drug_in_the_spine_hears_about_that(qa: QA) -> None:
+    """Frame verbs ("goes", "going", "booked") are everyday words: "what happens if the wrong
+    chemo goes into the spine fluid by mistake" is not led by a scan whose tracer 'goes into
+    the fluid'."""
+    ans = qa.ask(
+        "what happens if the wrong chemo goes into the spine fluid by mistake", audience="patient"
+    )
+    lead = _first_three(ans.answer)
+    assert "mistake" in lead and "tracer" not in lead, lead
