@@ -307,6 +307,12 @@ def test_a_lay_phrase_counts_as_what_it_means_in_a_patient_sentence() -> None:
     assert _sentence_score(both, weights, aliases) == _sentence_score(both, weights) == 2.0
     # a phrase read as itself adds nothing
     assert aliases_of([("LP", "lp")]) == ()
+    # the written words must stand together (function words aside), as the question wrote them
+    spread = aliases_of([("new cancer", "secondary cancer")])
+    assert _sentence_score("Is LM a new cancer?", {"secondary": 1.0}, spread) == 1.0
+    assert _sentence_score("New data on breast cancer.", {"secondary": 1.0}, spread) == 0.0
+    fluid = aliases_of([("cancer in the spinal fluid", "leptomeningeal")])
+    assert _sentence_score("Cancer in your spinal fluid.", {"leptomeningeal": 1.0}, fluid) == 1.0
 
 
 @pytest.mark.parametrize(
@@ -389,3 +395,14 @@ def test_a_patient_asking_why_the_scan_comes_first_gets_the_reason(qa: QA, quest
     lead = _first_three(qa.ask(question, audience="patient").answer)
     assert "before the spinal tap" in lead, lead
     assert not lead.startswith("a lumbar puncture is also called")
+
+
+def test_a_patient_asking_about_the_wrong_drug_in_the_spine_hears_about_that(qa: QA) -> None:
+    """Frame verbs ("goes", "going", "booked") are everyday words: "what happens if the wrong
+    chemo goes into the spine fluid by mistake" is not led by a scan whose tracer 'goes into
+    the fluid'."""
+    ans = qa.ask(
+        "what happens if the wrong chemo goes into the spine fluid by mistake", audience="patient"
+    )
+    lead = _first_three(ans.answer)
+    assert "mistake" in lead and "tracer" not in lead, lead

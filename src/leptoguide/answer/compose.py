@@ -20,7 +20,13 @@ from leptoguide.answer.index import Document, Passage
 from leptoguide.answer.result import Audience, Citation
 from leptoguide.answer.retrieve import Hit
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import content_tokens, populations, split_sentences
+from leptoguide.answer.text import (
+    STOPWORDS,
+    content_tokens,
+    populations,
+    split_sentences,
+    tokens,
+)
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -277,8 +283,9 @@ class _Citer:
         return f"[{n}]"
 
 
-Aliases = tuple[tuple[frozenset[str], frozenset[str]], ...]
-"""(stems of a phrase as the question wrote it, stems of what it was read as)."""
+Aliases = tuple[tuple[tuple[tuple[str, ...], ...], frozenset[str]], ...]
+"""(a phrase as the question wrote it: the stems of each of its parts, in order; the stems of
+what it was read as)."""
 
 
 @dataclass
@@ -563,20 +570,45 @@ def aliases_of(meanings: Sequence[tuple[str, str]]) -> Aliases:
     """The question's shorthand and lay phrases (``Understanding.meanings``: as written, what
     it means) as stems, so that a sentence using the written words counts as using the words
     they mean, once: a patient sentence saying "spinal tap" gives "lumbar puncture"."""
-    out: list[tuple[frozenset[str], frozenset[str]]] = []
+    out: list[tuple[tuple[tuple[str, ...], ...], frozenset[str]]] = []
     for wrote, means in meanings:
-        written = frozenset(_stem(w) for w in content_tokens(wrote))
+        parts = tuple(
+            tuple(_stem(w) for w in _words(part)) for part in wrote.split("...") if _words(part)
+        )
+        written = {w for part in parts for w in part}
         meant = frozenset(_stem(w) for w in content_tokens(means))
-        if written and meant - written:
-            out.append((written, meant))
+        if parts and meant - written:
+            out.append((parts, meant))
     return tuple(out)
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` in order, function words left out ("cancer in the spinal fluid":
+    cancer, spinal, fluid)."""
+    return [t for t in tokens(text) if t not in STOPWORDS]
+
+
+def _has_phrase(stems: Sequence[str], parts: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether each part occurs, words together and parts in order, in ``stems``."""
+    at = 0
+    for part in parts:
+        n = len(part)
+        found = next(
+            (i for i in range(at, len(stems) - n + 1) if tuple(stems[i : i + n]) == part), -1
+        )
+        if found < 0:
+            return False
+        at = found + n
+    return True
 
 
 def _sentence_score(sentence: str, weights: dict[str, float], aliases: Aliases = ()) -> float:
     stems = {_stem(w) for w in content_tokens(sentence)}
-    for written, meant in aliases:
-        if written <= stems:
-            stems |= meant
+    if aliases:
+        sequence = [_stem(w) for w in _words(sentence)]
+        for parts, meant in aliases:
+            if _has_phrase(sequence, parts):
+                stems |= meant
     return sum(w for term, w in weights.items() if _stem(term) in stems)
 
 
