@@ -81,8 +81,9 @@ def test_eval_meets_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert test.accuracy >= 0.90, "test split: key-fact accuracy below the floor"
     assert test.lead_rate >= 0.78, "test split: first-sentence rate below the floor"
     # dev grew on 2026-12-03 by loosely worded in-scope questions (measured 0.957 and 0.906;
-    # abstention precision 1.0, recall 0.983, none wrongly abstained)
-    assert dev.accuracy >= 0.94 and dev.lead_rate >= 0.89, dev.failures
+    # abstention precision 1.0, recall 0.983, none wrongly abstained); after the clinician
+    # first-sentence round (site-policy leads, follow-ups, thresholds): 0.971 and 0.932
+    assert dev.accuracy >= 0.96 and dev.lead_rate >= 0.92, dev.failures
     assert dev.abstain_recall >= 0.98, dev.failures
     assert dev.wrongly_abstained <= 0.01, dev.failures
     assert test.accuracy > base.accuracy
@@ -110,8 +111,9 @@ def test_second_held_out_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert red.lead_ok == red.n, score.failures
     computed = score.kinds["computed"]  # every computed question right, its lead included
     assert computed.ok == computed.n and computed.lead_ok == computed.n, score.failures
-    assert score.accuracy >= 0.90, score.failures
-    assert score.lead_rate >= 0.71, score.failures
+    # (after the clinician first-sentence round: key facts 0.929, first sentence 0.798)
+    assert score.accuracy >= 0.91, score.failures
+    assert score.lead_rate >= 0.78, score.failures
     assert score.abstain_recall >= 0.98, score.failures
     assert score.wrongly_abstained <= 0.025, score.failures
 
@@ -131,10 +133,35 @@ def test_third_development_set_floors(tmp_path: Path, monkeypatch: pytest.Monkey
     score = qe.run(kb, qa, questions, "third dev set")
     assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
     assert score.ids_shown == []
-    assert score.accuracy >= 0.86, score.failures
-    assert score.lead_rate >= 0.77, score.failures
+    # (after the clinician first-sentence round: key facts 0.902, first sentence 0.833)
+    assert score.accuracy >= 0.89, score.failures
+    assert score.lead_rate >= 0.82, score.failures
     assert score.abstain_recall >= 0.98, score.failures
     assert score.wrongly_abstained <= 0.02, score.failures
+
+
+@pytest.mark.parametrize(
+    ("name", "accuracy", "lead_rate"),
+    [("dev-2026-12c.yaml", 0.91, 0.81), ("dev-2026-12d.yaml", 0.79, 0.62)],
+)
+def test_later_development_set_floors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, accuracy: float, lead_rate: float
+) -> None:
+    """The fourth and fifth development sets: citations resolve, no ids in the text, and the
+    floors hold, one question below the measurement (2026-12-03, after the clinician
+    first-sentence round: dev-2026-12c key facts 0.925 and first sentence 0.825; dev-2026-12d
+    0.811 and 0.635)."""
+    monkeypatch.setenv("LEPTOGUIDE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LEPTOGUIDE_LLM_URL", raising=False)
+    kb = load_knowledge(check_readability=False)
+    qe = _qa_eval()
+    questions = qe.load_questions(Path(__file__).parents[1] / "eval" / name)
+    qa = QA(kb, Options(dense=False, use_llm=False, use_store=False, persist=False))
+    score = qe.run(kb, qa, questions, name)
+    assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
+    assert score.ids_shown == []
+    assert score.accuracy >= accuracy, score.failures
+    assert score.lead_rate >= lead_rate, score.failures
 
 
 def test_third_development_set_loads() -> None:
