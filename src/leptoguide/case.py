@@ -103,6 +103,10 @@ class ReadWarning:
     where: str
     message: str
     field: str | None = None
+    check: bool = False
+    """Something a safety check may need could not be used (an unrecognised drug in a chart
+    with an LP order): every face shows it next to the findings, the CDS Hooks not-read card
+    as a warning."""
 
 
 @dataclass(frozen=True)

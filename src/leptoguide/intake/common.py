@@ -146,8 +146,12 @@ class CaseBuilder:
         case = Case(origin=origin, source_name=name)
         return cls(kb=kb, case=case, index=term_index(kb), units=unit_converter(kb))
 
-    def warn(self, where: str, message: str, field: str | None = None) -> None:
-        self.case.warnings.append(ReadWarning(where=where, message=message, field=field))
+    def warn(
+        self, where: str, message: str, field: str | None = None, *, check: bool = False
+    ) -> None:
+        self.case.warnings.append(
+            ReadWarning(where=where, message=message, field=field, check=check)
+        )
 
     def add_quantity(
         self,

@@ -76,7 +76,7 @@ class MedicationReader(ReaderBase):
                         f"medication reference '{target}' not found in the bundle; ignored",
                         "medicationReference",
                     )
-                    return [], None, []
+                    return [], f"{target} (not in the input)", []
                 cc = {"text": display}
                 field = "medicationReference.display"
         else:
@@ -295,12 +295,14 @@ class MedicationReader(ReaderBase):
                     label,
                     f"unrecognised drug '{name}' on an intrathecal or intraventricular route: "
                     "check it before the LP",
+                    check=True,
                 )
             elif lp:
                 self.b.warn(
                     label,
                     f"unrecognised drug '{name}' with an LP or intrathecal order in the chart: "
                     "check before the LP (it may affect bleeding risk)",
+                    check=True,
                 )
 
     def _dose_quantity(
