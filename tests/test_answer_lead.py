@@ -397,6 +397,62 @@ def test_a_patient_asking_why_the_scan_comes_first_gets_the_reason(qa: QA, quest
     assert not lead.startswith("a lumbar puncture is also called")
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("T-DXd real-world ROSET-BM - LMC subgroup 12-mo PFS/OS?", "and the DEBBRAH LM cohort?"),
+        ("trastuzumab deruxtecan ROSET-BM outcomes in LMD", "what about DEBBRAH?"),
+    ],
+)
+def test_a_follow_up_naming_another_study_leads_with_that_study(
+    qa: QA, first: str, follow_up: str
+) -> None:
+    """The follow-up's own words say what is asked now: the statement holding them leads, not
+    the statement that answered the earlier question's many words."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    store = MemoryConversationStore()
+    qa.ask(first, conversation_id="study", conversations=store)
+    ans = qa.ask(follow_up, conversation_id="study", conversations=store)
+    lead = _first_three(ans.answer).split(". ")[0]
+    assert "debbrah" in lead, lead
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("ceftriaxone max daily dose if CrCl <10?", "2 g/day"),
+        ("max ceftriaxone per day when creat clearance under 10", "2 g/day"),
+        ("CSF CTCs on CellSearch - dx cut-off for LM?", "1 csf-ctc/ml"),
+        ("CellSearch CSF tumour cell cutoff to diagnose LMD?", "1 csf-ctc/ml"),
+        ("Glantz 1998 - minimum CSF volume to cut false negative cytology?", "10.5 ml"),
+        ("min CSF vol for cytology to avoid false negs (Glantz)?", "10.5 ml"),
+    ],
+)
+def test_clinician_shorthand_for_the_asked_quantity_reaches_the_lead(
+    qa: QA, question: str, fact: str
+) -> None:
+    """'CrCl' is creatinine clearance and a 'cut-off' is a threshold: the statement that gives
+    the asked number leads."""
+    assert fact in _first_three(qa.ask(question).answer)
+
+
+def test_a_threshold_is_a_number_against_a_limit_and_a_level_any_number() -> None:
+    """'What cut-off?' is answered by a sentence giving a limit ('at least 1 CSF-CTC/mL',
+    'below 50'), not by any number ('in 5 mL samples'); 'what protein level?' by any number."""
+    from leptoguide.answer.compose import lead_aspects
+
+    (threshold,) = [a for a in lead_aspects("dx cut-off for CSF CTCs?") if a.name == "threshold"]
+    assert threshold.form.search("at least 1 CSF-CTC/mL was the best threshold")
+    assert threshold.form.search("platelet count below 50 x10^9/L")
+    assert threshold.form.search("a GCS of 12 or less")
+    assert not threshold.form.search("tumour cells in 5 mL CSF samples from 8 patients")
+    (value,) = [
+        a for a in lead_aspects("CSF protein level in viral meningitis?") if a.name == "value"
+    ]
+    assert value.form.search("protein 0.5-1 g/L")
+
+
 def test_a_patient_asking_about_the_wrong_drug_in_the_spine_hears_about_that(qa: QA) -> None:
     """Frame verbs ("goes", "going", "booked") are everyday words: "what happens if the wrong
     chemo goes into the spine fluid by mistake" is not led by a scan whose tracer 'goes into

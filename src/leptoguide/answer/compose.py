@@ -319,6 +319,9 @@ class Lead:
     uses the words as written ("spinal tap") gives what they mean ("lumbar puncture")."""
     policy: PolicyChoice | None = None
     """The site-policy choice the question touches: its value leads, the alternatives follow."""
+    own: dict[str, float] = field(default_factory=dict)
+    """A follow-up's own words (and their weights): a statement that has more of them leads
+    ("and the DEBBRAH cohort?" after a question on another study)."""
 
 
 @dataclass(frozen=True)
@@ -376,13 +379,25 @@ ASPECTS = (
         ),
     ),
     Aspect(
+        "value",
+        re.compile(r"\b(count|level|ratio)\b", re.I),
+        re.compile(r"\d"),
+    ),
+    Aspect(
         "threshold",
         re.compile(
-            r"\b(count|level|threshold|cut-?off|minimum|maximum|min|max|ratio|acceptable|"
-            r"needed)\b",
+            r"\b(threshold|cut-?off|minimum|maximum|min|max|acceptable|needed|limits?|"
+            r"(below|above|under|over) what)\b",
             re.I,
         ),
-        re.compile(r"\d"),
+        re.compile(
+            r"\b(at least|at most|below|above|under|over|less than|more than|fewer than|"
+            r"greater than|up to|not more than|no more than|maximum|minimum|max|min|cut-?off|"
+            r"threshold|exceed\w*|limit\w*|caps?)\b[^.;]{0,40}?\d"
+            r"|[<>≤≥]\s*\d"
+            r"|\d[^.;]{0,30}?\bor (more|less|higher|lower|above|below|fewer|greater)\b",
+            re.I,
+        ),
     ),
     Aspect(
         "rate",
@@ -664,6 +679,10 @@ def best_sentences(
     return lead, rest
 
 
+OWN_STEP = 0.25
+"""A follow-up's own words: a statement holding more of their weight, by this step, leads."""
+
+
 def lead_statement(
     candidates: Sequence[Statement],
     text_of: object,
@@ -672,13 +691,14 @@ def lead_statement(
     on_topic: Callable[[Statement], int] | None = None,
     prefer: Callable[[Statement], bool] | None = None,
     aliases: Aliases = (),
+    own: dict[str, float] | None = None,
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement. A statement about something else than the question asks
     (another population, another drug: ``on_topic``) leads only when none is about it."""
     assert callable(text_of)
-    best: tuple[int, bool, float, int] | None = None
+    best: tuple[int, bool, int, float, int] | None = None
     chosen: Statement | None = None
     for rank, st in enumerate(candidates):
         score = max(
@@ -694,6 +714,7 @@ def lead_statement(
         key = (
             1 if on_topic is None else int(on_topic(st)),
             prefer is not None and prefer(st),
+            round(lead_share(f"{st.title}. {text_of(st)}", own) / OWN_STEP) if own else 0,
             score,
             -rank,
         )
@@ -786,6 +807,7 @@ def compose(
         lead.on_topic,
         lead.prefer,
         lead.aliases,
+        lead.own,
     )
     policy_st = kb.statements.get(lead.policy.statement or "") if lead.policy else None
     if policy_st is not None and policy_st in answering and lead.policy is not None:
