@@ -269,3 +269,196 @@ def test_how_often_a_drug_is_given_leads_with_its_schedule(qa: QA, question: str
     first = lead.split(". ")[0]
     assert "methotrexate" in first and "twice weekly" in first, lead
     assert "thiotepa" not in first  # not the salvage drug's schedule
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("how often is IT MTX given in LMD?", "and in kids?"),
+        ("intrathecal methotrexate schedule for leptomeningeal mets", "what about children?"),
+        ("IT MTX q? how often", "and for a 4 year old?"),
+    ],
+)
+def test_a_follow_up_naming_a_population_leads_with_a_statement_about_it(
+    qa: QA, first: str, follow_up: str
+) -> None:
+    """The follow-up's population steers the lead while the topic carries over: not the adult
+    schedule again."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    store = MemoryConversationStore()
+    qa.ask(first, conversation_id="kids", conversations=store)
+    ans = qa.ask(follow_up, conversation_id="kids", conversations=store)
+    lead = _first_three(ans.answer).split(". ")[0]
+    assert "methotrexate" in lead and "age" in lead, lead
+
+
+def test_a_lay_phrase_counts_as_what_it_means_in_a_patient_sentence() -> None:
+    """A patient sentence that uses the question's own lay words ("spinal tap") gives what they
+    were read as ("lumbar puncture"), counted once, not twice."""
+    from leptoguide.answer.compose import _sentence_score, aliases_of
+
+    aliases = aliases_of([("spinal tap", "lumbar puncture")])
+    weights = {"mri": 2.0, "lumbar": 1.0, "puncture": 1.0}
+    lay = "Your MRI is usually done before the spinal tap."
+    both = "A lumbar puncture is also called a spinal tap."
+    assert _sentence_score(lay, weights) == 2.0
+    assert _sentence_score(lay, weights, aliases) == 4.0
+    assert _sentence_score(both, weights, aliases) == _sentence_score(both, weights) == 2.0
+    # a phrase read as itself adds nothing
+    assert aliases_of([("LP", "lp")]) == ()
+    # the written words must stand together (function words aside), as the question wrote them
+    spread = aliases_of([("new cancer", "secondary cancer")])
+    assert _sentence_score("Is LM a new cancer?", {"secondary": 1.0}, spread) == 1.0
+    assert _sentence_score("New data on breast cancer.", {"secondary": 1.0}, spread) == 0.0
+    fluid = aliases_of([("cancer in the spinal fluid", "leptomeningeal")])
+    assert _sentence_score("Cancer in your spinal fluid.", {"leptomeningeal": 1.0}, fluid) == 1.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "empiric abx for ?BM in a previously well young adult",
+        "what empiric antibiotics for suspected bacterial meningitis in a previously healthy adult?",
+    ],
+)
+def test_a_site_policy_choice_leads_with_the_site_value_and_shows_the_alternative(
+    qa: QA, question: str
+) -> None:
+    """Empiric therapy touches the site's vancomycin choice: the site's regimen (IDSA,
+    vancomycin routine) leads, the European alternative follows, and the policy is named."""
+    ans = qa.ask(question)
+    lead = ans.answer.split("\n\n")[0]
+    assert "vancomycin" in lead.split(". ")[0], lead
+    marks = {c.statement: f"[{c.n}]" for c in ans.citations}
+    # both sides in the lead, each with its own citation
+    assert marks["empiric-2-50-years"] in lead, lead
+    assert marks["empiric-vancomycin-if-resistance-europe"] in lead, lead
+    assert "**Site policy:** Vancomycin in every empiric regimen from 1 month: yes [" in ans.answer
+    assert "other sources: no [" in ans.answer
+    assert {"empiric-2-50-years", "empiric-vancomycin-if-resistance-europe"} <= set(ans.statements)
+
+
+def test_a_site_that_chose_the_alternative_leads_with_its_own_value(
+    shipped_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    from leptoguide.policy import load_policy
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "policy:\n  id: eu-site\n  values:\n    empiric-vancomycin-routine: false\n",
+        encoding="utf-8",
+    )
+    site = QA(
+        shipped_kb,
+        Options(dense=False, use_llm=False, persist=False),
+        policy=load_policy(shipped_kb, path),
+    )
+    ans = site.ask("empiric abx for ?BM in a previously well young adult")
+    first = _first_three(ans.answer).split(". ")[0]
+    assert "escmid" in first or "only" in first, first
+    assert "from 1 month: no [" in ans.answer and "(site setting)" in ans.answer
+    assert "other sources: yes [" in ans.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "facts"),
+    [
+        ("dex window after first abx dose in BM - how many hours?", ("4 hours", "12 hours")),
+        ("from what age do you add listeria cover to empiric abx?", ("50 years", "60 years")),
+    ],
+)
+def test_a_question_on_a_disputed_value_gives_both_values_first(
+    qa: QA, question: str, facts: tuple[str, ...]
+) -> None:
+    lead = _first_three(qa.ask(question).answer)
+    assert all(f in lead for f in facts), lead
+
+
+def test_a_question_near_a_policy_choice_keeps_the_statement_that_answers_it(qa: QA) -> None:
+    """'Which features put a patient in the NCCN poor-risk group?' is not led by the good-risk
+    statement behind the site's KPS cut-off; the cut-off is still named as site policy."""
+    ans = qa.ask("Which features put a patient with LMD in the NCCN poor-risk group?")
+    assert "poor-risk" in _first_three(ans.answer).split(". ")[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "why do they want the MRI done before the spinal tap and not the other way round?",
+        "my husband has to have the mri before his spinal tap, why is that",
+    ],
+)
+def test_a_patient_asking_why_the_scan_comes_first_gets_the_reason(qa: QA, question: str) -> None:
+    """Led by the statement about the MRI before the tap, not the definition of a spinal tap that
+    shares the lay words."""
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "before the spinal tap" in lead, lead
+    assert not lead.startswith("a lumbar puncture is also called")
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("T-DXd real-world ROSET-BM - LMC subgroup 12-mo PFS/OS?", "and the DEBBRAH LM cohort?"),
+        ("trastuzumab deruxtecan ROSET-BM outcomes in LMD", "what about DEBBRAH?"),
+    ],
+)
+def test_a_follow_up_naming_another_study_leads_with_that_study(
+    qa: QA, first: str, follow_up: str
+) -> None:
+    """The follow-up's own words say what is asked now: the statement holding them leads, not
+    the statement that answered the earlier question's many words."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    store = MemoryConversationStore()
+    qa.ask(first, conversation_id="study", conversations=store)
+    ans = qa.ask(follow_up, conversation_id="study", conversations=store)
+    lead = _first_three(ans.answer).split(". ")[0]
+    assert "debbrah" in lead, lead
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("ceftriaxone max daily dose if CrCl <10?", "2 g/day"),
+        ("max ceftriaxone per day when creat clearance under 10", "2 g/day"),
+        ("CSF CTCs on CellSearch - dx cut-off for LM?", "1 csf-ctc/ml"),
+        ("CellSearch CSF tumour cell cutoff to diagnose LMD?", "1 csf-ctc/ml"),
+        ("Glantz 1998 - minimum CSF volume to cut false negative cytology?", "10.5 ml"),
+        ("min CSF vol for cytology to avoid false negs (Glantz)?", "10.5 ml"),
+    ],
+)
+def test_clinician_shorthand_for_the_asked_quantity_reaches_the_lead(
+    qa: QA, question: str, fact: str
+) -> None:
+    """'CrCl' is creatinine clearance and a 'cut-off' is a threshold: the statement that gives
+    the asked number leads."""
+    assert fact in _first_three(qa.ask(question).answer)
+
+
+def test_a_threshold_is_a_number_against_a_limit_and_a_level_any_number() -> None:
+    """'What cut-off?' is answered by a sentence giving a limit ('at least 1 CSF-CTC/mL',
+    'below 50'), not by any number ('in 5 mL samples'); 'what protein level?' by any number."""
+    from leptoguide.answer.compose import lead_aspects
+
+    (threshold,) = [a for a in lead_aspects("dx cut-off for CSF CTCs?") if a.name == "threshold"]
+    assert threshold.form.search("at least 1 CSF-CTC/mL was the best threshold")
+    assert threshold.form.search("platelet count below 50 x10^9/L")
+    assert threshold.form.search("a GCS of 12 or less")
+    assert not threshold.form.search("tumour cells in 5 mL CSF samples from 8 patients")
+    (value,) = [
+        a for a in lead_aspects("CSF protein level in viral meningitis?") if a.name == "value"
+    ]
+    assert value.form.search("protein 0.5-1 g/L")
+
+
+def test_a_patient_asking_about_the_wrong_drug_in_the_spine_hears_about_that(qa: QA) -> None:
+    """Frame verbs ("goes", "going", "booked") are everyday words: "what happens if the wrong
+    chemo goes into the spine fluid by mistake" is not led by a scan whose tracer 'goes into
+    the fluid'."""
+    ans = qa.ask(
+        "what happens if the wrong chemo goes into the spine fluid by mistake", audience="patient"
+    )
+    lead = _first_three(ans.answer)
+    assert "mistake" in lead and "tracer" not in lead, lead

@@ -1004,3 +1004,82 @@ def test_personal_diagnosis_and_next_door_topics_are_declined(
 def test_general_questions_in_the_same_words_are_answered(qa: QA) -> None:
     ans = qa.ask("can melanoma spread into the lining of the brain?", audience="patient")
     assert not ans.abstained
+
+
+def test_what_is_left_of_contractions_and_frame_words_are_not_topic_words(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    """ "didn't", "anything", "the other way round" carry no topic: they neither weigh in the
+    evidence gate nor steer the lead (each is rarer in the statements than any clinical word)."""
+    from leptoguide.answer.abstain import topic_terms
+
+    vocab = vocabulary_for(shipped_kb)
+    for question, gone in [
+        ("the first spinal tap didn't find anything, why another one?", {"didn", "anything"}),
+        ("why the MRI before the tap and not the other way round?", {"round"}),
+        ("it doesn't hurt and he isn't sick lately", {"doesn", "isn", "lately"}),
+        (
+            "my son got vancomycin in an American hospital but my nephew didn't, why?",
+            {"nephew", "didn"},
+        ),
+        ("the oncologist mentioned it, sorry if this is blunt", {"oncologist", "mentioned"}),
+    ]:
+        und = vocab.understand(question)
+        assert not gone & set(topic_terms(und, und.query, vocab)), question
+
+
+@pytest.mark.parametrize(
+    ("question", "means"),
+    [
+        (
+            "sorry if this is blunt, what is survival once breast cancer has spread to the lining?",
+            "leptomeningeal metastasis",
+        ),
+        ("how does cancer get into its coverings?", "leptomeningeal metastasis"),
+        (
+            "my mum's cancer is now in the fluid round her spine, what is that called",
+            "leptomeningeal",
+        ),
+        ("what is the reservoir in his head for", "Ommaya reservoir"),
+        ("the nurse flushes the device under her scalp, why?", "Ommaya reservoir"),
+    ],
+)
+def test_lay_descriptions_of_lm_and_the_reservoir_are_read(
+    shipped_kb: KnowledgeBase, question: str, means: str
+) -> None:
+    vocab = vocabulary_for(shipped_kb)
+    assert means in vocab.understand(question).query
+
+
+def test_a_question_naming_the_lining_already_is_not_read_twice(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    """ "cancer in the brain coverings" is read once, as the brain coverings (the meninges): the
+    everyday reading of cancer in 'the lining' is for questions that name no place else."""
+    vocab = vocabulary_for(shipped_kb)
+    und = vocab.understand("does immunotherapy work for cancer in the brain coverings?")
+    assert [m for _w, m in und.meanings] == ["meninges leptomeningeal"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can stomach cancer spread to the lining of the abdomen?",
+        "does womb lining cancer come back",
+    ],
+)
+def test_other_linings_are_still_outside_the_domain(qa: QA, question: str) -> None:
+    assert qa.ask(question, audience="patient").abstained
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what do doctors call it when cancer spreads to the lining of the brain?",
+        "what is the proper name for cancer in the lining of the brain?",
+    ],
+)
+def test_asking_what_it_is_called_leads_with_the_name(qa: QA, question: str) -> None:
+    ans = qa.ask(question, audience="patient")
+    first = " ".join(ans.lead.split(". ")[:3]).lower()
+    assert "leptomeningeal" in first, ans.lead

@@ -1,7 +1,8 @@
 """The question sets written after the third development set are well formed.
 
-eval/dev-2026-12c.yaml is a development set; eval/heldout-2026-12c.yaml is held out (split: test):
-it is never tuned on and is scored in aggregate only.
+eval/dev-2026-12c.yaml and eval/dev-2026-12d.yaml are development sets; eval/heldout-2026-12c.yaml
+and eval/heldout-2026-12d.yaml are held out (split: test): they are never tuned on and are scored in
+aggregate only.
 
 Loading checks only (nothing is scored here): ids are unique and do not clash with the other
 question files, every cited statement exists, follow-ups name an earlier question of the same
@@ -39,6 +40,20 @@ SETS: dict[str, tuple[str, str, dict[str, int]]] = {
             "out-of-scope": 6,
         },
     ),
+    "dev-2026-12d.yaml": (
+        "d4-",
+        "dev",
+        {
+            "lay": 40,
+            "shorthand": 8,
+            "typo": 10,
+            "follow-up": 6,
+            "computed": 6,
+            "red-flag": 4,
+            "personal": 3,
+            "out-of-scope": 3,
+        },
+    ),
     "heldout-2026-12c.yaml": (
         "h4-",
         "test",
@@ -50,6 +65,20 @@ SETS: dict[str, tuple[str, str, dict[str, int]]] = {
             "computed": 17,
             "red-flag": 5,
             "personal": 4,
+            "out-of-scope": 7,
+        },
+    ),
+    "heldout-2026-12d.yaml": (
+        "h5-",
+        "test",
+        {
+            "lay": 28,
+            "shorthand": 17,
+            "typo": 10,
+            "follow-up": 11,
+            "computed": 17,
+            "red-flag": 5,
+            "personal": 5,
             "out-of-scope": 7,
         },
     ),

@@ -20,7 +20,13 @@ from leptoguide.answer.index import Document, Passage
 from leptoguide.answer.result import Audience, Citation
 from leptoguide.answer.retrieve import Hit
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import content_tokens, populations, split_sentences
+from leptoguide.answer.text import (
+    STOPWORDS,
+    content_tokens,
+    populations,
+    split_sentences,
+    tokens,
+)
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -277,6 +283,11 @@ class _Citer:
         return f"[{n}]"
 
 
+Aliases = tuple[tuple[tuple[tuple[str, ...], ...], frozenset[str]], ...]
+"""(a phrase as the question wrote it: the stems of each of its parts, in order; the stems of
+what it was read as)."""
+
+
 @dataclass
 class Lead:
     """Where the answer starts: statements to put first, in this order."""
@@ -303,6 +314,27 @@ class Lead:
     prefer: Callable[[Statement], bool] | None = None
     """Whether a statement names the patient group the question names: among statements that
     are about what is asked, one that does leads."""
+    aliases: Aliases = ()
+    """The question's shorthand and lay words with what they were read as: a sentence that
+    uses the words as written ("spinal tap") gives what they mean ("lumbar puncture")."""
+    policy: PolicyChoice | None = None
+    """The site-policy choice the question touches: its value leads, the alternatives follow."""
+    own: dict[str, float] = field(default_factory=dict)
+    """A follow-up's own words (and their weights): a statement that has more of them leads
+    ("and the DEBBRAH cohort?" after a question on another study)."""
+
+
+@dataclass(frozen=True)
+class PolicyChoice:
+    """A site-policy choice the question touches: the site's value and the statement behind
+    it (which leads), and the other sources' values with theirs (shown next to it)."""
+
+    title: str
+    value: str
+    statement: str | None
+    alternatives: tuple[tuple[str, str], ...] = ()
+    """(value, statement) of each other source's value."""
+    overridden: bool = False
 
 
 URGENT_LABEL = {"clinician": "Urgent:", "patient": "Seek urgent care now."}
@@ -347,13 +379,25 @@ ASPECTS = (
         ),
     ),
     Aspect(
+        "value",
+        re.compile(r"\b(count|level|ratio)\b", re.I),
+        re.compile(r"\d"),
+    ),
+    Aspect(
         "threshold",
         re.compile(
-            r"\b(count|level|threshold|cut-?off|minimum|maximum|min|max|ratio|acceptable|"
-            r"needed)\b",
+            r"\b(threshold|cut-?off|minimum|maximum|min|max|acceptable|needed|limits?|"
+            r"(below|above|under|over) what)\b",
             re.I,
         ),
-        re.compile(r"\d"),
+        re.compile(
+            r"\b(at least|at most|below|above|under|over|less than|more than|fewer than|"
+            r"greater than|up to|not more than|no more than|maximum|minimum|max|min|cut-?off|"
+            r"threshold|exceed\w*|limit\w*|caps?)\b[^.;]{0,40}?\d"
+            r"|[<>≤≥]\s*\d"
+            r"|\d[^.;]{0,30}?\bor (more|less|higher|lower|above|below|fewer|greater)\b",
+            re.I,
+        ),
     ),
     Aspect(
         "rate",
@@ -367,7 +411,10 @@ ASPECTS = (
     Aspect(
         "meaning",
         re.compile(
-            r"^\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b|\bmeaning\b", re.I
+            r"^\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b|\bmeaning\b"
+            r"|\bwhat (is|are|was) (it|that|this|they) called\b|\bwhat do (you|they|doctors) "
+            r"call\b|\b(the )?(proper|medical) (name|word|term)\b",
+            re.I,
         ),
         re.compile(r"\b(is called|are called|means|is short for|is an?|are the)\b", re.I),
     ),
@@ -534,15 +581,56 @@ def _stem(word: str) -> str:
     return w[:5]
 
 
-def _sentence_score(sentence: str, weights: dict[str, float]) -> float:
+def aliases_of(meanings: Sequence[tuple[str, str]]) -> Aliases:
+    """The question's shorthand and lay phrases (``Understanding.meanings``: as written, what
+    it means) as stems, so that a sentence using the written words counts as using the words
+    they mean, once: a patient sentence saying "spinal tap" gives "lumbar puncture"."""
+    out: list[tuple[tuple[tuple[str, ...], ...], frozenset[str]]] = []
+    for wrote, means in meanings:
+        parts = tuple(
+            tuple(_stem(w) for w in _words(part)) for part in wrote.split("...") if _words(part)
+        )
+        written = {w for part in parts for w in part}
+        meant = frozenset(_stem(w) for w in content_tokens(means))
+        if parts and meant - written:
+            out.append((parts, meant))
+    return tuple(out)
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` in order, function words left out ("cancer in the spinal fluid":
+    cancer, spinal, fluid)."""
+    return [t for t in tokens(text) if t not in STOPWORDS]
+
+
+def _has_phrase(stems: Sequence[str], parts: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether each part occurs, words together and parts in order, in ``stems``."""
+    at = 0
+    for part in parts:
+        n = len(part)
+        found = next(
+            (i for i in range(at, len(stems) - n + 1) if tuple(stems[i : i + n]) == part), -1
+        )
+        if found < 0:
+            return False
+        at = found + n
+    return True
+
+
+def _sentence_score(sentence: str, weights: dict[str, float], aliases: Aliases = ()) -> float:
     stems = {_stem(w) for w in content_tokens(sentence)}
+    if aliases:
+        sequence = [_stem(w) for w in _words(sentence)]
+        for parts, meant in aliases:
+            if _has_phrase(sequence, parts):
+                stems |= meant
     return sum(w for term, w in weights.items() if _stem(term) in stems)
 
 
-def lead_share(text: str, weights: dict[str, float]) -> float:
+def lead_share(text: str, weights: dict[str, float], aliases: Aliases = ()) -> float:
     """The idf-weighted share of the question's words that ``text`` contains."""
     total = sum(weights.values())
-    return _sentence_score(text, weights) / total if total else 0.0
+    return _sentence_score(text, weights, aliases) / total if total else 0.0
 
 
 def best_sentences(
@@ -551,6 +639,7 @@ def best_sentences(
     weights: dict[str, float] | None = None,
     aspects: Sequence[Aspect] = (),
     common: frozenset[str] = frozenset(),
+    aliases: Aliases = (),
 ) -> tuple[list[str], list[str]]:
     """The lead sentences of ``text`` (and the rest of it).
 
@@ -567,7 +656,7 @@ def best_sentences(
     for term in terms:
         wts.setdefault(term, 1.0)
 
-    scores = [_sentence_score(s, wts) + _aspect_bonus(s, aspects, wts) for s in sentences]
+    scores = [_sentence_score(s, wts, aliases) + _aspect_bonus(s, aspects, wts) for s in sentences]
     own = [i for i, s in enumerate(sentences) if s not in common] or list(range(len(sentences)))
     first = own[0]
     chosen = [first]
@@ -590,6 +679,10 @@ def best_sentences(
     return lead, rest
 
 
+OWN_STEP = 0.25
+"""A follow-up's own words: a statement holding more of their weight, by this step, leads."""
+
+
 def lead_statement(
     candidates: Sequence[Statement],
     text_of: object,
@@ -597,34 +690,52 @@ def lead_statement(
     aspects: Sequence[Aspect] = (),
     on_topic: Callable[[Statement], int] | None = None,
     prefer: Callable[[Statement], bool] | None = None,
+    aliases: Aliases = (),
+    own: dict[str, float] | None = None,
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement. A statement about something else than the question asks
     (another population, another drug: ``on_topic``) leads only when none is about it."""
     assert callable(text_of)
-    best: tuple[int, bool, float, int] | None = None
+    best: tuple[int, bool, int, float, int] | None = None
     chosen: Statement | None = None
     for rank, st in enumerate(candidates):
         score = max(
             (
-                _sentence_score(s, weights) + _aspect_bonus(s, aspects, weights)
+                _sentence_score(s, weights, aliases) + _aspect_bonus(s, aspects, weights)
                 for s in split_sentences(text_of(st))
             ),
             default=0.0,
         )
-        score += SETTINGS.title_weight * _sentence_score(st.title, weights)
+        score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
         if not is_reviewed(st):
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
         key = (
             1 if on_topic is None else int(on_topic(st)),
             prefer is not None and prefer(st),
+            round(lead_share(f"{st.title}. {text_of(st)}", own) / OWN_STEP) if own else 0,
             score,
             -rank,
         )
         if best is None or key > best:
             best, chosen = key, st
     return chosen
+
+
+def policy_line(kb: KnowledgeBase, choice: PolicyChoice, cite: Callable[[Statement], str]) -> str:
+    """The line "Site policy: <choice>: <value> [n]; other sources: <value> [m]"."""
+
+    def marked(value: str, sid: str | None) -> str:
+        st = kb.statements.get(sid or "")
+        return f"{value} {cite(st)}" if st is not None else value
+
+    own = " (site setting)" if choice.overridden else ""
+    line = f"**Site policy:** {choice.title}: {marked(choice.value, choice.statement)}{own}"
+    others = [marked(v, sid) for v, sid in choice.alternatives]
+    if others:
+        line += f"; other sources: {', '.join(others)}"
+    return line + "."
 
 
 def compose(
@@ -682,7 +793,12 @@ def compose(
         show(st)
         first, _rest = best_sentences(text_of(st), [])
         lead_parts.append(" ".join(first[:1]) + f" {cite(st)}")
-    pool = [st for st in chosen if st.id not in lead.clarify][: SETTINGS.lead_pool]
+    answering = [st for st in chosen if st.id not in lead.clarify]
+    pool = answering[: SETTINGS.lead_pool]
+    if lead.on_topic is not None:
+        # a statement naming the population asked ("in kids?" after a schedule question) is a
+        # lead candidate wherever it is shown: the population steers the lead, the topic carries
+        pool += [st for st in answering[SETTINGS.lead_pool :] if lead.on_topic(st) == 2]
     head = lead_statement(
         pool,
         text_of,
@@ -690,14 +806,26 @@ def compose(
         lead.aspects,
         lead.on_topic,
         lead.prefer,
+        lead.aliases,
+        lead.own,
     )
+    policy_st = kb.statements.get(lead.policy.statement or "") if lead.policy else None
+    if policy_st is not None and policy_st in answering and lead.policy is not None:
+        # the question touches a site-policy choice: the site's value leads, unless the lead
+        # chosen already takes part in the disagreement, or the site's statement is a draft and
+        # the lead chosen is checked (the policy line below still gives the site's value)
+        sides = {lead.policy.statement} | {sid for _v, sid in lead.policy.alternatives}
+        if head is None or not (
+            set(head.conflicts_with) & sides or (is_reviewed(head) and not is_reviewed(policy_st))
+        ):
+            head = policy_st
     main = [head] if head is not None else []
     heads = main + [kb.statements[s] for s in lead.extra if s in kb.statements]
     for st in heads:
         if len(lead_parts) >= SETTINGS.lead_max_sentences or st in shown:
             continue
         sentences, rest = best_sentences(
-            text_of(st), lead.terms, lead.weights, lead.aspects, common
+            text_of(st), lead.terms, lead.weights, lead.aspects, common, lead.aliases
         )
         if not sentences:
             continue
@@ -706,16 +834,41 @@ def compose(
         lead_parts.append(" ".join(sentences) + f" {cite(st)}{note_of(st)}")
     # a second statement's sentence joins the lead when it answers nearly as well
     wts = lead.weights or {t: 1.0 for t in lead.terms}
+    if lead.policy is not None and head is policy_st and len(lead_parts) < 3:
+        # ... and for a site-policy choice, the best-answering other source's value follows it
+        alternatives = [
+            kb.statements[sid]
+            for _value, sid in lead.policy.alternatives
+            if sid in kb.statements and kb.statements[sid] in answering
+        ]
+        options = [
+            (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
+            for rank, st in enumerate(alternatives)
+            if st not in shown
+            for i, s in enumerate(split_sentences(text_of(st)))
+            if s not in common
+        ]
+        if options:
+            _score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))
+            show(st)
+            rest_of[st.id] = [s for j, s in enumerate(split_sentences(text_of(st))) if j != i]
+            lead_parts.append(f"{sentence} {cite(st)}{note_of(st)}")
     if head is not None and len(lead_parts) == len(lead.clarify) + 1 and wts:
         head_best = max(
             (
-                _sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts)
+                _sentence_score(s, wts, lead.aliases) + _aspect_bonus(s, lead.aspects, wts)
                 for s in split_sentences(text_of(head))
             ),
             default=0.0,
         )
         options = [
-            (_sentence_score(s, wts) + _aspect_bonus(s, lead.aspects, wts), -rank, i, st, s)
+            (
+                _sentence_score(s, wts, lead.aliases) + _aspect_bonus(s, lead.aspects, wts),
+                -rank,
+                i,
+                st,
+                s,
+            )
             for rank, st in enumerate(pool)
             if st is not head and st not in shown and (lead.on_topic is None or lead.on_topic(st))
             for i, s in enumerate(split_sentences(text_of(st)))
@@ -731,6 +884,9 @@ def compose(
     if lead_text:
         lines.append(lead_text)
         lines.append("")
+        if lead.policy is not None and audience == "clinician":
+            lines.append(policy_line(kb, lead.policy, cite))
+            lines.append("")
         in_lead = [st for st in shown if st.id not in lead.urgent]
         if any(o.id in st.conflicts_with for st in in_lead for o in in_lead):
             lines.append(DISAGREE_LABEL[audience])

@@ -26,6 +26,8 @@ from leptoguide.answer.compose import (
     ANSWER_TYPES,
     STATUS_NOTE,
     Lead,
+    PolicyChoice,
+    aliases_of,
     asked_aspects,
     compose,
     drug_aspect,
@@ -150,6 +152,10 @@ NOT_COVERED = {
 def not_covered_note(words: list[str], audience: Audience) -> str:
     named = ", ".join(f"“{w}”" for w in words)
     return NOT_COVERED[audience].format(words=named) + "\n"
+
+
+TIME_UNITS = {"a": "years", "mo": "months", "wk": "weeks", "d": "days", "h": "hours"}
+"""UCUM time units as words ("50 a" reads "50 years")."""
 
 
 def show_unit(unit: str) -> str:
@@ -723,12 +729,24 @@ class QA:
         passages = self._passages(retrieval)
         terms = topic_terms(und, retrieval.query, self.vocab, self._known)
         weights = {t: idf(self.index, t) for t in terms}
+        own_weights: dict[str, float] = {}
         if retrieval.query != und.query:
             # a follow-up: its own words say what is asked now
             own = set(topic_terms(und, und.query, self.vocab, self._known))
+            own_weights = {t: w for t, w in weights.items() if t in own}
             weights = {
                 t: w * (SETTINGS.follow_up_weight if t in own else 1.0) for t, w in weights.items()
             }
+        policy = (
+            self._policy_choice(chosen, und.clarify_statements, weights)
+            if answer.audience == "clinician"
+            else None
+        )
+        if policy is not None:
+            # the site's value leads and the other sources' values are shown with it
+            for sid in [policy.statement, *(s for _v, s in policy.alternatives)]:
+                if sid is not None and sid not in chosen:
+                    chosen.append(sid)
         lead = Lead(
             urgent=und.red_flag_statements,
             clarify=und.clarify_statements,
@@ -740,6 +758,11 @@ class QA:
             aspects=aspects,
             on_topic=on_topic,
             prefer=self._prefer(retrieval.query),
+            policy=policy,
+            own=own_weights,
+            # patient wordings use the lay words themselves ("spinal tap", "spinal fluid");
+            # clinician texts write what they mean
+            aliases=aliases_of(und.meanings) if answer.audience == "patient" else (),
         )
         comp = compose(self.kb, chosen, answer.audience, passages, None, lead)
         answer.answer = comp.markdown
@@ -762,7 +785,7 @@ class QA:
             verdict.features["lead_reviewed"] = float(is_reviewed(first))
             total = sum(weights.values())
             verdict.features["lead_coverage"] = (
-                round(lead_share(comp.lead, weights), 4) if total else 0.0
+                round(lead_share(comp.lead, weights, lead.aliases), 4) if total else 0.0
             )
             # (the numbers asked for: the kinds of answer are not part of the fitted model)
             numeric = [a for a in aspects if a not in ANSWER_TYPES]
@@ -791,6 +814,58 @@ class QA:
             answer.reading_grade = round(reading_grade(comp.plain), 1)
         if self.llm is not None and chosen:
             self._rephrase(answer, comp.markdown, comp.support)
+
+    def _policy_choice(
+        self, chosen: list[str], clarify: list[str], weights: dict[str, float]
+    ) -> PolicyChoice | None:
+        """The site-policy choice the question touches, if any: one on which sources disagree
+        (an alternative rests on another statement than the default), with a statement behind
+        one of its values among the lead candidates, whose title and description hold at least
+        ``SETTINGS.policy_share`` of the question's weighted words (the best such choice)."""
+        pool = set([sid for sid in chosen if sid not in clarify][: SETTINGS.lead_pool])
+        best: tuple[float, int, str] | None = None
+        for pid, param in self.kb.parameters.items():
+            sides = {param.statement} | {a.statement for a in param.alternatives}
+            if not any(a.statement not in (None, param.statement) for a in param.alternatives):
+                continue
+            reached = len(sides & pool)
+            if not reached:
+                continue
+            share = lead_share(f"{param.title}. {param.description}", weights)
+            if share >= SETTINGS.policy_share and (best is None or (share, reached) > best[:2]):
+                best = (share, reached, pid)
+        if best is None:
+            return None
+        param = self.kb.parameters[best[2]]
+        pv = self.policy.values.get(param.id)
+        if pv is None:
+            return None
+
+        def shown(value: object) -> str:
+            if isinstance(value, bool):
+                return "yes" if value else "no"
+            code = param.unit or ""
+            unit = f" {TIME_UNITS.get(code, show_unit(code))}" if code and code != "1" else ""
+            return f"{value}{unit}"
+
+        behind = param.statement if pv.value == param.default else None
+        others: list[tuple[str, str]] = []
+        if behind is None:
+            behind = next((a.statement for a in param.alternatives if a.value == pv.value), None)
+            if param.statement is not None:
+                others.append((shown(param.default), param.statement))
+        others += [
+            (shown(a.value), a.statement)
+            for a in param.alternatives
+            if a.statement is not None and a.value != pv.value and a.statement != param.statement
+        ]
+        return PolicyChoice(
+            title=param.title,
+            value=shown(pv.value),
+            statement=behind,
+            alternatives=tuple(others),
+            overridden=pv.overridden,
+        )
 
     def _drugs(self, text: str) -> frozenset[str]:
         """The medication concepts ``text`` names."""

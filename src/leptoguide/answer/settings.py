@@ -49,6 +49,10 @@ class AnswerSettings:
     states no number they do not; drafts that stay are marked."""
     follow_up_weight: float = 3.0
     """In a follow-up, the follow-up's own words weigh this much more when choosing the lead."""
+    policy_share: float = 0.2
+    """A question touches a site-policy choice when a statement behind one of its values is
+    among the lead candidates and the choice's title and description hold at least this share
+    of the question's weighted words: the site's value then leads, with the alternatives."""
     max_lead_findings: int = 2
     """Engine findings in the lead of a computed answer."""
     max_detail_lines: int = 4
@@ -74,6 +78,7 @@ class AnswerSettings:
             "second_sentence_ratio",
             "weak_confidence_cap",
             "unsupported_share",
+            "policy_share",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

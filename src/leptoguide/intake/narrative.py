@@ -70,8 +70,11 @@ def _compiled(concept: Concept) -> _Compiled | None:
         found = _CACHE[key] = _Compiled(
             spec=spec,
             reports=_phrases(spec.reports),
-            scope=_phrases(spec.scope),
-            signals={name: _phrases(terms) for name, terms in spec.signals.items()},
+            scope=_phrases(w for t in spec.scope for w in spec.expand(t)),
+            signals={
+                name: _phrases(w for t in terms for w in spec.expand(t))
+                for name, terms in spec.signals.items()
+            },
             detail=re.compile(spec.detail, re.IGNORECASE) if spec.detail else None,
         )
     return found
@@ -107,6 +110,70 @@ def decode_attachment(data: str) -> str | None:
         return base64.b64decode(data, validate=False).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+
+
+@dataclass(frozen=True)
+class Share:
+    """A percentage read from text ('85% neutrophils'), for the concept ``concept_id``."""
+
+    concept_id: str
+    value: float
+    sentence: str
+
+    @property
+    def quote(self) -> str:
+        return _clip(self.sentence)
+
+
+_SHARE_CACHE: dict[tuple[int, str], list[tuple[str, re.Pattern[str], re.Pattern[str]]]] = {}
+_PCT = r"(\d{1,3}(?:\.\d+)?)\s*%"
+
+
+def _share_patterns(concept: Concept) -> list[tuple[str, re.Pattern[str], re.Pattern[str]]]:
+    spec = concept.narrative
+    if spec is None or not spec.shares:
+        return []
+    key = (id(spec), concept.id)
+    found = _SHARE_CACHE.get(key)
+    if found is None:
+        found = []
+        for target, names in spec.shares.items():
+            words = sorted({w for n in names for w in spec.expand(n)}, key=len, reverse=True)
+            alt = "|".join(r"\s+".join(map(re.escape, w.split())) for w in words)
+            before = re.compile(rf"(?<![\d.]){_PCT}\s*(?:of\s+)?(?:{alt})\b", re.IGNORECASE)
+            after = re.compile(
+                rf"\b(?:{alt})\s*(?:[:=]\s*|\(\s*)?{_PCT}(?!\s*(?:of\b|\w))", re.IGNORECASE
+            )
+            found.append((target, before, after))
+        _SHARE_CACHE[key] = found
+    return found
+
+
+def read_shares(concept: Concept, texts: Iterable[str]) -> list[Share]:
+    """Percentages of the concept's ``shares`` stated in the texts. A sentence that writes
+    shares both before and after the names ('85% lymphocytes 10% neutrophils' can pair either
+    way), a share above 100, shares adding up to more than 100, or two different shares for
+    the same concept give nothing: unread, never guessed."""
+    patterns = _share_patterns(concept)
+    if not patterns:
+        return []
+    got: dict[str, set[float]] = {}
+    where: dict[str, str] = {}
+    for text in texts:
+        for sent in sentences(text):
+            before = {t: [float(m.group(1)) for m in b.finditer(sent)] for t, b, _ in patterns}
+            after = {t: [float(m.group(1)) for m in a.finditer(sent)] for t, _, a in patterns}
+            if any(before.values()) and any(after.values()):
+                continue
+            use = before if any(before.values()) else after
+            values = [v for vs in use.values() for v in vs]
+            if not values or max(values) > 100 or sum(values) > 101:
+                continue
+            for target, vs in use.items():
+                for v in vs:
+                    got.setdefault(target, set()).add(v)
+                    where.setdefault(target, sent)
+    return [Share(t, next(iter(vs)), where[t]) for t, vs in got.items() if len(vs) == 1]
 
 
 @dataclass

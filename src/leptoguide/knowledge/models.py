@@ -8,6 +8,7 @@ the two cannot drift (a test checks it).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -383,6 +384,59 @@ class Narrative(_Record):
         default=None,
         description="regular expression whose first group is kept as a detail (a block level)",
     )
+    comments: bool = Field(
+        default=False,
+        description=(
+            "also read from the comments (note) and interpretation text of a result whose code "
+            "text names one of the report words (a CSF white cell count commented 'mostly "
+            "lymphocytes')"
+        ),
+    )
+    shares: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "percentage concept -> names of what it counts: '85% neutrophils', 'lymphocytes: "
+            "80%' or 'mostly lymphocytes (80%)' in the text give that concept 85 or 80 (%); a "
+            "sentence that writes shares both before and after the names is not read"
+        ),
+    )
+    words: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "named word lists; a scope or signal phrase may write <name> for any word of the "
+            "list ('<often> neutrophils' with often: [mostly, mainly] is 'mostly neutrophils' "
+            "and 'mainly neutrophils')"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _known_words(self) -> Narrative:
+        phrases = [
+            *self.scope,
+            *(p for ps in (*self.signals.values(), *self.shares.values()) for p in ps),
+        ]
+        for phrase in phrases:
+            for name in _WORD_REF.findall(phrase):
+                if name not in self.words:
+                    raise ValueError(f"phrase '{phrase}' names the word list <{name}>, not defined")
+        return self
+
+    def expand(self, phrase: str) -> list[str]:
+        """Every phrase ``phrase`` stands for, each <name> replaced by each word of its list."""
+        out = [phrase]
+        while any(_WORD_REF.search(p) for p in out):
+            nxt: list[str] = []
+            for p in out:
+                m = _WORD_REF.search(p)
+                if m is None:
+                    nxt.append(p)
+                    continue
+                nxt.extend(p[: m.start()] + w + p[m.end() :] for w in self.words[m.group(1)])
+            out = nxt
+        return out
+
+
+_WORD_REF = re.compile(r"<([a-z][a-z0-9-]*)>")
 
 
 class Implication(_Record):
@@ -549,7 +603,9 @@ class Vocabulary(_Record):
         default_factory=list,
         description=(
             "intent: not when the question also contains one of these words (another condition "
-            "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing)"
+            "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing); "
+            "same-as terms with '...': not read when the question already names the place in "
+            "words another entry reads ('brain coverings')"
         ),
     )
     from_values: bool = Field(

@@ -17,6 +17,7 @@ conversion, and "K/uL" read as kelvin per microlitre.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections import deque
 from collections.abc import Iterable
@@ -25,10 +26,15 @@ from dataclasses import dataclass, field
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import UnitGroup
 
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_EXPONENT = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")
+
 
 def exact_key(unit: str) -> str:
-    """A unit spelling without spaces, 'µ'/'μ' as 'u', case kept (UCUM is case-sensitive)."""
-    return "".join(unit.split()).replace("µ", "u").replace("μ", "u")
+    """A unit spelling without spaces, 'µ'/'μ' as 'u', '×' as 'x' and a superscript exponent as
+    '^n' ('×10⁹/L' is 'x10^9/L'), case kept (UCUM is case-sensitive)."""
+    text = "".join(unit.split()).replace("µ", "u").replace("μ", "u").replace("×", "x")
+    return _EXPONENT.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPT), text)
 
 
 def unit_key(unit: str) -> str:

@@ -694,6 +694,39 @@ def build() -> tuple[dict[str, Res], list[Res]]:
         }
     )
     put("document-reference-mri", c, {"facts": {"mri-lm-pattern": "linear-and-nodular"}})
+    # --- the CSF differential in words: cell-count reports, text results, comments ---------
+    meningitis = ("http://hl7.org/fhir/sid/icd-10-cm", "G03.9", "Meningitis, unspecified")
+    for v, shape, text, value, pct in [
+        ("epic", "report", "CSF CELL COUNT: WBC 240 /uL. Differential: predominantly "
+         "neutrophils (88%).", "neutrophils", {"csf-neutrophils-pct": 88.0}),
+        ("cerner", "report", "Lymphocytic pleocytosis. Mononuclear cells predominate.",
+         "lymphocytes", {}),
+        ("uk", "comment", "Mostly lymphocytes 80%", "lymphocytes", {"csf-lymphocytes-pct": 80.0}),
+        ("cerner", "text", "Predominantly Lymphocytes", "lymphocytes", {}),
+    ]:  # fmt: skip
+        c = Chart(birth="1990-06-11", sex="male")
+        c.add(condition("Meningitis", meningitis))
+        count = lab(v, "CSF white cell count" if v == "uk" else "Nucleated Cell Count, CSF", None,
+                    240, "10*6/L" if v == "uk" else "/uL", local="CSFWBC")  # fmt: skip
+        if shape == "comment":
+            count["note"] = [{"text": text}]
+        c.add(count)
+        if shape == "report":
+            c.add(report(v, "CSF cell count and differential", text, category="HM"))
+        elif shape == "text":
+            c.add(lab(v, "CSF Differential", None, text, "", local="CSFDIFF"))
+        put(
+            f"csf-differential-{v}-{shape}",
+            c,
+            {"facts": {"csf-wbc": 240.0, "csf-predominant-cell": value, **pct},
+             "quotes": {"csf-predominant-cell": text.split(". ")[-1].split(" (")[0]}},
+        )  # fmt: skip
+    c = Chart()  # a differential that names both kinds as predominant: unreadable, not a default
+    c.add(lab("uk", "CSF white cell count", None, 240, "10*6/L", local="CSFWBC"))
+    c.add(report("uk", "CSF cell count and differential",
+                 "Predominantly neutrophils on the first tube; lymphocytic pleocytosis on the "
+                 "third.", category="HM"))  # fmt: skip
+    put("csf-differential-contradictory", c, {"unreadable": ["csf-predominant-cell"]})
     # --- a CDS Hooks style prefetch: a list of a Patient and search Bundles ---------------
     c = lm_case("cerner", "nodular", "positive")
     patient, rest = c.entries[0], c.entries[1:]

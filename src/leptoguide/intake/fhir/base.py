@@ -64,6 +64,15 @@ class ReaderBase:
                 self.by_ref[full_url] = res
             self.by_ref.setdefault(label, res)
 
+    def lookup(self, ref: str) -> dict[str, Any] | None:
+        """The resource a reference names in the input: as written (relative, absolute or
+        urn:uuid), else by its last ``Type/id`` with any ``/_history/<version>`` left off."""
+        found = self.by_ref.get(ref)
+        if found is not None:
+            return found
+        parts = ref.split("/_history/")[0].rstrip("/").split("/")
+        return self.by_ref.get(f"{parts[-2]}/{parts[-1]}") if len(parts) >= 2 else None
+
     # ---------------------------------------------------------------- helpers
 
     def _obj(self, res: Mapping[str, Any], key: str, ctx: Ctx, path: str = "") -> dict[str, Any]:

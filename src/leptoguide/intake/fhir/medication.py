@@ -9,7 +9,13 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from leptoguide.case import MedicationEntry
-from leptoguide.intake.common import is_number, parse_datetime, show, timing_code
+from leptoguide.intake.common import (
+    is_number,
+    parse_datetime,
+    show,
+    time_imprecision,
+    timing_code,
+)
 from leptoguide.intake.fhir.base import Ctx, ReaderBase
 from leptoguide.intake.strength import ProductDose, rxnorm_dose, text_dose
 from leptoguide.intake.terminology import normalize_system, normalize_text
@@ -58,7 +64,7 @@ class MedicationReader(ReaderBase):
                             f"contained[{i}]", f"expected an object, got {show(contained)}"
                         )
             elif target:
-                med = self.by_ref.get(target)
+                med = self.lookup(target)
             if med is not None:
                 cc = self._codeable(med, "code", ctx, "medicationReference->Medication.")
                 field = "medicationReference"
@@ -70,7 +76,7 @@ class MedicationReader(ReaderBase):
                         f"medication reference '{target}' not found in the bundle; ignored",
                         "medicationReference",
                     )
-                    return [], None, []
+                    return [], f"{target} (not in the input)", []
                 cc = {"text": display}
                 field = "medicationReference.display"
         else:
@@ -170,6 +176,9 @@ class MedicationReader(ReaderBase):
                 res, "effectivePeriod", ctx, end_first=True
             )
             ongoing = status == "active" and self._open_period(res, ctx)
+            if not ongoing and self._open_period(res, ctx):
+                last_time = None
+                self._unended(ctx, concepts[0].id, status)
             dosages = self._list(res, "dosage", ctx)
             if dosages:
                 dose, dose_unit, route, freq, start = self._dosage(ctx, dosages[0], "dosage[0].")
@@ -181,9 +190,13 @@ class MedicationReader(ReaderBase):
             ongoing = status in ONGOING_ADMIN_STATUS or (
                 status not in ENDED_STATUS and self._open_period(res, ctx)
             )
+            unended = not ongoing and self._open_period(res, ctx)
+            if unended:
+                last_time = None
+                self._unended(ctx, concepts[0].id, status)
             if last_time is not None:
                 times = (last_time,)
-            else:
+            elif not unended:
                 self.b.warn(
                     ctx.label,
                     f"{concepts[0].id}: administration without a time",
@@ -192,6 +205,9 @@ class MedicationReader(ReaderBase):
             dosage = self._obj(res, "dosage", ctx)
             if dosage:
                 dose, dose_unit, route = self._admin_dosage(ctx, dosage)
+        imprecise = None
+        if last_time is not None and rtype != "MedicationRequest":
+            imprecise = self._imprecise_time(res)
         dose_source = dose_unknown = None
         if len(concepts) == 1:
             dose, dose_unit, dose_source, dose_unknown = self._product_dose(names, dose, dose_unit)
@@ -214,9 +230,31 @@ class MedicationReader(ReaderBase):
             ongoing=ongoing,
             dose_source=dose_source,
             dose_unknown=dose_unknown,
+            time_imprecise=imprecise[0] if imprecise else None,
+            time_span=imprecise[1] if imprecise else (0.0, 0.0),
         )
         for concept in concepts:
             self.b.case.medications.append(replace(entry, concept=concept.id))
+
+    def _imprecise_time(self, res: Mapping[str, Any]) -> tuple[str, tuple[float, float]] | None:
+        """How imprecise the dose time read from effective[x] is (a date only, no time zone)."""
+        if "effectiveDateTime" in res:
+            return time_imprecision(res["effectiveDateTime"])
+        period = res.get("effectivePeriod")
+        if isinstance(period, Mapping):
+            return time_imprecision(period.get("end") or period.get("start"))
+        return None
+
+    def _unended(self, ctx: Ctx, concept: str, status: str | None) -> None:
+        """A period with a start and no end whose status says the exposure is over (a completed
+        infusion): it ended at a time the record does not give, so the last exposure is unknown,
+        never the start (that would count the hold from too early)."""
+        self.b.warn(
+            ctx.label,
+            f"{concept}: status {status or 'unknown'} but the period has no end: time of the last "
+            "exposure unknown (not the start)",
+            "effectivePeriod.end",
+        )
 
     def _open_period(self, res: Mapping[str, Any], ctx: Ctx) -> bool:
         """effectivePeriod with a start and no end: the exposure has not stopped."""
@@ -257,12 +295,14 @@ class MedicationReader(ReaderBase):
                     label,
                     f"unrecognised drug '{name}' on an intrathecal or intraventricular route: "
                     "check it before the LP",
+                    check=True,
                 )
             elif lp:
                 self.b.warn(
                     label,
                     f"unrecognised drug '{name}' with an LP or intrathecal order in the chart: "
                     "check before the LP (it may affect bleeding risk)",
+                    check=True,
                 )
 
     def _dose_quantity(

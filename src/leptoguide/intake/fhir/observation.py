@@ -35,6 +35,7 @@ class ObservationReader(ReportReader):
         if matches:
             concept = self._first(matches, ctx, "code")
             self._observation_value(ctx, res, concept, time, "", status)
+            self.result_comments(ctx, res, code, time, status, skip=concept.id)
         elif not components and not self.narrative_observation(ctx, res, code, time):
             self._unknown(ctx, "code", code, "Observation code")
         for i, comp in enumerate(components):

@@ -20,8 +20,10 @@ from leptoguide.intake.narrative import (
     decode_attachment,
     html_text,
     narrative_concepts,
+    read_shares,
     read_text,
 )
+from leptoguide.knowledge.models import Concept
 
 REPORT_KINDS = ("finding", "observation", "condition")
 TEXT_TYPES = ("text/plain", "text/html", "text/markdown", "application/xhtml+xml")
@@ -90,7 +92,7 @@ class ReportReader(ReaderBase):
             if not isinstance(ref, str) or not ref.strip():
                 continue
             ref = ref.strip()
-            if ref.startswith("#") or self._resolves(ref):
+            if self._resolves(ref) or (ref.startswith("#") and _contains(res, ref[1:])):
                 continue
             display = item.get("display")
             shown = f"{ref} ({display})" if isinstance(display, str) and display else ref
@@ -119,10 +121,7 @@ class ReportReader(ReaderBase):
 
     def _resolves(self, ref: str) -> bool:
         """Whether a reference names a resource in the input (relative, absolute or urn:uuid)."""
-        if ref in self.by_ref:
-            return True
-        parts = ref.split("/_history/")[0].rstrip("/").split("/")
-        return len(parts) >= 2 and f"{parts[-2]}/{parts[-1]}" in self.by_ref
+        return self.lookup(ref) is not None
 
     def document_reference(self, ctx: Ctx, res: dict[str, Any]) -> None:
         """A report sent as a document (radiology or pathology report as DocumentReference):
@@ -194,6 +193,7 @@ class ReportReader(ReaderBase):
             return False
         read_any = False
         for concept in narrative_concepts(self.b.index, kind_texts):
+            read_any |= self._add_shares(ctx, concept, texts, time, status)
             finding = read_text(self.b.index, concept, texts)
             if finding is None:
                 continue
@@ -201,12 +201,49 @@ class ReportReader(ReaderBase):
             self._add_finding(ctx, finding, time, status)
         return read_any
 
+    def _add_shares(
+        self,
+        ctx: Ctx,
+        concept: Concept,
+        texts: list[str],
+        time: dt.datetime | None,
+        status: str | None,
+        *,
+        where: str = "report",
+    ) -> bool:
+        """Percentages the text states for the concept's ``shares`` ('85% neutrophils'), each
+        a value of its percentage concept quoting the sentence. True if any was read."""
+        prefix = f"status {status}; " if status in ("preliminary", "registered", "partial") else ""
+        shares = read_shares(concept, texts)
+        for share in shares:
+            target = self.b.index.concepts.get(share.concept_id)
+            if target is None:
+                continue
+            self.b.add_quantity(
+                target,
+                share.value,
+                "%",
+                time=time,
+                reference=ctx.label,
+                where=ctx.label,
+                field="text" if where == "report" else "note",
+                note=f'{prefix}read from the {where} text: "{share.quote}"',
+            )
+        return bool(shares)
+
     def _add_finding(
-        self, ctx: Ctx, finding: Finding, time: dt.datetime | None, status: str | None
+        self,
+        ctx: Ctx,
+        finding: Finding,
+        time: dt.datetime | None,
+        status: str | None,
+        *,
+        where: str = "report",
     ) -> None:
         concept = finding.concept
         quote = f'"{finding.quote}"'
         prefix = f"status {status}; " if status in ("preliminary", "registered", "partial") else ""
+        field = "text" if where == "report" else "note"
         if finding.value is None:
             self.b.add_value(
                 concept,
@@ -214,15 +251,15 @@ class ReportReader(ReaderBase):
                 time=time,
                 reference=ctx.label,
                 where=ctx.label,
-                field="text",
+                field=field,
                 status="unparseable",
-                note=f"{prefix}report text not understood: {quote}",
+                note=f"{prefix}{where} text not understood: {quote}",
             )
             self.b.warn(
                 ctx.label,
-                f"{concept.id}: the report text speaks of it but its result could not be read "
+                f"{concept.id}: the {where} text speaks of it but its result could not be read "
                 f"({quote}); kept as unreadable",
-                "text",
+                field,
             )
             return
         detail = f" ({finding.detail})" if finding.detail else ""
@@ -232,8 +269,8 @@ class ReportReader(ReaderBase):
             time=time,
             reference=ctx.label,
             where=ctx.label,
-            field="text",
-            note=f"{prefix}read from the report text{detail}: {quote}",
+            field=field,
+            note=f"{prefix}read from the {where} text{detail}: {quote}",
         )
 
     def narrative_observation(
@@ -257,6 +294,36 @@ class ReportReader(ReaderBase):
         status = res.get("status") if isinstance(res.get("status"), str) else None
         return self._read_narrative(ctx, kind_texts, texts, time, status)
 
+    def result_comments(
+        self,
+        ctx: Ctx,
+        res: Mapping[str, Any],
+        code: Mapping[str, Any],
+        time: dt.datetime | None,
+        status: str | None,
+        *,
+        skip: str,
+    ) -> None:
+        """Values stated in a result's comments (``note``) or interpretation text, for the
+        narrative concepts that allow it (``Narrative.comments``) and whose report words the
+        result's code names: a CSF white cell count commented "predominantly lymphocytes"."""
+        texts: list[str] = []
+        for note in res.get("note") or []:
+            if isinstance(note, Mapping) and isinstance(note.get("text"), str):
+                texts.append(note["text"])
+        for interp in res.get("interpretation") or []:
+            if isinstance(interp, Mapping):
+                texts += [t for t in _texts_of(interp) if len(t) > 3]  # not the codes H, L, A
+        if not texts:
+            return
+        for concept in narrative_concepts(self.b.index, _texts_of(code)):
+            if concept.id == skip or concept.narrative is None or not concept.narrative.comments:
+                continue
+            self._add_shares(ctx, concept, texts, time, status, where="comment")
+            finding = read_text(self.b.index, concept, texts)
+            if finding is not None:
+                self._add_finding(ctx, finding, time, status, where="comment")
+
     def concept_text(
         self,
         ctx: Ctx,
@@ -268,9 +335,10 @@ class ReportReader(ReaderBase):
         """A known narrative concept given as free text (valueString 'Linear enhancement of the
         folia'): read it with the concept's narrative spec. True if a value was read."""
         concept = self.b.index.concepts[concept_id]
+        shares = self._add_shares(ctx, concept, texts, time, status)
         finding = read_text(self.b.index, concept, texts)
         if finding is None or finding.value is None:
-            return False
+            return shares
         self._add_finding(ctx, finding, time, status)
         return True
 
@@ -285,3 +353,10 @@ def _texts_of(codeable: Mapping[str, Any]) -> list[str]:
                 if isinstance(coding.get(key), str):
                     out.append(coding[key])
     return out
+
+
+def _contains(res: Mapping[str, Any], rid: str) -> bool:
+    contained = res.get("contained")
+    return isinstance(contained, list) and any(
+        isinstance(c, Mapping) and c.get("id") == rid for c in contained
+    )
