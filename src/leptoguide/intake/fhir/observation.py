@@ -158,8 +158,8 @@ class ObservationReader(ReportReader):
             parts = [ratio.get(k) for k in ("numerator", "denominator")]
             values: list[Any] = [p.get("value") if isinstance(p, Mapping) else None for p in parts]
             if concept.unit is None and all(is_number(v) for v in values):
-                bound: Any = parts[0].get("comparator") if isinstance(parts[0], Mapping) else None
-                prefix = bound if bound in ("<", "<=", ">", ">=") else ""
+                comp: Any = parts[0].get("comparator") if isinstance(parts[0], Mapping) else None
+                prefix = comp if comp in ("<", "<=", ">", ">=") else ""
                 candidates.append(f"{prefix}{float(values[0]):g}:{float(values[1]):g}")
             else:
                 candidates.append(str(ratio))
