@@ -101,3 +101,32 @@ def test_an_order_whose_medication_was_not_prefetched_is_a_warning(client: TestC
     assert card["indicator"] == "warning"
     assert "check before the LP" in card["summary"]
     assert "MedicationRequest/mr-ref" in card["detail"] and "Medication/med-991" in card["detail"]
+
+
+@pytest.mark.parametrize(
+    ("medication", "warned"),
+    [
+        ({"text": "Study drug XR-42 10 mg tablet"}, True),  # may be anything
+        (  # an RxNorm drug outside the listed anticoagulant and antiplatelet products
+            {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                         "code": "860975", "display": "24 HR Metformin hydrochloride 500 MG "
+                         "Extended Release Oral Tablet"}]},  # as Synthea sends it
+            False,
+        ),
+    ],
+)  # fmt: skip
+def test_only_unidentifiable_drugs_raise_the_check_before_the_lp(
+    client: TestClient, medication: dict[str, Any], warned: bool
+) -> None:
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "mr-x",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{PID}"},
+        "medicationCodeableConcept": medication,
+        "authoredOn": _ago(30),
+    }
+    cards = _cards(client, hook_request("order-sign", PID, [patient(PID), order], [lp_order(PID)]))
+    card = cards.get("not-read")
+    assert (card is not None and card["indicator"] == "warning") == warned, card

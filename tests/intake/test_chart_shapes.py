@@ -228,3 +228,24 @@ def test_versioned_and_absolute_medication_references_resolve(
     case = read(med, order, kb=shipped_kb)
     assert [m.concept for m in case.medications] == ["apixaban"]
     assert not case.dropped
+
+
+@pytest.mark.parametrize("text", ["not detected", "Negative", "QNS", "see comment"])
+def test_a_result_word_is_not_a_platelet_count(shipped_kb: KnowledgeBase, text: str) -> None:
+    """Free text typed where a count belongs (carebundle's defect injector does this): unreadable,
+    never the value false read as a recorded count."""
+    plt = lab("plt", "Platelet count", 0, "10*9/L")
+    del plt["valueQuantity"]
+    plt["valueString"] = text
+    case = read(plt, kb=shipped_kb)
+    found = case.latest("platelets")
+    assert found is not None and found.status == "unparseable" and found.value == text
+    assert "lp-safety-data-missing" in findings(case, shipped_kb)
+
+
+def test_a_viral_load_not_detected_is_still_read(shipped_kb: KnowledgeBase) -> None:
+    vl = lab("vl", "HIV-1 RNA, quantitative", 0, "copies/mL")
+    del vl["valueQuantity"]
+    vl["valueString"] = "Not detected"
+    found = read(vl, kb=shipped_kb).latest("hiv-viral-load")
+    assert found is not None and found.status == "ok" and found.value is False

@@ -512,7 +512,7 @@ def build_cards(
         audit_id=audit_id,
         smart=smart,
         unobtained=unobtained,
-        checks=[(w.where, w.message) for w in case.warnings if w.check],
+        checks=list(dict.fromkeys((w.where, w.message) for w in case.warnings if w.check)),
     )
     if not_read:
         cards.append(not_read)

@@ -260,10 +260,11 @@ class CaseBuilder:
                     if b is not None:
                         return ("positive" if b else "negative"), True
             return (candidates[0] if candidates else None), False
-        for cand in candidates:
-            b = self._result_bool(cand)
-            if b is not None:
-                return b, True
+        if concept.unit is None or concept.detectable:
+            for cand in candidates:
+                b = self._result_bool(cand)
+                if b is not None:
+                    return b, True
         if concept.unit is None and candidates:
             return candidates[0], True
         return (candidates[0] if candidates else None), False

@@ -475,6 +475,14 @@ class Concept(_Record):
             "concept (e.g. oral dose forms for an intravenous-only concept); free text only"
         ),
     )
+    detectable: bool = Field(
+        default=False,
+        description=(
+            "for a quantity: a result word ('not detected', 'detected') is a result of it (an HIV "
+            "viral load 'Not detected' is false); for other quantities (platelets, glucose) such "
+            "a word is not a value and is kept as unreadable"
+        ),
+    )
     narrative: Narrative | None = Field(
         default=None, description="how the value is read from narrative report text"
     )

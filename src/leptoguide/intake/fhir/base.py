@@ -52,8 +52,9 @@ class ReaderBase:
         self.unknown: dict[str, Counter[str]] = {}  # code system -> code -> count
         self.unknown_kinds: dict[str, Counter[str]] = {}  # code system -> what -> count
         self.documents_skipped = 0  # DocumentReferences of kinds LeptoGuide does not read
-        self.unknown_drugs: list[tuple[str, str, str | None, bool]] = []
-        """(resource, name, status, on an intrathecal route) of drugs not recognised."""
+        self.unknown_drugs: list[tuple[str, str, str | None, bool, bool]] = []
+        """(resource, name, status, on an intrathecal route, RxNorm-coded) of drugs not
+        recognised."""
         for label, res, full_url in entries:
             if not res:
                 continue

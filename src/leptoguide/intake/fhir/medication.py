@@ -39,6 +39,7 @@ ENDED_STATUS = {"completed", "stopped", "not-taken", "entered-in-error", "cancel
 """Statuses that mean the exposure is over (FHIR R4 medication status value sets)."""
 LP_PROCEDURES = {"lumbar-puncture", "intrathecal-chemotherapy", "ommaya-placement"}
 """Contract concept ids of procedures near which an unrecognised drug is a warning of its own."""
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NEURAXIAL_ROUTES = {"intrathecal", "intraventricular"}
 """Contract concept ids of the routes into the CSF."""
 
@@ -154,7 +155,9 @@ class MedicationReader(ReaderBase):
             return
         concepts, text, names = self._medication_concept(ctx, res)
         if not concepts:
-            self.unknown_drugs.append((ctx.label, text or "no name", status, self._neuraxial(res)))
+            self.unknown_drugs.append(
+                (ctx.label, text or "no name", status, self._neuraxial(res), self._rxnorm(res))
+            )
             return
         intent = self._str(res, "intent", ctx)
         ongoing = False
@@ -287,7 +290,7 @@ class MedicationReader(ReaderBase):
             return
         lp = any(p.concept in LP_PROCEDURES for p in self.b.case.procedures)
         lp = lp or any(m.route in NEURAXIAL_ROUTES for m in self.b.case.medications)
-        for label, name, status, neuraxial in self.unknown_drugs:
+        for label, name, status, neuraxial, rxnorm in self.unknown_drugs:
             if status in ENDED_STATUS:
                 continue
             if neuraxial:
@@ -302,8 +305,37 @@ class MedicationReader(ReaderBase):
                     label,
                     f"unrecognised drug '{name}' with an LP or intrathecal order in the chart: "
                     "check before the LP (it may affect bleeding risk)",
-                    check=True,
+                    check=not rxnorm,
                 )
+
+    def _rxnorm(self, res: Mapping[str, Any]) -> bool:
+        """True when the drug carries an RxNorm code: the system whose anticoagulant and
+        antiplatelet products the terminology lists (VSAC value sets), so an RxNorm drug not
+        among them is known not to be one of those; a drug named only in text, by a local code,
+        NDC, or a Medication the input does not hold, may be anything."""
+        cc = res.get("medicationCodeableConcept")
+        if not isinstance(cc, Mapping):
+            ref = res.get("medicationReference")
+            target = ref.get("reference") if isinstance(ref, Mapping) else None
+            med: Any = None
+            if isinstance(target, str) and target.startswith("#"):
+                contained = res.get("contained")
+                med = next(
+                    (
+                        c
+                        for c in (contained if isinstance(contained, list) else [])
+                        if isinstance(c, Mapping) and c.get("id") == target[1:]
+                    ),
+                    None,
+                )
+            elif isinstance(target, str):
+                med = self.lookup(target)
+            cc = med.get("code") if isinstance(med, Mapping) else None
+        codings = cc.get("coding") if isinstance(cc, Mapping) else None
+        return any(
+            isinstance(c, Mapping) and c.get("code") and normalize_system(c.get("system")) == RXNORM
+            for c in (codings if isinstance(codings, list) else [])
+        )
 
     def _dose_quantity(
         self, qty: Mapping[str, Any], ctx: Ctx, path: str
