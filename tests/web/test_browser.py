@@ -72,34 +72,45 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``leptoguide serve`` on a free loopback port with its own LEPTOGUIDE_HOME."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_sqlite: Path,
+    _statement_index: Path,
+    production_password_hasher: Any,
+) -> Iterator[str]:
+    """A real ``leptoguide serve`` on a free loopback port with its own LEPTOGUIDE_HOME.
+
+    Its database starts as a copy of the session's migrated one, with the accounts added in this
+    process with the production argon2 parameters (what ``users add`` does: test_cli_users.py
+    runs that command), and its home holds the session's statement index, as ``make setup``
+    leaves one; the server still migrates and checks the index itself on start.
+    """
+    from leptoguide.store import accounts
+    from leptoguide.store.db import Database
+
     home = tmp_path_factory.mktemp("web-home")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEPTOGUIDE_")}
     env["LEPTOGUIDE_HOME"] = str(home)
     cli = [sys.executable, "-m", "leptoguide"]
-    accounts = [(f"{role}1", role) for role in PASSWORDS] + [("reviewer2", "reviewer")]
-
-    def add(name: str, role: str) -> subprocess.Popen[bytes]:
-        pw = home / f"{name}.pw"
-        pw.write_text(PASSWORDS[role] + "\n")
-        return subprocess.Popen(
-            [*cli, "users", "add", name, "--role", role, "--password-file", str(pw)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-
-    # the first command creates the database; the other accounts are then added side by side
-    first, *others = accounts
-    for batch in ([first], others):
-        for (name, _), proc in zip(batch, [add(*account) for account in batch], strict=True):
-            out, _ = proc.communicate(timeout=120)
-            assert proc.returncode == 0, f"users add {name}: {out.decode(errors='replace')}"
+    database = home / "leptoguide.sqlite3"
+    shutil.copyfile(migrated_sqlite, database)
+    (home / "index").mkdir()
+    os.link(_statement_index, home / "index" / _statement_index.name)
+    db = Database(f"sqlite:///{database}")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(accounts, "_hasher", production_password_hasher)
+            for name, role in [(f"{role}1", role) for role in PASSWORDS] + [
+                ("reviewer2", "reviewer")
+            ]:
+                accounts.add_user(db, name, PASSWORDS[role], role)
+    finally:
+        db.dispose()
     port = _free_port()
     log = (home / "serve.log").open("w")
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(
-        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        [*cli, *serve, "--database", f"sqlite:///{database}"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -116,7 +127,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError("server did not start:\n" + (home / "serve.log").read_text())
-        time.sleep(0.2)
+        time.sleep(0.05)
     try:
         yield base
     finally:
