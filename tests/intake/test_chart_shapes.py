@@ -249,3 +249,21 @@ def test_a_viral_load_not_detected_is_still_read(shipped_kb: KnowledgeBase) -> N
     vl["valueString"] = "Not detected"
     found = read(vl, kb=shipped_kb).latest("hiv-viral-load")
     assert found is not None and found.status == "ok" and found.value is False
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "value"),
+    [({"value": 1}, 640, "positive"), ({"value": 1, "comparator": "<"}, 2, "negative")],
+)
+def test_a_titre_sent_as_a_ratio(
+    shipped_kb: KnowledgeBase, numerator: dict[str, Any], denominator: int, value: str
+) -> None:
+    crag = lab("crag", "Cryptococcal antigen titre, CSF", 0, "")
+    del crag["valueQuantity"]
+    crag["valueRatio"] = {"numerator": numerator, "denominator": {"value": denominator}}
+    case = read(crag, kb=shipped_kb)
+    found = case.latest("csf-crag")
+    assert found is not None and found.status == "ok" and found.value == value
+    assert any(c.concept == "cryptococcal-meningitis" for c in case.conditions) == (
+        value == "positive"
+    )

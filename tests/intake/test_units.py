@@ -71,6 +71,10 @@ def test_shipped_units_load_with_the_real_kb(shipped_kb: KnowledgeBase) -> None:
         ("platelets", "Gpt/l", "10*9/L", 30.0),  # German laboratories: giga-particles per litre
         ("csf-wbc", "×10⁶/L", "/uL", 30.0),
         ("csf-wbc", "cells/cu mm", "/uL", 30.0),
+        ("csf-wbc", "cells/mm³", "/uL", 30.0),
+        ("platelets", "x10(9)/L", "10*9/L", 30.0),
+        ("csf-wbc", "x10(6)/L", "/uL", 30.0),
+        ("platelets", "x10*3/uL", "10*9/L", 30.0),
     ],
 )
 def test_printed_spellings(

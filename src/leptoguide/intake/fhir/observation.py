@@ -152,6 +152,17 @@ class ObservationReader(ReportReader):
                         candidates.append(coding[k])
             if cc.get("text"):
                 candidates.append(cc["text"])
+        elif "valueRatio" in res:  # a titre: 1:640
+            field = path + "valueRatio"
+            ratio = self._obj(res, "valueRatio", ctx, path)
+            parts = [ratio.get(k) for k in ("numerator", "denominator")]
+            values: list[Any] = [p.get("value") if isinstance(p, Mapping) else None for p in parts]
+            if concept.unit is None and all(is_number(v) for v in values):
+                comp: Any = parts[0].get("comparator") if isinstance(parts[0], Mapping) else None
+                prefix = comp if comp in ("<", "<=", ">", ">=") else ""
+                candidates.append(f"{prefix}{float(values[0]):g}:{float(values[1]):g}")
+            else:
+                candidates.append(str(ratio))
         elif "valueString" in res:
             field = path + "valueString"
             text = self._str(res, "valueString", ctx, path)
