@@ -330,6 +330,9 @@ def test_personal_questions_are_declined_kindly(qa: QA) -> None:
         "my husband with LMD suddenly can't move his legs properly and he's wet himself",
         "my son has a high temp and a headache, his hands and feet are freezing",
         "I have a temprature and a stif neck and headake",
+        "my husband has LM and since teatime his words are coming out muddled",
+        "my mum keeps getting her words jumbled since this morning, she has lm",
+        "dad can't find the right words since lunch",
     ],
 )
 def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
@@ -346,6 +349,7 @@ def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
         "what is meningism?",
         "can a lumbar puncture cause a fever?",
         "how is urinary retention from LM managed?",
+        "can LM make it hard to find words?",
     ],
 )
 def test_words_of_warning_signs_asked_in_general_are_not_urgent(
