@@ -160,13 +160,25 @@ def check_a11y(page: Any) -> None:
     assert not bad, f"{page.url}: {json.dumps(detail, indent=1)}"
 
 
+# (server, account) -> the cookies of that account's first sign-in through the login form
+SIGNED_IN: dict[tuple[str, str], list[Any]] = {}
+
+
 def login(page: Any, base: str, role: str, name: str | None = None) -> None:
+    """Sign in: through the login form the first time for each account, afterwards by handing
+    the page's browser context the cookies of that sign-in (a session the server still checks on
+    every page: a signed-out or expired one sends the test to the login page and fails it). The one
+    account that signs out, reviewer1, is used by no other test."""
     name = name or f"{role}1"
+    if (base, name) in SIGNED_IN:
+        page.context.add_cookies(SIGNED_IN[base, name])
+        return
     page.goto(f"{base}/login")
     page.fill("#username", name)
     page.fill("#password", PASSWORDS[role])
     page.click("form.narrow button[type=submit]")
     page.wait_for_selector(f"text={name} ({role})")
+    SIGNED_IN[base, name] = page.context.cookies()
 
 
 def test_assessment_from_uploaded_bundle(page: Any, server: str) -> None:
