@@ -82,7 +82,7 @@ def test_eval_meets_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert test.lead_rate >= 0.78, "test split: first-sentence rate below the floor"
     # dev grew on 2026-12-03 by loosely worded in-scope questions (measured 0.957 and 0.906;
     # abstention precision 1.0, recall 0.983, none wrongly abstained); after the lay-question
-    # round the same day 0.971 and 0.932
+    # round the same day 0.971 and 0.932, and so after the clinician first-sentence round
     assert dev.accuracy >= 0.96 and dev.lead_rate >= 0.92, dev.failures
     assert dev.abstain_recall >= 0.98, dev.failures
     assert dev.wrongly_abstained <= 0.01, dev.failures
@@ -111,8 +111,9 @@ def test_second_held_out_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert red.lead_ok == red.n, score.failures
     computed = score.kinds["computed"]  # every computed question right, its lead included
     assert computed.ok == computed.n and computed.lead_ok == computed.n, score.failures
-    assert score.accuracy >= 0.90, score.failures
-    assert score.lead_rate >= 0.71, score.failures
+    # (after the clinician first-sentence round: key facts 0.929, first sentence 0.798)
+    assert score.accuracy >= 0.91, score.failures
+    assert score.lead_rate >= 0.78, score.failures
     assert score.abstain_recall >= 0.98, score.failures
     assert score.wrongly_abstained <= 0.025, score.failures
 
@@ -132,8 +133,9 @@ def test_third_development_set_floors(tmp_path: Path, monkeypatch: pytest.Monkey
     score = qe.run(kb, qa, questions, "third dev set")
     assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
     assert score.ids_shown == []
+    # (after the clinician first-sentence round: key facts 0.902, first sentence 0.833)
     assert score.accuracy >= 0.89, score.failures
-    assert score.lead_rate >= 0.81, score.failures
+    assert score.lead_rate >= 0.82, score.failures
     assert score.abstain_recall >= 0.98, score.failures
     assert score.wrongly_abstained <= 0.02, score.failures
 
@@ -141,8 +143,9 @@ def test_third_development_set_floors(tmp_path: Path, monkeypatch: pytest.Monkey
 @pytest.mark.parametrize(
     ("name", "accuracy", "lead_rate", "abstain_recall", "wrongly_abstained"),
     [
-        # measured on 2026-12-03 after the lay-question round: 0.925, 0.812, 1.0, 1 of 84
-        ("dev-2026-12c.yaml", 0.91, 0.80, 0.98, 0.02),
+        # measured on 2026-12-03 after the lay-question round: 0.925, 0.812, 1.0, 1 of 84;
+        # after the clinician first-sentence round first sentence 0.825
+        ("dev-2026-12c.yaml", 0.91, 0.81, 0.98, 0.02),
         # as written 0.784, 0.581, 2 of 3, 6 of 77; after the round 0.838, 0.662, 2 of 3, 2 of 77
         ("dev-2026-12d.yaml", 0.82, 0.64, 0.66, 0.04),
     ],

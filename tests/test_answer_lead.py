@@ -427,6 +427,7 @@ def test_a_follow_up_naming_another_study_leads_with_that_study(
         ("CellSearch CSF tumour cell cutoff to diagnose LMD?", "1 csf-ctc/ml"),
         ("Glantz 1998 - minimum CSF volume to cut false negative cytology?", "10.5 ml"),
         ("min CSF vol for cytology to avoid false negs (Glantz)?", "10.5 ml"),
+        ("phase I hypofractionated proton CSI for LM - median CNS-PFS?", "7 months"),
     ],
 )
 def test_clinician_shorthand_for_the_asked_quantity_reaches_the_lead(

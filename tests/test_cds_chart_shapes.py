@@ -130,3 +130,40 @@ def test_only_unidentifiable_drugs_raise_the_check_before_the_lp(
     cards = _cards(client, hook_request("order-sign", PID, [patient(PID), order], [lp_order(PID)]))
     card = cards.get("not-read")
     assert (card is not None and card["indicator"] == "warning") == warned, card
+
+
+def test_resources_sent_under_keys_of_the_clients_own_are_read(client: TestClient) -> None:
+    """A home anticoagulant sent as a MedicationStatement under 'medicationStatements', and the
+    Medication an order refers to under 'medications': neither key is asked for, both are read."""
+    rx = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "ms-apix",
+        "status": "active",
+        "subject": {"reference": f"Patient/{PID}"},
+        "medicationCodeableConcept": {
+            "coding": [{"system": rx, "code": "1364445", "display": "apixaban 5 MG Oral Tablet"}]
+        },
+        "effectiveDateTime": _ago(10),
+    }
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "mr-clop",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{PID}"},
+        "medicationReference": {"reference": "Medication/med-clop"},
+        "authoredOn": _ago(30),
+    }
+    medication = {
+        "resourceType": "Medication",
+        "id": "med-clop",
+        "code": {"coding": [{"system": rx, "code": "32968", "display": "clopidogrel"}]},
+    }
+    req = hook_request("order-sign", PID, [patient(PID), order], [lp_order(PID)])
+    req["prefetch"]["medicationStatements"] = searchset([statement])
+    req["prefetch"]["medications"] = searchset([medication])
+    cards = _cards(client, req)
+    timing = cards["lp-anticoagulant-timing"]
+    assert "apixaban" in timing["summary"] and "clopidogrel" in timing["summary"], timing
+    assert "not-read" not in cards

@@ -708,9 +708,9 @@ def lead_statement(
             ),
             default=0.0,
         )
-        score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
         if not is_reviewed(st):
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
+        score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
         key = (
             1 if on_topic is None else int(on_topic(st)),
             prefer is not None and prefer(st),
