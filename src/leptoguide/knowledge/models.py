@@ -384,6 +384,13 @@ class Narrative(_Record):
         default=None,
         description="regular expression whose first group is kept as a detail (a block level)",
     )
+    mask: list[str] = Field(
+        default_factory=list,
+        description=(
+            "phrases that take their words without being a signal ('atypical lymphocytes' in a "
+            "cell count is not the cytology signal 'atypical')"
+        ),
+    )
     comments: bool = Field(
         default=False,
         description=(
