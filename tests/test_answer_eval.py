@@ -143,9 +143,10 @@ def test_third_development_set_floors(tmp_path: Path, monkeypatch: pytest.Monkey
 @pytest.mark.parametrize(
     ("name", "accuracy", "lead_rate", "abstain_recall", "wrongly_abstained"),
     [
-        # measured on 2026-12-03 after the lay-question round: 0.925, 0.812, 1.0, 1 of 84;
-        # after the clinician first-sentence round first sentence 0.825
-        ("dev-2026-12c.yaml", 0.91, 0.81, 0.98, 0.02),
+        # measured on 2026-12-03 after the lay-question round: 0.925, 0.812, 1.0, 1 of 84; after
+        # the clinician first-sentence round first sentence 0.825; with "how big" and "how much
+        # fluid" read as size and amount, both rounds landed: 0.950, 0.850
+        ("dev-2026-12c.yaml", 0.93, 0.82, 0.98, 0.02),
         # as written 0.784, 0.581, 2 of 3, 6 of 77; after the round 0.838, 0.662, 2 of 3, 2 of 77
         ("dev-2026-12d.yaml", 0.82, 0.64, 0.66, 0.04),
     ],

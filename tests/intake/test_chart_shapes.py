@@ -267,3 +267,29 @@ def test_a_titre_sent_as_a_ratio(
     assert any(c.concept == "cryptococcal-meningitis" for c in case.conditions) == (
         value == "positive"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("35 x10^9/L", 35.0),
+        ("35 x 10^9/L", 35.0),
+        ("35000 /uL", 35.0),
+        ("35", None),  # no unit: 35 or 35 000?
+        ("<10", None),  # a bound, not a value
+        ("35 (L)", None),  # a flag, not a unit
+        ("35 see comment", None),
+    ],
+)
+def test_a_count_sent_as_text_with_its_unit(
+    shipped_kb: KnowledgeBase, text: str, value: float | None
+) -> None:
+    plt = lab("plt", "Platelet count", 0, "10*9/L")
+    del plt["valueQuantity"]
+    plt["valueString"] = text
+    found = read(plt, kb=shipped_kb).latest("platelets")
+    assert found is not None
+    if value is None:
+        assert found.status == "unparseable", found
+        return
+    assert found.status == "ok" and found.value == value and found.unit == "10*9/L", found

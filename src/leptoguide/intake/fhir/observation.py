@@ -169,12 +169,14 @@ class ObservationReader(ReportReader):
             if text:
                 candidates.append(text)
                 if concept.unit is not None:
-                    number = _number_in(text)
+                    number, unit = _number_in(text), None
+                    if number is None and (m := _QUANTITY.match(text)):
+                        number, unit = float(m.group(1)), m.group(2)  # '35 x10^9/L'
                     if number is not None:
                         b.add_quantity(
                             concept,
                             number,
-                            None,
+                            unit,
                             time=time,
                             reference=ctx.label,
                             where=ctx.label,
@@ -285,6 +287,11 @@ class ObservationReader(ReportReader):
 
 _NUMBER = re.compile(r"^\s*=?\s*(-?\d+(?:\.\d+)?)\s*$")
 """A plain number in text; a bound such as '<150' or '>1.0' is not one (it stays unusable)."""
+
+
+_QUANTITY = re.compile(r"^\s*=?\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z/*^µμ×%{\[][^()<>=]{0,30}?)\s*$")
+"""A number and a unit in text ('35 x10^9/L', '250 cells/uL'); the unit must be one the
+concept converts, else the value is kept as unreadable. A bound ('<10') is not one."""
 
 
 def _number_in(text: str) -> float | None:
