@@ -78,8 +78,9 @@ def test_eval_meets_targets(shipped_kb: KnowledgeBase, shipped_qa: QA) -> None:
     assert test.accuracy >= 0.90, "test split: key-fact accuracy below the floor"
     assert test.lead_rate >= 0.78, "test split: first-sentence rate below the floor"
     # dev grew on 2026-12-03 by loosely worded in-scope questions (measured 0.957 and 0.906;
-    # abstention precision 1.0, recall 0.983, none wrongly abstained)
-    assert dev.accuracy >= 0.94 and dev.lead_rate >= 0.89, dev.failures
+    # abstention precision 1.0, recall 0.983, none wrongly abstained); after the lay-question
+    # round the same day 0.971 and 0.932, and so after the clinician first-sentence round
+    assert dev.accuracy >= 0.96 and dev.lead_rate >= 0.92, dev.failures
     assert dev.abstain_recall >= 0.98, dev.failures
     assert dev.wrongly_abstained <= 0.01, dev.failures
     assert test.accuracy > base.accuracy
@@ -104,8 +105,9 @@ def test_second_held_out_set(shipped_kb: KnowledgeBase, shipped_qa: QA) -> None:
     assert red.lead_ok == red.n, score.failures
     computed = score.kinds["computed"]  # every computed question right, its lead included
     assert computed.ok == computed.n and computed.lead_ok == computed.n, score.failures
-    assert score.accuracy >= 0.90, score.failures
-    assert score.lead_rate >= 0.71, score.failures
+    # (after the clinician first-sentence round: key facts 0.929, first sentence 0.798)
+    assert score.accuracy >= 0.91, score.failures
+    assert score.lead_rate >= 0.78, score.failures
     assert score.abstain_recall >= 0.98, score.failures
     assert score.wrongly_abstained <= 0.025, score.failures
 
@@ -115,17 +117,54 @@ def test_third_development_set_floors(shipped_kb: KnowledgeBase, shipped_qa: QA)
     resolve, out-of-scope questions stay declined and the
     floors hold (as written on 2026-12-03: key facts 0.843, first sentence 0.745, 4 of 102
     in-scope questions wrongly abstained; after the gate and vocabulary changes 0.873, 0.784,
-    1 of 102)."""
+    1 of 102; after the lay-question round 0.902, 0.824, 1 of 102)."""
     kb, qa = shipped_kb, shipped_qa
     qe = _qa_eval()
     questions = qe.load_questions(Path(__file__).parents[1] / "eval" / "dev-2026-12b.yaml")
     score = qe.run(kb, qa, questions, "third dev set")
     assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
     assert score.ids_shown == []
-    assert score.accuracy >= 0.86, score.failures
-    assert score.lead_rate >= 0.77, score.failures
+    # (after the clinician first-sentence round: key facts 0.902, first sentence 0.833)
+    assert score.accuracy >= 0.89, score.failures
+    assert score.lead_rate >= 0.82, score.failures
     assert score.abstain_recall >= 0.98, score.failures
     assert score.wrongly_abstained <= 0.02, score.failures
+
+
+@pytest.mark.parametrize(
+    ("name", "accuracy", "lead_rate", "abstain_recall", "wrongly_abstained"),
+    [
+        # measured on 2026-12-03 after the lay-question round: 0.925, 0.812, 1.0, 1 of 84; after
+        # the clinician first-sentence round first sentence 0.825; with "how big" and "how much
+        # fluid" read as size and amount, both rounds landed: 0.950, 0.850
+        ("dev-2026-12c.yaml", 0.93, 0.82, 0.98, 0.02),
+        # as written 0.784, 0.581, 2 of 3, 6 of 77; after the round 0.838, 0.662, 2 of 3, 2 of 77
+        ("dev-2026-12d.yaml", 0.82, 0.64, 0.66, 0.04),
+    ],
+)
+def test_later_development_set_floors(
+    shipped_kb: KnowledgeBase,
+    shipped_qa: QA,
+    name: str,
+    accuracy: float,
+    lead_rate: float,
+    abstain_recall: float,
+    wrongly_abstained: float,
+) -> None:
+    """The fourth and fifth development sets (dev split): citations resolve, warning signs lead
+    with urgent care, and the floors hold, one question below the measurement."""
+    kb, qa = shipped_kb, shipped_qa
+    qe = _qa_eval()
+    questions = qe.load_questions(Path(__file__).parents[1] / "eval" / name)
+    score = qe.run(kb, qa, questions, name, split="dev")
+    assert score.unresolved == 0 and score.unused == 0 and score.bad_refs == 0
+    assert score.ids_shown == []
+    red = score.kinds["red-flag"]
+    assert red.lead_ok == red.n, score.failures
+    assert score.accuracy >= accuracy, score.failures
+    assert score.lead_rate >= lead_rate, score.failures
+    assert score.abstain_recall >= abstain_recall, score.failures
+    assert score.wrongly_abstained <= wrongly_abstained, score.failures
 
 
 def test_third_development_set_loads(shipped_kb: KnowledgeBase) -> None:

@@ -307,6 +307,12 @@ def test_a_lay_phrase_counts_as_what_it_means_in_a_patient_sentence() -> None:
     assert _sentence_score(both, weights, aliases) == _sentence_score(both, weights) == 2.0
     # a phrase read as itself adds nothing
     assert aliases_of([("LP", "lp")]) == ()
+    # the written words must stand together (function words aside), as the question wrote them
+    spread = aliases_of([("new cancer", "secondary cancer")])
+    assert _sentence_score("Is LM a new cancer?", {"secondary": 1.0}, spread) == 1.0
+    assert _sentence_score("New data on breast cancer.", {"secondary": 1.0}, spread) == 0.0
+    fluid = aliases_of([("cancer in the spinal fluid", "leptomeningeal")])
+    assert _sentence_score("Cancer in your spinal fluid.", {"leptomeningeal": 1.0}, fluid) == 1.0
 
 
 @pytest.mark.parametrize(
@@ -389,3 +395,93 @@ def test_a_patient_asking_why_the_scan_comes_first_gets_the_reason(qa: QA, quest
     lead = _first_three(qa.ask(question, audience="patient").answer)
     assert "before the spinal tap" in lead, lead
     assert not lead.startswith("a lumbar puncture is also called")
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("T-DXd real-world ROSET-BM - LMC subgroup 12-mo PFS/OS?", "and the DEBBRAH LM cohort?"),
+        ("trastuzumab deruxtecan ROSET-BM outcomes in LMD", "what about DEBBRAH?"),
+    ],
+)
+def test_a_follow_up_naming_another_study_leads_with_that_study(
+    qa: QA, first: str, follow_up: str
+) -> None:
+    """The follow-up's own words say what is asked now: the statement holding them leads, not
+    the statement that answered the earlier question's many words."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    store = MemoryConversationStore()
+    qa.ask(first, conversation_id="study", conversations=store)
+    ans = qa.ask(follow_up, conversation_id="study", conversations=store)
+    lead = _first_three(ans.answer).split(". ")[0]
+    assert "debbrah" in lead, lead
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("ceftriaxone max daily dose if CrCl <10?", "2 g/day"),
+        ("max ceftriaxone per day when creat clearance under 10", "2 g/day"),
+        ("CSF CTCs on CellSearch - dx cut-off for LM?", "1 csf-ctc/ml"),
+        ("CellSearch CSF tumour cell cutoff to diagnose LMD?", "1 csf-ctc/ml"),
+        ("Glantz 1998 - minimum CSF volume to cut false negative cytology?", "10.5 ml"),
+        ("min CSF vol for cytology to avoid false negs (Glantz)?", "10.5 ml"),
+        ("phase I hypofractionated proton CSI for LM - median CNS-PFS?", "7 months"),
+    ],
+)
+def test_clinician_shorthand_for_the_asked_quantity_reaches_the_lead(
+    qa: QA, question: str, fact: str
+) -> None:
+    """'CrCl' is creatinine clearance and a 'cut-off' is a threshold: the statement that gives
+    the asked number leads."""
+    assert fact in _first_three(qa.ask(question).answer)
+
+
+def test_a_threshold_is_a_number_against_a_limit_and_a_level_any_number() -> None:
+    """'What cut-off?' is answered by a sentence giving a limit ('at least 1 CSF-CTC/mL',
+    'below 50'), not by any number ('in 5 mL samples'); 'what protein level?' by any number."""
+    from leptoguide.answer.compose import lead_aspects
+
+    (threshold,) = [a for a in lead_aspects("dx cut-off for CSF CTCs?") if a.name == "threshold"]
+    assert threshold.form.search("at least 1 CSF-CTC/mL was the best threshold")
+    assert threshold.form.search("platelet count below 50 x10^9/L")
+    assert threshold.form.search("a GCS of 12 or less")
+    assert not threshold.form.search("tumour cells in 5 mL CSF samples from 8 patients")
+    (value,) = [
+        a for a in lead_aspects("CSF protein level in viral meningitis?") if a.name == "value"
+    ]
+    assert value.form.search("protein 0.5-1 g/L")
+
+
+def test_a_patient_asking_about_the_wrong_drug_in_the_spine_hears_about_that(qa: QA) -> None:
+    """Frame verbs ("goes", "going", "booked") are everyday words: "what happens if the wrong
+    chemo goes into the spine fluid by mistake" is not led by a scan whose tracer 'goes into
+    the fluid'."""
+    ans = qa.ask(
+        "what happens if the wrong chemo goes into the spine fluid by mistake", audience="patient"
+    )
+    lead = _first_three(ans.answer)
+    assert "mistake" in lead and "tracer" not in lead, lead
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("how big is the reservoir they put under my wife's scalp?", "size of a coin"),
+        ("how much spinal fluid do they need for the cancer test?", "teaspoon"),
+    ],
+)
+def test_how_big_and_how_much_fluid_ask_for_a_size_and_an_amount(
+    qa: QA, question: str, wanted: str
+) -> None:
+    """Patients asking how big a device is, or how much fluid is taken, are answered with the
+    size and the amount, not with a neighbouring statement that shares the device or the test."""
+    assert wanted in _first_three(qa.ask(question, audience="patient").answer)
+
+
+def test_how_big_an_operation_is_not_a_question_about_size(shipped_kb: KnowledgeBase) -> None:
+    from leptoguide.answer.vocabulary import vocabulary_for
+
+    und = vocabulary_for(shipped_kb).understand("how big an operation is the Ommaya?")
+    assert "size" not in [m for _w, m in und.meanings]

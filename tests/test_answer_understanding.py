@@ -330,6 +330,9 @@ def test_personal_questions_are_declined_kindly(qa: QA) -> None:
         "my husband with LMD suddenly can't move his legs properly and he's wet himself",
         "my son has a high temp and a headache, his hands and feet are freezing",
         "I have a temprature and a stif neck and headake",
+        "my husband has LM and since teatime his words are coming out muddled",
+        "my mum keeps getting her words jumbled since this morning, she has lm",
+        "dad can't find the right words since lunch",
     ],
 )
 def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
@@ -346,6 +349,7 @@ def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
         "what is meningism?",
         "can a lumbar puncture cause a fever?",
         "how is urinary retention from LM managed?",
+        "can LM make it hard to find words?",
     ],
 )
 def test_words_of_warning_signs_asked_in_general_are_not_urgent(
@@ -1018,6 +1022,68 @@ def test_what_is_left_of_contractions_and_frame_words_are_not_topic_words(
         ("the first spinal tap didn't find anything, why another one?", {"didn", "anything"}),
         ("why the MRI before the tap and not the other way round?", {"round"}),
         ("it doesn't hurt and he isn't sick lately", {"doesn", "isn", "lately"}),
+        (
+            "my son got vancomycin in an American hospital but my nephew didn't, why?",
+            {"nephew", "didn"},
+        ),
+        ("the oncologist mentioned it, sorry if this is blunt", {"oncologist", "mentioned"}),
     ]:
         und = vocab.understand(question)
         assert not gone & set(topic_terms(und, und.query, vocab)), question
+
+
+@pytest.mark.parametrize(
+    ("question", "means"),
+    [
+        (
+            "sorry if this is blunt, what is survival once breast cancer has spread to the lining?",
+            "leptomeningeal metastasis",
+        ),
+        ("how does cancer get into its coverings?", "leptomeningeal metastasis"),
+        (
+            "my mum's cancer is now in the fluid round her spine, what is that called",
+            "leptomeningeal",
+        ),
+        ("what is the reservoir in his head for", "Ommaya reservoir"),
+        ("the nurse flushes the device under her scalp, why?", "Ommaya reservoir"),
+    ],
+)
+def test_lay_descriptions_of_lm_and_the_reservoir_are_read(
+    shipped_kb: KnowledgeBase, question: str, means: str
+) -> None:
+    vocab = vocabulary_for(shipped_kb)
+    assert means in vocab.understand(question).query
+
+
+def test_a_question_naming_the_lining_already_is_not_read_twice(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    """ "cancer in the brain coverings" is read once, as the brain coverings (the meninges): the
+    everyday reading of cancer in 'the lining' is for questions that name no place else."""
+    vocab = vocabulary_for(shipped_kb)
+    und = vocab.understand("does immunotherapy work for cancer in the brain coverings?")
+    assert [m for _w, m in und.meanings] == ["meninges leptomeningeal"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can stomach cancer spread to the lining of the abdomen?",
+        "does womb lining cancer come back",
+    ],
+)
+def test_other_linings_are_still_outside_the_domain(qa: QA, question: str) -> None:
+    assert qa.ask(question, audience="patient").abstained
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what do doctors call it when cancer spreads to the lining of the brain?",
+        "what is the proper name for cancer in the lining of the brain?",
+    ],
+)
+def test_asking_what_it_is_called_leads_with_the_name(qa: QA, question: str) -> None:
+    ans = qa.ask(question, audience="patient")
+    first = " ".join(ans.lead.split(". ")[:3]).lower()
+    assert "leptomeningeal" in first, ans.lead

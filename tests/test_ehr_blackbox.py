@@ -792,8 +792,11 @@ class FakeFhir(LoopbackServer):
                 {"severity": "error", "code": "login", "diagnostics": "token expired"}]}, status_code=401)  # fmt: skip
         if self.mode == "html":
             return Response("<html><body>Sign in to MyChart</body></html>", media_type="text/html")
-        if self.mode == "slow":
-            await asyncio.sleep(8)
+        if self.mode == "slow":  # stalls past the 5 s deadline, until the test stops this server
+            for _ in range(160):
+                if self._server is not None and self._server.should_exit:
+                    break
+                await asyncio.sleep(0.05)
         rtype = request.path_params["rtype"]
         if self.mode == "403-meds" and rtype.startswith("Medication"):
             return JSONResponse({"resourceType": "OperationOutcome", "issue": [

@@ -68,6 +68,11 @@ class MedicationEntry:
     dose_unknown: str | None = None
     """Why no dose could be taken from the product (a vial, a concentration, several
     strengths), when the order gives none."""
+    time_imprecise: str | None = None
+    """Set when the dose time was written without a time of day or without a time zone ("a
+    date only", "no time zone"): the time stored is read as UTC, and the true time may lie up
+    to ``time_span`` hours (before, after) from it."""
+    time_span: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,10 @@ class ReadWarning:
     where: str
     message: str
     field: str | None = None
+    check: bool = False
+    """Something a safety check may need could not be used (an unrecognised drug in a chart
+    with an LP order): every face shows it next to the findings, the CDS Hooks not-read card
+    as a warning."""
 
 
 @dataclass(frozen=True)

@@ -237,3 +237,26 @@ def test_the_csf_pattern_reads_the_differential_in_words(
     result: Any = assess(case, kb=shipped_kb, policy=load_policy(shipped_kb), at=AT).to_dict()
     profile = next(f for f in result["findings"] if f["rule"] == "csf-profile-differential")
     assert f"CSF pattern: {pattern}" in profile["summary"], profile["summary"]
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "cytology"),
+    [
+        # white-cell morphology in a cell count is not a cytology verdict
+        ("CSF cell count and differential", "Lymphocytes 80%, atypical lymphocytes 5%.", None),
+        ("CSF cell count and differential", "Reactive lymphocytes seen.", None),
+        # a cytology report still reads its verdicts
+        ("CSF cytology", "Negative for malignant cells. Reactive lymphocytes.", "negative"),
+        ("CSF cytology", "Atypical lymphoid cells, suspicious for lymphoma.", "equivocal"),
+    ],
+)
+def test_cell_morphology_is_not_cytology(
+    shipped_kb: KnowledgeBase, title: str, text: str, cytology: str | None
+) -> None:
+    report = cell_report(text, "conclusion")
+    report["code"] = {"text": title}
+    found = read(report, kb=shipped_kb).latest("csf-cytology")
+    if cytology is None:
+        assert found is None, found  # neither a result nor "unreadable"
+        return
+    assert found is not None and found.status == "ok" and found.value == cytology

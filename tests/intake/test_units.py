@@ -60,3 +60,31 @@ def test_not_convertible(intake_kb: KnowledgeBase, concept: str, unit: str, targ
 def test_shipped_units_load_with_the_real_kb(shipped_kb: KnowledgeBase) -> None:
     assert "cell-concentration" in shipped_kb.units
     assert shipped_kb.units["glucose-molar-mass"].concepts == ["csf-glucose", "serum-glucose"]
+
+
+@pytest.mark.parametrize(
+    ("concept", "unit", "target", "expected"),
+    [  # as laboratory systems print them: multiplication sign, superscript exponents
+        ("platelets", "×10⁹/L", "10*9/L", 30.0),
+        ("platelets", "10⁹/L", "10*9/L", 30.0),
+        ("platelets", "x10³/µL", "10*9/L", 30.0),
+        ("platelets", "Gpt/l", "10*9/L", 30.0),  # German laboratories: giga-particles per litre
+        ("csf-wbc", "×10⁶/L", "/uL", 30.0),
+        ("csf-wbc", "cells/cu mm", "/uL", 30.0),
+        ("csf-wbc", "cells/mm³", "/uL", 30.0),
+        ("platelets", "x10(9)/L", "10*9/L", 30.0),
+        ("csf-wbc", "x10(6)/L", "/uL", 30.0),
+        ("platelets", "x10*3/uL", "10*9/L", 30.0),
+    ],
+)
+def test_printed_spellings(
+    shipped_kb: KnowledgeBase, concept: str, unit: str, target: str, expected: float
+) -> None:
+    assert unit_converter(shipped_kb).convert(concept, 30, unit, target) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("unit", ["10 9/L", "G/l", "/HPF"])
+def test_spellings_that_stay_unreadable(shipped_kb: KnowledgeBase, unit: str) -> None:
+    """A lost superscript ('10 9/L' could be 10^9 or 109), 'G/l' (giga or grams per litre once
+    case is lost) and a count per microscope field are never guessed."""
+    assert unit_converter(shipped_kb).convert("platelets", 30, unit, "10*9/L") is None

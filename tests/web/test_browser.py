@@ -65,6 +65,25 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "bypass_csp": True}
 
 
+@pytest.fixture(scope="session")
+def _shared_page(browser: Any, browser_context_args: dict[str, Any]) -> Iterator[Any]:
+    context = browser.new_context(**browser_context_args)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page(_shared_page: Any) -> Any:
+    """One browser page for the tests that need no browser settings of their own (a test that
+    does, such as a time zone, a phone screen, no script or an init script, opens its own
+    context): each test starts on a blank page with no cookies, so signed out. A new context and
+    page per test cost about half a second each."""
+    _shared_page.context.clear_cookies()
+    _shared_page.goto("about:blank")
+    return _shared_page
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -72,34 +91,45 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``leptoguide serve`` on a free loopback port with its own LEPTOGUIDE_HOME."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_sqlite: Path,
+    _statement_index: Path,
+    production_password_hasher: Any,
+) -> Iterator[str]:
+    """A real ``leptoguide serve`` on a free loopback port with its own LEPTOGUIDE_HOME.
+
+    Its database starts as a copy of the session's migrated one, with the accounts added in this
+    process with the production argon2 parameters (what ``users add`` does: test_cli_users.py
+    runs that command), and its home holds the session's statement index, as ``make setup``
+    leaves one; the server still migrates and checks the index itself on start.
+    """
+    from leptoguide.store import accounts
+    from leptoguide.store.db import Database
+
     home = tmp_path_factory.mktemp("web-home")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEPTOGUIDE_")}
     env["LEPTOGUIDE_HOME"] = str(home)
     cli = [sys.executable, "-m", "leptoguide"]
-    accounts = [(f"{role}1", role) for role in PASSWORDS] + [("reviewer2", "reviewer")]
-
-    def add(name: str, role: str) -> subprocess.Popen[bytes]:
-        pw = home / f"{name}.pw"
-        pw.write_text(PASSWORDS[role] + "\n")
-        return subprocess.Popen(
-            [*cli, "users", "add", name, "--role", role, "--password-file", str(pw)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-
-    # the first command creates the database; the other accounts are then added side by side
-    first, *others = accounts
-    for batch in ([first], others):
-        for (name, _), proc in zip(batch, [add(*account) for account in batch], strict=True):
-            out, _ = proc.communicate(timeout=120)
-            assert proc.returncode == 0, f"users add {name}: {out.decode(errors='replace')}"
+    database = home / "leptoguide.sqlite3"
+    shutil.copyfile(migrated_sqlite, database)
+    (home / "index").mkdir()
+    os.link(_statement_index, home / "index" / _statement_index.name)
+    db = Database(f"sqlite:///{database}")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(accounts, "_hasher", production_password_hasher)
+            for name, role in [(f"{role}1", role) for role in PASSWORDS] + [
+                ("reviewer2", "reviewer")
+            ]:
+                accounts.add_user(db, name, PASSWORDS[role], role)
+    finally:
+        db.dispose()
     port = _free_port()
     log = (home / "serve.log").open("w")
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(
-        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        [*cli, *serve, "--database", f"sqlite:///{database}"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -116,7 +146,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError("server did not start:\n" + (home / "serve.log").read_text())
-        time.sleep(0.2)
+        time.sleep(0.05)
     try:
         yield base
     finally:
@@ -149,13 +179,25 @@ def check_a11y(page: Any) -> None:
     assert not bad, f"{page.url}: {json.dumps(detail, indent=1)}"
 
 
+# (server, account) -> the cookies of that account's first sign-in through the login form
+SIGNED_IN: dict[tuple[str, str], list[Any]] = {}
+
+
 def login(page: Any, base: str, role: str, name: str | None = None) -> None:
+    """Sign in: through the login form the first time for each account, afterwards by handing
+    the page's browser context the cookies of that sign-in (a session the server still checks on
+    every page: a signed-out or expired one sends the test to the login page and fails it). The one
+    account that signs out, reviewer1, is used by no other test."""
     name = name or f"{role}1"
+    if (base, name) in SIGNED_IN:
+        page.context.add_cookies(SIGNED_IN[base, name])
+        return
     page.goto(f"{base}/login")
     page.fill("#username", name)
     page.fill("#password", PASSWORDS[role])
     page.click("form.narrow button[type=submit]")
     page.wait_for_selector(f"text={name} ({role})")
+    SIGNED_IN[base, name] = page.context.cookies()
 
 
 def test_assessment_from_uploaded_bundle(page: Any, server: str) -> None:
@@ -268,16 +310,21 @@ def test_print_hides_controls_and_expands_references(browser: Any, server: str) 
         context.close()
 
 
-def test_xss_in_question_is_inert(page: Any, server: str) -> None:
-    page.add_init_script("window.__xss = 0;")
-    page.goto(f"{server}/ask")
-    payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
-    page.fill("#question", payload)
-    page.click("form.ask-form button[type=submit]")
-    page.wait_for_selector("h2#answer-heading")
-    assert page.evaluate("window.__xss") == 0
-    assert page.locator("q.asked").inner_text() == payload  # shown as text
-    assert page.locator(".answer img").count() == 0
+def test_xss_in_question_is_inert(browser: Any, server: str) -> None:
+    context = browser.new_context(bypass_csp=True)  # its own: the init script stays with a page
+    page = context.new_page()
+    try:
+        page.add_init_script("window.__xss = 0;")
+        page.goto(f"{server}/ask")
+        payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+        page.fill("#question", payload)
+        page.click("form.ask-form button[type=submit]")
+        page.wait_for_selector("h2#answer-heading")
+        assert page.evaluate("window.__xss") == 0
+        assert page.locator("q.asked").inner_text() == payload  # shown as text
+        assert page.locator(".answer img").count() == 0
+    finally:
+        context.close()
 
 
 def test_keyboard_only_question(page: Any, server: str) -> None:

@@ -20,7 +20,13 @@ from leptoguide.answer.index import Document, Passage
 from leptoguide.answer.result import Audience, Citation
 from leptoguide.answer.retrieve import Hit
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import content_tokens, populations, split_sentences
+from leptoguide.answer.text import (
+    STOPWORDS,
+    content_tokens,
+    populations,
+    split_sentences,
+    tokens,
+)
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -277,8 +283,9 @@ class _Citer:
         return f"[{n}]"
 
 
-Aliases = tuple[tuple[frozenset[str], frozenset[str]], ...]
-"""(stems of a phrase as the question wrote it, stems of what it was read as)."""
+Aliases = tuple[tuple[tuple[tuple[str, ...], ...], frozenset[str]], ...]
+"""(a phrase as the question wrote it: the stems of each of its parts, in order; the stems of
+what it was read as)."""
 
 
 @dataclass
@@ -312,6 +319,9 @@ class Lead:
     uses the words as written ("spinal tap") gives what they mean ("lumbar puncture")."""
     policy: PolicyChoice | None = None
     """The site-policy choice the question touches: its value leads, the alternatives follow."""
+    own: dict[str, float] = field(default_factory=dict)
+    """A follow-up's own words (and their weights): a statement that has more of them leads
+    ("and the DEBBRAH cohort?" after a question on another study)."""
 
 
 @dataclass(frozen=True)
@@ -369,13 +379,25 @@ ASPECTS = (
         ),
     ),
     Aspect(
+        "value",
+        re.compile(r"\b(count|level|ratio)\b", re.I),
+        re.compile(r"\d"),
+    ),
+    Aspect(
         "threshold",
         re.compile(
-            r"\b(count|level|threshold|cut-?off|minimum|maximum|min|max|ratio|acceptable|"
-            r"needed)\b",
+            r"\b(threshold|cut-?off|minimum|maximum|min|max|acceptable|needed|limits?|"
+            r"(below|above|under|over) what)\b",
             re.I,
         ),
-        re.compile(r"\d"),
+        re.compile(
+            r"\b(at least|at most|below|above|under|over|less than|more than|fewer than|"
+            r"greater than|up to|not more than|no more than|maximum|minimum|max|min|cut-?off|"
+            r"threshold|exceed\w*|limit\w*|caps?)\b[^.;]{0,40}?\d"
+            r"|[<>≤≥]\s*\d"
+            r"|\d[^.;]{0,30}?\bor (more|less|higher|lower|above|below|fewer|greater)\b",
+            re.I,
+        ),
     ),
     Aspect(
         "rate",
@@ -389,7 +411,10 @@ ASPECTS = (
     Aspect(
         "meaning",
         re.compile(
-            r"^\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b|\bmeaning\b", re.I
+            r"^\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b|\bmeaning\b"
+            r"|\bwhat (is|are|was) (it|that|this|they) called\b|\bwhat do (you|they|doctors) "
+            r"call\b|\b(the )?(proper|medical) (name|word|term)\b",
+            re.I,
         ),
         re.compile(r"\b(is called|are called|means|is short for|is an?|are the)\b", re.I),
     ),
@@ -560,20 +585,45 @@ def aliases_of(meanings: Sequence[tuple[str, str]]) -> Aliases:
     """The question's shorthand and lay phrases (``Understanding.meanings``: as written, what
     it means) as stems, so that a sentence using the written words counts as using the words
     they mean, once: a patient sentence saying "spinal tap" gives "lumbar puncture"."""
-    out: list[tuple[frozenset[str], frozenset[str]]] = []
+    out: list[tuple[tuple[tuple[str, ...], ...], frozenset[str]]] = []
     for wrote, means in meanings:
-        written = frozenset(_stem(w) for w in content_tokens(wrote))
+        parts = tuple(
+            tuple(_stem(w) for w in _words(part)) for part in wrote.split("...") if _words(part)
+        )
+        written = {w for part in parts for w in part}
         meant = frozenset(_stem(w) for w in content_tokens(means))
-        if written and meant - written:
-            out.append((written, meant))
+        if parts and meant - written:
+            out.append((parts, meant))
     return tuple(out)
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` in order, function words left out ("cancer in the spinal fluid":
+    cancer, spinal, fluid)."""
+    return [t for t in tokens(text) if t not in STOPWORDS]
+
+
+def _has_phrase(stems: Sequence[str], parts: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether each part occurs, words together and parts in order, in ``stems``."""
+    at = 0
+    for part in parts:
+        n = len(part)
+        found = next(
+            (i for i in range(at, len(stems) - n + 1) if tuple(stems[i : i + n]) == part), -1
+        )
+        if found < 0:
+            return False
+        at = found + n
+    return True
 
 
 def _sentence_score(sentence: str, weights: dict[str, float], aliases: Aliases = ()) -> float:
     stems = {_stem(w) for w in content_tokens(sentence)}
-    for written, meant in aliases:
-        if written <= stems:
-            stems |= meant
+    if aliases:
+        sequence = [_stem(w) for w in _words(sentence)]
+        for parts, meant in aliases:
+            if _has_phrase(sequence, parts):
+                stems |= meant
     return sum(w for term, w in weights.items() if _stem(term) in stems)
 
 
@@ -629,6 +679,10 @@ def best_sentences(
     return lead, rest
 
 
+OWN_STEP = 0.25
+"""A follow-up's own words: a statement holding more of their weight, by this step, leads."""
+
+
 def lead_statement(
     candidates: Sequence[Statement],
     text_of: object,
@@ -637,13 +691,14 @@ def lead_statement(
     on_topic: Callable[[Statement], int] | None = None,
     prefer: Callable[[Statement], bool] | None = None,
     aliases: Aliases = (),
+    own: dict[str, float] | None = None,
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement. A statement about something else than the question asks
     (another population, another drug: ``on_topic``) leads only when none is about it."""
     assert callable(text_of)
-    best: tuple[int, bool, float, int] | None = None
+    best: tuple[int, bool, int, float, int] | None = None
     chosen: Statement | None = None
     for rank, st in enumerate(candidates):
         score = max(
@@ -653,12 +708,13 @@ def lead_statement(
             ),
             default=0.0,
         )
-        score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
         if not is_reviewed(st):
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
+        score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
         key = (
             1 if on_topic is None else int(on_topic(st)),
             prefer is not None and prefer(st),
+            round(lead_share(f"{st.title}. {text_of(st)}", own) / OWN_STEP) if own else 0,
             score,
             -rank,
         )
@@ -751,6 +807,7 @@ def compose(
         lead.on_topic,
         lead.prefer,
         lead.aliases,
+        lead.own,
     )
     policy_st = kb.statements.get(lead.policy.statement or "") if lead.policy else None
     if policy_st is not None and policy_st in answering and lead.policy is not None:

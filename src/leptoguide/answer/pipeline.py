@@ -729,9 +729,11 @@ class QA:
         passages = self._passages(retrieval)
         terms = topic_terms(und, retrieval.query, self.vocab, self._known)
         weights = {t: idf(self.index, t) for t in terms}
+        own_weights: dict[str, float] = {}
         if retrieval.query != und.query:
             # a follow-up: its own words say what is asked now
             own = set(topic_terms(und, und.query, self.vocab, self._known))
+            own_weights = {t: w for t, w in weights.items() if t in own}
             weights = {
                 t: w * (SETTINGS.follow_up_weight if t in own else 1.0) for t, w in weights.items()
             }
@@ -757,6 +759,7 @@ class QA:
             on_topic=on_topic,
             prefer=self._prefer(retrieval.query),
             policy=policy,
+            own=own_weights,
             # patient wordings use the lay words themselves ("spinal tap", "spinal fluid");
             # clinician texts write what they mean
             aliases=aliases_of(und.meanings) if answer.audience == "patient" else (),

@@ -42,8 +42,9 @@ class AnswerSettings:
     """A sentence that gives what the question asks for (a dose, a time, a threshold, a rate, a
     meaning) gains this many times the question's heaviest word weight."""
     draft_lead_weight: float = 0.6
-    """A draft's lead score counts this much: a reviewed statement that answers nearly as well
-    leads instead (the draft is still shown when it adds something)."""
+    """A draft's best-sentence score counts this much when the lead is chosen (its title counts
+    in full): a reviewed statement that answers nearly as well leads instead (the draft is still
+    shown when it adds something)."""
     drop_drafts: bool = True
     """Leave a draft out when reviewed statements cover the question at least as well and it
     states no number they do not; drafts that stay are marked."""

@@ -263,6 +263,8 @@ class QuestionVocabulary:
         for entry, pattern in self._gap_patterns:
             if entry.role != role or (entry.also and not _mentions(text, entry.also)):
                 continue
+            if role == "same-as" and entry.unless and _mentions(text, entry.unless):
+                continue  # the question already names it in words another entry reads
             for sentence in sentences:
                 if role == "red-flag":
                     # warning signs are named in any order ("vomiting, a fever and a headache")

@@ -416,20 +416,25 @@ def dropped_card(
     audit_id: str,
     smart: bool = False,
     unobtained: dict[str, str] | None = None,
+    checks: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any] | None:
-    """One card listing what the request held that could not be used (location, reference, why)
-    and the prefetch data that could not be obtained at all (key, why).
+    """One card listing what the request held that could not be used (location, reference, why),
+    the prefetch data that could not be obtained at all (key, why), and what the reader could
+    not use that a safety check may need (``checks``: an unrecognised drug with an LP order).
 
-    A warning when a draft order is among them (that order was not checked) or a whole kind of
-    data could not be obtained (the checks that need it were not done), else info."""
+    A warning when a draft order is among them (that order was not checked), a whole kind of
+    data could not be obtained (the checks that need it were not done) or a check is named,
+    else info."""
     unobtained = unobtained or {}
-    if not dropped and not unobtained:
+    checks = checks or []
+    if not dropped and not unobtained and not checks:
         return None
     draft = any(where.startswith("context.draftOrders") for where, _, _ in dropped)
     lines = [
         f"- `prefetch.{key}`: could not be obtained ({why}); the checks that need it were not done"
         for key, why in sorted(unobtained.items())
     ]
+    lines += [f"- `{where}`: {message}" for where, message in checks]
     lines += [
         f"- `{where}`" + (f" ({ref})" if ref else "") + f": {why}" for where, ref, why in dropped
     ]
@@ -437,6 +442,8 @@ def dropped_card(
         head = "A draft order could not be read and was not checked"
     elif unobtained:
         head = "Not obtained: " + ", ".join(sorted(unobtained)) + "; checks needing it not done"
+    elif checks:
+        head = f"{len(checks)} drug(s) not recognised: check before the LP"
     else:
         head = f"{len(dropped)} resource(s) in the request could not be used"
     return {
@@ -445,7 +452,7 @@ def dropped_card(
         "detail": "Left out of this assessment (missing data is never read as safe):\n\n"
         + "\n".join(lines[:50])
         + (f"\n- and {len(lines) - 50} more" if len(lines) > 50 else ""),
-        "indicator": "warning" if draft or unobtained else "info",
+        "indicator": "warning" if draft or unobtained or checks else "info",
         "source": {
             "label": "LeptoGuide",
             "url": f"{base}/assess/{audit_id}",
@@ -500,7 +507,12 @@ def build_cards(
         if extra:
             cards.append(extra)
     not_read = dropped_card(
-        dropped or [], base=base, audit_id=audit_id, smart=smart, unobtained=unobtained
+        dropped or [],
+        base=base,
+        audit_id=audit_id,
+        smart=smart,
+        unobtained=unobtained,
+        checks=list(dict.fromkeys((w.where, w.message) for w in case.warnings if w.check)),
     )
     if not_read:
         cards.append(not_read)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from leptoguide.api.fhir_client import FhirUnavailable, fetch_prefetch
+from leptoguide.intake.fhir import KNOWN_OTHER, READERS
 
 log = logging.getLogger("leptoguide.api")
 
@@ -23,7 +24,10 @@ MAX_RESULTS = 50
 PREFETCH_KEY = "reportResults"
 """The key the reports and fetched results are added under (a collection Bundle)."""
 REPORT_TYPES = ("DiagnosticReport", "DocumentReference")
-"""Report resources kept when a client sends them under a prefetch key of its own."""
+"""Report resources (their results are read from the server when not sent)."""
+SENT_TYPES = frozenset((set(READERS) | KNOWN_OTHER) - {"Patient"})
+"""Resources kept when a client sends them under a prefetch key of its own: every kind the chart
+reader reads (the Patient comes from the ``patient`` key)."""
 _REF = re.compile(r"^(?:.*/)?(Observation)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 
@@ -73,15 +77,30 @@ def missing_results(prefetch: dict[str, Any]) -> list[str]:
 
 
 def sent_reports(sent: dict[str, Any] | None, templates: dict[str, str]) -> list[dict[str, Any]]:
-    """DiagnosticReports and DocumentReferences a client sent under prefetch keys the service did
-    not ask for (EHRs send reports with a chart); they are read like the rest of the prefetch."""
-    return [
-        res
-        for key, value in (sent or {}).items()
-        if key not in templates
+    """Resources a client sent under prefetch keys the service did not ask for: reports (EHRs
+    send DiagnosticReports and DocumentReferences with a chart) and any other kind the chart
+    reader reads (``medicationStatements`` with a home anticoagulant, ``medications`` that orders
+    refer to). They are read like the rest of the prefetch; one also sent under a key the service
+    asked for is read once."""
+    sent = sent or {}
+    asked = {
+        (res.get("resourceType"), res.get("id"))
+        for key, value in sent.items()
+        if key in templates
         for res in _resources(value)
-        if res.get("resourceType") in REPORT_TYPES
-    ]
+    }
+    out: list[dict[str, Any]] = []
+    for key, value in sent.items():
+        if key in templates:
+            continue
+        for res in _resources(value):
+            rtype = res.get("resourceType")
+            if rtype not in SENT_TYPES:
+                continue
+            if res.get("id") is not None and (rtype, res.get("id")) in asked:
+                continue
+            out.append(res)
+    return out
 
 
 async def fetch_report_results(

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from leptoguide.engine.orders import _DONE as DONE
+from leptoguide.intake.common import ZONE_SPAN
 from leptoguide.intake.fhir.base import SKIP_STATUS, UCUM
 from leptoguide.intake.fhir.medication import ENDED_STATUS, ONGOING_ADMIN_STATUS
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -40,6 +41,33 @@ def ts(expr: str) -> str:
     return (
         f"TRY_CAST(CASE WHEN length({expr}) = 4 THEN {expr} || '-01-01' "
         f"WHEN length({expr}) = 7 THEN {expr} || '-01' ELSE {expr} END AS TIMESTAMPTZ)"
+    )
+
+
+def zoneless(expr: str) -> str:
+    """A FHIR dateTime text with a time of day and no time zone."""
+    return (
+        f"({expr} LIKE '%T%' AND NOT (upper({expr}) LIKE '%Z' "
+        f"OR strpos(substr({expr}, 11), '+') > 0 OR strpos(substr({expr}, 11), '-') > 0))"
+    )
+
+
+def span_before(expr: str) -> str:
+    """Hours the true time of an imprecise dose time may lie before the one read (as UTC),
+    as ``intake.common.time_imprecision`` gives them."""
+    before = ZONE_SPAN[0]
+    return (
+        f"(CASE WHEN length({expr}) IN (4, 7, 10) OR {zoneless(expr)} THEN {before!r} ELSE 0.0 END)"
+    )
+
+
+def span_after(expr: str) -> str:
+    after = ZONE_SPAN[1]
+    return (
+        f"(CASE WHEN length({expr}) = 10 THEN {24 + after!r} "
+        f"WHEN length({expr}) = 7 THEN {31 * 24 + after!r} "
+        f"WHEN length({expr}) = 4 THEN {366 * 24 + after!r} "
+        f"WHEN {zoneless(expr)} THEN {after!r} ELSE 0.0 END)"
     )
 
 
@@ -171,14 +199,31 @@ def med_records_sql() -> str:
     orders (no dose time; recorded when written) and statements (last time taken)."""
     admin_t = ts("COALESCE(a.effective_datetime, a.effective_end, a.effective_start)")
     stmt_t = ts("COALESCE(s.effective_datetime, s.effective_end, s.effective_start)")
+    # a period with a start, no end and a status that says it is over (a completed infusion):
+    # the last exposure is unknown, not the start
+    admin_ongoing = (
+        f"(a.status IN {sql_list(ONGOING_ADMIN_STATUS)} OR ({not_ended('a.status')} "
+        "AND a.effective_start IS NOT NULL AND a.effective_end IS NULL))"
+    )
+    stmt_ongoing = (
+        "(s.status = 'active' AND s.effective_start IS NOT NULL AND s.effective_end IS NULL)"
+    )
+    admin_x = (
+        "COALESCE(a.effective_datetime, a.effective_end, "
+        f"CASE WHEN {admin_ongoing} THEN a.effective_start END)"
+    )
+    stmt_x = (
+        "COALESCE(s.effective_datetime, s.effective_end, "
+        f"CASE WHEN {stmt_ongoing} THEN s.effective_start END)"
+    )
     return f"""
   SELECT a.patient, m.concept AS drug, 'MedicationAdministration/' || a.id AS ref, a.id,
-    {admin_t} AS dose_t, {admin_t} AS rec_t,
+    {ts(admin_x)} AS dose_t, {admin_t} AS rec_t,
+    {span_before(admin_x)} AS span_before, {span_after(admin_x)} AS span_after,
     CASE WHEN m.n = 1 THEN a.dose END AS dose,
     CASE WHEN m.n = 1 AND a.dose IS NOT NULL THEN {quantity_unit("a.dose")} END AS dose_unit,
     CAST(NULL AS DOUBLE) AS per_day,
-    (a.status IN {sql_list(ONGOING_ADMIN_STATUS)} OR ({not_ended("a.status")}
-      AND a.effective_start IS NOT NULL AND a.effective_end IS NULL)) AS ongoing
+    {admin_ongoing} AS ongoing
   FROM v_MedicationAdministration a
   LEFT JOIN v_Medication md_a ON a.medication_ref = 'Medication/' || md_a.id
   JOIN map_medication m ON m.code = COALESCE(a.medication, md_a.code)
@@ -186,6 +231,7 @@ def med_records_sql() -> str:
   UNION ALL
   SELECT r.patient, m.concept AS drug, 'MedicationRequest/' || r.id AS ref, r.id,
     CAST(NULL AS TIMESTAMPTZ) AS dose_t, {ts("r.authored")} AS rec_t,
+    0.0 AS span_before, 0.0 AS span_after,
     CASE WHEN m.n = 1 THEN r.dose END AS dose,
     CASE WHEN m.n = 1 AND r.dose IS NOT NULL THEN {quantity_unit("r.dose")} END AS dose_unit,
     {_per_day("r")} AS per_day, FALSE AS ongoing
@@ -195,11 +241,12 @@ def med_records_sql() -> str:
   WHERE {not_skipped("r.status")}
   UNION ALL
   SELECT s.patient, m.concept AS drug, 'MedicationStatement/' || s.id AS ref, s.id,
-    {stmt_t} AS dose_t, {stmt_t} AS rec_t,
+    {ts(stmt_x)} AS dose_t, {stmt_t} AS rec_t,
+    {span_before(stmt_x)} AS span_before, {span_after(stmt_x)} AS span_after,
     CASE WHEN m.n = 1 THEN s.dose END AS dose,
     CASE WHEN m.n = 1 AND s.dose IS NOT NULL THEN {quantity_unit("s.dose")} END AS dose_unit,
     {_per_day("s")} AS per_day,
-    (s.status = 'active' AND s.effective_start IS NOT NULL AND s.effective_end IS NULL) AS ongoing
+    {stmt_ongoing} AS ongoing
   FROM v_MedicationStatement s
   LEFT JOIN v_Medication md_s ON s.medication_ref = 'Medication/' || md_s.id
   JOIN map_medication m ON m.code = COALESCE(s.medication, md_s.code) {_timing_joins("s")}
@@ -251,11 +298,16 @@ FROM (
     CASE WHEN hold IS NULL THEN 'unknown'
          WHEN ongoing = 1 THEN 'hold'
          WHEN last_dose IS NULL THEN 'unknown'
-         WHEN (epoch(ev_t) - epoch(last_dose)) / 3600.0 < hold THEN 'hold' ELSE 'clear' END AS status
+         WHEN (epoch(ev_t) - dose_hi) / 3600.0 >= hold THEN 'clear'
+         WHEN (epoch(ev_t) - dose_lo) / 3600.0 < hold THEN 'hold'
+         ELSE 'unknown' END AS status
   FROM (
     SELECT e.event_id, e.t AS ev_t, r.drug,
       CASE WHEN count(*) FILTER (WHERE h.hours IS NULL) > 0 THEN NULL ELSE max(h.hours) END AS hold,
       max(r.dose_t) FILTER (WHERE r.dose_t <= e.t) AS last_dose,
+      max(epoch(r.dose_t) - r.span_before * 3600.0) FILTER (WHERE r.dose_t <= e.t) AS dose_lo,
+      max(least(epoch(r.dose_t) + r.span_after * 3600.0, epoch(e.t)))
+        FILTER (WHERE r.dose_t <= e.t) AS dose_hi,
       max(CASE WHEN r.ongoing THEN 1 ELSE 0 END) AS ongoing,
       string_agg(r.ref, ' ' ORDER BY r.ref) AS refs
     FROM lp_events e

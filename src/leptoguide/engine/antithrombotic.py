@@ -158,11 +158,28 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
         policies.update(n for n in (hold_name, restart_name) if n in ctx.policy.values)
         last: dt.datetime | None = None
         last_ref: str | None = None
+        # a dose time written as a date only or without a time zone is a span, not an instant:
+        # the last dose lies between ``lo`` and ``hi`` (the latest it can be, never after now)
+        lo: dt.datetime | None = None
+        hi: dt.datetime | None = None
+        imprecise: tuple[str, str | None] | None = None
         for m in meds:
-            now = ctx.at if m.ongoing else None  # a running infusion: exposure is now
-            for t in (aware(t) for t in (*m.times, m.last_time, now) if t is not None):
-                if t is not None and t <= ctx.at and (last is None or t > last):
+            recorded: list[tuple[dt.datetime | None, tuple[float, float]]] = [
+                (aware(t), m.time_span) for t in (*m.times, m.last_time) if t is not None
+            ]
+            if m.ongoing:  # a running infusion: exposure is now
+                recorded.append((ctx.at, (0.0, 0.0)))
+            for t, (before, after) in recorded:
+                if t is None or t > ctx.at:
+                    continue
+                if last is None or t > last:
                     last, last_ref = t, m.reference
+                early, late = t - dt.timedelta(hours=before), t + dt.timedelta(hours=after)
+                lo = early if lo is None or early > lo else lo
+                late = min(late, ctx.at)
+                hi = late if hi is None or late > hi else hi
+                if (before or after) and m.time_imprecise and imprecise is None:
+                    imprecise = (m.time_imprecise, m.reference)
         chosen = next((m for m in meds if m.reference == last_ref), meds[0])
         state: Literal["hold", "clear", "unknown"]
         since: float | None = None
@@ -178,6 +195,23 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
             since = round(elapsed, 1)
             earliest = iso(last + dt.timedelta(hours=hold))
             state = "hold" if elapsed < hold else "clear"
+            if imprecise is not None and lo is not None and hi is not None:
+                shortest, longest = hours_between(hi, lp_time), hours_between(lo, lp_time)
+                earliest = iso(hi + dt.timedelta(hours=hold))
+                how, ref = imprecise
+                written = f"the dose time ({ref}) is written with {how}" if ref else how
+                if shortest >= hold:
+                    state = "clear"
+                    note_parts.append(f"{written}; the hold is met even from the latest it can be")
+                elif longest < hold:
+                    state = "hold"
+                    note_parts.append(f"{written}; counted from the latest it can be")
+                else:
+                    state = "unknown"
+                    note_parts.append(
+                        f"{written}: between {shortest:.0f} and {longest:.0f} h before the LP, "
+                        f"so the {hold:g} h hold may not be met; confirm the time it was given"
+                    )
             if any(m.ongoing for m in meds):
                 state = "hold"
                 note_parts.append(

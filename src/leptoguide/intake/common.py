@@ -72,6 +72,27 @@ def parse_datetime(value: Any, where: str, field: str) -> dt.datetime:
     return parsed
 
 
+ZONE_SPAN = (14.0, 12.0)
+"""Hours a local time written without a zone may lie before and after the same clock time
+in UTC (time zones run from UTC-12 to UTC+14)."""
+_ZONED = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+
+
+def time_imprecision(value: Any) -> tuple[str, tuple[float, float]] | None:
+    """Why a FHIR date or dateTime (as read by ``parse_datetime``, which takes it as UTC) does
+    not fix an instant, and how many hours before and after it the true time may be; None when
+    it has a time of day and a zone."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _DATE_RE.match(text):  # a day, a month (counted as 31 days) or a year (366 days)
+        days = {10: 1, 7: 31, 4: 366}.get(len(text), 366)
+        return "a date and no time", (ZONE_SPAN[0], days * 24 + ZONE_SPAN[1])
+    if "T" in text and not _ZONED.search(text):
+        return "no time zone", ZONE_SPAN
+    return None
+
+
 def parse_date(value: Any, where: str, field: str) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
@@ -125,8 +146,12 @@ class CaseBuilder:
         case = Case(origin=origin, source_name=name)
         return cls(kb=kb, case=case, index=term_index(kb), units=unit_converter(kb))
 
-    def warn(self, where: str, message: str, field: str | None = None) -> None:
-        self.case.warnings.append(ReadWarning(where=where, message=message, field=field))
+    def warn(
+        self, where: str, message: str, field: str | None = None, *, check: bool = False
+    ) -> None:
+        self.case.warnings.append(
+            ReadWarning(where=where, message=message, field=field, check=check)
+        )
 
     def add_quantity(
         self,
@@ -235,10 +260,11 @@ class CaseBuilder:
                     if b is not None:
                         return ("positive" if b else "negative"), True
             return (candidates[0] if candidates else None), False
-        for cand in candidates:
-            b = self._result_bool(cand)
-            if b is not None:
-                return b, True
+        if concept.unit is None or concept.detectable:
+            for cand in candidates:
+                b = self._result_bool(cand)
+                if b is not None:
+                    return b, True
         if concept.unit is None and candidates:
             return candidates[0], True
         return (candidates[0] if candidates else None), False

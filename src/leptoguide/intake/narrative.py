@@ -50,6 +50,7 @@ class _Compiled:
     reports: PhraseSet
     scope: PhraseSet
     signals: dict[str, PhraseSet]
+    mask: PhraseSet
     detail: re.Pattern[str] | None
 
 
@@ -75,6 +76,7 @@ def _compiled(concept: Concept) -> _Compiled | None:
                 name: _phrases(w for t in terms for w in spec.expand(t))
                 for name, terms in spec.signals.items()
             },
+            mask=_phrases(w for t in spec.mask for w in spec.expand(t)),
             detail=re.compile(spec.detail, re.IGNORECASE) if spec.detail else None,
         )
     return found
@@ -232,7 +234,7 @@ def _read_sentence(index: TermIndex, comp: _Compiled, sent: str, hits: _Hits) ->
         return
     hits.in_scope.append(sent)
     spans: list[tuple[int, int, str]] = []
-    for name, phrases in comp.signals.items():
+    for name, phrases in [("", comp.mask), *comp.signals.items()]:  # "": masked, not a signal
         for pos, tok in enumerate(tokens):
             for words in phrases.by_first.get(tok, ()):  # every length: overlaps resolved below
                 if tuple(tokens[pos : pos + len(words)]) == words:
@@ -245,6 +247,8 @@ def _read_sentence(index: TermIndex, comp: _Compiled, sent: str, hits: _Hits) ->
     taken = {i for s, e, _ in kept for i in range(s, e)}
     cues = index.context.scan(tokens, frozenset(taken))
     for start, end, name in kept:
+        if not name:
+            continue
         category = assertion_of(cues, start, end, len(tokens)).category
         hits.by_signal.setdefault(name, []).append((category, sent))
     if comp.detail is not None:

@@ -384,6 +384,13 @@ class Narrative(_Record):
         default=None,
         description="regular expression whose first group is kept as a detail (a block level)",
     )
+    mask: list[str] = Field(
+        default_factory=list,
+        description=(
+            "phrases that take their words without being a signal ('atypical lymphocytes' in a "
+            "cell count is not the cytology signal 'atypical')"
+        ),
+    )
     comments: bool = Field(
         default=False,
         description=(
@@ -473,6 +480,14 @@ class Concept(_Record):
         description=(
             "words or phrases that, when a free text contains them, mean the text is NOT this "
             "concept (e.g. oral dose forms for an intravenous-only concept); free text only"
+        ),
+    )
+    detectable: bool = Field(
+        default=False,
+        description=(
+            "for a quantity: a result word ('not detected', 'detected') is a result of it (an HIV "
+            "viral load 'Not detected' is false); for other quantities (platelets, glucose) such "
+            "a word is not a value and is kept as unreadable"
         ),
     )
     narrative: Narrative | None = Field(
@@ -603,7 +618,9 @@ class Vocabulary(_Record):
         default_factory=list,
         description=(
             "intent: not when the question also contains one of these words (another condition "
-            "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing)"
+            "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing); "
+            "same-as terms with '...': not read when the question already names the place in "
+            "words another entry reads ('brain coverings')"
         ),
     )
     from_values: bool = Field(

@@ -17,6 +17,7 @@ conversion, and "K/uL" read as kelvin per microlitre.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections import deque
 from collections.abc import Iterable
@@ -25,10 +26,19 @@ from dataclasses import dataclass, field
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import UnitGroup
 
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_EXPONENT = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")
+_POWER = re.compile(r"10\((\d{1,2})\)")
+"""A power of ten printed with brackets: '10(9)/L' is '10^9/L'."""
+
 
 def exact_key(unit: str) -> str:
-    """A unit spelling without spaces, 'µ'/'μ' as 'u', case kept (UCUM is case-sensitive)."""
-    return "".join(unit.split()).replace("µ", "u").replace("μ", "u")
+    """A unit spelling without spaces, 'µ'/'μ' as 'u', '×' as 'x', a superscript or bracketed
+    exponent of ten as '^n' ('×10⁹/L' and '10(9)/L' are 'x10^9/L' and '10^9/L', 'mm³' is
+    'mm3'), case kept (UCUM is case-sensitive)."""
+    text = "".join(unit.split()).replace("µ", "u").replace("μ", "u").replace("×", "x")
+    text = _EXPONENT.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPT), text)
+    return _POWER.sub(r"10^\1", text).replace("mm^3", "mm3")
 
 
 def unit_key(unit: str) -> str:

@@ -727,6 +727,29 @@ def build() -> tuple[dict[str, Res], list[Res]]:
                  "Predominantly neutrophils on the first tube; lymphocytic pleocytosis on the "
                  "third.", category="HM"))  # fmt: skip
     put("csf-differential-contradictory", c, {"unreadable": ["csf-predominant-cell"]})
+    # --- laboratory panels with contained results, printed units, titres as ratios ---------
+    c = Chart()  # a Cerner-style full blood count: results held in the report itself
+    plt = lab("uk", "Platelet count", None, 35, "×10⁹/L", local="PLT")
+    inr = lab("uk", "INR", None, 1.1, "", local="INR")
+    for res, rid in ((plt, "plt"), (inr, "inr")):
+        res["id"] = rid
+        del res["effectiveDateTime"]  # the report's time stands for its results
+    panel = report("cerner", "Full blood count and clotting", "See results.", category="HM")
+    panel |= {"contained": [plt, inr], "result": [{"reference": "#plt"}, {"reference": "#inr"}]}
+    c.add(panel)
+    c.add(lp_order())
+    put("lab-panel-contained-results", c, {"facts": {"platelets": 35.0, "inr": 1.1}})
+    c = Chart()  # a UK laboratory printing powers of ten
+    c.add(lab("uk", "Platelet count", None, 88, "x10(9)/L", local="PLT"))
+    c.add(lab("uk", "CSF white cell count", None, 12, "cells/mm³", local="CSFWCC"))
+    put("labs-uk-printed-units", c, {"facts": {"platelets": 88.0, "csf-wbc": 12.0}})
+    c = Chart()  # a CSF cryptococcal antigen titre sent as a ratio
+    crag = lab("cerner", "Cryptococcus Ag Screen w/Titer, CSF", None, 0, "", local="CRAG")
+    del crag["valueQuantity"]
+    crag["valueRatio"] = {"numerator": {"value": 1}, "denominator": {"value": 640}}
+    c.add(crag)
+    put("crag-titre-ratio", c, {"facts": {"csf-crag": "positive"},
+                                "conditions": ["cryptococcal-meningitis"]})  # fmt: skip
     # --- a CDS Hooks style prefetch: a list of a Patient and search Bundles ---------------
     c = lm_case("cerner", "nodular", "positive")
     patient, rest = c.entries[0], c.entries[1:]

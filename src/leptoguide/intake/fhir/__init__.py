@@ -63,6 +63,8 @@ class Reader(
                 handler(self, ctx, res)
             except InputError as exc:
                 self.unreadable(ctx, res, exc)
+            if rtype == "DiagnosticReport":
+                count += self.contained_results(ctx, res)
         self.b.case.resource_count = count
         if self.documents_skipped:
             ignored["DocumentReference (not a report kind read)"] = self.documents_skipped
@@ -71,6 +73,46 @@ class Reader(
             self.b.warn(self.name, f"resource types not read: {kinds}")
         self.summarise_unknown()
         self.unknown_drug_warnings()
+
+    def contained_results(self, ctx: Ctx, report: dict[str, Any]) -> int:
+        """Observations a DiagnosticReport holds in ``contained`` and lists in ``result`` as
+        ``#id`` (a laboratory panel sent as one report): each is read like an Observation of the
+        chart, labelled ``DiagnosticReport/x#id``; one without its own time takes the report's.
+        Returns how many were read."""
+        contained = report.get("contained")
+        results = report.get("result")
+        if not isinstance(contained, list) or not isinstance(results, list):
+            return 0
+        by_id = {
+            c["id"]: c
+            for c in contained
+            if isinstance(c, dict) and isinstance(c.get("id"), str) and c.get("id")
+        }
+        read = 0
+        for item in results:
+            ref = item.get("reference") if isinstance(item, dict) else None
+            if not isinstance(ref, str) or not ref.startswith("#"):
+                continue
+            res = by_id.get(ref[1:])
+            if res is None or res.get("resourceType") != "Observation":
+                continue
+            res = dict(res)
+            if not any(
+                k in res for k in ("effectiveDateTime", "effectiveInstant", "effectivePeriod")
+            ):
+                for key in ("effectiveDateTime", "effectivePeriod", "issued"):
+                    if key in report:
+                        res[
+                            "effectivePeriod" if key == "effectivePeriod" else "effectiveDateTime"
+                        ] = report[key]
+                        break
+            sub = Ctx(self.name, f"{ctx.label}{ref}")
+            try:
+                self.observation(sub, res)
+            except InputError as exc:
+                self.unreadable(sub, res, exc)
+            read += 1
+        return read
 
     def unreadable(self, ctx: Ctx, res: dict[str, Any], exc: InputError) -> None:
         """One resource could not be read: it is dropped and named; the rest of the chart is read.

@@ -52,8 +52,9 @@ class ReaderBase:
         self.unknown: dict[str, Counter[str]] = {}  # code system -> code -> count
         self.unknown_kinds: dict[str, Counter[str]] = {}  # code system -> what -> count
         self.documents_skipped = 0  # DocumentReferences of kinds LeptoGuide does not read
-        self.unknown_drugs: list[tuple[str, str, str | None, bool]] = []
-        """(resource, name, status, on an intrathecal route) of drugs not recognised."""
+        self.unknown_drugs: list[tuple[str, str, str | None, bool, bool]] = []
+        """(resource, name, status, on an intrathecal route, RxNorm-coded) of drugs not
+        recognised."""
         for label, res, full_url in entries:
             if not res:
                 continue
@@ -63,6 +64,15 @@ class ReaderBase:
             if full_url:
                 self.by_ref[full_url] = res
             self.by_ref.setdefault(label, res)
+
+    def lookup(self, ref: str) -> dict[str, Any] | None:
+        """The resource a reference names in the input: as written (relative, absolute or
+        urn:uuid), else by its last ``Type/id`` with any ``/_history/<version>`` left off."""
+        found = self.by_ref.get(ref)
+        if found is not None:
+            return found
+        parts = ref.split("/_history/")[0].rstrip("/").split("/")
+        return self.by_ref.get(f"{parts[-2]}/{parts[-1]}") if len(parts) >= 2 else None
 
     # ---------------------------------------------------------------- helpers
 

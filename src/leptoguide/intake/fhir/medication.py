@@ -9,7 +9,13 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from leptoguide.case import MedicationEntry
-from leptoguide.intake.common import is_number, parse_datetime, show, timing_code
+from leptoguide.intake.common import (
+    is_number,
+    parse_datetime,
+    show,
+    time_imprecision,
+    timing_code,
+)
 from leptoguide.intake.fhir.base import Ctx, ReaderBase
 from leptoguide.intake.strength import ProductDose, rxnorm_dose, text_dose
 from leptoguide.intake.terminology import normalize_system, normalize_text
@@ -33,6 +39,7 @@ ENDED_STATUS = {"completed", "stopped", "not-taken", "entered-in-error", "cancel
 """Statuses that mean the exposure is over (FHIR R4 medication status value sets)."""
 LP_PROCEDURES = {"lumbar-puncture", "intrathecal-chemotherapy", "ommaya-placement"}
 """Contract concept ids of procedures near which an unrecognised drug is a warning of its own."""
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NEURAXIAL_ROUTES = {"intrathecal", "intraventricular"}
 """Contract concept ids of the routes into the CSF."""
 
@@ -58,7 +65,7 @@ class MedicationReader(ReaderBase):
                             f"contained[{i}]", f"expected an object, got {show(contained)}"
                         )
             elif target:
-                med = self.by_ref.get(target)
+                med = self.lookup(target)
             if med is not None:
                 cc = self._codeable(med, "code", ctx, "medicationReference->Medication.")
                 field = "medicationReference"
@@ -70,7 +77,7 @@ class MedicationReader(ReaderBase):
                         f"medication reference '{target}' not found in the bundle; ignored",
                         "medicationReference",
                     )
-                    return [], None, []
+                    return [], f"{target} (not in the input)", []
                 cc = {"text": display}
                 field = "medicationReference.display"
         else:
@@ -148,7 +155,9 @@ class MedicationReader(ReaderBase):
             return
         concepts, text, names = self._medication_concept(ctx, res)
         if not concepts:
-            self.unknown_drugs.append((ctx.label, text or "no name", status, self._neuraxial(res)))
+            self.unknown_drugs.append(
+                (ctx.label, text or "no name", status, self._neuraxial(res), self._rxnorm(res))
+            )
             return
         intent = self._str(res, "intent", ctx)
         ongoing = False
@@ -170,6 +179,9 @@ class MedicationReader(ReaderBase):
                 res, "effectivePeriod", ctx, end_first=True
             )
             ongoing = status == "active" and self._open_period(res, ctx)
+            if not ongoing and self._open_period(res, ctx):
+                last_time = None
+                self._unended(ctx, concepts[0].id, status)
             dosages = self._list(res, "dosage", ctx)
             if dosages:
                 dose, dose_unit, route, freq, start = self._dosage(ctx, dosages[0], "dosage[0].")
@@ -181,9 +193,13 @@ class MedicationReader(ReaderBase):
             ongoing = status in ONGOING_ADMIN_STATUS or (
                 status not in ENDED_STATUS and self._open_period(res, ctx)
             )
+            unended = not ongoing and self._open_period(res, ctx)
+            if unended:
+                last_time = None
+                self._unended(ctx, concepts[0].id, status)
             if last_time is not None:
                 times = (last_time,)
-            else:
+            elif not unended:
                 self.b.warn(
                     ctx.label,
                     f"{concepts[0].id}: administration without a time",
@@ -192,6 +208,9 @@ class MedicationReader(ReaderBase):
             dosage = self._obj(res, "dosage", ctx)
             if dosage:
                 dose, dose_unit, route = self._admin_dosage(ctx, dosage)
+        imprecise = None
+        if last_time is not None and rtype != "MedicationRequest":
+            imprecise = self._imprecise_time(res)
         dose_source = dose_unknown = None
         if len(concepts) == 1:
             dose, dose_unit, dose_source, dose_unknown = self._product_dose(names, dose, dose_unit)
@@ -214,9 +233,31 @@ class MedicationReader(ReaderBase):
             ongoing=ongoing,
             dose_source=dose_source,
             dose_unknown=dose_unknown,
+            time_imprecise=imprecise[0] if imprecise else None,
+            time_span=imprecise[1] if imprecise else (0.0, 0.0),
         )
         for concept in concepts:
             self.b.case.medications.append(replace(entry, concept=concept.id))
+
+    def _imprecise_time(self, res: Mapping[str, Any]) -> tuple[str, tuple[float, float]] | None:
+        """How imprecise the dose time read from effective[x] is (a date only, no time zone)."""
+        if "effectiveDateTime" in res:
+            return time_imprecision(res["effectiveDateTime"])
+        period = res.get("effectivePeriod")
+        if isinstance(period, Mapping):
+            return time_imprecision(period.get("end") or period.get("start"))
+        return None
+
+    def _unended(self, ctx: Ctx, concept: str, status: str | None) -> None:
+        """A period with a start and no end whose status says the exposure is over (a completed
+        infusion): it ended at a time the record does not give, so the last exposure is unknown,
+        never the start (that would count the hold from too early)."""
+        self.b.warn(
+            ctx.label,
+            f"{concept}: status {status or 'unknown'} but the period has no end: time of the last "
+            "exposure unknown (not the start)",
+            "effectivePeriod.end",
+        )
 
     def _open_period(self, res: Mapping[str, Any], ctx: Ctx) -> bool:
         """effectivePeriod with a start and no end: the exposure has not stopped."""
@@ -249,7 +290,7 @@ class MedicationReader(ReaderBase):
             return
         lp = any(p.concept in LP_PROCEDURES for p in self.b.case.procedures)
         lp = lp or any(m.route in NEURAXIAL_ROUTES for m in self.b.case.medications)
-        for label, name, status, neuraxial in self.unknown_drugs:
+        for label, name, status, neuraxial, rxnorm in self.unknown_drugs:
             if status in ENDED_STATUS:
                 continue
             if neuraxial:
@@ -257,13 +298,44 @@ class MedicationReader(ReaderBase):
                     label,
                     f"unrecognised drug '{name}' on an intrathecal or intraventricular route: "
                     "check it before the LP",
+                    check=True,
                 )
             elif lp:
                 self.b.warn(
                     label,
                     f"unrecognised drug '{name}' with an LP or intrathecal order in the chart: "
                     "check before the LP (it may affect bleeding risk)",
+                    check=not rxnorm,
                 )
+
+    def _rxnorm(self, res: Mapping[str, Any]) -> bool:
+        """True when the drug carries an RxNorm code: the system whose anticoagulant and
+        antiplatelet products the terminology lists (VSAC value sets), so an RxNorm drug not
+        among them is known not to be one of those; a drug named only in text, by a local code,
+        NDC, or a Medication the input does not hold, may be anything."""
+        cc = res.get("medicationCodeableConcept")
+        if not isinstance(cc, Mapping):
+            ref = res.get("medicationReference")
+            target = ref.get("reference") if isinstance(ref, Mapping) else None
+            med: Any = None
+            if isinstance(target, str) and target.startswith("#"):
+                contained = res.get("contained")
+                med = next(
+                    (
+                        c
+                        for c in (contained if isinstance(contained, list) else [])
+                        if isinstance(c, Mapping) and c.get("id") == target[1:]
+                    ),
+                    None,
+                )
+            elif isinstance(target, str):
+                med = self.lookup(target)
+            cc = med.get("code") if isinstance(med, Mapping) else None
+        codings = cc.get("coding") if isinstance(cc, Mapping) else None
+        return any(
+            isinstance(c, Mapping) and c.get("code") and normalize_system(c.get("system")) == RXNORM
+            for c in (codings if isinstance(codings, list) else [])
+        )
 
     def _dose_quantity(
         self, qty: Mapping[str, Any], ctx: Ctx, path: str

@@ -152,18 +152,31 @@ class ObservationReader(ReportReader):
                         candidates.append(coding[k])
             if cc.get("text"):
                 candidates.append(cc["text"])
+        elif "valueRatio" in res:  # a titre: 1:640
+            field = path + "valueRatio"
+            ratio = self._obj(res, "valueRatio", ctx, path)
+            parts = [ratio.get(k) for k in ("numerator", "denominator")]
+            values: list[Any] = [p.get("value") if isinstance(p, Mapping) else None for p in parts]
+            if concept.unit is None and all(is_number(v) for v in values):
+                comp: Any = parts[0].get("comparator") if isinstance(parts[0], Mapping) else None
+                prefix = comp if comp in ("<", "<=", ">", ">=") else ""
+                candidates.append(f"{prefix}{float(values[0]):g}:{float(values[1]):g}")
+            else:
+                candidates.append(str(ratio))
         elif "valueString" in res:
             field = path + "valueString"
             text = self._str(res, "valueString", ctx, path)
             if text:
                 candidates.append(text)
                 if concept.unit is not None:
-                    number = _number_in(text)
+                    number, unit = _number_in(text), None
+                    if number is None and (m := _QUANTITY.match(text)):
+                        number, unit = float(m.group(1)), m.group(2)  # '35 x10^9/L'
                     if number is not None:
                         b.add_quantity(
                             concept,
                             number,
-                            None,
+                            unit,
                             time=time,
                             reference=ctx.label,
                             where=ctx.label,
@@ -274,6 +287,11 @@ class ObservationReader(ReportReader):
 
 _NUMBER = re.compile(r"^\s*=?\s*(-?\d+(?:\.\d+)?)\s*$")
 """A plain number in text; a bound such as '<150' or '>1.0' is not one (it stays unusable)."""
+
+
+_QUANTITY = re.compile(r"^\s*=?\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z/*^µμ×%{\[][^()<>=]{0,30}?)\s*$")
+"""A number and a unit in text ('35 x10^9/L', '250 cells/uL'); the unit must be one the
+concept converts, else the value is kept as unreadable. A bound ('<10') is not one."""
 
 
 def _number_in(text: str) -> float | None:

@@ -92,7 +92,7 @@ class ReportReader(ReaderBase):
             if not isinstance(ref, str) or not ref.strip():
                 continue
             ref = ref.strip()
-            if ref.startswith("#") or self._resolves(ref):
+            if self._resolves(ref) or (ref.startswith("#") and _contains(res, ref[1:])):
                 continue
             display = item.get("display")
             shown = f"{ref} ({display})" if isinstance(display, str) and display else ref
@@ -121,10 +121,7 @@ class ReportReader(ReaderBase):
 
     def _resolves(self, ref: str) -> bool:
         """Whether a reference names a resource in the input (relative, absolute or urn:uuid)."""
-        if ref in self.by_ref:
-            return True
-        parts = ref.split("/_history/")[0].rstrip("/").split("/")
-        return len(parts) >= 2 and f"{parts[-2]}/{parts[-1]}" in self.by_ref
+        return self.lookup(ref) is not None
 
     def document_reference(self, ctx: Ctx, res: dict[str, Any]) -> None:
         """A report sent as a document (radiology or pathology report as DocumentReference):
@@ -356,3 +353,10 @@ def _texts_of(codeable: Mapping[str, Any]) -> list[str]:
                 if isinstance(coding.get(key), str):
                     out.append(coding[key])
     return out
+
+
+def _contains(res: Mapping[str, Any], rid: str) -> bool:
+    contained = res.get("contained")
+    return isinstance(contained, list) and any(
+        isinstance(c, Mapping) and c.get("id") == rid for c in contained
+    )
