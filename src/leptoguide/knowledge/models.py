@@ -549,6 +549,7 @@ VocabularyRole = Literal[
     "variants",
     "clarify",
     "red-flag",
+    "red-flag-context",
     "personal",
     "not-personal",
     "outside",
@@ -556,6 +557,7 @@ VocabularyRole = Literal[
     "frequency",
     "taking",
     "next-steps",
+    "answered-by",
     "slot",
 ]
 
@@ -578,7 +580,10 @@ class Vocabulary(_Record):
             "terms are other forms of one another (a group); clarify: the terms name something "
             "people often confuse with the domain: the answer states `statements` first and also "
             "answers `means`; red-flag: warning signs described now: the answer starts with "
-            "`statements` (seek urgent care); personal: the question asks for a personal diagnosis, "
+            "`statements` (seek urgent care); red-flag-context: who the warning signs are in "
+            "(someone with cancer or LM): when a question with warning signs names one of the "
+            "terms and none of `unless`, its `statements` are the urgent-care source instead; "
+            "personal: the question asks for a personal diagnosis, "
             "prognosis or treatment decision; not-personal: phrases that look personal but are "
             "not; outside: topics next to the domain that LeptoGuide does not cover (other spine "
             "disorders, obstetric anaesthesia, other uses of the domain's drugs): a question "
@@ -590,6 +595,9 @@ class Vocabulary(_Record):
             "'before' for words written before the name, 'after' for words written after it), "
             "so the drug is read as a medication of the case even without a dose; "
             "next-steps: `statements` offered to patients as what to ask their care team; "
+            "answered-by: a patient question worded like the terms (when to call the team, what "
+            "to ask it) is answered by `statements`: the first of them the search reached leads, "
+            "wherever it ranks; "
             "slot: names that fill the same place of a question (organisms and causes of "
             "meningitis): a follow-up that names one ('what about Listeria?') replaces the one "
             "the earlier question named"
@@ -603,7 +611,10 @@ class Vocabulary(_Record):
     )
     statements: list[Id] = Field(
         default_factory=list,
-        description="clarify and red-flag: statements stated first; next-steps: offered",
+        description=(
+            "clarify, red-flag and red-flag-context: statements stated first; next-steps: "
+            "offered; answered-by: lead a patient answer"
+        ),
     )
     case: dict[str, Any] | None = Field(
         default=None, description="intent: case-file fields added to the values read"
@@ -619,6 +630,8 @@ class Vocabulary(_Record):
         description=(
             "intent: not when the question also contains one of these words (another condition "
             "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing); "
+            "red-flag-context: not when the question also names one of these warning signs "
+            "(meningitis signs keep the meningitis urgent-care statement); "
             "same-as terms with '...': not read when the question already names the place in "
             "words another entry reads ('brain coverings') or names another place ('lining ... "
             "stomach', where '...' stands for a few other words)"
