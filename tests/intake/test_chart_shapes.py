@@ -293,3 +293,37 @@ def test_a_count_sent_as_text_with_its_unit(
         assert found.status == "unparseable", found
         return
     assert found.status == "ok" and found.value == value and found.unit == "10*9/L", found
+
+
+@pytest.mark.parametrize(
+    ("status", "effective", "state"),
+    [
+        # still being taken, time recorded months ago (when it was started or listed)
+        ("active", {"effectiveDateTime": "2026-08-01"}, "unknown"),
+        ("active", {"effectiveDateTime": "2026-11-17T09:00:00Z"}, "unknown"),  # > 1 interval
+        ("active", {"effectiveDateTime": "2026-11-20T20:00:00Z"}, "hold"),  # last dose 18 h
+        ("active", {"effectivePeriod": {"start": "2026-08-01"}}, "hold"),  # taking it now
+        ("intended", {"effectiveDateTime": "2026-08-01"}, "unknown"),
+        ("on-hold", {"effectiveDateTime": "2026-11-10T08:00:00Z"}, "unknown"),
+        ("completed", {"effectiveDateTime": "2026-11-10T08:00:00Z"}, "clear"),
+    ],
+)
+def test_a_home_anticoagulant_statement(
+    shipped_kb: KnowledgeBase, status: str, effective: dict[str, Any], state: str
+) -> None:
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "ms",
+        "status": status,
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {
+            "coding": [
+                {"system": RXNORM, "code": "1364445", "display": "apixaban 5 MG Oral Tablet"}
+            ]
+        },
+        **effective,
+    }
+    fired = findings(read(statement, kb=shipped_kb), shipped_kb)
+    timing = fired.get("lp-anticoagulant-timing") or fired["lp-anticoagulant-interval-met"]
+    want = {"unknown": "timing unknown", "hold": "too recently", "clear": "Hold interval met"}
+    assert want[state] in timing["summary"], timing["summary"]
