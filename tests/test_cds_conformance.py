@@ -122,7 +122,28 @@ class Ehr:
 
 
 @pytest.fixture(scope="module")
-def ehr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ehr]:
+def actions_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServerProcess, EhrKey]]:
+    """The server of a site that enabled the DetectedIssue system action, not yet started (``ehr``
+    starts it, so that it starts while the tests of the first server run); stopped at the end."""
+    home = tmp_path_factory.mktemp("system-actions")
+    key = EhrKey("ES384")
+    issuers = write_issuers(home / "cfg", key)
+    db = f"sqlite:///{home / 'actions.sqlite3'}"
+    env = {"LEPTOGUIDE_CDS_SYSTEM_ACTIONS": "detected-issue"}
+    server = ServerProcess(home, db, "--trusted-issuers", str(issuers), env=env)
+    try:
+        yield server, key
+    finally:
+        server.__exit__()
+
+
+@pytest.fixture(scope="module")
+def ehr(
+    tmp_path_factory: pytest.TempPathFactory, actions_server: tuple[ServerProcess, EhrKey]
+) -> Iterator[Ehr]:
+    actions_server[0].start()
     home = tmp_path_factory.mktemp("conformance")
     key = EhrKey("ES384")
     issuers = write_issuers(home / "cfg", key)
@@ -216,14 +237,10 @@ def test_feedback_round_trip_conforms(ehr: Ehr) -> None:
 
 
 @pytest.fixture(scope="module")
-def ehr_actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ehr]:
+def ehr_actions(actions_server: tuple[ServerProcess, EhrKey]) -> Iterator[Ehr]:
     """A server whose site enabled the DetectedIssue system action."""
-    home = tmp_path_factory.mktemp("system-actions")
-    key = EhrKey("ES384")
-    issuers = write_issuers(home / "cfg", key)
-    db = f"sqlite:///{home / 'actions.sqlite3'}"
-    env = {"LEPTOGUIDE_CDS_SYSTEM_ACTIONS": "detected-issue"}
-    with ServerProcess(home, db, "--trusted-issuers", str(issuers), env=env) as server:
+    server, key = actions_server
+    with server:  # waits until it is ready (started already when ``ehr`` ran first)
         e = Ehr(server, key)
         yield e
         e.http.close()

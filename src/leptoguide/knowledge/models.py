@@ -620,7 +620,8 @@ class Vocabulary(_Record):
             "intent: not when the question also contains one of these words (another condition "
             "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing); "
             "same-as terms with '...': not read when the question already names the place in "
-            "words another entry reads ('brain coverings')"
+            "words another entry reads ('brain coverings') or names another place ('lining ... "
+            "stomach', where '...' stands for a few other words)"
         ),
     )
     from_values: bool = Field(
