@@ -327,3 +327,27 @@ def test_a_home_anticoagulant_statement(
     timing = fired.get("lp-anticoagulant-timing") or fired["lp-anticoagulant-interval-met"]
     want = {"unknown": "timing unknown", "hold": "too recently", "clear": "Hold interval met"}
     assert want[state] in timing["summary"], timing["summary"]
+
+
+@pytest.mark.parametrize("panel_name", ["CSF cell count and differential", "Cell count, CSF"])
+def test_a_csf_panel_names_its_components(shipped_kb: KnowledgeBase, panel_name: str) -> None:
+    """A UK-laboratory CSF panel whose components are named without the specimen ('White
+    cells', 'Neutrophils'); the same names in a blood count stay unknown."""
+    comps = [("WBC", "White cells", 250, "10*6/L"), ("NEUT", "Neutrophils", 85, "%")]
+    panel = lab("panel", panel_name, 0, "")
+    del panel["valueQuantity"]
+    panel["component"] = [
+        {
+            "code": {"coding": [{"system": UKLAB, "code": c, "display": d}]},
+            "valueQuantity": qty(v, u),
+        }
+        for c, d, v, u in comps
+    ]
+    case = read(panel, kb=shipped_kb)
+    got = {o.concept: (o.value, o.status) for o in case.observations}
+    assert got == {"csf-wbc": (250.0, "ok"), "csf-neutrophils-pct": (85.0, "ok")}, got
+    assert not any("no value" in w.message for w in case.warnings)
+    blood = lab("fbc", "Full blood count", 0, "")
+    del blood["valueQuantity"]
+    blood["component"] = panel["component"][1:]
+    assert not read(blood, kb=shipped_kb).observations
