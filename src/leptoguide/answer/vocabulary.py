@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from leptoguide.answer.expand import Lexicon, Phrase
@@ -378,9 +378,16 @@ def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
     return any(a[i : i + len(b)] == b for i in range(len(a) - len(b) + 1))
 
 
+@lru_cache(maxsize=8192)
+def _spaced(text: str) -> str:
+    """``text``'s tokens joined by single spaces, with a space at each end (memoised: a question
+    is checked against the ``also`` words of every vocabulary entry)."""
+    return " " + " ".join(tokens(text)) + " "
+
+
 def _mentions(text: str, terms: list[str]) -> bool:
-    low = " " + " ".join(tokens(text)) + " "
-    return any(f" {' '.join(tokens(term))} " in low for term in terms)
+    low = _spaced(text)
+    return any(_spaced(term) in low for term in terms)
 
 
 def _mentions_any(text: str, terms: list[str]) -> bool:

@@ -516,6 +516,7 @@ LexiconRole = Literal[
     "count-unit",
     "result-positive",
     "result-negative",
+    "specimen",
 ]
 
 
@@ -533,7 +534,10 @@ class Lexicon(_Record):
             "matching a product name; unit-dose-form: a product form one unit of which is one "
             "dose (tablet, prefilled syringe); count-unit: a dose unit that counts such units "
             "('1 syringe', '2 tablets'); result-positive / result-negative: a laboratory result "
-            "text that means detected / not detected ('reactive', 'no growth')"
+            "text that means detected / not detected ('reactive', 'no growth'); specimen: words "
+            "naming one specimen, the first being its name: a panel whose name says it (a CSF "
+            "cell count) gives it to components named without it ('Neutrophils' is 'CSF "
+            "neutrophils')"
         )
     )
     description: str
