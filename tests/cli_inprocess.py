@@ -34,6 +34,7 @@ def run_cli(
     *args: str, env: Mapping[str, str] | None = None, stdin: str | bytes | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``leptoguide ARGS...`` in process: (returncode, stdout, stderr)."""
+    from leptoguide.answer import reset
     from leptoguide.cli import main
     from leptoguide.knowledge.loader import get_knowledge
 
@@ -52,5 +53,8 @@ def run_cli(
             code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
         finally:
             sys.argv, sys.stdin = argv, real_in
+            # what the command loaded ends with it, as with the process: a test's later
+            # commands and questions start afresh, and nothing of it stays in memory
             get_knowledge.cache_clear()
+            reset()
     return subprocess.CompletedProcess(["leptoguide", *args], code, out.getvalue(), err.getvalue())

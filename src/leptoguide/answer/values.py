@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from leptoguide.answer.text import tokens
+from leptoguide.memo import once_per
 
 if TYPE_CHECKING:
     from leptoguide.answer.vocabulary import QuestionVocabulary
@@ -735,19 +736,20 @@ _NOT_DRUGS = frozenset(
 """Everyday words that can stand before a dose ("last dose 40 mg"): never read as a drug name."""
 
 
-_KNOWN: dict[tuple[int, int], tuple[object, frozenset[str]]] = {}
+_KNOWN: dict[tuple[int, int], frozenset[str]] = {}
 
 
 def _known_words(kb: KnowledgeBase, vocab: QuestionVocabulary) -> frozenset[str]:
     """Words of every concept name and vocabulary term (lower case), once per knowledge base."""
-    key = (id(kb), id(vocab))
-    if key not in _KNOWN or _KNOWN[key][0] is not kb:
+
+    def build() -> frozenset[str]:
         words = {w.lower() for w in vocab.term_words} | set(_NOT_DRUGS)
         for c in kb.concepts.values():
             for name in (c.id, c.display, *c.synonyms):
                 words.update(tokens(name.lower()))
-        _KNOWN[key] = (kb, frozenset(words))
-    return _KNOWN[key][1]
+        return frozenset(words)
+
+    return once_per(_KNOWN, (id(kb), id(vocab)), build, kb, vocab)
 
 
 def _unknown_drugs(text: str, kb: KnowledgeBase, vocab: QuestionVocabulary) -> list[str]:

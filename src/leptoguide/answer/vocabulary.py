@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from leptoguide.answer.expand import Lexicon, Phrase
@@ -263,8 +263,8 @@ class QuestionVocabulary:
         for entry, pattern in self._gap_patterns:
             if entry.role != role or (entry.also and not _mentions(text, entry.also)):
                 continue
-            if role == "same-as" and entry.unless and _mentions(text, entry.unless):
-                continue  # the question already names it in words another entry reads
+            if role == "same-as" and entry.unless and _mentions_any(text, entry.unless):
+                continue  # the question names the place in other words, or another place
             for sentence in sentences:
                 if role == "red-flag":
                     # warning signs are named in any order ("vomiting, a fever and a headache")
@@ -358,9 +358,24 @@ def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
     return any(a[i : i + len(b)] == b for i in range(len(a) - len(b) + 1))
 
 
+@lru_cache(maxsize=8192)
+def _spaced(text: str) -> str:
+    """``text``'s tokens joined by single spaces, with a space at each end (memoised: a question
+    is checked against the ``also`` words of every vocabulary entry)."""
+    return " " + " ".join(tokens(text)) + " "
+
+
 def _mentions(text: str, terms: list[str]) -> bool:
+    low = _spaced(text)
+    return any(_spaced(term) in low for term in terms)
+
+
+def _mentions_any(text: str, terms: list[str]) -> bool:
+    """Whether ``text`` contains one of ``terms``; a term with ``...`` matches its words in
+    order with a few others between them ("lining ... stomach": "the lining of her stomach")."""
     low = " " + " ".join(tokens(text)) + " "
-    return any(f" {' '.join(tokens(term))} " in low for term in terms)
+    plain = [t for t in terms if GAP not in t]
+    return _mentions(text, plain) or any(_gap_pattern(t).search(low) for t in terms if GAP in t)
 
 
 def _normalise_quotes(text: str) -> str:

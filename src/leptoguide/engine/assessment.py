@@ -57,6 +57,7 @@ from leptoguide.knowledge.conditions import (
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.models import Regimen, Rule
 from leptoguide.knowledge.status import checked, weakest
+from leptoguide.memo import once_per
 from leptoguide.policy import Policy
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -72,15 +73,11 @@ LIST_FACTS = (
 )
 
 
-_TREES: dict[int, tuple[Rule, Node]] = {}
+_TREES: dict[int, Node] = {}
 
 
 def _parsed(rule: Rule) -> Node:
-    hit = _TREES.get(id(rule))
-    if hit is None or hit[0] is not rule:
-        hit = (rule, parse_condition(rule.when))
-        _TREES[id(rule)] = hit
-    return hit[1]
+    return once_per(_TREES, id(rule), lambda: parse_condition(rule.when), rule)
 
 
 def regimen_text(regimen: Regimen) -> str:
@@ -250,15 +247,15 @@ def _shown(value: FactData, full: bool = False) -> InputValue:
     return _scalar(value)
 
 
-_INPUT_PLANS: dict[int, tuple[Node, Rule, dict[str, set[object]], tuple[str, ...]]] = {}
+_INPUT_PLANS: dict[tuple[int, int], tuple[dict[str, set[object]], tuple[str, ...]]] = {}
 
 
 def _input_plan(rule: Rule, tree: Node) -> tuple[dict[str, set[object]], tuple[str, ...]]:
     """What a finding of ``rule`` shows, from its condition alone (the same for every case, so
     worked out once per rule): the literals its ``contains`` tests look for, per fact, and the
     facts it reads followed by its declared inputs, each once, in that order."""
-    hit = _INPUT_PLANS.get(id(tree))
-    if hit is None or hit[0] is not tree or hit[1] is not rule:
+
+    def build() -> tuple[dict[str, set[object]], tuple[str, ...]]:
         wanted: dict[str, set[object]] = {}
         for node in walk(tree):
             if (
@@ -267,10 +264,9 @@ def _input_plan(rule: Rule, tree: Node) -> tuple[dict[str, set[object]], tuple[s
                 and isinstance(node.operand, Literal)
             ):
                 wanted.setdefault(node.fact, set()).add(node.operand.value)
-        fids = tuple(dict.fromkeys([*facts_used(tree), *rule.inputs]))
-        hit = (tree, rule, wanted, fids)
-        _INPUT_PLANS[id(tree)] = hit
-    return hit[2], hit[3]
+        return wanted, tuple(dict.fromkeys([*facts_used(tree), *rule.inputs]))
+
+    return once_per(_INPUT_PLANS, (id(rule), id(tree)), build, rule, tree)
 
 
 def _inputs(rule: Rule, tree: Node, facts: Facts) -> list[FindingInput]:

@@ -48,6 +48,7 @@ from leptoguide.engine.types import (
 from leptoguide.errors import KnowledgeError, Problem
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.tables import table_reads
+from leptoguide.memo import once_per
 from leptoguide.policy import Policy
 
 OBSERVED = (None, "observation", "lab")
@@ -273,16 +274,12 @@ def order(steps: tuple[Step, ...] = STEPS, kb: KnowledgeBase | None = None) -> l
     return done
 
 
-_PLANS: dict[int, tuple[KnowledgeBase, tuple[Step, ...]]] = {}
+_PLANS: dict[int, tuple[Step, ...]] = {}
 
 
 def _plan(kb: KnowledgeBase) -> tuple[Step, ...]:
     """The steps this knowledge base needs, in run order (worked out once per knowledge base)."""
-    hit = _PLANS.get(id(kb))
-    if hit is None or hit[0] is not kb:
-        hit = (kb, _make_plan(kb))
-        _PLANS[id(kb)] = hit
-    return hit[1]
+    return once_per(_PLANS, id(kb), lambda: _make_plan(kb), kb)
 
 
 def check_knowledge(kb: KnowledgeBase) -> list[Problem]:

@@ -17,6 +17,7 @@ from leptoguide.engine.facts import _coerce
 from leptoguide.engine.types import aware, iso, observations_by_concept
 from leptoguide.knowledge.conditions import Compare, PolicyRef, parse_condition, walk
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.memo import once_per
 from leptoguide.policy import Policy
 
 MAX_POINTS = 20
@@ -25,15 +26,15 @@ LAB_MAX_AGE = "lab-max-age-hours"
 
 
 _Limits = dict[str, dict[tuple[str, str], list[str]]]
-_CACHE: dict[tuple[int, str], tuple[KnowledgeBase, _Limits]] = {}
+_CACHE: dict[tuple[int, str], _Limits] = {}
 
 
 def _limits(kb: KnowledgeBase, policy: Policy) -> _Limits:
     """fact -> (op, policy id) -> rules whose condition compares the fact with that policy value."""
-    key = (id(kb), policy.hash)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is kb:
-        return hit[1]
+    return once_per(_CACHE, (id(kb), policy.hash), lambda: _find_limits(kb, policy), kb)
+
+
+def _find_limits(kb: KnowledgeBase, policy: Policy) -> _Limits:
     out: _Limits = {}
     for rule in sorted(kb.rules.values(), key=lambda r: r.id):
         if rule.status == "retired":
@@ -45,7 +46,6 @@ def _limits(kb: KnowledgeBase, policy: Policy) -> _Limits:
                 rules = out.setdefault(node.fact, {}).setdefault((node.op, node.operand.name), [])
                 if rule.id not in rules:
                     rules.append(rule.id)
-    _CACHE[key] = (kb, out)
     return out
 
 

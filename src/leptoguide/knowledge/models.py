@@ -516,6 +516,7 @@ LexiconRole = Literal[
     "count-unit",
     "result-positive",
     "result-negative",
+    "specimen",
 ]
 
 
@@ -533,7 +534,10 @@ class Lexicon(_Record):
             "matching a product name; unit-dose-form: a product form one unit of which is one "
             "dose (tablet, prefilled syringe); count-unit: a dose unit that counts such units "
             "('1 syringe', '2 tablets'); result-positive / result-negative: a laboratory result "
-            "text that means detected / not detected ('reactive', 'no growth')"
+            "text that means detected / not detected ('reactive', 'no growth'); specimen: words "
+            "naming one specimen, the first being its name: a panel whose name says it (a CSF "
+            "cell count) gives it to components named without it ('Neutrophils' is 'CSF "
+            "neutrophils')"
         )
     )
     description: str
@@ -620,7 +624,8 @@ class Vocabulary(_Record):
             "intent: not when the question also contains one of these words (another condition "
             "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing); "
             "same-as terms with '...': not read when the question already names the place in "
-            "words another entry reads ('brain coverings')"
+            "words another entry reads ('brain coverings') or names another place ('lining ... "
+            "stomach', where '...' stands for a few other words)"
         ),
     )
     from_values: bool = Field(
