@@ -351,3 +351,28 @@ def test_a_csf_panel_names_its_components(shipped_kb: KnowledgeBase, panel_name:
     del blood["valueQuantity"]
     blood["component"] = panel["component"][1:]
     assert not read(blood, kb=shipped_kb).observations
+
+
+@pytest.mark.parametrize(
+    ("last_dose", "state"),
+    [("2026-11-17T09:00:00Z", "clear"), ("2026-11-20T20:00:00Z", "hold")],
+)
+def test_a_last_dose_written_in_a_case_file_counts(
+    shipped_kb: KnowledgeBase, last_dose: str, state: str
+) -> None:
+    """A case file (or a question) names its time as the last dose taken: it counts even for a
+    drug still being taken, however long ago, unlike a chart statement's recorded time."""
+    text = f"""
+date: "2026-11-21T12:00:00Z"
+patient: {{age_years: 65, sex: M}}
+medications:
+  - {{drug: apixaban, dose: 5, unit: mg, frequency: BID, last_dose: "{last_dose}"}}
+orders:
+  - {{type: lumbar-puncture, time: "2026-11-21T14:00:00Z"}}
+"""
+    case = read_input(text, name="case.yaml", kb=shipped_kb)
+    fired = findings(case, shipped_kb)
+    timing = fired.get("lp-anticoagulant-timing") or fired["lp-anticoagulant-interval-met"]
+    want = {"hold": "too recently", "clear": "Hold interval met"}
+    assert want[state] in timing["summary"], timing["summary"]
+    assert "still being taken" not in str(timing)

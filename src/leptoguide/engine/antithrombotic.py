@@ -94,8 +94,11 @@ def _strength_mg(text: str | None) -> float | None:
 def active_gap_hours(m: MedicationEntry) -> float | None:
     """For a statement of a drug still being taken (status active) with a recorded time and no
     open period: the longest gap between doses (24 h / doses a day, 24 h when the frequency is
-    not recorded). A recorded time older than that is not the last dose. None otherwise."""
-    if m.kind != "statement" or m.status != "active" or m.ongoing or m.last_time is None:
+    not recorded). A recorded time older than that is not the last dose. None otherwise, and
+    None when the input names the time as the last dose taken."""
+    if m.last_dose_stated or m.kind != "statement" or m.status != "active" or m.ongoing:
+        return None
+    if m.last_time is None:
         return None
     per_day = m.frequency_per_day
     return 24.0 / per_day if per_day and per_day >= 1 else 24.0
