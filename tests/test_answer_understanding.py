@@ -345,6 +345,97 @@ def test_warning_signs_in_peoples_own_words(qa: QA, question: str) -> None:
 @pytest.mark.parametrize(
     "question",
     [
+        "My wife has LM and now she can't find her words, what should we do?",
+        "my dad has lung cancer and has just had a seizure",
+        "mum has breast cancer and new weakness in her legs since yesterday",
+        "my husband has LM and since teatime his words are coming out muddled",
+        "she's on chemo for her LM and is suddenly very confused",
+    ],
+)
+def test_warning_signs_in_someone_with_cancer_cite_the_care_teams_advice(
+    qa: QA, question: str
+) -> None:
+    """Who has the signs chooses the urgent-care source (vocabulary role 'red-flag-context'):
+    someone with cancer or LM is sent to the care team's 'contact us quickly' advice."""
+    ans = qa.ask(question, audience="patient")
+    assert ans.urgent, ans.understood
+    assert ans.answer.strip().startswith("**Seek urgent care now.**")
+    assert "pt-when-to-call" in ans.statements
+    assert "meningitis-red-flags-urgent-care" not in ans.statements
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "he has LM and now a fever and a stiff neck",
+        "my husband has cancer and he collapsed and is unresponsive",
+        "my son has a stiff neck and a rash",
+    ],
+)
+def test_meningitis_and_emergency_signs_keep_the_emergency_statement(qa: QA, question: str) -> None:
+    ans = qa.ask(question, audience="patient")
+    assert ans.urgent, ans.understood
+    assert ans.statements[0] == "meningitis-red-flags-urgent-care"
+
+
+@pytest.mark.parametrize(
+    ("question", "audience"),
+    [
+        (
+            "someone on a forum said to ask for DepoCyt because it only goes in every 2 weeks. "
+            "can mum still get it?",
+            "patient",
+        ),
+        ("should we ask for liposomal cytarabine?", "patient"),
+        ("DepoCyt dose for lymphomatous meningitis?", "clinician"),
+        ("can I still give liposomal cytarabine q2w for LM?", "clinician"),
+    ],
+)
+def test_asking_for_a_withdrawn_drug_leads_with_its_withdrawal(
+    qa: QA, question: str, audience: str
+) -> None:
+    ans = qa.ask(question, audience=audience)
+    first = ans.lead.split(". ")[0].lower()
+    assert "no longer" in first, ans.lead
+    assert ans.statements[0] == "liposomal-cytarabine-withdrawn"
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    ("question", "statement", "says"),
+    [
+        ("which problems should we ring the team about?", "pt-when-to-call", "fever"),
+        ("when should we call the team after her ommaya operation?", "pt-when-to-call", "fever"),
+        ("what questions should I ask the team?", "pt-questions-to-ask", "aim of my treatment"),
+        (
+            "we've got the oncology appointment on friday about his LM, what should we be "
+            "asking them?",
+            "pt-questions-to-ask",
+            "aim of my treatment",
+        ),
+    ],
+)
+def test_the_statement_written_for_a_patients_question_leads(
+    qa: QA, question: str, statement: str, says: str
+) -> None:
+    """Vocabulary role 'answered-by': the patient statement that answers this kind of question
+    leads wherever the search ranks it."""
+    ans = qa.ask(question, audience="patient")
+    assert not ans.abstained
+    assert ans.statements[0] == statement
+    assert says in ans.lead
+    _markers_resolve(ans)
+
+
+def test_a_withdrawn_drugs_trial_results_are_answered_as_asked(qa: QA) -> None:
+    ans = qa.ask("DEPOSEIN - LM-PFS / OS with IT lipo-cytarabine added?", audience="clinician")
+    assert "3.8 months" in ans.lead.split(". ")[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
         "my MRI report says smooth enhancement along the cauda equina nerve roots - is that LM?",
         "what is meningism?",
         "can a lumbar puncture cause a fever?",
@@ -1073,6 +1164,9 @@ def test_a_question_naming_the_lining_already_is_not_read_twice(
         "lung cancer that has spread to the lining around the lungs, what is the treatment",
         "her cancer has spread to the lining of her stomach",
         "what does it mean when cancer spreads to the lining of the heart",
+        "Can breast cancer spread to the lining of the lungs?",
+        "can breast cancer spread to the pleura",
+        "has her cancer gone into the lining of her tummy",
     ],
 )
 def test_other_linings_are_still_outside_the_domain(qa: QA, question: str) -> None:

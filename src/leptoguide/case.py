@@ -73,6 +73,10 @@ class MedicationEntry:
     date only", "no time zone"): the time stored is read as UTC, and the true time may lie up
     to ``time_span`` hours (before, after) from it."""
     time_span: tuple[float, float] = (0.0, 0.0)
+    last_dose_stated: bool = False
+    """The input names ``last_time`` as the time of the last dose taken (a case file's
+    ``last_dose`` or dose times, or a value typed with a question), not the date a drug was
+    started or listed: it counts as the last dose even for a drug still being taken."""
 
 
 @dataclass(frozen=True)

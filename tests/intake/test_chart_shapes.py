@@ -293,3 +293,86 @@ def test_a_count_sent_as_text_with_its_unit(
         assert found.status == "unparseable", found
         return
     assert found.status == "ok" and found.value == value and found.unit == "10*9/L", found
+
+
+@pytest.mark.parametrize(
+    ("status", "effective", "state"),
+    [
+        # still being taken, time recorded months ago (when it was started or listed)
+        ("active", {"effectiveDateTime": "2026-08-01"}, "unknown"),
+        ("active", {"effectiveDateTime": "2026-11-17T09:00:00Z"}, "unknown"),  # > 1 interval
+        ("active", {"effectiveDateTime": "2026-11-20T20:00:00Z"}, "hold"),  # last dose 18 h
+        ("active", {"effectivePeriod": {"start": "2026-08-01"}}, "hold"),  # taking it now
+        ("intended", {"effectiveDateTime": "2026-08-01"}, "unknown"),
+        ("on-hold", {"effectiveDateTime": "2026-11-10T08:00:00Z"}, "unknown"),
+        ("completed", {"effectiveDateTime": "2026-11-10T08:00:00Z"}, "clear"),
+    ],
+)
+def test_a_home_anticoagulant_statement(
+    shipped_kb: KnowledgeBase, status: str, effective: dict[str, Any], state: str
+) -> None:
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "ms",
+        "status": status,
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {
+            "coding": [
+                {"system": RXNORM, "code": "1364445", "display": "apixaban 5 MG Oral Tablet"}
+            ]
+        },
+        **effective,
+    }
+    fired = findings(read(statement, kb=shipped_kb), shipped_kb)
+    timing = fired.get("lp-anticoagulant-timing") or fired["lp-anticoagulant-interval-met"]
+    want = {"unknown": "timing unknown", "hold": "too recently", "clear": "Hold interval met"}
+    assert want[state] in timing["summary"], timing["summary"]
+
+
+@pytest.mark.parametrize("panel_name", ["CSF cell count and differential", "Cell count, CSF"])
+def test_a_csf_panel_names_its_components(shipped_kb: KnowledgeBase, panel_name: str) -> None:
+    """A UK-laboratory CSF panel whose components are named without the specimen ('White
+    cells', 'Neutrophils'); the same names in a blood count stay unknown."""
+    comps = [("WBC", "White cells", 250, "10*6/L"), ("NEUT", "Neutrophils", 85, "%")]
+    panel = lab("panel", panel_name, 0, "")
+    del panel["valueQuantity"]
+    panel["component"] = [
+        {
+            "code": {"coding": [{"system": UKLAB, "code": c, "display": d}]},
+            "valueQuantity": qty(v, u),
+        }
+        for c, d, v, u in comps
+    ]
+    case = read(panel, kb=shipped_kb)
+    got = {o.concept: (o.value, o.status) for o in case.observations}
+    assert got == {"csf-wbc": (250.0, "ok"), "csf-neutrophils-pct": (85.0, "ok")}, got
+    assert not any("no value" in w.message for w in case.warnings)
+    blood = lab("fbc", "Full blood count", 0, "")
+    del blood["valueQuantity"]
+    blood["component"] = panel["component"][1:]
+    assert not read(blood, kb=shipped_kb).observations
+
+
+@pytest.mark.parametrize(
+    ("last_dose", "state"),
+    [("2026-11-17T09:00:00Z", "clear"), ("2026-11-20T20:00:00Z", "hold")],
+)
+def test_a_last_dose_written_in_a_case_file_counts(
+    shipped_kb: KnowledgeBase, last_dose: str, state: str
+) -> None:
+    """A case file (or a question) names its time as the last dose taken: it counts even for a
+    drug still being taken, however long ago, unlike a chart statement's recorded time."""
+    text = f"""
+date: "2026-11-21T12:00:00Z"
+patient: {{age_years: 65, sex: M}}
+medications:
+  - {{drug: apixaban, dose: 5, unit: mg, frequency: BID, last_dose: "{last_dose}"}}
+orders:
+  - {{type: lumbar-puncture, time: "2026-11-21T14:00:00Z"}}
+"""
+    case = read_input(text, name="case.yaml", kb=shipped_kb)
+    fired = findings(case, shipped_kb)
+    timing = fired.get("lp-anticoagulant-timing") or fired["lp-anticoagulant-interval-met"]
+    want = {"hold": "too recently", "clear": "Hold interval met"}
+    assert want[state] in timing["summary"], timing["summary"]
+    assert "still being taken" not in str(timing)

@@ -322,6 +322,9 @@ class Lead:
     own: dict[str, float] = field(default_factory=dict)
     """A follow-up's own words (and their weights): a statement that has more of them leads
     ("and the DEBBRAH cohort?" after a question on another study)."""
+    answered_by: str | None = None
+    """The statement that answers this kind of patient question (vocabulary role
+    'answered-by': when to call the team, what to ask it): it leads wherever it ranks."""
 
 
 @dataclass(frozen=True)
@@ -809,6 +812,9 @@ def compose(
         lead.aliases,
         lead.own,
     )
+    answers = kb.statements.get(lead.answered_by or "")
+    if answers is not None and answers in answering:
+        head = answers  # the statement written for this kind of question leads
     policy_st = kb.statements.get(lead.policy.statement or "") if lead.policy else None
     if policy_st is not None and policy_st in answering and lead.policy is not None:
         # the question touches a site-policy choice: the site's value leads, unless the lead

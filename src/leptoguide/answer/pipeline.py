@@ -721,6 +721,16 @@ class QA:
             if statements_ok
             else []
         )
+        answered_by = None
+        if answer.audience == "patient" and und.answered_by and statements_ok:
+            # a statement written for this kind of patient question leads wherever it ranks
+            reached = [h.key for h in retrieval.statements]
+            if not any(sid in reached for sid in und.answered_by):
+                deeper = self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
+                reached = [h.key for h in deeper.statements]
+            answered_by = next((sid for sid in und.answered_by if sid in reached), None)
+            if answered_by is not None and answered_by not in chosen:
+                chosen.append(answered_by)
         extra: list[str] = []
         for q in und.clarify_queries:
             more = self.retriever.retrieve(q, limit=5)
@@ -760,6 +770,7 @@ class QA:
             prefer=self._prefer(retrieval.query),
             policy=policy,
             own=own_weights,
+            answered_by=answered_by,
             # patient wordings use the lay words themselves ("spinal tap", "spinal fluid");
             # clinician texts write what they mean
             aliases=aliases_of(und.meanings) if answer.audience == "patient" else (),

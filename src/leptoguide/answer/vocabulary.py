@@ -53,6 +53,9 @@ class Understanding:
     intents: list[Intent] = field(default_factory=list)
     outside: list[Phrase] = field(default_factory=list)
     """Topics next to the domain that LeptoGuide does not cover (vocabulary role 'outside')."""
+    answered_by: list[str] = field(default_factory=list)
+    """Statements that answer a patient question of this kind (vocabulary role 'answered-by'):
+    the first one the search reached leads a patient answer."""
 
     def explain(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -186,9 +189,21 @@ class QuestionVocabulary:
                     continue
                 und.red_flags.append(phrase.text)
                 und.red_flag_statements.extend(entry.statements)
+            elif entry.role == "answered-by":
+                und.answered_by.extend(entry.statements)
         for entry, wrote in self._gapped(text, "red-flag"):
             und.red_flags.append(wrote)
             und.red_flag_statements.extend(entry.statements)
+        if und.red_flag_statements:
+            # who the signs are in chooses the urgent-care source: someone with cancer or LM is
+            # sent to their care team's "contact us quickly" advice; meningitis signs keep theirs
+            for entry in self.by_role.get("red-flag-context", []):
+                if _mentions_any(text, entry.terms) and not _mentions_any(text, entry.unless):
+                    und.red_flag_statements = list(entry.statements)
+                    break
+        for entry, _wrote in self._gapped(text, "answered-by"):
+            und.answered_by.extend(entry.statements)
+        und.answered_by = list(dict.fromkeys(und.answered_by))
         for entry, wrote in self._gapped(text, "same-as"):
             # "how long should Listeria meningitis be treated": words apart that mean one thing
             if entry.means and entry.id not in seen:
@@ -209,6 +224,11 @@ class QuestionVocabulary:
             p
             for p in dict.fromkeys([*found, *written])
             if self.entries[p.concept].role == "outside"
+        ]
+        # a place named with words between ("the lining of her lungs"), as written
+        outside += [
+            Phrase(entry.id, wrote, tuple(tokens(wrote)), False)
+            for entry, wrote in self._gapped(text, "outside")
         ]
         # "knee" inside "knee replacement" is named once, as the longer phrase; a topic word
         # inside a longer phrase that means something in the domain is not that topic

@@ -22,7 +22,11 @@ from collections.abc import Iterable
 from leptoguide.engine.orders import _DONE as DONE
 from leptoguide.intake.common import ZONE_SPAN
 from leptoguide.intake.fhir.base import SKIP_STATUS, UCUM
-from leptoguide.intake.fhir.medication import ENDED_STATUS, ONGOING_ADMIN_STATUS
+from leptoguide.intake.fhir.medication import (
+    ENDED_STATUS,
+    ONGOING_ADMIN_STATUS,
+    UNDATED_STATEMENT_STATUS,
+)
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
 
@@ -213,8 +217,9 @@ def med_records_sql() -> str:
         f"CASE WHEN {admin_ongoing} THEN a.effective_start END)"
     )
     stmt_x = (
+        f"CASE WHEN s.status IN {sql_list(UNDATED_STATEMENT_STATUS)} THEN NULL ELSE "
         "COALESCE(s.effective_datetime, s.effective_end, "
-        f"CASE WHEN {stmt_ongoing} THEN s.effective_start END)"
+        f"CASE WHEN {stmt_ongoing} THEN s.effective_start END) END"
     )
     return f"""
   SELECT a.patient, m.concept AS drug, 'MedicationAdministration/' || a.id AS ref, a.id,
@@ -223,7 +228,7 @@ def med_records_sql() -> str:
     CASE WHEN m.n = 1 THEN a.dose END AS dose,
     CASE WHEN m.n = 1 AND a.dose IS NOT NULL THEN {quantity_unit("a.dose")} END AS dose_unit,
     CAST(NULL AS DOUBLE) AS per_day,
-    {admin_ongoing} AS ongoing
+    {admin_ongoing} AS ongoing, CAST(NULL AS DOUBLE) AS active_gap
   FROM v_MedicationAdministration a
   LEFT JOIN v_Medication md_a ON a.medication_ref = 'Medication/' || md_a.id
   JOIN map_medication m ON m.code = COALESCE(a.medication, md_a.code)
@@ -234,7 +239,7 @@ def med_records_sql() -> str:
     0.0 AS span_before, 0.0 AS span_after,
     CASE WHEN m.n = 1 THEN r.dose END AS dose,
     CASE WHEN m.n = 1 AND r.dose IS NOT NULL THEN {quantity_unit("r.dose")} END AS dose_unit,
-    {_per_day("r")} AS per_day, FALSE AS ongoing
+    {_per_day("r")} AS per_day, FALSE AS ongoing, CAST(NULL AS DOUBLE) AS active_gap
   FROM v_MedicationRequest r
   LEFT JOIN v_Medication md_r ON r.medication_ref = 'Medication/' || md_r.id
   JOIN map_medication m ON m.code = COALESCE(r.medication, md_r.code) {_timing_joins("r")}
@@ -246,7 +251,9 @@ def med_records_sql() -> str:
     CASE WHEN m.n = 1 THEN s.dose END AS dose,
     CASE WHEN m.n = 1 AND s.dose IS NOT NULL THEN {quantity_unit("s.dose")} END AS dose_unit,
     {_per_day("s")} AS per_day,
-    {stmt_ongoing} AS ongoing
+    {stmt_ongoing} AS ongoing,
+    CASE WHEN s.status = 'active' AND NOT {stmt_ongoing} THEN
+      (CASE WHEN {_per_day("s")} >= 1 THEN 24.0 / {_per_day("s")} ELSE 24.0 END) END AS active_gap
   FROM v_MedicationStatement s
   LEFT JOIN v_Medication md_s ON s.medication_ref = 'Medication/' || md_s.id
   JOIN map_medication m ON m.code = COALESCE(s.medication, md_s.code) {_timing_joins("s")}
@@ -304,10 +311,13 @@ FROM (
   FROM (
     SELECT e.event_id, e.t AS ev_t, r.drug,
       CASE WHEN count(*) FILTER (WHERE h.hours IS NULL) > 0 THEN NULL ELSE max(h.hours) END AS hold,
-      max(r.dose_t) FILTER (WHERE r.dose_t <= e.t) AS last_dose,
-      max(epoch(r.dose_t) - r.span_before * 3600.0) FILTER (WHERE r.dose_t <= e.t) AS dose_lo,
+      max(r.dose_t) FILTER (WHERE r.dose_t <= e.t AND NOT COALESCE(
+        (epoch(e.t) - epoch(r.dose_t)) / 3600.0 > r.active_gap, FALSE)) AS last_dose,
+      max(epoch(r.dose_t) - r.span_before * 3600.0) FILTER (WHERE r.dose_t <= e.t AND NOT COALESCE(
+        (epoch(e.t) - epoch(r.dose_t)) / 3600.0 > r.active_gap, FALSE)) AS dose_lo,
       max(least(epoch(r.dose_t) + r.span_after * 3600.0, epoch(e.t)))
-        FILTER (WHERE r.dose_t <= e.t) AS dose_hi,
+        FILTER (WHERE r.dose_t <= e.t AND NOT COALESCE(
+        (epoch(e.t) - epoch(r.dose_t)) / 3600.0 > r.active_gap, FALSE)) AS dose_hi,
       max(CASE WHEN r.ongoing THEN 1 ELSE 0 END) AS ongoing,
       string_agg(r.ref, ' ' ORDER BY r.ref) AS refs
     FROM lp_events e

@@ -91,6 +91,19 @@ def _strength_mg(text: str | None) -> float | None:
     return found.pop() if len(found) == 1 else None
 
 
+def active_gap_hours(m: MedicationEntry) -> float | None:
+    """For a statement of a drug still being taken (status active) with a recorded time and no
+    open period: the longest gap between doses (24 h / doses a day, 24 h when the frequency is
+    not recorded). A recorded time older than that is not the last dose. None otherwise, and
+    None when the input names the time as the last dose taken."""
+    if m.last_dose_stated or m.kind != "statement" or m.status != "active" or m.ongoing:
+        return None
+    if m.last_time is None:
+        return None
+    per_day = m.frequency_per_day
+    return 24.0 / per_day if per_day and per_day >= 1 else 24.0
+
+
 def _policy(ctx: Context, name: str) -> float | None:
     return float(ctx.policy.get(name)) if name in ctx.policy.values else None
 
@@ -167,6 +180,17 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
             recorded: list[tuple[dt.datetime | None, tuple[float, float]]] = [
                 (aware(t), m.time_span) for t in (*m.times, m.last_time) if t is not None
             ]
+            gap = active_gap_hours(m)
+            if gap is not None and any(
+                t is not None and hours_between(t, ctx.at) > gap for t, _ in recorded
+            ):
+                # still being taken, and the time recorded is older than one dosing interval:
+                # doses were taken since, or it is when the drug was started or listed
+                recorded = []
+                note_parts.append(
+                    f"{m.reference or 'a statement'} says it is still being taken, and its time "
+                    f"is more than {gap:g} h ago: the last dose is not known"
+                )
             if m.ongoing:  # a running infusion: exposure is now
                 recorded.append((ctx.at, (0.0, 0.0)))
             for t, (before, after) in recorded:

@@ -329,6 +329,7 @@ class _CaseFile:
                 text=m["drug"],
                 intent="proposal" if draft else None,
                 start=self.time(m.get("start") or m.get("time"), field + ".start"),
+                last_dose_stated=last is not None,
             )
         )
 

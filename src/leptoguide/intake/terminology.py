@@ -157,6 +157,8 @@ class TermIndex:
     cues: dict[str, PhraseSet] = field(default_factory=dict)
     unit_forms: tuple[tuple[str, ...], ...] = ()
     """Normalized ``unit-dose-form`` phrases: one unit of such a product is one dose."""
+    specimens: tuple[tuple[PhraseSet, str], ...] = ()
+    """(words naming a specimen, its name) from the ``specimen`` lexicons."""
     count_units: frozenset[str] = frozenset()
     """Normalized ``count-unit`` words (singular): a dose unit that counts product units."""
     result_words: dict[str, bool] = field(default_factory=dict)
@@ -222,6 +224,12 @@ class TermIndex:
             **{" ".join(t): False for t in cues.get("result-negative", []) if t},
             **{" ".join(t): True for t in cues.get("result-positive", []) if t},
         }
+        index.specimens = tuple(
+            (PhraseSet(t for t in words if t), lex.terms[0])
+            for lex in (lexicons or {}).values()
+            if lex.role == "specimen"
+            for words in [[tuple(normalize_text(term).split()) for term in lex.terms]]
+        )
         index.context = CueSet(cues)
         return index
 

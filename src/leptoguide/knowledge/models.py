@@ -516,6 +516,7 @@ LexiconRole = Literal[
     "count-unit",
     "result-positive",
     "result-negative",
+    "specimen",
 ]
 
 
@@ -533,7 +534,10 @@ class Lexicon(_Record):
             "matching a product name; unit-dose-form: a product form one unit of which is one "
             "dose (tablet, prefilled syringe); count-unit: a dose unit that counts such units "
             "('1 syringe', '2 tablets'); result-positive / result-negative: a laboratory result "
-            "text that means detected / not detected ('reactive', 'no growth')"
+            "text that means detected / not detected ('reactive', 'no growth'); specimen: words "
+            "naming one specimen, the first being its name: a panel whose name says it (a CSF "
+            "cell count) gives it to components named without it ('Neutrophils' is 'CSF "
+            "neutrophils')"
         )
     )
     description: str
@@ -549,6 +553,7 @@ VocabularyRole = Literal[
     "variants",
     "clarify",
     "red-flag",
+    "red-flag-context",
     "personal",
     "not-personal",
     "outside",
@@ -556,6 +561,7 @@ VocabularyRole = Literal[
     "frequency",
     "taking",
     "next-steps",
+    "answered-by",
     "slot",
 ]
 
@@ -578,7 +584,10 @@ class Vocabulary(_Record):
             "terms are other forms of one another (a group); clarify: the terms name something "
             "people often confuse with the domain: the answer states `statements` first and also "
             "answers `means`; red-flag: warning signs described now: the answer starts with "
-            "`statements` (seek urgent care); personal: the question asks for a personal diagnosis, "
+            "`statements` (seek urgent care); red-flag-context: who the warning signs are in "
+            "(someone with cancer or LM): when a question with warning signs names one of the "
+            "terms and none of `unless`, its `statements` are the urgent-care source instead; "
+            "personal: the question asks for a personal diagnosis, "
             "prognosis or treatment decision; not-personal: phrases that look personal but are "
             "not; outside: topics next to the domain that LeptoGuide does not cover (other spine "
             "disorders, obstetric anaesthesia, other uses of the domain's drugs): a question "
@@ -590,6 +599,9 @@ class Vocabulary(_Record):
             "'before' for words written before the name, 'after' for words written after it), "
             "so the drug is read as a medication of the case even without a dose; "
             "next-steps: `statements` offered to patients as what to ask their care team; "
+            "answered-by: a patient question worded like the terms (when to call the team, what "
+            "to ask it) is answered by `statements`: the first of them the search reached leads, "
+            "wherever it ranks; "
             "slot: names that fill the same place of a question (organisms and causes of "
             "meningitis): a follow-up that names one ('what about Listeria?') replaces the one "
             "the earlier question named"
@@ -603,7 +615,10 @@ class Vocabulary(_Record):
     )
     statements: list[Id] = Field(
         default_factory=list,
-        description="clarify and red-flag: statements stated first; next-steps: offered",
+        description=(
+            "clarify, red-flag and red-flag-context: statements stated first; next-steps: "
+            "offered; answered-by: lead a patient answer"
+        ),
     )
     case: dict[str, Any] | None = Field(
         default=None, description="intent: case-file fields added to the values read"
@@ -619,6 +634,8 @@ class Vocabulary(_Record):
         description=(
             "intent: not when the question also contains one of these words (another condition "
             "than the one the intent's case describes: 'TB' for bacterial-meningitis dosing); "
+            "red-flag-context: not when the question also names one of these warning signs "
+            "(meningitis signs keep the meningitis urgent-care statement); "
             "same-as terms with '...': not read when the question already names the place in "
             "words another entry reads ('brain coverings') or names another place ('lining ... "
             "stomach', where '...' stands for a few other words)"

@@ -35,6 +35,9 @@ _PERIOD_DAYS = {
 
 ONGOING_ADMIN_STATUS = {"in-progress", "on-hold"}
 """MedicationAdministration statuses that mean the drug is running now (FHIR R4 value set)."""
+UNDATED_STATEMENT_STATUS = {"intended", "on-hold", "unknown"}
+"""MedicationStatement statuses whose effective time says nothing about a last dose taken: to
+be taken in the future, halted for now, or not known."""
 ENDED_STATUS = {"completed", "stopped", "not-taken", "entered-in-error", "cancelled", "not-done"}
 """Statuses that mean the exposure is over (FHIR R4 medication status value sets)."""
 LP_PROCEDURES = {"lumbar-puncture", "intrathecal-chemotherapy", "ommaya-placement"}
@@ -179,7 +182,15 @@ class MedicationReader(ReaderBase):
                 res, "effectivePeriod", ctx, end_first=True
             )
             ongoing = status == "active" and self._open_period(res, ctx)
-            if not ongoing and self._open_period(res, ctx):
+            if status in UNDATED_STATEMENT_STATUS and last_time is not None:
+                last_time = None  # future, paused or unknown: the time is not a last dose
+                self.b.warn(
+                    ctx.label,
+                    f"{concepts[0].id}: statement status {status}: its time is not the time of "
+                    "a last dose (unknown)",
+                    "status",
+                )
+            elif not ongoing and self._open_period(res, ctx):
                 last_time = None
                 self._unended(ctx, concepts[0].id, status)
             dosages = self._list(res, "dosage", ctx)

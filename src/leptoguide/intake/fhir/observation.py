@@ -11,6 +11,7 @@ from leptoguide.case import ConditionEntry
 from leptoguide.intake.common import is_number, show
 from leptoguide.intake.fhir.base import Ctx, describe
 from leptoguide.intake.fhir.report import ReportReader
+from leptoguide.intake.terminology import codeable_texts, is_coded, normalize_text
 from leptoguide.knowledge.models import Concept
 
 OBS_KINDS = ("observation", "finding", "condition")
@@ -32,12 +33,14 @@ class ObservationReader(ReportReader):
         )
         matches = self._match(ctx, code, OBS_KINDS, "code", phrase_kinds=OBS_PHRASE_KINDS)
         components = self._list(res, "component", ctx)
-        if matches:
+        valued = any(k.startswith("value") or k == "dataAbsentReason" for k in res)
+        if matches and (valued or not components):  # a panel's own code carries no value
             concept = self._first(matches, ctx, "code")
             self._observation_value(ctx, res, concept, time, "", status)
             self.result_comments(ctx, res, code, time, status, skip=concept.id)
         elif not components and not self.narrative_observation(ctx, res, code, time):
             self._unknown(ctx, "code", code, "Observation code")
+        specimen = self._specimen(code)
         for i, comp in enumerate(components):
             path = f"component[{i}]."
             if not isinstance(comp, dict):
@@ -46,12 +49,30 @@ class ObservationReader(ReportReader):
             cmatches = self._match(
                 ctx, ccode, OBS_KINDS, path + "code", phrase_kinds=OBS_PHRASE_KINDS
             )
+            if not cmatches and specimen and not is_coded(ccode):
+                # a panel's specimen stands for components named without it ('Neutrophils'
+                # in a CSF cell count); coded components keep their own meaning
+                named = [t for t in codeable_texts(ccode) if t]
+                cmatches = [
+                    m
+                    for t in named[:1]
+                    for m in self.b.index.match({"text": f"{specimen} {t}"}, OBS_KINDS)
+                ][:1]
             if not cmatches:
                 if not matches:
                     self._unknown(ctx, path + "code", ccode, "Observation component code")
                 continue
             concept = self._first(cmatches, ctx, path + "code")
             self._observation_value(ctx, comp, concept, time, path, status)
+
+    def _specimen(self, code: Mapping[str, Any]) -> str | None:
+        """The specimen a panel's code text names (the ``specimen`` lexicons), or None."""
+        for text in codeable_texts(code):
+            tokens = normalize_text(text).split()
+            for phrases, name in self.b.index.specimens:
+                if phrases.first(tokens, 0, len(tokens)) is not None:
+                    return name
+        return None
 
     def _observation_value(
         self,
