@@ -1184,3 +1184,88 @@ def test_asking_what_it_is_called_leads_with_the_name(qa: QA, question: str) -> 
     ans = qa.ask(question, audience="patient")
     first = " ".join(ans.lead.split(". ")[:3]).lower()
     assert "leptomeningeal" in first, ans.lead
+
+
+# ---------------------------------------------------------------- warning signs and personal questions, as typed
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my little boy has got a temp of 39 and hes really floppy and wont take his milk",
+        "Hi, sorry for the long message. My mum was diagnosed with breast cancer 2 years ago and has been doing ok on her tablets. Since last night she has had a really high temperature and her neck is stiff and she keeps being sick. We are not sure whether to wait for the GP in the morning.",
+        "my 6 month old has a bulging soft spot and is crying a lot with a high temp",
+        "my daugter has a feaver and a rash that wont fade",
+        "husband had his ommaya put in last week, today the wound is red and he has a fever of 38.5",
+        "had a lumbar puncture on tuesday, now I have a temperature and my back is agony",
+        "my dad has LM and has just had a fit, first time ever",
+        "my wife has leptomeningeal disease and this evening she suddenly can't lift her right arm",
+        "my granny is suddenly really confused and doesnt know where she is, she has a temperature",
+        "worst headache of my life came on suddenly while lifting",
+        "my teenage son has a headache, stiff neck and says the light hurts his eyes",
+        "my toddler has spots that dont go away when I press a glass on them",
+        "my brother has lymphoma with lepto and hes gone really drowsy and we can hardly wake him",
+        "she has been having chemo through her ommaya and now she's got a temperature and a headache",
+        "my sister has melanoma mets and has just had a seizure that went on for 5 minutes",
+        "I have LM and my legs have gone weak and numb since this morning",
+        "my husband's speech is slurred and his face is drooping on one side",
+        "baby is 3 weeks old, very sleepy, not feeding and feels hot",
+        "my mom has a fever and a really bad headache and she's vomiting, she had her spinal tap 2 days ago",
+        "patient with LMD post LP now febrile with neck stiffness",
+        "I've got a rash on my legs, purple, and a high temperature, feel awful",
+        "my partner has a blinding headache that came out of nowhere and is being sick",
+        "my daughter (8) has a high temperature and has gone very sleepy and confused",
+        "my grandad with lung cancer has stopped making sense and keeps falling asleep",
+        "my kid has a stiff neck and a temperature, what do i do",
+        "dad has lepto mets and now cant pass urine and his legs are numb",
+        "I've had an Ommaya for 3 months, the site is swollen and oozing pus today",
+        "my niece is 2, burning up, and has a blotchy rash and cold hands and feet",
+        "we think mum is having a stroke, face drooping and words all jumbled, she has LM",
+        "he is on intrathecal chemo and now he's really confused and has a temperature of 39",
+    ],
+)
+def test_warning_signs_as_families_type_them(qa: QA, question: str) -> None:
+    """Signs in a long message, with typos, in a baby, after a lumbar puncture or an Ommaya, in
+    someone with LM: urgent care comes first."""
+    ans = qa.ask(question, audience="patient")
+    assert ans.urgent, ans.understood
+    assert ans.answer.strip().startswith("**Seek urgent care now.**")
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "is this LM? i have breast cancer and keep getting headaches",
+        "does my scan mean the cancer has spread to my brain lining?",
+        "how long has she got, the doctors said it's in her spinal fluid",
+        "should he have the ommaya or just radiotherapy?",
+        "is it safe for me to have the lumbar puncture tomorrow?",
+        "will the chemo work for me?",
+        "am I getting worse? my headaches are more often now",
+        "my MRI says leptomeningeal enhancement, does that mean I've got LM?",
+        "how long does my husband have left with LM?",
+        "should my wife stop her treatment now?",
+        "is it safe for my dad to have the spinal tap on his blood thinners?",
+        "will the intrathecal chemo cure my mum?",
+        "what are my chances with lepto mets?",
+        "is my mum dying? she sleeps all day now and she has LM",
+        "do you think I should have the intrathecal chemo?",
+        "my CSF came back with some abnormal cells, does that mean I have cancer in my spinal fluid?",
+        "should we agree to whole brain radiotherapy for my father?",
+        "how long have I got with leptomeningeal metastasis?",
+        "Is my son's meningitis bacterial or viral?",
+        "could my back pain be LM?",
+        "is it worth my mum having more chemo?",
+        "my lumbar puncture results came back, am I ok?",
+        "will my husband survive LM?",
+        "is the treatment working for me?",
+        "does my lp result show lepto?",
+    ],
+)
+def test_personal_questions_as_families_type_them(qa: QA, question: str) -> None:
+    """A diagnosis, prognosis or treatment decision for one person is declined kindly."""
+    ans = qa.ask(question, audience="patient")
+    assert ans.abstained and ans.abstain_kind == "personal", ans.understood
+    assert "care team" in ans.answer
+    _markers_resolve(ans)
