@@ -1269,3 +1269,32 @@ def test_personal_questions_as_families_type_them(qa: QA, question: str) -> None
     assert ans.abstained and ans.abstain_kind == "personal", ans.understood
     assert "care team" in ans.answer
     _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what are the warning signs of meningitis?",
+        "what symptoms of LM should make me call the team?",
+        "how long do people with leptomeningeal metastasis usually live?",
+        "what is the prognosis of LM from breast cancer?",
+        "does intrathecal chemotherapy work for LM?",
+        "can a stiff neck be a sign of meningitis?",
+        "is it safe to do a lumbar puncture with a platelet count of 40?",
+        "what does leptomeningeal enhancement on an MRI mean?",
+        "why does a rash that doesn't fade matter in meningitis?",
+        "can seizures happen in leptomeningeal disease?",
+        "what side effects can an Ommaya reservoir have?",
+        "is fever common after a lumbar puncture?",
+        "what are the symptoms of meningitis in babies?",
+        "how is LM diagnosed?",
+        "what is the survival with intrathecal methotrexate?",
+    ],
+)
+def test_general_questions_about_signs_and_outlook_are_answered(qa: QA, question: str) -> None:
+    """Warning signs, prognosis and treatment asked about in general: answered, neither sent to
+    urgent care nor declined as personal."""
+    ans = qa.ask(question, audience="patient")
+    assert not ans.urgent, ans.understood
+    assert not ans.abstained, (ans.abstain_kind, ans.understood)
+    _markers_resolve(ans)

@@ -106,6 +106,12 @@ class QuestionVocabulary:
         )
 
     @cached_property
+    def people_now(self) -> list[str]:
+        """Words that say a question speaks of someone now (I, my, she, the baby, the patient):
+        the ``also`` words of the red-flag entries."""
+        return list(dict.fromkeys(t for e in self.by_role.get("red-flag", []) for t in e.also))
+
+    @cached_property
     def known_words(self) -> frozenset[str]:
         """Correctly spelt vocabulary words (targets for spelling correction): what shorthand
         means, scope terms and word forms; never the misspellings some entries list."""
@@ -187,6 +193,12 @@ class QuestionVocabulary:
             elif entry.role == "red-flag":
                 if entry.also and not _mentions(text, entry.also):
                     continue
+                if (
+                    entry.unless
+                    and _mentions_any(text, entry.unless)
+                    and not _mentions(text, self.people_now)
+                ):
+                    continue  # asked in general ("can a stiff neck be a sign of meningitis?")
                 und.red_flags.append(phrase.text)
                 und.red_flag_statements.extend(entry.statements)
             elif entry.role == "answered-by":
