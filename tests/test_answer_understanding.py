@@ -1257,6 +1257,16 @@ def test_asking_what_it_is_called_leads_with_the_name(qa: QA, question: str) -> 
         "baby keeps vomiting and has a fever, and his soft spot is swollen",
         "i have a shunt and now i have a high temperature and headache",
         "my dad can't pee since this morning and his legs are numb, he has cancer",
+        "my nan has got leptomeningeal disease and she's been sick all night and her head is killing her",
+        "my little girl is 5, she's got a fever and a headache and doesn't want to look at the light",
+        "our baby is 2 months and has gone blotchy and is breathing fast with a temp",
+        "my mum who has LM just had a funny turn, she went stiff and jerky for a couple of minutes",
+        "dad has lepto, he's suddenly really unsteady and keeps falling over",
+        "I have LM and woke up unable to see out of one eye",
+        "my husband with LM cant swallow properly since this morning and is choking on drinks",
+        "my son had meningitis jabs but now has a fever, neck pain and is really sleepy",
+        "she had her LP this morning and now has a massive headache, fever and neck stiffness",
+        "my uncle has lepto mets and he's not himself, very drowsy and confused today",
     ],
 )
 def test_warning_signs_as_families_type_them(qa: QA, question: str) -> None:
@@ -1324,6 +1334,16 @@ def test_warning_signs_as_families_type_them(qa: QA, question: str) -> None:
         "has my LM got worse on the latest scan?",
         "could the cancer be in her spinal fluid?",
         "does he need radiotherapy or chemo?",
+        "i have melanoma and a headache, have i got lepto?",
+        "is my dads headache from the cancer?",
+        "how many weeks does my husband have?",
+        "should I let them put the ommaya in?",
+        "will she see her birthday?",
+        "can you tell me if my scan is bad?",
+        "am I allowed to stop treatment?",
+        "my oncologist said LM, is she right?",
+        "is it worth him having intrathecal chemo at 85?",
+        "will my son have brain damage after meningitis?",
     ],
 )
 def test_personal_questions_as_families_type_them(qa: QA, question: str) -> None:
@@ -1369,6 +1389,11 @@ def test_personal_questions_as_families_type_them(qa: QA, question: str) -> None
         "can a shunt get infected?",
         "is LM curable?",
         "how is LM treated in children?",
+        "what does a negative CSF cytology mean?",
+        "what is the outlook for LM in general?",
+        "is intrathecal chemotherapy worth it in LM?",
+        "what signs mean a shunt is blocked?",
+        "how common are seizures in LM?",
     ],
 )
 def test_general_questions_about_signs_and_outlook_are_answered(qa: QA, question: str) -> None:
