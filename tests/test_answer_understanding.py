@@ -1267,6 +1267,14 @@ def test_asking_what_it_is_called_leads_with_the_name(qa: QA, question: str) -> 
         "my son had meningitis jabs but now has a fever, neck pain and is really sleepy",
         "she had her LP this morning and now has a massive headache, fever and neck stiffness",
         "my uncle has lepto mets and he's not himself, very drowsy and confused today",
+        "my mom has LM and is throwing up and her head hurts so bad, she's real sleepy",
+        "my kiddo has a fever of 103 and a stiff neck",
+        "my wife is acting weird, confused and has a fever after her spinal tap",
+        "my 4 month old won't stop crying, has a fever and is limp",
+        "grandpa with LM is slurring and drooling on one side since lunch",
+        "my son got home from college with a fever and a rash that looks like bruises",
+        "my dad's Ommaya area is puffy and he's got chills",
+        "my husband has LM and his headache is way worse lying down and he keeps vomiting",
     ],
 )
 def test_warning_signs_as_families_type_them(qa: QA, question: str) -> None:
@@ -1344,6 +1352,12 @@ def test_warning_signs_as_families_type_them(qa: QA, question: str) -> None:
         "my oncologist said LM, is she right?",
         "is it worth him having intrathecal chemo at 85?",
         "will my son have brain damage after meningitis?",
+        "can u tell me if my mum has LM from these symptoms",
+        "what would you do if it was your mum?",
+        "is my dad going to suffer at the end?",
+        "should my mom do hospice or more chemo?",
+        "how much longer do we have with her?",
+        "does my husband's MRI look like LM to you?",
     ],
 )
 def test_personal_questions_as_families_type_them(qa: QA, question: str) -> None:
@@ -1394,6 +1408,8 @@ def test_personal_questions_as_families_type_them(qa: QA, question: str) -> None
         "is intrathecal chemotherapy worth it in LM?",
         "what signs mean a shunt is blocked?",
         "how common are seizures in LM?",
+        "what are the symptoms of meningitis in toddlers?",
+        "what is end of life like with LM?",
     ],
 )
 def test_general_questions_about_signs_and_outlook_are_answered(qa: QA, question: str) -> None:
