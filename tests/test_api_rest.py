@@ -192,6 +192,9 @@ def test_ask_is_answered_audited_and_conversation_shared(client: TestClient) -> 
     turns = DbConversationStore(state.db).history("conv-1")
     assert [t.question for t in turns] == [body["question"], "And the INR?"]
     _outcome(client.post("/api/ask", json={"question": ""}), 422)
+    # nothing but characters some regex dialect or str.strip() counts as whitespace
+    for blank in (" \t", "\x1c\x1f", "\x85", "\ufeff", "\u2028\u3000"):
+        _outcome(client.post("/api/ask", json={"question": blank}), 422)
     _outcome(client.post("/api/ask", json={"question": "x", "top_k": 0}), 422)
     _outcome(client.post("/api/ask", json={"question": "x", "conversation_id": "bad id!"}), 422)
 

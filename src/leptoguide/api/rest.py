@@ -48,10 +48,12 @@ CONVERSATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # At least one character that is not whitespace to Python's str.strip() (which the answer engine
-    # uses) as well as to the validator's regex (\x1c-\x1f are whitespace only to Python).
+    # At least one character that is whitespace to none of: Python's str.strip() (which the answer
+    # engine uses), the validator's regex and the JSON Schema (ECMA-262) regex clients test the
+    # published schema with. \x1c-\x1f are whitespace only to Python, \x85 to Python and the
+    # validator but not to ECMA-262, \ufeff only to ECMA-262.
     question: StrictStr = Field(
-        min_length=1, max_length=ASK_MAX_QUESTION, pattern=r"[^\s\x1c-\x1f]"
+        min_length=1, max_length=ASK_MAX_QUESTION, pattern=r"[^\s\x1c-\x1f\x85\ufeff]"
     )
     audience: Audience = "clinician"
     conversation_id: str | None = Field(default=None, max_length=64, pattern=CONVERSATION_ID)
