@@ -290,7 +290,7 @@ class QA:
             if conversations is None:
                 conversations = SQLiteConversationStore()
             history = conversations.history(conversation_id)
-        und = self.vocab.understand(question, self.speller)
+        und = self.vocab.understand(question, self.speller, aud)
         in_scope = bool(scope_hits(und.query, self.lexicon, self.vocab, self.index.jargon))
         query = contextualize(und.query, history, in_scope, self.slots)
 
