@@ -66,6 +66,8 @@ OUTSIDE = [
     ("patient", "how do I book a blood test at my GP surgery?"),
     ("patient", "can I get a blue badge for hospital parking?"),
     ("patient", "how much does a private MRI scan cost?"),
+    # "a fit 60 year old" is fit and well, not having a seizure
+    ("clinician", "induction regimen for primary CNS lymphoma in a fit 60 year old?"),
 ]
 
 
@@ -117,6 +119,10 @@ INSIDE = [
         "how long is fluconazole prophylaxis continued after cryptococcal meningitis in HIV?",
     ),
     ("clinician", "VP shunt for hydrocephalus from LM: how often does it block?"),
+    ("clinician", "is it fit and well adults only who get dexamethasone in bacterial meningitis?"),
+    ("patient", "the nurse scored how active dad is on a different scale from the doctors. why?"),
+    ("clinician", "EANO LM guideline: what LoE and GoR system?"),
+    ("patient", "what was DepoCyt used for in the states before they stopped making it?"),
 ]
 
 
@@ -150,6 +156,7 @@ WARNING_SIGNS = [
     "husbands face is drooping on one side since an hour ago",
     "my daughter has a high fever and keeps throwing up and has a headache",
     "baby floppy and not feeding with a fever",
+    "my dad with LM just had a fit",
 ]
 
 
@@ -212,6 +219,11 @@ PERSONAL = [
     "should dad stop his chemo for the LM?",
     "should we agree to whole brain radiotherapy for mum?",
     "will my wife be able to walk again with the LM?",
+    "her MRI report says new enhancement in the spine. can you tell me if her LM is getting worse?",
+    "dad is exhausted by the chemo into his ommaya, should we ask them to stop?",
+    "is my husband going to end up in a wheelchair from the LM?",
+    "she starts radiotherapy for her LM on monday, how many extra months will it give her?",
+    "his first spinal tap was clear and now it shows LM. did they miss it?",
 ]
 
 FACTUAL = [
