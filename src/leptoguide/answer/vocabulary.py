@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from leptoguide.answer.expand import Lexicon, Phrase
-from leptoguide.answer.text import STOPWORDS, raw_tokens, tokens
+from leptoguide.answer.text import STOPWORDS, Populations, raw_tokens, tokens
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -85,7 +85,7 @@ class QuestionVocabulary:
             (
                 (e.id, e.role, [t for t in e.terms if GAP not in t])
                 for e in entries
-                if e.role not in ("scope-concepts", "scope-kinds", "filler", "slot")
+                if e.role not in ("scope-concepts", "scope-kinds", "filler", "slot", "population")
             ),
             keep_case=True,
         )
@@ -117,7 +117,7 @@ class QuestionVocabulary:
         means, scope terms and word forms; never the misspellings some entries list."""
         words: set[str] = set()
         for e in self.entries.values():
-            texts = [e.means or ""]
+            texts = [e.means or ""] if e.role != "population" else []
             if e.role in ("scope", "variants"):
                 texts += e.terms
             for text in texts:
@@ -145,6 +145,18 @@ class QuestionVocabulary:
             frozenset(tuple(tokens(t)) for t in e.terms if tokens(t))
             for e in self.by_role.get("slot", [])
         )
+
+    @cached_property
+    def populations(self) -> Populations:
+        """Who a question or a statement is about (vocabulary role 'population')."""
+        groups: dict[str, set[str]] = {}
+        words: set[str] = set()
+        for e in self.by_role.get("population", []):
+            terms = {t.lower() for t in e.terms}
+            words |= terms
+            if e.means:
+                groups.setdefault(e.means, set()).update(terms)
+        return Populations({g: frozenset(t) for g, t in groups.items()}, frozenset(words))
 
     def find(self, text: str) -> list[Phrase]:
         """Every vocabulary term in ``text`` (overlapping terms of different entries all count)."""

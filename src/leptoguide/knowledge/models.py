@@ -571,6 +571,7 @@ VocabularyRole = Literal[
     "next-steps",
     "answered-by",
     "slot",
+    "population",
 ]
 
 
@@ -612,7 +613,9 @@ class Vocabulary(_Record):
             "wherever it ranks; "
             "slot: names that fill the same place of a question (organisms and causes of "
             "meningitis): a follow-up that names one ('what about Listeria?') replaces the one "
-            "the earlier question named"
+            "the earlier question named; population: words naming who a question or a statement "
+            "is about, `means` the group (adult, child, infant, newborn; none for words that only "
+            "replace the earlier population in a follow-up: pregnant, older, women)"
         )
     )
     description: str
