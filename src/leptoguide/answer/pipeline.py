@@ -66,7 +66,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import conditions, content_tokens, populations, split_sentences, tokens
+from leptoguide.answer.text import conditions, content_tokens, split_sentences, tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -321,10 +321,16 @@ class QA:
             if conversations is None:
                 conversations = SQLiteConversationStore()
             history = conversations.history(conversation_id)
-        und = self.vocab.understand(question, self.speller)
+        und = self.vocab.understand(question, self.speller, aud)
         in_scope = bool(scope_hits(und.query, self.lexicon, self.vocab, self.index.jargon))
         query = contextualize(
-            und.query, history, in_scope, self.slots, FollowUpAsking(), written=question
+            und.query,
+            history,
+            in_scope,
+            self.slots,
+            FollowUpAsking(),
+            written=question,
+            population=self.vocab.populations.words,
         )
 
         retrieval = self.retriever.retrieve(query, limit=max(10, top_k * 2))
@@ -736,7 +742,7 @@ class QA:
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
         subject = self._subject(retrieval.query, und.query)
         hits = retrieval.statements
-        if populations(retrieval.query, ages=True) and any(
+        if self.vocab.populations.named(retrieval.query, ages=True) and any(
             not on_topic(self.kb.statements[h.key]) for h in hits if h.key in self.kb.statements
         ):
             # the question names a population and the best hits include statements about another
@@ -802,7 +808,11 @@ class QA:
             asking = FollowUpAsking()
             cues = asking.without(und.query, asking.asks(und.query) & asking.asks(earlier))
             # (nor is a population it names: that replaces the earlier one through ``on_topic``)
-            own = {t for t in topic_terms(und, cues, self.vocab, self._known) if not populations(t)}
+            own = {
+                t
+                for t in topic_terms(und, cues, self.vocab, self._known)
+                if not self.vocab.populations.named(t)
+            }
             own_weights = {t: w for t, w in weights.items() if t in own}
             weights = {
                 t: w * (SETTINGS.follow_up_weight if t in own else 1.0) for t, w in weights.items()
@@ -1004,7 +1014,7 @@ class QA:
             t
             for t in weights
             if t not in own
-            and not populations(t)
+            and not self.vocab.populations.named(t)
             and any(
                 self.lexicon.kinds.get(p.concept) not in (None, "variant")
                 for p in self.lexicon.find_all(t)
@@ -1146,21 +1156,22 @@ class QA:
         question's ("... clopidogrel before LP?" - "and apixaban?")."""
         # a follow-up's own population replaces the earlier one ("... in neonates?" - "and in
         # a 6-month-old?"), as its own drug does
-        population = (populations(own, ages=True) if own else frozenset()) or populations(
+        groups = self.vocab.populations
+        population = (groups.named(own, ages=True) if own else frozenset()) or groups.named(
             query, ages=True
         )
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> int:
             text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
-            if not fits(text, population):
+            if not fits(text, population, groups):
                 return 0
             if asked:
                 named = self._drugs(st.title)
                 if named and not named & asked:
                     return 0
             # "a 5 month old": the statement for infants before one for no one in particular
-            return 2 if population and populations(text) & population else 1
+            return 2 if population and groups.named(text) & population else 1
 
         return on_topic
 
