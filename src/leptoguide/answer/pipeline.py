@@ -855,7 +855,11 @@ class QA:
         covers at least ``SETTINGS.aspect_relative`` of what the best hit covers) becomes a
         lead candidate. "How quick do they give antibiotics?" is then answered by the statement
         that says within one hour, not by one about a rash that only matches more words."""
-        wanted = [a for a in aspects if a is not ASPECTS[-1] and a.name not in ("value", "drug")]
+        wanted = [
+            a
+            for a in aspects
+            if a is not ASPECTS[-1] and a.name not in ("value", "drug", "schedule", "frequency")
+        ]
         if not wanted:
             return chosen
 
