@@ -574,3 +574,18 @@ def test_a_patient_asking_why_gets_the_reason_in_the_lead(
     on to it instead of stopping at the matching sentence."""
     lead = _first_three(qa.ask(question, audience="patient").answer)
     assert reason in lead, lead
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I take blood thinners and have a lumbar puncture next month, do I need to come off them?",
+        "my wife is on blood thinners and has a spinal tap on friday. does she have to stop them?",
+    ],
+)
+def test_a_patient_asking_whether_to_stop_a_medicine_is_told_whether(qa: QA, question: str) -> None:
+    """Asking "do I have to stop them?" asks whether, not when: the patient statement on pausing blood
+    thinners leads, not the hours for one injected drug."""
+    answer = qa.ask(question, audience="patient")
+    assert answer.statements[0] == "patient-blood-thinners-before-lp"
+    assert "pause" in _first_three(answer.answer)
