@@ -729,6 +729,10 @@ class QA:
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = lead_aspects(retrieval.query, bool(self._drugs(retrieval.query)))
+        if answer.audience == "patient" and not _ASKS_TIME.search(und.question):
+            # "do I have to stop them?" asks whether, not when: "stop" and "hold" ask for a time
+            # only in a clinician's question
+            aspects = tuple(a for a in aspects if a.name != "time")
         term = meaning_aspect(und.question)
         if term is not None:
             # "what is type D?": a sentence defining the word asked about leads, not one that
@@ -919,7 +923,11 @@ class QA:
         covers at least ``SETTINGS.aspect_relative`` of what the best hit covers) becomes a
         lead candidate. "How quick do they give antibiotics?" is then answered by the statement
         that says within one hour, not by one about a rash that only matches more words."""
-        wanted = [a for a in aspects if a is not ASPECTS[-1] and a.name not in ("value", "drug")]
+        wanted = [
+            a
+            for a in aspects
+            if a is not ASPECTS[-1] and a.name not in ("value", "drug", "schedule", "frequency")
+        ]
         if not wanted:
             return chosen
 
@@ -1218,6 +1226,12 @@ def reset() -> None:
     _ENGINES.clear()
 
 
+_ASKS_TIME = re.compile(
+    r"\b(how long|how soon|how quick(ly)?|how fast|how many (minutes|hours|days|weeks|months)|"
+    r"when|what time|timing|till|until)\b",
+    re.I,
+)
+"""A patient question that asks for a time (not "do I have to stop them?")."""
 _WHY = re.compile(r"\bwhy\b", re.I)
 """A question asking why wants a reason, not the number a cue word in it seems to ask for
 ("why did they stop the steroid?")."""
