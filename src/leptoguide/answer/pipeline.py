@@ -66,7 +66,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import conditions, content_tokens, populations, split_sentences, tokens
+from leptoguide.answer.text import conditions, content_tokens, split_sentences, tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -75,6 +75,7 @@ from leptoguide.answer.vocabulary import (
     vocabulary_for,
 )
 from leptoguide.errors import InputError
+from leptoguide.memo import once_per
 from leptoguide.render.common import detail_lines
 from leptoguide.settings import home_dir
 
@@ -115,7 +116,6 @@ def index_file(kb: KnowledgeBase) -> Path:
 
 def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> StatementIndex:
     """The current statement index for ``kb``, rebuilt (and cached on disk) when out of date."""
-    lexicon = lexicon_for(kb)
     embedder = load_embedder() if options.dense else None
     model = embedder.id if embedder is not None else None
     path = index_file(kb) if options.persist else None
@@ -123,6 +123,7 @@ def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> 
         found = open_statement_index(path)
         if found is not None and index_is_current(found, kb, model, options.expand_docs):
             return found
+    lexicon = lexicon_for(kb)
     try:
         return build_statement_index(
             kb,
@@ -192,8 +193,16 @@ def _english() -> frozenset[str]:
     return english_words()
 
 
+_WORD_COUNTS: dict[int, dict[str, int]] = {}
+
+
 def kb_word_counts(kb: KnowledgeBase) -> dict[str, int]:
-    """How many statements (and concepts) use each word: the spelling corrector's vocabulary."""
+    """How many statements (and concepts) use each word: the spelling corrector's vocabulary
+    (counted once per loaded knowledge base, read only after loading)."""
+    return once_per(_WORD_COUNTS, id(kb), lambda: _count_words(kb), kb)
+
+
+def _count_words(kb: KnowledgeBase) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for st in kb.statements.values():
         counts.update(set(content_tokens(f"{st.title} {st.clinician} {st.patient}")))
@@ -312,10 +321,16 @@ class QA:
             if conversations is None:
                 conversations = SQLiteConversationStore()
             history = conversations.history(conversation_id)
-        und = self.vocab.understand(question, self.speller)
+        und = self.vocab.understand(question, self.speller, aud)
         in_scope = bool(scope_hits(und.query, self.lexicon, self.vocab, self.index.jargon))
         query = contextualize(
-            und.query, history, in_scope, self.slots, FollowUpAsking(), written=question
+            und.query,
+            history,
+            in_scope,
+            self.slots,
+            FollowUpAsking(),
+            written=question,
+            population=self.vocab.populations.words,
         )
 
         retrieval = self.retriever.retrieve(query, limit=max(10, top_k * 2))
@@ -714,6 +729,10 @@ class QA:
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = lead_aspects(retrieval.query, bool(self._drugs(retrieval.query)))
+        if answer.audience == "patient" and not _ASKS_TIME.search(und.question):
+            # "do I have to stop them?" asks whether, not when: "stop" and "hold" ask for a time
+            # only in a clinician's question
+            aspects = tuple(a for a in aspects if a.name != "time")
         term = meaning_aspect(und.question)
         if term is not None:
             # "what is type D?": a sentence defining the word asked about leads, not one that
@@ -727,7 +746,7 @@ class QA:
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
         subject = self._subject(retrieval.query, und.query)
         hits = retrieval.statements
-        if populations(retrieval.query, ages=True) and any(
+        if self.vocab.populations.named(retrieval.query, ages=True) and any(
             not on_topic(self.kb.statements[h.key]) for h in hits if h.key in self.kb.statements
         ):
             # the question names a population and the best hits include statements about another
@@ -793,7 +812,11 @@ class QA:
             asking = FollowUpAsking()
             cues = asking.without(und.query, asking.asks(und.query) & asking.asks(earlier))
             # (nor is a population it names: that replaces the earlier one through ``on_topic``)
-            own = {t for t in topic_terms(und, cues, self.vocab, self._known) if not populations(t)}
+            own = {
+                t
+                for t in topic_terms(und, cues, self.vocab, self._known)
+                if not self.vocab.populations.named(t)
+            }
             own_weights = {t: w for t, w in weights.items() if t in own}
             weights = {
                 t: w * (SETTINGS.follow_up_weight if t in own else 1.0) for t, w in weights.items()
@@ -900,7 +923,11 @@ class QA:
         covers at least ``SETTINGS.aspect_relative`` of what the best hit covers) becomes a
         lead candidate. "How quick do they give antibiotics?" is then answered by the statement
         that says within one hour, not by one about a rash that only matches more words."""
-        wanted = [a for a in aspects if a is not ASPECTS[-1] and a.name not in ("value", "drug")]
+        wanted = [
+            a
+            for a in aspects
+            if a is not ASPECTS[-1] and a.name not in ("value", "drug", "schedule", "frequency")
+        ]
         if not wanted:
             return chosen
 
@@ -995,7 +1022,7 @@ class QA:
             t
             for t in weights
             if t not in own
-            and not populations(t)
+            and not self.vocab.populations.named(t)
             and any(
                 self.lexicon.kinds.get(p.concept) not in (None, "variant")
                 for p in self.lexicon.find_all(t)
@@ -1137,21 +1164,22 @@ class QA:
         question's ("... clopidogrel before LP?" - "and apixaban?")."""
         # a follow-up's own population replaces the earlier one ("... in neonates?" - "and in
         # a 6-month-old?"), as its own drug does
-        population = (populations(own, ages=True) if own else frozenset()) or populations(
+        groups = self.vocab.populations
+        population = (groups.named(own, ages=True) if own else frozenset()) or groups.named(
             query, ages=True
         )
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> int:
             text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
-            if not fits(text, population):
+            if not fits(text, population, groups):
                 return 0
             if asked:
                 named = self._drugs(st.title)
                 if named and not named & asked:
                     return 0
             # "a 5 month old": the statement for infants before one for no one in particular
-            return 2 if population and populations(text) & population else 1
+            return 2 if population and groups.named(text) & population else 1
 
         return on_topic
 
@@ -1198,6 +1226,12 @@ def reset() -> None:
     _ENGINES.clear()
 
 
+_ASKS_TIME = re.compile(
+    r"\b(how long|how soon|how quick(ly)?|how fast|how many (minutes|hours|days|weeks|months)|"
+    r"when|what time|timing|till|until)\b",
+    re.I,
+)
+"""A patient question that asks for a time (not "do I have to stop them?")."""
 _WHY = re.compile(r"\bwhy\b", re.I)
 """A question asking why wants a reason, not the number a cue word in it seems to ask for
 ("why did they stop the steroid?")."""
