@@ -563,6 +563,7 @@ VocabularyRole = Literal[
     "next-steps",
     "answered-by",
     "slot",
+    "value-words",
 ]
 
 
@@ -604,7 +605,12 @@ class Vocabulary(_Record):
             "wherever it ranks; "
             "slot: names that fill the same place of a question (organisms and causes of "
             "meningitis): a follow-up that names one ('what about Listeria?') replaces the one "
-            "the earlier question named"
+            "the earlier question named; "
+            "value-words: how people write a patient value in a question (`means`: 'link' for "
+            "words between a value's name and its number, 'came back at', 'down to'; 'negation' "
+            "for words before a drug that say the patient is not on it, 'not on', 'no'; 'below' "
+            "and 'above' for words that make a number a bound, 'less than', 'over'; 'csf-<field>' "
+            "for names of a CSF result, 'csf-wbc': 'white cells', 'wcc')"
         )
     )
     description: str
