@@ -1,8 +1,8 @@
 """The question sets written after the third development set are well formed.
 
-eval/dev-2026-12c.yaml and eval/dev-2026-12d.yaml are development sets; eval/heldout-2026-12c.yaml
-and eval/heldout-2026-12d.yaml are held out (split: test): they are never tuned on and are scored in
-aggregate only.
+eval/dev-2026-12c.yaml, eval/dev-2026-12d.yaml and eval/dev-2026-12e.yaml are development sets;
+eval/heldout-2026-12c.yaml, eval/heldout-2026-12d.yaml and eval/heldout-2026-12e.yaml are held out
+(split: test): they are never tuned on and are scored in aggregate only.
 
 Loading checks only (nothing is scored here): ids are unique and do not clash with the other
 question files, every cited statement exists, follow-ups name an earlier question of the same
@@ -54,6 +54,20 @@ SETS: dict[str, tuple[str, str, dict[str, int]]] = {
             "out-of-scope": 3,
         },
     ),
+    "dev-2026-12e.yaml": (
+        "e5-",
+        "dev",
+        {
+            "lay": 28,
+            "shorthand": 17,
+            "typo": 10,
+            "follow-up": 11,
+            "computed": 17,
+            "red-flag": 5,
+            "personal": 5,
+            "out-of-scope": 7,
+        },
+    ),
     "heldout-2026-12c.yaml": (
         "h4-",
         "test",
@@ -70,6 +84,20 @@ SETS: dict[str, tuple[str, str, dict[str, int]]] = {
     ),
     "heldout-2026-12d.yaml": (
         "h5-",
+        "test",
+        {
+            "lay": 28,
+            "shorthand": 17,
+            "typo": 10,
+            "follow-up": 11,
+            "computed": 17,
+            "red-flag": 5,
+            "personal": 5,
+            "out-of-scope": 7,
+        },
+    ),
+    "heldout-2026-12e.yaml": (
+        "h6-",
         "test",
         {
             "lay": 28,
