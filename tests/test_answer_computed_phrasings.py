@@ -311,6 +311,17 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], list[str]]] = [
         LPS, {"platelets": 210},
         lp([plt(210), inr(1.0)], [drug("rivaroxaban", local(21, day=-1), 20)]), [TIMING],
     ),
+    (
+        "last dalteparin (5000 units) was at 9pm last night, plt 210, INR 1.0 - LP this afternoon?",
+        LPS, {"platelets": 210},
+        lp([plt(210), inr(1.0)], [drug("dalteparin", local(21, day=-1), 5000, unit="units")]),
+        [TIMING],
+    ),
+    (
+        "on fonda 2.5 daily, last injection 40 hrs ago; plt 230 INR 1.0. diagnostic LP ok?",
+        LPS, {"platelets": 230},
+        lp([plt(230), inr(1.0)], [drug("fondaparinux", ago(40), 2.5, frequency="QD")]), [MET],
+    ),
     # ---- the question's own time
     (
         "it's 09:00 now; last enoxaparin 40 mg at 21:00, plt 200 INR 1.0 - LP ok?",
@@ -378,6 +389,10 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], list[str]]] = [
         csf(wbc=25, predominant_cell="lymphocytes", protein=gl(1.2), glucose=mmol(1.4),
             serum_glucose=mmol(4.0)),
         [CSF_PROFILE],
+    ),
+    (
+        "RBC 14,000/uL in a bloody tap with 45 white cells/uL - correct the white count for me",
+        CSF, {"CSF wbc": 45, "CSF rbc": 14000}, csf(wbc=45, rbc=14000), [CSF_PROFILE],
     ),
     # ---- weight-based doses: ages and weights as people write them
     (

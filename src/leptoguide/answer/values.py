@@ -252,7 +252,7 @@ _COUNT_WORDS = {
 _LAST = re.compile(
     r"\b(?:last\s+(?:dose|given|taken|injection|inj|jab|tablet|tab|pill|one|took)"
     r"(?:\s+was)?|was\s+(?:given|taken)|given|taken|stopped|held|last|took|had|gave|"
-    r"injected|administered|off\s+since|since)\b",
+    r"injected|administered|off\s+since|since|was(?=\s+at\b))\b",
     re.I,
 )
 """Words after which a time is the time of the last dose."""
@@ -852,7 +852,9 @@ def _medications(
         window = text[idx : idx + 80] if idx >= 0 else text
         src = window.split(",")[0] if idx >= 0 else phrase.text
         dose = re.search(
-            rf"(?:{re.escape(phrase.text)})\w*\s+{_NUM}\s*(?:{_DOSE_UNIT})?", window, re.I
+            rf"(?:{re.escape(phrase.text)})\w*\s*(?:\(\s*)?(?<![\w.]){_NUM}\s*(?:{_DOSE_UNIT})?",
+            window,
+            re.I,
         )
         if dose:
             med["dose"] = _number(dose.group(1))
