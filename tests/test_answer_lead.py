@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from leptoguide.answer import QA, Options
-from leptoguide.answer.compose import _stem
+from leptoguide.answer.compose import _stem, meaning_aspect
 from leptoguide.answer.index import concept_token, statement_fields
 from leptoguide.knowledge.loader import KnowledgeBase
 
@@ -485,3 +485,92 @@ def test_how_big_an_operation_is_not_a_question_about_size(shipped_kb: Knowledge
 
     und = vocabulary_for(shipped_kb).understand("how big an operation is the Ommaya?")
     assert "size" not in [m for _w, m in und.meanings]
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("the scan report mentions type B. what is type B?", "type B"),
+        ("What does the word equivocal mean?", "equivocal"),
+        ("so what's an Ommaya", "Ommaya"),
+        ("what does the type II part mean?", "type II"),
+        ("what is meant by linear enhancement?", "linear enhancement"),
+    ],
+)
+def test_a_question_naming_the_word_to_define_is_read(question: str, term: str) -> None:
+    """The word asked about is the one the lead should define: a sentence defining it gives the
+    meaning, one defining a neighbouring word does not."""
+    aspect = meaning_aspect(question)
+    assert aspect is not None
+    assert aspect.form.search(f"{term} means something.")
+    assert not aspect.form.search("Something else means something.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what is the dose of dexamethasone?",
+        "what does that mean?",
+        "what is it and why does it happen?",
+        "what is the usual treatment for LM in breast cancer?",
+    ],
+)
+def test_a_question_asking_about_something_names_no_word_to_define(question: str) -> None:
+    assert meaning_aspect(question) is None
+
+
+def test_a_patient_asking_what_a_scan_type_means_gets_that_type(qa: QA) -> None:
+    """A patient asking "what is type A?" after the report's wording: led by the sentence on type A, not only by
+    the list of the types."""
+    question = "my MRI report says type A LM. what is type A?"
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "type a shows" in lead, lead
+
+
+def test_how_likely_leads_with_the_likelihood(qa: QA) -> None:
+    """A question asking "more likely" asks for a likelihood (1 in 10), not for how long people live."""
+    question = "is my dad more likely to get LM because his lung cancer has an EGFR mutation?"
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "1 in 10" in lead, lead
+    assert "months" not in lead
+
+
+def test_a_time_in_words_answers_how_fast(qa: QA) -> None:
+    """Patient wordings write numbers in words ("within an hour", "one hour")."""
+    question = "how fast should they start antibiotics when it could be bacterial meningitis?"
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "within an hour" in lead or "one hour" in lead, lead
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["his shunt stopped working, can it be redone?", "does a shunt for LM ever get blocked?"],
+)
+def test_a_device_that_stops_working_is_answered_by_its_revisions(qa: QA, question: str) -> None:
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "redone" in lead, lead
+
+
+def test_a_why_question_is_not_led_by_a_number_its_words_seem_to_ask_for(qa: QA) -> None:
+    """The word "stopped" asks for a time in a clinician's hold question; in "why did they stop ...?"
+    it asks for a reason, so no statement is brought in for its number of hours."""
+    question = "why did the team stop her steroid when the fluid grew listeria?"
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "hours" not in lead, lead
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("why does mum need folic acid and B12 before pemetrexed into her CSF?", "blood counts"),
+        ("why are they doing a second spinal tap when the first was clear?", "few cells"),
+        ("her MRI shows LM already, so why do they want a spinal tap as well?", "confirm"),
+    ],
+)
+def test_a_patient_asking_why_gets_the_reason_in_the_lead(
+    qa: QA, question: str, reason: str
+) -> None:
+    """The reason sits next to the sentence that matches the question's words: the lead reads
+    on to it instead of stopping at the matching sentence."""
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert reason in lead, lead

@@ -322,6 +322,9 @@ class Lead:
     own: dict[str, float] = field(default_factory=dict)
     """A follow-up's own words (and their weights): a statement that has more of them leads
     ("and the DEBBRAH cohort?" after a question on another study)."""
+    why: bool = False
+    """A patient question asking why: the sentence after the lead's best one (the reason) joins
+    the lead."""
     answered_by: str | None = None
     """The statement that answers this kind of patient question (vocabulary role
     'answered-by': when to call the team, what to ask it): it leads wherever it ranks."""
@@ -358,6 +361,12 @@ class Aspect:
 
 
 _NUM = r"\d+(?:[.,]\d+)?(?:\s*(?:-|to|–)\s*\d+(?:[.,]\d+)?)?"
+_WORD_NUM = (
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a few|a couple of|"
+    r"several)(?:\s+(?:or|to)\s+(?:two|three|four|five|six|seven|eight|nine|ten|twelve))?"
+    r"|\ban(?= hour)"
+)
+"""A number in words, as patient wordings write it ("within one hour", "two to three weeks")."""
 ASPECTS = (
     Aspect(
         "dose",
@@ -372,7 +381,9 @@ ASPECTS = (
             r"timing|hold|held|stop|stopped|withh\w+|restart\w*|window|when)\b",
             re.I,
         ),
-        re.compile(_NUM + r"\s*(minutes?|min|hours?|h|days?|weeks?|months?|years?)\b", re.I),
+        re.compile(
+            rf"({_NUM}|{_WORD_NUM})\s*(minutes?|min|hours?|h|days?|weeks?|months?|years?)\b", re.I
+        ),
     ),
     Aspect(
         "frequency",
@@ -412,9 +423,19 @@ ASPECTS = (
         re.compile(r"\d\s*%|\bin every\b|\b\d+ (of|in) \d+\b|\d+(\.\d+)? months", re.I),
     ),
     Aspect(
+        "likelihood",
+        re.compile(r"\b((more|less|how) likely|likelihood|chances?|odds)\b", re.I),
+        re.compile(
+            r"\d\s*%|\b\d+ (of|in) \d+\b|\b(one|two|three|four|five|six|seven|eight|nine|ten) "
+            r"(of|in) (every )?(\d+|ten|a hundred)\b|\b(more|less) (common|often)\b",
+            re.I,
+        ),
+    ),
+    Aspect(
         "meaning",
         re.compile(
-            r"^\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b|\bmeaning\b"
+            r"(^|[.?!]\s+)\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b"
+            r"|\bmeaning\b"
             r"|\bwhat (is|are|was) (it|that|this|they) called\b|\bwhat do (you|they|doctors) "
             r"call\b|\b(the )?(proper|medical) (name|word|term)\b",
             re.I,
@@ -423,6 +444,44 @@ ASPECTS = (
     ),
 )
 """What a question can ask for, and how a sentence that answers it looks (docs/qa.md)."""
+
+
+_MEANING_TERM = re.compile(
+    r"(?:^|[.?!:]\s+|,\s+)\W*(?:so\s+|and\s+|but\s+)?what(?:\s+is|'s|\s+are)\s+"
+    r"(?:an?\s+)?(?P<a>(?!(?:the|your|my|his|her|their|its|it|that|this|they|these|those|"
+    r"there|a|an|meant)\b)[^?.!,;]{1,40}?)\s*(?:\?|$|[.!])"
+    r"|\bwhat does\s+(?:the\s+|this\s+|that\s+)?(?:(?:word|term)\s+)?"
+    r"(?P<b>(?!(?:it|that|this|she|he|they)\b)[^?.!,;]{1,40}?)"
+    r"(?:\s+(?:part|bit|word|bit of it))?\s+(?:actually\s+|really\s+)?mean\b"
+    r"|\bwhat is meant by\s+(?P<c>[^?.!,;]{1,40}?)\s*(?:\?|$|[.!])",
+    re.I,
+)
+"""A question asking what a named word or test means ("what is type D?", "what does cytology
+mean?", "so what's an Ommaya?"): the word is the one the answer should define."""
+_MEANING_FORM = (
+    r"[^.;:]{0,30}?\b(means?|is an?|is the|are the|are an?|is when|is called|are called|"
+    r"refers to|is short for|stands for|shows?)\b"
+)
+
+
+def meaning_aspect(question: str) -> Aspect | None:
+    """The "what does <word> mean" aspect of ``question``: a sentence that defines the word
+    asked about ("Type D means ...", "... is called cytology") gives it; a sentence that only
+    defines something else does not. None when the question names no word to define (or a
+    phrase longer than three words, which asks about something rather than for a meaning)."""
+    m = _MEANING_TERM.search(question)
+    if m is None:
+        return None
+    term = next(g for g in m.groups() if g)
+    words = re.findall(r"[\w-]+", term.strip("\"'“”‘’ "))
+    if not words or len(words) > 3:
+        return None
+    t = r"\s+".join(re.escape(w) for w in words)
+    return Aspect(
+        "meaning",
+        ASPECTS[-1].cue,
+        re.compile(rf"\b{t}\b{_MEANING_FORM}|\b(called|named|known as)\s+(an?\s+)?{t}\b", re.I),
+    )
 
 
 def asked_aspects(question: str) -> tuple[Aspect, ...]:
@@ -643,6 +702,7 @@ def best_sentences(
     aspects: Sequence[Aspect] = (),
     common: frozenset[str] = frozenset(),
     aliases: Aliases = (),
+    why: bool = False,
 ) -> tuple[list[str], list[str]]:
     """The lead sentences of ``text`` (and the rest of it).
 
@@ -650,7 +710,10 @@ def best_sentences(
     question's (idf-weighted) words, it follows the first. A short sentence is followed by the
     next one. ``common`` sentences (glosses many statements repeat, "CSF is the fluid around the
     brain and spine.") say nothing of this statement's own: they lead only when nothing else
-    does.
+    does. A question asking why (``why``) wants the reason, which patient wordings give next to
+    the sentence that matches the question ("... even if the MRI already shows signs of LM. The
+    fluid test can confirm LM."): the sentences up to the best one, then the one after it, join
+    the lead (at most ``lead_max_sentences``).
     """
     sentences = split_sentences(text)
     if not sentences:
@@ -668,6 +731,13 @@ def best_sentences(
         chosen.append(best)
         if best - 1 not in chosen and best - 1 in own and _ANAPHOR.match(sentences[best]):
             chosen.append(best - 1)  # "This is called equivocal" needs what "this" is
+    if why:
+        # the sentences between the first and the best one first (the lead reads on), then the
+        # one after the best
+        top = best if best in chosen else first
+        for nxt in [i for i in own if first < i < top] + [top + 1]:
+            if nxt in own and nxt not in chosen and len(chosen) < SETTINGS.lead_max_sentences:
+                chosen.append(nxt)
     # short sentences (patient wording) are followed by the next ones until the lead says enough
     for nxt in own:
         if (
@@ -831,7 +901,7 @@ def compose(
         if len(lead_parts) >= SETTINGS.lead_max_sentences or st in shown:
             continue
         sentences, rest = best_sentences(
-            text_of(st), lead.terms, lead.weights, lead.aspects, common, lead.aliases
+            text_of(st), lead.terms, lead.weights, lead.aspects, common, lead.aliases, lead.why
         )
         if not sentences:
             continue

@@ -24,7 +24,9 @@ from leptoguide.answer.abstain import (
 )
 from leptoguide.answer.compose import (
     ANSWER_TYPES,
+    ASPECTS,
     STATUS_NOTE,
+    Aspect,
     Lead,
     PolicyChoice,
     aliases_of,
@@ -35,6 +37,7 @@ from leptoguide.answer.compose import (
     is_reviewed,
     lead_aspects,
     lead_share,
+    meaning_aspect,
     select_statements,
     without_ids,
 )
@@ -62,7 +65,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import conditions, content_tokens, populations, tokens
+from leptoguide.answer.text import conditions, content_tokens, populations, split_sentences, tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -75,7 +78,7 @@ from leptoguide.render.common import detail_lines
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from leptoguide.assessment import Finding
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -688,6 +691,11 @@ class QA:
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = lead_aspects(retrieval.query, bool(self._drugs(retrieval.query)))
+        term = meaning_aspect(und.question)
+        if term is not None:
+            # "what is type D?": a sentence defining the word asked about leads, not one that
+            # defines its neighbours
+            aspects = (*(a for a in aspects if a.name != "meaning"), term)
         if answer.audience == "clinician":
             # "which antibiotic?": a sentence naming a drug answers (patient wordings name
             # drugs less often, so patient answers do not prefer them)
@@ -731,6 +739,13 @@ class QA:
             answered_by = next((sid for sid in und.answered_by if sid in reached), None)
             if answered_by is not None and answered_by not in chosen:
                 chosen.append(answered_by)
+        if (
+            answer.audience == "patient"
+            and chosen
+            and answered_by is None
+            and not _WHY.search(und.question)
+        ):
+            chosen = self._aspect_candidate(chosen, retrieval, aspects, on_topic)
         extra: list[str] = []
         for q in und.clarify_queries:
             more = self.retriever.retrieve(q, limit=5)
@@ -771,6 +786,7 @@ class QA:
             policy=policy,
             own=own_weights,
             answered_by=answered_by,
+            why=answer.audience == "patient" and bool(_WHY.search(und.question)),
             # patient wordings use the lay words themselves ("spinal tap", "spinal fluid");
             # clinician texts write what they mean
             aliases=aliases_of(und.meanings) if answer.audience == "patient" else (),
@@ -825,6 +841,47 @@ class QA:
             answer.reading_grade = round(reading_grade(comp.plain), 1)
         if self.llm is not None and chosen:
             self._rephrase(answer, comp.markdown, comp.support)
+
+    def _aspect_candidate(
+        self,
+        chosen: list[str],
+        retrieval: Retrieval,
+        aspects: Sequence[Aspect],
+        on_topic: Callable[[Statement], int],
+    ) -> list[str]:
+        """A patient question asking for something definite (a number, a time, how likely, the
+        meaning of the word it names): when no lead candidate's patient wording gives it, the
+        first checked statement among the top ``SETTINGS.aspect_depth`` hits that does (and
+        covers at least ``SETTINGS.aspect_relative`` of what the best hit covers) becomes a
+        lead candidate. "How quick do they give antibiotics?" is then answered by the statement
+        that says within one hour, not by one about a rash that only matches more words."""
+        wanted = [a for a in aspects if a is not ASPECTS[-1] and a.name not in ("value", "drug")]
+        if not wanted:
+            return chosen
+
+        def gives(sid: str) -> bool:
+            text = self.kb.statements[sid].patient
+            return any(a.form.search(s) for s in split_sentences(text) for a in wanted)
+
+        pool = chosen[: SETTINGS.lead_pool]
+        if any(gives(sid) for sid in pool):
+            return chosen
+        hits = [h for h in retrieval.statements if h.key in self.kb.statements]
+        best = max((h.coverage for h in hits[:3]), default=0.0)
+        for h in hits[: SETTINGS.aspect_depth]:
+            st = self.kb.statements[h.key]
+            if (
+                h.key in pool
+                or not is_reviewed(st)
+                or not on_topic(st)
+                or h.coverage < SETTINGS.aspect_relative * best
+                or not gives(h.key)
+            ):
+                continue
+            at = min(len(pool), SETTINGS.lead_pool - 1)
+            rest = [sid for sid in chosen if sid != h.key]
+            return [*rest[:at], h.key, *rest[at:]]
+        return chosen
 
     def _policy_choice(
         self, chosen: list[str], clarify: list[str], weights: dict[str, float]
@@ -970,6 +1027,11 @@ def engine(kb: KnowledgeBase | None = None, options: Options | None = None) -> Q
 def reset() -> None:
     """Forget cached pipelines (after ingesting documents or rebuilding the index)."""
     _ENGINES.clear()
+
+
+_WHY = re.compile(r"\bwhy\b", re.I)
+"""A question asking why wants a reason, not the number a cue word in it seems to ask for
+("why did they stop the steroid?")."""
 
 
 def _merge_more(comp: Computed) -> None:
