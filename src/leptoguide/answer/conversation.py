@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from leptoguide.answer.text import content_tokens, tokens
+from leptoguide.answer.text import content_tokens, raw_tokens, tokens
 from leptoguide.errors import InputError
 from leptoguide.settings import home_dir
 
@@ -163,7 +163,9 @@ def is_follow_up(question: str, in_scope: bool) -> bool:
         return True
     if not in_scope and len(words) <= 6:
         return True
-    return len(words) <= 4 and bool(_PRONOUNS & set(tokens(question)))
+    # ("IT" in capitals is intrathecal, not a pronoun: "IT MTX dose?" stands on its own)
+    written = {t.lower() for t in raw_tokens(question) if not (len(t) > 1 and t.isupper())}
+    return len(words) <= 4 and bool(_PRONOUNS & written)
 
 
 Slot = frozenset[tuple[str, ...]]
@@ -185,17 +187,37 @@ def _without(words: list[str], slot: Slot) -> list[str]:
     return out
 
 
+class Asking(Protocol):
+    """What a question asks for (a dose, a schedule, a duration: English cue words), and the
+    question without the cue words of some of them."""
+
+    def asks(self, text: str) -> frozenset[str]: ...
+
+    def without(self, text: str, names: frozenset[str]) -> str: ...
+
+
 def contextualize(
-    question: str, history: list[Turn], in_scope: bool, slots: tuple[Slot, ...] = ()
+    question: str,
+    history: list[Turn],
+    in_scope: bool,
+    slots: tuple[Slot, ...] = (),
+    asking: Asking | None = None,
+    written: str | None = None,
 ) -> str:
     """The retrieval query for ``question`` given earlier turns (the question itself if standalone).
 
     The earlier query is carried over. What the follow-up names replaces what the earlier query
     named in the same place: another population ("and for a child?"), and, in a follow-up that
     starts like one ("what about Listeria?", "and for TB?", "and thiotepa?"), another name of the
-    same ``slots`` (organism or cause, drug). What the follow-up does not replace is kept."""
+    same ``slots`` (organism or cause, drug). What the follow-up asks for replaces what the
+    earlier question asked for when the two differ ("and how often?" after a dose question asks
+    for the schedule, not the dose: ``asking``). What the follow-up does not replace is kept.
+    ``written`` is the question as the user wrote it, when ``question`` adds what its shorthand
+    means."""
     previous = next((t for t in reversed(history) if not t.abstained), None)
-    if previous is None or not is_follow_up(question, in_scope):
+    # (whether it is short is judged on the question as written, ``written``, not with the
+    # meanings its shorthand adds: "and if it grows E. coli?")
+    if previous is None or not is_follow_up(written or question, in_scope):
         return question
     own = tokens(question)
     carried = tokens(previous.query)
@@ -206,4 +228,9 @@ def contextualize(
             named = [p for p in slot if _find(own, p) >= 0]
             if named and not all(_find(carried, p) >= 0 for p in named):
                 carried = _without(carried, slot)
-    return " ".join(carried) + " " + question
+    text = " ".join(carried)
+    if asking is not None:
+        now, before = asking.asks(question), asking.asks(text)
+        if now and before and not now & before:
+            text = asking.without(text, before)
+    return text + " " + question

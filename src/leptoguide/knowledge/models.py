@@ -373,6 +373,14 @@ class Narrative(_Record):
             "this concept (MRI, cytology, flow study, molecular pathology)"
         ),
     )
+    context_reports: list[str] = Field(
+        default_factory=list,
+        description=(
+            "words of report kinds that may mention this concept without being its report (a "
+            "CSF cell count or chemistry report commented 'no malignant cells'): such a mention "
+            "is quoted in a warning, never read as a value"
+        ),
+    )
     scope: list[str] = Field(
         min_length=1, description="phrases that make a sentence about this concept"
     )
