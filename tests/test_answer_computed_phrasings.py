@@ -536,6 +536,9 @@ def test_a_phrasing_is_read_and_answered_from_its_own_numbers(
         ("no bleeding on apixaban 5 bd, plt 220", ["apixaban"]),
         ("no warfarin but on enoxaparin 40 od, plt 200", ["enoxaparin"]),
         ("on apixaban, no aspirin, plt 150", ["apixaban"]),
+        # a time after the drug: when it was last given, not that it never was
+        ("no clexane since 8pm yesterday, plt 150", ["enoxaparin"]),
+        ("not had his apixaban for 2 days, plt 200", ["apixaban"]),
     ],
 )
 def test_a_negated_drug_is_not_read_as_taken_and_nothing_else_is_dropped(

@@ -923,6 +923,14 @@ def _negated(text: str, idx: int, vocab: QuestionVocabulary, med_names: list[str
     )
     if not negs:
         return False
+    after = re.split(r"[,;.!?()]|\s-\s|\bbut\b", text[idx:], flags=re.I)[0]
+    if re.search(
+        r"\b(?:since|for|in the (?:last|past)|today|yesterday|tonight|this morning|last night|"
+        r"ago|until|till)\b",
+        after,
+        re.I,
+    ):
+        return False  # "no clexane since 8pm yesterday": a time since the last dose, not "never"
     between = clause[negs[-1].end() :].lower()
     for name in sorted([*med_names, *_words(vocab, "antithrombotics")], key=len, reverse=True):
         between = re.sub(rf"(?<![a-z]){re.escape(name.lower())}\w*", " ", between)
