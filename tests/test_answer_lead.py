@@ -169,9 +169,12 @@ def test_organism_names_are_one_word_group(qa: QA) -> None:
         ("18 months old, which antibiotics?", "child"),
     ],
 )
-def test_an_age_in_the_question_names_its_population(question: str, group: str) -> None:
-    from leptoguide.answer.text import populations
+def test_an_age_in_the_question_names_its_population(
+    shipped_kb: KnowledgeBase, question: str, group: str
+) -> None:
+    from leptoguide.answer.vocabulary import vocabulary_for
 
+    populations = vocabulary_for(shipped_kb).populations.named
     assert populations(question, ages=True) == {group}
     # statements are read by their words only: "babies aged 28 days" is not an adult; a baby
     # is a newborn or an infant
@@ -248,9 +251,12 @@ def test_a_patient_group_named_in_a_follow_up_leads(qa: QA) -> None:
 
 
 @pytest.mark.parametrize(("question", "group"), [("empiric abx for ?BM in a 35M", "adult")])
-def test_clinic_age_and_sex_shorthand_names_an_adult(question: str, group: str) -> None:
-    from leptoguide.answer.text import populations
+def test_clinic_age_and_sex_shorthand_names_an_adult(
+    shipped_kb: KnowledgeBase, question: str, group: str
+) -> None:
+    from leptoguide.answer.vocabulary import vocabulary_for
 
+    populations = vocabulary_for(shipped_kb).populations.named
     assert populations(question, ages=True) == {group}
     # a small number may be months: not read as an age
     assert populations("6M old with fever", ages=True) == frozenset()
@@ -576,6 +582,21 @@ def test_a_patient_asking_why_gets_the_reason_in_the_lead(
     assert reason in lead, lead
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I take blood thinners and have a lumbar puncture next month, do I need to come off them?",
+        "my wife is on blood thinners and has a spinal tap on friday. does she have to stop them?",
+    ],
+)
+def test_a_patient_asking_whether_to_stop_a_medicine_is_told_whether(qa: QA, question: str) -> None:
+    """Asking "do I have to stop them?" asks whether, not when: the patient statement on pausing blood
+    thinners leads, not the hours for one injected drug."""
+    answer = qa.ask(question, audience="patient")
+    assert answer.statements[0] == "patient-blood-thinners-before-lp"
+    assert "pause" in _first_three(answer.answer)
+
+
 def _conversation(qa: QA, *questions: str) -> list[str]:
     """Ask ``questions`` in one conversation; the ids of the statements each answer shows."""
     from leptoguide.answer.conversation import MemoryConversationStore
@@ -673,3 +694,16 @@ def test_signs_after_an_lp_on_a_blood_thinner_find_the_haematoma_warning(qa: QA)
         assert not ans.abstained
         assert ans.statements[0] == "lp-lmwh-label-spinal-haematoma"
         assert "urgent" in ans.lead
+
+
+def test_the_population_words_are_vocabulary_data(shipped_kb: KnowledgeBase) -> None:
+    """One list, in the knowledge base (vocabulary role 'population'): the groups statements are
+    sorted by, and every word a follow-up replaces the earlier population with."""
+    from leptoguide.answer.vocabulary import vocabulary_for
+
+    pops = vocabulary_for(shipped_kb).populations
+    assert set(pops.groups) == {"adult", "child", "newborn", "infant"}
+    assert "baby" in pops.groups["newborn"] and "baby" in pops.groups["infant"]
+    assert {"pregnant", "elderly", "women"} <= pops.words
+    assert all(members <= pops.words for members in pops.groups.values())
+    assert pops.named("a trial in pregnant women") == frozenset()

@@ -22,8 +22,8 @@ from leptoguide.answer.retrieve import Hit
 from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import (
     STOPWORDS,
+    Populations,
     content_tokens,
-    populations,
     split_sentences,
     tokens,
 )
@@ -68,11 +68,11 @@ def is_recalled(kb: KnowledgeBase, st: Statement) -> bool:
     )
 
 
-def fits(text: str, asked: frozenset[str]) -> bool:
+def fits(text: str, asked: frozenset[str], populations: Populations) -> bool:
     """Whether a statement's ``text`` is about the population the question asks about: a question
     naming a population (adults, children, newborns) wants a statement about it or about no one in
     particular; a question naming none is not led by a statement only about children or newborns."""
-    named = populations(text)
+    named = populations.named(text)
     if not named:
         return True
     if asked:

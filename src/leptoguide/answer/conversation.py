@@ -22,42 +22,6 @@ from leptoguide.settings import home_dir
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-# Population words: a follow-up naming one of these replaces the population of the earlier query.
-POPULATION = frozenset(
-    [
-        "adult",
-        "adults",
-        "child",
-        "children",
-        "childhood",
-        "kid",
-        "kids",
-        "paediatric",
-        "pediatric",
-        "infant",
-        "infants",
-        "baby",
-        "babies",
-        "neonate",
-        "neonates",
-        "neonatal",
-        "newborn",
-        "newborns",
-        "toddler",
-        "adolescent",
-        "adolescents",
-        "teenager",
-        "teenagers",
-        "elderly",
-        "older",
-        "pregnant",
-        "pregnancy",
-        "woman",
-        "women",
-        "man",
-        "men",
-    ]
-)
 _FOLLOW_UP_START = re.compile(
     r"^\s*(and|but|also|what about|how about|what if|same|then|so|or|in|for|with|without|if)\b",
     re.IGNORECASE,
@@ -203,6 +167,7 @@ def contextualize(
     slots: tuple[Slot, ...] = (),
     asking: Asking | None = None,
     written: str | None = None,
+    population: frozenset[str] = frozenset(),
 ) -> str:
     """The retrieval query for ``question`` given earlier turns (the question itself if standalone).
 
@@ -213,7 +178,8 @@ def contextualize(
     earlier question asked for when the two differ ("and how often?" after a dose question asks
     for the schedule, not the dose: ``asking``). What the follow-up does not replace is kept.
     ``written`` is the question as the user wrote it, when ``question`` adds what its shorthand
-    means."""
+    means; ``population`` the words naming who a question is about (vocabulary role
+    'population')."""
     previous = next((t for t in reversed(history) if not t.abstained), None)
     # (whether it is short is judged on the question as written, ``written``, not with the
     # meanings its shorthand adds: "and if it grows E. coli?")
@@ -221,8 +187,8 @@ def contextualize(
         return question
     own = tokens(question)
     carried = tokens(previous.query)
-    if set(own) & POPULATION:
-        carried = [w for w in carried if w not in POPULATION]
+    if set(own) & population:
+        carried = [w for w in carried if w not in population]
     if _FOLLOW_UP_START.match(question):
         for slot in slots:
             named = [p for p in slot if _find(own, p) >= 0]

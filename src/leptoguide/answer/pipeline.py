@@ -66,7 +66,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import conditions, content_tokens, populations, split_sentences, tokens
+from leptoguide.answer.text import conditions, content_tokens, split_sentences, tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -312,10 +312,16 @@ class QA:
             if conversations is None:
                 conversations = SQLiteConversationStore()
             history = conversations.history(conversation_id)
-        und = self.vocab.understand(question, self.speller)
+        und = self.vocab.understand(question, self.speller, aud)
         in_scope = bool(scope_hits(und.query, self.lexicon, self.vocab, self.index.jargon))
         query = contextualize(
-            und.query, history, in_scope, self.slots, FollowUpAsking(), written=question
+            und.query,
+            history,
+            in_scope,
+            self.slots,
+            FollowUpAsking(),
+            written=question,
+            population=self.vocab.populations.words,
         )
 
         retrieval = self.retriever.retrieve(query, limit=max(10, top_k * 2))
@@ -714,6 +720,10 @@ class QA:
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = lead_aspects(retrieval.query, bool(self._drugs(retrieval.query)))
+        if answer.audience == "patient" and not _ASKS_TIME.search(und.question):
+            # "do I have to stop them?" asks whether, not when: "stop" and "hold" ask for a time
+            # only in a clinician's question
+            aspects = tuple(a for a in aspects if a.name != "time")
         term = meaning_aspect(und.question)
         if term is not None:
             # "what is type D?": a sentence defining the word asked about leads, not one that
@@ -727,7 +737,7 @@ class QA:
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
         subject = self._subject(retrieval.query, und.query)
         hits = retrieval.statements
-        if populations(retrieval.query, ages=True) and any(
+        if self.vocab.populations.named(retrieval.query, ages=True) and any(
             not on_topic(self.kb.statements[h.key]) for h in hits if h.key in self.kb.statements
         ):
             # the question names a population and the best hits include statements about another
@@ -793,7 +803,11 @@ class QA:
             asking = FollowUpAsking()
             cues = asking.without(und.query, asking.asks(und.query) & asking.asks(earlier))
             # (nor is a population it names: that replaces the earlier one through ``on_topic``)
-            own = {t for t in topic_terms(und, cues, self.vocab, self._known) if not populations(t)}
+            own = {
+                t
+                for t in topic_terms(und, cues, self.vocab, self._known)
+                if not self.vocab.populations.named(t)
+            }
             own_weights = {t: w for t, w in weights.items() if t in own}
             weights = {
                 t: w * (SETTINGS.follow_up_weight if t in own else 1.0) for t, w in weights.items()
@@ -900,7 +914,11 @@ class QA:
         covers at least ``SETTINGS.aspect_relative`` of what the best hit covers) becomes a
         lead candidate. "How quick do they give antibiotics?" is then answered by the statement
         that says within one hour, not by one about a rash that only matches more words."""
-        wanted = [a for a in aspects if a is not ASPECTS[-1] and a.name not in ("value", "drug")]
+        wanted = [
+            a
+            for a in aspects
+            if a is not ASPECTS[-1] and a.name not in ("value", "drug", "schedule", "frequency")
+        ]
         if not wanted:
             return chosen
 
@@ -995,7 +1013,7 @@ class QA:
             t
             for t in weights
             if t not in own
-            and not populations(t)
+            and not self.vocab.populations.named(t)
             and any(
                 self.lexicon.kinds.get(p.concept) not in (None, "variant")
                 for p in self.lexicon.find_all(t)
@@ -1137,21 +1155,22 @@ class QA:
         question's ("... clopidogrel before LP?" - "and apixaban?")."""
         # a follow-up's own population replaces the earlier one ("... in neonates?" - "and in
         # a 6-month-old?"), as its own drug does
-        population = (populations(own, ages=True) if own else frozenset()) or populations(
+        groups = self.vocab.populations
+        population = (groups.named(own, ages=True) if own else frozenset()) or groups.named(
             query, ages=True
         )
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> int:
             text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
-            if not fits(text, population):
+            if not fits(text, population, groups):
                 return 0
             if asked:
                 named = self._drugs(st.title)
                 if named and not named & asked:
                     return 0
             # "a 5 month old": the statement for infants before one for no one in particular
-            return 2 if population and populations(text) & population else 1
+            return 2 if population and groups.named(text) & population else 1
 
         return on_topic
 
@@ -1198,6 +1217,12 @@ def reset() -> None:
     _ENGINES.clear()
 
 
+_ASKS_TIME = re.compile(
+    r"\b(how long|how soon|how quick(ly)?|how fast|how many (minutes|hours|days|weeks|months)|"
+    r"when|what time|timing|till|until)\b",
+    re.I,
+)
+"""A patient question that asks for a time (not "do I have to stop them?")."""
 _WHY = re.compile(r"\bwhy\b", re.I)
 """A question asking why wants a reason, not the number a cue word in it seems to ask for
 ("why did they stop the steroid?")."""

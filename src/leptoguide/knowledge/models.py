@@ -571,6 +571,7 @@ VocabularyRole = Literal[
     "next-steps",
     "answered-by",
     "slot",
+    "population",
     "value-words",
 ]
 
@@ -613,7 +614,9 @@ class Vocabulary(_Record):
             "wherever it ranks; "
             "slot: names that fill the same place of a question (organisms and causes of "
             "meningitis): a follow-up that names one ('what about Listeria?') replaces the one "
-            "the earlier question named; "
+            "the earlier question named; population: words naming who a question or a statement "
+            "is about, `means` the group (adult, child, infant, newborn; none for words that only "
+            "replace the earlier population in a follow-up: pregnant, older, women); "
             "value-words: how people write a patient value in a question (`means`: 'link' for "
             "words between a value's name and its number, 'came back at', 'down to'; 'negation' "
             "for words before a drug that say the patient is not on it, 'not on', 'no'; 'below' "
@@ -652,7 +655,11 @@ class Vocabulary(_Record):
             "(meningitis signs keep the meningitis urgent-care statement); "
             "red-flag: general wordings ('can ... be a sign of'): a question naming one asks in "
             "general, and its signs count only when it also speaks of someone now (the `also` "
-            "words of the red-flag entries: I, my, she, the baby, the patient); "
+            "words of the red-flag entries: I, my, she, the baby, the patient) or lists them in "
+            "a clause of their own ('stiff neck and fever, can ... be a sign of meningitis?'); "
+            "personal: the question asks in general after all (a clinician's 'my pt', a "
+            "question about the hours after a procedure); outside: the question names the "
+            "domain's own use of the topic, so it is not outside; "
             "same-as terms with '...': not read when the question already names the place in "
             "words another entry reads ('brain coverings') or names another place ('lining ... "
             "stomach', where '...' stands for a few other words)"
@@ -672,6 +679,13 @@ class Vocabulary(_Record):
             "intent: regimens whose drugs the engine checks for this intent (e.g. the LP hold "
             "classes); a drug read from the question that none of them lists, or a drug name the "
             "terminology does not know, is reported as not checked, never as clear"
+        ),
+    )
+    audience: Literal["clinician", "patient"] | None = Field(
+        default=None,
+        description=(
+            "red-flag-context: the answers this entry's urgent-care source is written for (the "
+            "care team's contact advice is for patients); none: every audience"
         ),
     )
     also: list[str] = Field(
