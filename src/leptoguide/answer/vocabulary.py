@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from leptoguide.answer.expand import Lexicon, Phrase
 from leptoguide.answer.text import STOPWORDS, Populations, raw_tokens, tokens
+from leptoguide.memo import once_per
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -572,8 +573,18 @@ def _edits1(word: str) -> set[str]:
     return set(deletes + transposes + replaces + inserts)
 
 
+_VOCABULARIES: dict[int, QuestionVocabulary] = {}
+
+
 def vocabulary_for(kb: KnowledgeBase) -> QuestionVocabulary:
-    return QuestionVocabulary(list(getattr(kb, "vocabulary", {}).values()))
+    """The knowledge base's question vocabulary, compiled once per loaded knowledge base (read
+    only after loading) and kept while it lives."""
+    return once_per(
+        _VOCABULARIES,
+        id(kb),
+        lambda: QuestionVocabulary(list(getattr(kb, "vocabulary", {}).values())),
+        kb,
+    )
 
 
 __all__ = [
