@@ -169,9 +169,12 @@ def test_organism_names_are_one_word_group(qa: QA) -> None:
         ("18 months old, which antibiotics?", "child"),
     ],
 )
-def test_an_age_in_the_question_names_its_population(question: str, group: str) -> None:
-    from leptoguide.answer.text import populations
+def test_an_age_in_the_question_names_its_population(
+    shipped_kb: KnowledgeBase, question: str, group: str
+) -> None:
+    from leptoguide.answer.vocabulary import vocabulary_for
 
+    populations = vocabulary_for(shipped_kb).populations.named
     assert populations(question, ages=True) == {group}
     # statements are read by their words only: "babies aged 28 days" is not an adult; a baby
     # is a newborn or an infant
@@ -248,9 +251,12 @@ def test_a_patient_group_named_in_a_follow_up_leads(qa: QA) -> None:
 
 
 @pytest.mark.parametrize(("question", "group"), [("empiric abx for ?BM in a 35M", "adult")])
-def test_clinic_age_and_sex_shorthand_names_an_adult(question: str, group: str) -> None:
-    from leptoguide.answer.text import populations
+def test_clinic_age_and_sex_shorthand_names_an_adult(
+    shipped_kb: KnowledgeBase, question: str, group: str
+) -> None:
+    from leptoguide.answer.vocabulary import vocabulary_for
 
+    populations = vocabulary_for(shipped_kb).populations.named
     assert populations(question, ages=True) == {group}
     # a small number may be months: not read as an age
     assert populations("6M old with fever", ages=True) == frozenset()
@@ -574,3 +580,130 @@ def test_a_patient_asking_why_gets_the_reason_in_the_lead(
     on to it instead of stopping at the matching sentence."""
     lead = _first_three(qa.ask(question, audience="patient").answer)
     assert reason in lead, lead
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I take blood thinners and have a lumbar puncture next month, do I need to come off them?",
+        "my wife is on blood thinners and has a spinal tap on friday. does she have to stop them?",
+    ],
+)
+def test_a_patient_asking_whether_to_stop_a_medicine_is_told_whether(qa: QA, question: str) -> None:
+    """Asking "do I have to stop them?" asks whether, not when: the patient statement on pausing blood
+    thinners leads, not the hours for one injected drug."""
+    answer = qa.ask(question, audience="patient")
+    assert answer.statements[0] == "patient-blood-thinners-before-lp"
+    assert "pause" in _first_three(answer.answer)
+
+
+def _conversation(qa: QA, *questions: str) -> list[str]:
+    """Ask ``questions`` in one conversation; the ids of the statements each answer shows."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    store = MemoryConversationStore()
+    return [qa.ask(q, conversation_id="clin", conversations=store).statements[0] for q in questions]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What dose of IT methotrexate is used in LM?",
+        "how many mg of intrathecal methotrexate per dose in leptomeningeal disease?",
+        "IT MTX dose per injection for LMD",
+    ],
+)
+def test_the_drug_asked_about_is_the_subject_of_the_lead(qa: QA, question: str) -> None:
+    """A statement about another drug that names methotrexate in passing ("thiotepa ... as
+    salvage after methotrexate", "folinic acid rescue with IT methotrexate") does not lead a
+    question about methotrexate's dose while a methotrexate dose statement is retrieved."""
+    ans = qa.ask(question)
+    assert ans.statements[0] == "it-mtx-dose-trials", ans.statements
+
+
+def test_a_drug_the_question_names_in_passing_is_not_what_it_asks_about(qa: QA) -> None:
+    ans = qa.ask("Which intrathecal drug has been used as salvage after methotrexate failure?")
+    assert ans.statements[0] == "it-thiotepa-dose"
+    assert qa._in_passing("which IT drug after methotrexate failure?") == {"methotrexate"}
+    assert not qa._in_passing("IT methotrexate dose?")
+    assert qa._in_passing("Folinic acid (leucovorin) rescue with IT methotrexate") == {
+        "methotrexate"
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected"),
+    [
+        # another kind of answer about the same drug: the schedule, not the dose again
+        ("IT trastuzumab dose in HER2+ LMD?", "how often is it given?", "it-trastuzumab-schedule"),
+        (
+            "what dose of intrathecal trastuzumab for HER2-positive LM?",
+            "and how often?",
+            "it-trastuzumab-schedule",
+        ),
+        # a drug named in the follow-up: the statement about it, although it is a draft and a
+        # checked statement about another methotrexate use covers more of the earlier words
+        (
+            "usual intrathecal methotrexate schedule in LM?",
+            "is folinic acid rescue needed?",
+            "it-mtx-leucovorin-not-found",
+        ),
+        ("IT MTX q? how often", "does it need leucovorin rescue?", "it-mtx-leucovorin-not-found"),
+        # a population: the topic (the GCS) carries over, not the words "cut-off" or "adult"
+        (
+            "child with suspected meningitis - what GCS means no LP?",
+            "and for adults?",
+            "uk-jss-lp-delay-criteria",
+        ),
+        (
+            "paeds ?BM - GCS below what = no LP?",
+            "and the cut-off in adults?",
+            "uk-jss-lp-delay-criteria",
+        ),
+    ],
+)
+def test_a_follow_up_keeps_the_topic_and_changes_what_it_names(
+    qa: QA, first: str, follow_up: str, expected: str
+) -> None:
+    assert _conversation(qa, first, follow_up)[1] == expected
+
+
+def test_an_organism_no_statement_names_is_answered_for_its_group_and_said_so(qa: QA) -> None:
+    """E. coli is read as an aerobic Gram-negative bacillus (vocabulary): the answer gives the
+    group's duration and says that no statement names the species."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    for questions in (
+        ["how long do you treat Escherichia coli meningitis?"],
+        ["haemophilus meningitis - 7 or 10 days?", "and if it grows E. coli?"],
+    ):
+        store = MemoryConversationStore()
+        for q in questions:
+            ans = qa.ask(q, conversation_id="coli", conversations=store)
+        assert "Gram-negative bacilli 21 days" in ans.lead
+        assert "No statement in LeptoGuide's knowledge base names “" in ans.answer
+        assert "coli”" in ans.answer
+
+
+def test_signs_after_an_lp_on_a_blood_thinner_find_the_haematoma_warning(qa: QA) -> None:
+    for question in (
+        "which signs after an LP need urgent review?",
+        "post-LP on enoxaparin: which neuro signs need urgent action?",
+    ):
+        ans = qa.ask(question)
+        assert not ans.abstained
+        assert ans.statements[0] == "lp-lmwh-label-spinal-haematoma"
+        assert "urgent" in ans.lead
+
+
+def test_the_population_words_are_vocabulary_data(shipped_kb: KnowledgeBase) -> None:
+    """One list, in the knowledge base (vocabulary role 'population'): the groups statements are
+    sorted by, and every word a follow-up replaces the earlier population with."""
+    from leptoguide.answer.vocabulary import vocabulary_for
+
+    pops = vocabulary_for(shipped_kb).populations
+    assert set(pops.groups) == {"adult", "child", "newborn", "infant"}
+    assert "baby" in pops.groups["newborn"] and "baby" in pops.groups["infant"]
+    assert {"pregnant", "elderly", "women"} <= pops.words
+    assert all(members <= pops.words for members in pops.groups.values())
+    assert pops.named("a trial in pregnant women") == frozenset()

@@ -22,8 +22,8 @@ from leptoguide.answer.retrieve import Hit
 from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import (
     STOPWORDS,
+    Populations,
     content_tokens,
-    populations,
     split_sentences,
     tokens,
 )
@@ -68,11 +68,11 @@ def is_recalled(kb: KnowledgeBase, st: Statement) -> bool:
     )
 
 
-def fits(text: str, asked: frozenset[str]) -> bool:
+def fits(text: str, asked: frozenset[str], populations: Populations) -> bool:
     """Whether a statement's ``text`` is about the population the question asks about: a question
     naming a population (adults, children, newborns) wants a statement about it or about no one in
     particular; a question naming none is not led by a statement only about children or newborns."""
-    named = populations(text)
+    named = populations.named(text)
     if not named:
         return True
     if asked:
@@ -88,6 +88,7 @@ def select_statements(
     min_relative: float | None = None,
     aspects: Sequence[Aspect] = (),
     on_topic: Callable[[Statement], int] | None = None,
+    subject: Callable[[Statement], int] | None = None,
 ) -> list[str]:
     """The best-supported statements: the top hit plus those covering nearly as much of the question.
 
@@ -113,6 +114,18 @@ def select_statements(
         usable = [h for h in usable if on_topic(kb.statements[h.key])] + [
             h for h in usable if not on_topic(kb.statements[h.key])
         ]
+    if subject is not None:
+        # among those, statements whose subject is the drug asked about come before those that
+        # name it in passing ("thiotepa ... as salvage after methotrexate" for a methotrexate
+        # question); the order is otherwise kept
+        ranks = {
+            id(h): (
+                0 if on_topic is not None and not on_topic(kb.statements[h.key]) else 1,
+                subject(kb.statements[h.key]),
+            )
+            for h in usable
+        }
+        usable = sorted(usable, key=lambda h: (-ranks[id(h)][0], -ranks[id(h)][1]))
     order = {id(h): i for i, h in enumerate(usable)}
 
     def head_first(pool: list[Hit]) -> list[Hit]:
@@ -139,25 +152,33 @@ def select_statements(
     def for_patients(hit: Hit) -> bool:
         return PATIENT_TOPIC in kb.statements[hit.key].topics
 
-    # a draft is weighed against the reviewed statements this audience will be shown
+    # a draft is weighed against the reviewed statements this audience will be shown that are
+    # about what the question asks as much as it is (a checked statement about another drug
+    # does not answer a question about this one: "does it need leucovorin rescue?")
     seen = [h for h in qualified if audience == "patient" or not for_patients(h)]
-    reviewed_text = " ".join(
-        f"{kb.statements[h.key].clinician} {kb.statements[h.key].patient}"
-        for h in seen
-        if is_reviewed(kb.statements[h.key])
-    )
-    reviewed_facts = _facts(reviewed_text)
-    reviewed_best = max(
-        (h.coverage for h in seen if is_reviewed(kb.statements[h.key])), default=-1.0
-    )
+
+    def topical(hit: Hit) -> bool:
+        return on_topic is None or bool(on_topic(kb.statements[hit.key]))
+
+    reviewed_facts: dict[bool, set[str]] = {}
+    reviewed_best: dict[bool, float] = {}
+    for side in (True, False):
+        peers = [h for h in seen if is_reviewed(kb.statements[h.key]) and topical(h) == side]
+        reviewed_facts[side] = _facts(
+            " ".join(
+                f"{kb.statements[h.key].clinician} {kb.statements[h.key].patient}" for h in peers
+            )
+        )
+        reviewed_best[side] = max((h.coverage for h in peers), default=-1.0)
 
     def draft_adds(hit: Hit) -> bool:
         """A draft stays when it answers better than every reviewed statement, or states a
         fact (a number) that no reviewed statement here states; it is then marked."""
         st = kb.statements[hit.key]
-        if hit.coverage > reviewed_best + 1e-9:
+        side = topical(hit)
+        if hit.coverage > reviewed_best[side] + 1e-9:
             return True
-        return bool(_facts(f"{st.clinician} {st.patient}") - reviewed_facts)
+        return bool(_facts(f"{st.clinician} {st.patient}") - reviewed_facts[side])
 
     answering = [h for h in qualified if is_reviewed(kb.statements[h.key]) or draft_adds(h)]
     if SETTINGS.drop_drafts and answering:
@@ -311,6 +332,10 @@ class Lead:
     on_topic: Callable[[Statement], int] | None = None
     """Whether a statement is about what the question asks (its population, the drug it names):
     one that is not leads only when none is."""
+    subject: Callable[[Statement], int] | None = None
+    """Whether a statement is about the drug the question asks about (2: its title names that
+    drug first; 1: its title names no drug; 0: its title names the drug after another one, in
+    passing): among statements that are on topic, the one about the drug leads."""
     prefer: Callable[[Statement], bool] | None = None
     """Whether a statement names the patient group the question names: among statements that
     are about what is asked, one that does leads."""
@@ -322,6 +347,9 @@ class Lead:
     own: dict[str, float] = field(default_factory=dict)
     """A follow-up's own words (and their weights): a statement that has more of them leads
     ("and the DEBBRAH cohort?" after a question on another study)."""
+    topic: str | None = None
+    """In a follow-up, the earlier question's topic (its heaviest word that names a
+    terminology concept): a statement that does not name it does not lead while one does."""
     why: bool = False
     """A patient question asking why: the sentence after the lead's best one (the reason) joins
     the lead."""
@@ -571,6 +599,22 @@ def lead_aspects(question: str, names_drug: bool = False) -> tuple[Aspect, ...]:
     return numbers + types
 
 
+class FollowUpAsking:
+    """What a question asks for, by the names of ``lead_aspects`` (a question in a conversation
+    is taken to name its drug: "and how often?" after an IT trastuzumab question asks for the
+    schedule), and a question without the cue words of some of them (for follow-ups that ask
+    for something else than the earlier question: ``conversation.contextualize``)."""
+
+    def asks(self, text: str) -> frozenset[str]:
+        return frozenset(a.name for a in lead_aspects(text, names_drug=True))
+
+    def without(self, text: str, names: frozenset[str]) -> str:
+        for aspect in (*ASPECTS, *ANSWER_TYPES):
+            if aspect.name in names:
+                text = aspect.cue.sub(" ", text)
+        return re.sub(r"\s+", " ", text).strip()
+
+
 DRUG_CUE = re.compile(
     r"\b(which|what)\b(?:\s+[\w-]+){0,3}?\s+(antibiotics?|abx|drugs?|medicines?|medications?|"
     r"antifungals?|antivirals?|chemo\w*|steroids?|agents?|regimens?|pills?|tablets?)\b"
@@ -765,15 +809,26 @@ def lead_statement(
     prefer: Callable[[Statement], bool] | None = None,
     aliases: Aliases = (),
     own: dict[str, float] | None = None,
+    subject: Callable[[Statement], int] | None = None,
+    topic: str | None = None,
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement. A statement about something else than the question asks
     (another population, another drug: ``on_topic``) leads only when none is about it."""
     assert callable(text_of)
-    best: tuple[int, bool, int, float, int] | None = None
+    best: tuple[int, int, bool, int, bool, float, int] | None = None
     chosen: Statement | None = None
+    # a follow-up keeps the earlier question's topic: a statement naming the population it
+    # asks about counts as more on topic only when it also names that topic (``topic``: "and
+    # the cut-off in adults?" after a GCS question is not led by an adult platelet cut-off),
+    # and among equals one that names the topic leads
+    said = [{_stem(w) for w in content_tokens(f"{st.title}. {text_of(st)}")} for st in candidates]
+    anchor = _stem(topic) if topic and any(_stem(topic) in words for words in said) else None
     for rank, st in enumerate(candidates):
+        topical = 1 if on_topic is None else int(on_topic(st))
+        if topical == 2 and anchor is not None and anchor not in said[rank]:
+            topical = 1
         score = max(
             (
                 _sentence_score(s, weights, aliases) + _aspect_bonus(s, aspects, weights)
@@ -785,9 +840,11 @@ def lead_statement(
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
         score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
         key = (
-            1 if on_topic is None else int(on_topic(st)),
+            topical,
+            1 if subject is None else subject(st),
             prefer is not None and prefer(st),
             round(lead_share(f"{st.title}. {text_of(st)}", own) / OWN_STEP) if own else 0,
+            anchor is None or anchor in said[rank],
             score,
             -rank,
         )
@@ -881,6 +938,8 @@ def compose(
         lead.prefer,
         lead.aliases,
         lead.own,
+        lead.subject,
+        lead.topic,
     )
     answers = kb.statements.get(lead.answered_by or "")
     if answers is not None and answers in answering:
@@ -948,7 +1007,9 @@ def compose(
             for rank, st in enumerate(pool)
             if st is not head and st not in shown and (lead.on_topic is None or lead.on_topic(st))
             for i, s in enumerate(split_sentences(text_of(st)))
-            if s not in common
+            # (a sentence that points back, "It is the adult counterpart ...", says nothing
+            # without the one before it)
+            if s not in common and (i == 0 or not _ANAPHOR.match(s))
         ]
         if options:
             score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))
