@@ -685,7 +685,8 @@ class Vocabulary(_Record):
         default=None,
         description=(
             "red-flag-context: the answers this entry's urgent-care source is written for (the "
-            "care team's contact advice is for patients); none: every audience"
+            "care team's contact advice for patients, the treatment timeline for clinicians); "
+            "none: every audience"
         ),
     )
     also: list[str] = Field(
