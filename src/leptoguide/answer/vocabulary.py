@@ -86,7 +86,15 @@ class QuestionVocabulary:
             (
                 (e.id, e.role, [t for t in e.terms if GAP not in t])
                 for e in entries
-                if e.role not in ("scope-concepts", "scope-kinds", "filler", "slot", "population")
+                if e.role
+                not in (
+                    "scope-concepts",
+                    "scope-kinds",
+                    "filler",
+                    "slot",
+                    "population",
+                    "value-words",
+                )
             ),
             keep_case=True,
         )
@@ -118,6 +126,8 @@ class QuestionVocabulary:
         means, scope terms and word forms; never the misspellings some entries list."""
         words: set[str] = set()
         for e in self.entries.values():
+            if e.role == "value-words":  # read by the value reader only
+                continue
             texts = [e.means or ""] if e.role != "population" else []
             if e.role in ("scope", "variants"):
                 texts += e.terms
