@@ -582,6 +582,21 @@ def test_a_patient_asking_why_gets_the_reason_in_the_lead(
     assert reason in lead, lead
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I take blood thinners and have a lumbar puncture next month, do I need to come off them?",
+        "my wife is on blood thinners and has a spinal tap on friday. does she have to stop them?",
+    ],
+)
+def test_a_patient_asking_whether_to_stop_a_medicine_is_told_whether(qa: QA, question: str) -> None:
+    """Asking "do I have to stop them?" asks whether, not when: the patient statement on pausing blood
+    thinners leads, not the hours for one injected drug."""
+    answer = qa.ask(question, audience="patient")
+    assert answer.statements[0] == "patient-blood-thinners-before-lp"
+    assert "pause" in _first_three(answer.answer)
+
+
 def _conversation(qa: QA, *questions: str) -> list[str]:
     """Ask ``questions`` in one conversation; the ids of the statements each answer shows."""
     from leptoguide.answer.conversation import MemoryConversationStore

@@ -77,6 +77,7 @@ from leptoguide.answer.vocabulary import (
     vocabulary_for,
 )
 from leptoguide.errors import InputError
+from leptoguide.memo import once_per
 from leptoguide.render.common import detail_lines
 from leptoguide.settings import home_dir
 
@@ -117,7 +118,6 @@ def index_file(kb: KnowledgeBase) -> Path:
 
 def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> StatementIndex:
     """The current statement index for ``kb``, rebuilt (and cached on disk) when out of date."""
-    lexicon = lexicon_for(kb)
     embedder = load_embedder() if options.dense else None
     model = embedder.id if embedder is not None else None
     path = index_file(kb) if options.persist else None
@@ -125,6 +125,7 @@ def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> 
         found = open_statement_index(path)
         if found is not None and index_is_current(found, kb, model, options.expand_docs):
             return found
+    lexicon = lexicon_for(kb)
     try:
         return build_statement_index(
             kb,
@@ -194,8 +195,16 @@ def _english() -> frozenset[str]:
     return english_words()
 
 
+_WORD_COUNTS: dict[int, dict[str, int]] = {}
+
+
 def kb_word_counts(kb: KnowledgeBase) -> dict[str, int]:
-    """How many statements (and concepts) use each word: the spelling corrector's vocabulary."""
+    """How many statements (and concepts) use each word: the spelling corrector's vocabulary
+    (counted once per loaded knowledge base, read only after loading)."""
+    return once_per(_WORD_COUNTS, id(kb), lambda: _count_words(kb), kb)
+
+
+def _count_words(kb: KnowledgeBase) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for st in kb.statements.values():
         counts.update(set(content_tokens(f"{st.title} {st.clinician} {st.patient}")))
@@ -314,7 +323,7 @@ class QA:
             if conversations is None:
                 conversations = SQLiteConversationStore()
             history = conversations.history(conversation_id)
-        und = self.vocab.understand(question, self.speller)
+        und = self.vocab.understand(question, self.speller, aud)
         in_scope = bool(scope_hits(und.query, self.lexicon, self.vocab, self.index.jargon))
         query = contextualize(
             und.query,
@@ -722,6 +731,10 @@ class QA:
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = lead_aspects(retrieval.query, bool(self._drugs(retrieval.query)))
+        if answer.audience == "patient" and not _ASKS_TIME.search(und.question):
+            # "do I have to stop them?" asks whether, not when: "stop" and "hold" ask for a time
+            # only in a clinician's question
+            aspects = tuple(a for a in aspects if a.name != "time")
         term = meaning_aspect(und.question)
         if term is not None:
             # "what is type D?": a sentence defining the word asked about leads, not one that
@@ -916,7 +929,11 @@ class QA:
         covers at least ``SETTINGS.aspect_relative`` of what the best hit covers) becomes a
         lead candidate. "How quick do they give antibiotics?" is then answered by the statement
         that says within one hour, not by one about a rash that only matches more words."""
-        wanted = [a for a in aspects if a is not ASPECTS[-1] and a.name not in ("value", "drug")]
+        wanted = [
+            a
+            for a in aspects
+            if a is not ASPECTS[-1] and a.name not in ("value", "drug", "schedule", "frequency")
+        ]
         if not wanted:
             return chosen
 
@@ -1225,6 +1242,12 @@ def reset() -> None:
     _ENGINES.clear()
 
 
+_ASKS_TIME = re.compile(
+    r"\b(how long|how soon|how quick(ly)?|how fast|how many (minutes|hours|days|weeks|months)|"
+    r"when|what time|timing|till|until)\b",
+    re.I,
+)
+"""A patient question that asks for a time (not "do I have to stop them?")."""
 _WHY = re.compile(r"\bwhy\b", re.I)
 """A question asking why wants a reason, not the number a cue word in it seems to ask for
 ("why did they stop the steroid?")."""

@@ -572,6 +572,7 @@ VocabularyRole = Literal[
     "answered-by",
     "slot",
     "population",
+    "value-words",
 ]
 
 
@@ -615,7 +616,12 @@ class Vocabulary(_Record):
             "meningitis): a follow-up that names one ('what about Listeria?') replaces the one "
             "the earlier question named; population: words naming who a question or a statement "
             "is about, `means` the group (adult, child, infant, newborn; none for words that only "
-            "replace the earlier population in a follow-up: pregnant, older, women)"
+            "replace the earlier population in a follow-up: pregnant, older, women); "
+            "value-words: how people write a patient value in a question (`means`: 'link' for "
+            "words between a value's name and its number, 'came back at', 'down to'; 'negation' "
+            "for words before a drug that say the patient is not on it, 'not on', 'no'; 'below' "
+            "and 'above' for words that make a number a bound, 'less than', 'over'; 'csf-<field>' "
+            "for names of a CSF result, 'csf-wbc': 'white cells', 'wcc')"
         )
     )
     description: str
@@ -649,7 +655,11 @@ class Vocabulary(_Record):
             "(meningitis signs keep the meningitis urgent-care statement); "
             "red-flag: general wordings ('can ... be a sign of'): a question naming one asks in "
             "general, and its signs count only when it also speaks of someone now (the `also` "
-            "words of the red-flag entries: I, my, she, the baby, the patient); "
+            "words of the red-flag entries: I, my, she, the baby, the patient) or lists them in "
+            "a clause of their own ('stiff neck and fever, can ... be a sign of meningitis?'); "
+            "personal: the question asks in general after all (a clinician's 'my pt', a "
+            "question about the hours after a procedure); outside: the question names the "
+            "domain's own use of the topic, so it is not outside; "
             "same-as terms with '...': not read when the question already names the place in "
             "words another entry reads ('brain coverings') or names another place ('lining ... "
             "stomach', where '...' stands for a few other words)"
@@ -669,6 +679,14 @@ class Vocabulary(_Record):
             "intent: regimens whose drugs the engine checks for this intent (e.g. the LP hold "
             "classes); a drug read from the question that none of them lists, or a drug name the "
             "terminology does not know, is reported as not checked, never as clear"
+        ),
+    )
+    audience: Literal["clinician", "patient"] | None = Field(
+        default=None,
+        description=(
+            "red-flag-context: the answers this entry's urgent-care source is written for (the "
+            "care team's contact advice for patients, the treatment timeline for clinicians); "
+            "none: every audience"
         ),
     )
     also: list[str] = Field(
