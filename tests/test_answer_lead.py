@@ -738,3 +738,17 @@ def test_a_definitional_question_is_led_by_the_statement_about_the_concept(
     ans = qa.ask(question)
     assert ans.statements[0] == expected, ans.statements
     assert says in ans.answer.split("\n\n")[0] or says in ans.lead
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how is the chemo put into the spinal fluid?",
+        "how do they get the chemo into the fluid around the brain?",
+    ],
+)
+def test_a_patient_asking_how_something_gets_there_is_told_the_way(qa: QA, question: str) -> None:
+    """Asking how something is given or gets there asks for the way (by a needle, through a
+    device), not for what the drug does once there."""
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "needle" in lead or "device under your scalp" in lead, lead
