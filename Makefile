@@ -18,7 +18,7 @@ ifeq ($(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 12)))'
 export COVERAGE_CORE ?= sysmon
 endif
 
-.PHONY: setup run test lint typecheck unit unit-workers unit-schemathesis coverage-report demo clean schema
+.PHONY: setup axe knowledge run test lint typecheck unit unit-workers unit-schemathesis coverage-report demo clean schema
 
 $(STAMP): pyproject.toml
 	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PY_VERSION)" ]; then \
@@ -30,9 +30,15 @@ $(STAMP): pyproject.toml
 
 AXE := .cache/axe/node_modules/axe-core/axe.min.js
 
-setup: $(STAMP)
+setup: axe knowledge
+
+# axe-core for the browser tests' accessibility checks (installed once, when npm is there)
+axe: $(STAMP)
 	@if [ ! -f $(AXE) ] && command -v npm >/dev/null 2>&1; then \
 		npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4; fi
+
+# the knowledge base checked, compiled into its snapshot, and its statement index built
+knowledge: $(STAMP)
 	$(BIN)/leptoguide kb validate
 	$(BIN)/leptoguide kb snapshot
 	@if $(BIN)/leptoguide --help | grep -q ' index '; then $(BIN)/leptoguide index build --quiet; fi
@@ -56,17 +62,21 @@ typecheck: $(STAMP)
 # The schemathesis tests run in a process of their own: they give every API operation the same test
 # id, and xdist hands tests to workers by id (all but one operation would be dropped); the
 # workers' run does not load the schemathesis plugin at all.
-# `make test` runs ruff (a second), then mypy, the workers' run and the schemathesis run side by
-# side (make -j3: one process each; a run's output is printed whole when it ends), then one
-# coverage report over both test runs. Side by side, mypy and the single-process schemathesis run
-# use the CPU the workers leave idle while they wait for servers, browsers and Spark.
+# `make test` runs ruff (a second), then the knowledge check (validate, snapshot, index: the
+# `make setup` steps after the install, about 3 s that used to come before everything), mypy, the
+# workers' run and the schemathesis run side by side (make -j4: one process each; a run's output
+# is printed whole when it ends), then one coverage report over both test runs. Side by side, the
+# knowledge check, mypy and the single-process schemathesis run use the CPU the workers leave idle
+# while they start, collect, and wait for servers, browsers and Spark. (The tests do not wait for
+# the snapshot or index: each session builds its own, and a process that finds the snapshot
+# missing builds it; snapshots are written whole, by rename.)
 # Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: the tests start many Python
 # processes, and each would compile the package (and pytest rewrite the test modules) again.
 unexport PYTHONDONTWRITEBYTECODE
 TEST_WORKERS ?= 2
 SCHEMA_TESTS := tests/test_schemathesis.py
 SCHEMA_COVERAGE := .cache/coverage/schemathesis
-SIDE_BY_SIDE := $(MAKE) --no-print-directory -j3 --output-sync=target
+SIDE_BY_SIDE := $(MAKE) --no-print-directory -j4 --output-sync=target
 
 unit-workers: $(STAMP)
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope -p no:schemathesis --ignore $(SCHEMA_TESTS) \
@@ -84,8 +94,8 @@ unit: $(STAMP)
 	@$(SIDE_BY_SIDE) unit-workers unit-schemathesis
 	@$(MAKE) --no-print-directory coverage-report
 
-test: setup lint
-	@$(SIDE_BY_SIDE) typecheck unit-workers unit-schemathesis
+test: axe lint
+	@$(SIDE_BY_SIDE) unit-workers unit-schemathesis typecheck knowledge
 	@$(MAKE) --no-print-directory coverage-report
 
 schema: $(STAMP)

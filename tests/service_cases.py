@@ -12,6 +12,7 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 PREFETCH_KEYS = (
     "patient", "observations", "conditions", "medicationRequests",
     "medicationAdministrations", "devices", "serviceRequests", "procedures",
+    "medicationStatements", "diagnosticReports",
 )  # fmt: skip
 
 
@@ -102,6 +103,7 @@ def prefetch_for(chart: list[dict[str, Any]]) -> dict[str, Any]:
         "observations": "Observation", "conditions": "Condition",
         "medicationRequests": "MedicationRequest", "medicationAdministrations": "MedicationAdministration",
         "devices": "Device", "serviceRequests": "ServiceRequest", "procedures": "Procedure",
+        "medicationStatements": "MedicationStatement", "diagnosticReports": "DiagnosticReport",
     }  # fmt: skip
     out: dict[str, Any] = {"patient": next(r for r in chart if r["resourceType"] == "Patient")}
     for key, rtype in by_type.items():

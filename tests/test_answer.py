@@ -137,9 +137,12 @@ def test_follow_up_keeps_context(qa: QA) -> None:
     assert alone.abstained  # without the conversation there is nothing to go on
 
 
-def test_contextualize_replaces_population_words() -> None:
+def test_contextualize_replaces_population_words(shipped_kb: KnowledgeBase) -> None:
+    from leptoguide.answer.vocabulary import vocabulary_for
+
+    words = vocabulary_for(shipped_kb).populations.words
     hist = [Turn("adult ceftriaxone dose", "adult ceftriaxone dose", "clinician", False)]
-    q = contextualize("and for children?", hist, in_scope=False)
+    q = contextualize("and for children?", hist, in_scope=False, population=words)
     assert "adult" not in q and "ceftriaxone" in q and "children" in q
     assert contextualize("What is LM?", hist, in_scope=True) == "What is LM?"
 
@@ -223,7 +226,10 @@ def test_a_sentence_that_points_back_brings_the_one_before() -> None:
         ("Given 2 g every 12 hours.", frozenset({"newborn"}), True),
     ],
 )
-def test_population_fit(text: str, asked: frozenset[str], expected: bool) -> None:
+def test_population_fit(
+    shipped_kb: KnowledgeBase, text: str, asked: frozenset[str], expected: bool
+) -> None:
     from leptoguide.answer.compose import fits
+    from leptoguide.answer.vocabulary import vocabulary_for
 
-    assert fits(text, asked) is expected
+    assert fits(text, asked, vocabulary_for(shipped_kb).populations) is expected

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from leptoguide.answer import QA, Options
-from leptoguide.answer.compose import _stem
+from leptoguide.answer.compose import _stem, meaning_aspect
 from leptoguide.answer.index import concept_token, statement_fields
 from leptoguide.knowledge.loader import KnowledgeBase
 
@@ -169,9 +169,12 @@ def test_organism_names_are_one_word_group(qa: QA) -> None:
         ("18 months old, which antibiotics?", "child"),
     ],
 )
-def test_an_age_in_the_question_names_its_population(question: str, group: str) -> None:
-    from leptoguide.answer.text import populations
+def test_an_age_in_the_question_names_its_population(
+    shipped_kb: KnowledgeBase, question: str, group: str
+) -> None:
+    from leptoguide.answer.vocabulary import vocabulary_for
 
+    populations = vocabulary_for(shipped_kb).populations.named
     assert populations(question, ages=True) == {group}
     # statements are read by their words only: "babies aged 28 days" is not an adult; a baby
     # is a newborn or an infant
@@ -248,9 +251,12 @@ def test_a_patient_group_named_in_a_follow_up_leads(qa: QA) -> None:
 
 
 @pytest.mark.parametrize(("question", "group"), [("empiric abx for ?BM in a 35M", "adult")])
-def test_clinic_age_and_sex_shorthand_names_an_adult(question: str, group: str) -> None:
-    from leptoguide.answer.text import populations
+def test_clinic_age_and_sex_shorthand_names_an_adult(
+    shipped_kb: KnowledgeBase, question: str, group: str
+) -> None:
+    from leptoguide.answer.vocabulary import vocabulary_for
 
+    populations = vocabulary_for(shipped_kb).populations.named
     assert populations(question, ages=True) == {group}
     # a small number may be months: not read as an age
     assert populations("6M old with fever", ages=True) == frozenset()
@@ -485,3 +491,219 @@ def test_how_big_an_operation_is_not_a_question_about_size(shipped_kb: Knowledge
 
     und = vocabulary_for(shipped_kb).understand("how big an operation is the Ommaya?")
     assert "size" not in [m for _w, m in und.meanings]
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("the scan report mentions type B. what is type B?", "type B"),
+        ("What does the word equivocal mean?", "equivocal"),
+        ("so what's an Ommaya", "Ommaya"),
+        ("what does the type II part mean?", "type II"),
+        ("what is meant by linear enhancement?", "linear enhancement"),
+    ],
+)
+def test_a_question_naming_the_word_to_define_is_read(question: str, term: str) -> None:
+    """The word asked about is the one the lead should define: a sentence defining it gives the
+    meaning, one defining a neighbouring word does not."""
+    aspect = meaning_aspect(question)
+    assert aspect is not None
+    assert aspect.form.search(f"{term} means something.")
+    assert not aspect.form.search("Something else means something.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what is the dose of dexamethasone?",
+        "what does that mean?",
+        "what is it and why does it happen?",
+        "what is the usual treatment for LM in breast cancer?",
+    ],
+)
+def test_a_question_asking_about_something_names_no_word_to_define(question: str) -> None:
+    assert meaning_aspect(question) is None
+
+
+def test_a_patient_asking_what_a_scan_type_means_gets_that_type(qa: QA) -> None:
+    """A patient asking "what is type A?" after the report's wording: led by the sentence on type A, not only by
+    the list of the types."""
+    question = "my MRI report says type A LM. what is type A?"
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "type a shows" in lead, lead
+
+
+def test_how_likely_leads_with_the_likelihood(qa: QA) -> None:
+    """A question asking "more likely" asks for a likelihood (1 in 10), not for how long people live."""
+    question = "is my dad more likely to get LM because his lung cancer has an EGFR mutation?"
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "1 in 10" in lead, lead
+    assert "months" not in lead
+
+
+def test_a_time_in_words_answers_how_fast(qa: QA) -> None:
+    """Patient wordings write numbers in words ("within an hour", "one hour")."""
+    question = "how fast should they start antibiotics when it could be bacterial meningitis?"
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "within an hour" in lead or "one hour" in lead, lead
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["his shunt stopped working, can it be redone?", "does a shunt for LM ever get blocked?"],
+)
+def test_a_device_that_stops_working_is_answered_by_its_revisions(qa: QA, question: str) -> None:
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "redone" in lead, lead
+
+
+def test_a_why_question_is_not_led_by_a_number_its_words_seem_to_ask_for(qa: QA) -> None:
+    """The word "stopped" asks for a time in a clinician's hold question; in "why did they stop ...?"
+    it asks for a reason, so no statement is brought in for its number of hours."""
+    question = "why did the team stop her steroid when the fluid grew listeria?"
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "hours" not in lead, lead
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("why does mum need folic acid and B12 before pemetrexed into her CSF?", "blood counts"),
+        ("why are they doing a second spinal tap when the first was clear?", "few cells"),
+        ("her MRI shows LM already, so why do they want a spinal tap as well?", "confirm"),
+    ],
+)
+def test_a_patient_asking_why_gets_the_reason_in_the_lead(
+    qa: QA, question: str, reason: str
+) -> None:
+    """The reason sits next to the sentence that matches the question's words: the lead reads
+    on to it instead of stopping at the matching sentence."""
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert reason in lead, lead
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I take blood thinners and have a lumbar puncture next month, do I need to come off them?",
+        "my wife is on blood thinners and has a spinal tap on friday. does she have to stop them?",
+    ],
+)
+def test_a_patient_asking_whether_to_stop_a_medicine_is_told_whether(qa: QA, question: str) -> None:
+    """Asking "do I have to stop them?" asks whether, not when: the patient statement on pausing blood
+    thinners leads, not the hours for one injected drug."""
+    answer = qa.ask(question, audience="patient")
+    assert answer.statements[0] == "patient-blood-thinners-before-lp"
+    assert "pause" in _first_three(answer.answer)
+
+
+def _conversation(qa: QA, *questions: str) -> list[str]:
+    """Ask ``questions`` in one conversation; the ids of the statements each answer shows."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    store = MemoryConversationStore()
+    return [qa.ask(q, conversation_id="clin", conversations=store).statements[0] for q in questions]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What dose of IT methotrexate is used in LM?",
+        "how many mg of intrathecal methotrexate per dose in leptomeningeal disease?",
+        "IT MTX dose per injection for LMD",
+    ],
+)
+def test_the_drug_asked_about_is_the_subject_of_the_lead(qa: QA, question: str) -> None:
+    """A statement about another drug that names methotrexate in passing ("thiotepa ... as
+    salvage after methotrexate", "folinic acid rescue with IT methotrexate") does not lead a
+    question about methotrexate's dose while a methotrexate dose statement is retrieved."""
+    ans = qa.ask(question)
+    assert ans.statements[0] == "it-mtx-dose-trials", ans.statements
+
+
+def test_a_drug_the_question_names_in_passing_is_not_what_it_asks_about(qa: QA) -> None:
+    ans = qa.ask("Which intrathecal drug has been used as salvage after methotrexate failure?")
+    assert ans.statements[0] == "it-thiotepa-dose"
+    assert qa._in_passing("which IT drug after methotrexate failure?") == {"methotrexate"}
+    assert not qa._in_passing("IT methotrexate dose?")
+    assert qa._in_passing("Folinic acid (leucovorin) rescue with IT methotrexate") == {
+        "methotrexate"
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected"),
+    [
+        # another kind of answer about the same drug: the schedule, not the dose again
+        ("IT trastuzumab dose in HER2+ LMD?", "how often is it given?", "it-trastuzumab-schedule"),
+        (
+            "what dose of intrathecal trastuzumab for HER2-positive LM?",
+            "and how often?",
+            "it-trastuzumab-schedule",
+        ),
+        # a drug named in the follow-up: the statement about it, although it is a draft and a
+        # checked statement about another methotrexate use covers more of the earlier words
+        (
+            "usual intrathecal methotrexate schedule in LM?",
+            "is folinic acid rescue needed?",
+            "it-mtx-leucovorin-not-found",
+        ),
+        ("IT MTX q? how often", "does it need leucovorin rescue?", "it-mtx-leucovorin-not-found"),
+        # a population: the topic (the GCS) carries over, not the words "cut-off" or "adult"
+        (
+            "child with suspected meningitis - what GCS means no LP?",
+            "and for adults?",
+            "uk-jss-lp-delay-criteria",
+        ),
+        (
+            "paeds ?BM - GCS below what = no LP?",
+            "and the cut-off in adults?",
+            "uk-jss-lp-delay-criteria",
+        ),
+    ],
+)
+def test_a_follow_up_keeps_the_topic_and_changes_what_it_names(
+    qa: QA, first: str, follow_up: str, expected: str
+) -> None:
+    assert _conversation(qa, first, follow_up)[1] == expected
+
+
+def test_an_organism_no_statement_names_is_answered_for_its_group_and_said_so(qa: QA) -> None:
+    """E. coli is read as an aerobic Gram-negative bacillus (vocabulary): the answer gives the
+    group's duration and says that no statement names the species."""
+    from leptoguide.answer.conversation import MemoryConversationStore
+
+    for questions in (
+        ["how long do you treat Escherichia coli meningitis?"],
+        ["haemophilus meningitis - 7 or 10 days?", "and if it grows E. coli?"],
+    ):
+        store = MemoryConversationStore()
+        for q in questions:
+            ans = qa.ask(q, conversation_id="coli", conversations=store)
+        assert "Gram-negative bacilli 21 days" in ans.lead
+        assert "No statement in LeptoGuide's knowledge base names “" in ans.answer
+        assert "coli”" in ans.answer
+
+
+def test_signs_after_an_lp_on_a_blood_thinner_find_the_haematoma_warning(qa: QA) -> None:
+    for question in (
+        "which signs after an LP need urgent review?",
+        "post-LP on enoxaparin: which neuro signs need urgent action?",
+    ):
+        ans = qa.ask(question)
+        assert not ans.abstained
+        assert ans.statements[0] == "lp-lmwh-label-spinal-haematoma"
+        assert "urgent" in ans.lead
+
+
+def test_the_population_words_are_vocabulary_data(shipped_kb: KnowledgeBase) -> None:
+    """One list, in the knowledge base (vocabulary role 'population'): the groups statements are
+    sorted by, and every word a follow-up replaces the earlier population with."""
+    from leptoguide.answer.vocabulary import vocabulary_for
+
+    pops = vocabulary_for(shipped_kb).populations
+    assert set(pops.groups) == {"adult", "child", "newborn", "infant"}
+    assert "baby" in pops.groups["newborn"] and "baby" in pops.groups["infant"]
+    assert {"pregnant", "elderly", "women"} <= pops.words
+    assert all(members <= pops.words for members in pops.groups.values())
+    assert pops.named("a trial in pregnant women") == frozenset()

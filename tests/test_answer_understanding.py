@@ -1419,3 +1419,25 @@ def test_general_questions_about_signs_and_outlook_are_answered(qa: QA, question
     assert not ans.urgent, ans.understood
     assert not ans.abstained, (ans.abstain_kind, ans.understood)
     _markers_resolve(ans)
+
+
+def test_intrathecal_it_in_capitals_is_not_a_pronoun_of_a_follow_up() -> None:
+    from leptoguide.answer.conversation import is_follow_up
+
+    assert not is_follow_up("IT MTX dose in LM?", True)
+    assert not is_follow_up("What dose of IT methotrexate is used in LM?", True)
+    assert is_follow_up("how often is it given?", True)
+    assert is_follow_up("is it safe?", True)
+
+
+def test_a_follow_up_asking_for_something_else_drops_what_the_earlier_one_asked() -> None:
+    from leptoguide.answer.compose import FollowUpAsking
+    from leptoguide.answer.conversation import Turn, contextualize
+
+    turn = Turn("IT trastuzumab dose?", "IT trastuzumab dose? intrathecal", "clinician", False)
+    query = contextualize("and how often?", [turn], False, asking=FollowUpAsking())
+    assert "dose" not in query and "trastuzumab" in query
+    # the same thing asked again keeps the earlier words
+    turn = Turn("PZA max daily dose?", "PZA max daily dose? maximum", "clinician", False)
+    query = contextualize("and the dose for ethambutol?", [turn], False, asking=FollowUpAsking())
+    assert query.startswith("pza max daily dose")

@@ -249,6 +249,7 @@ def prefetch(pid: str, resources: list[dict[str, Any]], *, pt: dict[str, Any] | 
         "observations": "Observation", "conditions": "Condition",
         "medicationRequests": "MedicationRequest", "medicationAdministrations": "MedicationAdministration",
         "devices": "Device", "serviceRequests": "ServiceRequest", "procedures": "Procedure",
+        "medicationStatements": "MedicationStatement", "diagnosticReports": "DiagnosticReport",
     }  # fmt: skip
     out: dict[str, Any] = {"patient": pt if pt is not None else patient(pid)}
     for key, rtype in keys.items():

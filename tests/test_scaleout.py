@@ -25,6 +25,8 @@ def test_two_processes_one_database(pg_url: str, tmp_path: Path) -> None:
     env = {"LEPTOGUIDE_AUDIT_KEY": KEY_HEX}
     servers = [ServerProcess(tmp_path / name, pg_url, env=env) for name in ("a", "b")]
     with ExitStack() as running:
+        # one client for every call (``httpx.post`` builds a client and its TLS context per call)
+        http = running.enter_context(httpx.Client(timeout=60))
         # both processes start at once on the one new database, as a scaled-out deployment does
         for server in servers:
             running.callback(server.__exit__)
@@ -35,7 +37,7 @@ def test_two_processes_one_database(pg_url: str, tmp_path: Path) -> None:
 
         def call(i: int) -> tuple[int, list[tuple[str, str]]]:
             base = (a, b)[i % 2].url
-            r = httpx.post(base + SIGN, json=req, timeout=30)
+            r = http.post(base + SIGN, json=req, timeout=30)
             cards = sorted((c["indicator"], c["summary"]) for c in r.json().get("cards", []))
             return r.status_code, cards
 
@@ -45,10 +47,10 @@ def test_two_processes_one_database(pg_url: str, tmp_path: Path) -> None:
         assert len({tuple(c) for _, c in results}) == 1, "both processes give the same cards"
 
         # conversations are shared: a follow-up on B sees the first turn asked on A
-        q1 = httpx.post(a.url + "/api/ask", json={"question": "Platelets before lumbar puncture?", "conversation_id": "shared-1"}, timeout=60)  # fmt: skip
-        q2 = httpx.post(b.url + "/api/ask", json={"question": "And the INR?", "conversation_id": "shared-1"}, timeout=60)  # fmt: skip
+        q1 = http.post(a.url + "/api/ask", json={"question": "Platelets before lumbar puncture?", "conversation_id": "shared-1"}, timeout=60)  # fmt: skip
+        q2 = http.post(b.url + "/api/ask", json={"question": "And the INR?", "conversation_id": "shared-1"}, timeout=60)  # fmt: skip
         assert q1.status_code == q2.status_code == 200
-        assert httpx.get(a.url + "/api/version").json() == httpx.get(b.url + "/api/version").json()
+        assert http.get(a.url + "/api/version").json() == http.get(b.url + "/api/version").json()
 
     db = Database(pg_url)
     turns = DbConversationStore(db).history("shared-1")

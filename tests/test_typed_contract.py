@@ -106,6 +106,7 @@ FACE_EXCEPTIONS: dict[str, str] = {
     "api/cds_request.py:_key(res)": FHIR_IN,
     "api/cds_request.py:_draft_id(res)": FHIR_IN,
     "api/cds_request.py:assemble(prefetch)": FHIR_IN,
+    "api/cds_request.py:_content(res)": FHIR_IN,
     "api/cds_request.py:assemble(draft_orders)": FHIR_IN,
     "api/cds_request.py:_ref(res)": FHIR_IN,
     "api/errors.py:operation_outcome(issues)": FHIR_OUT,

@@ -50,6 +50,8 @@ class PolicyRef(_Model):
     title: str
     hash: str
     file: str | None
+    time_zone: str | None = Field(default=None, exclude_if=_absent)
+    """The site's IANA time zone, the zone of times written without one (absent: none set)."""
     overrides: dict[str, Scalar]
 
 

@@ -13,6 +13,17 @@ from typing import Any, Literal
 
 FactStatus = Literal["ok", "unparseable"]
 
+UNZONED = dt.timezone(dt.timedelta(0), "no zone")
+"""The zone of a date-time written with a time of day and no zone ("2026-12-02T08:00:00", as
+Epic and Cerner send local times): its clock time, held at offset 0 until the engine reads it in
+the site's time zone (policy ``time_zone``) or, without one, as a range from UTC-12 to UTC+14
+(``leptoguide.engine.zones``). Compares and sorts like UTC."""
+
+
+def unzoned(value: dt.datetime | None) -> bool:
+    """True for a time read from a date-time written without a zone (see :data:`UNZONED`)."""
+    return value is not None and value.tzinfo is not None and value.tzname() == UNZONED.tzname(None)
+
 
 @dataclass(frozen=True)
 class Observed:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -50,6 +51,9 @@ class Policy:
     title: str
     path: str | None
     values: dict[str, PolicyValue] = field(default_factory=dict)
+    time_zone: str | None = None
+    """The site's IANA time zone (``Europe/London``): the zone of times written without one.
+    None: such a time is read as a range (UTC-12 to UTC+14) and checks take its less safe end."""
 
     def get(self, name: str) -> PolicyScalar:
         return self.values[name].value
@@ -58,7 +62,10 @@ class Policy:
     def hash(self) -> str:
         """Short SHA-256 of the effective values; computed once (a policy never changes after
         loading, and every assessment and audit event reads it)."""
-        payload = json.dumps({k: v.value for k, v in sorted(self.values.items())}, sort_keys=True)
+        values: dict[str, Any] = {k: v.value for k, v in sorted(self.values.items())}
+        if self.time_zone is not None:  # a site without one keeps the hash it had
+            values[" time_zone"] = self.time_zone
+        payload = json.dumps(values, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def describe(self) -> dict[str, Any]:
@@ -68,6 +75,7 @@ class Policy:
             "title": self.title,
             "hash": self.hash,
             "file": self.path,
+            "time_zone": self.time_zone,
             "overrides": {k: v.value for k, v in sorted(self.values.items()) if v.overridden},
         }
 
@@ -108,6 +116,7 @@ def load_policy(kb: KnowledgeBase, path: str | Path | None = None) -> Policy:
         path = os.environ.get(ENV_POLICY) or None
     overrides: dict[str, Any] = {}
     policy_id, title = DEFAULT_POLICY_ID, "LeptoGuide defaults"
+    time_zone: str | None = None
     where = str(path) if path else None
     if path is not None:
         from leptoguide.intake import load_document
@@ -135,11 +144,27 @@ def load_policy(kb: KnowledgeBase, path: str | Path | None = None) -> Policy:
                 [Problem(str(p), None, "a policy file has one top-level key 'policy'")]
             )
         body = data["policy"]
-        unknown = set(body) - {"id", "title", "values"}
+        unknown = set(body) - {"id", "title", "time_zone", "values"}
         if unknown:
             problems.append(
-                Problem(str(p), sorted(unknown)[0], "unknown key (allowed: id, title, values)")
+                Problem(
+                    str(p),
+                    sorted(unknown)[0],
+                    "unknown key (allowed: id, title, time_zone, values)",
+                )
             )
+        zone = body.get("time_zone")
+        if zone is not None:
+            if site_zone(zone) is None:
+                problems.append(
+                    Problem(
+                        str(p),
+                        "policy.time_zone",
+                        f"not an IANA time zone name (e.g. Europe/London), got {_show(zone)}",
+                    )
+                )
+            else:
+                time_zone = str(zone)
         policy_id = str(body.get("id", ""))
         if not _ID.match(policy_id):
             problems.append(
@@ -192,4 +217,15 @@ def load_policy(kb: KnowledgeBase, path: str | Path | None = None) -> Policy:
             source=param.source,
             alternatives=list(param.alternatives),
         )
-    return Policy(id=policy_id, title=title, path=where, values=values_out)
+    return Policy(id=policy_id, title=title, path=where, values=values_out, time_zone=time_zone)
+
+
+def site_zone(name: Any) -> zoneinfo.ZoneInfo | None:
+    """The IANA time zone ``name`` names (from the system's zone data or the tzdata package),
+    or None when it names none."""
+    if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")):
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None

@@ -22,8 +22,8 @@ from leptoguide.answer.retrieve import Hit
 from leptoguide.answer.settings import SETTINGS
 from leptoguide.answer.text import (
     STOPWORDS,
+    Populations,
     content_tokens,
-    populations,
     split_sentences,
     tokens,
 )
@@ -68,11 +68,11 @@ def is_recalled(kb: KnowledgeBase, st: Statement) -> bool:
     )
 
 
-def fits(text: str, asked: frozenset[str]) -> bool:
+def fits(text: str, asked: frozenset[str], populations: Populations) -> bool:
     """Whether a statement's ``text`` is about the population the question asks about: a question
     naming a population (adults, children, newborns) wants a statement about it or about no one in
     particular; a question naming none is not led by a statement only about children or newborns."""
-    named = populations(text)
+    named = populations.named(text)
     if not named:
         return True
     if asked:
@@ -88,6 +88,7 @@ def select_statements(
     min_relative: float | None = None,
     aspects: Sequence[Aspect] = (),
     on_topic: Callable[[Statement], int] | None = None,
+    subject: Callable[[Statement], int] | None = None,
 ) -> list[str]:
     """The best-supported statements: the top hit plus those covering nearly as much of the question.
 
@@ -113,6 +114,18 @@ def select_statements(
         usable = [h for h in usable if on_topic(kb.statements[h.key])] + [
             h for h in usable if not on_topic(kb.statements[h.key])
         ]
+    if subject is not None:
+        # among those, statements whose subject is the drug asked about come before those that
+        # name it in passing ("thiotepa ... as salvage after methotrexate" for a methotrexate
+        # question); the order is otherwise kept
+        ranks = {
+            id(h): (
+                0 if on_topic is not None and not on_topic(kb.statements[h.key]) else 1,
+                subject(kb.statements[h.key]),
+            )
+            for h in usable
+        }
+        usable = sorted(usable, key=lambda h: (-ranks[id(h)][0], -ranks[id(h)][1]))
     order = {id(h): i for i, h in enumerate(usable)}
 
     def head_first(pool: list[Hit]) -> list[Hit]:
@@ -139,25 +152,33 @@ def select_statements(
     def for_patients(hit: Hit) -> bool:
         return PATIENT_TOPIC in kb.statements[hit.key].topics
 
-    # a draft is weighed against the reviewed statements this audience will be shown
+    # a draft is weighed against the reviewed statements this audience will be shown that are
+    # about what the question asks as much as it is (a checked statement about another drug
+    # does not answer a question about this one: "does it need leucovorin rescue?")
     seen = [h for h in qualified if audience == "patient" or not for_patients(h)]
-    reviewed_text = " ".join(
-        f"{kb.statements[h.key].clinician} {kb.statements[h.key].patient}"
-        for h in seen
-        if is_reviewed(kb.statements[h.key])
-    )
-    reviewed_facts = _facts(reviewed_text)
-    reviewed_best = max(
-        (h.coverage for h in seen if is_reviewed(kb.statements[h.key])), default=-1.0
-    )
+
+    def topical(hit: Hit) -> bool:
+        return on_topic is None or bool(on_topic(kb.statements[hit.key]))
+
+    reviewed_facts: dict[bool, set[str]] = {}
+    reviewed_best: dict[bool, float] = {}
+    for side in (True, False):
+        peers = [h for h in seen if is_reviewed(kb.statements[h.key]) and topical(h) == side]
+        reviewed_facts[side] = _facts(
+            " ".join(
+                f"{kb.statements[h.key].clinician} {kb.statements[h.key].patient}" for h in peers
+            )
+        )
+        reviewed_best[side] = max((h.coverage for h in peers), default=-1.0)
 
     def draft_adds(hit: Hit) -> bool:
         """A draft stays when it answers better than every reviewed statement, or states a
         fact (a number) that no reviewed statement here states; it is then marked."""
         st = kb.statements[hit.key]
-        if hit.coverage > reviewed_best + 1e-9:
+        side = topical(hit)
+        if hit.coverage > reviewed_best[side] + 1e-9:
             return True
-        return bool(_facts(f"{st.clinician} {st.patient}") - reviewed_facts)
+        return bool(_facts(f"{st.clinician} {st.patient}") - reviewed_facts[side])
 
     answering = [h for h in qualified if is_reviewed(kb.statements[h.key]) or draft_adds(h)]
     if SETTINGS.drop_drafts and answering:
@@ -311,6 +332,10 @@ class Lead:
     on_topic: Callable[[Statement], int] | None = None
     """Whether a statement is about what the question asks (its population, the drug it names):
     one that is not leads only when none is."""
+    subject: Callable[[Statement], int] | None = None
+    """Whether a statement is about the drug the question asks about (2: its title names that
+    drug first; 1: its title names no drug; 0: its title names the drug after another one, in
+    passing): among statements that are on topic, the one about the drug leads."""
     prefer: Callable[[Statement], bool] | None = None
     """Whether a statement names the patient group the question names: among statements that
     are about what is asked, one that does leads."""
@@ -322,6 +347,12 @@ class Lead:
     own: dict[str, float] = field(default_factory=dict)
     """A follow-up's own words (and their weights): a statement that has more of them leads
     ("and the DEBBRAH cohort?" after a question on another study)."""
+    topic: str | None = None
+    """In a follow-up, the earlier question's topic (its heaviest word that names a
+    terminology concept): a statement that does not name it does not lead while one does."""
+    why: bool = False
+    """A patient question asking why: the sentence after the lead's best one (the reason) joins
+    the lead."""
     answered_by: str | None = None
     """The statement that answers this kind of patient question (vocabulary role
     'answered-by': when to call the team, what to ask it): it leads wherever it ranks."""
@@ -358,6 +389,12 @@ class Aspect:
 
 
 _NUM = r"\d+(?:[.,]\d+)?(?:\s*(?:-|to|–)\s*\d+(?:[.,]\d+)?)?"
+_WORD_NUM = (
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a few|a couple of|"
+    r"several)(?:\s+(?:or|to)\s+(?:two|three|four|five|six|seven|eight|nine|ten|twelve))?"
+    r"|\ban(?= hour)"
+)
+"""A number in words, as patient wordings write it ("within one hour", "two to three weeks")."""
 ASPECTS = (
     Aspect(
         "dose",
@@ -372,7 +409,9 @@ ASPECTS = (
             r"timing|hold|held|stop|stopped|withh\w+|restart\w*|window|when)\b",
             re.I,
         ),
-        re.compile(_NUM + r"\s*(minutes?|min|hours?|h|days?|weeks?|months?|years?)\b", re.I),
+        re.compile(
+            rf"({_NUM}|{_WORD_NUM})\s*(minutes?|min|hours?|h|days?|weeks?|months?|years?)\b", re.I
+        ),
     ),
     Aspect(
         "frequency",
@@ -412,9 +451,19 @@ ASPECTS = (
         re.compile(r"\d\s*%|\bin every\b|\b\d+ (of|in) \d+\b|\d+(\.\d+)? months", re.I),
     ),
     Aspect(
+        "likelihood",
+        re.compile(r"\b((more|less|how) likely|likelihood|chances?|odds)\b", re.I),
+        re.compile(
+            r"\d\s*%|\b\d+ (of|in) \d+\b|\b(one|two|three|four|five|six|seven|eight|nine|ten) "
+            r"(of|in) (every )?(\d+|ten|a hundred)\b|\b(more|less) (common|often)\b",
+            re.I,
+        ),
+    ),
+    Aspect(
         "meaning",
         re.compile(
-            r"^\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b|\bmeaning\b"
+            r"(^|[.?!]\s+)\W*(what is|what's|what are)\b|\bwhat does (it|that|this) mean\b"
+            r"|\bmeaning\b"
             r"|\bwhat (is|are|was) (it|that|this|they) called\b|\bwhat do (you|they|doctors) "
             r"call\b|\b(the )?(proper|medical) (name|word|term)\b",
             re.I,
@@ -423,6 +472,44 @@ ASPECTS = (
     ),
 )
 """What a question can ask for, and how a sentence that answers it looks (docs/qa.md)."""
+
+
+_MEANING_TERM = re.compile(
+    r"(?:^|[.?!:]\s+|,\s+)\W*(?:so\s+|and\s+|but\s+)?what(?:\s+is|'s|\s+are)\s+"
+    r"(?:an?\s+)?(?P<a>(?!(?:the|your|my|his|her|their|its|it|that|this|they|these|those|"
+    r"there|a|an|meant)\b)[^?.!,;]{1,40}?)\s*(?:\?|$|[.!])"
+    r"|\bwhat does\s+(?:the\s+|this\s+|that\s+)?(?:(?:word|term)\s+)?"
+    r"(?P<b>(?!(?:it|that|this|she|he|they)\b)[^?.!,;]{1,40}?)"
+    r"(?:\s+(?:part|bit|word|bit of it))?\s+(?:actually\s+|really\s+)?mean\b"
+    r"|\bwhat is meant by\s+(?P<c>[^?.!,;]{1,40}?)\s*(?:\?|$|[.!])",
+    re.I,
+)
+"""A question asking what a named word or test means ("what is type D?", "what does cytology
+mean?", "so what's an Ommaya?"): the word is the one the answer should define."""
+_MEANING_FORM = (
+    r"[^.;:]{0,30}?\b(means?|is an?|is the|are the|are an?|is when|is called|are called|"
+    r"refers to|is short for|stands for|shows?)\b"
+)
+
+
+def meaning_aspect(question: str) -> Aspect | None:
+    """The "what does <word> mean" aspect of ``question``: a sentence that defines the word
+    asked about ("Type D means ...", "... is called cytology") gives it; a sentence that only
+    defines something else does not. None when the question names no word to define (or a
+    phrase longer than three words, which asks about something rather than for a meaning)."""
+    m = _MEANING_TERM.search(question)
+    if m is None:
+        return None
+    term = next(g for g in m.groups() if g)
+    words = re.findall(r"[\w-]+", term.strip("\"'“”‘’ "))
+    if not words or len(words) > 3:
+        return None
+    t = r"\s+".join(re.escape(w) for w in words)
+    return Aspect(
+        "meaning",
+        ASPECTS[-1].cue,
+        re.compile(rf"\b{t}\b{_MEANING_FORM}|\b(called|named|known as)\s+(an?\s+)?{t}\b", re.I),
+    )
 
 
 def asked_aspects(question: str) -> tuple[Aspect, ...]:
@@ -510,6 +597,22 @@ def lead_aspects(question: str, names_drug: bool = False) -> tuple[Aspect, ...]:
     if any(a.name == "schedule" for a in types):
         numbers = tuple(a for a in numbers if a.name not in ("rate", "frequency"))
     return numbers + types
+
+
+class FollowUpAsking:
+    """What a question asks for, by the names of ``lead_aspects`` (a question in a conversation
+    is taken to name its drug: "and how often?" after an IT trastuzumab question asks for the
+    schedule), and a question without the cue words of some of them (for follow-ups that ask
+    for something else than the earlier question: ``conversation.contextualize``)."""
+
+    def asks(self, text: str) -> frozenset[str]:
+        return frozenset(a.name for a in lead_aspects(text, names_drug=True))
+
+    def without(self, text: str, names: frozenset[str]) -> str:
+        for aspect in (*ASPECTS, *ANSWER_TYPES):
+            if aspect.name in names:
+                text = aspect.cue.sub(" ", text)
+        return re.sub(r"\s+", " ", text).strip()
 
 
 DRUG_CUE = re.compile(
@@ -643,6 +746,7 @@ def best_sentences(
     aspects: Sequence[Aspect] = (),
     common: frozenset[str] = frozenset(),
     aliases: Aliases = (),
+    why: bool = False,
 ) -> tuple[list[str], list[str]]:
     """The lead sentences of ``text`` (and the rest of it).
 
@@ -650,7 +754,10 @@ def best_sentences(
     question's (idf-weighted) words, it follows the first. A short sentence is followed by the
     next one. ``common`` sentences (glosses many statements repeat, "CSF is the fluid around the
     brain and spine.") say nothing of this statement's own: they lead only when nothing else
-    does.
+    does. A question asking why (``why``) wants the reason, which patient wordings give next to
+    the sentence that matches the question ("... even if the MRI already shows signs of LM. The
+    fluid test can confirm LM."): the sentences up to the best one, then the one after it, join
+    the lead (at most ``lead_max_sentences``).
     """
     sentences = split_sentences(text)
     if not sentences:
@@ -668,6 +775,13 @@ def best_sentences(
         chosen.append(best)
         if best - 1 not in chosen and best - 1 in own and _ANAPHOR.match(sentences[best]):
             chosen.append(best - 1)  # "This is called equivocal" needs what "this" is
+    if why:
+        # the sentences between the first and the best one first (the lead reads on), then the
+        # one after the best
+        top = best if best in chosen else first
+        for nxt in [i for i in own if first < i < top] + [top + 1]:
+            if nxt in own and nxt not in chosen and len(chosen) < SETTINGS.lead_max_sentences:
+                chosen.append(nxt)
     # short sentences (patient wording) are followed by the next ones until the lead says enough
     for nxt in own:
         if (
@@ -695,15 +809,26 @@ def lead_statement(
     prefer: Callable[[Statement], bool] | None = None,
     aliases: Aliases = (),
     own: dict[str, float] | None = None,
+    subject: Callable[[Statement], int] | None = None,
+    topic: str | None = None,
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
     to the better-ranked statement. A statement about something else than the question asks
     (another population, another drug: ``on_topic``) leads only when none is about it."""
     assert callable(text_of)
-    best: tuple[int, bool, int, float, int] | None = None
+    best: tuple[int, int, bool, int, bool, float, int] | None = None
     chosen: Statement | None = None
+    # a follow-up keeps the earlier question's topic: a statement naming the population it
+    # asks about counts as more on topic only when it also names that topic (``topic``: "and
+    # the cut-off in adults?" after a GCS question is not led by an adult platelet cut-off),
+    # and among equals one that names the topic leads
+    said = [{_stem(w) for w in content_tokens(f"{st.title}. {text_of(st)}")} for st in candidates]
+    anchor = _stem(topic) if topic and any(_stem(topic) in words for words in said) else None
     for rank, st in enumerate(candidates):
+        topical = 1 if on_topic is None else int(on_topic(st))
+        if topical == 2 and anchor is not None and anchor not in said[rank]:
+            topical = 1
         score = max(
             (
                 _sentence_score(s, weights, aliases) + _aspect_bonus(s, aspects, weights)
@@ -715,9 +840,11 @@ def lead_statement(
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
         score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
         key = (
-            1 if on_topic is None else int(on_topic(st)),
+            topical,
+            1 if subject is None else subject(st),
             prefer is not None and prefer(st),
             round(lead_share(f"{st.title}. {text_of(st)}", own) / OWN_STEP) if own else 0,
+            anchor is None or anchor in said[rank],
             score,
             -rank,
         )
@@ -811,6 +938,8 @@ def compose(
         lead.prefer,
         lead.aliases,
         lead.own,
+        lead.subject,
+        lead.topic,
     )
     answers = kb.statements.get(lead.answered_by or "")
     if answers is not None and answers in answering:
@@ -831,7 +960,7 @@ def compose(
         if len(lead_parts) >= SETTINGS.lead_max_sentences or st in shown:
             continue
         sentences, rest = best_sentences(
-            text_of(st), lead.terms, lead.weights, lead.aspects, common, lead.aliases
+            text_of(st), lead.terms, lead.weights, lead.aspects, common, lead.aliases, lead.why
         )
         if not sentences:
             continue
@@ -878,7 +1007,9 @@ def compose(
             for rank, st in enumerate(pool)
             if st is not head and st not in shown and (lead.on_topic is None or lead.on_topic(st))
             for i, s in enumerate(split_sentences(text_of(st)))
-            if s not in common
+            # (a sentence that points back, "It is the adult counterpart ...", says nothing
+            # without the one before it)
+            if s not in common and (i == 0 or not _ANAPHOR.match(s))
         ]
         if options:
             score, _r, i, st, sentence = max(options, key=lambda o: (o[0], o[1], -o[2]))

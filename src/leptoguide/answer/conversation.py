@@ -16,48 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from leptoguide.answer.text import content_tokens, tokens
+from leptoguide.answer.text import content_tokens, raw_tokens, tokens
 from leptoguide.errors import InputError
 from leptoguide.settings import home_dir
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-# Population words: a follow-up naming one of these replaces the population of the earlier query.
-POPULATION = frozenset(
-    [
-        "adult",
-        "adults",
-        "child",
-        "children",
-        "childhood",
-        "kid",
-        "kids",
-        "paediatric",
-        "pediatric",
-        "infant",
-        "infants",
-        "baby",
-        "babies",
-        "neonate",
-        "neonates",
-        "neonatal",
-        "newborn",
-        "newborns",
-        "toddler",
-        "adolescent",
-        "adolescents",
-        "teenager",
-        "teenagers",
-        "elderly",
-        "older",
-        "pregnant",
-        "pregnancy",
-        "woman",
-        "women",
-        "man",
-        "men",
-    ]
-)
 _FOLLOW_UP_START = re.compile(
     r"^\s*(and|but|also|what about|how about|what if|same|then|so|or|in|for|with|without|if)\b",
     re.IGNORECASE,
@@ -163,7 +127,9 @@ def is_follow_up(question: str, in_scope: bool) -> bool:
         return True
     if not in_scope and len(words) <= 6:
         return True
-    return len(words) <= 4 and bool(_PRONOUNS & set(tokens(question)))
+    # ("IT" in capitals is intrathecal, not a pronoun: "IT MTX dose?" stands on its own)
+    written = {t.lower() for t in raw_tokens(question) if not (len(t) > 1 and t.isupper())}
+    return len(words) <= 4 and bool(_PRONOUNS & written)
 
 
 Slot = frozenset[tuple[str, ...]]
@@ -185,25 +151,52 @@ def _without(words: list[str], slot: Slot) -> list[str]:
     return out
 
 
+class Asking(Protocol):
+    """What a question asks for (a dose, a schedule, a duration: English cue words), and the
+    question without the cue words of some of them."""
+
+    def asks(self, text: str) -> frozenset[str]: ...
+
+    def without(self, text: str, names: frozenset[str]) -> str: ...
+
+
 def contextualize(
-    question: str, history: list[Turn], in_scope: bool, slots: tuple[Slot, ...] = ()
+    question: str,
+    history: list[Turn],
+    in_scope: bool,
+    slots: tuple[Slot, ...] = (),
+    asking: Asking | None = None,
+    written: str | None = None,
+    population: frozenset[str] = frozenset(),
 ) -> str:
     """The retrieval query for ``question`` given earlier turns (the question itself if standalone).
 
     The earlier query is carried over. What the follow-up names replaces what the earlier query
     named in the same place: another population ("and for a child?"), and, in a follow-up that
     starts like one ("what about Listeria?", "and for TB?", "and thiotepa?"), another name of the
-    same ``slots`` (organism or cause, drug). What the follow-up does not replace is kept."""
+    same ``slots`` (organism or cause, drug). What the follow-up asks for replaces what the
+    earlier question asked for when the two differ ("and how often?" after a dose question asks
+    for the schedule, not the dose: ``asking``). What the follow-up does not replace is kept.
+    ``written`` is the question as the user wrote it, when ``question`` adds what its shorthand
+    means; ``population`` the words naming who a question is about (vocabulary role
+    'population')."""
     previous = next((t for t in reversed(history) if not t.abstained), None)
-    if previous is None or not is_follow_up(question, in_scope):
+    # (whether it is short is judged on the question as written, ``written``, not with the
+    # meanings its shorthand adds: "and if it grows E. coli?")
+    if previous is None or not is_follow_up(written or question, in_scope):
         return question
     own = tokens(question)
     carried = tokens(previous.query)
-    if set(own) & POPULATION:
-        carried = [w for w in carried if w not in POPULATION]
+    if set(own) & population:
+        carried = [w for w in carried if w not in population]
     if _FOLLOW_UP_START.match(question):
         for slot in slots:
             named = [p for p in slot if _find(own, p) >= 0]
             if named and not all(_find(carried, p) >= 0 for p in named):
                 carried = _without(carried, slot)
-    return " ".join(carried) + " " + question
+    text = " ".join(carried)
+    if asking is not None:
+        now, before = asking.asks(question), asking.asks(text)
+        if now and before and not now & before:
+            text = asking.without(text, before)
+    return text + " " + question

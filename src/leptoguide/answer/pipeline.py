@@ -24,7 +24,10 @@ from leptoguide.answer.abstain import (
 )
 from leptoguide.answer.compose import (
     ANSWER_TYPES,
+    ASPECTS,
     STATUS_NOTE,
+    Aspect,
+    FollowUpAsking,
     Lead,
     PolicyChoice,
     aliases_of,
@@ -35,6 +38,7 @@ from leptoguide.answer.compose import (
     is_reviewed,
     lead_aspects,
     lead_share,
+    meaning_aspect,
     select_statements,
     without_ids,
 )
@@ -62,7 +66,7 @@ from leptoguide.answer.llm import LLMConfig, load_config, rephrase
 from leptoguide.answer.result import AUDIENCES, Answer, Audience
 from leptoguide.answer.retrieve import Retrieval, RetrievalConfig, Retriever, idf
 from leptoguide.answer.settings import SETTINGS
-from leptoguide.answer.text import conditions, content_tokens, populations, tokens
+from leptoguide.answer.text import conditions, content_tokens, split_sentences, tokens
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import (
     QuestionVocabulary,
@@ -75,7 +79,7 @@ from leptoguide.render.common import detail_lines
 from leptoguide.settings import home_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from leptoguide.assessment import Finding
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -147,6 +151,24 @@ NOT_COVERED = {
     ),
 }
 """The note under an answer to a question with words no statement uses."""
+READ_AS_NOTE = {
+    "clinician": (
+        "> No statement in LeptoGuide's knowledge base names {wrote}; the answer above gives what "
+        "the sources say for {means}, as the question was read."
+    ),
+    "patient": (
+        "> LeptoGuide has no information that names {wrote}. The answer above is about {means}."
+    ),
+}
+"""The note under an answer whose organism no statement names, read as the group the
+statements name (vocabulary ``same-as``: "E. coli" as aerobic Gram-negative bacilli)."""
+
+
+PASSING = frozenset(
+    ["after", "with", "following", "during", "post", "than", "from", "before", "on", "plus"]
+)
+"""Words after which a drug in a statement's title is context, not its subject ("thiotepa as
+salvage after methotrexate"): English, nothing clinical."""
 
 
 def not_covered_note(words: list[str], audience: Audience) -> str:
@@ -290,9 +312,17 @@ class QA:
             if conversations is None:
                 conversations = SQLiteConversationStore()
             history = conversations.history(conversation_id)
-        und = self.vocab.understand(question, self.speller)
+        und = self.vocab.understand(question, self.speller, aud)
         in_scope = bool(scope_hits(und.query, self.lexicon, self.vocab, self.index.jargon))
-        query = contextualize(und.query, history, in_scope, self.slots)
+        query = contextualize(
+            und.query,
+            history,
+            in_scope,
+            self.slots,
+            FollowUpAsking(),
+            written=question,
+            population=self.vocab.populations.words,
+        )
 
         retrieval = self.retriever.retrieve(query, limit=max(10, top_k * 2))
         verdict = judge(
@@ -340,7 +370,8 @@ class QA:
         elif verdict.abstain:
             self._abstain(answer, verdict, und, retrieval, top_k)
         else:
-            self._fill(answer, retrieval, verdict, top_k, und)
+            earlier = next((t.query for t in reversed(history) if not t.abstained), "")
+            self._fill(answer, retrieval, verdict, top_k, und, earlier)
             if pending is not None:
                 self._note_pending(answer, pending)
         if conversation_id is not None and conversations is not None:
@@ -683,19 +714,30 @@ class QA:
         verdict: Verdict,
         top_k: int,
         und: Understanding,
+        earlier: str = "",
     ) -> None:
         floor = verdict.features.get("floor", self.options.abstain.min_coverage)
         evidence = verdict.features.get("evidence", verdict.features.get("coverage", 0.0))
         statements_ok = evidence >= floor
         aspects = lead_aspects(retrieval.query, bool(self._drugs(retrieval.query)))
+        if answer.audience == "patient" and not _ASKS_TIME.search(und.question):
+            # "do I have to stop them?" asks whether, not when: "stop" and "hold" ask for a time
+            # only in a clinician's question
+            aspects = tuple(a for a in aspects if a.name != "time")
+        term = meaning_aspect(und.question)
+        if term is not None:
+            # "what is type D?": a sentence defining the word asked about leads, not one that
+            # defines its neighbours
+            aspects = (*(a for a in aspects if a.name != "meaning"), term)
         if answer.audience == "clinician":
             # "which antibiotic?": a sentence naming a drug answers (patient wordings name
             # drugs less often, so patient answers do not prefer them)
             drug = drug_aspect(retrieval.query, self.drug_names)
             aspects += (drug,) if drug is not None else ()
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
+        subject = self._subject(retrieval.query, und.query)
         hits = retrieval.statements
-        if populations(retrieval.query, ages=True) and any(
+        if self.vocab.populations.named(retrieval.query, ages=True) and any(
             not on_topic(self.kb.statements[h.key]) for h in hits if h.key in self.kb.statements
         ):
             # the question names a population and the best hits include statements about another
@@ -717,11 +759,17 @@ class QA:
                 answer.audience,
                 aspects=aspects,
                 on_topic=on_topic,
+                subject=subject,
             )
             if statements_ok
             else []
         )
-        answered_by = None
+        answered_by = (
+            self._answers_follow_up(retrieval, und, subject, earlier) if statements_ok else None
+        )
+        if answered_by is not None:
+            others = [sid for sid in chosen if sid != answered_by]
+            chosen = [answered_by, *others[: top_k - 1]]
         if answer.audience == "patient" and und.answered_by and statements_ok:
             # a statement written for this kind of patient question leads wherever it ranks
             reached = [h.key for h in retrieval.statements]
@@ -731,6 +779,13 @@ class QA:
             answered_by = next((sid for sid in und.answered_by if sid in reached), None)
             if answered_by is not None and answered_by not in chosen:
                 chosen.append(answered_by)
+        if (
+            answer.audience == "patient"
+            and chosen
+            and answered_by is None
+            and not _WHY.search(und.question)
+        ):
+            chosen = self._aspect_candidate(chosen, retrieval, aspects, on_topic)
         extra: list[str] = []
         for q in und.clarify_queries:
             more = self.retriever.retrieve(q, limit=5)
@@ -742,7 +797,17 @@ class QA:
         own_weights: dict[str, float] = {}
         if retrieval.query != und.query:
             # a follow-up: its own words say what is asked now
-            own = set(topic_terms(und, und.query, self.vocab, self._known))
+            # (its words that only ask again what the earlier question asked, "the cut-off",
+            # are not its topic: "and the cut-off in adults?" after "GCS below what?" still asks
+            # about the GCS; "doses?" after "which antibiotics?" asks something new)
+            asking = FollowUpAsking()
+            cues = asking.without(und.query, asking.asks(und.query) & asking.asks(earlier))
+            # (nor is a population it names: that replaces the earlier one through ``on_topic``)
+            own = {
+                t
+                for t in topic_terms(und, cues, self.vocab, self._known)
+                if not self.vocab.populations.named(t)
+            }
             own_weights = {t: w for t, w in weights.items() if t in own}
             weights = {
                 t: w * (SETTINGS.follow_up_weight if t in own else 1.0) for t, w in weights.items()
@@ -767,10 +832,13 @@ class QA:
             next_steps=self._next_steps() if answer.audience == "patient" else [],
             aspects=aspects,
             on_topic=on_topic,
+            subject=subject,
             prefer=self._prefer(retrieval.query),
             policy=policy,
             own=own_weights,
+            topic=self._topic(weights, own_weights) if retrieval.query != und.query else None,
             answered_by=answered_by,
+            why=answer.audience == "patient" and bool(_WHY.search(und.question)),
             # patient wordings use the lay words themselves ("spinal tap", "spinal fluid");
             # clinician texts write what they mean
             aliases=aliases_of(und.meanings) if answer.audience == "patient" else (),
@@ -785,6 +853,13 @@ class QA:
                 + not_covered_note(verdict.not_covered, answer.audience)
             )
             answer.understood["not_covered"] = list(verdict.not_covered)
+        for wrote, means in self._read_as_unnamed(und) if chosen else []:
+            answer.answer = (
+                answer.answer.rstrip()
+                + "\n\n"
+                + READ_AS_NOTE[answer.audience].format(wrote=f"“{wrote}”", means=means)
+                + "\n"
+            )
         answering = [
             sid
             for sid in comp.statements
@@ -825,6 +900,51 @@ class QA:
             answer.reading_grade = round(reading_grade(comp.plain), 1)
         if self.llm is not None and chosen:
             self._rephrase(answer, comp.markdown, comp.support)
+
+    def _aspect_candidate(
+        self,
+        chosen: list[str],
+        retrieval: Retrieval,
+        aspects: Sequence[Aspect],
+        on_topic: Callable[[Statement], int],
+    ) -> list[str]:
+        """A patient question asking for something definite (a number, a time, how likely, the
+        meaning of the word it names): when no lead candidate's patient wording gives it, the
+        first checked statement among the top ``SETTINGS.aspect_depth`` hits that does (and
+        covers at least ``SETTINGS.aspect_relative`` of what the best hit covers) becomes a
+        lead candidate. "How quick do they give antibiotics?" is then answered by the statement
+        that says within one hour, not by one about a rash that only matches more words."""
+        wanted = [
+            a
+            for a in aspects
+            if a is not ASPECTS[-1] and a.name not in ("value", "drug", "schedule", "frequency")
+        ]
+        if not wanted:
+            return chosen
+
+        def gives(sid: str) -> bool:
+            text = self.kb.statements[sid].patient
+            return any(a.form.search(s) for s in split_sentences(text) for a in wanted)
+
+        pool = chosen[: SETTINGS.lead_pool]
+        if any(gives(sid) for sid in pool):
+            return chosen
+        hits = [h for h in retrieval.statements if h.key in self.kb.statements]
+        best = max((h.coverage for h in hits[:3]), default=0.0)
+        for h in hits[: SETTINGS.aspect_depth]:
+            st = self.kb.statements[h.key]
+            if (
+                h.key in pool
+                or not is_reviewed(st)
+                or not on_topic(st)
+                or h.coverage < SETTINGS.aspect_relative * best
+                or not gives(h.key)
+            ):
+                continue
+            at = min(len(pool), SETTINGS.lead_pool - 1)
+            rest = [sid for sid in chosen if sid != h.key]
+            return [*rest[:at], h.key, *rest[at:]]
+        return chosen
 
     def _policy_choice(
         self, chosen: list[str], clarify: list[str], weights: dict[str, float]
@@ -886,6 +1006,130 @@ class QA:
             if self.lexicon.kinds.get(p.concept) == "medication"
         )
 
+    def _topic(self, weights: dict[str, float], own: dict[str, float]) -> str | None:
+        """A follow-up's topic carried from the earlier question: its heaviest word that names
+        a terminology concept (a drug, a test, a condition) and no population."""
+        carried = [
+            t
+            for t in weights
+            if t not in own
+            and not self.vocab.populations.named(t)
+            and any(
+                self.lexicon.kinds.get(p.concept) not in (None, "variant")
+                for p in self.lexicon.find_all(t)
+            )
+        ]
+        return max(carried, key=lambda t: weights[t], default=None)
+
+    def _read_as_unnamed(self, und: Understanding) -> list[tuple[str, str]]:
+        """Organisms and causes (vocabulary role ``slot``) the question names in words no
+        statement uses, with what they were read as: the answer says that no statement names
+        them, so a group's figure is not taken as the species' own."""
+        slot_names = {p for slot in self.vocab.slots for p in slot}
+        out: list[tuple[str, str]] = []
+        for wrote, means in und.meanings:
+            words = [w for w in tokens(wrote) if len(w) > 1]
+            if (
+                means
+                and tuple(tokens(wrote)) in slot_names
+                and words
+                and not any(self._known(w) for w in words)
+            ):
+                out.append((wrote, means))
+        return out
+
+    def _answers_follow_up(
+        self,
+        retrieval: Retrieval,
+        und: Understanding,
+        subject: Callable[[Statement], int] | None,
+        earlier: str,
+    ) -> str | None:
+        """The statement that answers a follow-up asking another kind of answer about the same
+        drug ("and how often?" after an IT trastuzumab dose question): the best-ranked one whose
+        title is about that drug (not in passing) and gives what the follow-up asks for (a schedule, a
+        duration, a dose) and not what the earlier question asked for (``earlier``, its query),
+        among the top ``on_topic_depth`` hits. The earlier question's other words would
+        otherwise keep the statement that answered it first."""
+        if retrieval.query == und.query or subject is None or not earlier:
+            return None
+        asked = lead_aspects(und.query, names_drug=True)
+        names = {a.name for a in asked}
+        before = [a for a in lead_aspects(earlier, names_drug=True) if a.name not in names]
+        if not asked or not before:
+            return None
+        deeper = self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
+        for hit in deeper.statements:
+            st = self.kb.statements.get(hit.key)
+            if (
+                st is not None
+                and is_reviewed(st)
+                and subject(st) == 1
+                and self._drugs(st.title) & self._asked_drugs(retrieval.query, und.query)
+                and any(a.form.search(st.title) for a in asked)
+                and not any(a.form.search(st.title) for a in before)
+            ):
+                return st.id
+        return None
+
+    def _drug_mentions(self, text: str) -> list[tuple[int, int, str]]:
+        """The medication concepts ``text`` names, as (first word, end word, concept), in order."""
+        words = tokens(text)
+        found: list[tuple[int, int, str]] = []
+        for p in self.lexicon.find_all(text):
+            if self.lexicon.kinds.get(p.concept) != "medication":
+                continue
+            phrase = [w.lower() for w in p.words]
+            n = len(phrase)
+            at = next((i for i in range(len(words) - n + 1) if words[i : i + n] == phrase), -1)
+            if at >= 0:
+                found.append((at, at + n, p.concept))
+        # one mention per place: the longest ("IT methotrexate", not also "methotrexate")
+        out: list[tuple[int, int, str]] = []
+        for mention in sorted(found, key=lambda m: (m[0], -m[1])):
+            if not out or mention[0] >= out[-1][1]:
+                out.append(mention)
+        return out
+
+    def _in_passing(self, text: str) -> frozenset[str]:
+        """The drugs ``text`` names only as context: every mention of it comes behind a word
+        such as "after" or "with" (``PASSING``) since the drug before it, or since the start
+        ("thiotepa ... as salvage after methotrexate", "which IT drug after methotrexate
+        failure?")."""
+        words = tokens(text)
+        found = self._drug_mentions(text)
+        passing: dict[str, bool] = {}
+        for k, (start, _end, concept) in enumerate(found):
+            since = found[k - 1][1] if k else 0
+            behind = bool(PASSING & set(words[since:start]))
+            passing[concept] = passing.get(concept, True) and behind
+        return frozenset(c for c, p in passing.items() if p)
+
+    def _asked_drugs(self, query: str, own: str | None = None) -> frozenset[str]:
+        """The drugs a question asks about: those it names, except those named only in passing
+        (in a follow-up, ``own``, the ones it names itself, else the earlier ones)."""
+        mine = self._drugs(own) - self._in_passing(own) if own else frozenset()
+        return mine or self._drugs(query) - self._in_passing(query)
+
+    def _subject(self, query: str, own: str | None = None) -> Callable[[Statement], int] | None:
+        """Whether a statement is about the drug ``query`` asks about (none when it asks about
+        no drug): 0 when its title names that drug only in passing, after another drug
+        ("thiotepa ... as salvage after methotrexate", "folinic acid rescue with IT
+        methotrexate" are not about methotrexate), 1 otherwise. A drug the question itself names
+        in passing ("which IT drug after methotrexate failure?") is not asked about. In a
+        follow-up (``own``) the drug it names replaces the earlier one."""
+        asked = self._asked_drugs(query, own)
+        if not asked:
+            return None
+
+        def subject(st: Statement) -> int:
+            found = self._drug_mentions(st.title)
+            if not found or found[0][2] in asked:
+                return 1
+            return 0 if asked & self._in_passing(st.title) else 1
+
+        return subject
+
     def _prefer(self, query: str) -> Callable[[Statement], bool] | None:
         """Whether a statement names the patient group ``query`` names (living with HIV,
         pregnant, transplant): among the lead candidates, one that does leads. (A statement
@@ -911,21 +1155,22 @@ class QA:
         question's ("... clopidogrel before LP?" - "and apixaban?")."""
         # a follow-up's own population replaces the earlier one ("... in neonates?" - "and in
         # a 6-month-old?"), as its own drug does
-        population = (populations(own, ages=True) if own else frozenset()) or populations(
+        groups = self.vocab.populations
+        population = (groups.named(own, ages=True) if own else frozenset()) or groups.named(
             query, ages=True
         )
         asked = (self._drugs(own) if own else frozenset()) or self._drugs(query)
 
         def on_topic(st: Statement) -> int:
             text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
-            if not fits(text, population):
+            if not fits(text, population, groups):
                 return 0
             if asked:
                 named = self._drugs(st.title)
                 if named and not named & asked:
                     return 0
             # "a 5 month old": the statement for infants before one for no one in particular
-            return 2 if population and populations(text) & population else 1
+            return 2 if population and groups.named(text) & population else 1
 
         return on_topic
 
@@ -970,6 +1215,17 @@ def engine(kb: KnowledgeBase | None = None, options: Options | None = None) -> Q
 def reset() -> None:
     """Forget cached pipelines (after ingesting documents or rebuilding the index)."""
     _ENGINES.clear()
+
+
+_ASKS_TIME = re.compile(
+    r"\b(how long|how soon|how quick(ly)?|how fast|how many (minutes|hours|days|weeks|months)|"
+    r"when|what time|timing|till|until)\b",
+    re.I,
+)
+"""A patient question that asks for a time (not "do I have to stop them?")."""
+_WHY = re.compile(r"\bwhy\b", re.I)
+"""A question asking why wants a reason, not the number a cue word in it seems to ask for
+("why did they stop the steroid?")."""
 
 
 def _merge_more(comp: Computed) -> None:

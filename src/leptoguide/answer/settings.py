@@ -41,6 +41,13 @@ class AnswerSettings:
     aspect_weight: float = 2.0
     """A sentence that gives what the question asks for (a dose, a time, a threshold, a rate, a
     meaning) gains this many times the question's heaviest word weight."""
+    aspect_depth: int = 10
+    """Patient answers: when no lead candidate gives what the question asks for (a number, a
+    time, the meaning of the word asked about), a checked statement that does, among this many
+    top hits, becomes a lead candidate."""
+    aspect_relative: float = 0.5
+    """... when it covers at least this share of the question that the best of the top hits
+    covers."""
     draft_lead_weight: float = 0.6
     """A draft's best-sentence score counts this much when the lead is chosen (its title counts
     in full): a reviewed statement that answers nearly as well leads instead (the draft is still
@@ -80,6 +87,7 @@ class AnswerSettings:
             "weak_confidence_cap",
             "unsupported_share",
             "policy_share",
+            "aspect_relative",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(\"'])")
@@ -274,32 +275,6 @@ def fts_quote(token_or_phrase: str) -> str:
     return '"' + " ".join(w.lower() for w in words) + '"' if words else ""
 
 
-POPULATION_GROUPS: dict[str, frozenset[str]] = {
-    "adult": frozenset(["adult", "adults"]),
-    "child": frozenset(
-        [
-            "child",
-            "children",
-            "childhood",
-            "kid",
-            "kids",
-            "paediatric",
-            "pediatric",
-            "adolescent",
-            "adolescents",
-            "teenager",
-            "teenagers",
-            "toddler",
-        ]
-    ),
-    "newborn": frozenset(
-        ["baby", "babies", "neonate", "neonates", "neonatal", "newborn", "newborns"]
-    ),
-    "infant": frozenset(["infant", "infants", "baby", "babies"]),
-}
-"""Who a sentence is about, as English words say it: a statement about children should not lead
-an answer to a question about adults (or one that names nobody), nor a statement about newborns
-(the first 28 days) one about a 6-month-old infant. "Baby" is either."""
 NEWBORN_DAYS = 28
 """The neonatal period, in days (the usual convention): older babies are infants."""
 
@@ -357,12 +332,23 @@ _AGE_SEX = re.compile(r"\b(\d{1,3})\s?(?:yo\s?)?[MF]\b(?!\s*old)")
 """Clinic shorthand for age and sex ("a 35M", "72F")."""
 
 
-def populations(text: str, ages: bool = False) -> frozenset[str]:
-    """The population groups ``text`` names; with ``ages`` (a question), also by an age
-    ("a 70-year-old" is an adult, "6 mo old" an infant)."""
-    words = set(tokens(text))
-    named = {g for g, members in POPULATION_GROUPS.items() if words & members}
-    group = _age_group(text) if ages else None
-    if group is not None:
-        named.add(group)
-    return frozenset(named)
+@dataclass(frozen=True)
+class Populations:
+    """Who a sentence is about, as the vocabulary's 'population' words say it (knowledge data):
+    a statement about children should not lead an answer to a question about adults (or one
+    that names nobody), nor a statement about newborns (the first 28 days) one about a
+    6-month-old infant. ``groups``: group name -> its words; ``words``: every population word
+    (a follow-up naming one replaces the earlier population)."""
+
+    groups: dict[str, frozenset[str]]
+    words: frozenset[str]
+
+    def named(self, text: str, ages: bool = False) -> frozenset[str]:
+        """The population groups ``text`` names; with ``ages`` (a question), also by an age
+        ("a 70-year-old" is an adult, "6 mo old" an infant)."""
+        words = set(tokens(text))
+        named = {g for g, members in self.groups.items() if words & members}
+        group = _age_group(text) if ages else None
+        if group is not None:
+            named.add(group)
+        return frozenset(named)

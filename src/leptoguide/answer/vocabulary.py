@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from leptoguide.answer.expand import Lexicon, Phrase
-from leptoguide.answer.text import STOPWORDS, raw_tokens, tokens
+from leptoguide.answer.text import STOPWORDS, Populations, raw_tokens, tokens
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -85,7 +85,7 @@ class QuestionVocabulary:
             (
                 (e.id, e.role, [t for t in e.terms if GAP not in t])
                 for e in entries
-                if e.role not in ("scope-concepts", "scope-kinds", "filler", "slot")
+                if e.role not in ("scope-concepts", "scope-kinds", "filler", "slot", "population")
             ),
             keep_case=True,
         )
@@ -117,7 +117,7 @@ class QuestionVocabulary:
         means, scope terms and word forms; never the misspellings some entries list."""
         words: set[str] = set()
         for e in self.entries.values():
-            texts = [e.means or ""]
+            texts = [e.means or ""] if e.role != "population" else []
             if e.role in ("scope", "variants"):
                 texts += e.terms
             for text in texts:
@@ -146,6 +146,18 @@ class QuestionVocabulary:
             for e in self.by_role.get("slot", [])
         )
 
+    @cached_property
+    def populations(self) -> Populations:
+        """Who a question or a statement is about (vocabulary role 'population')."""
+        groups: dict[str, set[str]] = {}
+        words: set[str] = set()
+        for e in self.by_role.get("population", []):
+            terms = {t.lower() for t in e.terms}
+            words |= terms
+            if e.means:
+                groups.setdefault(e.means, set()).update(terms)
+        return Populations({g: frozenset(t) for g, t in groups.items()}, frozenset(words))
+
     def find(self, text: str) -> list[Phrase]:
         """Every vocabulary term in ``text`` (overlapping terms of different entries all count)."""
         return self.lexicon.find_all(text)
@@ -155,8 +167,13 @@ class QuestionVocabulary:
         return [(e.id, "variant", list(e.terms)) for e in self.by_role.get("variants", [])]
 
     def understand(
-        self, question: str, corrector: SpellingCorrector | None = None
+        self,
+        question: str,
+        corrector: SpellingCorrector | None = None,
+        audience: str | None = None,
     ) -> Understanding:
+        """What ``question`` says. ``audience`` ("clinician" or "patient") chooses among
+        vocabulary entries written for one audience (field ``audience``); None reads all."""
         text = _normalise_quotes(question)
         corrections: list[tuple[str, str]] = []
         if corrector is not None:
@@ -197,6 +214,7 @@ class QuestionVocabulary:
                     entry.unless
                     and _mentions_any(text, entry.unless)
                     and not _mentions(text, self.people_now)
+                    and not self._listed_now(text, phrase.text)
                 ):
                     continue  # asked in general ("can a stiff neck be a sign of meningitis?")
                 und.red_flags.append(phrase.text)
@@ -210,6 +228,12 @@ class QuestionVocabulary:
             # who the signs are in chooses the urgent-care source: someone with cancer or LM is
             # sent to their care team's "contact us quickly" advice; meningitis signs keep theirs
             for entry in self.by_role.get("red-flag-context", []):
+                if (
+                    entry.audience is not None
+                    and audience is not None
+                    and entry.audience != audience
+                ):
+                    continue  # advice written for the other audience
                 if _mentions_any(text, entry.terms) and not _mentions_any(text, entry.unless):
                     und.red_flag_statements = list(entry.statements)
                     break
@@ -242,6 +266,14 @@ class QuestionVocabulary:
             Phrase(entry.id, wrote, tuple(tokens(wrote)), False)
             for entry, wrote in self._gapped(text, "outside")
         ]
+        # a topic next to the domain named with the domain's own use of it is not outside
+        # ("fluconazole prophylaxis after cryptococcal meningitis": vocabulary `unless`)
+        outside = [
+            p
+            for p in outside
+            if not self.entries[p.concept].unless
+            or not _mentions_any(text, self.entries[p.concept].unless)
+        ]
         # "knee" inside "knee replacement" is named once, as the longer phrase; a topic word
         # inside a longer phrase that means something in the domain is not that topic
         # ("influenza" in "haemophilus influenza")
@@ -267,15 +299,50 @@ class QuestionVocabulary:
         for entry in self.by_role.get("not-personal", []):
             for term in entry.terms:
                 low = low.replace(" " + " ".join(tokens(term)) + " ", " | ")
+        entries = [
+            e
+            for e in self.by_role.get("personal", [])
+            if not e.unless or not _mentions_any(text, e.unless)
+        ]
         cues = [
             term
-            for entry in self.by_role.get("personal", [])
+            for entry in entries
             if not entry.also or _mentions(low, entry.also)
             for term in entry.terms
             if GAP not in term and " " + " ".join(tokens(term)) + " " in low
         ]
-        cues += [wrote for _entry, wrote in self._gapped(low, "personal")]
+        # an entry's ``unless`` says the question is factual after all ("will I be able to drive
+        # after an LP?", a clinician's "my pt ..., should I have the MRI first?")
+        cues += [wrote for entry, wrote in self._gapped(low, "personal") if entry in entries]
         return list(dict.fromkeys(cues))
+
+    @cached_property
+    def _sign_words(self) -> frozenset[str]:
+        """Every word of a warning-sign term (red-flag entries, gapped terms included)."""
+        return frozenset(
+            w for e in self.by_role.get("red-flag", []) for t in e.terms for w in tokens(t)
+        )
+
+    def _listed_now(self, text: str, sign: str) -> bool:
+        """Whether ``sign`` stands in a clause that only lists signs ("stiff neck and fever,
+        can a stiff neck be a sign of meningitis?"): a description of signs now, not a general
+        question about them ("neck stiffness in meningitis: why does it matter?")."""
+        want = tokens(sign)
+        for clause in re.split(r"[,;:.!?\n]+|\s[-\u2013\u2014]+\s", text):
+            words = tokens(clause)
+            if not _contains(tuple(words), tuple(want)):
+                continue
+            rest = [
+                w
+                for w in words
+                if w not in self._sign_words
+                and w not in STOPWORDS
+                and w not in self.fillers
+                and not w.isdigit()
+            ]
+            if not rest:
+                return True
+        return False
 
     @cached_property
     def _gap_patterns(self) -> list[tuple[Vocabulary, re.Pattern[str]]]:

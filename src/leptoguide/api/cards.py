@@ -132,6 +132,16 @@ def relevant(rule: Rule, hook: str, orders: list[DraftOrder]) -> bool:
     return any(order_matches(rule, o) for o in orders)
 
 
+_KEY_ORDER = (
+    "patient",
+    "observations",
+    "medicationRequests",
+    "medicationStatements",
+    "medicationAdministrations",
+)
+"""Prefetch keys named first when the not-read card's summary lists keys not obtained."""
+
+
 def _clip(text: str) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
@@ -441,7 +451,9 @@ def dropped_card(
     if draft:
         head = "A draft order could not be read and was not checked"
     elif unobtained:
-        head = "Not obtained: " + ", ".join(sorted(unobtained)) + "; checks needing it not done"
+        keys = sorted(unobtained, key=lambda k: (_KEY_ORDER.index(k) if k in _KEY_ORDER else 99, k))
+        shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+        head = f"Not obtained: {shown}; checks needing it not done"
     elif checks:
         head = f"{len(checks)} drug(s) not recognised: check before the LP"
     else:

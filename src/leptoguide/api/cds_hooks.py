@@ -115,6 +115,10 @@ def prefetch_templates(kb: KnowledgeBase, hook: str) -> dict[str, str]:
         "devices": f"Device?patient={PATIENT}",
         "serviceRequests": f"ServiceRequest?patient={PATIENT}",
         "procedures": f"Procedure?patient={PATIENT}",
+        # home medicines (an anticoagulant taken at home is a statement, not an order)
+        "medicationStatements": f"MedicationStatement?patient={PATIENT}",
+        # narrative MRI, cytology and laboratory reports (and results they hold)
+        "diagnosticReports": f"DiagnosticReport?patient={PATIENT}",
     }
     return templates
 

@@ -116,6 +116,13 @@ def _draft_id(res: dict[str, Any], index: int) -> str:
     return f"draft-{index}-{digest}"
 
 
+def _content(res: dict[str, Any]) -> str:
+    """A resource's content without its status: a draft and its id-less copy in the prefetch (or
+    the same id-less resource sent under two keys) are the same record."""
+    body = {k: v for k, v in res.items() if k not in ("status", "id", "meta")}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 def assemble(
     prefetch: dict[str, Any], draft_orders: dict[str, Any] | None, patient_id: str
 ) -> HookInput:
@@ -127,6 +134,9 @@ def assemble(
     locations: list[str] = []
     aliases: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()
+    draft_contents: set[str] = set()
+    draft_types: set[str] = set()
+    contents: set[str] = set()  # of prefetched resources without an id
 
     for i, (loc, entry) in enumerate(_entries(draft_orders, "context.draftOrders", dropped)):
         res = dict(entry["resource"])
@@ -135,6 +145,8 @@ def assemble(
             dropped.append(Dropped(loc, _ref(res), f"draft order for another patient ({other})"))
             continue
         full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
+        draft_contents.add(_content(entry["resource"]))
+        draft_types.add(str(res["resourceType"]))
         if _key(res) is None and not full_url:
             res["id"] = _draft_id(entry["resource"], i)
         res["status"] = "draft"  # a draft whatever status the EHR gave it
@@ -159,6 +171,14 @@ def assemble(
             key = _key(res)
             if key is not None and key in seen:
                 continue  # the draft (or an earlier copy) wins
+            # a copy of a draft that had no id (the EHR's pending copy has one), or one id-less
+            # resource sent under two keys: read once
+            copy = res["resourceType"] in draft_types
+            digest = _content(res) if copy or key is None else ""
+            if (copy and digest in draft_contents) or (key is None and digest in contents):
+                continue
+            if key is None:
+                contents.add(digest)
             other = foreign_patient(res, patient_id)
             if other is not None:
                 dropped.append(Dropped(loc, _ref(res), f"belongs to another patient ({other})"))

@@ -91,17 +91,33 @@ def _strength_mg(text: str | None) -> float | None:
     return found.pop() if len(found) == 1 else None
 
 
-def active_gap_hours(m: MedicationEntry) -> float | None:
-    """For a statement of a drug still being taken (status active) with a recorded time and no
-    open period: the longest gap between doses (24 h / doses a day, 24 h when the frequency is
-    not recorded). A recorded time older than that is not the last dose. None otherwise, and
-    None when the input names the time as the last dose taken."""
-    if m.last_dose_stated or m.kind != "statement" or m.status != "active" or m.ongoing:
-        return None
-    if m.last_time is None:
+STILL_TAKEN_GAP = "still-taken-dosing-interval-hours"
+"""Site policy: the dosing interval assumed for a drug still being taken, frequency not recorded."""
+
+
+def still_taken(m: MedicationEntry) -> bool:
+    """A statement of a drug still being taken (status active) with one recorded time, no open
+    period, and no input naming that time as the last dose taken."""
+    return (
+        not m.last_dose_stated
+        and m.kind == "statement"
+        and m.status == "active"
+        and not m.ongoing
+        and m.last_time is not None
+    )
+
+
+def active_gap_hours(m: MedicationEntry, default_gap: float | None) -> float | None:
+    """For a drug still being taken (:func:`still_taken`): the longest gap between doses (24 h /
+    doses a day; with no frequency recorded, the site policy ``default_gap``, and 0 when the
+    policy has none, so that no recorded time counts as the last dose). A recorded time older
+    than that is not the last dose. None for every other record."""
+    if not still_taken(m):
         return None
     per_day = m.frequency_per_day
-    return 24.0 / per_day if per_day and per_day >= 1 else 24.0
+    if per_day and per_day >= 1:
+        return 24.0 / per_day
+    return default_gap if default_gap is not None else 0.0
 
 
 def _policy(ctx: Context, name: str) -> float | None:
@@ -132,6 +148,7 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
     # One entry per drug: an order and its administrations are one exposure. The class (and so
     # the hold) is the most conservative any record gives; the last dose is the latest recorded.
     per_drug: dict[str, list[MedicationEntry]] = {}
+    default_gap = _policy(ctx, STILL_TAKEN_GAP)
     for m in sorted(ctx.case.medications, key=lambda m: (m.concept, m.reference or "")):
         if m.concept not in classes or m.status in ("entered-in-error", "not-done", "cancelled"):
             continue
@@ -180,7 +197,9 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
             recorded: list[tuple[dt.datetime | None, tuple[float, float]]] = [
                 (aware(t), m.time_span) for t in (*m.times, m.last_time) if t is not None
             ]
-            gap = active_gap_hours(m)
+            gap = active_gap_hours(m, default_gap)
+            if gap is not None and not m.frequency_per_day and default_gap is not None:
+                policies.add(STILL_TAKEN_GAP)
             if gap is not None and any(
                 t is not None and hours_between(t, ctx.at) > gap for t, _ in recorded
             ):
@@ -204,6 +223,12 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
                 hi = late if hi is None or late > hi else hi
                 if (before or after) and m.time_imprecise and imprecise is None:
                     imprecise = (m.time_imprecise, m.reference)
+        for m in meds:  # dose times read in the site time zone (engine.zones)
+            if m.time_imprecise and "read as" in m.time_imprecise and m.time_span == (0.0, 0.0):
+                zone_note = m.time_imprecise.split("read as ", 1)[1]
+                note_parts.append(
+                    f"the dose time ({m.reference or 'a record'}) had no zone; read as {zone_note}"
+                )
         chosen = next((m for m in meds if m.reference == last_ref), meds[0])
         state: Literal["hold", "clear", "unknown"]
         since: float | None = None
@@ -223,7 +248,10 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
                 shortest, longest = hours_between(hi, lp_time), hours_between(lo, lp_time)
                 earliest = iso(hi + dt.timedelta(hours=hold))
                 how, ref = imprecise
+                how = how.split(";", 1)[0]
                 written = f"the dose time ({ref}) is written with {how}" if ref else how
+                if how == "no time zone":
+                    written += " (time had no zone; no site time zone is set, so it may be any time from UTC-12 to UTC+14)"
                 if shortest >= hold:
                     state = "clear"
                     note_parts.append(f"{written}; the hold is met even from the latest it can be")
@@ -241,6 +269,17 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
                 note_parts.append(
                     "running now (infusion in progress or open period): the hold starts when "
                     "it is stopped"
+                )
+            unknown_freq = [m for m in meds if still_taken(m) and not m.frequency_per_day]
+            if state == "clear" and unknown_freq:
+                # still being taken, no frequency: a dose may have been taken since the time
+                # recorded, so the hold is never shown as met from it
+                state = "unknown"
+                policies.add(STILL_TAKEN_GAP)
+                note_parts.append(
+                    f"{unknown_freq[0].reference or 'a statement'} says it is still being taken "
+                    "and gives no frequency: a dose may have been taken since the time recorded; "
+                    "confirm the time of the last dose"
                 )
             if state == "clear" and any(m.status == "active" for m in meds):
                 note_parts.append("no further dose before the LP")

@@ -44,6 +44,7 @@ from leptoguide.engine.types import (
     grounds,
     iso,
 )
+from leptoguide.engine.zones import localize
 from leptoguide.knowledge.conditions import (
     Compare,
     Literal,
@@ -378,6 +379,7 @@ def assess(
     """Evaluate every rule of the knowledge base for ``case`` at time ``at`` under ``policy``."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
+    case = localize(case, policy)
     facts = build_facts(case, kb=kb, policy=policy, at=at)
     env = _Env(kb, facts, policy, audience)
     ctx = env.context()

@@ -45,6 +45,7 @@ from leptoguide.engine.types import (
     aware,
     observations_by_concept,
 )
+from leptoguide.engine.zones import localize
 from leptoguide.errors import KnowledgeError, Problem
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.knowledge.tables import table_reads
@@ -333,6 +334,7 @@ def _make_plan(kb: KnowledgeBase) -> tuple[Step, ...]:
 
 def build_facts(case: Case, *, kb: KnowledgeBase, policy: Policy, at: dt.datetime) -> Facts:
     """Every fact declared in the knowledge base, for this case at time ``at``."""
+    case = localize(case, policy)  # times written without a zone: one rule (engine.zones)
     ctx = Context(case=case, at=aware(at) or at, policy=policy, kb=kb)
     facts = Facts()
     for w in case.warnings:

@@ -145,7 +145,9 @@ def observation_fact(
             age = hours_between(latest.time, ctx.at)
             if age > max_age_hours:
                 status = "stale"
-                note = f"{age:.0f} h old; policy lab-max-age-hours is {max_age_hours:g} h"
+                note = f"{age:.0f} h old; policy lab-max-age-hours is {max_age_hours:g} h" + (
+                    f"; {latest.note}" if latest.note else ""
+                )
     if latest.inferred and note is None:
         note = "value inferred by the reader"
     if later_note:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from leptoguide.case import Case, ConditionEntry, Observed, ReadWarning
+from leptoguide.case import UNZONED, Case, ConditionEntry, Observed, ReadWarning
 from leptoguide.errors import InputError
 from leptoguide.intake.terminology import TermIndex, normalize_text, term_index
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -54,7 +54,8 @@ _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 def parse_datetime(value: Any, where: str, field: str) -> dt.datetime:
-    """A FHIR date or dateTime as an aware datetime (dates and partial dates at 00:00 UTC)."""
+    """A FHIR date or dateTime as an aware datetime (dates and partial dates at 00:00 UTC; a time
+    of day without a zone in :data:`UNZONED`)."""
     if not isinstance(value, str):
         raise InputError(where, f"expected a date or date-time string, got {_show(value)}", field)
     text = value.strip()
@@ -68,7 +69,7 @@ def parse_datetime(value: Any, where: str, field: str) -> dt.datetime:
     except ValueError:
         raise InputError(where, f"cannot read date '{text}' (expected ISO 8601)", field) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
+        parsed = parsed.replace(tzinfo=UNZONED)
     return parsed
 
 

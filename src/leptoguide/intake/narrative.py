@@ -48,6 +48,7 @@ class Finding:
 class _Compiled:
     spec: Narrative
     reports: PhraseSet
+    context_reports: PhraseSet
     scope: PhraseSet
     signals: dict[str, PhraseSet]
     mask: PhraseSet
@@ -71,6 +72,7 @@ def _compiled(concept: Concept) -> _Compiled | None:
         found = _CACHE[key] = _Compiled(
             spec=spec,
             reports=_phrases(spec.reports),
+            context_reports=_phrases(spec.context_reports),
             scope=_phrases(w for t in spec.scope for w in spec.expand(t)),
             signals={
                 name: _phrases(w for t in terms for w in spec.expand(t))
@@ -82,15 +84,25 @@ def _compiled(concept: Concept) -> _Compiled | None:
     return found
 
 
-def narrative_concepts(index: TermIndex, kind_texts: Iterable[str]) -> list[Concept]:
-    """Concepts with a narrative spec whose report words appear in the code/category texts."""
+def narrative_concepts(
+    index: TermIndex, kind_texts: Iterable[str], *, context: bool = False
+) -> list[Concept]:
+    """Concepts with a narrative spec whose report words appear in the code/category texts.
+
+    ``context``: instead, the concepts such a report may only mention (their ``context_reports``
+    words appear, their report words do not): a cytology phrase in a CSF cell count report."""
     tokens_list = [normalize_text(t).split() for t in kind_texts if t]
     out = []
     for concept in index.concepts.values():
         comp = _compiled(concept)
         if comp is None:
             continue
-        if any(comp.reports.first(tokens, 0, len(tokens)) for tokens in tokens_list):
+        own = any(comp.reports.first(tokens, 0, len(tokens)) for tokens in tokens_list)
+        if context:
+            own = not own and any(
+                comp.context_reports.first(tokens, 0, len(tokens)) for tokens in tokens_list
+            )
+        if own:
             out.append(concept)
     return out
 

@@ -373,6 +373,14 @@ class Narrative(_Record):
             "this concept (MRI, cytology, flow study, molecular pathology)"
         ),
     )
+    context_reports: list[str] = Field(
+        default_factory=list,
+        description=(
+            "words of report kinds that may mention this concept without being its report (a "
+            "CSF cell count or chemistry report commented 'no malignant cells'): such a mention "
+            "is quoted in a warning, never read as a value"
+        ),
+    )
     scope: list[str] = Field(
         min_length=1, description="phrases that make a sentence about this concept"
     )
@@ -563,6 +571,7 @@ VocabularyRole = Literal[
     "next-steps",
     "answered-by",
     "slot",
+    "population",
 ]
 
 
@@ -604,7 +613,9 @@ class Vocabulary(_Record):
             "wherever it ranks; "
             "slot: names that fill the same place of a question (organisms and causes of "
             "meningitis): a follow-up that names one ('what about Listeria?') replaces the one "
-            "the earlier question named"
+            "the earlier question named; population: words naming who a question or a statement "
+            "is about, `means` the group (adult, child, infant, newborn; none for words that only "
+            "replace the earlier population in a follow-up: pregnant, older, women)"
         )
     )
     description: str
@@ -638,7 +649,11 @@ class Vocabulary(_Record):
             "(meningitis signs keep the meningitis urgent-care statement); "
             "red-flag: general wordings ('can ... be a sign of'): a question naming one asks in "
             "general, and its signs count only when it also speaks of someone now (the `also` "
-            "words of the red-flag entries: I, my, she, the baby, the patient); "
+            "words of the red-flag entries: I, my, she, the baby, the patient) or lists them in "
+            "a clause of their own ('stiff neck and fever, can ... be a sign of meningitis?'); "
+            "personal: the question asks in general after all (a clinician's 'my pt', a "
+            "question about the hours after a procedure); outside: the question names the "
+            "domain's own use of the topic, so it is not outside; "
             "same-as terms with '...': not read when the question already names the place in "
             "words another entry reads ('brain coverings') or names another place ('lining ... "
             "stomach', where '...' stands for a few other words)"
@@ -658,6 +673,13 @@ class Vocabulary(_Record):
             "intent: regimens whose drugs the engine checks for this intent (e.g. the LP hold "
             "classes); a drug read from the question that none of them lists, or a drug name the "
             "terminology does not know, is reported as not checked, never as clear"
+        ),
+    )
+    audience: Literal["clinician", "patient"] | None = Field(
+        default=None,
+        description=(
+            "red-flag-context: the answers this entry's urgent-care source is written for (the "
+            "care team's contact advice is for patients); none: every audience"
         ),
     )
     also: list[str] = Field(

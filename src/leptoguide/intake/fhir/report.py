@@ -192,6 +192,7 @@ class ReportReader(ReaderBase):
         if not texts:
             return False
         read_any = False
+        self._context_mentions(ctx, kind_texts, texts)
         for concept in narrative_concepts(self.b.index, kind_texts):
             read_any |= self._add_shares(ctx, concept, texts, time, status)
             finding = read_text(self.b.index, concept, texts)
@@ -200,6 +201,23 @@ class ReportReader(ReaderBase):
             read_any = True
             self._add_finding(ctx, finding, time, status)
         return read_any
+
+    def _context_mentions(self, ctx: Ctx, kind_texts: list[str], texts: list[str]) -> None:
+        """A report of another kind that mentions a concept ("no malignant cells" in a CSF cell
+        count comment): quoted in a warning, never a value of the concept (only its own report
+        kind, by code, category or title, may give one)."""
+        for concept in narrative_concepts(self.b.index, kind_texts, context=True):
+            finding = read_text(self.b.index, concept, texts)
+            if finding is None:
+                continue
+            kind = kind_texts[0] if kind_texts else "this report"
+            self.b.warn(
+                ctx.label,
+                f'{concept.id}: {kind} says "{finding.quote}", but it is not a '
+                f"{concept.display} report; not read as a result (record the result from "
+                "its own report)",
+                "text",
+            )
 
     def _add_shares(
         self,

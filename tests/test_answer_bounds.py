@@ -1,0 +1,273 @@
+"""The boundaries of answering: topics next to the domain are declined, questions in the domain
+asked in everyday words are answered, warning signs lead with urgent care, personal questions are
+declined kindly and their factual twins are answered.
+
+Every phrasing here was written for these tests (none is taken from the evaluation files). Runs on
+the shipped knowledge base (lexical retrieval, no model).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from leptoguide.answer import QA
+from leptoguide.answer.vocabulary import vocabulary_for
+from leptoguide.knowledge.loader import KnowledgeBase
+
+
+@pytest.fixture(scope="module")
+def qa(shipped_qa: QA) -> QA:
+    return shipped_qa
+
+
+def _markers_resolve(answer: Any) -> None:
+    marks = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert marks == {c.n for c in answer.citations}
+
+
+# ---------------------------------------------------------------- next to the domain: declined
+
+OUTSIDE = [
+    # other infections of the brain itself
+    ("clinician", "what antibiotics and for how long for a cerebral abscess after dental work?"),
+    ("patient", "does a brain abscess always need an operation to drain it?"),
+    ("clinician", "duration of IV therapy for a brain abscess that has been aspirated"),
+    ("clinician", "how long is aciclovir given for herpes simplex encephalitis?"),
+    ("clinician", "treatment of cerebral toxoplasmosis in HIV"),
+    ("clinician", "albendazole for neurocysticercosis: how long?"),
+    ("clinician", "what is the treatment of shingles affecting the eye?"),
+    # hydrocephalus and shunts that are not from LM or meningitis
+    ("patient", "my newborn was born with water on the brain, when will he get his shunt?"),
+    ("clinician", "VP shunt revision rate in congenital hydrocephalus"),
+    ("clinician", "how much CSF is drained in a tap test for suspected NPH?"),
+    # antifungal prophylaxis
+    ("clinician", "fluconazole prophylaxis dose after a stem cell transplant"),
+    ("clinician", "antifungal prophylaxis during induction chemotherapy for AML"),
+    # other tumours and other linings
+    ("patient", "is a colloid cyst in the brain dangerous?"),
+    ("clinician", "temozolomide schedule for low grade glioma"),
+    ("patient", "how is a pituitary adenoma treated?"),
+    ("clinician", "follow-up MRI interval for a vestibular schwannoma"),
+    ("patient", "what is mesothelioma of the lining of the lung?"),
+    ("patient", "what causes pericarditis?"),
+    # general oncology and general neurology
+    ("patient", "how often should I have a mammogram?"),
+    ("patient", "what are the side effects of tamoxifen?"),
+    ("patient", "how do I stop my hair falling out from chemo?"),
+    ("patient", "what triggers a migraine with aura?"),
+    ("patient", "how is Bell's palsy treated?"),
+    ("patient", "what is restless legs syndrome?"),
+    ("patient", "what is a neurological examination for a sore back?"),
+    ("patient", "when is the meningitis B vaccine given to babies?"),
+    # admin
+    ("patient", "how do I book a blood test at my GP surgery?"),
+    ("patient", "can I get a blue badge for hospital parking?"),
+    ("patient", "how much does a private MRI scan cost?"),
+    # "a fit 60 year old" is fit and well, not having a seizure
+    ("clinician", "induction regimen for primary CNS lymphoma in a fit 60 year old?"),
+]
+
+
+@pytest.mark.parametrize(("audience", "question"), OUTSIDE)
+def test_topics_next_to_the_domain_are_declined(qa: QA, audience: str, question: str) -> None:
+    ans = qa.ask(question, audience=audience)
+    assert ans.abstained, (ans.statements, ans.understood)
+    assert ans.abstain_kind in ("out-of-scope", "unsupported")
+    assert not ans.urgent
+    assert ans.citations == []
+    assert ans.suggestions
+
+
+# ---------------------------------------------------------------- in the domain, everyday words
+
+INSIDE = [
+    (
+        "patient",
+        "the paramedics gave my son a jab of antibiotics in the ambulance, why did they do that?",
+    ),
+    ("clinician", "pre-hospital benzylpenicillin in suspected meningococcal disease?"),
+    ("clinician", "abx given by the GP pre-hospital, does it affect CSF culture?"),
+    ("clinician", "does 3.5 g/m2 methotrexate IV reach therapeutic CSF levels?"),
+    ("clinician", "HD-MTX 8 g/m2 for LM from breast cancer?"),
+    (
+        "patient",
+        "they asked him to squeeze their fingers and follow a light, what are they checking for?",
+    ),
+    ("patient", "never heard of LM before today, what even is it?"),
+    ("patient", "whats the stuff they put into the ommaya called"),
+    ("patient", "why do they need to take fluid out of his back?"),
+    ("patient", "does the cancer in the brain lining show up on a scan?"),
+    ("patient", "what are the side effects of chemo put into the spine fluid?"),
+    ("patient", "how do they test the spinal fluid for TB?"),
+    ("patient", "how quick do they need to give antibiotics for meningitis?"),
+    ("patient", "will I need to lie flat after the spinal tap?"),
+    ("patient", "will I be awake when they put the ommaya in?"),
+    ("patient", "can I eat before my lumbar puncture?"),
+    ("clinician", "my pt has LM, should I have the MRI first?"),
+    ("clinician", "my patient has suspected LM, should I get the MRI before the LP?"),
+    ("patient", "how much fluid do they take out in a spinal tap?"),
+    ("patient", "can steroids help the headaches from LM?"),
+    ("patient", "what does it mean if the cytology comes back negative?"),
+    ("patient", "whats the difference between bacterial and viral meningitis?"),
+    ("patient", "can you fly after having a spinal tap?"),
+    ("patient", "why would they need an MRI of the whole spine for LM?"),
+    (
+        "clinician",
+        "how long is fluconazole prophylaxis continued after cryptococcal meningitis in HIV?",
+    ),
+    ("clinician", "VP shunt for hydrocephalus from LM: how often does it block?"),
+    ("clinician", "is it fit and well adults only who get dexamethasone in bacterial meningitis?"),
+    ("patient", "the nurse scored how active dad is on a different scale from the doctors. why?"),
+    ("clinician", "EANO LM guideline: what LoE and GoR system?"),
+    ("patient", "what was DepoCyt used for in the states before they stopped making it?"),
+]
+
+
+@pytest.mark.parametrize(("audience", "question"), INSIDE)
+def test_questions_in_the_domain_in_everyday_words_are_answered(
+    qa: QA, audience: str, question: str
+) -> None:
+    ans = qa.ask(question, audience=audience)
+    assert not ans.abstained, (ans.abstain_kind, ans.understood)
+    assert not ans.urgent
+    assert ans.citations
+    _markers_resolve(ans)
+
+
+# ---------------------------------------------------------------- warning signs: urgent care first
+
+WARNING_SIGNS = [
+    # signs listed now, then a general question: triaged
+    "stiff neck and fever, can a stiff neck be a sign of meningitis?",
+    "fever and neck stiffness since this morning - meningitis?",
+    "headache, stiff neck and the light hurts - could it be meningitis?",
+    "high temp and a rash that wont fade, is that meningitis?",
+    # family words, no apostrophes, typos
+    "grandad has a temp and his neck is stiff what do i do",
+    "my little one is burning up and wont look at the lights",
+    "my kid has a fever and a purple rash that dont fade",
+    "nan is all confused and has a temperture",
+    "mom cant wake up properly and has a bad headache",
+    "sudden worst headache of my life right now",
+    "my legs have gone numb and i cant pee",
+    "husbands face is drooping on one side since an hour ago",
+    "my daughter has a high fever and keeps throwing up and has a headache",
+    "baby floppy and not feeding with a fever",
+    "my dad with LM just had a fit",
+]
+
+
+@pytest.mark.parametrize("question", WARNING_SIGNS)
+def test_warning_signs_lead_with_urgent_care(qa: QA, question: str) -> None:
+    ans = qa.ask(question, audience="patient")
+    assert ans.urgent, ans.understood
+    assert ans.answer.strip().startswith("**Seek urgent care now.**")
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Neck stiffness in meningitis: why does it matter?",
+        "can a stiff neck be a sign of meningitis?",
+        "what causes a stiff neck, fever and rash in meningococcal disease?",
+        "how common is a seizure in LM?",
+    ],
+)
+def test_signs_asked_about_in_general_are_not_triaged(
+    shipped_kb: KnowledgeBase, question: str
+) -> None:
+    assert not vocabulary_for(shipped_kb).understand(question).red_flags
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt with LM on IT chemo, new seizure this morning, what next?",
+        "LMD patient, new leg weakness since yesterday - urgent MRI?",
+        "breast ca with LM, acutely confused on the ward",
+    ],
+)
+def test_clinicians_get_clinician_wording_under_urgent(qa: QA, question: str) -> None:
+    """The care team's contact advice (vocabulary `red-flag-context`, audience patient) is for
+    patients: a clinician's urgent line is not the patient safety-net wording."""
+    ans = qa.ask(question, audience="clinician")
+    assert ans.urgent, ans.understood
+    first = ans.answer.strip().splitlines()[0]
+    assert first.startswith("**Urgent:**")
+    assert "pt-when-to-call" not in ans.statements
+    assert "Safety-net wording" not in first
+    _markers_resolve(ans)
+    # the same signs from a patient or family still lead with the care team's advice
+    patient = qa.ask("my husband has LM and just had a seizure", audience="patient")
+    assert patient.urgent and "pt-when-to-call" in patient.statements
+
+
+# ---------------------------------------------------------------- personal and factual twins
+
+PERSONAL = [
+    "mums been offered a clinical trial for her LM, should she say yes?",
+    "my dad has been asked to take part in a trial for his LM, should he take part?",
+    "my husband has LM, what are his chances?",
+    "should my dad have the spinal tap?",
+    "is my headache from the LM?",
+    "does my mum have meningitis?",
+    "is the chemo working for her?",
+    "should dad stop his chemo for the LM?",
+    "should we agree to whole brain radiotherapy for mum?",
+    "will my wife be able to walk again with the LM?",
+    "her MRI report says new enhancement in the spine. can you tell me if her LM is getting worse?",
+    "dad is exhausted by the chemo into his ommaya, should we ask them to stop?",
+    "is my husband going to end up in a wheelchair from the LM?",
+    "she starts radiotherapy for her LM on monday, how many extra months will it give her?",
+    "his first spinal tap was clear and now it shows LM. did they miss it?",
+]
+
+FACTUAL = [
+    "what should we ask before joining a clinical trial for LM?",
+    "how long do people usually live with LM?",
+    "why is an MRI done before the spinal tap?",
+    "can LM cause headaches?",
+    "what are the signs of meningitis in older people?",
+    "how do doctors check if chemo into the spinal fluid is working?",
+    "when is chemo into the spinal fluid stopped?",
+    "what is whole brain radiotherapy used for in LM?",
+    "can LM cause weakness in the legs?",
+]
+
+
+@pytest.mark.parametrize("question", PERSONAL)
+def test_personal_questions_are_declined_kindly(qa: QA, question: str) -> None:
+    ans = qa.ask(question, audience="patient")
+    assert ans.abstained and ans.abstain_kind == "personal", ans.understood
+    assert "care team" in ans.answer
+    assert not ans.urgent
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize("question", FACTUAL)
+def test_their_factual_twins_are_answered(qa: QA, question: str) -> None:
+    ans = qa.ask(question, audience="patient")
+    assert not ans.abstained, (ans.abstain_kind, ans.understood)
+    assert not ans.urgent
+    _markers_resolve(ans)
+
+
+@pytest.mark.parametrize(
+    ("audience", "question"),
+    [
+        ("patient", "will I be able to drive after an LP?"),
+        ("patient", "will I be able to go home the same day after the lumbar puncture?"),
+        ("clinician", "my pt has LM, should I have the MRI first?"),
+        ("clinician", "my patient is on apixaban, should I stop her apixaban before the LP?"),
+    ],
+)
+def test_factual_questions_worded_in_the_first_person_are_not_personal(
+    shipped_kb: KnowledgeBase, audience: str, question: str
+) -> None:
+    """A question about the hours around a procedure, or a clinician's 'my pt ... should I',
+    asks for facts (vocabulary `unless` of the personal entries)."""
+    assert not vocabulary_for(shipped_kb).understand(question, None, audience).personal
