@@ -14,6 +14,16 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leptoguide.knowledge.loader import KnowledgeBase
+
+_shipped: tuple[Path, str, KnowledgeBase] | None = None
+"""The shipped knowledge a command loaded (its directory, the snapshot key of its files, the
+knowledge base): kept for the next command while the key is the same, as a snapshot would give
+it. Any other knowledge directory (``LEPTOGUIDE_KB``) is loaded afresh and dropped after."""
 
 
 @contextmanager
@@ -44,7 +54,9 @@ def run_cli(
     argv, real_in = sys.argv, sys.stdin
     code = 0
     with _environ(env or {}):
-        get_knowledge.cache_clear()  # the command may point LEPTOGUIDE_KB elsewhere
+        shipped = _shipped_key()
+        if not _holds_shipped(shipped):
+            get_knowledge.cache_clear()  # the command may point LEPTOGUIDE_KB elsewhere
         sys.argv, sys.stdin = ["leptoguide", *args], fake_in
         try:
             with redirect_stdout(out), redirect_stderr(err):
@@ -54,7 +66,46 @@ def run_cli(
         finally:
             sys.argv, sys.stdin = argv, real_in
             # what the command loaded ends with it, as with the process: a test's later
-            # commands and questions start afresh, and nothing of it stays in memory
-            get_knowledge.cache_clear()
+            # commands and questions start afresh, and nothing of it stays in memory (but the
+            # shipped knowledge, unchanged, which the next command would load the same)
+            _keep_shipped(shipped)
             reset()
     return subprocess.CompletedProcess(["leptoguide", *args], code, out.getvalue(), err.getvalue())
+
+
+def _shipped_key() -> tuple[Path, str] | None:
+    """(directory, snapshot key) of the shipped knowledge when a command would load it now."""
+    from leptoguide.knowledge.snapshot import ENV_KB_DIR, default_data_dir, fingerprint
+
+    if os.environ.get(ENV_KB_DIR):
+        return None
+    root = default_data_dir()
+    return root, fingerprint(root)
+
+
+def _holds_shipped(key: tuple[Path, str] | None) -> bool:
+    """Whether the process's knowledge (if loaded) is the kept shipped knowledge, and the shipped
+    files are still the ones it was loaded from."""
+    from leptoguide.knowledge.loader import get_knowledge
+
+    if key is None or _shipped is None or _shipped[:2] != key:
+        return False
+    return not get_knowledge.cache_info().currsize or get_knowledge() is _shipped[2]
+
+
+def _keep_shipped(before: tuple[Path, str] | None) -> None:
+    """Keep what the command loaded only when it is the shipped knowledge, unchanged since."""
+    from leptoguide.knowledge.loader import get_knowledge
+
+    global _shipped
+    after = _shipped_key()
+    if before is None or after != before or not get_knowledge.cache_info().currsize:
+        get_knowledge.cache_clear()
+        _shipped = None
+        return
+    kb = get_knowledge()
+    if kb.root != before[0]:
+        get_knowledge.cache_clear()
+        _shipped = None
+        return
+    _shipped = (*before, kb)

@@ -24,8 +24,9 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -36,8 +37,11 @@ from leptoguide.knowledge.loader import KnowledgeBase, default_data_dir, load_kn
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
+    from cdsutil import EhrKey
     from leptoguide.answer import QA
     from leptoguide.policy import Policy
+    from service_fhir_server import FhirTestServer
+    from service_server import ServerProcess
 
 
 @pytest.fixture(scope="session")
@@ -350,6 +354,68 @@ def api_client(migrated_db_url: str) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
     app.state.leptoguide.db.dispose()
+
+
+# ---- One real server for the black-box CDS Hooks modules ------------------------------------------
+# The CDS Hooks conformance, EHR black-box and end-to-end modules each started a ``leptoguide serve``
+# process of their own with the same settings (a trusted ES384 issuer, a SQLite database): about
+# 2 s of CPU and several seconds of waiting each. They now share one per test process, and the
+# scheduler below hands the three modules to one worker together, so it starts once a run. The
+# conformance module's second server (system actions on) and the scale-out servers stay their own.
+SHARED_SERVER_MODULES = (
+    "tests/test_cds_conformance.py",
+    "tests/test_ehr_blackbox.py",
+    "tests/test_server_e2e.py",
+)
+
+
+@dataclass
+class CdsServer:
+    """The shared server, the EHR key it trusts (issuer ``cdsutil.ISSUER``; ``jku`` allow-listed
+    at the FHIR test server's ``/jwks.json``), and that FHIR test server (the end-to-end module's
+    chart: the low-platelet LP and the intrathecal flow-block patients)."""
+
+    server: ServerProcess
+    key: EhrKey
+    fhir: FhirTestServer
+
+
+@pytest.fixture(scope="session")
+def cds_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CdsServer]:
+    """The real ``leptoguide serve`` (subprocess, loopback) shared by the black-box CDS Hooks
+    modules: JWT-authenticated CDS Hooks, a SQLite database of its own, production settings."""
+    from cdsutil import EhrKey, write_issuers
+    from service_cases import it_mtx_flow_block, lp_low_platelets
+    from service_fhir_server import FhirTestServer
+    from service_server import ServerProcess
+
+    home = tmp_path_factory.mktemp("cds-server")
+    key = EhrKey("ES384")
+    chart, _ = lp_low_platelets()
+    chart2, _ = it_mtx_flow_block()
+    with FhirTestServer(chart + chart2, jwks=key.jwks) as fhir:
+        issuers = write_issuers(home / "cfg", key, jku=[fhir.url + "/jwks.json"])
+        db = f"sqlite:///{home / 'cds.sqlite3'}"
+        with ServerProcess(home, db, "--trusted-issuers", str(issuers)) as server:
+            yield CdsServer(server, key, fhir)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadscope`` with the shared-server modules as one unit of work (one worker runs
+    all three, one after another, so their server starts once); every other module is its own
+    unit, as before."""
+    if config.getoption("dist", None) != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class SharedServerScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(SHARED_SERVER_MODULES):
+                return "shared-cds-server"
+            return str(super()._split_scope(nodeid))
+
+    return SharedServerScheduling(config, log)
 
 
 # Sweeps: tests that run code the other tests cover over many inputs (every scenario chart in every

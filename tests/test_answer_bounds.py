@@ -206,6 +206,29 @@ def test_clinicians_get_clinician_wording_under_urgent(qa: QA, question: str) ->
     assert patient.urgent and "pt-when-to-call" in patient.statements
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "patient with fever and neck stiffness in clinic, what now?",
+        "LM pt with an Ommaya, febrile with neck stiffness since the IT dose",
+        "ED: 19M, fever and a non-blanching rash - ?meningococcal",
+    ],
+)
+def test_clinicians_with_signs_of_meningitis_get_the_treatment_timeline(
+    qa: QA, question: str
+) -> None:
+    """A clinician's urgent line is the assess-and-treat timeline, not the public symptom list;
+    a family asking the same gets the symptom list and its emergency advice."""
+    ans = qa.ask(question, audience="clinician")
+    assert ans.urgent, ans.understood
+    assert ans.answer.strip().startswith("**Urgent:**")
+    assert ans.statements[0] == "antibiotics-within-1-hour"
+    assert "meningitis-red-flags-urgent-care" not in ans.statements
+    _markers_resolve(ans)
+    patient = qa.ask("my son has a fever and a stiff neck", audience="patient")
+    assert patient.statements[0] == "meningitis-red-flags-urgent-care"
+
+
 # ---------------------------------------------------------------- personal and factual twins
 
 PERSONAL = [

@@ -707,3 +707,17 @@ def test_the_population_words_are_vocabulary_data(shipped_kb: KnowledgeBase) -> 
     assert {"pregnant", "elderly", "women"} <= pops.words
     assert all(members <= pops.words for members in pops.groups.values())
     assert pops.named("a trial in pregnant women") == frozenset()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how is the chemo put into the spinal fluid?",
+        "how do they get the chemo into the fluid around the brain?",
+    ],
+)
+def test_a_patient_asking_how_something_gets_there_is_told_the_way(qa: QA, question: str) -> None:
+    """Asking how something is given or gets there asks for the way (by a needle, through a
+    device), not for what the drug does once there."""
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "needle" in lead or "device under your scalp" in lead, lead

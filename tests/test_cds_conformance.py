@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -21,6 +21,9 @@ from cdsutil import EhrKey, write_issuers
 from service_cases import hook_request
 from service_server import ServerProcess
 from service_shapes import shapes
+
+if TYPE_CHECKING:
+    from conftest import CdsServer
 
 SERVICES = {"order-select": "/cds-services/leptoguide-order-select",
             "order-sign": "/cds-services/leptoguide-order-sign"}  # fmt: skip
@@ -141,17 +144,15 @@ def actions_server(
 
 @pytest.fixture(scope="module")
 def ehr(
-    tmp_path_factory: pytest.TempPathFactory, actions_server: tuple[ServerProcess, EhrKey]
+    request: pytest.FixtureRequest, actions_server: tuple[ServerProcess, EhrKey]
 ) -> Iterator[Ehr]:
+    """The session's shared server (``cds_server`` in conftest.py), signed for by its EHR key;
+    the system-actions server starts first, so that it starts while these tests run."""
     actions_server[0].start()
-    home = tmp_path_factory.mktemp("conformance")
-    key = EhrKey("ES384")
-    issuers = write_issuers(home / "cfg", key)
-    db = f"sqlite:///{home / 'conf.sqlite3'}"
-    with ServerProcess(home, db, "--trusted-issuers", str(issuers)) as server:
-        e = Ehr(server, key)
-        yield e
-        e.http.close()
+    shared: CdsServer = request.getfixturevalue("cds_server")
+    e = Ehr(shared.server, shared.key)
+    yield e
+    e.http.close()
 
 
 def test_every_shape_has_an_expectation() -> None:

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -30,9 +30,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cdsspec import assert_conforms
-from cdsutil import EhrKey, write_issuers
+from cdsutil import EhrKey
 from loopback_server import LoopbackServer
 from service_server import ServerProcess
+
+if TYPE_CHECKING:
+    from conftest import CdsServer
 
 pytestmark = pytest.mark.server
 
@@ -375,16 +378,14 @@ def delete_targets(c: dict[str, Any]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def ehr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ehr]:
-    home = tmp_path_factory.mktemp("ehr-blackbox")
-    key = EhrKey("ES384")
-    issuers = write_issuers(home / "cfg", key)
-    db = f"sqlite:///{home / 'blackbox.sqlite3'}"
-    with ServerProcess(home, db, "--trusted-issuers", str(issuers)) as server:
-        client = Ehr(server, key)
-        yield client
-        client.http.close()
-        assert "Traceback" not in server.output(), server.output()[-4000:]
+def ehr(cds_server: CdsServer) -> Iterator[Ehr]:
+    """The session's shared server (``cds_server`` in conftest.py), signed for by its EHR key;
+    at the end its log holds no traceback (of these requests or any before them)."""
+    server = cds_server.server
+    client = Ehr(server, cds_server.key)
+    yield client
+    client.http.close()
+    assert "Traceback" not in server.output(), server.output()[-4000:]
 
 
 # ---- LP orders: codes, statuses, ids, duplicates ------------------------------------------------

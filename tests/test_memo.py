@@ -11,6 +11,7 @@ import gc
 import weakref
 from typing import Any
 
+from leptoguide.answer import expand, pipeline, vocabulary
 from leptoguide.answer.values import _KNOWN, _known_words
 from leptoguide.answer.vocabulary import vocabulary_for
 from leptoguide.engine import assessment, derive, series
@@ -29,12 +30,17 @@ def test_caches_let_a_replaced_knowledge_base_go() -> None:
     derive._plan(kb)
     series._limits(kb, policy)
     _known_words(kb, vocab)
+    expand.lexicon_for(kb)
+    pipeline.kb_word_counts(kb)
     keys: list[tuple[dict[Any, Any], object]] = [
         (derive._PLANS, id(kb)),
         (series._CACHE, (id(kb), policy.hash)),
         (assessment._TREES, id(rule)),
         (assessment._INPUT_PLANS, (id(rule), id(tree))),
         (_KNOWN, (id(kb), id(vocab))),
+        (vocabulary._VOCABULARIES, id(kb)),
+        (expand._LEXICONS, id(kb)),
+        (pipeline._WORD_COUNTS, id(kb)),
     ]
     assert all(key in cache for cache, key in keys)
     gone = weakref.ref(kb)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from cdsutil import DISCOVERY, EhrKey, check, check_response, write_issuers
+from cdsutil import DISCOVERY, EhrKey, check, check_response
 from service_cases import hook_request, it_mtx_flow_block, lp_low_platelets
 from service_fhir_server import FhirTestServer
 from service_server import ServerProcess
+
+if TYPE_CHECKING:
+    from conftest import CdsServer
 
 pytestmark = pytest.mark.server
 
@@ -29,18 +33,13 @@ class Env:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    home = tmp_path_factory.mktemp("e2e")
-    key = EhrKey("ES384")
-    chart, _ = lp_low_platelets()
-    chart2, _ = it_mtx_flow_block()
-    with FhirTestServer(chart + chart2, jwks=key.jwks) as fhir:
-        issuers = write_issuers(home / "cfg", key, jku=[fhir.url + "/jwks.json"])
-        db = f"sqlite:///{home / 'e2e.sqlite3'}"
-        with ServerProcess(home, db, "--trusted-issuers", str(issuers)) as server:
-            e = Env(server, key, fhir)
-            yield e
-            e.http.close()
+def env(cds_server: CdsServer) -> Iterator[Env]:
+    """The session's shared server (``cds_server`` in conftest.py): its EHR key, with ``jku``
+    allow-listed at the FHIR test server, which holds the low-platelet LP and intrathecal
+    flow-block charts."""
+    e = Env(cds_server.server, cds_server.key, cds_server.fhir)
+    yield e
+    e.http.close()
 
 
 def test_discovery_requires_and_accepts_jwt(env: Env) -> None:

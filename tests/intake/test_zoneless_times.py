@@ -167,3 +167,20 @@ def test_the_site_time_zone_is_reported_and_hashed(
     london = site(tmp_path, shipped_kb, "Europe/London")
     assert london.describe()["time_zone"] == "Europe/London"
     assert london.hash != default.hash
+
+
+def test_a_dose_time_without_a_zone_that_reads_as_after_now(shipped_kb: KnowledgeBase) -> None:
+    """A site ahead of UTC (Sydney, UTC+11) with no site time zone set: a dose given at 06:30
+    local, written without a zone, reads as 06:30Z, after now (19:45Z the day before, 06:45 in
+    Sydney). It may be a dose 15 minutes ago: held, never "last dose not recorded"."""
+    at = dt.datetime(2026, 12, 3, 19, 45, tzinfo=dt.UTC)
+    facts = fact(
+        shipped_kb,
+        load_policy(shipped_kb),
+        at,
+        lp_order("2026-12-03T20:00:00Z"),
+        enoxaparin("2026-12-04T06:30:00"),
+    )
+    drug = facts.get("lp-antithrombotics").value.drugs[0]
+    assert drug.status == "hold", drug
+    assert drug.last_dose == "2026-12-03T19:45:00Z", drug

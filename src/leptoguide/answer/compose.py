@@ -451,6 +451,17 @@ ASPECTS = (
         re.compile(r"\d\s*%|\bin every\b|\b\d+ (of|in) \d+\b|\d+(\.\d+)? months", re.I),
     ),
     Aspect(
+        "way",
+        re.compile(
+            r"^\W*how (does|do|is|are|did|can|will|would)\b.{0,60}\b(get|gets|got|go|goes|given|"
+            r"give|spread|spreads|reach|reaches|put|travel|travels)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(through|by an?|via|in the blood|travel\w*|spreads? (from|through|along))\b", re.I
+        ),
+    ),
+    Aspect(
         "likelihood",
         re.compile(r"\b((more|less|how) likely|likelihood|chances?|odds)\b", re.I),
         re.compile(

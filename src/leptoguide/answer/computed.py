@@ -111,6 +111,8 @@ def compute(
     from leptoguide.engine import assess
     from leptoguide.intake.casefile import read_casefile
 
+    if values.now:  # the question's own time ("it's 09:00 now")
+        at = dt.datetime.fromisoformat(values.now)
     doc = build_case(intent, values)
     try:
         case = read_casefile(doc, name="question", kb=kb)

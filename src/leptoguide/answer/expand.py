@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from leptoguide.answer.text import STOPWORDS, raw_tokens
+from leptoguide.memo import once_per
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,18 @@ def is_reading(concept: str) -> bool:
     return concept.startswith(READING_PREFIX)
 
 
+_LEXICONS: dict[int, Lexicon] = {}
+
+
 def lexicon_for(kb: object) -> Lexicon:
     """The lexicon of a knowledge base's terminology concepts plus the question vocabulary's
-    word-form groups (kind "variant": they help matching, they never place a question in scope)."""
+    word-form groups (kind "variant": they help matching, they never place a question in scope).
+
+    Built once per loaded knowledge base (read only after loading) and kept while it lives."""
+    return once_per(_LEXICONS, id(kb), lambda: _build_lexicon(kb), kb)
+
+
+def _build_lexicon(kb: object) -> Lexicon:
     concepts = getattr(kb, "concepts", {})
     groups: list[tuple[str, str, list[str]]] = [
         (c.id, c.kind, [c.display, *c.synonyms]) for c in concepts.values()

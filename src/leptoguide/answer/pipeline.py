@@ -75,6 +75,7 @@ from leptoguide.answer.vocabulary import (
     vocabulary_for,
 )
 from leptoguide.errors import InputError
+from leptoguide.memo import once_per
 from leptoguide.render.common import detail_lines
 from leptoguide.settings import home_dir
 
@@ -115,7 +116,6 @@ def index_file(kb: KnowledgeBase) -> Path:
 
 def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> StatementIndex:
     """The current statement index for ``kb``, rebuilt (and cached on disk) when out of date."""
-    lexicon = lexicon_for(kb)
     embedder = load_embedder() if options.dense else None
     model = embedder.id if embedder is not None else None
     path = index_file(kb) if options.persist else None
@@ -123,6 +123,7 @@ def load_index(kb: KnowledgeBase, options: Options, progress: object = None) -> 
         found = open_statement_index(path)
         if found is not None and index_is_current(found, kb, model, options.expand_docs):
             return found
+    lexicon = lexicon_for(kb)
     try:
         return build_statement_index(
             kb,
@@ -192,8 +193,16 @@ def _english() -> frozenset[str]:
     return english_words()
 
 
+_WORD_COUNTS: dict[int, dict[str, int]] = {}
+
+
 def kb_word_counts(kb: KnowledgeBase) -> dict[str, int]:
-    """How many statements (and concepts) use each word: the spelling corrector's vocabulary."""
+    """How many statements (and concepts) use each word: the spelling corrector's vocabulary
+    (counted once per loaded knowledge base, read only after loading)."""
+    return once_per(_WORD_COUNTS, id(kb), lambda: _count_words(kb), kb)
+
+
+def _count_words(kb: KnowledgeBase) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for st in kb.statements.values():
         counts.update(set(content_tokens(f"{st.title} {st.clinician} {st.patient}")))

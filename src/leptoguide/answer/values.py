@@ -49,6 +49,9 @@ class ValuesRead:
     """A start date for a planned course ("starting 2026-12-07")."""
     procedure_time: str | None = None
     """The planned time of the LP ("LP at 1400", "tap tomorrow 9am"), local to the evaluation."""
+    now: str | None = None
+    """The time the question says it is ("it's 09:00 now"), local to the evaluation: the engine
+    assesses at that time."""
     unknown_drugs: list[str] = field(default_factory=list)
     """Names written like drugs (with a dose, or before 'infusion') that the terminology does not
     know: nothing can be checked about them, and the answer says so."""
@@ -160,11 +163,55 @@ def _alternation(names: list[str]) -> str:
     return "|".join(re.escape(n) for n in names)
 
 
-def _after(
-    names: list[str], text: str, gap: str = r"[\s:=]*(?:of|is|are|was|at|now)?[\s:=]*"
-) -> re.Match[str] | None:
-    rx = re.compile(rf"(?<![A-Za-z])(?:{_alternation(names)})(?![A-Za-z]){gap}{_NUM}", re.I)
-    return rx.search(text)
+def _words(vocab: QuestionVocabulary, means: str) -> list[str]:
+    """Terms of the vocabulary's 'value-words' entries with this meaning, longest first."""
+    found = {t for e in vocab.by_role.get("value-words", []) if e.means == means for t in e.terms}
+    return sorted(found, key=len, reverse=True)
+
+
+def _link_gap(vocab: QuestionVocabulary) -> str:
+    """What may stand between a value's name and its number: signs (":", "=") and up to four
+    link words of the vocabulary ("came back at", "count is only", "down to", "today =")."""
+    links = _alternation(_words(vocab, "link"))
+    return rf"(?:[\s:=~]*(?:{links})(?![A-Za-z]))" + "{0,4}" + r"[\s:=~]*"
+
+
+_SCALE_12 = re.compile(r"\s*(?:x|×|\*)?\s*10\s*(?:\^|\*\*|\*|e)?\s*(?:12|¹²)\s*/\s*l\b", re.I)
+"""A count written per 10^12/L ("0.049 x10^12/L"): a thousand times the count per 10^9/L."""
+
+
+@dataclass
+class _Lab:
+    match: re.Match[str]
+    value: float | None
+    """None when the number is a bound or a range, which is kept but never used."""
+    written: str
+    scale_12: bool = False
+
+
+def _lab(names: list[str], text: str, vocab: QuestionVocabulary) -> _Lab | None:
+    """The value written after one of ``names``: "plt 49", "platelets came back at 49", "INR is
+    1.5", "plt count today = 47". A number after "<", "under", ">" or "over" is a bound, and two
+    numbers joined by "-" or "to" are a range: neither is a value (kept but not used)."""
+    bounds = _alternation([*_words(vocab, "below"), *_words(vocab, "above")])
+    rx = re.compile(
+        rf"(?<![A-Za-z])(?:{_alternation(names)})(?![A-Za-z]){_link_gap(vocab)}"
+        rf"(?:(?P<cmp>{bounds})(?![A-Za-z])\s*)?{_NUM}"
+        r"(?:\s?(?:-|–|\bto\b)\s?(?P<hi>\d+(?:\.\d+)?)(?![\d.]))?",
+        re.I,
+    )
+    m = rx.search(text)
+    if not m:
+        return None
+    number = m.group(2)
+    if m.group("cmp"):
+        sign = m.group("cmp")
+        return _Lab(m, None, f"{sign} {number}" if sign[-1].isalpha() else f"{sign}{number}")
+    if m.group("hi"):
+        return _Lab(m, None, f"{number}-{m.group('hi')}")
+    if _SCALE_12.match(text, m.end()):
+        return _Lab(m, _number(number) * PER_UL_FROM, number, scale_12=True)
+    return _Lab(m, _number(number), number)
 
 
 _NOT_A_NUMBER = (
@@ -175,9 +222,9 @@ _NOT_A_NUMBER = (
 unreadable, which the engine reports as such (never as missing, never as normal)."""
 
 
-def _unreadable(names: list[str], text: str) -> re.Match[str] | None:
+def _unreadable(names: list[str], text: str, vocab: QuestionVocabulary) -> re.Match[str] | None:
     rx = re.compile(
-        rf"(?<![A-Za-z])(?:{_alternation(names)})(?![A-Za-z])[\s:=]*(?:is|are|was|of)?[\s:=]*"
+        rf"(?<![A-Za-z])(?:{_alternation(names)})(?![A-Za-z]){_link_gap(vocab)}"
         rf"{_NOT_A_NUMBER}(?![A-Za-z])",
         re.I,
     )
@@ -186,14 +233,26 @@ def _unreadable(names: list[str], text: str) -> re.Match[str] | None:
 
 LB_TO_KG = 0.45359237
 """UCUM [lb_av] (the unit table's factor): "154 lb" is read as 69.85 kg."""
+LB_PER_STONE = 14
+"""Imperial stone (UK body weight): 14 lb."""
 _DOSE_UNIT = (
     r"(mg/kg|mcg/kg|micrograms?/kg|units?/kg|iu/kg|u/kg|mg|g|mcg|µg|micrograms?|units?|iu|u)"
     r"(?![A-Za-z])"
 )
-_AGO = re.compile(rf"{_NUM}\s*(h|hr|hrs|hours?|d|days?|wks?|weeks?)\s+(?:ago|before)\b", re.I)
+_AGO = re.compile(
+    rf"(?:{_NUM}|\b(an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve))\s*"
+    r"(h|hr|hrs|hours?|d|days?|wks?|weeks?)\s+(?:ago|before)\b",
+    re.I,
+)
+_COUNT_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "twelve": 12,
+}  # fmt: skip
+"""Numbers written in words before an interval ("a week ago", "two days ago")."""
 _LAST = re.compile(
     r"\b(?:last\s+(?:dose|given|taken|injection|inj|jab|tablet|tab|pill|one|took)"
-    r"(?:\s+was)?|was\s+(?:given|taken)|given|taken|stopped|held|last)\b",
+    r"(?:\s+was)?|was\s+(?:given|taken)|given|taken|stopped|held|last|took|had|gave|"
+    r"injected|administered|off\s+since|since|was(?=\s+at\b))\b",
     re.I,
 )
 """Words after which a time is the time of the last dose."""
@@ -235,8 +294,8 @@ def _ago(text: str, at: dt.datetime) -> _When | None:
     m = _AGO.search(text)
     if not m:
         return None
-    n = _number(m.group(1))
-    unit = m.group(2).lower()
+    n = _number(m.group(1)) if m.group(1) else float(_COUNT_WORDS[m.group(2).lower()])
+    unit = m.group(3).lower()
     hours = n * 24 if unit.startswith("d") else n * 168 if unit.startswith("w") else n
     return _When(at - dt.timedelta(hours=hours), m.group(0))
 
@@ -271,21 +330,56 @@ def _clock(seg: str, at: dt.datetime) -> _When | None: ...
 def _clock(seg: str, at: dt.datetime, future: Literal[True]) -> dt.time | None: ...
 def _clock(seg: str, at: dt.datetime, future: bool = False) -> _When | dt.time | None:
     """A clock time in ``seg``: the time of a past dose (``_When``), or with ``future`` only the
-    time of day."""
+    time of day. An hour written bare ("at 7 this morning", "at 10 last night") takes its half
+    of the day from the words beside it; with none ("at 7"), the later of 07:00 and 19:00 that
+    has passed is read (the shortest interval since the dose), and said to be the latest."""
     m12 = _CLOCK_12.search(seg)
+    bare = False
     if m12:
         hour = int(m12.group(1)) % 12 + (12 if m12.group(3).lower().startswith("p") else 0)
         minute = int(m12.group(2) or 0)
-    else:
-        m24 = _CLOCK_24.search(seg)
-        if not m24:
-            return None
+    elif m24 := _CLOCK_24.search(seg):
         hour = int(m24.group(1) or m24.group(3))
         minute = int(m24.group(2) or m24.group(4))
+    elif not future and (mb := _CLOCK_BARE.search(seg)):
+        hour, minute, bare = int(mb.group(1)), int(mb.group(2) or 0), True
+    else:
+        return None
     if hour > 23 or minute > 59:
         return None
     if future:
         return dt.time(hour, minute)
+    halves = [hour]
+    if bare and 1 <= hour <= 12:
+        low = seg.lower()
+        if _MORNING.search(low):
+            halves = [hour % 12]
+        elif _EVENING.search(low):
+            night_small_hours = hour < 6 and re.search(r"\bnight\b", low)
+            halves = [hour % 12] if night_small_hours else [hour % 12 + 12]
+        else:
+            halves = [hour % 12, hour % 12 + 12]
+    times = [t for h in halves if (t := _past_time(h, minute, seg, at)) is not None]
+    if not times:
+        return None
+    return _When(max(times), seg.strip(), latest=len(halves) > 1)
+
+
+_CLOCK_BARE = re.compile(
+    r"(?:\bat|@)\s*(\d{1,2})(?:[:.]([0-5]\d))?(?![\d:.])"
+    r"(?!\s*(?:h|hrs?|hours?|days?|d|wks?|weeks?|mg|mcg|g|units?|u|iu|ml|%|x)\b)",
+    re.I,
+)
+"""An hour written without am, pm or minutes after "at" ("at 7 this morning", "at 10")."""
+_MORNING = re.compile(r"\b(?:morning|am|a\.m\.|breakfast)\b")
+_EVENING = re.compile(
+    r"\b(?:afternoon|evening|night|tonight|pm|p\.m\.|supper|dinner|bedtime|teatime)\b"
+)
+
+
+def _past_time(hour: int, minute: int, seg: str, at: dt.datetime) -> dt.datetime | None:
+    """The past moment of a clock time, on the day the words of ``seg`` name (or the last time
+    that clock time came round)."""
     day = _day(seg)
     if day is None and re.search(r"\blast night\b", seg, re.I):
         day = -1 if hour >= 12 else 0
@@ -295,9 +389,7 @@ def _clock(seg: str, at: dt.datetime, future: bool = False) -> _When | dt.time |
         when += dt.timedelta(days=day)
     elif when > local:  # "8pm" said at 2pm: yesterday evening
         when -= dt.timedelta(days=1)
-    if when > local:
-        return None
-    return _When(when, seg.strip())
+    return None if when > local else when
 
 
 def _day_part(seg: str, at: dt.datetime) -> _When | None:
@@ -331,6 +423,32 @@ def _lab_time(text: str, end: int, at: dt.datetime) -> dt.datetime | None:
     return None
 
 
+_CLOCK_WORDS = (
+    r"\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|(?:[01]?\d|2[0-3]):[0-5]\d"
+    r"|(?:[01]\d|2[0-3])[0-5]\d(?:\s*h(?:rs)?\b)?"
+)
+_NOW = re.compile(
+    rf"\b(?:it'?s|it\s+is|time\s+(?:is\s+)?(?:now\s+)?|the\s+time\s+is|current\s+time(?:\s+is)?|"
+    rf"now(?:\s+is)?|time\s+now)\s*:?\s*(?P<clock>{_CLOCK_WORDS})(?![\d:])"
+    rf"|(?P<clock2>{_CLOCK_WORDS})\s+now\b",
+    re.I,
+)
+"""The question's own time ("it's 09:00 now", "now 1400", "time now 9am")."""
+
+
+def _reference_time(text: str, at: dt.datetime) -> tuple[dt.datetime, str] | None:
+    """The time the question says it is, on the day of ``at`` in its zone: clock times in the
+    question (a last dose "at 21:00", an LP "at 2pm") are read against it."""
+    m = _NOW.search(text)
+    if not m:
+        return None
+    clock = _clock(m.group("clock") or m.group("clock2"), at, future=True)
+    if clock is None:
+        return None
+    local = at.astimezone(at.tzinfo)
+    return dt.datetime.combine(local.date(), clock, tzinfo=local.tzinfo), m.group(0).strip()
+
+
 def read_values(
     question: str,
     kb: KnowledgeBase,
@@ -345,43 +463,117 @@ def read_values(
     patient: dict[str, Any] = {}
     labs: list[dict[str, Any]] = []
     text = question
+    if (ref := _reference_time(text, at)) is not None:
+        at = ref[0]
+        out.now = at.isoformat()
+        out.values.append(ValueRead("time now", out.now, None, ref[1], context=True))
 
-    m = _after(_names(kb, vocab, "platelets"), text)
-    if m:
-        n = _number(m.group(1))
-        unit = "/uL" if n >= PER_UL_FROM else "10*9/L"
-        tail = text[m.end() : m.end() + 2].lower()
+    plt_names = _names(kb, vocab, "platelets")
+    got = _lab(plt_names, text, vocab)
+    if got is not None and got.value is None:
+        labs.append({"test": "platelets", "value": got.written})
+        out.values.append(
+            ValueRead(
+                "platelets",
+                f"{got.written} (a bound or range, not a value)",
+                None,
+                got.match[0],
+                context=True,  # alone, a bound asks in general ("LP with platelets below 50?")
+            )
+        )
+    elif got is not None and got.value is not None:
+        n = got.value
+        unit = "/uL" if n >= PER_UL_FROM and not got.scale_12 else "10*9/L"
+        tail = text[got.match.end() : got.match.end() + 2].lower()
         if unit == "10*9/L" and tail.startswith("k"):
             unit = "10*3/uL"
         lab: dict[str, Any] = {"test": "platelets", "value": n, "unit": unit}
         shown = n / PER_UL_FROM if unit == "/uL" else n
-        src = _timed(lab, m.group(0), text, m.end(), at)
+        src = got.match[0]
+        if got.scale_12:
+            src += f" x10^12/L (read as {n:g} x10^9/L)"
+        src = _timed(lab, src, text, got.match.end(), at)
         labs.append(lab)
         out.values.append(ValueRead("platelets", n, unit, src, {"platelets": f"{shown:g}"}))
-    elif unreadable := _unreadable(_names(kb, vocab, "platelets"), text):
+    elif unreadable := _unreadable(plt_names, text, vocab):
         labs.append({"test": "platelets", "value": unreadable.group(1)})
         out.values.append(
             ValueRead(
                 "platelets", f"{unreadable.group(1)} (not a number)", None, unreadable.group(0)
             )
         )
-    m = _after(_names(kb, vocab, "inr"), text)
-    if not m and (unreadable := _unreadable(_names(kb, vocab, "inr"), text)):
+    inr_names = _names(kb, vocab, "inr")
+    got = _lab(inr_names, text, vocab)
+    if got is None and (unreadable := _unreadable(inr_names, text, vocab)):
         labs.append({"test": "INR", "value": unreadable.group(1)})
         out.values.append(
             ValueRead("INR", f"{unreadable.group(1)} (not a number)", None, unreadable.group(0))
         )
-    if m:
-        n = _number(m.group(1))
+    elif got is not None and got.value is None:
+        labs.append({"test": "INR", "value": got.written})
+        out.values.append(
+            ValueRead(
+                "INR",
+                f"{got.written} (a bound or range, not a value)",
+                None,
+                got.match[0],
+                context=True,
+            )
+        )
+    elif got is not None and got.value is not None:
+        n = got.value
         lab = {"test": "INR", "value": n}
-        src = _timed(lab, m.group(0), text, m.end(), at)
+        src = _timed(lab, got.match[0], text, got.match.end(), at)
         labs.append(lab)
         out.values.append(ValueRead("INR", n, None, src, {"inr": f"{n:g}"}))
-    m = re.search(rf"{_NUM}\s*(kg|kgs|kilos?|kilograms?|lbs?|pounds?)(?![A-Za-z])", text, re.I)
+    got = _lab(_names(kb, vocab, "creatinine-clearance"), text, vocab)
+    if got is not None:
+        crcl: Any = got.value if got.value is not None else got.written
+        lab = {"test": "creatinine clearance", "value": crcl, "unit": "mL/min"}
+        src = _timed(lab, got.match[0], text, got.match.end(), at)
+        labs.append(lab)
+        if got.value is None:
+            shown_crcl: Any = f"{crcl} (a bound or range, not a value)"
+            crcl_form = {}
+        else:
+            shown_crcl, crcl_form = crcl, {"crcl": f"{crcl:g}"}
+        # context only: alone it does not make a question one about this patient ("ceftriaxone
+        # max daily dose if CrCl <10?", "do the intervals apply at a CrCl of 25?")
+        out.values.append(
+            ValueRead("creatinine clearance", shown_crcl, "mL/min", src, crcl_form, context=True)
+        )
+    stone = re.search(
+        rf"(?<![\w.]){_NUM}\s*(?:st|stone|stones)(?![A-Za-z])"
+        rf"(?:\s*(?:and\s*)?{_NUM}\s*(?:lbs?|pounds?)(?![A-Za-z]))?",
+        text,
+        re.I,
+    )
+    got = _lab(_words(vocab, "egfr"), text, vocab)
+    if got is not None and not re.match(
+        r"\s*(?:del\w*|exon|mut\w*|ins\w*|[A-Z]\d)", text[got.match.end() :], re.I
+    ):  # "EGFR 19del" is a mutation, not kidney function
+        shown_egfr = got.value if got.value is not None else got.written
+        out.values.append(
+            ValueRead(
+                "eGFR",
+                (f"{shown_egfr:g}" if isinstance(shown_egfr, float) else shown_egfr)
+                + " mL/min/1.73m2 (not used: the rules read creatinine clearance, not eGFR)",
+                None,
+                got.match[0],
+                context=True,
+            )
+        )
+    m = stone or re.search(
+        rf"{_NUM}\s*(kg|kgs|kilos?|kilograms?|lbs?|pounds?)(?![A-Za-z])", text, re.I
+    )
     if m and not re.match(r"\s*/", text[m.end() :]):  # "mg/kg" is a dose, not a weight
-        n = _number(m.group(1))
-        if m.group(2).lower().startswith(("lb", "pound")):
-            n = round(n * LB_TO_KG, 2)
+        if stone is not None:  # "9st 6lb", "11 stone": 14 lb to the stone
+            pounds = _number(m.group(1)) * LB_PER_STONE + _number(m.group(2) or "0")
+            n = round(pounds * LB_TO_KG, 2)
+        else:
+            n = _number(m.group(1))
+            if m.group(2).lower().startswith(("lb", "pound")):
+                n = round(n * LB_TO_KG, 2)
         patient["weight_kg"] = n
         out.values.append(ValueRead("weight", n, "kg", m.group(0), {"weight": f"{n:g}"}))
     age = _age(text, at)
@@ -402,7 +594,7 @@ def read_values(
                 context=True,
             )
         )
-    csf = _csf(text)
+    csf = _csf(text, vocab)
     meds = _medications(text, kb, vocab, at, asked_about, bool(patient or labs or csf))
     for med, src, latest in meds:
         parts = [str(med["drug"])]
@@ -424,6 +616,12 @@ def read_values(
                 form,
                 context="dose" not in med and "last_dose" not in med,
             )
+        )
+    if (none := _none_taken(text, vocab)) is not None and not any(
+        _is_antithrombotic(kb, str(m["drug"])) for m, _, _ in meds
+    ):
+        out.values.append(
+            ValueRead("antithrombotics", "none, as written", None, none[0], context=True)
         )
     out.unknown_drugs = _unknown_drugs(text, kb, vocab)
     for name in out.unknown_drugs:  # never alone a reason to compute
@@ -642,16 +840,21 @@ def _medications(
     out: list[tuple[dict[str, Any], str, bool]] = []
     seen: set[str] = set()
     found = list(lex.find(text))
+    med_names = [n for c in meds for n in (c.display, *c.synonyms) if n]
     for phrase in found:
         if phrase.concept in seen:
             continue
         seen.add(phrase.concept)
         med: dict[str, Any] = {"drug": phrase.concept}
         idx = text.lower().find(phrase.text.lower())
+        if idx >= 0 and _negated(text, idx, vocab, med_names):
+            continue  # "not on apixaban", "no aspirin or clopidogrel"
         window = text[idx : idx + 80] if idx >= 0 else text
         src = window.split(",")[0] if idx >= 0 else phrase.text
         dose = re.search(
-            rf"(?:{re.escape(phrase.text)})\w*\s+{_NUM}\s*(?:{_DOSE_UNIT})?", window, re.I
+            rf"(?:{re.escape(phrase.text)})\w*\s*(?:\(\s*)?(?<![\w.]){_NUM}\s*(?:{_DOSE_UNIT})?",
+            window,
+            re.I,
         )
         if dose:
             med["dose"] = _number(dose.group(1))
@@ -662,6 +865,15 @@ def _medications(
         # the last dose belongs to the drug when one drug is named (else to the nearest one)
         scope = text if len({p.concept for p in found}) == 1 else text[max(idx, 0) :]
         last = _last_dose(scope, at)
+        if last is None and dose:
+            # a clock time right after the dose is when it was given ("dalteparin 5000 units
+            # at 22:00"), within the drug's own part of the question
+            after = window[dose.end() :]
+            end = _SEGMENT_END.search(after)
+            seg = after[: end.start()] if end else after
+            if re.match(r"\s*(?:at\b|@)", seg, re.I) and (when := _clock(seg, at)) is not None:
+                when.text = seg.strip()
+                last = when
         if last is not None:
             med["last_dose"] = last.time.isoformat()
             if last.text not in src:
@@ -673,6 +885,66 @@ def _medications(
         elif with_values and _is_antithrombotic(kb, phrase.concept):  # "warfarin, INR 1.3"
             out.append((med, phrase.text, False))
     return out
+
+
+_NEGATION_FILLER = frozenset(
+    {
+        "any",
+        "or",
+        "and",
+        "nor",
+        "his",
+        "her",
+        "their",
+        "my",
+        "regular",
+        "current",
+        "other",
+        "/",
+        "&",
+    }
+)
+"""Words that may stand between a negation and the drug it negates ("no aspirin or
+clopidogrel", "not on any of her blood thinners")."""
+
+
+def _negated(text: str, idx: int, vocab: QuestionVocabulary, med_names: list[str]) -> bool:
+    """Whether the drug at ``idx`` is said not to be taken: a negation of the vocabulary ("not on",
+    "no", "never took") earlier in the same clause, with nothing but other drug names, group words
+    ("blood thinners") and joining words between ("no aspirin or clopidogrel"). "no bleeding on
+    apixaban" does not negate apixaban."""
+    clause = re.split(r"[,;.!?()]|\s-\s|\bbut\b", text[:idx], flags=re.I)[-1]
+    negs = list(
+        re.finditer(
+            rf"(?<![A-Za-z])(?:{_alternation(_words(vocab, 'negation'))})(?![A-Za-z])",
+            clause,
+            re.I,
+        )
+    )
+    if not negs:
+        return False
+    after = re.split(r"[,;.!?()]|\s-\s|\bbut\b", text[idx:], flags=re.I)[0]
+    if re.search(
+        r"\b(?:since|for|in the (?:last|past)|today|yesterday|tonight|this morning|last night|"
+        r"ago|until|till)\b",
+        after,
+        re.I,
+    ):
+        return False  # "no clexane since 8pm yesterday": a time since the last dose, not "never"
+    between = clause[negs[-1].end() :].lower()
+    for name in sorted([*med_names, *_words(vocab, "antithrombotics")], key=len, reverse=True):
+        between = re.sub(rf"(?<![a-z]){re.escape(name.lower())}\w*", " ", between)
+    return all(w in _NEGATION_FILLER for w in re.findall(r"[a-z]+|[/&]", between))
+
+
+def _none_taken(text: str, vocab: QuestionVocabulary) -> re.Match[str] | None:
+    """ "not on any blood thinners", "no anticoagulants": the question says no antithrombotic."""
+    return re.search(
+        rf"(?<![A-Za-z])(?:{_alternation(_words(vocab, 'negation'))})\s+(?:(?:any|of|his|her|"
+        rf"their)\s+)*(?:{_alternation(_words(vocab, 'antithrombotics'))})(?![A-Za-z])",
+        text,
+        re.I,
+    )
 
 
 def _is_antithrombotic(kb: KnowledgeBase, concept: str) -> bool:
@@ -818,38 +1090,68 @@ def _frequency(window: str, vocab: QuestionVocabulary) -> str | None:
     return None
 
 
-_CSF_WORDS = re.compile(r"\b(csf|cerebrospinal|spinal fluid|lp|tap|lumbar puncture)\b", re.I)
-_CSF_UNIT = r"\s*(g/l|mg/dl|mg/l|mmol/l|/ul|/µl|/mm3|cells/ul|cells/mm3|x10\^?6/l)?(?![A-Za-z])"
-_CSF_VALUES = {
-    "wbc": r"(?:wcc|wbc|white cells?|white count|white blood cells|leucocytes|leukocytes|cells)",
-    "rbc": r"(?:rbc|red cells?|red blood cells|rcc)",
-    "protein": r"protein",
-    "serum_glucose": r"(?:serum|blood|plasma|paired|bm|capillary)(?:\s+(?:glucose|sugar))?|\bbm\b",
-    "glucose": r"(?<!serum )(?<!blood )(?<!plasma )(?<!paired )(?<!capillary )(?<!bm )glucose",
-}
 _SI = re.compile(r"g/l|mmol/l", re.I)
 _US = re.compile(r"mg/dl", re.I)
 
 
-def _csf(text: str) -> dict[str, tuple[Any, str]]:
+_CSF_WORDS = re.compile(r"\b(csf|cerebrospinal|spinal fluid|lp|tap|lumbar puncture)\b", re.I)
+_CSF_UNIT = r"\s*(g/l|mg/dl|mg/l|mmol/l|/ul|/µl|/mm3|cells/ul|cells/mm3|x10\^?6/l)?(?![A-Za-z])"
+_CSF_COUNT_UNIT = r"(?:\s*(?:/ul|/µl|/mm3|/mm³|x\s?10\^?6/l|cells/ul|cells/mm3))?"
+_CSF_KEYS = (
+    # (value field, vocabulary meaning), in the order they claim the words they read
+    ("ratio", "csf-glucose-ratio"),
+    ("serum_glucose", "csf-serum-glucose"),
+    ("rbc", "csf-rbc"),
+    ("wbc", "csf-wbc"),
+    ("protein", "csf-protein"),
+    ("glucose", "csf-glucose"),
+)
+
+
+def _csf(text: str, vocab: QuestionVocabulary) -> dict[str, tuple[Any, str]]:
     """CSF results: white and red cells, neutrophil or lymphocyte share, protein, glucose and the
-    paired blood glucose. A protein or glucose written without a unit takes the unit the question
-    uses for the others (g/L and mmol/L, or mg/dL); with none, the one its size fits (a protein
-    of 10 or less is g/L, a glucose of 15 or less mmol/L), and the value read says it assumed it."""
+    paired blood glucose (or the CSF to blood glucose ratio, from which it follows). Names come
+    from the vocabulary (role 'value-words'); a count may be written before its name ("40 white
+    cells/uL"). A protein or glucose written without a unit takes the unit the question uses for
+    the others (g/L and mmol/L, or mg/dL); with none, the one its size fits (a protein of 10 or
+    less is g/L, a glucose of 15 or less mmol/L), and the value read says it assumed it."""
     if not _CSF_WORDS.search(text):
         return {}
     out: dict[str, tuple[Any, str]] = {}
     si, us = bool(_SI.search(text)), bool(_US.search(text))
-    for key, pat in _CSF_VALUES.items():
-        m = re.search(rf"(?<![A-Za-z])(?:{pat})\s*(?:of|is|=|:)?\s*{_NUM}{_CSF_UNIT}", text, re.I)
-        if not m:
+    claimed: list[tuple[int, int]] = []
+    gap = r"\s*(?:of|is|was|were|=|:|~)?\s*"
+    for key, means in _CSF_KEYS:
+        names = _alternation(_words(vocab, means))
+        forms = [rf"(?<![A-Za-z])(?:{names})(?![A-Za-z]){gap}{_NUM}{_CSF_UNIT}"]
+        if key in ("wbc", "rbc"):
+            forms.append(rf"(?<![\d.,]){_NUM}{_CSF_COUNT_UNIT}\s*(?:{names})(?![A-Za-z])")
+        found: re.Match[str] | None = None
+        for form in forms:
+            for hit in re.finditer(form, text, re.I):
+                if any(hit.start() < b and a < hit.end() for a, b in claimed):
+                    continue
+                if key == "glucose" and re.search(
+                    rf"(?:{_alternation(_words(vocab, 'csf-serum-glucose'))})\s*$",
+                    text[: hit.start()],
+                    re.I,
+                ):
+                    continue  # "blood glucose": the paired blood value, not the CSF one
+                if hit.group(1) and re.match(r"\s*%", text[hit.end(1) :]):
+                    continue  # "90% lymphs": a share, not a count
+                found = hit
+                break
+            if found:
+                break
+        if found is None:
             continue
-        n = _number(m.group(1))
-        unit = (m.group(2) or "").lower()
+        claimed.append((found.start(), found.end()))
+        n = _number(found.group(1))
+        unit = ((found.group(2) if found.lastindex and found.lastindex >= 2 else "") or "").lower()
         value: Any = n
-        src = m.group(0).strip()
+        src = found.group(0).strip()
         if key in ("protein", "glucose", "serum_glucose"):
-            if not unit:
+            if unit not in _UNIT_SHOWN:
                 if si != us:
                     unit = ("g/l" if key == "protein" else "mmol/l") if si else "mg/dl"
                 elif key == "protein":
@@ -859,6 +1161,18 @@ def _csf(text: str) -> dict[str, tuple[Any, str]]:
                 src += f" (read as {_UNIT_SHOWN[unit]})"
             value = {"value": n, "unit": _UNIT_SHOWN[unit]}
         out[key] = (value, src)
+    order = {key: i for i, (key, _) in enumerate(_CSF_KEYS)} | {"serum_glucose": len(_CSF_KEYS)}
+    out = dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
+    ratio = out.pop("ratio", None)
+    if ratio is not None and "serum_glucose" not in out and "glucose" in out:
+        r = float(ratio[0])
+        glu = out["glucose"][0]
+        if 0 < r <= 1.5 and isinstance(glu, dict):
+            serum = round(float(glu["value"]) / r, 2)
+            out["serum_glucose"] = (
+                {"value": serum, "unit": glu["unit"]},
+                f"{ratio[1]} (blood glucose {serum:g} {glu['unit']} from the CSF glucose and ratio)",
+            )
     share = {
         "neutrophils_pct": r"(?:neut\w*|polys|polymorphs?|pmns?|neuts)",
         "lymphocytes_pct": r"(?:lymph\w*|lymphs|monos?|mononuclear)",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from leptoguide.answer.expand import Lexicon, Phrase
 from leptoguide.answer.text import STOPWORDS, Populations, raw_tokens, tokens
+from leptoguide.memo import once_per
 
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
@@ -85,7 +86,15 @@ class QuestionVocabulary:
             (
                 (e.id, e.role, [t for t in e.terms if GAP not in t])
                 for e in entries
-                if e.role not in ("scope-concepts", "scope-kinds", "filler", "slot", "population")
+                if e.role
+                not in (
+                    "scope-concepts",
+                    "scope-kinds",
+                    "filler",
+                    "slot",
+                    "population",
+                    "value-words",
+                )
             ),
             keep_case=True,
         )
@@ -117,6 +126,8 @@ class QuestionVocabulary:
         means, scope terms and word forms; never the misspellings some entries list."""
         words: set[str] = set()
         for e in self.entries.values():
+            if e.role == "value-words":  # read by the value reader only
+                continue
             texts = [e.means or ""] if e.role != "population" else []
             if e.role in ("scope", "variants"):
                 texts += e.terms
@@ -572,8 +583,18 @@ def _edits1(word: str) -> set[str]:
     return set(deletes + transposes + replaces + inserts)
 
 
+_VOCABULARIES: dict[int, QuestionVocabulary] = {}
+
+
 def vocabulary_for(kb: KnowledgeBase) -> QuestionVocabulary:
-    return QuestionVocabulary(list(getattr(kb, "vocabulary", {}).values()))
+    """The knowledge base's question vocabulary, compiled once per loaded knowledge base (read
+    only after loading) and kept while it lives."""
+    return once_per(
+        _VOCABULARIES,
+        id(kb),
+        lambda: QuestionVocabulary(list(getattr(kb, "vocabulary", {}).values())),
+        kb,
+    )
 
 
 __all__ = [

@@ -213,11 +213,14 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
             if m.ongoing:  # a running infusion: exposure is now
                 recorded.append((ctx.at, (0.0, 0.0)))
             for t, (before, after) in recorded:
-                if t is None or t > ctx.at:
+                # a time without a zone whose UTC reading is after now may still be a past dose
+                # (a site ahead of UTC): it counts while the earliest it can be is not after now
+                if t is None or t - dt.timedelta(hours=before) > ctx.at:
                     continue
+                early, late = t - dt.timedelta(hours=before), t + dt.timedelta(hours=after)
+                t = min(t, ctx.at)
                 if last is None or t > last:
                     last, last_ref = t, m.reference
-                early, late = t - dt.timedelta(hours=before), t + dt.timedelta(hours=after)
                 lo = early if lo is None or early > lo else lo
                 late = min(late, ctx.at)
                 hi = late if hi is None or late > hi else hi

@@ -572,6 +572,7 @@ VocabularyRole = Literal[
     "answered-by",
     "slot",
     "population",
+    "value-words",
 ]
 
 
@@ -615,7 +616,12 @@ class Vocabulary(_Record):
             "meningitis): a follow-up that names one ('what about Listeria?') replaces the one "
             "the earlier question named; population: words naming who a question or a statement "
             "is about, `means` the group (adult, child, infant, newborn; none for words that only "
-            "replace the earlier population in a follow-up: pregnant, older, women)"
+            "replace the earlier population in a follow-up: pregnant, older, women); "
+            "value-words: how people write a patient value in a question (`means`: 'link' for "
+            "words between a value's name and its number, 'came back at', 'down to'; 'negation' "
+            "for words before a drug that say the patient is not on it, 'not on', 'no'; 'below' "
+            "and 'above' for words that make a number a bound, 'less than', 'over'; 'csf-<field>' "
+            "for names of a CSF result, 'csf-wbc': 'white cells', 'wcc')"
         )
     )
     description: str
@@ -679,7 +685,8 @@ class Vocabulary(_Record):
         default=None,
         description=(
             "red-flag-context: the answers this entry's urgent-care source is written for (the "
-            "care team's contact advice is for patients); none: every audience"
+            "care team's contact advice for patients, the treatment timeline for clinicians); "
+            "none: every audience"
         ),
     )
     also: list[str] = Field(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-from leptoguide.case import Case, DroppedResource
+from leptoguide.case import Case, DroppedResource, MedicationEntry, ProcedureEntry
 from leptoguide.errors import InputError
 from leptoguide.intake.common import CaseBuilder
-from leptoguide.intake.fhir.base import Ctx
+from leptoguide.intake.fhir.base import SKIP_STATUS, Ctx
 from leptoguide.intake.fhir.bundle import flatten
 from leptoguide.intake.fhir.condition import ConditionReader
 from leptoguide.intake.fhir.device import DeviceReader
@@ -26,6 +26,7 @@ from leptoguide.intake.fhir.patient import PatientReader
 from leptoguide.intake.fhir.procedure import ProcedureReader
 from leptoguide.intake.fhir.subject import select_patient
 from leptoguide.knowledge.loader import KnowledgeBase
+from leptoguide.knowledge.models import Concept
 
 __all__ = ["PATIENT_FIELD", "read_fhir"]
 
@@ -134,11 +135,48 @@ class Reader(
                 status="unparseable",
                 note=f"unreadable: {problem.message}",
             )
+        kept = self._keep_unreadable_record(ctx, res, concept)
         what = f"{concept.id}: " if concept is not None else ""
-        tail = "; not used"
+        tail = "; not used" if not kept else f"; kept as {kept} with its time unknown"
         if rtype in MEDICATION_TYPES:
             tail = "; unreadable drug: check before the LP"
         self.b.warn(ctx.label, f"{what}unreadable ({problem.message}){tail}", problem.field)
+
+    def _keep_unreadable_record(
+        self, ctx: Ctx, res: dict[str, Any], concept: Concept | None
+    ) -> str | None:
+        """A drug record or an ordered or done procedure whose code is still recognisable is
+        kept as that drug or procedure with nothing else known (its time unknown), so that one
+        bad field never hides a home anticoagulant or an LP order from the checks that need
+        them: the LP check then says the timing is unknown. Returns what was kept, or None."""
+        rtype = res.get("resourceType")
+        raw_status = res.get("status")
+        status = raw_status if isinstance(raw_status, str) else "unknown"
+        if concept is None or status in SKIP_STATUS:
+            return None
+        if rtype in MEDICATION_TYPES and concept.kind == "medication":
+            self.b.case.medications.append(
+                MedicationEntry(
+                    concept=concept.id,
+                    kind=MEDICATION_TYPES[str(rtype)],
+                    status=status,
+                    reference=ctx.label,
+                    draft=status == "draft",
+                )
+            )
+            return "a drug record"
+        if rtype in PROCEDURE_TYPES and concept.kind == "procedure":
+            self.b.case.procedures.append(
+                ProcedureEntry(
+                    concept=concept.id,
+                    kind=PROCEDURE_TYPES[str(rtype)],
+                    status=status,
+                    reference=ctx.label,
+                    draft=status == "draft",
+                )
+            )
+            return "a procedure record"
+        return None
 
 
 READERS: dict[str, Callable[[Reader, Ctx, dict[str, Any]], None]] = {
@@ -154,7 +192,15 @@ READERS: dict[str, Callable[[Reader, Ctx, dict[str, Any]], None]] = {
     "DiagnosticReport": Reader.diagnostic_report,
     "DocumentReference": Reader.document_reference,
 }
-MEDICATION_TYPES = {"MedicationRequest", "MedicationStatement", "MedicationAdministration"}
+MEDICATION_TYPES: dict[str, Literal["request", "statement", "administration"]] = {
+    "MedicationRequest": "request",
+    "MedicationStatement": "statement",
+    "MedicationAdministration": "administration",
+}
+PROCEDURE_TYPES: dict[str, Literal["request", "procedure"]] = {
+    "ServiceRequest": "request",
+    "Procedure": "procedure",
+}
 KNOWN_OTHER = {"Medication"}
 """Resource types read only through a reference from another resource."""
 
@@ -181,6 +227,13 @@ def read_fhir(obj: Any, *, name: str, kb: KnowledgeBase, patient_id: str | None 
             PATIENT_FIELD,
         )
     case = builder.case
+    if selection.assumed:
+        builder.warn(
+            str(selection.label),
+            f"the Patient has no id or fullUrl a reference can name; resources about "
+            f"{selection.assumed} are read as this patient's",
+            "id",
+        )
     for drop in drops:
         builder.warn(drop.reference, f"unreadable entry ({drop.reason}); not used", drop.field)
     case.dropped.extend(drops)

@@ -40,6 +40,9 @@ class Selection:
     kept: list[Entry] = field(default_factory=list)
     named: bool = False
     """Some kept resource names the chosen patient as its subject."""
+    assumed: str | None = None
+    """The subject reference taken as the chosen Patient's when that Patient has no id or
+    fullUrl a reference can name."""
 
 
 def _aliases(label: str, res: Mapping[str, Any], full_url: str | None) -> set[str]:
@@ -82,16 +85,20 @@ def select_patient(entries: list[Entry], patient_id: str | None) -> Selection:
                 break
     elif patients:
         chosen = patients[0]
+    # a Patient no reference can name (no usable id, no fullUrl: "id": 5) cannot tell its
+    # resources from another patient's: as with no Patient, the first subject named stands for it
+    nameless = chosen is not None and _aliases(*chosen) == {chosen[0]}
     if chosen is not None:
         sel.keys |= _aliases(*chosen)
         sel.label = chosen[0]
-    elif not patient_id:
-        # no Patient resource: the first subject named stands for the patient
+    if (chosen is None or nameless) and not patient_id:
+        # no Patient resource (or a nameless one): the first subject named stands for the patient
         for _, res, _ in entries:
             subject = _subject_of(res)
             if subject is not None:
                 ref = subject[1]
                 sel.keys |= {ref, patient_key(ref) or ref}
+                sel.assumed = ref if nameless else None
                 break
     for entry in entries:
         label, res, _ = entry
