@@ -42,6 +42,7 @@ def render_text(data: Assessment, kb: KnowledgeBase | None = None, width: int = 
     con.print(
         f"evaluated at {data.evaluated_at}; knowledge {data.knowledge_version}; "
         f"policy {escape(pol.id)} ({pol.hash})"
+        + (f"; site time zone {escape(pol.time_zone)}" if pol.time_zone else "")
     )
     if pol.overrides:
         con.print(
