@@ -592,6 +592,10 @@ def test_a_value_the_question_does_not_give_is_not_assumed(qa: QA) -> None:
         # an hour alone: the later of its two readings that has passed (the shorter interval)
         ("apixaban 5 bd, last dose at 9", local(9)),
         ("apixaban 5 bd, last dose at 3", local(3)),
+        # a day of the week: that day's latest time (evening: 23:59), or its clock time
+        ("rivaroxaban last taken Monday evening", local(23, 59, day=-2)),
+        ("apixaban last dose Monday at 9pm", local(21, day=-2)),
+        ("apixaban stopped on Sat", local(23, 59, day=-4)),
     ],
 )
 def test_a_last_dose_typed_in_local_time_is_read(
@@ -670,3 +674,22 @@ def test_a_bound_or_a_kidney_value_alone_asks_in_general(qa: QA, question: str) 
     ans = qa.ask(question, at=AT)
     assert ans.computed is None
     assert "cannot be checked" not in ans.lead
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("plts - 45, LP?", 45),
+        ("plt ct 45, LP?", 45),
+        ("his platelets are sitting at 45 - LP?", 45),
+        ("platelets have come up to 60 after transfusion, LP now?", 60),
+        ("platelets increased to 60 post transfusion, LP?", 60),
+        ("platelets 45,000 per microliter, LP?", 45000),
+        ("Plt 45 K/uL, LP?", 45),
+    ],
+)
+def test_a_platelet_count_after_everyday_words_is_read(
+    shipped_kb: KnowledgeBase, question: str, value: float
+) -> None:
+    values = read_values(question, shipped_kb, vocabulary_for(shipped_kb), AT)
+    assert values.case["labs"][0]["value"] == value

@@ -173,7 +173,7 @@ def _link_gap(vocab: QuestionVocabulary) -> str:
     """What may stand between a value's name and its number: signs (":", "=") and up to four
     link words of the vocabulary ("came back at", "count is only", "down to", "today =")."""
     links = _alternation(_words(vocab, "link"))
-    return rf"(?:[\s:=~]*(?:{links})(?![A-Za-z]))" + "{0,4}" + r"[\s:=~]*"
+    return rf"(?:[\s:=~]*(?:{links})(?![A-Za-z]))" + "{0,4}" + r"(?:[\s:=~]|\s[-–]\s)*"
 
 
 _SCALE_12 = re.compile(r"\s*(?:x|×|\*)?\s*10\s*(?:\^|\*\*|\*|e)?\s*(?:12|¹²)\s*/\s*l\b", re.I)
@@ -315,13 +315,33 @@ def _last_dose(text: str, at: dt.datetime) -> _When | None:
     return _ago(text, at)
 
 
-def _day(words: str) -> int | None:
+def _day(words: str, at: dt.datetime | None = None) -> int | None:
     low = words.lower()
     if "yesterday" in low or "last evening" in low:
         return -1
     if re.search(r"\b(today|this morning|this am)\b", low):
         return 0
+    if at is not None and (wd := _weekday(low)) is not None:
+        return _weekday_offset(wd, at)
     return None
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY = re.compile(
+    r"\b(mon|tue|wed|thu|fri|sat|sun)(?:day|s|sday|nesday|rsday|urday|\.)?\b(?!\s*\d{4}-)", re.I
+)
+"""A day of the week ("Monday evening", "last taken Sat"), not one written before a date
+("Mon 2026-12-14", a start date)."""
+
+
+def _weekday(low: str) -> int | None:
+    m = _WEEKDAY.search(low)
+    return _WEEKDAYS.index(m.group(1).lower()) if m else None
+
+
+def _weekday_offset(weekday: int, at: dt.datetime) -> int:
+    """Days back to the latest past ``weekday`` (0 when it is today: the latest it can mean)."""
+    return -((at.astimezone(at.tzinfo).weekday() - weekday) % 7)
 
 
 @overload
@@ -380,7 +400,7 @@ _EVENING = re.compile(
 def _past_time(hour: int, minute: int, seg: str, at: dt.datetime) -> dt.datetime | None:
     """The past moment of a clock time, on the day the words of ``seg`` name (or the last time
     that clock time came round)."""
-    day = _day(seg)
+    day = _day(seg, at)
     if day is None and re.search(r"\blast night\b", seg, re.I):
         day = -1 if hour >= 12 else 0
     local = at.astimezone(at.tzinfo)
@@ -402,6 +422,15 @@ def _day_part(seg: str, at: dt.datetime) -> _When | None:
             when = dt.datetime.combine(local.date(), latest, tzinfo=local.tzinfo)
             when += dt.timedelta(days=day)
             return _When(min(when, local), words, latest=True)
+    if (wd := _weekday(low)) is not None:  # "Monday evening", "on Sat": its latest time
+        local = at.astimezone(at.tzinfo)
+        latest_part = next(
+            (t for words, _, t in _DAY_PARTS if t is not None and words.split()[-1] in low.split()),
+            dt.time(23, 59),
+        )
+        on = local.date() + dt.timedelta(days=_weekday_offset(wd, at))
+        when = dt.datetime.combine(on, latest_part, tzinfo=local.tzinfo)
+        return _When(min(when, local), _WEEKDAY.search(low).group(0), latest=True)  # type: ignore[union-attr]
     return None
 
 
