@@ -693,3 +693,36 @@ def test_a_platelet_count_after_everyday_words_is_read(
 ) -> None:
     values = read_values(question, shipped_kb, vocabulary_for(shipped_kb), AT)
     assert values.case["labs"][0]["value"] == value
+
+
+@pytest.mark.parametrize(
+    ("question", "test", "value"),
+    [
+        # the later of two values is the current one: "INR 1.3 yesterday, 1.8 today" is 1.8
+        ("INR 1.3 yesterday, 1.8 today - LP?", "INR", 1.8),
+        ("plt 35 yesterday, 42 today, LP?", "platelets", 42),
+        ("plt 35 -> 48 after transfusion, LP?", "platelets", 48),
+        ("INR 1.2, repeat 1.6 - LP?", "INR", 1.6),
+        ("INR 1.2 (on admission), now 1.5 - LP?", "INR", 1.5),
+        # a clock time after "now" is the question's time, not a later value
+        ("plt 200, INR 1.0, now 1400 - LP?", "INR", 1.0),
+        ("INR 1.2, now 14:30, LP?", "INR", 1.2),
+        # a number that is not the same test is not a later value
+        ("plt 40, 50 needed?", "platelets", 40),
+        ("plt 150, 45 kg", "platelets", 150),
+    ],
+)
+def test_a_later_value_of_the_same_test_is_the_one_read(
+    shipped_kb: KnowledgeBase, question: str, test: str, value: float
+) -> None:
+    values = read_values(question, shipped_kb, vocabulary_for(shipped_kb), AT)
+    lab = next(x for x in values.case["labs"] if x["test"] == test)
+    assert lab["value"] == value
+
+
+def test_an_inr_rising_today_is_judged_on_todays_value(
+    qa: QA, shipped_kb: KnowledgeBase, shipped_policy: Policy
+) -> None:
+    ans = qa.ask("INR 1.3 yesterday, 1.8 today, plt 200 - LP?", at=AT)
+    expected = _summaries(shipped_kb, shipped_policy, lp([plt(200), inr(1.8)]))
+    assert _plain(ans.lead).startswith(expected[INR_HIGH])
