@@ -710,6 +710,37 @@ def test_the_population_words_are_vocabulary_data(shipped_kb: KnowledgeBase) -> 
 
 
 @pytest.mark.parametrize(
+    ("question", "expected", "says"),
+    [
+        # a title naming the question's concept by another of its names ("LM" for
+        # "carcinomatous meningitis") names what is asked: not a methods paper's background
+        (
+            "How common is carcinomatous meningitis among patients with solid tumours?",
+            "lm-incidence-solid-tumours",
+            "5-10%",
+        ),
+        (
+            "MRI protocol for suspected leptomeningeal carcinomatosis per EANO-ESMO?",
+            "eano-mri-protocol",
+            "gadolinium",
+        ),
+        # a statement listing the paediatric value beside another is not only about children
+        (
+            "which raised ICP signs are contraindications to lumbar puncture?",
+            "lp-contraindications-raised-icp",
+            "papilloedema",
+        ),
+    ],
+)
+def test_a_definitional_question_is_led_by_the_statement_about_the_concept(
+    qa: QA, question: str, expected: str, says: str
+) -> None:
+    ans = qa.ask(question)
+    assert ans.statements[0] == expected, ans.statements
+    assert says in ans.answer.split("\n\n")[0] or says in ans.lead
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "how is the chemo put into the spinal fluid?",
