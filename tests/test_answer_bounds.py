@@ -68,6 +68,37 @@ OUTSIDE = [
     ("patient", "how much does a private MRI scan cost?"),
     # "a fit 60 year old" is fit and well, not having a seizure
     ("clinician", "induction regimen for primary CNS lymphoma in a fit 60 year old?"),
+    ("clinician", "empirical treatment of a ventilator-associated pneumonia"),
+    ("patient", "how long does it take to recover from a slipped disc operation?"),
+    ("clinician", "dose of levetiracetam for status epilepticus in adults"),
+    ("patient", "is a meningioma cancer?"),
+    ("clinician", "SRS dose for a single 2 cm brain metastasis"),
+    ("patient", "what is the survival for glioblastoma?"),
+    ("clinician", "how is spinal muscular atrophy treated with nusinersen?"),
+    ("patient", "what are the symptoms of a brain bleed?"),
+    ("clinician", "tPA window for acute ischaemic stroke"),
+    ("patient", "can you get a headache from high blood pressure?"),
+    ("patient", "how do I renew my blue badge?"),
+    ("patient", "what time is visiting on the oncology ward?"),
+    ("clinician", "ceftriaxone dose for gonorrhoea"),
+    ("patient", "how long do antibiotics for a water infection take to work?"),
+    ("clinician", "how is hepatic encephalopathy treated?"),
+    ("clinician", "first line for trigeminal neuralgia?"),
+    ("patient", "how long is the recovery after a hip replacement?"),
+    ("clinician", "how is Lyme neuroborreliosis treated?"),
+    ("patient", "my son has chickenpox, when can he go back to school?"),
+    ("patient", "what is the best diet during chemotherapy?"),
+    ("clinician", "pleural effusion from breast cancer: when to drain?"),
+    ("patient", "how do i get a handicap parking permit?"),
+    ("clinician", "bevacizumab for radiation necrosis dose"),
+    ("patient", "what is a pinched nerve in the neck?"),
+    ("clinician", "treatment of cryptococcal pneumonia without CNS involvement"),
+    ("patient", "my kid has an ear infection, which antibiotic?"),
+    ("clinician", "oral dexamethasone for COPD exacerbation?"),
+    ("patient", "how long is recovery from brain surgery for a tumor?"),
+    ("clinician", "what is the dose of IV acyclovir for shingles?"),
+    ("patient", "what causes water on the knee?"),
+    ("clinician", "enoxaparin dose for DVT in pregnancy"),
 ]
 
 
@@ -123,6 +154,26 @@ INSIDE = [
     ("patient", "the nurse scored how active dad is on a different scale from the doctors. why?"),
     ("clinician", "EANO LM guideline: what LoE and GoR system?"),
     ("patient", "what was DepoCyt used for in the states before they stopped making it?"),
+    ("patient", "whats the tube thing they put in his head for the chemo"),
+    ("patient", "my mum had the needle in her back test, how long till results?"),
+    ("patient", "can cancer spread to the fluid around the spine?"),
+    ("patient", "what are the early signs that cancer has got into the brain lining?"),
+    ("patient", "why is he so sleepy after the chemo into his head?"),
+    ("patient", "how long does the ommaya operation take?"),
+    ("clinician", "LMD from NSCLC EGFR+ - osimertinib dose?"),
+    ("clinician", "IT MTX dose via Ommaya?"),
+    ("patient", "is meningitis catching?"),
+    ("patient", "how do they know if it is bacterial or viral meningitis?"),
+    ("patient", "do they always do a spinal tap for meningitis?"),
+    ("clinician", "CSF opening pressure in crypto meningitis, when to do therapeutic LPs?"),
+    ("patient", "what is the fluid around the brain called?"),
+    ("patient", "why did they give him steroids with the antibiotics?"),
+    ("clinician", "TB meningitis steroid regimen?"),
+    ("patient", "my mom has lepto mets, what is the ommaya thingy?"),
+    ("patient", "whats a spinal tap feel like?"),
+    ("patient", "can you get meningitis from a spinal tap?"),
+    ("patient", "can cancer spread into the spinal fluid from the breast?"),
+    ("patient", "what kind of doctor treats lm?"),
 ]
 
 
@@ -157,6 +208,15 @@ WARNING_SIGNS = [
     "my daughter has a high fever and keeps throwing up and has a headache",
     "baby floppy and not feeding with a fever",
     "my dad with LM just had a fit",
+    "my boy has a high temprature and spots that dont go when i press a glass",
+    "gran is really drowsy and her neck is stiff",
+    "my wife has LM and had a seizure that wont stop",
+    "he suddenly cant move his arm and his face has dropped",
+    "baby has a fever and a bulging soft spot",
+    "my son's neck is real stiff and he has a fever of 103",
+    "mom is acting confused and has a fever",
+    "my daughter got a rash that wont go away when i press a glass on it",
+    "husband has LM, hes had a seizure and wont wake up",
 ]
 
 
@@ -247,6 +307,14 @@ PERSONAL = [
     "is my husband going to end up in a wheelchair from the LM?",
     "she starts radiotherapy for her LM on monday, how many extra months will it give her?",
     "his first spinal tap was clear and now it shows LM. did they miss it?",
+    "do you think my dad has LM?",
+    "should my mum have the ommaya put in?",
+    "how long has my brother got left with LM?",
+    "what are my moms chances with lm?",
+    "should my mom do the radiation or not?",
+    "is my dad dying?",
+    "can you look at my scan results?",
+    "does this mean my husband has meningitis?",
 ]
 
 FACTUAL = [
@@ -259,6 +327,10 @@ FACTUAL = [
     "when is chemo into the spinal fluid stopped?",
     "what is whole brain radiotherapy used for in LM?",
     "can LM cause weakness in the legs?",
+    "how do doctors find out if someone has LM?",
+    "what is an ommaya used for?",
+    "what does LM mean for how long someone lives?",
+    "what is the difference between meningitis and LM?",
 ]
 
 
@@ -286,6 +358,8 @@ def test_their_factual_twins_are_answered(qa: QA, question: str) -> None:
         ("patient", "will I be able to go home the same day after the lumbar puncture?"),
         ("clinician", "my pt has LM, should I have the MRI first?"),
         ("clinician", "my patient is on apixaban, should I stop her apixaban before the LP?"),
+        ("clinician", "my pt with LMD on apixaban, when should I stop it before the LP?"),
+        ("patient", "will I be able to shower after the ommaya operation?"),
     ],
 )
 def test_factual_questions_worded_in_the_first_person_are_not_personal(

@@ -592,6 +592,10 @@ def test_a_value_the_question_does_not_give_is_not_assumed(qa: QA) -> None:
         # an hour alone: the later of its two readings that has passed (the shorter interval)
         ("apixaban 5 bd, last dose at 9", local(9)),
         ("apixaban 5 bd, last dose at 3", local(3)),
+        # a day of the week: that day's latest time (evening: 23:59), or its clock time
+        ("rivaroxaban last taken Monday evening", local(23, 59, day=-2)),
+        ("apixaban last dose Monday at 9pm", local(21, day=-2)),
+        ("apixaban stopped on Sat", local(23, 59, day=-4)),
     ],
 )
 def test_a_last_dose_typed_in_local_time_is_read(
@@ -670,3 +674,55 @@ def test_a_bound_or_a_kidney_value_alone_asks_in_general(qa: QA, question: str) 
     ans = qa.ask(question, at=AT)
     assert ans.computed is None
     assert "cannot be checked" not in ans.lead
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("plts - 45, LP?", 45),
+        ("plt ct 45, LP?", 45),
+        ("his platelets are sitting at 45 - LP?", 45),
+        ("platelets have come up to 60 after transfusion, LP now?", 60),
+        ("platelets increased to 60 post transfusion, LP?", 60),
+        ("platelets 45,000 per microliter, LP?", 45000),
+        ("Plt 45 K/uL, LP?", 45),
+    ],
+)
+def test_a_platelet_count_after_everyday_words_is_read(
+    shipped_kb: KnowledgeBase, question: str, value: float
+) -> None:
+    values = read_values(question, shipped_kb, vocabulary_for(shipped_kb), AT)
+    assert values.case["labs"][0]["value"] == value
+
+
+@pytest.mark.parametrize(
+    ("question", "test", "value"),
+    [
+        # the later of two values is the current one: "INR 1.3 yesterday, 1.8 today" is 1.8
+        ("INR 1.3 yesterday, 1.8 today - LP?", "INR", 1.8),
+        ("plt 35 yesterday, 42 today, LP?", "platelets", 42),
+        ("plt 35 -> 48 after transfusion, LP?", "platelets", 48),
+        ("INR 1.2, repeat 1.6 - LP?", "INR", 1.6),
+        ("INR 1.2 (on admission), now 1.5 - LP?", "INR", 1.5),
+        # a clock time after "now" is the question's time, not a later value
+        ("plt 200, INR 1.0, now 1400 - LP?", "INR", 1.0),
+        ("INR 1.2, now 14:30, LP?", "INR", 1.2),
+        # a number that is not the same test is not a later value
+        ("plt 40, 50 needed?", "platelets", 40),
+        ("plt 150, 45 kg", "platelets", 150),
+    ],
+)
+def test_a_later_value_of_the_same_test_is_the_one_read(
+    shipped_kb: KnowledgeBase, question: str, test: str, value: float
+) -> None:
+    values = read_values(question, shipped_kb, vocabulary_for(shipped_kb), AT)
+    lab = next(x for x in values.case["labs"] if x["test"] == test)
+    assert lab["value"] == value
+
+
+def test_an_inr_rising_today_is_judged_on_todays_value(
+    qa: QA, shipped_kb: KnowledgeBase, shipped_policy: Policy
+) -> None:
+    ans = qa.ask("INR 1.3 yesterday, 1.8 today, plt 200 - LP?", at=AT)
+    expected = _summaries(shipped_kb, shipped_policy, lp([plt(200), inr(1.8)]))
+    assert _plain(ans.lead).startswith(expected[INR_HIGH])

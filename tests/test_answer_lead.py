@@ -707,3 +707,48 @@ def test_the_population_words_are_vocabulary_data(shipped_kb: KnowledgeBase) -> 
     assert {"pregnant", "elderly", "women"} <= pops.words
     assert all(members <= pops.words for members in pops.groups.values())
     assert pops.named("a trial in pregnant women") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "says"),
+    [
+        # a title naming the question's concept by another of its names ("LM" for
+        # "carcinomatous meningitis") names what is asked: not a methods paper's background
+        (
+            "How common is carcinomatous meningitis among patients with solid tumours?",
+            "lm-incidence-solid-tumours",
+            "5-10%",
+        ),
+        (
+            "MRI protocol for suspected leptomeningeal carcinomatosis per EANO-ESMO?",
+            "eano-mri-protocol",
+            "gadolinium",
+        ),
+        # a statement listing the paediatric value beside another is not only about children
+        (
+            "which raised ICP signs are contraindications to lumbar puncture?",
+            "lp-contraindications-raised-icp",
+            "papilloedema",
+        ),
+    ],
+)
+def test_a_definitional_question_is_led_by_the_statement_about_the_concept(
+    qa: QA, question: str, expected: str, says: str
+) -> None:
+    ans = qa.ask(question)
+    assert ans.statements[0] == expected, ans.statements
+    assert says in ans.answer.split("\n\n")[0] or says in ans.lead
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how is the chemo put into the spinal fluid?",
+        "how do they get the chemo into the fluid around the brain?",
+    ],
+)
+def test_a_patient_asking_how_something_gets_there_is_told_the_way(qa: QA, question: str) -> None:
+    """Asking how something is given or gets there asks for the way (by a needle, through a
+    device), not for what the drug does once there."""
+    lead = _first_three(qa.ask(question, audience="patient").answer)
+    assert "needle" in lead or "device under your scalp" in lead, lead

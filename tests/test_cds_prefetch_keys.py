@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,3 +119,48 @@ def test_home_medicines_not_obtained_are_named_not_silent(client: TestClient) ->
     card = cards["not-read"]
     assert card["indicator"] == "warning"
     assert "medicationStatements" in card["summary"], card["summary"]
+
+
+def _platelets_local(hours_ago: float, zone: str) -> dict[str, Any]:
+    """Epic-style: the collection time as a local clock time with no offset."""
+    import zoneinfo
+
+    local = dt.datetime.now(zoneinfo.ZoneInfo(zone)) - dt.timedelta(hours=hours_ago)
+    return {
+        "resourceType": "Observation",
+        "id": "eLab-plt",
+        "status": "final",
+        "subject": {"reference": f"Patient/{PID}"},
+        "code": {
+            "coding": [{"system": "http://loinc.org", "code": "777-3", "display": "Platelets"}]
+        },
+        "effectiveDateTime": local.replace(tzinfo=None).isoformat(timespec="seconds"),
+        "valueQuantity": {"value": 35, "unit": "K/uL"},
+    }
+
+
+@pytest.mark.parametrize("site_zone", [None, "Pacific/Honolulu"])
+def test_local_lab_times_in_a_hook_follow_the_site_time_zone(
+    migrated_db_url: str, tmp_path: Path, site_zone: str | None
+) -> None:
+    """A platelet count drawn 60 h ago at a UTC-10 site, written without a zone: with the site
+    time zone it is 60 h old (fresh under the 72 h default: low platelets card); without it, it
+    may be 84 h old (the same clock time at UTC+14), so it is stale and the card asks for a
+    repeat count instead of judging an old value."""
+    policy = None
+    if site_zone:
+        policy = tmp_path / "site.yaml"
+        policy.write_text(f"policy:\n  id: st-honolulu\n  time_zone: {site_zone}\n")
+    app = create_app(Settings.from_env(database_url=migrated_db_url, policy_path=policy))
+    req = hook_request("order-sign", PID, [patient(PID)], [lp_order(PID)])
+    req["prefetch"]["observations"] = searchset([_platelets_local(60, "Pacific/Honolulu")])
+    with TestClient(app) as client:
+        r = client.post(SIGN, json=req)
+    app.state.leptoguide.db.dispose()
+    assert r.status_code == 200, r.text
+    cards = {c["source"]["topic"]["code"]: c for c in r.json()["cards"]}
+    if site_zone:
+        assert "lp-platelets-low" in cards, sorted(cards)
+    else:
+        assert "lp-platelets-low" not in cards
+        assert "lp-safety-data-missing" in cards, sorted(cards)

@@ -93,3 +93,30 @@ def test_a_patient_no_reference_can_name_does_not_silence_the_chart(
     assert any("no id or fullUrl" in w.message for w in case.warnings), case.warnings
     assert not any(d.kind == "other-patient" for d in case.dropped), case.dropped
     assert "apixaban" in findings(resources, shipped_kb).get("lp-anticoagulant-timing", "")
+
+
+def test_a_report_with_one_malformed_attachment_still_gives_its_conclusion(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    """Epic radiology report: the impression in ``conclusion``, and a rendered report attachment
+    whose ``data`` came through the interface as a number."""
+    mri = {
+        "resourceType": "DiagnosticReport",
+        "id": "eRAD-88",
+        "status": "final",
+        "subject": SUBJECT,
+        "category": [{"coding": [{"code": "RAD"}]}],
+        "code": {"text": "MRI BRAIN W WO CONTRAST"},
+        "effectiveDateTime": "2026-12-02T10:00:00Z",
+        "conclusion": "IMPRESSION: Linear leptomeningeal enhancement along the cerebellar folia.",
+        "presentedForm": [{"contentType": "application/pdf", "data": 1}],
+    }
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": r} for r in [*chart(), mri]]}  # fmt: skip
+    case = read_input(dumps(bundle), name="chart.json", kb=shipped_kb)
+    found = case.latest("mri-lm-pattern")
+    assert found is not None and found.value == "linear", found
+    assert any(
+        w.where == "DiagnosticReport/eRAD-88" and "that part not read" in w.message
+        for w in case.warnings
+    ), case.warnings

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -68,11 +68,15 @@ def is_recalled(kb: KnowledgeBase, st: Statement) -> bool:
     )
 
 
-def fits(text: str, asked: frozenset[str], populations: Populations) -> bool:
+def fits(
+    text: str, asked: frozenset[str], populations: Populations, title: str | None = None
+) -> bool:
     """Whether a statement's ``text`` is about the population the question asks about: a question
     naming a population (adults, children, newborns) wants a statement about it or about no one in
-    particular; a question naming none is not led by a statement only about children or newborns."""
-    named = populations.named(text)
+    particular; a question naming none is not led by a statement only about children or newborns,
+    as its ``title`` says when given (a statement listing the paediatric value beside another one
+    is not only about children)."""
+    named = populations.named(title if title is not None and not asked else text)
     if not named:
         return True
     if asked:
@@ -347,6 +351,9 @@ class Lead:
     own: dict[str, float] = field(default_factory=dict)
     """A follow-up's own words (and their weights): a statement that has more of them leads
     ("and the DEBBRAH cohort?" after a question on another study)."""
+    title_aliases: Aliases = ()
+    """Every other name of each terminology concept the question names, with the question's
+    words for it: a title naming the concept by another name counts as naming them."""
     topic: str | None = None
     """In a follow-up, the earlier question's topic (its heaviest word that names a
     terminology concept): a statement that does not name it does not lead while one does."""
@@ -449,6 +456,17 @@ ASPECTS = (
             re.I,
         ),
         re.compile(r"\d\s*%|\bin every\b|\b\d+ (of|in) \d+\b|\d+(\.\d+)? months", re.I),
+    ),
+    Aspect(
+        "way",
+        re.compile(
+            r"^\W*how (does|do|is|are|did|can|will|would)\b.{0,60}\b(get|gets|got|go|goes|given|"
+            r"give|spread|spreads|reach|reaches|put|travel|travels)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(through|by an?|via|in the blood|travel\w*|spreads? (from|through|along))\b", re.I
+        ),
     ),
     Aspect(
         "likelihood",
@@ -703,6 +721,20 @@ def aliases_of(meanings: Sequence[tuple[str, str]]) -> Aliases:
     return tuple(out)
 
 
+def concept_aliases(names: Iterable[tuple[str, Sequence[str]]]) -> Aliases:
+    """(the question's name of a concept, the concept's other names) as aliases: a text
+    naming the concept by another name ("LM") counts as using the question's words for it
+    ("neoplastic meningitis")."""
+    out: list[tuple[tuple[tuple[str, ...], ...], frozenset[str]]] = []
+    for asked, others in names:
+        meant = frozenset(_stem(w) for w in content_tokens(asked))
+        for other in others:
+            stems = tuple(_stem(w) for w in _words(other))
+            if stems and meant - set(stems):
+                out.append(((stems,), meant))
+    return tuple(out)
+
+
 def _words(text: str) -> list[str]:
     """The words of ``text`` in order, function words left out ("cancer in the spinal fluid":
     cancer, spinal, fluid)."""
@@ -811,6 +843,7 @@ def lead_statement(
     own: dict[str, float] | None = None,
     subject: Callable[[Statement], int] | None = None,
     topic: str | None = None,
+    title_aliases: Aliases = (),
 ) -> Statement | None:
     """Among the best few statements, the one that answers most of the question: its best
     sentence plus its title (``SETTINGS.title_weight`` x the title's shared words), idf-weighted; ties go
@@ -838,7 +871,11 @@ def lead_statement(
         )
         if not is_reviewed(st):
             score *= SETTINGS.draft_lead_weight  # a checked statement leads unless clearly beaten
-        score += SETTINGS.title_weight * _sentence_score(st.title, weights, aliases)
+        # (a title naming a concept of the question by another of its names, "LM" for
+        # "neoplastic meningitis", names what the question asks about: ``title_aliases``)
+        score += SETTINGS.title_weight * _sentence_score(
+            st.title, weights, (*aliases, *title_aliases)
+        )
         key = (
             topical,
             1 if subject is None else subject(st),
@@ -940,6 +977,7 @@ def compose(
         lead.own,
         lead.subject,
         lead.topic,
+        lead.title_aliases,
     )
     answers = kb.statements.get(lead.answered_by or "")
     if answers is not None and answers in answering:

@@ -26,6 +26,7 @@ from leptoguide.answer.compose import (
     ANSWER_TYPES,
     ASPECTS,
     STATUS_NOTE,
+    Aliases,
     Aspect,
     FollowUpAsking,
     Lead,
@@ -33,6 +34,7 @@ from leptoguide.answer.compose import (
     aliases_of,
     asked_aspects,
     compose,
+    concept_aliases,
     drug_aspect,
     fits,
     is_reviewed,
@@ -846,6 +848,10 @@ class QA:
             policy=policy,
             own=own_weights,
             topic=self._topic(weights, own_weights) if retrieval.query != und.query else None,
+            # (clinician titles: patient answers already read the question's lay words)
+            title_aliases=(
+                self._concept_names(retrieval.query) if answer.audience == "clinician" else ()
+            ),
             answered_by=answered_by,
             why=answer.audience == "patient" and bool(_WHY.search(und.question)),
             # patient wordings use the lay words themselves ("spinal tap", "spinal fluid");
@@ -1015,6 +1021,16 @@ class QA:
             if self.lexicon.kinds.get(p.concept) == "medication"
         )
 
+    def _concept_names(self, query: str) -> Aliases:
+        """For each terminology concept ``query`` names (not the vocabulary's readings), its
+        other names, each counting as the question's words for it ("LM", "leptomeningeal
+        carcinomatosis" for "neoplastic meningitis")."""
+        return concept_aliases(
+            (" ".join(p.words), [" ".join(o.words) for o in self.lexicon.groups.get(p.concept, [])])
+            for p in self.lexicon.find_all(query)
+            if self.lexicon.kinds.get(p.concept) not in (None, "variant")
+        )
+
     def _topic(self, weights: dict[str, float], own: dict[str, float]) -> str | None:
         """A follow-up's topic carried from the earlier question: its heaviest word that names
         a terminology concept (a drug, a test, a condition) and no population."""
@@ -1172,7 +1188,7 @@ class QA:
 
         def on_topic(st: Statement) -> int:
             text = f"{st.title}. {st.patient if audience == 'patient' else st.clinician}"
-            if not fits(text, population, groups):
+            if not fits(text, population, groups, st.title):
                 return 0
             if asked:
                 named = self._drugs(st.title)

@@ -173,7 +173,7 @@ def _link_gap(vocab: QuestionVocabulary) -> str:
     """What may stand between a value's name and its number: signs (":", "=") and up to four
     link words of the vocabulary ("came back at", "count is only", "down to", "today =")."""
     links = _alternation(_words(vocab, "link"))
-    return rf"(?:[\s:=~]*(?:{links})(?![A-Za-z]))" + "{0,4}" + r"[\s:=~]*"
+    return rf"(?:[\s:=~]*(?:{links})(?![A-Za-z]))" + "{0,4}" + r"(?:[\s:=~]|\s[-–]\s)*"
 
 
 _SCALE_12 = re.compile(r"\s*(?:x|×|\*)?\s*10\s*(?:\^|\*\*|\*|e)?\s*(?:12|¹²)\s*/\s*l\b", re.I)
@@ -187,6 +187,33 @@ class _Lab:
     """None when the number is a bound or a range, which is kept but never used."""
     written: str
     scale_12: bool = False
+    later: re.Match[str] | None = None
+    """A later value of the same test written after this one ("INR 1.3 yesterday, 1.8 today",
+    "plt 35 -> 48"): it is the value read."""
+
+    @property
+    def text(self) -> str:
+        end = self.later.end() if self.later else self.match.end()
+        return self.match.string[self.match.start() : end]
+
+    @property
+    def end(self) -> int:
+        return self.later.end() if self.later else self.match.end()
+
+
+_NOT_CLOCK = r"(?!(?:[01]\d|2[0-3])[0-5]\d\b|\d{1,2}[:.]\d{2}\s*(?:am|pm|h\b)|\d{1,2}\s*(?:am|pm))"
+"""Not a clock time ("now 1400", "then 9pm"): a later value is a number, not a time."""
+_NOW_WORDS = r"(?:today|now|this\s+morning|this\s+am|latest|most\s+recent|repeat)"
+_LATER = re.compile(
+    rf"\s*(?:x\s?10\S*|k\b)?\s*(?:\((?:[^)]{{0,20}})\)|yesterday|last\s+night|on\s+admission|"
+    rf"\d+\s*(?:h|hrs?|hours?|d|days?)\s+ago|earlier)?\s*[,;]?\s*"
+    rf"(?:(?:->|→|=>|then|and\s+now|but\s+now|now|repeat(?:ed)?|{_NOW_WORDS})\s*:?\s*"
+    rf"{_NOT_CLOCK}{_NUM}(?![\d:.]|\s*(?:am|pm|a\.m\.|p\.m\.|h\b|hrs?\b|hours?\b))"
+    rf"|{_NOT_CLOCK}{_NUM}\s*{_NOW_WORDS}\b)",
+    re.I,
+)
+"""A second value of the same test after the first, marked as the later one by an arrow, "now",
+"then" or "today" ("INR 1.3 yesterday, 1.8 today", "plt 35 -> 48", "INR 1.2, repeat 1.6")."""
 
 
 def _lab(names: list[str], text: str, vocab: QuestionVocabulary) -> _Lab | None:
@@ -209,6 +236,10 @@ def _lab(names: list[str], text: str, vocab: QuestionVocabulary) -> _Lab | None:
         return _Lab(m, None, f"{sign} {number}" if sign[-1].isalpha() else f"{sign}{number}")
     if m.group("hi"):
         return _Lab(m, None, f"{number}-{m.group('hi')}")
+    later = _LATER.match(text, m.end())
+    if later is not None:  # the later value is the current one
+        number = next(g for g in later.groups() if g)
+        return _Lab(m, _number(number), number, later=later)
     if _SCALE_12.match(text, m.end()):
         return _Lab(m, _number(number) * PER_UL_FROM, number, scale_12=True)
     return _Lab(m, _number(number), number)
@@ -315,13 +346,33 @@ def _last_dose(text: str, at: dt.datetime) -> _When | None:
     return _ago(text, at)
 
 
-def _day(words: str) -> int | None:
+def _day(words: str, at: dt.datetime | None = None) -> int | None:
     low = words.lower()
     if "yesterday" in low or "last evening" in low:
         return -1
     if re.search(r"\b(today|this morning|this am)\b", low):
         return 0
+    if at is not None and (wd := _weekday(low)) is not None:
+        return _weekday_offset(wd, at)
     return None
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY = re.compile(
+    r"\b(mon|tue|wed|thu|fri|sat|sun)(?:day|s|sday|nesday|rsday|urday|\.)?\b(?!\s*\d{4}-)", re.I
+)
+"""A day of the week ("Monday evening", "last taken Sat"), not one written before a date
+("Mon 2026-12-14", a start date)."""
+
+
+def _weekday(low: str) -> int | None:
+    m = _WEEKDAY.search(low)
+    return _WEEKDAYS.index(m.group(1).lower()) if m else None
+
+
+def _weekday_offset(weekday: int, at: dt.datetime) -> int:
+    """Days back to the latest past ``weekday`` (0 when it is today: the latest it can mean)."""
+    return -((at.astimezone(at.tzinfo).weekday() - weekday) % 7)
 
 
 @overload
@@ -380,7 +431,7 @@ _EVENING = re.compile(
 def _past_time(hour: int, minute: int, seg: str, at: dt.datetime) -> dt.datetime | None:
     """The past moment of a clock time, on the day the words of ``seg`` name (or the last time
     that clock time came round)."""
-    day = _day(seg)
+    day = _day(seg, at)
     if day is None and re.search(r"\blast night\b", seg, re.I):
         day = -1 if hour >= 12 else 0
     local = at.astimezone(at.tzinfo)
@@ -402,6 +453,15 @@ def _day_part(seg: str, at: dt.datetime) -> _When | None:
             when = dt.datetime.combine(local.date(), latest, tzinfo=local.tzinfo)
             when += dt.timedelta(days=day)
             return _When(min(when, local), words, latest=True)
+    if (wd := _weekday(low)) is not None:  # "Monday evening", "on Sat": its latest time
+        local = at.astimezone(at.tzinfo)
+        latest_part = next(
+            (t for words, _, t in _DAY_PARTS if t is not None and words.split()[-1] in low.split()),
+            dt.time(23, 59),
+        )
+        on = local.date() + dt.timedelta(days=_weekday_offset(wd, at))
+        when = dt.datetime.combine(on, latest_part, tzinfo=local.tzinfo)
+        return _When(min(when, local), _WEEKDAY.search(low).group(0), latest=True)  # type: ignore[union-attr]
     return None
 
 
@@ -484,15 +544,15 @@ def read_values(
     elif got is not None and got.value is not None:
         n = got.value
         unit = "/uL" if n >= PER_UL_FROM and not got.scale_12 else "10*9/L"
-        tail = text[got.match.end() : got.match.end() + 2].lower()
+        tail = text[got.end : got.end + 2].lower()
         if unit == "10*9/L" and tail.startswith("k"):
             unit = "10*3/uL"
         lab: dict[str, Any] = {"test": "platelets", "value": n, "unit": unit}
         shown = n / PER_UL_FROM if unit == "/uL" else n
-        src = got.match[0]
+        src = got.text
         if got.scale_12:
             src += f" x10^12/L (read as {n:g} x10^9/L)"
-        src = _timed(lab, src, text, got.match.end(), at)
+        src = _timed(lab, src, text, got.end, at)
         labs.append(lab)
         out.values.append(ValueRead("platelets", n, unit, src, {"platelets": f"{shown:g}"}))
     elif unreadable := _unreadable(plt_names, text, vocab):
@@ -523,14 +583,14 @@ def read_values(
     elif got is not None and got.value is not None:
         n = got.value
         lab = {"test": "INR", "value": n}
-        src = _timed(lab, got.match[0], text, got.match.end(), at)
+        src = _timed(lab, got.text, text, got.end, at)
         labs.append(lab)
         out.values.append(ValueRead("INR", n, None, src, {"inr": f"{n:g}"}))
     got = _lab(_names(kb, vocab, "creatinine-clearance"), text, vocab)
     if got is not None:
         crcl: Any = got.value if got.value is not None else got.written
         lab = {"test": "creatinine clearance", "value": crcl, "unit": "mL/min"}
-        src = _timed(lab, got.match[0], text, got.match.end(), at)
+        src = _timed(lab, got.text, text, got.end, at)
         labs.append(lab)
         if got.value is None:
             shown_crcl: Any = f"{crcl} (a bound or range, not a value)"

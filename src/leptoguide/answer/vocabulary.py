@@ -453,7 +453,10 @@ def _gap_parts(pattern: re.Pattern[str]) -> list[str]:
     return _GAP_PARTS[pattern.pattern]
 
 
+@lru_cache(maxsize=4096)
 def _gap_pattern(term: str) -> re.Pattern[str]:
+    """A gapped term's pattern (memoised: the ``unless`` terms of many entries are checked
+    against every question)."""
     parts = [" ".join(tokens(part)) for part in term.split(GAP)]
     between = "(?: [a-z0-9]+){0," + str(GAP_WORDS) + "} "
     body = between.join(re.escape(p) for p in parts if p)
@@ -475,17 +478,32 @@ def _spaced(text: str) -> str:
     return " " + " ".join(tokens(text)) + " "
 
 
+@lru_cache(maxsize=4096)
+def _any_of(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern that finds any of ``terms``' spaced forms in a spaced text (a plain substring
+    test of each, done at once); None for no terms."""
+    if not terms:
+        return None
+    return re.compile("|".join(re.escape(_spaced(term)) for term in terms))
+
+
 def _mentions(text: str, terms: list[str]) -> bool:
-    low = _spaced(text)
-    return any(_spaced(term) in low for term in terms)
+    """Whether ``text`` contains one of ``terms`` (whole words, in order)."""
+    pattern = _any_of(tuple(terms))
+    return pattern is not None and pattern.search(_spaced(text)) is not None
 
 
 def _mentions_any(text: str, terms: list[str]) -> bool:
     """Whether ``text`` contains one of ``terms``; a term with ``...`` matches its words in
     order with a few others between them ("lining ... stomach": "the lining of her stomach")."""
-    low = " " + " ".join(tokens(text)) + " "
     plain = [t for t in terms if GAP not in t]
-    return _mentions(text, plain) or any(_gap_pattern(t).search(low) for t in terms if GAP in t)
+    if _mentions(text, plain):
+        return True
+    gapped = [t for t in terms if GAP in t]
+    if not gapped:
+        return False
+    low = _spaced(text)
+    return any(_gap_pattern(t).search(low) for t in gapped)
 
 
 def _normalise_quotes(text: str) -> str:
@@ -521,6 +539,8 @@ class SpellingCorrector:
         self.keep = keep
         """Words the question vocabulary itself lists (shorthand such as "mening", "abx"):
         never corrected, the vocabulary reads them."""
+        self._suggested: dict[str, str | None] = {}
+        """Each word's suggestion once worked out (the search over edits costs milliseconds)."""
 
     def known(self, word: str) -> bool:
         return (
@@ -535,7 +555,20 @@ class SpellingCorrector:
     def _score(self, word: str) -> tuple[int, int]:
         return (1 if word in self.kb_words or word in self.extra else 0, self.kb_words.get(word, 0))
 
+    SUGGESTIONS_KEPT = 20_000
+    """How many words' suggestions are remembered (then forgotten and worked out again)."""
+
     def suggest(self, word: str) -> str | None:
+        try:
+            return self._suggested[word]
+        except KeyError:
+            pass
+        if len(self._suggested) >= self.SUGGESTIONS_KEPT:
+            self._suggested.clear()
+        fix = self._suggested[word] = self._suggest(word)
+        return fix
+
+    def _suggest(self, word: str) -> str | None:
         if len(word) < self.MIN_LENGTH or not word.isalpha() or self.known(word):
             return None
         first = _edits1(word)

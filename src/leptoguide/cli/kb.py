@@ -327,7 +327,9 @@ def policy(
     kb = _load(directory)
     pol = load_policy(kb, policy_file)
     table = Table(
-        title=f"Policy {pol.id} ({pol.hash}), knowledge {kb.version}", title_justify="left"
+        title=f"Policy {pol.id} ({pol.hash}), knowledge {kb.version}"
+        + (f", site time zone {pol.time_zone}" if pol.time_zone else ""),
+        title_justify="left",
     )
     for col in ("parameter", "value", "default from", "alternatives"):
         table.add_column(col)

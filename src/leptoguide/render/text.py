@@ -28,12 +28,26 @@ from leptoguide.render.common import (
 if TYPE_CHECKING:
     from leptoguide.knowledge.loader import KnowledgeBase
 
+_HEIGHT = 25
+"""The page height the report console assumes (nothing in a report depends on it)."""
+
 STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def render_text(data: Assessment, kb: KnowledgeBase | None = None, width: int = 100) -> str:
     buf = io.StringIO()
-    con = Console(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
+    # a fixed height as well as the width: the console then never asks the terminal for its size
+    # (three system calls and an environment look-up for every line printed)
+    con = _Lines(
+        Console(
+            file=buf,
+            width=width,
+            height=_HEIGHT,
+            force_terminal=False,
+            color_system=None,
+            highlight=False,
+        )
+    )
     patient = data.audience == "patient"
     numbers, refs = number_citations(data, kb)
     pol = data.policy
@@ -42,6 +56,7 @@ def render_text(data: Assessment, kb: KnowledgeBase | None = None, width: int = 
     con.print(
         f"evaluated at {data.evaluated_at}; knowledge {data.knowledge_version}; "
         f"policy {escape(pol.id)} ({pol.hash})"
+        + (f"; site time zone {escape(pol.time_zone)}" if pol.time_zone else "")
     )
     if pol.overrides:
         con.print(
@@ -89,10 +104,32 @@ def render_text(data: Assessment, kb: KnowledgeBase | None = None, width: int = 
                 con.print(f"     {escape(src.source_title)}{year}; {escape(src.locator)}")
     con.print()
     con.print(escape(data.disclaimer))
+    con.flush()
     return buf.getvalue()
 
 
-def _classification(con: Console, data: Assessment) -> None:
+class _Lines:
+    """Lines of console markup printed together (each wrapped on its own, as printed one by one):
+    a printed line costs the console its whole rendering pass, a report has about fifty."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.lines: list[str] = []
+
+    def print(self, item: str | Table = "") -> None:
+        if isinstance(item, str):
+            self.lines.append(item)
+            return
+        self.flush()
+        self.console.print(item)
+
+    def flush(self) -> None:
+        if self.lines:
+            self.console.print("\n".join(self.lines))
+            self.lines = []
+
+
+def _classification(con: _Lines, data: Assessment) -> None:
     cls, risk = data.classification, data.risk
     con.print()
     typ = f", type {cls.type}" if cls.type else ""
@@ -105,7 +142,7 @@ def _classification(con: Console, data: Assessment) -> None:
         con.print(f"  - {escape(r)}")
 
 
-def _finding(con: Console, f: Finding, n: int, numbers: dict[str, int], patient: bool) -> None:
+def _finding(con: _Lines, f: Finding, n: int, numbers: dict[str, int], patient: bool) -> None:
     cites = ranges(finding_refs(f, numbers))
     if patient:
         con.print(f"{n}. {escape(summary_text(f))} {escape(cites)}")
@@ -130,7 +167,7 @@ def _finding(con: Console, f: Finding, n: int, numbers: dict[str, int], patient:
         con.print(f"     suggested action: {escape(f.suggestion)}")
 
 
-def _missing(con: Console, data: Assessment, kb: KnowledgeBase | None, patient: bool) -> None:
+def _missing(con: _Lines, data: Assessment, kb: KnowledgeBase | None, patient: bool) -> None:
     items = missing_items(data, kb)
     if not items:
         return

@@ -10,10 +10,12 @@ read as an MRI pattern. ``conclusionCode`` codings are matched by code like any 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, TypeVar
 
 from leptoguide.case import ConditionEntry, Observed
+from leptoguide.errors import InputError
 from leptoguide.intake.fhir.base import Ctx, ReaderBase
 from leptoguide.intake.narrative import (
     Finding,
@@ -25,6 +27,7 @@ from leptoguide.intake.narrative import (
 )
 from leptoguide.knowledge.models import Concept
 
+_T = TypeVar("_T")
 REPORT_KINDS = ("finding", "observation", "condition")
 TEXT_TYPES = ("text/plain", "text/html", "text/markdown", "application/xhtml+xml")
 """Attachment content types read as text (any charset parameter is ignored)."""
@@ -46,11 +49,15 @@ class ReportReader(ReaderBase):
             key = f"category[{i}]"
             kind_texts += _texts_of(self._codeable({key: cat}, key, ctx))
         texts: list[str] = []
-        conclusion = self._str(res, "conclusion", ctx)
+        # the text parts stand on their own: one malformed part (a conclusion sent as a list, an
+        # attachment whose data is not text) is named and the others are still read
+        conclusion = self._part(ctx, "conclusion", lambda: self._str(res, "conclusion", ctx))
         if conclusion:
             texts.append(conclusion)
-        for i, form in enumerate(self._list(res, "presentedForm", ctx)):
-            text = self._attachment(ctx, form, f"presentedForm[{i}]")
+        forms = self._part(ctx, "presentedForm", lambda: self._list(res, "presentedForm", ctx))
+        for i, form in enumerate(forms or []):
+            path = f"presentedForm[{i}]"
+            text = self._part(ctx, path, partial(self._attachment, ctx, form, path))
             if text:
                 texts.append(text)
         read_any = self._read_narrative(ctx, kind_texts, texts, time, status)
@@ -76,6 +83,19 @@ class ReportReader(ReaderBase):
                 "conclusion",
             )
         self._missing_results(ctx, res, time)
+
+    def _part(self, ctx: Ctx, field: str, read: Callable[[], _T]) -> _T | None:
+        """One text part of a report, or None (with a warning naming it) when it is malformed."""
+        try:
+            return read()
+        except InputError as exc:
+            self.b.warn(
+                ctx.label,
+                f"unreadable report text ({exc.problem.message}); that part not read, the "
+                "rest of the report is",
+                exc.problem.field or field,
+            )
+            return None
 
     def _missing_results(self, ctx: Ctx, res: Mapping[str, Any], time: dt.datetime | None) -> None:
         """``result`` references the input does not hold: reported as "referenced result not
