@@ -89,6 +89,16 @@ OUTSIDE = [
     ("patient", "my son has chickenpox, when can he go back to school?"),
     ("patient", "what is the best diet during chemotherapy?"),
     ("clinician", "pleural effusion from breast cancer: when to drain?"),
+    ("patient", "how do i get a handicap parking permit?"),
+    ("clinician", "bevacizumab for radiation necrosis dose"),
+    ("patient", "what is a pinched nerve in the neck?"),
+    ("clinician", "treatment of cryptococcal pneumonia without CNS involvement"),
+    ("patient", "my kid has an ear infection, which antibiotic?"),
+    ("clinician", "oral dexamethasone for COPD exacerbation?"),
+    ("patient", "how long is recovery from brain surgery for a tumor?"),
+    ("clinician", "what is the dose of IV acyclovir for shingles?"),
+    ("patient", "what causes water on the knee?"),
+    ("clinician", "enoxaparin dose for DVT in pregnancy"),
 ]
 
 
@@ -159,6 +169,11 @@ INSIDE = [
     ("patient", "what is the fluid around the brain called?"),
     ("patient", "why did they give him steroids with the antibiotics?"),
     ("clinician", "TB meningitis steroid regimen?"),
+    ("patient", "my mom has lepto mets, what is the ommaya thingy?"),
+    ("patient", "whats a spinal tap feel like?"),
+    ("patient", "can you get meningitis from a spinal tap?"),
+    ("patient", "can cancer spread into the spinal fluid from the breast?"),
+    ("patient", "what kind of doctor treats lm?"),
 ]
 
 
@@ -198,6 +213,10 @@ WARNING_SIGNS = [
     "my wife has LM and had a seizure that wont stop",
     "he suddenly cant move his arm and his face has dropped",
     "baby has a fever and a bulging soft spot",
+    "my son's neck is real stiff and he has a fever of 103",
+    "mom is acting confused and has a fever",
+    "my daughter got a rash that wont go away when i press a glass on it",
+    "husband has LM, hes had a seizure and wont wake up",
 ]
 
 
@@ -291,6 +310,11 @@ PERSONAL = [
     "do you think my dad has LM?",
     "should my mum have the ommaya put in?",
     "how long has my brother got left with LM?",
+    "what are my moms chances with lm?",
+    "should my mom do the radiation or not?",
+    "is my dad dying?",
+    "can you look at my scan results?",
+    "does this mean my husband has meningitis?",
 ]
 
 FACTUAL = [
@@ -306,6 +330,7 @@ FACTUAL = [
     "how do doctors find out if someone has LM?",
     "what is an ommaya used for?",
     "what does LM mean for how long someone lives?",
+    "what is the difference between meningitis and LM?",
 ]
 
 

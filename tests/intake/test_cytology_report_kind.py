@@ -105,3 +105,14 @@ def test_a_cytology_document_by_its_title(shipped_kb: KnowledgeBase) -> None:
     }  # fmt: skip
     found = read(doc, kb=shipped_kb).latest("csf-cytology")
     assert found is not None and found.value == "positive", found
+
+
+def test_a_biopsy_histopathology_report_is_not_csf_cytology(shipped_kb: KnowledgeBase) -> None:
+    """UK cellular pathology: a dural biopsy report saying 'metastatic adenocarcinoma' is not a
+    CSF cytology result."""
+    biopsy = report(
+        {"text": "Histopathology - dural biopsy"},
+        "SP",
+        "Metastatic adenocarcinoma, breast primary.",
+    )
+    assert read(biopsy, kb=shipped_kb).latest("csf-cytology") is None
