@@ -966,9 +966,9 @@ class QA:
     ) -> PolicyChoice | None:
         """The site-policy choice the question touches, if any: one on which sources disagree
         (an alternative rests on another statement than the default), with a statement behind
-        one of its values among the lead candidates, whose title and description hold at least
+        one of its values among the first ``SETTINGS.policy_depth`` shown, whose title and description hold at least
         ``SETTINGS.policy_share`` of the question's weighted words (the best such choice)."""
-        pool = set([sid for sid in chosen if sid not in clarify][: SETTINGS.lead_pool])
+        pool = set([sid for sid in chosen if sid not in clarify][: SETTINGS.policy_depth])
         best: tuple[float, int, str] | None = None
         for pid, param in self.kb.parameters.items():
             sides = {param.statement} | {a.statement for a in param.alternatives}

@@ -61,6 +61,10 @@ class AnswerSettings:
     """A question touches a site-policy choice when a statement behind one of its values is
     among the lead candidates and the choice's title and description hold at least this share
     of the question's weighted words: the site's value then leads, with the alternatives."""
+    policy_depth: int = 5
+    """... a statement behind one of its values is looked for among this many shown statements
+    (deeper than ``lead_pool``: a neighbouring statement, such as one giving a dose, may rank
+    above the site's regimen)."""
     max_lead_findings: int = 2
     """Engine findings in the lead of a computed answer."""
     max_detail_lines: int = 4
