@@ -11,47 +11,18 @@ UTC-5); clock times in a question are local times of that zone.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
 import pytest
 
+from computed_cases import AT, ago, local, lp
 from leptoguide.answer import QA
 from leptoguide.answer.result import Answer
 from leptoguide.engine import assess
 from leptoguide.intake.casefile import read_casefile
 from leptoguide.knowledge.loader import KnowledgeBase
 from leptoguide.policy import Policy
-
-LOCAL = dt.timezone(dt.timedelta(hours=-5))
-AT = dt.datetime(2026, 12, 2, 14, 0, tzinfo=LOCAL)
-
-
-def local(hour: int, minute: int = 0, day: int = 0) -> str:
-    """A local clock time ``day`` days from the evaluation date."""
-    base = dt.datetime(2026, 12, 2, hour, minute, tzinfo=LOCAL)
-    return (base + dt.timedelta(days=day)).isoformat()
-
-
-def ago(hours: float) -> str:
-    return (AT - dt.timedelta(hours=hours)).isoformat()
-
-
-def lp(
-    labs: list[dict[str, Any]] | None = None,
-    meds: list[dict[str, Any]] | None = None,
-    at: str | None = None,
-) -> dict[str, Any]:
-    order: dict[str, Any] = {"type": "lumbar-puncture"}
-    if at:
-        order["time"] = at
-    doc: dict[str, Any] = {"orders": [order]}
-    if labs:
-        doc["labs"] = labs
-    if meds:
-        doc["medications"] = meds
-    return doc
 
 
 def plt(value: float, unit: str = "10*9/L") -> dict[str, Any]:
