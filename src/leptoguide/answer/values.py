@@ -18,6 +18,8 @@ from leptoguide.answer.text import tokens
 from leptoguide.memo import once_per
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from leptoguide.answer.vocabulary import QuestionVocabulary
     from leptoguide.knowledge.loader import KnowledgeBase
 
@@ -159,14 +161,13 @@ def _names(kb: KnowledgeBase, vocab: QuestionVocabulary, concept: str) -> list[s
     return sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True)
 
 
-def _alternation(names: list[str]) -> str:
+def _alternation(names: Iterable[str]) -> str:
     return "|".join(re.escape(n) for n in names)
 
 
-def _words(vocab: QuestionVocabulary, means: str) -> list[str]:
+def _words(vocab: QuestionVocabulary, means: str) -> tuple[str, ...]:
     """Terms of the vocabulary's 'value-words' entries with this meaning, longest first."""
-    found = {t for e in vocab.by_role.get("value-words", []) if e.means == means for t in e.terms}
-    return sorted(found, key=len, reverse=True)
+    return vocab.value_words.get(means, ())
 
 
 def _link_gap(vocab: QuestionVocabulary) -> str:
@@ -216,7 +217,7 @@ _LATER = re.compile(
 "then" or "today" ("INR 1.3 yesterday, 1.8 today", "plt 35 -> 48", "INR 1.2, repeat 1.6")."""
 
 
-def _lab(names: list[str], text: str, vocab: QuestionVocabulary) -> _Lab | None:
+def _lab(names: Iterable[str], text: str, vocab: QuestionVocabulary) -> _Lab | None:
     """The value written after one of ``names``: "plt 49", "platelets came back at 49", "INR is
     1.5", "plt count today = 47". A number after "<", "under", ">" or "over" is a bound, and two
     numbers joined by "-" or "to" are a range: neither is a value (kept but not used)."""
