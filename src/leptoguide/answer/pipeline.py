@@ -747,17 +747,20 @@ class QA:
             aspects += (drug,) if drug is not None else ()
         on_topic = self._on_topic(retrieval.query, answer.audience, und.query)
         subject = self._subject(retrieval.query, und.query)
+        # the hits further down, looked at for several reasons, are retrieved once
+        deeper = cache(
+            lambda: self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
+        )
         hits = retrieval.statements
         if self.vocab.populations.named(retrieval.query, ages=True) and any(
             not on_topic(self.kb.statements[h.key]) for h in hits if h.key in self.kb.statements
         ):
             # the question names a population and the best hits include statements about another
             # one: statements that name the one asked are looked for further down as well
-            deeper = self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
             seen = {h.key for h in hits}
             hits = hits + [
                 h
-                for h in deeper.statements
+                for h in deeper().statements
                 if h.key not in seen
                 and h.key in self.kb.statements
                 and on_topic(self.kb.statements[h.key]) == 2
@@ -776,7 +779,9 @@ class QA:
             else []
         )
         answered_by = (
-            self._answers_follow_up(retrieval, und, subject, earlier) if statements_ok else None
+            self._answers_follow_up(retrieval, und, subject, earlier, deeper)
+            if statements_ok
+            else None
         )
         if answered_by is not None:
             others = [sid for sid in chosen if sid != answered_by]
@@ -785,8 +790,7 @@ class QA:
             # a statement written for this kind of patient question leads wherever it ranks
             reached = [h.key for h in retrieval.statements]
             if not any(sid in reached for sid in und.answered_by):
-                deeper = self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
-                reached = [h.key for h in deeper.statements]
+                reached = [h.key for h in deeper().statements]
             answered_by = next((sid for sid in und.answered_by if sid in reached), None)
             if answered_by is not None and answered_by not in chosen:
                 chosen.append(answered_by)
@@ -1069,12 +1073,13 @@ class QA:
         und: Understanding,
         subject: Callable[[Statement], int] | None,
         earlier: str,
+        deeper: Callable[[], Retrieval],
     ) -> str | None:
         """The statement that answers a follow-up asking another kind of answer about the same
         drug ("and how often?" after an IT trastuzumab dose question): the best-ranked one whose
         title is about that drug (not in passing) and gives what the follow-up asks for (a schedule, a
         duration, a dose) and not what the earlier question asked for (``earlier``, its query),
-        among the top ``on_topic_depth`` hits. The earlier question's other words would
+        among the top ``on_topic_depth`` hits (``deeper``). The earlier question's other words would
         otherwise keep the statement that answered it first."""
         if retrieval.query == und.query or subject is None or not earlier:
             return None
@@ -1083,8 +1088,7 @@ class QA:
         before = [a for a in lead_aspects(earlier, names_drug=True) if a.name not in names]
         if not asked or not before:
             return None
-        deeper = self.retriever.retrieve(retrieval.query, limit=SETTINGS.on_topic_depth)
-        for hit in deeper.statements:
+        for hit in deeper().statements:
             st = self.kb.statements.get(hit.key)
             if (
                 st is not None
