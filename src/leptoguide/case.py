@@ -19,6 +19,10 @@ Epic and Cerner send local times): its clock time, held at offset 0 until the en
 the site's time zone (policy ``time_zone``) or, without one, as a range from UTC-12 to UTC+14
 (``leptoguide.engine.zones``). Compares and sorts like UTC."""
 
+ZONE_SPAN = (14.0, 12.0)
+"""Hours a local time written without a zone may lie before and after the same clock time
+in UTC (time zones run from UTC-12 to UTC+14)."""
+
 
 def unzoned(value: dt.datetime | None) -> bool:
     """True for a time read from a date-time written without a zone (see :data:`UNZONED`)."""

@@ -23,6 +23,7 @@ import zoneinfo
 
 from leptoguide.case import (
     UNZONED,
+    ZONE_SPAN,
     Case,
     MedicationEntry,
     Observed,
@@ -31,10 +32,6 @@ from leptoguide.case import (
     unzoned,
 )
 from leptoguide.policy import Policy, site_zone
-
-EARLIEST_OFFSET_HOURS = 14.0
-"""The furthest ahead of UTC a zone is (UTC+14): a clock time there is the earliest instant."""
-_NO_ZONE_SPAN = (14.0, 12.0)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -51,7 +48,9 @@ def _in_zone(t: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
 
 
 def _earliest(t: dt.datetime) -> dt.datetime:
-    return t.replace(tzinfo=dt.UTC) - dt.timedelta(hours=EARLIEST_OFFSET_HOURS)
+    """The clock time of ``t`` at UTC+14, the furthest ahead of UTC a zone is: its earliest
+    instant."""
+    return t.replace(tzinfo=dt.UTC) - dt.timedelta(hours=ZONE_SPAN[0])
 
 
 def _read(
@@ -112,10 +111,10 @@ def _medication(
         elif (before, after) != (0.0, 0.0):  # a date only: that day (or month) in the zone
             day = m.last_time
             if day is not None and not unzoned(day):
-                local = day.replace(tzinfo=None).replace(tzinfo=zone).astimezone(dt.UTC)
+                local = _in_zone(day, zone)
                 last_time = local
                 times = tuple(local if t == day else t for t in times)
-            span = (0.0, max(after - _NO_ZONE_SPAN[1], 0.0))
+            span = (0.0, max(after - ZONE_SPAN[1], 0.0))
         imprecise = f"{imprecise}; read as {name}"
     return dataclasses.replace(
         m,
