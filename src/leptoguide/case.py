@@ -88,6 +88,9 @@ class MedicationEntry:
     date only", "no time zone"): the time stored is read as UTC, and the true time may lie up
     to ``time_span`` hours (before, after) from it."""
     time_span: tuple[float, float] = (0.0, 0.0)
+    time_zone_read: str | None = None
+    """Set by the engine (``leptoguide.engine.zones``) when a dose time written without a zone
+    was read in the site time zone: that zone's name (``time_span`` is then what is left)."""
     last_dose_stated: bool = False
     """The input names ``last_time`` as the time of the last dose taken (a case file's
     ``last_dose`` or dose times, or a value typed with a question), not the date a drug was

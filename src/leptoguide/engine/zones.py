@@ -103,10 +103,10 @@ def _medication(
 
     last_time, authored, start = fix(m.last_time), fix(m.authored), fix(m.start)
     times = tuple(t for t in (fix(x) for x in m.times) if t is not None)
-    imprecise, span = m.time_imprecise, m.time_span
-    if zone is not None and imprecise is not None and "read as" not in imprecise:
+    span, read_in = m.time_span, m.time_zone_read
+    if zone is not None and m.time_imprecise is not None and read_in is None:
         before, after = span
-        if imprecise == "no time zone":
+        if m.time_imprecise == "no time zone":
             span = (0.0, 0.0)
         elif (before, after) != (0.0, 0.0):  # a date only: that day (or month) in the zone
             day = m.last_time
@@ -115,15 +115,15 @@ def _medication(
                 last_time = local
                 times = tuple(local if t == day else t for t in times)
             span = (0.0, max(after - ZONE_SPAN[1], 0.0))
-        imprecise = f"{imprecise}; read as {name}"
+        read_in = name
     return dataclasses.replace(
         m,
         last_time=last_time,
         times=times,
         authored=authored,
         start=start,
-        time_imprecise=imprecise,
         time_span=span,
+        time_zone_read=read_in,
     )
 
 
@@ -137,11 +137,7 @@ def localize(case: Case, policy: Policy) -> Case:
         + sum(unzoned(p.time) for p in case.procedures)
         + sum(
             any(unzoned(t) for t in (m.last_time, m.authored, m.start, *m.times))
-            or (
-                zone is not None
-                and m.time_imprecise is not None
-                and "read as" not in m.time_imprecise
-            )
+            or (zone is not None and m.time_imprecise is not None and m.time_zone_read is None)
             for m in case.medications
         )
     )
