@@ -36,3 +36,18 @@ def lp(
     if meds:
         doc["medications"] = meds
     return doc
+
+
+def mmol(v: float) -> dict[str, Any]:
+    """A value in mmol/L."""
+    return {"value": v, "unit": "mmol/L"}
+
+
+def gl(v: float) -> dict[str, Any]:
+    """A value in g/L."""
+    return {"value": v, "unit": "g/L"}
+
+
+def mgdl(v: float) -> dict[str, Any]:
+    """A value in mg/dL."""
+    return {"value": v, "unit": "mg/dL"}

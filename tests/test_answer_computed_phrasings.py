@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from computed_cases import AT, ago, local, lp
+from computed_cases import AT, ago, gl, local, lp, mgdl, mmol
 from leptoguide.answer import QA
 from leptoguide.answer.values import read_values
 from leptoguide.answer.vocabulary import vocabulary_for
@@ -65,18 +65,6 @@ def bm(
 
 def csf(**values: Any) -> dict[str, Any]:
     return {"csf": values}
-
-
-def mmol(v: float) -> dict[str, Any]:
-    return {"value": v, "unit": "mmol/L"}
-
-
-def gl(v: float) -> dict[str, Any]:
-    return {"value": v, "unit": "g/L"}
-
-
-def mgdl(v: float) -> dict[str, Any]:
-    return {"value": v, "unit": "mg/dL"}
 
 
 def months(n: int) -> float:

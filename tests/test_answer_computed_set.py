@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from computed_cases import AT, ago, local, lp
+from computed_cases import AT, ago, gl, local, lp, mgdl, mmol
 from leptoguide.answer import QA
 from leptoguide.answer.result import Answer
 from leptoguide.engine import assess
@@ -49,18 +49,6 @@ def mtx(start: str) -> dict[str, Any]:
         "orders": [{"drug": "methotrexate", "route": "intrathecal", "time": start}],
         "conditions": ["leptomeningeal-metastasis"],
     }
-
-
-def mmol(v: float) -> dict[str, Any]:
-    return {"value": v, "unit": "mmol/L"}
-
-
-def gl(v: float) -> dict[str, Any]:
-    return {"value": v, "unit": "g/L"}
-
-
-def mgdl(v: float) -> dict[str, Any]:
-    return {"value": v, "unit": "mg/dL"}
 
 
 LPS = "intent-lp-safety"
