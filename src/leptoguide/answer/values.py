@@ -18,6 +18,8 @@ from leptoguide.answer.text import tokens
 from leptoguide.memo import once_per
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from leptoguide.answer.vocabulary import QuestionVocabulary
     from leptoguide.knowledge.loader import KnowledgeBase
 
@@ -159,14 +161,13 @@ def _names(kb: KnowledgeBase, vocab: QuestionVocabulary, concept: str) -> list[s
     return sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True)
 
 
-def _alternation(names: list[str]) -> str:
+def _alternation(names: Iterable[str]) -> str:
     return "|".join(re.escape(n) for n in names)
 
 
-def _words(vocab: QuestionVocabulary, means: str) -> list[str]:
+def _words(vocab: QuestionVocabulary, means: str) -> tuple[str, ...]:
     """Terms of the vocabulary's 'value-words' entries with this meaning, longest first."""
-    found = {t for e in vocab.by_role.get("value-words", []) if e.means == means for t in e.terms}
-    return sorted(found, key=len, reverse=True)
+    return vocab.value_words.get(means, ())
 
 
 def _link_gap(vocab: QuestionVocabulary) -> str:
@@ -216,7 +217,7 @@ _LATER = re.compile(
 "then" or "today" ("INR 1.3 yesterday, 1.8 today", "plt 35 -> 48", "INR 1.2, repeat 1.6")."""
 
 
-def _lab(names: list[str], text: str, vocab: QuestionVocabulary) -> _Lab | None:
+def _lab(names: Iterable[str], text: str, vocab: QuestionVocabulary) -> _Lab | None:
     """The value written after one of ``names``: "plt 49", "platelets came back at 49", "INR is
     1.5", "plt count today = 47". A number after "<", "under", ">" or "over" is a bound, and two
     numbers joined by "-" or "to" are a range: neither is a value (kept but not used)."""
@@ -509,6 +510,25 @@ def _reference_time(text: str, at: dt.datetime) -> tuple[dt.datetime, str] | Non
     return dt.datetime.combine(local.date(), clock, tzinfo=local.tzinfo), m.group(0).strip()
 
 
+_BOUND = "a bound or range, not a value"
+_NAN = "not a number"
+
+
+def _not_used(
+    out: ValuesRead,
+    labs: list[dict[str, Any]],
+    test: str,
+    written: str,
+    why: str,
+    src: str,
+    context: bool = False,
+) -> None:
+    """A lab value kept as written but not used (``why``: a bound or range, not a number): the
+    engine sees it as written, never as missing or normal, and the answer shows why."""
+    labs.append({"test": test, "value": written})
+    out.values.append(ValueRead(test, f"{written} ({why})", None, src, context=context))
+
+
 def read_values(
     question: str,
     kb: KnowledgeBase,
@@ -531,16 +551,8 @@ def read_values(
     plt_names = _names(kb, vocab, "platelets")
     got = _lab(plt_names, text, vocab)
     if got is not None and got.value is None:
-        labs.append({"test": "platelets", "value": got.written})
-        out.values.append(
-            ValueRead(
-                "platelets",
-                f"{got.written} (a bound or range, not a value)",
-                None,
-                got.match[0],
-                context=True,  # alone, a bound asks in general ("LP with platelets below 50?")
-            )
-        )
+        # context: alone, a bound asks in general ("LP with platelets below 50?")
+        _not_used(out, labs, "platelets", got.written, _BOUND, got.match[0], context=True)
     elif got is not None and got.value is not None:
         n = got.value
         unit = "/uL" if n >= PER_UL_FROM and not got.scale_12 else "10*9/L"
@@ -556,30 +568,13 @@ def read_values(
         labs.append(lab)
         out.values.append(ValueRead("platelets", n, unit, src, {"platelets": f"{shown:g}"}))
     elif unreadable := _unreadable(plt_names, text, vocab):
-        labs.append({"test": "platelets", "value": unreadable.group(1)})
-        out.values.append(
-            ValueRead(
-                "platelets", f"{unreadable.group(1)} (not a number)", None, unreadable.group(0)
-            )
-        )
+        _not_used(out, labs, "platelets", unreadable.group(1), _NAN, unreadable.group(0))
     inr_names = _names(kb, vocab, "inr")
     got = _lab(inr_names, text, vocab)
     if got is None and (unreadable := _unreadable(inr_names, text, vocab)):
-        labs.append({"test": "INR", "value": unreadable.group(1)})
-        out.values.append(
-            ValueRead("INR", f"{unreadable.group(1)} (not a number)", None, unreadable.group(0))
-        )
+        _not_used(out, labs, "INR", unreadable.group(1), _NAN, unreadable.group(0))
     elif got is not None and got.value is None:
-        labs.append({"test": "INR", "value": got.written})
-        out.values.append(
-            ValueRead(
-                "INR",
-                f"{got.written} (a bound or range, not a value)",
-                None,
-                got.match[0],
-                context=True,
-            )
-        )
+        _not_used(out, labs, "INR", got.written, _BOUND, got.match[0], context=True)
     elif got is not None and got.value is not None:
         n = got.value
         lab = {"test": "INR", "value": n}
@@ -593,7 +588,7 @@ def read_values(
         src = _timed(lab, got.text, text, got.end, at)
         labs.append(lab)
         if got.value is None:
-            shown_crcl: Any = f"{crcl} (a bound or range, not a value)"
+            shown_crcl: Any = f"{crcl} ({_BOUND})"
             crcl_form = {}
         else:
             shown_crcl, crcl_form = crcl, {"crcl": f"{crcl:g}"}

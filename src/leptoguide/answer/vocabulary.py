@@ -169,6 +169,16 @@ class QuestionVocabulary:
                 groups.setdefault(e.means, set()).update(terms)
         return Populations({g: frozenset(t) for g, t in groups.items()}, frozenset(words))
 
+    @cached_property
+    def value_words(self) -> dict[str, tuple[str, ...]]:
+        """The value reader's words (role 'value-words') by meaning, longest first: worked out
+        once, not for every question."""
+        found: dict[str, set[str]] = {}
+        for e in self.by_role.get("value-words", []):
+            if e.means:
+                found.setdefault(e.means, set()).update(e.terms)
+        return {m: tuple(sorted(t, key=len, reverse=True)) for m, t in found.items()}
+
     def find(self, text: str) -> list[Phrase]:
         """Every vocabulary term in ``text`` (overlapping terms of different entries all count)."""
         return self.lexicon.find_all(text)
