@@ -19,6 +19,10 @@ Epic and Cerner send local times): its clock time, held at offset 0 until the en
 the site's time zone (policy ``time_zone``) or, without one, as a range from UTC-12 to UTC+14
 (``leptoguide.engine.zones``). Compares and sorts like UTC."""
 
+ZONE_SPAN = (14.0, 12.0)
+"""Hours a local time written without a zone may lie before and after the same clock time
+in UTC (time zones run from UTC-12 to UTC+14)."""
+
 
 def unzoned(value: dt.datetime | None) -> bool:
     """True for a time read from a date-time written without a zone (see :data:`UNZONED`)."""
@@ -84,6 +88,9 @@ class MedicationEntry:
     date only", "no time zone"): the time stored is read as UTC, and the true time may lie up
     to ``time_span`` hours (before, after) from it."""
     time_span: tuple[float, float] = (0.0, 0.0)
+    time_zone_read: str | None = None
+    """Set by the engine (``leptoguide.engine.zones``) when a dose time written without a zone
+    was read in the site time zone: that zone's name (``time_span`` is then what is left)."""
     last_dose_stated: bool = False
     """The input names ``last_time`` as the time of the last dose taken (a case file's
     ``last_dose`` or dose times, or a value typed with a question), not the date a drug was

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from leptoguide.case import ZONE_SPAN
 from leptoguide.engine.orders import _DONE as DONE
-from leptoguide.intake.common import ZONE_SPAN
 from leptoguide.intake.fhir.base import SKIP_STATUS, UCUM
 from leptoguide.intake.fhir.medication import (
     ENDED_STATUS,

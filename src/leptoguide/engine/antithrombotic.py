@@ -227,10 +227,10 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
                 if (before or after) and m.time_imprecise and imprecise is None:
                     imprecise = (m.time_imprecise, m.reference)
         for m in meds:  # dose times read in the site time zone (engine.zones)
-            if m.time_imprecise and "read as" in m.time_imprecise and m.time_span == (0.0, 0.0):
-                zone_note = m.time_imprecise.split("read as ", 1)[1]
+            if m.time_zone_read and m.time_span == (0.0, 0.0):
                 note_parts.append(
-                    f"the dose time ({m.reference or 'a record'}) had no zone; read as {zone_note}"
+                    f"the dose time ({m.reference or 'a record'}) had no zone; "
+                    f"read as {m.time_zone_read}"
                 )
         chosen = next((m for m in meds if m.reference == last_ref), meds[0])
         state: Literal["hold", "clear", "unknown"]
@@ -251,7 +251,6 @@ def assess_drugs(ctx: Context) -> AntithromboticTiming:
                 shortest, longest = hours_between(hi, lp_time), hours_between(lo, lp_time)
                 earliest = iso(hi + dt.timedelta(hours=hold))
                 how, ref = imprecise
-                how = how.split(";", 1)[0]
                 written = f"the dose time ({ref}) is written with {how}" if ref else how
                 if how == "no time zone":
                     written += " (time had no zone; no site time zone is set, so it may be any time from UTC-12 to UTC+14)"

@@ -23,6 +23,7 @@ import zoneinfo
 
 from leptoguide.case import (
     UNZONED,
+    ZONE_SPAN,
     Case,
     MedicationEntry,
     Observed,
@@ -31,10 +32,6 @@ from leptoguide.case import (
     unzoned,
 )
 from leptoguide.policy import Policy, site_zone
-
-EARLIEST_OFFSET_HOURS = 14.0
-"""The furthest ahead of UTC a zone is (UTC+14): a clock time there is the earliest instant."""
-_NO_ZONE_SPAN = (14.0, 12.0)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -51,7 +48,9 @@ def _in_zone(t: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
 
 
 def _earliest(t: dt.datetime) -> dt.datetime:
-    return t.replace(tzinfo=dt.UTC) - dt.timedelta(hours=EARLIEST_OFFSET_HOURS)
+    """The clock time of ``t`` at UTC+14, the furthest ahead of UTC a zone is: its earliest
+    instant."""
+    return t.replace(tzinfo=dt.UTC) - dt.timedelta(hours=ZONE_SPAN[0])
 
 
 def _read(
@@ -104,27 +103,27 @@ def _medication(
 
     last_time, authored, start = fix(m.last_time), fix(m.authored), fix(m.start)
     times = tuple(t for t in (fix(x) for x in m.times) if t is not None)
-    imprecise, span = m.time_imprecise, m.time_span
-    if zone is not None and imprecise is not None and "read as" not in imprecise:
+    span, read_in = m.time_span, m.time_zone_read
+    if zone is not None and m.time_imprecise is not None and read_in is None:
         before, after = span
-        if imprecise == "no time zone":
+        if m.time_imprecise == "no time zone":
             span = (0.0, 0.0)
         elif (before, after) != (0.0, 0.0):  # a date only: that day (or month) in the zone
             day = m.last_time
             if day is not None and not unzoned(day):
-                local = day.replace(tzinfo=None).replace(tzinfo=zone).astimezone(dt.UTC)
+                local = _in_zone(day, zone)
                 last_time = local
                 times = tuple(local if t == day else t for t in times)
-            span = (0.0, max(after - _NO_ZONE_SPAN[1], 0.0))
-        imprecise = f"{imprecise}; read as {name}"
+            span = (0.0, max(after - ZONE_SPAN[1], 0.0))
+        read_in = name
     return dataclasses.replace(
         m,
         last_time=last_time,
         times=times,
         authored=authored,
         start=start,
-        time_imprecise=imprecise,
         time_span=span,
+        time_zone_read=read_in,
     )
 
 
@@ -138,11 +137,7 @@ def localize(case: Case, policy: Policy) -> Case:
         + sum(unzoned(p.time) for p in case.procedures)
         + sum(
             any(unzoned(t) for t in (m.last_time, m.authored, m.start, *m.times))
-            or (
-                zone is not None
-                and m.time_imprecise is not None
-                and "read as" not in m.time_imprecise
-            )
+            or (zone is not None and m.time_imprecise is not None and m.time_zone_read is None)
             for m in case.medications
         )
     )

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from leptoguide.case import UNZONED, Case, ConditionEntry, Observed, ReadWarning
+from leptoguide.case import UNZONED, ZONE_SPAN, Case, ConditionEntry, Observed, ReadWarning
 from leptoguide.errors import InputError
 from leptoguide.intake.terminology import TermIndex, normalize_text, term_index
 from leptoguide.knowledge.loader import KnowledgeBase
@@ -73,9 +73,6 @@ def parse_datetime(value: Any, where: str, field: str) -> dt.datetime:
     return parsed
 
 
-ZONE_SPAN = (14.0, 12.0)
-"""Hours a local time written without a zone may lie before and after the same clock time
-in UTC (time zones run from UTC-12 to UTC+14)."""
 _ZONED = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
 
 
