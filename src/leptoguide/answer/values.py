@@ -454,7 +454,9 @@ def _day_part(seg: str, at: dt.datetime) -> _When | None:
             when = dt.datetime.combine(local.date(), latest, tzinfo=local.tzinfo)
             when += dt.timedelta(days=day)
             return _When(min(when, local), words, latest=True)
-    if (wd := _weekday(low)) is not None:  # "Monday evening", "on Sat": its latest time
+    # "Monday evening", "on Sat": the latest time it can mean
+    if (named := _WEEKDAY.search(low)) is not None:
+        wd = _WEEKDAYS.index(named.group(1).lower())
         local = at.astimezone(at.tzinfo)
         latest_part = next(
             (t for words, _, t in _DAY_PARTS if t is not None and words.split()[-1] in low.split()),
@@ -462,7 +464,7 @@ def _day_part(seg: str, at: dt.datetime) -> _When | None:
         )
         on = local.date() + dt.timedelta(days=_weekday_offset(wd, at))
         when = dt.datetime.combine(on, latest_part, tzinfo=local.tzinfo)
-        return _When(min(when, local), _WEEKDAY.search(low).group(0), latest=True)  # type: ignore[union-attr]
+        return _When(min(when, local), named.group(0), latest=True)
     return None
 
 
